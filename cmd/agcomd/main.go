@@ -1,0 +1,87 @@
+// Command agcomd is the AgCom server. With no arguments it serves the API;
+// subcommands help an operator:
+//
+//	agcomd                      serve (configuration from the environment and .env)
+//	agcomd migrate              create or upgrade the database, then exit
+//	agcomd token --handle NAME  print a token signed with SECRET_KEY
+//	agcomd agent ...            manage registered agents on DB_PATH directly
+//	agcomd version              print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/agcom/agcom/internal/config"
+)
+
+// version is the server's version; release builds may set it with
+// -ldflags "-X main.version=...".
+var version = "1.0.0"
+
+// envFile is read for variables the environment does not set.
+const envFile = ".env"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	getenv, err := config.FromEnvironment(envFile)
+	if err == nil {
+		err = run(ctx, os.Args[1:], getenv, os.Stdout, os.Stderr)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "agcomd:", err)
+		os.Exit(1)
+	}
+}
+
+// run executes the command line args; it is main without the process.
+func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, getenv, stderr)
+	case "migrate":
+		return migrate(ctx, getenv, stdout)
+	case "token":
+		return token(args, getenv, stdout, stderr)
+	case "agent":
+		return agent(ctx, args, getenv, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+const usage = `usage: agcomd [command]
+
+commands:
+  serve                  serve the API (the default)
+  migrate                create or upgrade the database, then exit
+  token --handle NAME    print a token signed with SECRET_KEY
+        [--display-name NAME] [--ttl 1h]
+  agent add HANDLE [--display-name NAME] [--admin]
+  agent list
+  agent disable|enable|promote|demote HANDLE
+  agent rotate-secret HANDLE
+  version                print the version
+
+Configuration comes from the environment and ./.env; see .env.example.
+`

@@ -1,0 +1,218 @@
+package agcom
+
+import "time"
+
+// Paging limits shared by every list.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 100
+)
+
+// Caller is the authenticated agent a request acts for.
+type Caller struct {
+	Handle      string
+	DisplayName string
+	// IsAdmin is read from the store on every request, never from a token.
+	IsAdmin bool
+}
+
+// Page selects a window of a list.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// Pagination describes the window a list returned.
+type Pagination struct {
+	Offset  int
+	Limit   int
+	Total   int
+	HasMore bool
+}
+
+// NewPagination computes HasMore for a page of n items out of total.
+func NewPagination(p Page, n, total int) Pagination {
+	return Pagination{Offset: p.Offset, Limit: p.Limit, Total: total, HasMore: p.Offset+n < total}
+}
+
+// Message is one immutable message in a thread.
+type Message struct {
+	ID         string
+	ThreadID   string
+	FromHandle string
+	ToHandles  []string
+	Subject    string
+	Body       string
+	CreatedAt  time.Time
+	InReplyTo  string // empty for the message that opened the thread
+	Tags       []string
+}
+
+// Thread is a conversation between its participants.
+type Thread struct {
+	ID             string
+	Subject        string
+	Participants   []string // sorted
+	CreatedAt      time.Time
+	LastActivityAt time.Time
+	Metadata       map[string]string
+}
+
+// MessageList is a page of messages.
+type MessageList struct {
+	Messages   []Message
+	Pagination Pagination
+}
+
+// ThreadList is a page of threads.
+type ThreadList struct {
+	Threads    []Thread
+	Pagination Pagination
+}
+
+// NewMessage is what a sender supplies to open a thread (or, in a
+// broadcast, one thread per recipient).
+type NewMessage struct {
+	ToHandles []string
+	Subject   string
+	Body      string
+	Tags      []string
+}
+
+// Reply is what a sender supplies to answer a message.
+type Reply struct {
+	Body string
+	Tags []string
+}
+
+// MessageFilter selects messages for a list.
+type MessageFilter struct {
+	ThreadID string // empty: every visible thread
+	Page     Page
+}
+
+// ThreadFilter selects threads for a list.
+type ThreadFilter struct {
+	Archived *bool // nil: archived or not
+	Page     Page
+}
+
+// MessageSearch is a substring search over visible messages.
+type MessageSearch struct {
+	Query      string
+	InSubject  bool
+	InBody     bool
+	FromHandle string // exact; empty: any
+	ToHandle   string // exact; empty: any
+	Limit      int
+}
+
+// MetadataArchived is the thread metadata key that marks a thread archived
+// when its value is "true".
+const MetadataArchived = "archived"
+
+// Contact is an entry of the address book shared by all agents.
+type Contact struct {
+	Handle      string
+	DisplayName string // empty: none
+	Description string // empty: none
+	Tags        []string
+	IsActive    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	UpdatedBy   string
+	Version     int
+}
+
+// ContactList is a page of contacts.
+type ContactList struct {
+	Contacts   []Contact
+	Pagination Pagination
+}
+
+// ContactFilter selects contacts for a list or a search.
+type ContactFilter struct {
+	Query      string // case-insensitive substring; empty: any
+	Tags       []string
+	ActiveOnly bool
+	Page       Page
+}
+
+// ContactUpdate replaces an entry's fields if its version is still
+// ExpectedVersion.
+type ContactUpdate struct {
+	DisplayName     string
+	Description     string
+	Tags            []string
+	IsActive        bool
+	ExpectedVersion int
+}
+
+// Audit event types.
+const (
+	EventThreadCreate         = "thread_create"
+	EventMessageSend          = "message_send"
+	EventMessageReply         = "message_reply"
+	EventAddressBookAdd       = "address_book_add"
+	EventAddressBookUpdate    = "address_book_update"
+	EventThreadMetadataUpdate = "thread_metadata_update"
+	EventAgentCreate          = "agent_create"
+	EventAgentUpdate          = "agent_update"
+	EventAgentSecretRotate    = "agent_secret_rotate"
+	EventTokenIssueFailure    = "token_issue_failure"
+)
+
+// AuditEvent records one change.
+type AuditEvent struct {
+	ID           string
+	Type         string
+	ActorHandle  string
+	TargetHandle string // empty: none
+	Details      map[string]any
+	Timestamp    time.Time
+}
+
+// AuditFilter selects audit events.
+type AuditFilter struct {
+	EventType    string
+	ActorHandle  string
+	TargetHandle string
+	Page         Page
+}
+
+// AuditEventList is a page of audit events.
+type AuditEventList struct {
+	Events     []AuditEvent
+	Pagination Pagination
+}
+
+// Agent is a registered agent that can exchange its secret for a token.
+type Agent struct {
+	Handle      string
+	DisplayName string // empty: none
+	IsAdmin     bool
+	Disabled    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// AgentList is a page of agents.
+type AgentList struct {
+	Agents     []Agent
+	Pagination Pagination
+}
+
+// AgentUpdate changes the fields that are set.
+type AgentUpdate struct {
+	IsAdmin     *bool
+	Disabled    *bool
+	DisplayName *string
+}
+
+// Stats counts what the store holds.
+type Stats struct {
+	Threads  int
+	Messages int
+	Agents   int
+	Contacts int
+}

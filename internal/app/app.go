@@ -1,0 +1,149 @@
+// Package app wires AgCom together: the store, the HTTP API and the HTTP
+// server. cmd/agcomd runs it; tests boot it whole on a temporary database.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	contract "github.com/agcom/agcom"
+	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/auth"
+	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/httpapi"
+	"github.com/agcom/agcom/internal/store/sqlite"
+)
+
+var _ httpapi.Store = (*sqlite.Store)(nil)
+
+// HTTP server timeouts: slow clients cannot hold connections forever.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+// App is the whole program, ready to serve.
+type App struct {
+	Config  config.Config
+	Store   *sqlite.Store
+	Keys    *auth.Keys
+	Handler http.Handler
+	Log     *slog.Logger
+}
+
+// New opens the store (migrating it), applies the admin bootstrap and
+// builds the HTTP API. Logs go to logOut.
+func New(ctx context.Context, cfg config.Config, version string, logOut io.Writer) (*App, error) {
+	log := NewLogger(cfg, logOut)
+	keys, err := auth.NewKeys(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	store, err := sqlite.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := bootstrapAdmin(ctx, cfg, store); err != nil {
+		store.Close()
+		return nil, err
+	}
+	handler, err := httpapi.NewHandler(httpapi.Options{
+		Store:        store,
+		Keys:         keys,
+		Lookup:       statusLookup(store),
+		Logger:       log,
+		TokenTTL:     cfg.TokenTTL,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Version:      version,
+		SpecYAML:     contract.OpenAPIYAML,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log}, nil
+}
+
+// Close closes the store.
+func (a *App) Close() error {
+	return a.Store.Close()
+}
+
+// Serve serves on ln until ctx is cancelled, then stops accepting, drains
+// in-flight requests for up to the configured shutdown timeout, and
+// returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	a.Log.Info("agcomd listening", "addr", ln.Addr().String(), "db_path", a.Config.DBPath)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("agcomd shutting down: draining requests", "timeout", a.Config.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.Log.Info("agcomd stopped")
+	return nil
+}
+
+// statusLookup reads an agent's admin and disabled flags from the store;
+// a handle that is not registered is an ordinary agent.
+func statusLookup(store *sqlite.Store) auth.StatusLookup {
+	return func(ctx context.Context, handle string) (auth.AgentStatus, error) {
+		a, err := store.Agent(ctx, handle)
+		if agcom.ErrorCode(err) == agcom.ENOTFOUND {
+			return auth.AgentStatus{}, nil
+		} else if err != nil {
+			return auth.AgentStatus{}, err
+		}
+		return auth.AgentStatus{Registered: true, IsAdmin: a.IsAdmin, Disabled: a.Disabled}, nil
+	}
+}
+
+// bootstrapAdmin applies ADMIN_HANDLE and ADMIN_SECRET when both are set.
+func bootstrapAdmin(ctx context.Context, cfg config.Config, store *sqlite.Store) error {
+	if cfg.AdminHandle == "" {
+		return nil
+	}
+	hash, err := auth.HashSecret(cfg.AdminSecret)
+	if err != nil {
+		return err
+	}
+	if err := store.EnsureAdmin(ctx, cfg.AdminHandle, hash); err != nil {
+		return fmt.Errorf("ADMIN_HANDLE: %w", err)
+	}
+	return nil
+}
+
+// NewLogger returns the structured logger the configuration asks for.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

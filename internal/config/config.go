@@ -1,0 +1,172 @@
+// Package config reads AgCom's configuration from the environment and an
+// optional .env file, once, into one struct.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Defaults.
+const (
+	DefaultDBPath             = "./data/agcom.db"
+	DefaultAlgorithm          = "HS256"
+	DefaultTokenExpireMinutes = 60
+	DefaultHost               = "127.0.0.1"
+	DefaultPort               = 8000
+	DefaultCORSOrigins        = `["http://localhost:3000"]`
+	DefaultLogLevel           = "INFO"
+	DefaultLogFormat          = "json"
+	DefaultMaxBodyBytes       = 1 << 20
+	DefaultShutdownTimeout    = 15 * time.Second
+	minSecretKeyLen           = 32
+)
+
+// Config is the server's configuration.
+type Config struct {
+	DBPath          string
+	SecretKey       string
+	TokenTTL        time.Duration
+	Host            string
+	Port            int
+	CORSOrigins     []string
+	RateLimits      bool
+	LogLevel        slog.Level
+	LogFormat       string // "json" or "text"
+	AdminHandle     string
+	AdminSecret     string
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+}
+
+// Addr is the listen address.
+func (c Config) Addr() string {
+	return c.Host + ":" + strconv.Itoa(c.Port)
+}
+
+// Getenv looks up one variable; ok is false when it is unset.
+type Getenv func(name string) (value string, ok bool)
+
+// FromEnvironment returns a Getenv over the process environment, falling
+// back to the variables of envFile (if it exists): the real environment
+// wins.
+func FromEnvironment(envFile string) (Getenv, error) {
+	file := map[string]string{}
+	if envFile != "" {
+		m, err := godotenv.Read(envFile)
+		switch {
+		case err == nil:
+			file = m
+		case errors.Is(err, os.ErrNotExist):
+		default:
+			return nil, fmt.Errorf("config: read %s: %w", envFile, err)
+		}
+	}
+	return func(name string) (string, bool) {
+		if v, ok := os.LookupEnv(name); ok {
+			return v, true
+		}
+		v, ok := file[name]
+		return v, ok
+	}, nil
+}
+
+// Load reads the configuration. It fails, saying why, on a missing or
+// short SECRET_KEY, an algorithm other than HS256, or a malformed value.
+func Load(getenv Getenv) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		DBPath:          r.str("DB_PATH", DefaultDBPath),
+		SecretKey:       r.str("SECRET_KEY", ""),
+		TokenTTL:        time.Duration(r.int("ACCESS_TOKEN_EXPIRE_MINUTES", DefaultTokenExpireMinutes, 1, 60*24*30)) * time.Minute,
+		Host:            r.str("HOST", DefaultHost),
+		Port:            r.int("PORT", DefaultPort, 0, 65535),
+		RateLimits:      r.bool("RATE_LIMIT_ENABLED", true),
+		LogFormat:       strings.ToLower(r.str("LOG_FORMAT", DefaultLogFormat)),
+		AdminHandle:     r.str("ADMIN_HANDLE", ""),
+		AdminSecret:     r.str("ADMIN_SECRET", ""),
+		MaxBodyBytes:    int64(r.int("MAX_REQUEST_BODY_BYTES", DefaultMaxBodyBytes, 1024, 64<<20)),
+		ShutdownTimeout: time.Duration(r.int("SHUTDOWN_TIMEOUT_SECONDS", int(DefaultShutdownTimeout/time.Second), 1, 3600)) * time.Second,
+	}
+	if alg := r.str("ALGORITHM", DefaultAlgorithm); alg != DefaultAlgorithm {
+		r.fail("ALGORITHM: only HS256 is supported, got %q", alg)
+	}
+	if err := json.Unmarshal([]byte(r.str("CORS_ORIGINS", DefaultCORSOrigins)), &c.CORSOrigins); err != nil {
+		r.fail(`CORS_ORIGINS: must be a JSON list of origins, such as ["http://localhost:3000"]`)
+	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			r.fail("CORS_ORIGINS: list the allowed origins; * is not accepted")
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(r.str("LOG_LEVEL", DefaultLogLevel))); err != nil {
+		r.fail("LOG_LEVEL: one of DEBUG, INFO, WARN, ERROR")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		r.fail("LOG_FORMAT: json or text, got %q", c.LogFormat)
+	}
+	switch {
+	case c.SecretKey == "":
+		r.fail("SECRET_KEY is not set: set it to at least %d random bytes, e.g. `openssl rand -hex 32` (make run writes one into .env)", minSecretKeyLen)
+	case len(c.SecretKey) < minSecretKeyLen:
+		r.fail("SECRET_KEY is too short: %d bytes, at least %d are needed", len(c.SecretKey), minSecretKeyLen)
+	}
+	if (c.AdminHandle == "") != (c.AdminSecret == "") {
+		r.fail("ADMIN_HANDLE and ADMIN_SECRET must be set together")
+	}
+	if err := errors.Join(r.errs...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// reader collects every problem, so that one start-up reports them all.
+type reader struct {
+	getenv Getenv
+	errs   []error
+}
+
+func (r *reader) fail(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf("config: "+format, args...))
+}
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.getenv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) int(name string, def, min, max int) int {
+	v, ok := r.getenv(name)
+	if !ok || v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		r.fail("%s: must be an integer from %d to %d, got %q", name, min, max, v)
+		return def
+	}
+	return n
+}
+
+func (r *reader) bool(name string, def bool) bool {
+	v, ok := r.getenv(name)
+	if !ok || v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail("%s: must be true or false, got %q", name, v)
+		return def
+	}
+	return b
+}

@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/auth"
+)
+
+// requireAdmin returns the caller if it is an admin, PermissionDenied
+// otherwise. The flag comes from the store on this very request.
+func requireAdmin(ctx context.Context) (agcom.Caller, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return caller, err
+	}
+	if !caller.IsAdmin {
+		return caller, agcom.Errorf(agcom.EFORBIDDEN, "admin only")
+	}
+	return caller, nil
+}
+
+// ListAgents implements GET /admin/agents.
+func (s *Server) ListAgents(ctx context.Context, req agcomv1.ListAgentsRequestObject) (agcomv1.ListAgentsResponseObject, error) {
+	if _, err := requireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListAgents(ctx, toDomainPage(req.Params.Limit, req.Params.Offset))
+	if err != nil {
+		return nil, err
+	}
+	agents := make([]agcomv1.Agent, len(list.Agents))
+	for i, a := range list.Agents {
+		agents[i] = toAPIAgent(a)
+	}
+	return agcomv1.ListAgents200JSONResponse{Agents: agents, Pagination: toAPIPagination(list.Pagination)}, nil
+}
+
+// CreateAgent implements POST /admin/agents; the secret is shown only here.
+func (s *Server) CreateAgent(ctx context.Context, req agcomv1.CreateAgentRequestObject) (agcomv1.CreateAgentResponseObject, error) {
+	caller, err := requireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secret, hash, err := auth.NewCredentials()
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.CreateAgent(ctx, caller.Handle, agcom.Agent{
+		Handle: req.Body.Handle, DisplayName: deref(req.Body.DisplayName), IsAdmin: deref(req.Body.IsAdmin),
+	}, hash)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.CreateAgent201JSONResponse{Agent: toAPIAgent(a), AgentSecret: secret}, nil
+}
+
+// UpdateAgent implements PATCH /admin/agents/{handle}.
+func (s *Server) UpdateAgent(ctx context.Context, req agcomv1.UpdateAgentRequestObject) (agcomv1.UpdateAgentResponseObject, error) {
+	caller, err := requireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.UpdateAgent(ctx, caller.Handle, req.Handle, agcom.AgentUpdate{
+		IsAdmin: req.Body.IsAdmin, Disabled: req.Body.Disabled, DisplayName: req.Body.DisplayName,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.UpdateAgent200JSONResponse(toAPIAgent(a)), nil
+}
+
+// RotateAgentSecret implements POST /admin/agents/{handle}/rotate-secret.
+func (s *Server) RotateAgentSecret(ctx context.Context, req agcomv1.RotateAgentSecretRequestObject) (agcomv1.RotateAgentSecretResponseObject, error) {
+	caller, err := requireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secret, hash, err := auth.NewCredentials()
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.SetAgentSecret(ctx, caller.Handle, req.Handle, hash)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.RotateAgentSecret200JSONResponse{Agent: toAPIAgent(a), AgentSecret: secret}, nil
+}
+
+// GetStats implements GET /admin/stats.
+func (s *Server) GetStats(ctx context.Context, _ agcomv1.GetStatsRequestObject) (agcomv1.GetStatsResponseObject, error) {
+	if _, err := requireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	st, err := s.store.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.GetStats200JSONResponse{Threads: st.Threads, Messages: st.Messages, Agents: st.Agents, Contacts: st.Contacts}, nil
+}

@@ -1,0 +1,29 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// ListAuditEvents implements GET /audit/events.
+func (s *Server) ListAuditEvents(ctx context.Context, req agcomv1.ListAuditEventsRequestObject) (agcomv1.ListAuditEventsResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	list, err := s.store.ListAuditEvents(ctx, caller, agcom.AuditFilter{
+		EventType: string(deref(p.EventType)), ActorHandle: deref(p.ActorHandle), TargetHandle: deref(p.TargetHandle),
+		Page: toDomainPage(p.Limit, p.Offset),
+	})
+	if err != nil {
+		return nil, err
+	}
+	events := make([]agcomv1.AuditEvent, len(list.Events))
+	for i, e := range list.Events {
+		events[i] = toAPIAuditEvent(e)
+	}
+	return agcomv1.ListAuditEvents200JSONResponse{Events: events, Pagination: toAPIPagination(list.Pagination)}, nil
+}

@@ -1,0 +1,93 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// ListContacts implements GET /contacts.
+func (s *Server) ListContacts(ctx context.Context, req agcomv1.ListContactsRequestObject) (agcomv1.ListContactsResponseObject, error) {
+	p := req.Params
+	list, err := s.store.ListContacts(ctx, agcom.ContactFilter{
+		Tags: deref(p.Tags), ActiveOnly: activeOnly(p.ActiveOnly), Page: toDomainPage(p.Limit, p.Offset),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.ListContacts200JSONResponse(toAPIContactPage(list)), nil
+}
+
+// SearchContacts implements GET /contacts/search.
+func (s *Server) SearchContacts(ctx context.Context, req agcomv1.SearchContactsRequestObject) (agcomv1.SearchContactsResponseObject, error) {
+	p := req.Params
+	list, err := s.store.ListContacts(ctx, agcom.ContactFilter{
+		Query: deref(p.Query), Tags: deref(p.Tags), ActiveOnly: activeOnly(p.ActiveOnly),
+		Page: toDomainPage(p.Limit, p.Offset),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.SearchContacts200JSONResponse(toAPIContactPage(list)), nil
+}
+
+// activeOnly applies the default of the active_only parameter: true.
+func activeOnly(p *bool) bool {
+	return p == nil || *p
+}
+
+// CreateContact implements POST /contacts.
+func (s *Server) CreateContact(ctx context.Context, req agcomv1.CreateContactRequestObject) (agcomv1.CreateContactResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	c, err := s.store.CreateContact(ctx, caller, agcom.Contact{
+		Handle: b.Handle, DisplayName: deref(b.DisplayName), Description: deref(b.Description), Tags: deref(b.Tags),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.CreateContact201JSONResponse(toAPIContact(c)), nil
+}
+
+// GetContact implements GET /contacts/{handle}.
+func (s *Server) GetContact(ctx context.Context, req agcomv1.GetContactRequestObject) (agcomv1.GetContactResponseObject, error) {
+	c, err := s.store.GetContact(ctx, req.Handle)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.GetContact200JSONResponse(toAPIContact(c)), nil
+}
+
+// UpdateContact implements PUT /contacts/{handle}.
+func (s *Server) UpdateContact(ctx context.Context, req agcomv1.UpdateContactRequestObject) (agcomv1.UpdateContactResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	c, err := s.store.UpdateContact(ctx, caller, req.Handle, agcom.ContactUpdate{
+		DisplayName: deref(b.DisplayName), Description: deref(b.Description), Tags: deref(b.Tags),
+		IsActive: activeOnly(b.IsActive), ExpectedVersion: b.ExpectedVersion,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.UpdateContact200JSONResponse(toAPIContact(c)), nil
+}
+
+// DeactivateContact implements DELETE /contacts/{handle}.
+func (s *Server) DeactivateContact(ctx context.Context, req agcomv1.DeactivateContactRequestObject) (agcomv1.DeactivateContactResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.store.DeactivateContact(ctx, caller, req.Handle)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.DeactivateContact200JSONResponse{Handle: c.Handle, IsActive: c.IsActive}, nil
+}

@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// Converters between the generated API models and the domain types. Every
+// crossing of the boundary goes through one of these.
+
+func toAPIMessage(m agcom.Message) agcomv1.Message {
+	return agcomv1.Message{
+		MessageId:  m.ID,
+		ThreadId:   m.ThreadID,
+		FromHandle: m.FromHandle,
+		ToHandles:  nonNil(m.ToHandles),
+		Subject:    m.Subject,
+		Body:       m.Body,
+		CreatedAt:  m.CreatedAt,
+		InReplyTo:  optional(m.InReplyTo),
+		Tags:       nonNil(m.Tags),
+	}
+}
+
+func toAPIMessages(ms []agcom.Message) []agcomv1.Message {
+	out := make([]agcomv1.Message, len(ms))
+	for i, m := range ms {
+		out[i] = toAPIMessage(m)
+	}
+	return out
+}
+
+func toAPIThread(t agcom.Thread) agcomv1.Thread {
+	md := t.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	return agcomv1.Thread{
+		ThreadId:           t.ID,
+		Subject:            t.Subject,
+		ParticipantHandles: nonNil(t.Participants),
+		CreatedAt:          t.CreatedAt,
+		LastActivityAt:     t.LastActivityAt,
+		Metadata:           md,
+	}
+}
+
+func toAPIPagination(p agcom.Pagination) agcomv1.Pagination {
+	return agcomv1.Pagination{Offset: p.Offset, Limit: p.Limit, Total: p.Total, HasMore: p.HasMore}
+}
+
+func toAPIContact(c agcom.Contact) agcomv1.Contact {
+	return agcomv1.Contact{
+		Handle:      c.Handle,
+		DisplayName: optional(c.DisplayName),
+		Description: optional(c.Description),
+		Tags:        nonNil(c.Tags),
+		IsActive:    c.IsActive,
+		CreatedAt:   c.CreatedAt,
+		UpdatedAt:   c.UpdatedAt,
+		UpdatedBy:   c.UpdatedBy,
+		Version:     c.Version,
+	}
+}
+
+func toAPIContactPage(l agcom.ContactList) agcomv1.ContactPage {
+	out := make([]agcomv1.Contact, len(l.Contacts))
+	for i, c := range l.Contacts {
+		out[i] = toAPIContact(c)
+	}
+	return agcomv1.ContactPage{Contacts: out, Pagination: toAPIPagination(l.Pagination)}
+}
+
+func toAPIAuditEvent(e agcom.AuditEvent) agcomv1.AuditEvent {
+	d := e.Details
+	if d == nil {
+		d = map[string]any{}
+	}
+	return agcomv1.AuditEvent{
+		EventId:      e.ID,
+		EventType:    agcomv1.AuditEventType(e.Type),
+		ActorHandle:  e.ActorHandle,
+		TargetHandle: optional(e.TargetHandle),
+		Details:      d,
+		Timestamp:    e.Timestamp,
+	}
+}
+
+func toAPIAgent(a agcom.Agent) agcomv1.Agent {
+	return agcomv1.Agent{
+		Handle:      a.Handle,
+		DisplayName: optional(a.DisplayName),
+		IsAdmin:     a.IsAdmin,
+		Disabled:    a.Disabled,
+		CreatedAt:   a.CreatedAt,
+		UpdatedAt:   a.UpdatedAt,
+	}
+}
+
+func toDomainNewMessage(b *agcomv1.SendMessageRequest) agcom.NewMessage {
+	return agcom.NewMessage{ToHandles: b.ToHandles, Subject: b.Subject, Body: b.Body, Tags: deref(b.Tags)}
+}
+
+func toDomainReply(b *agcomv1.ReplyRequest) agcom.Reply {
+	return agcom.Reply{Body: b.Body, Tags: deref(b.Tags)}
+}
+
+func toDomainPage(limit, offset *int) agcom.Page {
+	return agcom.Page{Limit: deref(limit), Offset: deref(offset)}.Normalize()
+}
+
+// optional maps the domain's "empty means absent" onto a nullable field.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// nonNil makes empty lists encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,30 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// GetHealth implements GET /health: the process is alive.
+func (s *Server) GetHealth(ctx context.Context, _ agcomv1.GetHealthRequestObject) (agcomv1.GetHealthResponseObject, error) {
+	return agcomv1.GetHealth200JSONResponse{Status: agcomv1.Healthy, Timestamp: s.now().UTC(), Version: s.version}, nil
+}
+
+// GetReadiness implements GET /health/ready: the database answers and is
+// migrated.
+func (s *Server) GetReadiness(ctx context.Context, _ agcomv1.GetReadinessRequestObject) (agcomv1.GetReadinessResponseObject, error) {
+	version, err := s.store.Ping(ctx)
+	if err != nil {
+		return nil, &agcom.Error{Code: agcom.EUNAVAILABLE, Message: "the database is not available"}
+	}
+	if version == 0 {
+		return nil, &agcom.Error{Code: agcom.EUNAVAILABLE, Message: "the database is not initialised"}
+	}
+	resp := agcomv1.GetReadiness200JSONResponse{Status: agcomv1.Ready, Timestamp: s.now().UTC()}
+	resp.Database.Connected = true
+	resp.Database.Initialized = true
+	resp.Database.SchemaVersion = &version
+	return resp, nil
+}

@@ -1,0 +1,129 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/auth"
+)
+
+// errNoCaller means a protected handler ran without the auth middleware:
+// a wiring bug, answered as InternalError.
+var errNoCaller = errors.New("httpapi: no authenticated caller in context")
+
+func callerFrom(ctx context.Context) (agcom.Caller, error) {
+	c, ok := auth.CallerFrom(ctx)
+	if !ok {
+		return agcom.Caller{}, errNoCaller
+	}
+	return c, nil
+}
+
+// SendMessage implements POST /messages.
+func (s *Server) SendMessage(ctx context.Context, req agcomv1.SendMessageRequestObject) (agcomv1.SendMessageResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.SendMessage(ctx, caller, toDomainNewMessage(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.SendMessage201JSONResponse(toAPIMessage(m)), nil
+}
+
+// SendGroupMessage implements POST /messages/group: one thread, all recipients.
+func (s *Server) SendGroupMessage(ctx context.Context, req agcomv1.SendGroupMessageRequestObject) (agcomv1.SendGroupMessageResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.SendMessage(ctx, caller, toDomainNewMessage(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.SendGroupMessage201JSONResponse(toAPIMessage(m)), nil
+}
+
+// BroadcastMessage implements POST /messages/broadcast.
+func (s *Server) BroadcastMessage(ctx context.Context, req agcomv1.BroadcastMessageRequestObject) (agcomv1.BroadcastMessageResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.store.Broadcast(ctx, caller, toDomainNewMessage(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.BroadcastMessage201JSONResponse{Messages: toAPIMessages(ms), Count: len(ms)}, nil
+}
+
+// GetMessage implements GET /messages/{message_id}.
+func (s *Server) GetMessage(ctx context.Context, req agcomv1.GetMessageRequestObject) (agcomv1.GetMessageResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.GetMessage(ctx, caller, req.MessageId)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.GetMessage200JSONResponse(toAPIMessage(m)), nil
+}
+
+// ListMessages implements GET /messages.
+func (s *Server) ListMessages(ctx context.Context, req agcomv1.ListMessagesRequestObject) (agcomv1.ListMessagesResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListMessages(ctx, caller, agcom.MessageFilter{
+		ThreadID: deref(req.Params.ThreadId),
+		Page:     toDomainPage(req.Params.Limit, req.Params.Offset),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.ListMessages200JSONResponse{
+		Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
+	}, nil
+}
+
+// SearchMessages implements GET /messages/search.
+func (s *Server) SearchMessages(ctx context.Context, req agcomv1.SearchMessagesRequestObject) (agcomv1.SearchMessagesResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	inSubject, inBody := true, true
+	if p.InSubject != nil {
+		inSubject = *p.InSubject
+	}
+	if p.InBody != nil {
+		inBody = *p.InBody
+	}
+	ms, err := s.store.SearchMessages(ctx, caller, agcom.MessageSearch{
+		Query: p.Query, InSubject: inSubject, InBody: inBody,
+		FromHandle: deref(p.FromHandle), ToHandle: deref(p.ToHandle), Limit: deref(p.Limit),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.SearchMessages200JSONResponse{Messages: toAPIMessages(ms), Query: p.Query, Count: len(ms)}, nil
+}
+
+// ReplyToMessage implements POST /messages/{message_id}/reply.
+func (s *Server) ReplyToMessage(ctx context.Context, req agcomv1.ReplyToMessageRequestObject) (agcomv1.ReplyToMessageResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.ReplyToMessage(ctx, caller, req.MessageId, toDomainReply(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.ReplyToMessage201JSONResponse(toAPIMessage(m)), nil
+}

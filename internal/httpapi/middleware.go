@@ -1,0 +1,176 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/auth"
+)
+
+// requestInfo travels in the context from the access log down, so that
+// inner layers can tell the log who the caller was.
+type requestInfo struct {
+	id    string
+	agent string
+}
+
+type requestInfoKey struct{}
+
+func requestIDFrom(ctx context.Context) string {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return ri.id
+	}
+	return ""
+}
+
+// clientRequestID is what we accept as a caller-chosen X-Request-ID.
+var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// requestID gives every request an id (the caller's X-Request-ID when it is
+// sane) and echoes it in the X-Request-ID response header.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !clientRequestID.MatchString(id) {
+			id = ulid.MustNew(ulid.Now(), rand.Reader).String()
+		}
+		w.Header().Set("X-Request-ID", id)
+		ctx := context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// accessLog logs one line per request: id, agent, method, route pattern,
+// status and duration. It never logs headers, so never a token.
+func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := &statusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			ri, _ := r.Context().Value(requestInfoKey{}).(*requestInfo)
+			route := ""
+			if rctx := chi.RouteContext(r.Context()); rctx != nil {
+				route = rctx.RoutePattern()
+			}
+			attrs := []slog.Attr{
+				slog.String("request_id", ri.id),
+				slog.String("method", r.Method),
+				slog.String("route", route),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status),
+				slog.Int("bytes", rec.bytes),
+				slog.Duration("duration", time.Since(start)),
+			}
+			if ri.agent != "" {
+				attrs = append(attrs, slog.String("agent", ri.agent))
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		})
+	}
+}
+
+// recoverer turns a panic into a logged InternalError.
+func recoverer(log *slog.Logger, ew errorWriter) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					log.ErrorContext(r.Context(), "panic", "request_id", requestIDFrom(r.Context()),
+						"panic", v, "stack", string(debug.Stack()))
+					ew.Write(w, r, errors.New("panic"))
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// limitBody reads the request body, up to max bytes, before anything else
+// looks at it: a larger body is 413, and a body that is not valid UTF-8 is
+// 400. Later layers read the buffered copy.
+func limitBody(max int64, ew errorWriter) func(http.Handler) http.Handler {
+	tooLarge := &agcom.Error{Code: agcom.ETOOLARGE, Message: "request body is larger than the limit",
+		Details: map[string]any{"max_bytes": max}}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Body == nil || r.Body == http.NoBody {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if r.ContentLength > max {
+				ew.Write(w, r, tooLarge)
+				return
+			}
+			body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+			if err != nil {
+				ew.Write(w, r, agcom.Errorf(agcom.EINVALID, "could not read the request body"))
+				return
+			}
+			if int64(len(body)) > max {
+				ew.Write(w, r, tooLarge)
+				return
+			}
+			if !utf8.Valid(body) {
+				ew.Write(w, r, agcom.Invalid("body", "must be valid UTF-8"))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// noteAgent records the authenticated caller for the access log.
+func noteAgent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := auth.CallerFrom(r.Context()); ok {
+			if ri, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+				ri.agent = c.Handle
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

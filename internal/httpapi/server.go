@@ -1,0 +1,204 @@
+// Package httpapi implements the generated strict-server interface of
+// openapi.yaml on top of a Store, and owns the HTTP pipeline around it: the
+// request id, panic recovery, access log, body limit, authentication, the
+// OpenAPI request validator, and the one error writer every layer uses.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/go-chi/chi/v5"
+	middleware "github.com/oapi-codegen/nethttp-middleware"
+	"github.com/swaggest/swgui"
+	"github.com/swaggest/swgui/v5emb"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/auth"
+)
+
+// BasePath is where the API is served.
+const BasePath = "/api/v1"
+
+// Store is what the handlers need of a store. Every method is one use case
+// in one transaction; methods taking a caller enforce visibility themselves.
+type Store interface {
+	Ping(ctx context.Context) (schemaVersion int, err error)
+
+	SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) (agcom.Message, error)
+	Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) ([]agcom.Message, error)
+	ReplyToMessage(ctx context.Context, caller agcom.Caller, messageID string, r agcom.Reply) (agcom.Message, error)
+	ReplyToThread(ctx context.Context, caller agcom.Caller, threadID string, r agcom.Reply) (agcom.Message, error)
+	GetMessage(ctx context.Context, caller agcom.Caller, id string) (agcom.Message, error)
+	ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error)
+	SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) ([]agcom.Message, error)
+
+	GetThread(ctx context.Context, caller agcom.Caller, id string) (agcom.Thread, error)
+	ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error)
+	ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error)
+	ThreadMetadata(ctx context.Context, caller agcom.Caller, id string) (map[string]string, error)
+	ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id, key string) (string, error)
+	SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error
+
+	ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error)
+	CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact) (agcom.Contact, error)
+	GetContact(ctx context.Context, handle string) (agcom.Contact, error)
+	UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error)
+	DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error)
+
+	ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error)
+
+	AgentCredentials(ctx context.Context, handle string) (agcom.Agent, string, error)
+	RecordTokenFailure(ctx context.Context, handle, reason string) error
+	ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, error)
+	CreateAgent(ctx context.Context, actor string, a agcom.Agent, secretHash string) (agcom.Agent, error)
+	UpdateAgent(ctx context.Context, actor, handle string, u agcom.AgentUpdate) (agcom.Agent, error)
+	SetAgentSecret(ctx context.Context, actor, handle, secretHash string) (agcom.Agent, error)
+	Stats(ctx context.Context) (agcom.Stats, error)
+}
+
+// Options configures the HTTP API.
+type Options struct {
+	Store Store
+	Keys  *auth.Keys
+	// Lookup reads an agent's admin and disabled flags on every request.
+	Lookup auth.StatusLookup
+	Logger *slog.Logger
+	// TokenTTL is the lifetime of tokens issued by POST /auth/token.
+	TokenTTL time.Duration
+	// MaxBodyBytes bounds request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	// Version is reported by GET / and the health check.
+	Version string
+	// SpecYAML is the contract as written, served at /api/v1/openapi.yaml.
+	SpecYAML []byte
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server implements the generated strict-server interface.
+type Server struct {
+	store    Store
+	keys     *auth.Keys
+	tokenTTL time.Duration
+	version  string
+	now      func() time.Time
+}
+
+var _ agcomv1.StrictServerInterface = (*Server)(nil)
+
+// NewHandler returns the whole HTTP API as one handler.
+func NewHandler(o Options) (http.Handler, error) {
+	spec, err := agcomv1.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: load embedded spec: %w", err)
+	}
+	specJSON, err := spec.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: encode spec: %w", err)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ew := errorWriter{log: log}
+	srv := &Server{store: o.Store, keys: o.Keys, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now}
+	public := publicRoutes(spec)
+
+	r := chi.NewRouter()
+	r.Use(requestID, recoverer(log, ew), accessLog(log), limitBody(o.MaxBodyBytes, ew))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		ew.Write(w, r, agcom.Errorf(agcom.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		ew.Write(w, r, agcom.Errorf(agcom.EMETHOD, "method %s not allowed here", r.Method))
+	})
+
+	r.Get("/", srv.root)
+	r.Get(BasePath+"/openapi.json", serveBytes("application/json", specJSON))
+	r.Get(BasePath+"/openapi.yaml", serveBytes("application/yaml", o.SpecYAML))
+	docs := v5emb.NewHandlerWithConfig(swgui.Config{
+		Title:       "AgCom API",
+		SwaggerJSON: BasePath + "/openapi.json",
+		BasePath:    BasePath + "/docs/",
+		ShowTopBar:  false,
+	})
+	r.Get(BasePath+"/docs", http.RedirectHandler(BasePath+"/docs/", http.StatusMovedPermanently).ServeHTTP)
+	r.Get(BasePath+"/docs/*", docs.ServeHTTP)
+
+	r.Group(func(r chi.Router) {
+		r.Use(
+			auth.Middleware(o.Keys, o.Lookup, func(r *http.Request) bool {
+				return public[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
+			}, ew.Write),
+			noteAgent,
+			validator(spec, ew),
+		)
+		strict := agcomv1.NewStrictHandlerWithOptions(srv, nil, agcomv1.StrictHTTPServerOptions{
+			RequestErrorHandlerFunc:  ew.requestError,
+			ResponseErrorHandlerFunc: ew.Write,
+		})
+		agcomv1.HandlerWithOptions(strict, agcomv1.ChiServerOptions{
+			BaseURL:          BasePath,
+			BaseRouter:       r,
+			ErrorHandlerFunc: ew.paramError,
+		})
+	})
+	return r, nil
+}
+
+// publicRoutes lists, as "METHOD /api/v1/path", the operations the spec
+// marks `security: []`.
+func publicRoutes(spec *openapi3.T) map[string]bool {
+	public := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Security != nil && len(*op.Security) == 0 {
+				public[method+" "+BasePath+path] = true
+			}
+		}
+	}
+	return public
+}
+
+// validator checks every request against the contract before a handler
+// sees it.
+func validator(spec *openapi3.T, ew errorWriter) func(http.Handler) http.Handler {
+	return middleware.OapiRequestValidatorWithOptions(spec, &middleware.Options{
+		Prefix:                BasePath,
+		DoNotValidateServers:  true,
+		SilenceServersWarning: true,
+		Options: openapi3filter.Options{
+			// Authentication already happened; the validator checks shape only.
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		},
+		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, opts middleware.ErrorHandlerOpts) {
+			ew.validationError(w, r, err, opts.StatusCode)
+		},
+	})
+}
+
+func serveBytes(contentType string, body []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Write(body)
+	}
+}
+
+// root answers GET / with the service's name, version and docs link.
+func (s *Server) root(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]string{
+		"name": "AgCom REST API", "version": s.version, "docs": BasePath + "/docs/",
+	})
+}

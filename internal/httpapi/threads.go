@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// ListThreads implements GET /threads.
+func (s *Server) ListThreads(ctx context.Context, req agcomv1.ListThreadsRequestObject) (agcomv1.ListThreadsResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListThreads(ctx, caller, agcom.ThreadFilter{
+		Archived: req.Params.Archived,
+		Page:     toDomainPage(req.Params.Limit, req.Params.Offset),
+	})
+	if err != nil {
+		return nil, err
+	}
+	threads := make([]agcomv1.Thread, len(list.Threads))
+	for i, t := range list.Threads {
+		threads[i] = toAPIThread(t)
+	}
+	return agcomv1.ListThreads200JSONResponse{Threads: threads, Pagination: toAPIPagination(list.Pagination)}, nil
+}
+
+// GetThread implements GET /threads/{thread_id}.
+func (s *Server) GetThread(ctx context.Context, req agcomv1.GetThreadRequestObject) (agcomv1.GetThreadResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.store.GetThread(ctx, caller, req.ThreadId)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.GetThread200JSONResponse(toAPIThread(t)), nil
+}
+
+// ListThreadMessages implements GET /threads/{thread_id}/messages.
+func (s *Server) ListThreadMessages(ctx context.Context, req agcomv1.ListThreadMessagesRequestObject) (agcomv1.ListThreadMessagesResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListThreadMessages(ctx, caller, req.ThreadId, toDomainPage(req.Params.Limit, req.Params.Offset))
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.ListThreadMessages200JSONResponse{
+		Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
+	}, nil
+}
+
+// ReplyToThread implements POST /threads/{thread_id}/reply.
+func (s *Server) ReplyToThread(ctx context.Context, req agcomv1.ReplyToThreadRequestObject) (agcomv1.ReplyToThreadResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.ReplyToThread(ctx, caller, req.ThreadId, toDomainReply(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.ReplyToThread201JSONResponse(toAPIMessage(m)), nil
+}
+
+// GetThreadMetadata implements GET /threads/{thread_id}/metadata.
+func (s *Server) GetThreadMetadata(ctx context.Context, req agcomv1.GetThreadMetadataRequestObject) (agcomv1.GetThreadMetadataResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	md, err := s.store.ThreadMetadata(ctx, caller, req.ThreadId)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.GetThreadMetadata200JSONResponse{ThreadId: req.ThreadId, Metadata: md}, nil
+}
+
+// GetThreadMetadataKey implements GET /threads/{thread_id}/metadata/{key}.
+func (s *Server) GetThreadMetadataKey(ctx context.Context, req agcomv1.GetThreadMetadataKeyRequestObject) (agcomv1.GetThreadMetadataKeyResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.store.ThreadMetadataValue(ctx, caller, req.ThreadId, req.Key)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.GetThreadMetadataKey200JSONResponse{Key: req.Key, Value: v}, nil
+}
+
+// PutThreadMetadata implements PUT /threads/{thread_id}/metadata.
+func (s *Server) PutThreadMetadata(ctx context.Context, req agcomv1.PutThreadMetadataRequestObject) (agcomv1.PutThreadMetadataResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetThreadMetadata(ctx, caller, req.ThreadId, req.Body.Key, req.Body.Value); err != nil {
+		return nil, err
+	}
+	return agcomv1.PutThreadMetadata200JSONResponse{ThreadId: req.ThreadId, Key: req.Body.Key, Value: req.Body.Value}, nil
+}
+
+// ArchiveThread implements POST /threads/{thread_id}/archive.
+func (s *Server) ArchiveThread(ctx context.Context, req agcomv1.ArchiveThreadRequestObject) (agcomv1.ArchiveThreadResponseObject, error) {
+	if err := s.setArchived(ctx, req.ThreadId, true); err != nil {
+		return nil, err
+	}
+	return agcomv1.ArchiveThread200JSONResponse{ThreadId: req.ThreadId, Archived: true}, nil
+}
+
+// UnarchiveThread implements POST /threads/{thread_id}/unarchive.
+func (s *Server) UnarchiveThread(ctx context.Context, req agcomv1.UnarchiveThreadRequestObject) (agcomv1.UnarchiveThreadResponseObject, error) {
+	if err := s.setArchived(ctx, req.ThreadId, false); err != nil {
+		return nil, err
+	}
+	return agcomv1.UnarchiveThread200JSONResponse{ThreadId: req.ThreadId, Archived: false}, nil
+}
+
+// setArchived sets the "archived" metadata key to "true", or removes it.
+func (s *Server) setArchived(ctx context.Context, threadID string, archived bool) error {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return err
+	}
+	var value *string
+	if archived {
+		v := "true"
+		value = &v
+	}
+	return s.store.SetThreadMetadata(ctx, caller, threadID, agcom.MetadataArchived, value)
+}

@@ -1,0 +1,44 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/auth"
+)
+
+// badCredentials is the one answer to every failed login, so that it does
+// not tell an unknown handle from a wrong secret or a disabled agent.
+var badCredentials = &agcom.Error{Code: agcom.EUNAUTHENTICATED, Message: "invalid agent handle or secret"}
+
+// IssueToken implements POST /auth/token.
+func (s *Server) IssueToken(ctx context.Context, req agcomv1.IssueTokenRequestObject) (agcomv1.IssueTokenResponseObject, error) {
+	handle, secret := req.Body.AgentHandle, req.Body.AgentSecret
+	agent, hash, err := s.store.AgentCredentials(ctx, handle)
+	reason := ""
+	switch {
+	case agcom.ErrorCode(err) == agcom.ENOTFOUND:
+		auth.CheckSecretOrDummy("", secret)
+		reason = "unknown_agent"
+	case err != nil:
+		return nil, err
+	case !auth.CheckSecretOrDummy(hash, secret):
+		reason = "wrong_secret"
+	case agent.Disabled:
+		reason = "disabled"
+	}
+	if reason != "" {
+		if err := s.store.RecordTokenFailure(ctx, handle, reason); err != nil {
+			return nil, err
+		}
+		return nil, badCredentials
+	}
+	token, err := s.keys.Mint(agent.Handle, agent.DisplayName, s.tokenTTL, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.IssueToken200JSONResponse{
+		AccessToken: token, TokenType: agcomv1.Bearer, ExpiresIn: int(s.tokenTTL.Seconds()),
+	}, nil
+}

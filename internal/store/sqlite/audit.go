@@ -1,0 +1,93 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+const sqlInsertAudit = `
+	INSERT INTO audit_events (id, event_type, actor_handle, target_handle, details, created_at)
+	VALUES (?, ?, ?, ?, ?, ?)`
+
+// audit records an event in the transaction of the change it describes.
+// An empty target is stored as NULL.
+func (t *tx) audit(eventType, actor, target string, details map[string]any) error {
+	d, err := json.Marshal(details)
+	if err != nil {
+		return err
+	}
+	var tgt any
+	if target != "" {
+		tgt = target
+	}
+	_, err = t.ExecContext(t.ctx, sqlInsertAudit, t.newID(), eventType, actor, tgt, string(d), toMicros(t.now))
+	return err
+}
+
+const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.details, a.created_at`
+
+// ListAuditEvents returns audit events newest first: every event for an
+// admin, otherwise those where the caller is the actor or the target.
+func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
+	page := f.Page.Normalize()
+	var (
+		where []string
+		args  []any
+	)
+	if !caller.IsAdmin {
+		where = append(where, "(a.actor_handle = ? OR a.target_handle = ?)")
+		args = append(args, caller.Handle, caller.Handle)
+	}
+	for _, c := range []struct{ col, v string }{
+		{"a.event_type", f.EventType}, {"a.actor_handle", f.ActorHandle}, {"a.target_handle", f.TargetHandle},
+	} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var out agcom.AuditEventList
+	err := s.readTx(ctx, func(t *tx) error {
+		var total int
+		if err := t.QueryRowContext(t.ctx, "SELECT count(*) FROM audit_events a"+cond, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := t.QueryContext(t.ctx, "SELECT "+auditColumns+" FROM audit_events a"+cond+
+			" ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?", append(args, page.Limit, page.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		events := []agcom.AuditEvent{}
+		for rows.Next() {
+			var (
+				e       agcom.AuditEvent
+				target  sql.NullString
+				details string
+				created int64
+			)
+			if err := rows.Scan(&e.ID, &e.Type, &e.ActorHandle, &target, &details, &created); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+				return err
+			}
+			e.TargetHandle, e.Timestamp = target.String, fromMicros(created)
+			events = append(events, e)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		out = agcom.AuditEventList{Events: events, Pagination: agcom.NewPagination(page, len(events), total)}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,275 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+const contactColumns = `c.handle, c.display_name, c.description, c.tags, c.is_active, c.created_at, c.updated_at, c.updated_by, c.version`
+
+const (
+	sqlInsertContact = `
+		INSERT INTO contacts (handle, display_name, description, tags, is_active, created_at, updated_at, updated_by, version, search_text)
+		VALUES (?, ?, ?, ?, 1, ?, ?, ?, 1, ?)`
+	sqlGetContact = `SELECT ` + contactColumns + ` FROM contacts c WHERE c.handle = ?`
+	// The version check and the change are one statement, so two writers
+	// with the same expected version can never both succeed.
+	sqlUpdateContact = `
+		UPDATE contacts SET display_name = ?, description = ?, tags = ?, is_active = ?,
+			updated_at = ?, updated_by = ?, version = version + 1, search_text = ?
+		WHERE handle = ? AND version = ?`
+	sqlDeactivateContact = `
+		UPDATE contacts SET is_active = 0, updated_at = ?, updated_by = ?, version = version + 1
+		WHERE handle = ? AND is_active = 1`
+	sqlContactExists     = `SELECT 1 FROM contacts WHERE handle = ?`
+	sqlDeleteContactTags = `DELETE FROM contact_tags WHERE handle = ?`
+	sqlInsertContactTag  = `INSERT INTO contact_tags (tag, handle) VALUES (?, ?) ON CONFLICT DO NOTHING`
+)
+
+// validateContact checks the fields a client supplies and normalises tags.
+func validateContact(displayName, description string, tags []string) ([]string, error) {
+	if err := agcom.CheckOptionalText("display_name", displayName, agcom.MaxDisplayNameLen); err != nil {
+		return nil, err
+	}
+	if err := agcom.CheckOptionalText("description", description, agcom.MaxDescriptionLen); err != nil {
+		return nil, err
+	}
+	return agcom.NormalizeTags("tags", tags)
+}
+
+// contactSearchText is what a contact search matches against: the fields
+// case-folded, so that instr() is a case-insensitive substring match in
+// which no character is a wildcard.
+func contactSearchText(handle, displayName, description string) string {
+	return strings.ToLower(handle + "\x1f" + displayName + "\x1f" + description)
+}
+
+// CreateContact adds c to the address book at version 1. Returns
+// ECONFLICT when the handle exists (active or not), EINVALID for bad fields.
+func (s *Store) CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact) (agcom.Contact, error) {
+	if err := agcom.CheckHandle("handle", c.Handle); err != nil {
+		return agcom.Contact{}, err
+	}
+	tags, err := validateContact(c.DisplayName, c.Description, c.Tags)
+	if err != nil {
+		return agcom.Contact{}, err
+	}
+	var out agcom.Contact
+	err = s.writeTx(ctx, func(t *tx) error {
+		tagsJSON, _ := json.Marshal(tags)
+		_, err := t.ExecContext(t.ctx, sqlInsertContact, c.Handle, nullString(c.DisplayName), nullString(c.Description),
+			string(tagsJSON), toMicros(t.now), toMicros(t.now), caller.Handle, contactSearchText(c.Handle, c.DisplayName, c.Description))
+		if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
+			return agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
+		} else if err != nil {
+			return err
+		}
+		if err := t.setContactTags(c.Handle, tags); err != nil {
+			return err
+		}
+		out = agcom.Contact{
+			Handle: c.Handle, DisplayName: c.DisplayName, Description: c.Description, Tags: tags, IsActive: true,
+			CreatedAt: t.now, UpdatedAt: t.now, UpdatedBy: caller.Handle, Version: 1,
+		}
+		return t.audit(agcom.EventAddressBookAdd, caller.Handle, c.Handle, map[string]any{
+			"display_name": nullString(c.DisplayName), "tags": tags, "version": 1,
+		})
+	})
+	return out, err
+}
+
+// GetContact returns the entry for handle, active or not. Returns ENOTFOUND
+// when there is none.
+func (s *Store) GetContact(ctx context.Context, handle string) (agcom.Contact, error) {
+	var c agcom.Contact
+	err := s.readTx(ctx, func(t *tx) error {
+		var err error
+		c, err = t.getContact(handle)
+		return err
+	})
+	return c, err
+}
+
+func (t *tx) getContact(handle string) (agcom.Contact, error) {
+	c, err := scanContact(t.QueryRowContext(t.ctx, sqlGetContact, handle))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, agcom.Errorf(agcom.ENOTFOUND, "contact not found")
+	}
+	return c, err
+}
+
+// UpdateContact replaces the entry's display name, description, tags and
+// active flag if its version is still u.ExpectedVersion. Returns ENOTFOUND
+// when there is no entry, EVERSION when the version moved on, EINVALID for
+// bad fields.
+func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error) {
+	tags, err := validateContact(u.DisplayName, u.Description, u.Tags)
+	if err != nil {
+		return agcom.Contact{}, err
+	}
+	if u.ExpectedVersion < 1 {
+		return agcom.Contact{}, agcom.Invalid("expected_version", "must be at least 1")
+	}
+	var out agcom.Contact
+	err = s.writeTx(ctx, func(t *tx) error {
+		tagsJSON, _ := json.Marshal(tags)
+		res, err := t.ExecContext(t.ctx, sqlUpdateContact, nullString(u.DisplayName), nullString(u.Description),
+			string(tagsJSON), u.IsActive, toMicros(t.now), caller.Handle,
+			contactSearchText(handle, u.DisplayName, u.Description), handle, u.ExpectedVersion)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := t.getContact(handle); err != nil {
+				return err
+			}
+			return agcom.Errorf(agcom.EVERSION, "contact %s is no longer at version %d; read it again and retry", handle, u.ExpectedVersion)
+		}
+		if err := t.setContactTags(handle, tags); err != nil {
+			return err
+		}
+		if out, err = t.getContact(handle); err != nil {
+			return err
+		}
+		return t.audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+			"display_name": nullString(u.DisplayName), "tags": tags, "is_active": u.IsActive, "version": out.Version,
+		})
+	})
+	return out, err
+}
+
+// DeactivateContact marks the entry inactive, keeping its other fields.
+// Deactivating an inactive entry changes nothing. Returns ENOTFOUND when
+// there is no entry.
+func (s *Store) DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error) {
+	var out agcom.Contact
+	err := s.writeTx(ctx, func(t *tx) error {
+		res, err := t.ExecContext(t.ctx, sqlDeactivateContact, toMicros(t.now), caller.Handle, handle)
+		if err != nil {
+			return err
+		}
+		changed, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if out, err = t.getContact(handle); err != nil {
+			return err
+		}
+		if changed == 0 {
+			return nil
+		}
+		return t.audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+			"is_active": false, "version": out.Version,
+		})
+	})
+	return out, err
+}
+
+func (t *tx) setContactTags(handle string, tags []string) error {
+	if _, err := t.ExecContext(t.ctx, sqlDeleteContactTags, handle); err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if _, err := t.ExecContext(t.ctx, sqlInsertContactTag, tag, handle); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListContacts returns address book entries by handle: all of them, or
+// those matching f's text query (a case-insensitive substring of handle,
+// display name or description), any of its tags, and its active flag.
+func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
+	if f.Query != "" {
+		if err := agcom.CheckText("query", f.Query, agcom.MaxQueryLen); err != nil {
+			return agcom.ContactList{}, err
+		}
+	}
+	tags, err := agcom.NormalizeTags("tags", f.Tags)
+	if err != nil {
+		return agcom.ContactList{}, err
+	}
+	page := f.Page.Normalize()
+	var (
+		where []string
+		args  []any
+	)
+	if f.ActiveOnly {
+		where = append(where, "c.is_active = 1")
+	}
+	if f.Query != "" {
+		where = append(where, "instr(c.search_text, ?) > 0")
+		args = append(args, strings.ToLower(f.Query))
+	}
+	if len(tags) > 0 {
+		where = append(where, "c.handle IN (SELECT handle FROM contact_tags WHERE tag IN ("+placeholders(len(tags))+"))")
+		for _, tag := range tags {
+			args = append(args, tag)
+		}
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var out agcom.ContactList
+	err = s.readTx(ctx, func(t *tx) error {
+		var total int
+		if err := t.QueryRowContext(t.ctx, "SELECT count(*) FROM contacts c"+cond, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := t.QueryContext(t.ctx, "SELECT "+contactColumns+" FROM contacts c"+cond+" ORDER BY c.handle LIMIT ? OFFSET ?",
+			append(args, page.Limit, page.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		contacts := []agcom.Contact{}
+		for rows.Next() {
+			c, err := scanContact(rows)
+			if err != nil {
+				return err
+			}
+			contacts = append(contacts, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		out = agcom.ContactList{Contacts: contacts, Pagination: agcom.NewPagination(page, len(contacts), total)}
+		return nil
+	})
+	return out, err
+}
+
+func scanContact(row scanner) (agcom.Contact, error) {
+	var (
+		c                agcom.Contact
+		name, desc       sql.NullString
+		tags             string
+		created, updated int64
+	)
+	if err := row.Scan(&c.Handle, &name, &desc, &tags, &c.IsActive, &created, &updated, &c.UpdatedBy, &c.Version); err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+		return c, err
+	}
+	c.DisplayName, c.Description = name.String, desc.String
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, nil
+}
+
+// nullString stores an empty string as NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,247 @@
+// Package sqlite is AgCom's embedded store: one SQLite file in WAL mode, one
+// write connection and a pool of readers. Every exported method is one use
+// case in one transaction, and visibility is enforced inside its queries.
+// It is the only package that imports the SQLite driver.
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// BusyTimeout is how long a connection waits for a lock held by another
+// connection before giving up with DatabaseBusy.
+const BusyTimeout = 5 * time.Second
+
+// Store is the SQLite implementation of AgCom's store.
+type Store struct {
+	path  string
+	write *sql.DB // exactly one connection: SQLite has one writer
+	read  *sql.DB
+
+	// Now returns the current time; tests may replace it before use. Every
+	// transaction reads it once, so one change has one timestamp.
+	Now func() time.Time
+
+	idMu    sync.Mutex
+	entropy *ulid.MonotonicEntropy
+}
+
+// Open opens (creating if needed) the database at path and applies any
+// pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create directory: %w", err)
+		}
+	}
+	// busy_timeout comes first so that the PRAGMAs after it wait for locks too.
+	params := "_busy_timeout=" + strconv.Itoa(int(BusyTimeout/time.Millisecond)) +
+		"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on"
+	write, err := sql.Open("sqlite3", "file:"+path+"?"+params+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+
+	s := &Store{
+		path:    path,
+		write:   write,
+		Now:     time.Now,
+		entropy: ulid.Monotonic(rand.Reader, 0),
+	}
+	if err := s.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+
+	read, err := sql.Open("sqlite3", "file:"+path+"?"+params+"&_query_only=true")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	n := max(4, runtime.NumCPU()*2)
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxIdleTime(0)
+	read.SetConnMaxLifetime(0)
+	s.read = read
+	return s, nil
+}
+
+// Close closes the database, checkpointing the WAL.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	errs = append(errs, s.write.Close())
+	return errors.Join(errs...)
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that the database answers and returns its schema version.
+func (s *Store) Ping(ctx context.Context) (int, error) {
+	var v int
+	if err := s.read.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, translate(err)
+	}
+	return v, nil
+}
+
+// SchemaVersion is the schema version this build migrates to.
+func SchemaVersion() int {
+	names, _ := migrationNames()
+	return len(names)
+}
+
+func migrationNames() ([]string, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// migrate applies, in order and each in its own transaction, the embedded
+// migrations newer than the database's user_version.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := migrationNames()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	var version int
+	if err := s.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if version > len(names) {
+		return fmt.Errorf("store: database schema version %d is newer than this build's %d", version, len(names))
+	}
+	for i := version; i < len(names); i++ {
+		body, err := migrationFS.ReadFile(names[i])
+		if err != nil {
+			return fmt.Errorf("store: read migration %s: %w", names[i], err)
+		}
+		tx, err := s.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %s: %w", names[i], err)
+		}
+		// PRAGMA takes no parameters; the value is our own integer.
+		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %s: %w", names[i], err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: migration %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// tx is one transaction with its fixed timestamp.
+type tx struct {
+	*sql.Tx
+	ctx context.Context
+	now time.Time
+	s   *Store
+}
+
+// newID returns a new ULID at the transaction's time; ids made in one
+// process are strictly increasing.
+func (t *tx) newID() string {
+	t.s.idMu.Lock()
+	defer t.s.idMu.Unlock()
+	return ulid.MustNew(ulid.Timestamp(t.now), t.s.entropy).String()
+}
+
+// writeTx runs fn in a write transaction and commits it if fn succeeds.
+func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer sqlTx.Rollback()
+	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now(), s: s}
+	if err := fn(t); err != nil {
+		return translate(err)
+	}
+	return translate(sqlTx.Commit())
+}
+
+// readTx runs fn in a read-only transaction: one consistent snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(*tx) error) error {
+	sqlTx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return translate(err)
+	}
+	defer sqlTx.Rollback()
+	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now(), s: s}
+	if err := fn(t); err != nil {
+		return translate(err)
+	}
+	return translate(sqlTx.Commit())
+}
+
+// now is the store's clock at the precision it stores: microseconds, UTC.
+func (s *Store) now() time.Time {
+	return s.Now().UTC().Truncate(time.Microsecond)
+}
+
+// translate maps driver errors onto domain errors by code, never by text.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrBusy, sqlite3.ErrLocked:
+			return &agcom.Error{Code: agcom.EBUSY, Message: "the database is busy; retry shortly"}
+		case sqlite3.ErrConstraint:
+			if se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey {
+				return &agcom.Error{Code: agcom.ECONFLICT, Message: "already exists"}
+			}
+		}
+	}
+	return err
+}
+
+func toMicros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,202 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// threadColumns selects a thread with its sorted participants and its
+// metadata as JSON, so one query answers a whole page.
+const threadColumns = `t.id, t.subject, t.created_at, t.last_activity_at,
+	(SELECT json_group_array(handle) FROM (SELECT handle FROM thread_participants WHERE thread_id = t.id ORDER BY handle)),
+	(SELECT json_group_object(key, value) FROM thread_metadata WHERE thread_id = t.id)`
+
+const (
+	sqlGetVisibleThread = `SELECT ` + threadColumns + ` FROM threads t WHERE t.id = ?3 AND ` + visibleThread
+
+	// An agent's inbox walks its participant rows; an admin's walks all
+	// threads. ?3 is the archived filter: NULL for any.
+	sqlListThreadsParticipant = `
+		SELECT ` + threadColumns + ` FROM thread_participants p JOIN threads t ON t.id = p.thread_id
+		WHERE p.handle = ?1 AND (?3 IS NULL OR p.archived = ?3)
+		ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ?4 OFFSET ?5`
+	sqlCountThreadsParticipant = `
+		SELECT count(*) FROM thread_participants p WHERE p.handle = ?1 AND (?3 IS NULL OR p.archived = ?3)`
+	sqlListThreadsAdmin = `
+		SELECT ` + threadColumns + ` FROM threads t
+		WHERE (?3 IS NULL OR t.archived = ?3)
+		ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?4 OFFSET ?5`
+	sqlCountThreadsAdmin = `SELECT count(*) FROM threads t WHERE (?3 IS NULL OR t.archived = ?3)`
+
+	sqlThreadMetadata   = `SELECT key, value FROM thread_metadata WHERE thread_id = ? ORDER BY key`
+	sqlThreadMetaValue  = `SELECT value FROM thread_metadata WHERE thread_id = ? AND key = ?`
+	sqlUpsertMetadata   = `INSERT INTO thread_metadata (thread_id, key, value) VALUES (?, ?, ?) ON CONFLICT (thread_id, key) DO UPDATE SET value = excluded.value`
+	sqlDeleteMetadata   = `DELETE FROM thread_metadata WHERE thread_id = ? AND key = ?`
+	sqlSetArchived      = `UPDATE threads SET archived = ?2 WHERE id = ?1`
+	sqlSetArchivedParts = `UPDATE thread_participants SET archived = ?2 WHERE thread_id = ?1`
+)
+
+// GetThread returns the thread id. Returns ENOTFOUND when it does not exist
+// or the caller cannot see it.
+func (s *Store) GetThread(ctx context.Context, caller agcom.Caller, id string) (agcom.Thread, error) {
+	var th agcom.Thread
+	err := s.readTx(ctx, func(t *tx) error {
+		var err error
+		th, err = scanThread(t.QueryRowContext(t.ctx, sqlGetVisibleThread, caller.Handle, caller.IsAdmin, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return agcom.Errorf(agcom.ENOTFOUND, "thread not found")
+		}
+		return err
+	})
+	return th, err
+}
+
+// ListThreads returns the caller's threads (every thread for an admin),
+// newest activity first.
+func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error) {
+	page := f.Page.Normalize()
+	var archived any
+	if f.Archived != nil {
+		archived = *f.Archived
+	}
+	list, count := sqlListThreadsParticipant, sqlCountThreadsParticipant
+	if caller.IsAdmin {
+		list, count = sqlListThreadsAdmin, sqlCountThreadsAdmin
+	}
+	var out agcom.ThreadList
+	err := s.readTx(ctx, func(t *tx) error {
+		var total int
+		if err := t.QueryRowContext(t.ctx, count, caller.Handle, caller.IsAdmin, archived).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := t.QueryContext(t.ctx, list, caller.Handle, caller.IsAdmin, archived, page.Limit, page.Offset)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		threads := []agcom.Thread{}
+		for rows.Next() {
+			th, err := scanThread(rows)
+			if err != nil {
+				return err
+			}
+			threads = append(threads, th)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		out = agcom.ThreadList{Threads: threads, Pagination: agcom.NewPagination(page, len(threads), total)}
+		return nil
+	})
+	return out, err
+}
+
+// ThreadMetadata returns every metadata key of the thread id. Returns
+// ENOTFOUND when the caller cannot see the thread.
+func (s *Store) ThreadMetadata(ctx context.Context, caller agcom.Caller, id string) (map[string]string, error) {
+	md := map[string]string{}
+	err := s.readTx(ctx, func(t *tx) error {
+		if err := t.checkThreadVisible(caller, id); err != nil {
+			return err
+		}
+		rows, err := t.QueryContext(t.ctx, sqlThreadMetadata, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				return err
+			}
+			md[k] = v
+		}
+		return rows.Err()
+	})
+	return md, err
+}
+
+// ThreadMetadataValue returns the value of one metadata key. Returns
+// ENOTFOUND when the caller cannot see the thread or the key is not set.
+func (s *Store) ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id, key string) (string, error) {
+	var v string
+	err := s.readTx(ctx, func(t *tx) error {
+		if err := t.checkThreadVisible(caller, id); err != nil {
+			return err
+		}
+		err := t.QueryRowContext(t.ctx, sqlThreadMetaValue, id, key).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return agcom.Errorf(agcom.ENOTFOUND, "metadata key not found")
+		}
+		return err
+	})
+	return v, err
+}
+
+// SetThreadMetadata sets key to *value on the thread id, or removes it when
+// value is nil. The key "archived" with the value "true" archives the
+// thread. Returns ENOTFOUND when the caller cannot see the thread, EINVALID
+// for a bad key or value.
+func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error {
+	if err := agcom.CheckMetadata(key, value); err != nil {
+		return err
+	}
+	return s.writeTx(ctx, func(t *tx) error {
+		if err := t.checkThreadVisible(caller, id); err != nil {
+			return err
+		}
+		var err error
+		if value == nil {
+			_, err = t.ExecContext(t.ctx, sqlDeleteMetadata, id, key)
+		} else {
+			_, err = t.ExecContext(t.ctx, sqlUpsertMetadata, id, key, *value)
+		}
+		if err != nil {
+			return err
+		}
+		if key == agcom.MetadataArchived {
+			archived := value != nil && *value == "true"
+			if _, err := t.ExecContext(t.ctx, sqlSetArchived, id, archived); err != nil {
+				return err
+			}
+			if _, err := t.ExecContext(t.ctx, sqlSetArchivedParts, id, archived); err != nil {
+				return err
+			}
+		}
+		var v any
+		if value != nil {
+			v = *value
+		}
+		return t.audit(agcom.EventThreadMetadataUpdate, caller.Handle, "", map[string]any{
+			"thread_id": id, "key": key, "value": v,
+		})
+	})
+}
+
+func scanThread(row scanner) (agcom.Thread, error) {
+	var (
+		th                agcom.Thread
+		created, activity int64
+		parts             string
+		md                sql.NullString
+	)
+	if err := row.Scan(&th.ID, &th.Subject, &created, &activity, &parts, &md); err != nil {
+		return th, err
+	}
+	if err := json.Unmarshal([]byte(parts), &th.Participants); err != nil {
+		return th, err
+	}
+	th.Metadata = map[string]string{}
+	if md.Valid {
+		if err := json.Unmarshal([]byte(md.String), &th.Metadata); err != nil {
+			return th, err
+		}
+	}
+	th.CreatedAt = fromMicros(created)
+	th.LastActivityAt = fromMicros(activity)
+	return th, nil
+}
