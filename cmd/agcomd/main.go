@@ -5,6 +5,7 @@
 //	agcomd migrate              create or upgrade the database, then exit
 //	agcomd token --handle NAME  print a token signed with SECRET_KEY
 //	agcomd agent ...            manage registered agents on DB_PATH directly
+//	agcomd backup --to FILE     copy the database consistently while it is in use
 //	agcomd version              print the version
 package main
 
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		return token(args, getenv, stdout, stderr)
 	case "agent":
 		return agent(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, args, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version)
 		return nil
@@ -81,6 +84,7 @@ commands:
   agent list
   agent disable|enable|promote|demote HANDLE
   agent rotate-secret HANDLE
+  backup --to FILE       write a consistent copy of the database (server may run)
   version                print the version
 
 Configuration comes from the environment and ./.env; see .env.example.

@@ -33,6 +33,9 @@ type Error struct {
 	Message string
 	// Details carries machine-readable context, such as the offending field.
 	Details map[string]any
+	// RetryAfter, in seconds, tells the caller when to try again (rate
+	// limits, a busy database); 0 means no advice.
+	RetryAfter int
 }
 
 // Error implements the error interface.

@@ -17,6 +17,7 @@ import (
 	"github.com/agcom/agcom/internal/auth"
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/httpapi"
+	"github.com/agcom/agcom/internal/metrics"
 	"github.com/agcom/agcom/internal/store/sqlite"
 )
 
@@ -47,13 +48,21 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(ctx, cfg.DBPath)
+	store, err := sqlite.Open(ctx, cfg.DBPath, sqlite.WithBusyTimeout(cfg.DBBusyTimeout))
 	if err != nil {
 		return nil, err
 	}
 	if err := bootstrapAdmin(ctx, cfg, store); err != nil {
 		store.Close()
 		return nil, err
+	}
+	m := metrics.New()
+	store.Observe = m.ObserveTx
+	var limits *httpapi.RateLimits
+	if cfg.RateLimits {
+		limits = &httpapi.RateLimits{
+			Write: cfg.RateWrite, Read: cfg.RateRead, Search: cfg.RateSearch, Audit: cfg.RateAudit, Auth: cfg.RateAuth,
+		}
 	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
 		Store:        store,
@@ -64,6 +73,10 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Version:      version,
 		SpecYAML:     contract.OpenAPIYAML,
+		RateLimits:   limits,
+		CORSOrigins:  cfg.CORSOrigins,
+		Observer:     m,
+		Metrics:      m.Handler(),
 	})
 	if err != nil {
 		store.Close()

@@ -18,6 +18,7 @@ import (
 // Defaults.
 const (
 	DefaultDBPath             = "./data/agcom.db"
+	DefaultBusyTimeout        = 5 * time.Second
 	DefaultAlgorithm          = "HS256"
 	DefaultTokenExpireMinutes = 60
 	DefaultHost               = "127.0.0.1"
@@ -27,18 +28,29 @@ const (
 	DefaultLogFormat          = "json"
 	DefaultMaxBodyBytes       = 1 << 20
 	DefaultShutdownTimeout    = 15 * time.Second
+	DefaultRateWrite          = 100
+	DefaultRateRead           = 500
+	DefaultRateSearch         = 50
+	DefaultRateAudit          = 100
+	DefaultRateAuth           = 10
 	minSecretKeyLen           = 32
 )
 
 // Config is the server's configuration.
 type Config struct {
 	DBPath          string
+	DBBusyTimeout   time.Duration
 	SecretKey       string
 	TokenTTL        time.Duration
 	Host            string
 	Port            int
 	CORSOrigins     []string
 	RateLimits      bool
+	RateWrite       int // requests per minute per agent, by category
+	RateRead        int
+	RateSearch      int
+	RateAudit       int
+	RateAuth        int // token requests per minute per client IP and per handle
 	LogLevel        slog.Level
 	LogFormat       string // "json" or "text"
 	AdminHandle     string
@@ -85,11 +97,17 @@ func Load(getenv Getenv) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
 		DBPath:          r.str("DB_PATH", DefaultDBPath),
+		DBBusyTimeout:   time.Duration(r.int("DB_BUSY_TIMEOUT_MS", int(DefaultBusyTimeout/time.Millisecond), 0, 600_000)) * time.Millisecond,
 		SecretKey:       r.str("SECRET_KEY", ""),
 		TokenTTL:        time.Duration(r.int("ACCESS_TOKEN_EXPIRE_MINUTES", DefaultTokenExpireMinutes, 1, 60*24*30)) * time.Minute,
 		Host:            r.str("HOST", DefaultHost),
 		Port:            r.int("PORT", DefaultPort, 0, 65535),
 		RateLimits:      r.bool("RATE_LIMIT_ENABLED", true),
+		RateWrite:       r.int("RATE_LIMIT_WRITE_PER_MINUTE", DefaultRateWrite, 1, 1_000_000),
+		RateRead:        r.int("RATE_LIMIT_READ_PER_MINUTE", DefaultRateRead, 1, 1_000_000),
+		RateSearch:      r.int("RATE_LIMIT_SEARCH_PER_MINUTE", DefaultRateSearch, 1, 1_000_000),
+		RateAudit:       r.int("RATE_LIMIT_AUDIT_PER_MINUTE", DefaultRateAudit, 1, 1_000_000),
+		RateAuth:        r.int("RATE_LIMIT_AUTH_PER_MINUTE", DefaultRateAuth, 1, 1_000_000),
 		LogFormat:       strings.ToLower(r.str("LOG_FORMAT", DefaultLogFormat)),
 		AdminHandle:     r.str("ADMIN_HANDLE", ""),
 		AdminSecret:     r.str("ADMIN_SECRET", ""),

@@ -68,9 +68,9 @@ func (ew errorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
 		body.Details = &d
 	}
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
-		after := retryAfterSeconds
-		if v, ok := e.Details["retry_after"].(int); ok {
-			after = v
+		after := e.RetryAfter
+		if after <= 0 {
+			after = retryAfterSeconds
 		}
 		body.RetryAfter = &after
 		w.Header().Set("Retry-After", strconv.Itoa(after))
@@ -78,7 +78,9 @@ func (ew errorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Request-ID", body.RequestId)
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(agcomv1.ErrorEnvelope{Error: body})
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(agcomv1.ErrorEnvelope{Error: body})
 }
 
 // requestError is the strict server's handler for bodies it cannot decode.

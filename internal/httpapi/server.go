@@ -15,6 +15,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/cors"
+	"github.com/klauspost/compress/gzhttp"
 	middleware "github.com/oapi-codegen/nethttp-middleware"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
@@ -81,6 +83,14 @@ type Options struct {
 	SpecYAML []byte
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// RateLimits are the per-agent limits; nil turns rate limiting off.
+	RateLimits *RateLimits
+	// CORSOrigins are the browser origins allowed to call the API.
+	CORSOrigins []string
+	// Observer receives request measurements; nil discards them.
+	Observer Observer
+	// Metrics, when set, is served at /metrics.
+	Metrics http.Handler
 }
 
 // Server implements the generated strict-server interface.
@@ -115,8 +125,27 @@ func NewHandler(o Options) (http.Handler, error) {
 	srv := &Server{store: o.Store, keys: o.Keys, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now}
 	public := publicRoutes(spec)
 
+	obs := o.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+
 	r := chi.NewRouter()
-	r.Use(requestID, recoverer(log, ew), accessLog(log), limitBody(o.MaxBodyBytes, ew))
+	r.Use(
+		requestID,
+		recoverer(log, ew),
+		accessLog(log, obs),
+		securityHeaders,
+		cors.Handler(cors.Options{
+			AllowedOrigins: o.CORSOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+			AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID"},
+			ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"},
+			MaxAge:         600,
+		}),
+		compress,
+		limitBody(o.MaxBodyBytes, ew),
+	)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		ew.Write(w, r, agcom.Errorf(agcom.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -125,6 +154,9 @@ func NewHandler(o Options) (http.Handler, error) {
 	})
 
 	r.Get("/", srv.root)
+	if o.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", o.Metrics)
+	}
 	r.Get(BasePath+"/openapi.json", serveBytes("application/json", specJSON))
 	r.Get(BasePath+"/openapi.yaml", serveBytes("application/yaml", o.SpecYAML))
 	docs := v5emb.NewHandlerWithConfig(swgui.Config{
@@ -142,6 +174,11 @@ func NewHandler(o Options) (http.Handler, error) {
 				return public[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
 			}, ew.Write),
 			noteAgent,
+		)
+		if o.RateLimits != nil {
+			r.Use(newRateLimiter(*o.RateLimits, ew, obs.RateLimited).Handler)
+		}
+		r.Use(
 			validator(spec, ew),
 		)
 		strict := agcomv1.NewStrictHandlerWithOptions(srv, nil, agcomv1.StrictHTTPServerOptions{
@@ -187,6 +224,10 @@ func validator(spec *openapi3.T, ew errorWriter) func(http.Handler) http.Handler
 		},
 	})
 }
+
+// compress gzips responses of 1 KB (gzhttp.DefaultMinSize) and more for
+// clients that accept it.
+func compress(next http.Handler) http.Handler { return gzhttp.GzipHandler(next) }
 
 func serveBytes(contentType string, body []byte) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -36,28 +36,49 @@ const BusyTimeout = 5 * time.Second
 
 // Store is the SQLite implementation of AgCom's store.
 type Store struct {
-	path  string
+	path   string
+	params string // connection parameters, for extra connections
 	write *sql.DB // exactly one connection: SQLite has one writer
 	read  *sql.DB
 
 	// Now returns the current time; tests may replace it before use. Every
 	// transaction reads it once, so one change has one timestamp.
 	Now func() time.Time
+	// Observe, when set, is told the kind ("read" or "write"), duration
+	// and outcome of every transaction.
+	Observe func(kind string, d time.Duration, err error)
 
 	idMu    sync.Mutex
 	entropy *ulid.MonotonicEntropy
 }
 
+// Option adjusts how Open opens the database.
+type Option func(*options)
+
+type options struct {
+	busyTimeout time.Duration
+}
+
+// WithBusyTimeout sets how long a statement waits for a lock held by
+// another connection before failing with DatabaseBusy (default BusyTimeout).
+func WithBusyTimeout(d time.Duration) Option {
+	return func(o *options) { o.busyTimeout = d }
+}
+
 // Open opens (creating if needed) the database at path and applies any
 // pending migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{busyTimeout: BusyTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("store: create directory: %w", err)
 		}
 	}
 	// busy_timeout comes first so that the PRAGMAs after it wait for locks too.
-	params := "_busy_timeout=" + strconv.Itoa(int(BusyTimeout/time.Millisecond)) +
+	params := "_busy_timeout=" + strconv.Itoa(int(o.busyTimeout/time.Millisecond)) +
 		"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on"
 	write, err := sql.Open("sqlite3", "file:"+path+"?"+params+"&_txlock=immediate")
 	if err != nil {
@@ -70,6 +91,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 	s := &Store{
 		path:    path,
+		params:  params,
 		write:   write,
 		Now:     time.Now,
 		entropy: ulid.Monotonic(rand.Reader, 0),
@@ -101,6 +123,25 @@ func (s *Store) Close() error {
 	}
 	errs = append(errs, s.write.Close())
 	return errors.Join(errs...)
+}
+
+// Backup writes a consistent copy of the database to dest, which must not
+// exist, while the store stays in use: readers and the writer go on.
+func (s *Store) Backup(ctx context.Context, dest string) error {
+	if _, err := os.Stat(dest); err == nil {
+		return fmt.Errorf("store: backup: %s already exists", dest)
+	}
+	// A connection of its own: VACUUM INTO reads one snapshot and holds
+	// neither the write connection nor a reader of the pool.
+	db, err := sql.Open("sqlite3", "file:"+s.path+"?"+s.params)
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
+		return fmt.Errorf("store: backup: %w", translate(err))
+	}
+	return nil
 }
 
 // Path returns the database file's path.
@@ -186,7 +227,10 @@ func (t *tx) newID() string {
 }
 
 // writeTx runs fn in a write transaction and commits it if fn succeeds.
-func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) error {
+func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) (err error) {
+	if s.Observe != nil {
+		defer func(start time.Time) { s.Observe("write", time.Since(start), err) }(time.Now())
+	}
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
@@ -200,7 +244,10 @@ func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) error {
 }
 
 // readTx runs fn in a read-only transaction: one consistent snapshot.
-func (s *Store) readTx(ctx context.Context, fn func(*tx) error) error {
+func (s *Store) readTx(ctx context.Context, fn func(*tx) error) (err error) {
+	if s.Observe != nil {
+		defer func(start time.Time) { s.Observe("read", time.Since(start), err) }(time.Now())
+	}
 	sqlTx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return translate(err)

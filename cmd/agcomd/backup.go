@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/store/sqlite"
+)
+
+// backup writes a consistent copy of DB_PATH to --to while the server may
+// keep running.
+func backup(ctx context.Context, args []string, getenv config.Getenv, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	to := fs.String("to", "", "the backup file to write (must not exist)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *to == "" {
+		fs.Usage()
+		return fmt.Errorf("backup: --to is required")
+	}
+	store, err := sqlite.Open(ctx, dbPath(getenv))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Backup(ctx, *to); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", store.Path(), *to)
+	return nil
+}

@@ -1,0 +1,76 @@
+package config_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agcom/agcom/internal/config"
+)
+
+const key = "0123456789abcdef0123456789abcdef"
+
+func env(vars map[string]string) config.Getenv {
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"SECRET_KEY": key}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DBPath != "./data/agcom.db" || c.Addr() != "127.0.0.1:8000" || c.TokenTTL != time.Hour ||
+		!c.RateLimits || c.MaxBodyBytes != 1<<20 || c.LogFormat != "json" || c.RateWrite != 100 ||
+		len(c.CORSOrigins) != 1 || c.CORSOrigins[0] != "http://localhost:3000" {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	cases := []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"missing key", map[string]string{}, "SECRET_KEY is not set"},
+		{"short key", map[string]string{"SECRET_KEY": "short"}, "SECRET_KEY is too short"},
+		{"algorithm", map[string]string{"SECRET_KEY": key, "ALGORITHM": "RS256"}, "only HS256"},
+		{"cors star", map[string]string{"SECRET_KEY": key, "CORS_ORIGINS": `["*"]`}, "* is not accepted"},
+		{"cors not json", map[string]string{"SECRET_KEY": key, "CORS_ORIGINS": "http://x"}, "JSON list"},
+		{"port", map[string]string{"SECRET_KEY": key, "PORT": "http"}, "PORT"},
+		{"bool", map[string]string{"SECRET_KEY": key, "RATE_LIMIT_ENABLED": "maybe"}, "RATE_LIMIT_ENABLED"},
+		{"admin half", map[string]string{"SECRET_KEY": key, "ADMIN_HANDLE": "root"}, "set together"},
+		{"log level", map[string]string{"SECRET_KEY": key, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(env(tc.vars))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load() error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEnvironmentWinsOverFile(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/.env"
+	if err := os.WriteFile(file, []byte("PORT=9000\nHOST=0.0.0.0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PORT", "9100")
+	getenv, err := config.FromEnvironment(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := getenv("PORT"); v != "9100" {
+		t.Errorf("PORT = %q, want the environment's 9100", v)
+	}
+	if v, _ := getenv("HOST"); v != "0.0.0.0" {
+		t.Errorf("HOST = %q, want the file's 0.0.0.0", v)
+	}
+}
