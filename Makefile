@@ -10,7 +10,7 @@ export GOFLAGS
 BIN     := bin/agcomd
 CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
-.PHONY: all run build generate check-generated vet test test-go clean
+.PHONY: all run build generate check-generated vet test test-go test-fuzz clean
 
 all: build
 
@@ -44,10 +44,21 @@ vet:
 	$(GO) vet ./...
 
 ## test: everything CI runs
-test: check-generated vet test-go
+test: check-generated vet test-go test-fuzz
 
 test-go:
 	$(GO) test -count=1 -race ./...
+
+# Short fuzz runs beyond the seed corpora (which test-go already runs). Go
+# fuzzes one target per package per run, hence one line each.
+FUZZTIME ?= 5s
+test-fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzNewMessageValidate$$' -fuzztime=$(FUZZTIME) ./internal/agcom
+	$(GO) test -run='^$$' -fuzz='^FuzzReplyValidate$$' -fuzztime=$(FUZZTIME) ./internal/agcom
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeTags$$' -fuzztime=$(FUZZTIME) ./internal/agcom
+	$(GO) test -run='^$$' -fuzz='^FuzzValidHandle$$' -fuzztime=$(FUZZTIME) ./internal/agcom
+	$(GO) test -run='^$$' -fuzz='^FuzzCheckText$$' -fuzztime=$(FUZZTIME) ./internal/agcom
+	$(GO) test -run='^$$' -fuzz='^FuzzHTTP$$' -fuzztime=10s ./tests
 
 clean:
 	rm -rf bin

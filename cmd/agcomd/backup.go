@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/store/sqlite"
@@ -23,7 +24,13 @@ func backup(ctx context.Context, args []string, getenv config.Getenv, stdout, st
 		fs.Usage()
 		return fmt.Errorf("backup: --to is required")
 	}
-	store, err := sqlite.Open(ctx, dbPath(getenv))
+	// Opening would create a missing database: a mistyped DB_PATH must
+	// fail, not back up an empty new file.
+	path := dbPath(getenv)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("backup: no database at %s: %w", path, err)
+	}
+	store, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
@@ -110,18 +109,6 @@ func (ew errorWriter) paramError(w http.ResponseWriter, r *http.Request, err err
 		name = "parameter"
 	}
 	ew.Write(w, r, agcom.Invalid(name, "invalid value"))
-}
-
-// validationError is the OpenAPI validator's error handler.
-func (ew errorWriter) validationError(w http.ResponseWriter, r *http.Request, err error, status int) {
-	switch {
-	case errors.Is(err, routers.ErrMethodNotAllowed):
-		ew.Write(w, r, agcom.Errorf(agcom.EMETHOD, "method %s not allowed here", r.Method))
-	case status == http.StatusNotFound:
-		ew.Write(w, r, agcom.Errorf(agcom.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	default:
-		ew.Write(w, r, describeValidation(err))
-	}
 }
 
 // describeValidation turns a validator error into a ValidationError naming

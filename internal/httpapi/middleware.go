@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -200,6 +201,12 @@ func limitBody(max int64, ew errorWriter) func(http.Handler) http.Handler {
 			}
 			if !utf8.Valid(body) {
 				ew.Write(w, r, agcom.Invalid("body", "must be valid UTF-8"))
+				return
+			}
+			// One JSON value and nothing after it: the decoders downstream
+			// would stop at the first value and ignore the rest.
+			if len(body) > 0 && !json.Valid(body) {
+				ew.Write(w, r, agcom.Invalid("body", "must be one well-formed JSON object"))
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))

@@ -13,11 +13,9 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/cors"
 	"github.com/klauspost/compress/gzhttp"
-	middleware "github.com/oapi-codegen/nethttp-middleware"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
 
@@ -124,6 +122,10 @@ func NewHandler(o Options) (http.Handler, error) {
 	ew := errorWriter{log: log}
 	srv := &Server{store: o.Store, keys: o.Keys, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now}
 	public := publicRoutes(spec)
+	validate, err := validator(spec, ew)
+	if err != nil {
+		return nil, err
+	}
 
 	obs := o.Observer
 	if obs == nil {
@@ -133,8 +135,8 @@ func NewHandler(o Options) (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Use(
 		requestID,
-		recoverer(log, ew),
 		accessLog(log, obs),
+		recoverer(log, ew),
 		securityHeaders,
 		cors.Handler(cors.Options{
 			AllowedOrigins: o.CORSOrigins,
@@ -179,7 +181,7 @@ func NewHandler(o Options) (http.Handler, error) {
 			r.Use(newRateLimiter(*o.RateLimits, ew, obs.RateLimited).Handler)
 		}
 		r.Use(
-			validator(spec, ew),
+			validate,
 		)
 		strict := agcomv1.NewStrictHandlerWithOptions(srv, nil, agcomv1.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  ew.requestError,
@@ -206,23 +208,6 @@ func publicRoutes(spec *openapi3.T) map[string]bool {
 		}
 	}
 	return public
-}
-
-// validator checks every request against the contract before a handler
-// sees it.
-func validator(spec *openapi3.T, ew errorWriter) func(http.Handler) http.Handler {
-	return middleware.OapiRequestValidatorWithOptions(spec, &middleware.Options{
-		Prefix:                BasePath,
-		DoNotValidateServers:  true,
-		SilenceServersWarning: true,
-		Options: openapi3filter.Options{
-			// Authentication already happened; the validator checks shape only.
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-		},
-		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, opts middleware.ErrorHandlerOpts) {
-			ew.validationError(w, r, err, opts.StatusCode)
-		},
-	})
 }
 
 // compress gzips responses of 1 KB (gzhttp.DefaultMinSize) and more for

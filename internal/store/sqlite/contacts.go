@@ -42,11 +42,21 @@ func validateContact(displayName, description string, tags []string) ([]string, 
 	return agcom.NormalizeTags("tags", tags)
 }
 
+// searchSeparator joins the fields of a contact's search text. searchFold
+// maps it to another control character inside fields and queries, so that
+// a query never matches across two fields.
+const searchSeparator = "\x1f"
+
 // contactSearchText is what a contact search matches against: the fields
 // case-folded, so that instr() is a case-insensitive substring match in
 // which no character is a wildcard.
 func contactSearchText(handle, displayName, description string) string {
-	return strings.ToLower(handle + "\x1f" + displayName + "\x1f" + description)
+	return searchFold(handle) + searchSeparator + searchFold(displayName) + searchSeparator + searchFold(description)
+}
+
+// searchFold case-folds s and replaces the separator in it.
+func searchFold(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, searchSeparator, "\x1e"))
 }
 
 // CreateContact adds c to the address book at version 1. Returns
@@ -61,26 +71,37 @@ func (s *Store) CreateContact(ctx context.Context, caller agcom.Caller, c agcom.
 	}
 	var out agcom.Contact
 	err = s.writeTx(ctx, func(t *tx) error {
-		tagsJSON, _ := json.Marshal(tags)
-		_, err := t.ExecContext(t.ctx, sqlInsertContact, c.Handle, nullString(c.DisplayName), nullString(c.Description),
-			string(tagsJSON), toMicros(t.now), toMicros(t.now), caller.Handle, contactSearchText(c.Handle, c.DisplayName, c.Description))
-		if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
-			return agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
-		} else if err != nil {
-			return err
-		}
-		if err := t.setContactTags(c.Handle, tags); err != nil {
-			return err
-		}
-		out = agcom.Contact{
-			Handle: c.Handle, DisplayName: c.DisplayName, Description: c.Description, Tags: tags, IsActive: true,
-			CreatedAt: t.now, UpdatedAt: t.now, UpdatedBy: caller.Handle, Version: 1,
-		}
-		return t.audit(agcom.EventAddressBookAdd, caller.Handle, c.Handle, map[string]any{
-			"display_name": nullString(c.DisplayName), "tags": tags, "version": 1,
-		})
+		var err error
+		out, err = t.createContact(caller, c, tags)
+		return err
 	})
 	return out, err
+}
+
+// createContact inserts c, whose fields are valid and whose tags are
+// normalised, at version 1.
+func (t *tx) createContact(caller agcom.Caller, c agcom.Contact, tags []string) (agcom.Contact, error) {
+	tagsJSON, err := json.Marshal(tags)
+	if err != nil {
+		return agcom.Contact{}, err
+	}
+	_, err = t.ExecContext(t.ctx, sqlInsertContact, c.Handle, nullString(c.DisplayName), nullString(c.Description),
+		string(tagsJSON), toMicros(t.now), toMicros(t.now), caller.Handle, contactSearchText(c.Handle, c.DisplayName, c.Description))
+	if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
+		return agcom.Contact{}, agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
+	} else if err != nil {
+		return agcom.Contact{}, err
+	}
+	if err := t.setContactTags(c.Handle, tags); err != nil {
+		return agcom.Contact{}, err
+	}
+	out := agcom.Contact{
+		Handle: c.Handle, DisplayName: c.DisplayName, Description: c.Description, Tags: tags, IsActive: true,
+		CreatedAt: t.now, UpdatedAt: t.now, UpdatedBy: caller.Handle, Version: 1,
+	}
+	return out, t.audit(agcom.EventAddressBookAdd, caller.Handle, c.Handle, map[string]any{
+		"display_name": nullString(c.DisplayName), "tags": tags, "version": 1,
+	})
 }
 
 // GetContact returns the entry for handle, active or not. Returns ENOTFOUND
@@ -207,7 +228,7 @@ func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.
 	}
 	if f.Query != "" {
 		where = append(where, "instr(c.search_text, ?) > 0")
-		args = append(args, strings.ToLower(f.Query))
+		args = append(args, searchFold(f.Query))
 	}
 	if len(tags) > 0 {
 		where = append(where, "c.handle IN (SELECT handle FROM contact_tags WHERE tag IN ("+placeholders(len(tags))+"))")

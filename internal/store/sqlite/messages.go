@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/agcom/agcom/internal/agcom"
@@ -103,48 +104,55 @@ func (s *Store) reply(ctx context.Context, caller agcom.Caller, findOriginal, id
 	}
 	var msg agcom.Message
 	err := s.writeTx(ctx, func(t *tx) error {
-		orig, err := scanMessage(t.QueryRowContext(t.ctx, findOriginal, caller.Handle, caller.IsAdmin, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return agcom.Errorf(agcom.ENOTFOUND, "%s", notFound)
-		} else if err != nil {
-			return err
-		}
-		to := []string{orig.FromHandle}
-		if caller.Handle == orig.FromHandle {
-			to = orig.ToHandles
-		}
-		var subject string
-		if err := t.QueryRowContext(t.ctx, sqlThreadSubject, orig.ThreadID).Scan(&subject); err != nil {
-			return err
-		}
-		if _, err := t.ExecContext(t.ctx, sqlTouchThread, orig.ThreadID, toMicros(t.now)); err != nil {
-			return err
-		}
-		if _, err := t.ExecContext(t.ctx, sqlTouchThreadParticipants, orig.ThreadID, toMicros(t.now)); err != nil {
-			return err
-		}
-		for _, h := range append([]string{caller.Handle}, to...) {
-			if _, err := t.ExecContext(t.ctx, sqlInsertParticipant, orig.ThreadID, h); err != nil {
-				return err
-			}
-		}
-		msg = agcom.Message{
-			ThreadID: orig.ThreadID, FromHandle: caller.Handle, ToHandles: to,
-			Subject: subject, Body: r.Body, InReplyTo: orig.ID, Tags: r.Tags,
-		}
-		if err := t.insertMessage(&msg); err != nil {
-			return err
-		}
-		for _, h := range to {
-			if err := t.audit(agcom.EventMessageReply, caller.Handle, h, map[string]any{
-				"message_id": msg.ID, "thread_id": msg.ThreadID, "in_reply_to": orig.ID,
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		msg, err = t.reply(caller, findOriginal, id, notFound, r)
+		return err
 	})
 	return msg, err
+}
+
+// reply posts r in answer to the message findOriginal finds for id.
+func (t *tx) reply(caller agcom.Caller, findOriginal, id, notFound string, r agcom.Reply) (agcom.Message, error) {
+	orig, err := scanMessage(t.QueryRowContext(t.ctx, findOriginal, caller.Handle, caller.IsAdmin, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return agcom.Message{}, agcom.Errorf(agcom.ENOTFOUND, "%s", notFound)
+	} else if err != nil {
+		return agcom.Message{}, err
+	}
+	to := []string{orig.FromHandle}
+	if caller.Handle == orig.FromHandle {
+		to = orig.ToHandles
+	}
+	var subject string
+	if err := t.QueryRowContext(t.ctx, sqlThreadSubject, orig.ThreadID).Scan(&subject); err != nil {
+		return agcom.Message{}, err
+	}
+	if _, err := t.ExecContext(t.ctx, sqlTouchThread, orig.ThreadID, toMicros(t.now)); err != nil {
+		return agcom.Message{}, err
+	}
+	if _, err := t.ExecContext(t.ctx, sqlTouchThreadParticipants, orig.ThreadID, toMicros(t.now)); err != nil {
+		return agcom.Message{}, err
+	}
+	for _, h := range append([]string{caller.Handle}, to...) {
+		if _, err := t.ExecContext(t.ctx, sqlInsertParticipant, orig.ThreadID, h); err != nil {
+			return agcom.Message{}, err
+		}
+	}
+	msg := agcom.Message{
+		ThreadID: orig.ThreadID, FromHandle: caller.Handle, ToHandles: to,
+		Subject: subject, Body: r.Body, InReplyTo: orig.ID, Tags: r.Tags,
+	}
+	if err := t.insertMessage(&msg); err != nil {
+		return agcom.Message{}, err
+	}
+	for _, h := range to {
+		if err := t.audit(agcom.EventMessageReply, caller.Handle, h, map[string]any{
+			"message_id": msg.ID, "thread_id": msg.ThreadID, "in_reply_to": orig.ID,
+		}); err != nil {
+			return agcom.Message{}, err
+		}
+	}
+	return msg, nil
 }
 
 // openThread creates a thread for the caller and to, and posts m in it.
@@ -257,13 +265,18 @@ const (
 )
 
 // ListMessages returns the messages the caller can see, newest first, or
-// those of one thread (newest first too). Returns ENOTFOUND when the thread
-// filter names a thread the caller cannot see.
+// those of one thread (newest first too). A thread filter naming a thread
+// the caller cannot see, or one that does not exist, matches no messages:
+// the contract gives this list no 404.
 func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error) {
-	if f.ThreadID != "" {
-		return s.threadMessages(ctx, caller, f.ThreadID, f.Page, sqlListThreadMessagesDesc)
-	}
 	page := f.Page.Normalize()
+	if f.ThreadID != "" {
+		list, err := s.threadMessages(ctx, caller, f.ThreadID, f.Page, sqlListThreadMessagesDesc)
+		if agcom.ErrorCode(err) == agcom.ENOTFOUND {
+			return agcom.MessageList{Messages: []agcom.Message{}, Pagination: agcom.NewPagination(page, 0, 0)}, nil
+		}
+		return list, err
+	}
 	var list agcom.MessageList
 	err := s.readTx(ctx, func(t *tx) error {
 		var total int
@@ -323,9 +336,11 @@ const (
 		WHERE (?2 OR m.thread_id IN (SELECT thread_id FROM thread_participants WHERE handle = ?1))`
 	// The trigram index answers substrings of 3 or more characters.
 	sqlSearchFTS = ` AND m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?3)`
-	// Shorter ones are a bounded scan with LIKE, `%` and `_` escaped.
-	sqlSearchLikeSubject = `m.subject LIKE ?3 ESCAPE '\'`
-	sqlSearchLikeBody    = `m.body LIKE ?3 ESCAPE '\'`
+	// Shorter ones are a bounded scan with LIKE, `%` and `_` escaped. LIKE
+	// folds only ASCII case, so ?3 is a JSON list of patterns, one for each
+	// case variant of the query (see likePatterns).
+	sqlSearchLikeSubject = `EXISTS (SELECT 1 FROM json_each(?3) lp WHERE m.subject LIKE lp.value ESCAPE '\')`
+	sqlSearchLikeBody    = `EXISTS (SELECT 1 FROM json_each(?3) lp WHERE m.body LIKE lp.value ESCAPE '\')`
 	sqlSearchFrom        = ` AND m.from_handle = ?4`
 	sqlSearchTo          = ` AND EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_seq = m.seq AND r.handle = ?5)`
 	sqlSearchOrder       = ` ORDER BY m.created_at DESC, m.id DESC LIMIT ?6`
@@ -353,7 +368,11 @@ func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom
 			conds = append(conds, sqlSearchLikeBody)
 		}
 		b.WriteString(" AND (" + strings.Join(conds, " OR ") + ")")
-		pattern = "%" + escapeLike(q.Query) + "%"
+		patterns, err := likePatterns(q.Query)
+		if err != nil {
+			return nil, err
+		}
+		pattern = patterns
 	}
 	if q.FromHandle != "" {
 		b.WriteString(sqlSearchFrom)
@@ -383,6 +402,34 @@ func ftsPhrase(q agcom.MessageSearch) string {
 	default:
 		return "body : " + phrase
 	}
+}
+
+// likePatterns returns, as a JSON list, a LIKE pattern for every case
+// variant of the short query s (Unicode simple case folding), so that
+// matching is case-insensitive beyond ASCII. LIKE already folds ASCII, so
+// an ASCII letter adds only its non-ASCII variants (such as the Kelvin sign).
+func likePatterns(s string) (string, error) {
+	variants := []string{""}
+	for _, r := range s {
+		forms := []rune{r}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if r >= utf8.RuneSelf || f >= utf8.RuneSelf {
+				forms = append(forms, f)
+			}
+		}
+		next := make([]string, 0, len(variants)*len(forms))
+		for _, v := range variants {
+			for _, f := range forms {
+				next = append(next, v+string(f))
+			}
+		}
+		variants = next
+	}
+	for i, v := range variants {
+		variants[i] = "%" + escapeLike(v) + "%"
+	}
+	b, err := json.Marshal(variants)
+	return string(b), err
 }
 
 func escapeLike(s string) string {

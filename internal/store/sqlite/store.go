@@ -37,9 +37,9 @@ const BusyTimeout = 5 * time.Second
 // Store is the SQLite implementation of AgCom's store.
 type Store struct {
 	path   string
-	params string // connection parameters, for extra connections
-	write *sql.DB // exactly one connection: SQLite has one writer
-	read  *sql.DB
+	params string  // connection parameters, for extra connections
+	write  *sql.DB // exactly one connection: SQLite has one writer
+	read   *sql.DB
 
 	// Now returns the current time; tests may replace it before use. Every
 	// transaction reads it once, so one change has one timestamp.

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/agcom/agcom/internal/auth"
+)
+
+const benchSecretKey = "agcom-bench-secret-key-0123456789abcdef"
+
+func bench(ctx context.Context, o options, out io.Writer) error {
+	dir := o.workDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "agcom-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	dbPath := filepath.Join(dir, "agcom.db")
+
+	fmt.Fprintf(out, "seeding %d agents, %d threads, %d messages ...\n", o.agents, o.threads, o.messages)
+	t0 := time.Now()
+	data, err := seed(ctx, dbPath, o)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Fprintf(out, "seeded in %s (%.0f messages/s)\n", time.Since(t0).Round(time.Millisecond),
+		float64(o.messages)/time.Since(t0).Seconds())
+
+	bin := o.agcomd
+	if bin == "" {
+		bin = filepath.Join(dir, "agcomd")
+		build := exec.CommandContext(ctx, "go", "build", "-tags", "sqlite_fts5", "-o", bin, "./cmd/agcomd")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build agcomd (run from the module root): %w", err)
+		}
+	}
+
+	server, startup, err := startAgcomd(ctx, bin, dbPath)
+	if err != nil {
+		return err
+	}
+	defer server.stop()
+	fmt.Fprintf(out, "agcomd ready in %s on the seeded database\n", startup.Round(time.Millisecond))
+
+	baseline, err := startBaseline(ctx)
+	if err != nil {
+		return err
+	}
+	defer baseline.stop()
+
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConns: o.conns * 2, MaxIdleConnsPerHost: o.conns * 2, IdleConnTimeout: time.Minute},
+		Timeout:   30 * time.Second,
+	}
+	keys, err := auth.NewKeys(benchSecretKey)
+	if err != nil {
+		return err
+	}
+	tokens := make([]string, o.agents)
+	for i := range tokens {
+		if tokens[i], err = keys.Mint(agentName(i), "", 24*time.Hour, time.Now()); err != nil {
+			return err
+		}
+	}
+
+	var results []result
+	base := drive(ctx, client, scenario{name: "bare baseline (300-byte JSON)", want: http.StatusOK,
+		build: func(*rand.Rand) *http.Request { return mustRequest(http.MethodGet, baseline.url+"/", "", "") }},
+		o.conns, o.duration)
+	base.rssPeakMB = baseline.peakRSSMB()
+	results = append(results, base)
+
+	for _, sc := range scenarios(server.url, data, tokens) {
+		if o.only != "" && !strings.Contains(sc.name, o.only) {
+			continue
+		}
+		r := drive(ctx, client, sc, o.conns, o.duration)
+		r.rssPeakMB = server.peakRSSMB()
+		results = append(results, r)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	printTable(out, results, base.reqPerSec, o)
+	for _, r := range results {
+		if r.errors > 0 {
+			return fmt.Errorf("%s: %d errors (first: %s)", r.name, r.errors, r.firstError)
+		}
+	}
+	return nil
+}
+
+// scenarios are the requests the benchmark measures, each against data the
+// caller can see.
+func scenarios(base string, d *seedData, tokens []string) []scenario {
+	api := base + "/api/v1"
+	agent := func(rnd *rand.Rand) int { return rnd.IntN(len(tokens)) }
+	thread := func(rnd *rand.Rand) *seedThread { return &d.threads[rnd.IntN(len(d.threads))] }
+	word := func(rnd *rand.Rand) string { return vocabulary[rnd.IntN(len(vocabulary))] }
+	return []scenario{
+		{name: "send", want: http.StatusCreated, build: func(rnd *rand.Rand) *http.Request {
+			from, to := agent(rnd), agent(rnd)
+			body := fmt.Sprintf(`{"to_handles":[%q],"subject":"bench %s","body":"%s %s %s"}`,
+				agentName(to), word(rnd), word(rnd), word(rnd), word(rnd))
+			return mustRequest(http.MethodPost, api+"/messages", tokens[from], body)
+		}},
+		{name: "reply", want: http.StatusCreated, build: func(rnd *rand.Rand) *http.Request {
+			th := thread(rnd)
+			body := fmt.Sprintf(`{"body":"re: %s %s"}`, word(rnd), word(rnd))
+			return mustRequest(http.MethodPost, api+"/messages/"+th.firstMessage+"/reply", tokens[th.participants[1]], body)
+		}},
+		{name: "get message", want: http.StatusOK, build: func(rnd *rand.Rand) *http.Request {
+			th := thread(rnd)
+			return mustRequest(http.MethodGet, api+"/messages/"+th.firstMessage, tokens[th.participants[0]], "")
+		}},
+		{name: "inbox (GET /threads?limit=50)", want: http.StatusOK, build: func(rnd *rand.Rand) *http.Request {
+			return mustRequest(http.MethodGet, api+"/threads?limit=50", tokens[agent(rnd)], "")
+		}},
+		{name: "thread messages", want: http.StatusOK, build: func(rnd *rand.Rand) *http.Request {
+			th := thread(rnd)
+			return mustRequest(http.MethodGet, api+"/threads/"+th.id+"/messages?limit=50", tokens[th.participants[0]], "")
+		}},
+		{name: "message list", want: http.StatusOK, build: func(rnd *rand.Rand) *http.Request {
+			return mustRequest(http.MethodGet, api+"/messages?limit=50", tokens[agent(rnd)], "")
+		}},
+		{name: "search (3+ chars)", want: http.StatusOK, build: func(rnd *rand.Rand) *http.Request {
+			return mustRequest(http.MethodGet, api+"/messages/search?limit=50&query="+url.QueryEscape(word(rnd)), tokens[agent(rnd)], "")
+		}},
+		{name: "search (1-2 chars)", want: http.StatusOK, build: func(rnd *rand.Rand) *http.Request {
+			w := word(rnd)
+			return mustRequest(http.MethodGet, api+"/messages/search?limit=50&query="+url.QueryEscape(w[:2]), tokens[agent(rnd)], "")
+		}},
+		{name: "contacts list", want: http.StatusOK, build: func(rnd *rand.Rand) *http.Request {
+			return mustRequest(http.MethodGet, api+"/contacts?limit=50&offset="+strconv.Itoa(rnd.IntN(10)*50), tokens[agent(rnd)], "")
+		}},
+		{name: "audit list", want: http.StatusOK, build: func(rnd *rand.Rand) *http.Request {
+			return mustRequest(http.MethodGet, api+"/audit/events?limit=50", tokens[agent(rnd)], "")
+		}},
+	}
+}
+
+func mustRequest(method, u, token, body string) *http.Request {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, u, r)
+	if err != nil {
+		panic(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
+
+func printTable(out io.Writer, results []result, baseRPS float64, o options) {
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) }
+	header := []string{"scenario", "req/s", "x baseline", "p50 ms", "p95 ms", "p99 ms", "errors", "server peak RSS MB"}
+	rows := [][]string{}
+	for _, r := range results {
+		rows = append(rows, []string{r.name, strconv.FormatFloat(r.reqPerSec, 'f', 0, 64),
+			strconv.FormatFloat(r.reqPerSec/baseRPS, 'f', 2, 64), ms(r.p50), ms(r.p95), ms(r.p99),
+			strconv.Itoa(r.errors), strconv.FormatFloat(r.rssPeakMB, 'f', 1, 64)})
+	}
+	fmt.Fprintf(out, "\n%d agents, %d threads, %d messages; %d connections; %s per scenario\n\n",
+		o.agents, o.threads, o.messages, o.conns, o.duration)
+	if o.markdown {
+		fmt.Fprintln(out, "| "+strings.Join(header, " | ")+" |")
+		fmt.Fprintln(out, "|"+strings.Repeat("---|", len(header)))
+		for _, row := range rows {
+			fmt.Fprintln(out, "| "+strings.Join(row, " | ")+" |")
+		}
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	tw.Flush()
+}
+
+// process is a server the benchmark started.
+type process struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func (p *process) stop() {
+	if p.cmd.Process != nil {
+		p.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			p.cmd.Process.Kill()
+		}
+	}
+}
+
+// peakRSSMB reads the process's peak resident set (VmHWM) from /proc.
+func (p *process) peakRSSMB() float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startAgcomd starts the server on dbPath and returns it once ready, with
+// the time start-up took.
+func startAgcomd(ctx context.Context, bin, dbPath string) (*process, time.Duration, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, 0, err
+	}
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Dir = filepath.Dir(dbPath)
+	cmd.Env = append(os.Environ(),
+		"DB_PATH="+dbPath, "SECRET_KEY="+benchSecretKey, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
+		"RATE_LIMIT_ENABLED=false", "LOG_LEVEL=INFO")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, 0, err
+	}
+	p := &process{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port)}
+	if err := waitReady(ctx, p.url+"/api/v1/health/ready"); err != nil {
+		p.stop()
+		return nil, 0, err
+	}
+	return p, time.Since(start), nil
+}
+
+// startBaseline starts this program as the bare baseline server.
+func startBaseline(ctx context.Context) (*process, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.CommandContext(ctx, self, "-serve-baseline", addr)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, url: "http://" + addr}
+	if err := waitReady(ctx, p.url+"/"); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func waitReady(ctx context.Context, u string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s did not become ready", u)
+}
+
+// baselineBody is a fixed 300-byte JSON document.
+var baselineBody = func() []byte {
+	doc := map[string]string{"message_id": "01J9ZQ4W4S3N0C5Q6Q9D8V7T2K", "thread_id": "01J9ZQ4W4S3N0C5Q6Q9D8V7T2J",
+		"from_handle": "alice", "subject": "Hello"}
+	b, _ := json.Marshal(doc)
+	pad := 300 - len(b) - len(`,"body":""`)
+	doc["body"] = strings.Repeat("x", pad)
+	b, _ = json.Marshal(doc)
+	return b
+}()
+
+// serveBaseline is the bare net/http handler every scenario is compared to.
+func serveBaseline(addr string) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(baselineBody)
+	})
+	if err := http.ListenAndServe(addr, h); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,72 @@
+// Command agcom-bench measures a real agcomd: it seeds a temporary database
+// through the store, starts the server on it (rate limits off), drives the
+// HTTP API with concurrent keep-alive clients for a fixed time per scenario,
+// and prints requests/s, latency percentiles, errors and the server's peak
+// memory. A bare net/http baseline, driven the same way in the same run,
+// gives each scenario a ratio that survives a noisy machine.
+//
+//	go run -tags sqlite_fts5 ./cmd/agcom-bench            # full: 1,000 agents, 100,000 threads, 1,000,000 messages
+//	go run -tags sqlite_fts5 ./cmd/agcom-bench --quick    # small data, 2 s per scenario
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	agents, threads, messages int
+	conns                     int
+	duration                  time.Duration
+	agcomd                    string
+	workDir                   string
+	markdown                  bool
+	only                      string
+}
+
+func main() {
+	if len(os.Args) == 3 && os.Args[1] == "-serve-baseline" {
+		serveBaseline(os.Args[2])
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "agcom-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("agcom-bench", flag.ContinueOnError)
+	var o options
+	quick := fs.Bool("quick", false, "small data set and 2 s per scenario (for CI)")
+	fs.IntVar(&o.agents, "agents", 1000, "agents to seed")
+	fs.IntVar(&o.threads, "threads", 100_000, "threads to seed")
+	fs.IntVar(&o.messages, "messages", 1_000_000, "messages to seed (at least one per thread)")
+	fs.IntVar(&o.conns, "conns", 64, "concurrent keep-alive clients")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs")
+	fs.StringVar(&o.agcomd, "agcomd", "", "agcomd binary to measure (default: build ./cmd/agcomd)")
+	fs.StringVar(&o.workDir, "dir", "", "working directory for the database (default: a temporary one, removed after)")
+	fs.BoolVar(&o.markdown, "markdown", false, "print the table as Markdown")
+	fs.StringVar(&o.only, "only", "", "run only the scenarios whose names contain this")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *quick {
+		o.agents, o.threads, o.messages, o.duration = 50, 500, 5000, 2*time.Second
+		if o.conns > 16 {
+			o.conns = 16
+		}
+	}
+	if o.messages < o.threads || o.threads < 1 || o.agents < 3 {
+		return fmt.Errorf("need agents >= 3, threads >= 1 and messages >= threads")
+	}
+	return bench(ctx, o, out)
+}

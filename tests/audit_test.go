@@ -1,0 +1,344 @@
+package tests
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+)
+
+// auditScene is a known history: alice opens a thread with bob and carol,
+// bob replies, alice adds and updates a contact and sets thread metadata.
+type auditScene struct {
+	sent, reply agcomv1.Message
+}
+
+func seedAudit(t *testing.T, e *senv) auditScene {
+	t.Helper()
+	ctx := context.Background()
+	alice, bob := e.client("alice"), e.client("bob")
+	sent := e.send("alice", []string{"bob", "carol"}, "Plan", "Shall we plan?")
+	r, err := bob.ReplyToMessageWithResponse(ctx, sent.MessageId, agcomv1.ReplyRequest{Body: "Yes."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.JSON201 == nil {
+		t.Fatalf("reply: status %d: %s", r.StatusCode(), r.Body)
+	}
+	createContact(t, alice, agcomv1.ContactCreate{Handle: "dave", DisplayName: ptr("Dave")})
+	u, err := alice.UpdateContactWithResponse(ctx, "dave", agcomv1.ContactUpdate{ExpectedVersion: 1, DisplayName: ptr("David")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.JSON200 == nil {
+		t.Fatalf("update contact: status %d: %s", u.StatusCode(), u.Body)
+	}
+	m, err := alice.PutThreadMetadataWithResponse(ctx, sent.ThreadId, agcomv1.MetadataUpdate{Key: "priority", Value: ptr("high")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.JSON200 == nil {
+		t.Fatalf("put metadata: status %d: %s", m.StatusCode(), m.Body)
+	}
+	return auditScene{sent: sent, reply: *r.JSON201}
+}
+
+// eventMatch describes an expected audit event; empty fields match anything.
+type eventMatch struct {
+	typ     string
+	actor   string
+	target  string // "-" means null
+	details map[string]any
+}
+
+func (m eventMatch) matches(ev agcomv1.AuditEvent) bool {
+	if string(ev.EventType) != m.typ || ev.ActorHandle != m.actor {
+		return false
+	}
+	switch {
+	case m.target == "-" && ev.TargetHandle != nil:
+		return false
+	case m.target != "-" && m.target != "" && str(ev.TargetHandle) != m.target:
+		return false
+	}
+	for k, v := range m.details {
+		if ev.Details[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// indexes returns the positions of the events matching m.
+func (m eventMatch) indexes(events []agcomv1.AuditEvent) []int {
+	var out []int
+	for i, ev := range events {
+		if m.matches(ev) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func TestAuditRecordsEachChange(t *testing.T) {
+	e := newSEnv(t, withAdmin(rootHandle, rootSecret))
+	sc := seedAudit(t, e)
+	all := auditEvents(t, e.rootClient(), agcomv1.ListAuditEventsParams{})
+
+	// Listed newest first, so the expected order is the reverse of the
+	// order of the changes. unordered marks an event of the same change as
+	// the next one, whose relative order is not part of the contract.
+	tests := []struct {
+		name      string
+		want      eventMatch
+		unordered bool
+	}{
+		{"thread_metadata_update", eventMatch{"thread_metadata_update", "alice", "", map[string]any{
+			"thread_id": sc.sent.ThreadId, "key": "priority"}}, false},
+		{"address_book_update", eventMatch{"address_book_update", "alice", "dave", nil}, false},
+		{"address_book_add", eventMatch{"address_book_add", "alice", "dave", nil}, false},
+		{"message_reply", eventMatch{"message_reply", "bob", "alice", map[string]any{
+			"message_id": sc.reply.MessageId, "thread_id": sc.sent.ThreadId}}, false},
+		{"message_send to carol", eventMatch{"message_send", "alice", "carol", map[string]any{
+			"message_id": sc.sent.MessageId, "thread_id": sc.sent.ThreadId}}, true},
+		{"message_send to bob", eventMatch{"message_send", "alice", "bob", map[string]any{
+			"message_id": sc.sent.MessageId, "thread_id": sc.sent.ThreadId}}, false},
+		{"thread_create", eventMatch{"thread_create", "alice", "", map[string]any{
+			"thread_id": sc.sent.ThreadId}}, false},
+	}
+	prev := -1
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			idx := tt.want.indexes(all.Events)
+			if len(idx) != 1 {
+				t.Fatalf("found %d matching events, want exactly 1; events: %+v", len(idx), all.Events)
+			}
+			ev := all.Events[idx[0]]
+			if ev.Details == nil {
+				t.Errorf("details is null, want a JSON object")
+			}
+			if len(ev.EventId) != 26 {
+				t.Errorf("event_id = %q, want a 26-character ULID", ev.EventId)
+			}
+			if ev.Timestamp.Before(sc.sent.CreatedAt) {
+				t.Errorf("timestamp %v is before the send at %v", ev.Timestamp, sc.sent.CreatedAt)
+			}
+			if idx[0] < prev {
+				t.Errorf("event at position %d, want after position %d (newest first)", idx[0], prev)
+			}
+			if !tt.unordered {
+				prev = idx[0]
+			}
+		})
+	}
+	// One message_send per recipient, no more.
+	if n := len(eventMatch{typ: "message_send", actor: "alice"}.indexes(all.Events)); n != 2 {
+		t.Errorf("message_send events = %d, want 2 (one per recipient)", n)
+	}
+	for i := 1; i < len(all.Events); i++ {
+		if all.Events[i].Timestamp.After(all.Events[i-1].Timestamp) {
+			t.Errorf("event %d (%v) is newer than event %d (%v): want newest first",
+				i, all.Events[i].Timestamp, i-1, all.Events[i-1].Timestamp)
+		}
+	}
+	// The raw JSON shows details as an object, not a string.
+	resp, body := e.do(http.MethodGet, "/api/v1/audit/events?event_type=message_reply", e.login(rootHandle, rootSecret), "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if !strings.Contains(string(body), `"details":{`) || !strings.Contains(string(body), `"message_id":"`+sc.reply.MessageId+`"`) {
+		t.Errorf("raw audit body %s: want details as a JSON object holding the message_id", body)
+	}
+}
+
+func TestAuditFilters(t *testing.T) {
+	e := newSEnv(t, withAdmin(rootHandle, rootSecret))
+	sc := seedAudit(t, e)
+	root := e.rootClient()
+	all := auditEvents(t, root, agcomv1.ListAuditEventsParams{})
+	n := all.Pagination.Total
+	if n != len(all.Events) || n < 7 {
+		t.Fatalf("unfiltered: total %d, %d events; want them equal and at least 7", n, len(all.Events))
+	}
+	typ := func(s string) *agcomv1.AuditEventType { v := agcomv1.AuditEventType(s); return &v }
+
+	tests := []struct {
+		name      string
+		params    agcomv1.ListAuditEventsParams
+		want      []eventMatch // in order
+		wantTotal int
+		wantMore  bool
+	}{
+		{"event_type", agcomv1.ListAuditEventsParams{EventType: typ("message_send")},
+			[]eventMatch{{"message_send", "alice", "bob", nil}, {"message_send", "alice", "carol", nil}}, 2, false},
+		{"actor_handle", agcomv1.ListAuditEventsParams{ActorHandle: ptr("bob")},
+			[]eventMatch{{"message_reply", "bob", "alice", map[string]any{"message_id": sc.reply.MessageId}}}, 1, false},
+		{"target_handle", agcomv1.ListAuditEventsParams{TargetHandle: ptr("carol")},
+			[]eventMatch{{"message_send", "alice", "carol", nil}}, 1, false},
+		{"target_handle of a contact", agcomv1.ListAuditEventsParams{TargetHandle: ptr("dave")},
+			[]eventMatch{{"address_book_update", "alice", "dave", nil}, {"address_book_add", "alice", "dave", nil}}, 2, false},
+		{"event_type and actor", agcomv1.ListAuditEventsParams{EventType: typ("address_book_add"), ActorHandle: ptr("alice")},
+			[]eventMatch{{"address_book_add", "alice", "dave", nil}}, 1, false},
+		{"filters that exclude each other", agcomv1.ListAuditEventsParams{EventType: typ("message_reply"), ActorHandle: ptr("alice")},
+			nil, 0, false},
+		{"paged by type", agcomv1.ListAuditEventsParams{EventType: typ("message_send"), Limit: ptr(1)},
+			[]eventMatch{{"message_send", "alice", "", nil}}, 2, true},
+		{"second page by type", agcomv1.ListAuditEventsParams{EventType: typ("message_send"), Limit: ptr(1), Offset: ptr(1)},
+			[]eventMatch{{"message_send", "alice", "", nil}}, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := auditEvents(t, root, tt.params)
+			if len(got.Events) != len(tt.want) {
+				t.Fatalf("got %d events, want %d: %+v", len(got.Events), len(tt.want), got.Events)
+			}
+			// Each wanted event is there once; events of one change (the two
+			// sends) may come in either order, so this does not check order.
+			for _, w := range tt.want {
+				if n := len(w.indexes(got.Events)); n != 1 {
+					t.Errorf("%d events like %+v, want 1; got %+v", n, w, got.Events)
+				}
+			}
+			if got.Pagination.Total != tt.wantTotal || got.Pagination.HasMore != tt.wantMore {
+				t.Errorf("pagination = %+v, want total %d has_more %t", got.Pagination, tt.wantTotal, tt.wantMore)
+			}
+		})
+	}
+
+	// The two one-event pages of message_send hold different events.
+	first := auditEvents(t, root, agcomv1.ListAuditEventsParams{EventType: typ("message_send"), Limit: ptr(1)})
+	second := auditEvents(t, root, agcomv1.ListAuditEventsParams{EventType: typ("message_send"), Limit: ptr(1), Offset: ptr(1)})
+	if len(first.Events) == 1 && len(second.Events) == 1 && str(first.Events[0].TargetHandle) == str(second.Events[0].TargetHandle) {
+		t.Errorf("both pages hold the message_send to %s", str(first.Events[0].TargetHandle))
+	}
+
+	// Pages of 3 put together are the whole list, in the same order.
+	var paged []string
+	for off := 0; off < n; off += 3 {
+		p := auditEvents(t, root, agcomv1.ListAuditEventsParams{Limit: ptr(3), Offset: ptr(off)})
+		if p.Pagination.Total != n || p.Pagination.HasMore != (off+3 < n) {
+			t.Errorf("page at %d: pagination %+v, want total %d has_more %t", off, p.Pagination, n, off+3 < n)
+		}
+		for _, ev := range p.Events {
+			paged = append(paged, ev.EventId)
+		}
+	}
+	var whole []string
+	for _, ev := range all.Events {
+		whole = append(whole, ev.EventId)
+	}
+	if !slices.Equal(paged, whole) {
+		t.Errorf("pages of 3 = %v, want %v", paged, whole)
+	}
+}
+
+func TestAuditVisibility(t *testing.T) {
+	e := newSEnv(t, withAdmin(rootHandle, rootSecret))
+	sc := seedAudit(t, e)
+	root := e.rootClient()
+	all := auditEvents(t, root, agcomv1.ListAuditEventsParams{})
+
+	tests := []struct {
+		name      string
+		caller    string
+		params    agcomv1.ListAuditEventsParams
+		mustSee   []eventMatch
+		mustNot   []eventMatch
+		wantEmpty bool
+	}{
+		{
+			name: "alice sees what she did and what was aimed at her", caller: "alice",
+			mustSee: []eventMatch{
+				{"thread_create", "alice", "-", map[string]any{"thread_id": sc.sent.ThreadId}},
+				{"message_send", "alice", "bob", nil},
+				{"message_send", "alice", "carol", nil},
+				{"message_reply", "bob", "alice", nil},
+				{"address_book_add", "alice", "dave", nil},
+			},
+		},
+		{
+			name: "bob sees his message and his reply, not carol's", caller: "bob",
+			mustSee: []eventMatch{
+				{"message_send", "alice", "bob", nil},
+				{"message_reply", "bob", "alice", nil},
+			},
+			mustNot: []eventMatch{
+				{"message_send", "alice", "carol", nil},
+				{"thread_create", "alice", "", nil},
+				{"address_book_add", "alice", "dave", nil},
+			},
+		},
+		{name: "a third party sees none of it", caller: "mallory", wantEmpty: true},
+		{name: "a third party filtering by actor sees none of it", caller: "mallory",
+			params: agcomv1.ListAuditEventsParams{ActorHandle: ptr("alice")}, wantEmpty: true},
+		{name: "a third party filtering by target sees none of it", caller: "mallory",
+			params: agcomv1.ListAuditEventsParams{TargetHandle: ptr("bob")}, wantEmpty: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := auditEvents(t, e.client(tt.caller), tt.params)
+			if tt.wantEmpty && (len(got.Events) != 0 || got.Pagination.Total != 0) {
+				t.Errorf("got %d events (total %d), want none: %+v", len(got.Events), got.Pagination.Total, got.Events)
+			}
+			if got.Pagination.Total != len(got.Events) {
+				t.Errorf("total = %d, want %d (the events shown)", got.Pagination.Total, len(got.Events))
+			}
+			for _, ev := range got.Events {
+				if ev.ActorHandle != tt.caller && str(ev.TargetHandle) != tt.caller {
+					t.Errorf("%s sees %s by %s to %s, which is neither by nor to it",
+						tt.caller, ev.EventType, ev.ActorHandle, str(ev.TargetHandle))
+				}
+			}
+			for _, w := range tt.mustSee {
+				if n := len(w.indexes(got.Events)); n != 1 {
+					t.Errorf("%s sees %d events like %+v, want 1", tt.caller, n, w)
+				}
+			}
+			for _, w := range tt.mustNot {
+				if n := len(w.indexes(got.Events)); n != 0 {
+					t.Errorf("%s sees %d events like %+v, want 0", tt.caller, n, w)
+				}
+			}
+		})
+	}
+
+	t.Run("an admin sees every event", func(t *testing.T) {
+		var aliceOnly int
+		for _, ev := range all.Events {
+			if ev.ActorHandle != rootHandle && str(ev.TargetHandle) != rootHandle {
+				aliceOnly++
+			}
+		}
+		if aliceOnly < 7 {
+			t.Errorf("admin sees %d events not by or to itself, want at least the 7 of the scene", aliceOnly)
+		}
+		for _, w := range []eventMatch{
+			{"thread_create", "alice", "-", nil}, {"message_send", "alice", "carol", nil},
+			{"message_reply", "bob", "alice", nil}, {"thread_metadata_update", "alice", "", nil},
+		} {
+			if n := len(w.indexes(all.Events)); n != 1 {
+				t.Errorf("admin sees %d events like %+v, want 1", n, w)
+			}
+		}
+	})
+
+	t.Run("a non-admin cannot widen its view with filters", func(t *testing.T) {
+		carol := auditEvents(t, e.client("carol"), agcomv1.ListAuditEventsParams{ActorHandle: ptr("alice"), TargetHandle: ptr("carol")})
+		if len(carol.Events) != 1 || !(eventMatch{"message_send", "alice", "carol", nil}).matches(carol.Events[0]) {
+			t.Errorf("carol filtering by actor alice and target carol sees %+v, want only alice's message_send to her", carol.Events)
+		}
+		got := auditEvents(t, e.client("dave"), agcomv1.ListAuditEventsParams{ActorHandle: ptr("alice")})
+		// dave is the target of the contact events only.
+		for _, ev := range got.Events {
+			if str(ev.TargetHandle) != "dave" {
+				t.Errorf("dave filtering by actor alice sees %s to %s", ev.EventType, str(ev.TargetHandle))
+			}
+		}
+		if len(got.Events) != 2 {
+			t.Errorf("dave sees %d events by alice, want the 2 contact events aimed at it", len(got.Events))
+		}
+	})
+}
