@@ -77,6 +77,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		CORSOrigins:  cfg.CORSOrigins,
 		Observer:     m,
 		Metrics:      m.Handler(),
+		Pprof:        cfg.Pprof,
 	})
 	if err != nil {
 		store.Close()

@@ -57,6 +57,9 @@ type Config struct {
 	AdminSecret     string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	// Pprof serves Go's profiler at /debug/pprof/ (unauthenticated: only
+	// for diagnosing, on a trusted network).
+	Pprof bool
 }
 
 // Addr is the listen address.
@@ -112,6 +115,7 @@ func Load(getenv Getenv) (Config, error) {
 		AdminHandle:     r.str("ADMIN_HANDLE", ""),
 		AdminSecret:     r.str("ADMIN_SECRET", ""),
 		MaxBodyBytes:    int64(r.int("MAX_REQUEST_BODY_BYTES", DefaultMaxBodyBytes, 1024, 64<<20)),
+		Pprof:           r.bool("PPROF_ENABLED", false),
 		ShutdownTimeout: time.Duration(r.int("SHUTDOWN_TIMEOUT_SECONDS", int(DefaultShutdownTimeout/time.Second), 1, 3600)) * time.Second,
 	}
 	if alg := r.str("ALGORITHM", DefaultAlgorithm); alg != DefaultAlgorithm {

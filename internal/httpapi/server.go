@@ -14,6 +14,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
+	chimw "github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"github.com/klauspost/compress/gzhttp"
 	"github.com/swaggest/swgui"
@@ -89,6 +90,8 @@ type Options struct {
 	Observer Observer
 	// Metrics, when set, is served at /metrics.
 	Metrics http.Handler
+	// Pprof serves Go's profiler at /debug/pprof/.
+	Pprof bool
 }
 
 // Server implements the generated strict-server interface.
@@ -158,6 +161,9 @@ func NewHandler(o Options) (http.Handler, error) {
 	r.Get("/", srv.root)
 	if o.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", o.Metrics)
+	}
+	if o.Pprof {
+		r.Mount("/debug", chimw.Profiler())
 	}
 	r.Get(BasePath+"/openapi.json", serveBytes("application/json", specJSON))
 	r.Get(BasePath+"/openapi.yaml", serveBytes("application/yaml", o.SpecYAML))

@@ -45,7 +45,7 @@ func (s *Store) Agent(ctx context.Context, handle string) (agcom.Agent, error) {
 }
 
 func (t *tx) getAgent(handle string) (agcom.Agent, error) {
-	a, err := scanAgent(t.QueryRowContext(t.ctx, sqlGetAgent, handle))
+	a, err := scanAgent(t.queryRow(sqlGetAgent, handle))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, agcom.Errorf(agcom.ENOTFOUND, "agent not found")
 	}
@@ -61,7 +61,7 @@ func (s *Store) AgentCredentials(ctx context.Context, handle string) (agcom.Agen
 	)
 	err := s.readTx(ctx, func(t *tx) error {
 		var err error
-		a, err = scanAgent(t.QueryRowContext(t.ctx, sqlGetAgentWithHash, handle), &hash)
+		a, err = scanAgent(t.queryRow(sqlGetAgentWithHash, handle), &hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return agcom.Errorf(agcom.ENOTFOUND, "agent not found")
 		}
@@ -83,10 +83,10 @@ func (s *Store) ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, 
 	var out agcom.AgentList
 	err := s.readTx(ctx, func(t *tx) error {
 		var total int
-		if err := t.QueryRowContext(t.ctx, sqlCountAgents).Scan(&total); err != nil {
+		if err := t.queryRow(sqlCountAgents).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := t.QueryContext(t.ctx, sqlListAgents, page.Limit, page.Offset)
+		rows, err := t.query(sqlListAgents, page.Limit, page.Offset)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (s *Store) CreateAgent(ctx context.Context, actor string, a agcom.Agent, se
 	}
 	var out agcom.Agent
 	err := s.writeTx(ctx, func(t *tx) error {
-		_, err := t.ExecContext(t.ctx, sqlInsertAgent, a.Handle, nullString(a.DisplayName), secretHash, a.IsAdmin,
+		_, err := t.exec(sqlInsertAgent, a.Handle, nullString(a.DisplayName), secretHash, a.IsAdmin,
 			toMicros(t.now), toMicros(t.now))
 		if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
 			return agcom.Errorf(agcom.ECONFLICT, "agent %s already exists", a.Handle)
@@ -142,7 +142,7 @@ func (s *Store) UpdateAgent(ctx context.Context, actor, handle string, u agcom.A
 	}
 	var out agcom.Agent
 	err := s.writeTx(ctx, func(t *tx) error {
-		res, err := t.ExecContext(t.ctx, sqlUpdateAgent, u.IsAdmin, u.Disabled, u.DisplayName, toMicros(t.now), handle)
+		res, err := t.exec(sqlUpdateAgent, u.IsAdmin, u.Disabled, u.DisplayName, toMicros(t.now), handle)
 		if err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func (s *Store) UpdateAgent(ctx context.Context, actor, handle string, u agcom.A
 func (s *Store) SetAgentSecret(ctx context.Context, actor, handle, secretHash string) (agcom.Agent, error) {
 	var out agcom.Agent
 	err := s.writeTx(ctx, func(t *tx) error {
-		res, err := t.ExecContext(t.ctx, sqlSetAgentSecret, secretHash, toMicros(t.now), handle)
+		res, err := t.exec(sqlSetAgentSecret, secretHash, toMicros(t.now), handle)
 		if err != nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func (s *Store) EnsureAdmin(ctx context.Context, handle, secretHash string) erro
 		return err
 	}
 	return s.writeTx(ctx, func(t *tx) error {
-		if _, err := t.ExecContext(t.ctx, sqlUpsertAdmin, handle, secretHash, toMicros(t.now), toMicros(t.now)); err != nil {
+		if _, err := t.exec(sqlUpsertAdmin, handle, secretHash, toMicros(t.now), toMicros(t.now)); err != nil {
 			return err
 		}
 		return t.audit(agcom.EventAgentUpdate, handle, handle, map[string]any{"is_admin": true, "disabled": false, "bootstrap": true})
@@ -209,7 +209,7 @@ func (s *Store) EnsureAdmin(ctx context.Context, handle, secretHash string) erro
 func (s *Store) Stats(ctx context.Context) (agcom.Stats, error) {
 	var st agcom.Stats
 	err := s.readTx(ctx, func(t *tx) error {
-		return t.QueryRowContext(t.ctx, sqlStats).Scan(&st.Threads, &st.Messages, &st.Agents, &st.Contacts)
+		return t.queryRow(sqlStats).Scan(&st.Threads, &st.Messages, &st.Agents, &st.Contacts)
 	})
 	return st, err
 }

@@ -24,7 +24,7 @@ func (t *tx) audit(eventType, actor, target string, details map[string]any) erro
 	if target != "" {
 		tgt = target
 	}
-	_, err = t.ExecContext(t.ctx, sqlInsertAudit, t.newID(), eventType, actor, tgt, string(d), toMicros(t.now))
+	_, err = t.exec(sqlInsertAudit, t.newID(), eventType, actor, tgt, string(d), toMicros(t.now))
 	return err
 }
 
@@ -57,10 +57,10 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 	var out agcom.AuditEventList
 	err := s.readTx(ctx, func(t *tx) error {
 		var total int
-		if err := t.QueryRowContext(t.ctx, "SELECT count(*) FROM audit_events a"+cond, args...).Scan(&total); err != nil {
+		if err := t.queryRow("SELECT count(*) FROM audit_events a"+cond, args...).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := t.QueryContext(t.ctx, "SELECT "+auditColumns+" FROM audit_events a"+cond+
+		rows, err := t.query("SELECT "+auditColumns+" FROM audit_events a"+cond+
 			" ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?", append(args, page.Limit, page.Offset)...)
 		if err != nil {
 			return err

@@ -85,7 +85,7 @@ func (t *tx) createContact(caller agcom.Caller, c agcom.Contact, tags []string) 
 	if err != nil {
 		return agcom.Contact{}, err
 	}
-	_, err = t.ExecContext(t.ctx, sqlInsertContact, c.Handle, nullString(c.DisplayName), nullString(c.Description),
+	_, err = t.exec(sqlInsertContact, c.Handle, nullString(c.DisplayName), nullString(c.Description),
 		string(tagsJSON), toMicros(t.now), toMicros(t.now), caller.Handle, contactSearchText(c.Handle, c.DisplayName, c.Description))
 	if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
 		return agcom.Contact{}, agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
@@ -117,7 +117,7 @@ func (s *Store) GetContact(ctx context.Context, handle string) (agcom.Contact, e
 }
 
 func (t *tx) getContact(handle string) (agcom.Contact, error) {
-	c, err := scanContact(t.QueryRowContext(t.ctx, sqlGetContact, handle))
+	c, err := scanContact(t.queryRow(sqlGetContact, handle))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, agcom.Errorf(agcom.ENOTFOUND, "contact not found")
 	}
@@ -139,7 +139,7 @@ func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle s
 	var out agcom.Contact
 	err = s.writeTx(ctx, func(t *tx) error {
 		tagsJSON, _ := json.Marshal(tags)
-		res, err := t.ExecContext(t.ctx, sqlUpdateContact, nullString(u.DisplayName), nullString(u.Description),
+		res, err := t.exec(sqlUpdateContact, nullString(u.DisplayName), nullString(u.Description),
 			string(tagsJSON), u.IsActive, toMicros(t.now), caller.Handle,
 			contactSearchText(handle, u.DisplayName, u.Description), handle, u.ExpectedVersion)
 		if err != nil {
@@ -172,7 +172,7 @@ func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle s
 func (s *Store) DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error) {
 	var out agcom.Contact
 	err := s.writeTx(ctx, func(t *tx) error {
-		res, err := t.ExecContext(t.ctx, sqlDeactivateContact, toMicros(t.now), caller.Handle, handle)
+		res, err := t.exec(sqlDeactivateContact, toMicros(t.now), caller.Handle, handle)
 		if err != nil {
 			return err
 		}
@@ -194,11 +194,11 @@ func (s *Store) DeactivateContact(ctx context.Context, caller agcom.Caller, hand
 }
 
 func (t *tx) setContactTags(handle string, tags []string) error {
-	if _, err := t.ExecContext(t.ctx, sqlDeleteContactTags, handle); err != nil {
+	if _, err := t.exec(sqlDeleteContactTags, handle); err != nil {
 		return err
 	}
 	for _, tag := range tags {
-		if _, err := t.ExecContext(t.ctx, sqlInsertContactTag, tag, handle); err != nil {
+		if _, err := t.exec(sqlInsertContactTag, tag, handle); err != nil {
 			return err
 		}
 	}
@@ -243,10 +243,10 @@ func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.
 	var out agcom.ContactList
 	err = s.readTx(ctx, func(t *tx) error {
 		var total int
-		if err := t.QueryRowContext(t.ctx, "SELECT count(*) FROM contacts c"+cond, args...).Scan(&total); err != nil {
+		if err := t.queryRow("SELECT count(*) FROM contacts c"+cond, args...).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := t.QueryContext(t.ctx, "SELECT "+contactColumns+" FROM contacts c"+cond+" ORDER BY c.handle LIMIT ? OFFSET ?",
+		rows, err := t.query("SELECT "+contactColumns+" FROM contacts c"+cond+" ORDER BY c.handle LIMIT ? OFFSET ?",
 			append(args, page.Limit, page.Offset)...)
 		if err != nil {
 			return err

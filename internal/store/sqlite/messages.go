@@ -7,7 +7,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/agcom/agcom/internal/agcom"
@@ -32,6 +31,18 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 	sqlInsertRecipient = `INSERT INTO message_recipients (message_seq, handle) VALUES (?, ?) ON CONFLICT DO NOTHING`
+
+	// A new participant's mailbox gets the thread's earlier messages.
+	sqlBackfillMailbox = `
+		INSERT INTO agent_messages (handle, message_seq)
+		SELECT ?2, seq FROM messages WHERE thread_id = ?1
+		ON CONFLICT DO NOTHING`
+	// A new message goes into every participant's mailbox.
+	sqlDeliverMessage = `
+		INSERT INTO agent_messages (handle, message_seq)
+		SELECT handle, ?2 FROM thread_participants WHERE thread_id = ?1`
+
+	sqlCountUp = `UPDATE counters SET value = value + 1 WHERE name = ?`
 
 	sqlTouchThread             = `UPDATE threads SET last_activity_at = ?2 WHERE id = ?1`
 	sqlTouchThreadParticipants = `UPDATE thread_participants SET last_activity_at = ?2 WHERE thread_id = ?1`
@@ -113,7 +124,7 @@ func (s *Store) reply(ctx context.Context, caller agcom.Caller, findOriginal, id
 
 // reply posts r in answer to the message findOriginal finds for id.
 func (t *tx) reply(caller agcom.Caller, findOriginal, id, notFound string, r agcom.Reply) (agcom.Message, error) {
-	orig, err := scanMessage(t.QueryRowContext(t.ctx, findOriginal, caller.Handle, caller.IsAdmin, id))
+	orig, err := scanMessage(t.queryRow(findOriginal, caller.Handle, caller.IsAdmin, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return agcom.Message{}, agcom.Errorf(agcom.ENOTFOUND, "%s", notFound)
 	} else if err != nil {
@@ -124,17 +135,17 @@ func (t *tx) reply(caller agcom.Caller, findOriginal, id, notFound string, r agc
 		to = orig.ToHandles
 	}
 	var subject string
-	if err := t.QueryRowContext(t.ctx, sqlThreadSubject, orig.ThreadID).Scan(&subject); err != nil {
+	if err := t.queryRow(sqlThreadSubject, orig.ThreadID).Scan(&subject); err != nil {
 		return agcom.Message{}, err
 	}
-	if _, err := t.ExecContext(t.ctx, sqlTouchThread, orig.ThreadID, toMicros(t.now)); err != nil {
+	if _, err := t.exec(sqlTouchThread, orig.ThreadID, toMicros(t.now)); err != nil {
 		return agcom.Message{}, err
 	}
-	if _, err := t.ExecContext(t.ctx, sqlTouchThreadParticipants, orig.ThreadID, toMicros(t.now)); err != nil {
+	if _, err := t.exec(sqlTouchThreadParticipants, orig.ThreadID, toMicros(t.now)); err != nil {
 		return agcom.Message{}, err
 	}
 	for _, h := range append([]string{caller.Handle}, to...) {
-		if _, err := t.ExecContext(t.ctx, sqlInsertParticipant, orig.ThreadID, h); err != nil {
+		if err := t.addParticipant(orig.ThreadID, h); err != nil {
 			return agcom.Message{}, err
 		}
 	}
@@ -158,12 +169,15 @@ func (t *tx) reply(caller agcom.Caller, findOriginal, id, notFound string, r agc
 // openThread creates a thread for the caller and to, and posts m in it.
 func (t *tx) openThread(caller agcom.Caller, to []string, m agcom.NewMessage) (agcom.Message, error) {
 	threadID := t.newID()
-	if _, err := t.ExecContext(t.ctx, sqlInsertThread, threadID, m.Subject, toMicros(t.now), toMicros(t.now)); err != nil {
+	if _, err := t.exec(sqlInsertThread, threadID, m.Subject, toMicros(t.now), toMicros(t.now)); err != nil {
+		return agcom.Message{}, err
+	}
+	if _, err := t.exec(sqlCountUp, "threads"); err != nil {
 		return agcom.Message{}, err
 	}
 	participants := participantsOf(caller.Handle, to)
 	for _, h := range participants {
-		if _, err := t.ExecContext(t.ctx, sqlInsertParticipant, threadID, h); err != nil {
+		if _, err := t.exec(sqlInsertParticipant, threadID, h); err != nil {
 			return agcom.Message{}, err
 		}
 	}
@@ -205,7 +219,7 @@ func (t *tx) insertMessage(msg *agcom.Message) error {
 	if msg.InReplyTo != "" {
 		inReplyTo = msg.InReplyTo
 	}
-	res, err := t.ExecContext(t.ctx, sqlInsertMessage, msg.ID, msg.ThreadID, msg.FromHandle, string(to),
+	res, err := t.exec(sqlInsertMessage, msg.ID, msg.ThreadID, msg.FromHandle, string(to),
 		msg.Subject, msg.Body, inReplyTo, string(tags), toMicros(msg.CreatedAt))
 	if err != nil {
 		return err
@@ -215,11 +229,29 @@ func (t *tx) insertMessage(msg *agcom.Message) error {
 		return err
 	}
 	for _, h := range msg.ToHandles {
-		if _, err := t.ExecContext(t.ctx, sqlInsertRecipient, seq, h); err != nil {
+		if _, err := t.exec(sqlInsertRecipient, seq, h); err != nil {
 			return err
 		}
 	}
-	return nil
+	if _, err := t.exec(sqlDeliverMessage, msg.ThreadID, seq); err != nil {
+		return err
+	}
+	_, err = t.exec(sqlCountUp, "messages")
+	return err
+}
+
+// addParticipant adds handle to the thread, if it is not there yet, with
+// the thread's earlier messages in its mailbox.
+func (t *tx) addParticipant(threadID, handle string) error {
+	res, err := t.exec(sqlInsertParticipant, threadID, handle)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	_, err = t.exec(sqlBackfillMailbox, threadID, handle)
+	return err
 }
 
 // participantsOf returns sender and recipients, de-duplicated and sorted.
@@ -235,7 +267,7 @@ func (s *Store) GetMessage(ctx context.Context, caller agcom.Caller, id string) 
 	var msg agcom.Message
 	err := s.readTx(ctx, func(t *tx) error {
 		var err error
-		msg, err = scanMessage(t.QueryRowContext(t.ctx, sqlGetVisibleMessage, caller.Handle, caller.IsAdmin, id))
+		msg, err = scanMessage(t.queryRow(sqlGetVisibleMessage, caller.Handle, caller.IsAdmin, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return agcom.Errorf(agcom.ENOTFOUND, "message not found")
 		}
@@ -245,13 +277,17 @@ func (s *Store) GetMessage(ctx context.Context, caller agcom.Caller, id string) 
 }
 
 const (
+	// An agent walks its mailbox, whose order is the order messages were
+	// stored: the store's clock never runs backwards and ids increase, so
+	// that is (created_at, id) order. An admin walks every message.
 	sqlListMessages = `
+		SELECT ` + messageColumns + ` FROM agent_messages am JOIN messages m ON m.seq = am.message_seq
+		WHERE am.handle = ?1 ORDER BY am.message_seq DESC LIMIT ?2 OFFSET ?3`
+	sqlCountMessages     = `SELECT count(*) FROM agent_messages WHERE handle = ?1`
+	sqlListMessagesAdmin = `
 		SELECT ` + messageColumns + ` FROM messages m
-		WHERE (?2 OR m.thread_id IN (SELECT thread_id FROM thread_participants WHERE handle = ?1))
-		ORDER BY m.created_at DESC, m.id DESC LIMIT ?3 OFFSET ?4`
-	sqlCountMessages = `
-		SELECT count(*) FROM messages m
-		WHERE (?2 OR m.thread_id IN (SELECT thread_id FROM thread_participants WHERE handle = ?1))`
+		ORDER BY m.created_at DESC, m.id DESC LIMIT ?2 OFFSET ?3`
+	sqlCountMessagesAdmin = `SELECT value FROM counters WHERE name = 'messages'`
 
 	sqlThreadVisible = `SELECT 1 FROM threads t WHERE t.id = ?3 AND ` + visibleThread
 
@@ -279,11 +315,15 @@ func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.M
 	}
 	var list agcom.MessageList
 	err := s.readTx(ctx, func(t *tx) error {
+		listQ, countQ, countArgs := sqlListMessages, sqlCountMessages, []any{caller.Handle}
+		if caller.IsAdmin {
+			listQ, countQ, countArgs = sqlListMessagesAdmin, sqlCountMessagesAdmin, nil
+		}
 		var total int
-		if err := t.QueryRowContext(t.ctx, sqlCountMessages, caller.Handle, caller.IsAdmin).Scan(&total); err != nil {
+		if err := t.queryRow(countQ, countArgs...).Scan(&total); err != nil {
 			return err
 		}
-		msgs, err := t.queryMessages(sqlListMessages, caller.Handle, caller.IsAdmin, page.Limit, page.Offset)
+		msgs, err := t.queryMessages(listQ, caller.Handle, page.Limit, page.Offset)
 		if err != nil {
 			return err
 		}
@@ -307,7 +347,7 @@ func (s *Store) threadMessages(ctx context.Context, caller agcom.Caller, id stri
 			return err
 		}
 		var total int
-		if err := t.QueryRowContext(t.ctx, sqlCountThreadMessages, id).Scan(&total); err != nil {
+		if err := t.queryRow(sqlCountThreadMessages, id).Scan(&total); err != nil {
 			return err
 		}
 		msgs, err := t.queryMessages(query, id, page.Limit, page.Offset)
@@ -323,28 +363,49 @@ func (s *Store) threadMessages(ctx context.Context, caller agcom.Caller, id stri
 // checkThreadVisible returns ENOTFOUND unless the caller can see thread id.
 func (t *tx) checkThreadVisible(caller agcom.Caller, id string) error {
 	var one int
-	err := t.QueryRowContext(t.ctx, sqlThreadVisible, caller.Handle, caller.IsAdmin, id).Scan(&one)
+	err := t.queryRow(sqlThreadVisible, caller.Handle, caller.IsAdmin, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return agcom.Errorf(agcom.ENOTFOUND, "thread not found")
 	}
 	return err
 }
 
-// Search conditions, combined by SearchMessages. ?1 and ?2 are the caller.
+// Search. Candidates stream newest first and are matched in Go, so every
+// path has the same semantics (agcom.Matcher: case-insensitive substring,
+// no wildcards). An agent walks its own mailbox, so a search costs at most
+// what it can see; an admin, or an agent with a very large mailbox, walks
+// the trigram index, which holds every substring of 3 or more characters.
+// Shorter queries walk at most the newest ShortQueryScan candidates.
 const (
-	sqlSearchBase = `SELECT ` + messageColumns + ` FROM messages m
-		WHERE (?2 OR m.thread_id IN (SELECT thread_id FROM thread_participants WHERE handle = ?1))`
-	// The trigram index answers substrings of 3 or more characters.
-	sqlSearchFTS = ` AND m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?3)`
-	// Shorter ones are a bounded scan with LIKE, `%` and `_` escaped. LIKE
-	// folds only ASCII case, so ?3 is a JSON list of patterns, one for each
-	// case variant of the query (see likePatterns).
-	sqlSearchLikeSubject = `EXISTS (SELECT 1 FROM json_each(?3) lp WHERE m.subject LIKE lp.value ESCAPE '\')`
-	sqlSearchLikeBody    = `EXISTS (SELECT 1 FROM json_each(?3) lp WHERE m.body LIKE lp.value ESCAPE '\')`
-	sqlSearchFrom        = ` AND m.from_handle = ?4`
-	sqlSearchTo          = ` AND EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_seq = m.seq AND r.handle = ?5)`
-	sqlSearchOrder       = ` ORDER BY m.created_at DESC, m.id DESC LIMIT ?6`
+	searchColumns = `m.seq, m.subject, m.body`
+
+	sqlSearchMailbox = `SELECT ` + searchColumns + ` FROM agent_messages am JOIN messages m ON m.seq = am.message_seq
+		WHERE am.handle = ?1`
+	sqlSearchMailboxOrder = ` ORDER BY am.message_seq DESC`
+
+	sqlSearchIndex = `SELECT ` + searchColumns + ` FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid
+		WHERE messages_fts MATCH ?2`
+	sqlSearchIndexVisible = ` AND EXISTS (SELECT 1 FROM agent_messages am WHERE am.handle = ?1 AND am.message_seq = m.seq)`
+	sqlSearchIndexOrder   = ` ORDER BY messages_fts.rowid DESC`
+
+	sqlSearchAll      = `SELECT ` + searchColumns + ` FROM messages m WHERE ?1 IS NOT NULL`
+	sqlSearchAllOrder = ` ORDER BY m.seq DESC`
+
+	sqlSearchFrom = ` AND m.from_handle = ?3`
+	sqlSearchTo   = ` AND EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_seq = m.seq AND r.handle = ?4)`
+	sqlSearchCap  = ` LIMIT ?5`
+
+	sqlMessagesBySeq = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq IN (SELECT value FROM json_each(?)) ORDER BY m.seq DESC`
 )
+
+// ShortQueryScan bounds the candidates a 1-2 character search looks at:
+// such a query matches nearly everything, so it searches the newest
+// messages the caller can see.
+const ShortQueryScan = 10_000
+
+// mailboxScanLimit is the mailbox size above which an agent's search walks
+// the trigram index instead of its mailbox.
+const mailboxScanLimit = 20_000
 
 // SearchMessages returns the visible messages whose subject and/or body
 // contain the query, case-insensitively, newest first. Returns EINVALID for
@@ -353,26 +414,77 @@ func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	b.WriteString(sqlSearchBase)
-	var pattern string
-	if utf8.RuneCountInString(q.Query) >= 3 {
-		b.WriteString(sqlSearchFTS)
-		pattern = ftsPhrase(q)
-	} else {
-		var conds []string
-		if q.InSubject {
-			conds = append(conds, sqlSearchLikeSubject)
-		}
-		if q.InBody {
-			conds = append(conds, sqlSearchLikeBody)
-		}
-		b.WriteString(" AND (" + strings.Join(conds, " OR ") + ")")
-		patterns, err := likePatterns(q.Query)
+	long := utf8.RuneCountInString(q.Query) >= 3
+	match := agcom.NewMatcher(q.Query)
+	var msgs []agcom.Message
+	err := s.readTx(ctx, func(t *tx) error {
+		query, err := t.searchQuery(caller, q, long)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		pattern = patterns
+		scanCap := -1
+		if !long {
+			scanCap = ShortQueryScan
+		}
+		rows, err := t.query(query, caller.Handle, ftsPhrase(q), q.FromHandle, q.ToHandle, scanCap)
+		if err != nil {
+			return err
+		}
+		seqs := []int64{}
+		for rows.Next() && len(seqs) < q.Limit {
+			var (
+				seq           int64
+				subject, body string
+			)
+			if err := rows.Scan(&seq, &subject, &body); err != nil {
+				rows.Close()
+				return err
+			}
+			if q.InSubject && match.Match(subject) || q.InBody && match.Match(body) {
+				seqs = append(seqs, seq)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ids, err := json.Marshal(seqs)
+		if err != nil {
+			return err
+		}
+		msgs, err = t.queryMessages(sqlMessagesBySeq, string(ids))
+		return err
+	})
+	return msgs, err
+}
+
+// searchQuery chooses how to walk the caller's candidates.
+func (t *tx) searchQuery(caller agcom.Caller, q agcom.MessageSearch, long bool) (string, error) {
+	var b strings.Builder
+	order := ""
+	switch {
+	case long && caller.IsAdmin:
+		b.WriteString(sqlSearchIndex)
+		order = sqlSearchIndexOrder
+	case caller.IsAdmin:
+		b.WriteString(sqlSearchAll)
+		order = sqlSearchAllOrder
+	default:
+		mailbox := 0
+		if long {
+			if err := t.queryRow(sqlCountMessages, caller.Handle).Scan(&mailbox); err != nil {
+				return "", err
+			}
+		}
+		if mailbox > mailboxScanLimit {
+			b.WriteString(sqlSearchIndex + sqlSearchIndexVisible)
+			order = sqlSearchIndexOrder
+		} else {
+			b.WriteString(sqlSearchMailbox)
+			order = sqlSearchMailboxOrder
+		}
 	}
 	if q.FromHandle != "" {
 		b.WriteString(sqlSearchFrom)
@@ -380,14 +492,9 @@ func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom
 	if q.ToHandle != "" {
 		b.WriteString(sqlSearchTo)
 	}
-	b.WriteString(sqlSearchOrder)
-	var msgs []agcom.Message
-	err := s.readTx(ctx, func(t *tx) error {
-		var err error
-		msgs, err = t.queryMessages(b.String(), caller.Handle, caller.IsAdmin, pattern, q.FromHandle, q.ToHandle, q.Limit)
-		return err
-	})
-	return msgs, err
+	b.WriteString(order)
+	b.WriteString(sqlSearchCap)
+	return b.String(), nil
 }
 
 // ftsPhrase turns the query into an FTS5 phrase limited to the searched
@@ -404,40 +511,8 @@ func ftsPhrase(q agcom.MessageSearch) string {
 	}
 }
 
-// likePatterns returns, as a JSON list, a LIKE pattern for every case
-// variant of the short query s (Unicode simple case folding), so that
-// matching is case-insensitive beyond ASCII. LIKE already folds ASCII, so
-// an ASCII letter adds only its non-ASCII variants (such as the Kelvin sign).
-func likePatterns(s string) (string, error) {
-	variants := []string{""}
-	for _, r := range s {
-		forms := []rune{r}
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			if r >= utf8.RuneSelf || f >= utf8.RuneSelf {
-				forms = append(forms, f)
-			}
-		}
-		next := make([]string, 0, len(variants)*len(forms))
-		for _, v := range variants {
-			for _, f := range forms {
-				next = append(next, v+string(f))
-			}
-		}
-		variants = next
-	}
-	for i, v := range variants {
-		variants[i] = "%" + escapeLike(v) + "%"
-	}
-	b, err := json.Marshal(variants)
-	return string(b), err
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
 func (t *tx) queryMessages(query string, args ...any) ([]agcom.Message, error) {
-	rows, err := t.QueryContext(t.ctx, query, args...)
+	rows, err := t.query(query, args...)
 	if err != nil {
 		return nil, err
 	}

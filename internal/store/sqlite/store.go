@@ -41,6 +41,8 @@ type Store struct {
 	write  *sql.DB // exactly one connection: SQLite has one writer
 	read   *sql.DB
 
+	writeStmts, readStmts *stmtCache
+
 	// Now returns the current time; tests may replace it before use. Every
 	// transaction reads it once, so one change has one timestamp.
 	Now func() time.Time
@@ -50,6 +52,9 @@ type Store struct {
 
 	idMu    sync.Mutex
 	entropy *ulid.MonotonicEntropy
+
+	clockMu sync.Mutex
+	last    time.Time // the latest write timestamp handed out
 }
 
 // Option adjusts how Open opens the database.
@@ -100,6 +105,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
+	var last sql.NullInt64
+	if err := write.QueryRowContext(ctx, sqlLatestWrite).Scan(&last); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: read the latest timestamp: %w", err)
+	}
+	s.last = fromMicros(last.Int64)
 
 	read, err := sql.Open("sqlite3", "file:"+path+"?"+params+"&_query_only=true")
 	if err != nil {
@@ -112,11 +123,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	read.SetConnMaxIdleTime(0)
 	read.SetConnMaxLifetime(0)
 	s.read = read
+	s.writeStmts, s.readStmts = newStmtCache(write), newStmtCache(read)
 	return s, nil
 }
 
 // Close closes the database, checkpointing the WAL.
 func (s *Store) Close() error {
+	s.writeStmts.close()
+	s.readStmts.close()
 	var errs []error
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
@@ -213,9 +227,10 @@ func (s *Store) migrate(ctx context.Context) error {
 // tx is one transaction with its fixed timestamp.
 type tx struct {
 	*sql.Tx
-	ctx context.Context
-	now time.Time
-	s   *Store
+	ctx   context.Context
+	now   time.Time
+	s     *Store
+	stmts *stmtCache
 }
 
 // newID returns a new ULID at the transaction's time; ids made in one
@@ -236,7 +251,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) (err error) {
 		return translate(err)
 	}
 	defer sqlTx.Rollback()
-	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now(), s: s}
+	t := &tx{Tx: sqlTx, ctx: ctx, now: s.writeNow(), s: s, stmts: s.writeStmts}
 	if err := fn(t); err != nil {
 		return translate(err)
 	}
@@ -253,7 +268,7 @@ func (s *Store) readTx(ctx context.Context, fn func(*tx) error) (err error) {
 		return translate(err)
 	}
 	defer sqlTx.Rollback()
-	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now(), s: s}
+	t := &tx{Tx: sqlTx, ctx: ctx, now: s.now(), s: s, stmts: s.readStmts}
 	if err := fn(t); err != nil {
 		return translate(err)
 	}
@@ -263,6 +278,27 @@ func (s *Store) readTx(ctx context.Context, fn func(*tx) error) (err error) {
 // now is the store's clock at the precision it stores: microseconds, UTC.
 func (s *Store) now() time.Time {
 	return s.Now().UTC().Truncate(time.Microsecond)
+}
+
+// sqlLatestWrite finds the latest timestamp stored (each max is one index
+// lookup).
+const sqlLatestWrite = `SELECT max(
+	coalesce((SELECT max(created_at) FROM messages), 0),
+	coalesce((SELECT max(created_at) FROM audit_events), 0),
+	coalesce((SELECT max(last_activity_at) FROM threads), 0))`
+
+// writeNow is the time of a write transaction. It never runs backwards,
+// even when the wall clock does, so the order in which writes are stored
+// is also their (timestamp, id) order: lists can walk storage order.
+func (s *Store) writeNow() time.Time {
+	now := s.now()
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	if now.Before(s.last) {
+		now = s.last
+	}
+	s.last = now
+	return now
 }
 
 // translate maps driver errors onto domain errors by code, never by text.

@@ -46,7 +46,7 @@ func (s *Store) GetThread(ctx context.Context, caller agcom.Caller, id string) (
 	var th agcom.Thread
 	err := s.readTx(ctx, func(t *tx) error {
 		var err error
-		th, err = scanThread(t.QueryRowContext(t.ctx, sqlGetVisibleThread, caller.Handle, caller.IsAdmin, id))
+		th, err = scanThread(t.queryRow(sqlGetVisibleThread, caller.Handle, caller.IsAdmin, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return agcom.Errorf(agcom.ENOTFOUND, "thread not found")
 		}
@@ -70,10 +70,10 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 	var out agcom.ThreadList
 	err := s.readTx(ctx, func(t *tx) error {
 		var total int
-		if err := t.QueryRowContext(t.ctx, count, caller.Handle, caller.IsAdmin, archived).Scan(&total); err != nil {
+		if err := t.queryRow(count, caller.Handle, caller.IsAdmin, archived).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := t.QueryContext(t.ctx, list, caller.Handle, caller.IsAdmin, archived, page.Limit, page.Offset)
+		rows, err := t.query(list, caller.Handle, caller.IsAdmin, archived, page.Limit, page.Offset)
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func (s *Store) ThreadMetadata(ctx context.Context, caller agcom.Caller, id stri
 		if err := t.checkThreadVisible(caller, id); err != nil {
 			return err
 		}
-		rows, err := t.QueryContext(t.ctx, sqlThreadMetadata, id)
+		rows, err := t.query(sqlThreadMetadata, id)
 		if err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (s *Store) ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id
 		if err := t.checkThreadVisible(caller, id); err != nil {
 			return err
 		}
-		err := t.QueryRowContext(t.ctx, sqlThreadMetaValue, id, key).Scan(&v)
+		err := t.queryRow(sqlThreadMetaValue, id, key).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
 			return agcom.Errorf(agcom.ENOTFOUND, "metadata key not found")
 		}
@@ -151,19 +151,19 @@ func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, 
 		}
 		var err error
 		if value == nil {
-			_, err = t.ExecContext(t.ctx, sqlDeleteMetadata, id, key)
+			_, err = t.exec(sqlDeleteMetadata, id, key)
 		} else {
-			_, err = t.ExecContext(t.ctx, sqlUpsertMetadata, id, key, *value)
+			_, err = t.exec(sqlUpsertMetadata, id, key, *value)
 		}
 		if err != nil {
 			return err
 		}
 		if key == agcom.MetadataArchived {
 			archived := value != nil && *value == "true"
-			if _, err := t.ExecContext(t.ctx, sqlSetArchived, id, archived); err != nil {
+			if _, err := t.exec(sqlSetArchived, id, archived); err != nil {
 				return err
 			}
-			if _, err := t.ExecContext(t.ctx, sqlSetArchivedParts, id, archived); err != nil {
+			if _, err := t.exec(sqlSetArchivedParts, id, archived); err != nil {
 				return err
 			}
 		}
