@@ -10,7 +10,7 @@ export GOFLAGS
 BIN     := bin/agcomd
 CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
-.PHONY: all run build generate check-generated vet test test-go test-fuzz clean
+.PHONY: all run build generate check-generated vet test test-go test-fuzz test-clients clean
 
 all: build
 
@@ -44,7 +44,7 @@ vet:
 	$(GO) vet ./...
 
 ## test: everything CI runs
-test: check-generated vet test-go test-fuzz
+test: check-generated vet test-go test-fuzz test-clients
 
 test-go:
 	$(GO) test -count=1 -race ./...
@@ -59,6 +59,25 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzValidHandle$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzCheckText$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzHTTP$$' -fuzztime=10s ./tests
+
+# Third-party client and docs checks (clients/ts, Node.js 20 + npm): the
+# spectral lint of openapi.yaml, the TypeScript client generated from it
+# (typecheck, then its tests against a real agcomd), and the docs page in
+# headless Chromium (/usr/bin/chromium, or CHROMIUM_PATH). agcomd is built once
+# here for both test files.
+CLIENTS := clients/ts
+## test-clients: contract lint, TypeScript client against agcomd, docs in a real browser
+test-clients: $(CLIENTS)/node_modules/.agcom-npm-ci
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GO) build -o "$$tmp/agcomd" ./cmd/agcomd && \
+	cd $(CLIENTS) && AGCOM_BIN="$$tmp/agcomd" npm test
+
+# npm ci when node_modules is missing or older than the lockfile. Install
+# scripts are skipped: none of these packages needs one (esbuild's binary comes
+# in its platform package; @scarf/scarf's would only send usage analytics).
+$(CLIENTS)/node_modules/.agcom-npm-ci: $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	cd $(CLIENTS) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
 
 clean:
 	rm -rf bin

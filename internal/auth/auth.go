@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -32,9 +33,19 @@ type Claims struct {
 	ExpiresAt   time.Time
 }
 
+// verifiedCacheSize bounds the cache of verified tokens.
+const verifiedCacheSize = 10_000
+
 // Keys signs and verifies HS256 tokens with one secret key.
 type Keys struct {
 	key []byte
+
+	// verified remembers tokens whose signature and claims checked out,
+	// until they expire, so that an agent's every request does not parse
+	// and verify its token again. It caches only what the token itself
+	// says: admin and disabled flags are still read on every request.
+	mu       sync.Mutex
+	verified map[string]Claims
 }
 
 // NewKeys returns Keys for secret, which must be at least MinKeyLen bytes.
@@ -42,7 +53,7 @@ func NewKeys(secret string) (*Keys, error) {
 	if len(secret) < MinKeyLen {
 		return nil, fmt.Errorf("auth: the signing key must be at least %d bytes, got %d", MinKeyLen, len(secret))
 	}
-	return &Keys{key: []byte(secret)}, nil
+	return &Keys{key: []byte(secret), verified: map[string]Claims{}}, nil
 }
 
 // Mint returns a token for handle that expires after ttl.
@@ -74,6 +85,27 @@ func (k *Keys) Mint(handle, displayName string, ttl time.Duration, now time.Time
 // Verify checks the token's HS256 signature, its expiry (required) and its
 // handle, and returns its claims. Any failure is EUNAUTHENTICATED.
 func (k *Keys) Verify(token string) (Claims, error) {
+	now := time.Now()
+	k.mu.Lock()
+	c, ok := k.verified[token]
+	k.mu.Unlock()
+	if ok && now.Before(c.ExpiresAt) {
+		return c, nil
+	}
+	c, err := k.verify(token)
+	if err != nil {
+		return Claims{}, err
+	}
+	k.mu.Lock()
+	if len(k.verified) >= verifiedCacheSize {
+		clear(k.verified) // simple and bounded; hot tokens come back at once
+	}
+	k.verified[token] = c
+	k.mu.Unlock()
+	return c, nil
+}
+
+func (k *Keys) verify(token string) (Claims, error) {
 	tok, err := jwt.Parse([]byte(token),
 		jwt.WithKey(jwa.HS256(), k.key),
 		jwt.WithValidate(true),

@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/gzhttp"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
@@ -111,7 +112,7 @@ func NewHandler(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: load embedded spec: %w", err)
 	}
-	specJSON, err := spec.MarshalJSON()
+	specJSON, err := yamlToJSON(o.SpecYAML)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: encode spec: %w", err)
 	}
@@ -214,6 +215,16 @@ func publicRoutes(spec *openapi3.T) map[string]bool {
 		}
 	}
 	return public
+}
+
+// yamlToJSON serves the contract as written in JSON too: the same
+// document, not the generator's re-encoding of it.
+func yamlToJSON(doc []byte) ([]byte, error) {
+	var v any
+	if err := yaml.Unmarshal(doc, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }
 
 // compress gzips responses of 1 KB (gzhttp.DefaultMinSize) and more for

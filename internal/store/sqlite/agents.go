@@ -34,14 +34,15 @@ const (
 
 // Agent returns the registered agent handle. Returns ENOTFOUND when there
 // is none.
+//
+// It runs on every authenticated request, so it is one prepared statement
+// rather than a transaction.
 func (s *Store) Agent(ctx context.Context, handle string) (agcom.Agent, error) {
-	var a agcom.Agent
-	err := s.readTx(ctx, func(t *tx) error {
-		var err error
-		a, err = t.getAgent(handle)
-		return err
-	})
-	return a, err
+	a, err := scanAgent(s.readOne(ctx, sqlGetAgent, handle))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, agcom.Errorf(agcom.ENOTFOUND, "agent not found")
+	}
+	return a, translate(err)
 }
 
 func (t *tx) getAgent(handle string) (agcom.Agent, error) {

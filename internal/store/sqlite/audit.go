@@ -61,7 +61,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 			return err
 		}
 		rows, err := t.query("SELECT "+auditColumns+" FROM audit_events a"+cond+
-			" ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?", append(args, page.Limit, page.Offset)...)
+			" ORDER BY a.seq DESC LIMIT ? OFFSET ?", append(args, page.Limit, page.Offset)...)
 		if err != nil {
 			return err
 		}

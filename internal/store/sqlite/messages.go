@@ -19,7 +19,7 @@ const visibleThread = `(?2 OR EXISTS (SELECT 1 FROM thread_participants vp WHERE
 const messageColumns = `m.id, m.thread_id, m.from_handle, m.to_handles, m.subject, m.body, m.created_at, m.in_reply_to, m.tags`
 
 const (
-	sqlInsertThread = `INSERT INTO threads (id, subject, created_at, last_activity_at) VALUES (?, ?, ?, ?)`
+	sqlInsertThread = `INSERT INTO threads (id, subject, created_at, last_activity_at, participants) VALUES (?, ?, ?, ?, ?)`
 
 	sqlInsertParticipant = `
 		INSERT INTO thread_participants (thread_id, handle, last_activity_at, archived)
@@ -54,7 +54,7 @@ const (
 	sqlLatestVisibleMessage = `
 		SELECT ` + messageColumns + ` FROM messages m JOIN threads t ON t.id = m.thread_id
 		WHERE t.id = ?3 AND ` + visibleThread + `
-		ORDER BY m.created_at DESC, m.id DESC LIMIT 1`
+		ORDER BY m.seq DESC LIMIT 1`
 
 	sqlThreadSubject = `SELECT subject FROM threads WHERE id = ?`
 )
@@ -169,13 +169,17 @@ func (t *tx) reply(caller agcom.Caller, findOriginal, id, notFound string, r agc
 // openThread creates a thread for the caller and to, and posts m in it.
 func (t *tx) openThread(caller agcom.Caller, to []string, m agcom.NewMessage) (agcom.Message, error) {
 	threadID := t.newID()
-	if _, err := t.exec(sqlInsertThread, threadID, m.Subject, toMicros(t.now), toMicros(t.now)); err != nil {
+	participants := participantsOf(caller.Handle, to)
+	partsJSON, err := json.Marshal(participants)
+	if err != nil {
+		return agcom.Message{}, err
+	}
+	if _, err := t.exec(sqlInsertThread, threadID, m.Subject, toMicros(t.now), toMicros(t.now), string(partsJSON)); err != nil {
 		return agcom.Message{}, err
 	}
 	if _, err := t.exec(sqlCountUp, "threads"); err != nil {
 		return agcom.Message{}, err
 	}
-	participants := participantsOf(caller.Handle, to)
 	for _, h := range participants {
 		if _, err := t.exec(sqlInsertParticipant, threadID, h); err != nil {
 			return agcom.Message{}, err
@@ -250,6 +254,9 @@ func (t *tx) addParticipant(threadID, handle string) error {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err
 	}
+	if _, err := t.exec(sqlRefreshParticipants, threadID); err != nil {
+		return err
+	}
 	_, err = t.exec(sqlBackfillMailbox, threadID, handle)
 	return err
 }
@@ -277,26 +284,26 @@ func (s *Store) GetMessage(ctx context.Context, caller agcom.Caller, id string) 
 }
 
 const (
-	// An agent walks its mailbox, whose order is the order messages were
-	// stored: the store's clock never runs backwards and ids increase, so
-	// that is (created_at, id) order. An admin walks every message.
+	// Lists walk storage order (seq), which is (created_at, id) order: the
+	// store's clock never runs backwards and ids increase. An agent walks
+	// its mailbox; an admin walks every message.
 	sqlListMessages = `
 		SELECT ` + messageColumns + ` FROM agent_messages am JOIN messages m ON m.seq = am.message_seq
 		WHERE am.handle = ?1 ORDER BY am.message_seq DESC LIMIT ?2 OFFSET ?3`
 	sqlCountMessages     = `SELECT count(*) FROM agent_messages WHERE handle = ?1`
 	sqlListMessagesAdmin = `
 		SELECT ` + messageColumns + ` FROM messages m
-		ORDER BY m.created_at DESC, m.id DESC LIMIT ?2 OFFSET ?3`
+		ORDER BY m.seq DESC LIMIT ?2 OFFSET ?3`
 	sqlCountMessagesAdmin = `SELECT value FROM counters WHERE name = 'messages'`
 
 	sqlThreadVisible = `SELECT 1 FROM threads t WHERE t.id = ?3 AND ` + visibleThread
 
 	sqlListThreadMessagesAsc = `
 		SELECT ` + messageColumns + ` FROM messages m WHERE m.thread_id = ?1
-		ORDER BY m.created_at, m.id LIMIT ?2 OFFSET ?3`
+		ORDER BY m.seq LIMIT ?2 OFFSET ?3`
 	sqlListThreadMessagesDesc = `
 		SELECT ` + messageColumns + ` FROM messages m WHERE m.thread_id = ?1
-		ORDER BY m.created_at DESC, m.id DESC LIMIT ?2 OFFSET ?3`
+		ORDER BY m.seq DESC LIMIT ?2 OFFSET ?3`
 	sqlCountThreadMessages = `SELECT count(*) FROM messages WHERE thread_id = ?`
 )
 
@@ -426,7 +433,7 @@ func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom
 		if !long {
 			scanCap = ShortQueryScan
 		}
-		rows, err := t.query(query, caller.Handle, ftsPhrase(q), q.FromHandle, q.ToHandle, scanCap)
+		rows, err := t.query(query, caller.Handle, ftsQuery(q.Query), q.FromHandle, q.ToHandle, scanCap)
 		if err != nil {
 			return err
 		}
@@ -497,18 +504,31 @@ func (t *tx) searchQuery(caller agcom.Caller, q agcom.MessageSearch, long bool) 
 	return b.String(), nil
 }
 
-// ftsPhrase turns the query into an FTS5 phrase limited to the searched
-// columns; the phrase is quoted, so no character of it is an operator.
-func ftsPhrase(q agcom.MessageSearch) string {
-	phrase := `"` + strings.ReplaceAll(q.Query, `"`, `""`) + `"`
-	switch {
-	case q.InSubject && q.InBody:
-		return "{subject body} : " + phrase
-	case q.InSubject:
-		return "subject : " + phrase
-	default:
-		return "body : " + phrase
+// maxTrigrams bounds the terms of an index query; a long query's other
+// trigrams are checked by the matcher.
+const maxTrigrams = 32
+
+// ftsQuery asks the trigram index for the rows that contain every trigram
+// of the query (each quoted, so no character is an operator). The index
+// (detail=none) keeps no positions, so this only proposes candidates, and
+// SearchMessages confirms each one against the searched columns.
+func ftsQuery(query string) string {
+	r := []rune(query)
+	var grams []string
+	for i := 0; i+3 <= len(r); i++ {
+		g := `"` + strings.ReplaceAll(string(r[i:i+3]), `"`, `""`) + `"`
+		if !slices.Contains(grams, g) {
+			grams = append(grams, g)
+		}
 	}
+	if len(grams) > maxTrigrams {
+		picked := make([]string, 0, maxTrigrams)
+		for i := range maxTrigrams {
+			picked = append(picked, grams[i*len(grams)/maxTrigrams])
+		}
+		grams = picked
+	}
+	return strings.Join(grams, " AND ")
 }
 
 func (t *tx) queryMessages(query string, args ...any) ([]agcom.Message, error) {

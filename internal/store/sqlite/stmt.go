@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"sync"
 )
@@ -67,6 +68,15 @@ func (c *stmtCache) close() {
 	c.m = nil
 	c.mu.Unlock()
 	c.wg.Wait()
+}
+
+// readOne runs a one-row query outside any transaction (a single statement
+// reads one consistent snapshot), prepared when it can be.
+func (s *Store) readOne(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.readStmts.get(query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.read.QueryRowContext(ctx, query, args...)
 }
 
 // exec runs a statement in the transaction, prepared when it can be.

@@ -55,6 +55,11 @@ type Store struct {
 
 	clockMu sync.Mutex
 	last    time.Time // the latest write timestamp handed out
+
+	jobs       chan *writeJob // to the writer goroutine
+	closing    chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 // Option adjusts how Open opens the database.
@@ -124,11 +129,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	read.SetConnMaxLifetime(0)
 	s.read = read
 	s.writeStmts, s.readStmts = newStmtCache(write), newStmtCache(read)
+	s.jobs = make(chan *writeJob, maxBatch)
+	s.closing = make(chan struct{})
+	s.writerDone = make(chan struct{})
+	go s.writer()
 	return s, nil
 }
 
 // Close closes the database, checkpointing the WAL.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	<-s.writerDone
 	s.writeStmts.close()
 	s.readStmts.close()
 	var errs []error
@@ -239,23 +250,6 @@ func (t *tx) newID() string {
 	t.s.idMu.Lock()
 	defer t.s.idMu.Unlock()
 	return ulid.MustNew(ulid.Timestamp(t.now), t.s.entropy).String()
-}
-
-// writeTx runs fn in a write transaction and commits it if fn succeeds.
-func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) (err error) {
-	if s.Observe != nil {
-		defer func(start time.Time) { s.Observe("write", time.Since(start), err) }(time.Now())
-	}
-	sqlTx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer sqlTx.Rollback()
-	t := &tx{Tx: sqlTx, ctx: ctx, now: s.writeNow(), s: s, stmts: s.writeStmts}
-	if err := fn(t); err != nil {
-		return translate(err)
-	}
-	return translate(sqlTx.Commit())
 }
 
 // readTx runs fn in a read-only transaction: one consistent snapshot.

@@ -10,10 +10,16 @@ import (
 )
 
 // threadColumns selects a thread with its sorted participants and its
-// metadata as JSON, so one query answers a whole page.
-const threadColumns = `t.id, t.subject, t.created_at, t.last_activity_at,
-	(SELECT json_group_array(handle) FROM (SELECT handle FROM thread_participants WHERE thread_id = t.id ORDER BY handle)),
-	(SELECT json_group_object(key, value) FROM thread_metadata WHERE thread_id = t.id)`
+// metadata, as JSON kept on the row.
+const threadColumns = `t.id, t.subject, t.created_at, t.last_activity_at, t.participants, t.metadata`
+
+// Keeping the thread row's JSON copies in step.
+const (
+	sqlRefreshParticipants = `UPDATE threads SET participants = (SELECT json_group_array(handle) FROM
+		(SELECT handle FROM thread_participants WHERE thread_id = ?1 ORDER BY handle)) WHERE id = ?1`
+	sqlRefreshMetadata = `UPDATE threads SET metadata = coalesce((SELECT json_group_object(key, value)
+		FROM thread_metadata WHERE thread_id = ?1), '{}') WHERE id = ?1`
+)
 
 const (
 	sqlGetVisibleThread = `SELECT ` + threadColumns + ` FROM threads t WHERE t.id = ?3 AND ` + visibleThread
@@ -158,6 +164,9 @@ func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, 
 		if err != nil {
 			return err
 		}
+		if _, err := t.exec(sqlRefreshMetadata, id); err != nil {
+			return err
+		}
 		if key == agcom.MetadataArchived {
 			archived := value != nil && *value == "true"
 			if _, err := t.exec(sqlSetArchived, id, archived); err != nil {
@@ -181,8 +190,7 @@ func scanThread(row scanner) (agcom.Thread, error) {
 	var (
 		th                agcom.Thread
 		created, activity int64
-		parts             string
-		md                sql.NullString
+		parts, md         string
 	)
 	if err := row.Scan(&th.ID, &th.Subject, &created, &activity, &parts, &md); err != nil {
 		return th, err
@@ -191,10 +199,8 @@ func scanThread(row scanner) (agcom.Thread, error) {
 		return th, err
 	}
 	th.Metadata = map[string]string{}
-	if md.Valid {
-		if err := json.Unmarshal([]byte(md.String), &th.Metadata); err != nil {
-			return th, err
-		}
+	if err := json.Unmarshal([]byte(md), &th.Metadata); err != nil {
+		return th, err
 	}
 	th.CreatedAt = fromMicros(created)
 	th.LastActivityAt = fromMicros(activity)

@@ -1,0 +1,179 @@
+// Package sdk is the Go client of AgCom, the messaging service for
+// software agents. It wraps the client generated from openapi.yaml
+// (package agcomv1) with what every caller needs:
+//
+//   - authentication with a static token (WithToken), or with a handle and
+//     secret (WithLogin) that logs in through POST /auth/token and renews
+//     the token before it expires;
+//   - retries of 429 and 503 answers that honour Retry-After, with bounded
+//     attempts and waits that end with the context; writes are retried
+//     only when the answer says nothing was done (429, 503 DatabaseBusy);
+//   - typed errors: every error answer is an *Error (get it with
+//     errors.As), and IsNotFound, IsConflict and friends classify them;
+//   - a context on every call.
+//
+// Methods are named after the API's operations and return the generated
+// model types (agcomv1.Message, agcomv1.ThreadPage, ...). A Client is safe
+// for concurrent use.
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+)
+
+// Client defaults.
+const (
+	// DefaultTimeout bounds one HTTP attempt when the caller supplies no
+	// HTTP client.
+	DefaultTimeout = 60 * time.Second
+	// DefaultUserAgent is sent unless WithUserAgent says otherwise.
+	DefaultUserAgent = "agcom-go-sdk/1"
+	// apiPath is the API's base path on a server.
+	apiPath = "/api/v1"
+)
+
+// Client talks to one AgCom server as one agent.
+type Client struct {
+	api    *agcomv1.ClientWithResponses
+	tokens *tokenSource
+	// sleep waits between attempts; tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	token          string
+	handle, secret string
+	doer           agcomv1.HttpRequestDoer
+	policy         retryPolicy
+	userAgent      string
+}
+
+// WithToken authenticates every request with a bearer token obtained
+// elsewhere (`agcomd token`, a login). It is never renewed.
+func WithToken(token string) Option {
+	return func(o *options) { o.token = token }
+}
+
+// WithLogin authenticates as a registered agent: the Client exchanges the
+// handle and secret for a token on first use, renews it before it
+// expires, and logs in again once if the server refuses it.
+func WithLogin(handle, secret string) Option {
+	return func(o *options) { o.handle, o.secret = handle, secret }
+}
+
+// WithHTTPClient sends requests through doer (an *http.Client, usually)
+// instead of a default client with DefaultTimeout.
+func WithHTTPClient(doer agcomv1.HttpRequestDoer) Option {
+	return func(o *options) { o.doer = doer }
+}
+
+// WithRetry sets how many times a request is sent at most (1 disables
+// retries) and the longest wait before a retry: an answer whose
+// Retry-After asks for more is returned at once as an error.
+func WithRetry(maxAttempts int, maxWait time.Duration) Option {
+	return func(o *options) { o.policy = retryPolicy{maxAttempts: maxAttempts, maxWait: maxWait} }
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(o *options) { o.userAgent = ua }
+}
+
+// New returns a Client for the server at baseURL, such as
+// "http://127.0.0.1:8000"; the API's base path /api/v1 is added unless
+// baseURL already ends with it. Without WithToken or WithLogin only the
+// health endpoints and logins succeed.
+func New(baseURL string, opts ...Option) (*Client, error) {
+	o := options{
+		policy:    retryPolicy{maxAttempts: DefaultMaxAttempts, maxWait: DefaultMaxRetryWait},
+		userAgent: DefaultUserAgent,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch {
+	case o.token != "" && o.handle != "":
+		return nil, errors.New("agcom: use WithToken or WithLogin, not both")
+	case (o.handle == "") != (o.secret == ""):
+		return nil, errors.New("agcom: WithLogin needs both a handle and a secret")
+	case o.policy.maxAttempts < 1 || o.policy.maxWait < 0:
+		return nil, errors.New("agcom: WithRetry needs at least 1 attempt and a wait of 0 or more")
+	}
+	server, err := apiURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if o.doer == nil {
+		o.doer = &http.Client{Timeout: DefaultTimeout}
+	}
+	c := &Client{sleep: sleep}
+	newTransport := func(tokens *tokenSource) *transport {
+		return &transport{
+			next: o.doer, tokens: tokens, policy: o.policy, agent: o.userAgent,
+			sleep: func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) },
+		}
+	}
+	var login func(context.Context) (agcomv1.TokenResponse, error)
+	if o.handle != "" {
+		// Logins go through a client of their own: no bearer token, and
+		// no second login when one is refused.
+		anon, err := agcomv1.NewClientWithResponses(server, agcomv1.WithHTTPClient(newTransport(nil)))
+		if err != nil {
+			return nil, fmt.Errorf("agcom: %w", err)
+		}
+		req := agcomv1.TokenRequest{AgentHandle: o.handle, AgentSecret: o.secret}
+		login = func(ctx context.Context) (agcomv1.TokenResponse, error) {
+			r, err := anon.IssueTokenWithResponse(ctx, req)
+			return value(r, err, (*agcomv1.IssueTokenResponse).GetJSON200)
+		}
+	}
+	c.tokens = newTokenSource(o.token, login)
+	var tokens *tokenSource
+	if o.token != "" || login != nil {
+		tokens = c.tokens
+	}
+	c.api, err = agcomv1.NewClientWithResponses(server, agcomv1.WithHTTPClient(newTransport(tokens)))
+	if err != nil {
+		return nil, fmt.Errorf("agcom: %w", err)
+	}
+	return c, nil
+}
+
+// apiURL turns a server's address into the API's base URL.
+func apiURL(base string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("agcom: server URL %q: want http(s)://HOST[:PORT]", base)
+	}
+	p := strings.TrimRight(u.Path, "/")
+	if !strings.HasSuffix(p, apiPath) {
+		p += apiPath
+	}
+	u.Path, u.RawPath = p, ""
+	return u.String(), nil
+}
+
+// API returns the generated client underneath, for operations this
+// package does not wrap. Its requests get the same authentication and
+// retries.
+func (c *Client) API() *agcomv1.ClientWithResponses {
+	return c.api
+}
+
+// Token returns the bearer token the Client sends: the static one, or a
+// current one from a login (logging in first when needed). It is empty for
+// a Client without credentials.
+func (c *Client) Token(ctx context.Context) (string, error) {
+	return c.tokens.Token(ctx)
+}
