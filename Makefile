@@ -10,7 +10,7 @@ export GOFLAGS
 BIN     := bin/agcomd
 CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
-.PHONY: all run build generate check-generated vet test test-go test-fuzz test-clients clean
+.PHONY: all run build generate check-generated vet test test-go test-fuzz test-clients bench bench-quick clean
 
 all: build
 
@@ -44,7 +44,7 @@ vet:
 	$(GO) vet ./...
 
 ## test: everything CI runs
-test: check-generated vet test-go test-fuzz test-clients
+test: check-generated vet test-go test-fuzz bench-quick test-clients
 
 test-go:
 	$(GO) test -count=1 -race ./...
@@ -78,6 +78,16 @@ test-clients: $(CLIENTS)/node_modules/.agcom-npm-ci
 $(CLIENTS)/node_modules/.agcom-npm-ci: $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
 	cd $(CLIENTS) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
+
+## bench: seed 1,000 agents / 100,000 threads / 1,000,000 messages and
+## measure every scenario against a bare net/http baseline (BENCH_FLAGS adds flags)
+bench:
+	$(GO) run ./cmd/agcom-bench $(BENCH_FLAGS)
+
+# The benchmark on small data, 2 s a scenario: it runs in `make test` so that
+# it cannot rot.
+bench-quick:
+	$(GO) run ./cmd/agcom-bench --quick
 
 clean:
 	rm -rf bin

@@ -28,34 +28,34 @@ func value[R response, T any](r R, err error, get func(R) *T) (T, error) {
 
 // SendMessage sends a message that opens a new thread (POST /messages).
 func (c *Client) SendMessage(ctx context.Context, req agcomv1.SendMessageRequest) (agcomv1.Message, error) {
-	r, err := c.api.SendMessageWithResponse(ctx, req)
+	r, err := c.api.SendMessageWithResponse(ctx, nil, req)
 	return value(r, err, (*agcomv1.SendMessageResponse).GetJSON201)
 }
 
 // SendGroupMessage sends one message to several recipients in one thread
 // (POST /messages/group).
 func (c *Client) SendGroupMessage(ctx context.Context, req agcomv1.SendMessageRequest) (agcomv1.Message, error) {
-	r, err := c.api.SendGroupMessageWithResponse(ctx, req)
+	r, err := c.api.SendGroupMessageWithResponse(ctx, nil, req)
 	return value(r, err, (*agcomv1.SendGroupMessageResponse).GetJSON201)
 }
 
 // BroadcastMessage sends the message to each recipient in a thread of its
 // own (POST /messages/broadcast).
 func (c *Client) BroadcastMessage(ctx context.Context, req agcomv1.SendMessageRequest) (agcomv1.BroadcastResult, error) {
-	r, err := c.api.BroadcastMessageWithResponse(ctx, req)
+	r, err := c.api.BroadcastMessageWithResponse(ctx, nil, req)
 	return value(r, err, (*agcomv1.BroadcastMessageResponse).GetJSON201)
 }
 
 // ReplyToMessage replies to a message (POST /messages/{id}/reply).
 func (c *Client) ReplyToMessage(ctx context.Context, messageID string, req agcomv1.ReplyRequest) (agcomv1.Message, error) {
-	r, err := c.api.ReplyToMessageWithResponse(ctx, messageID, req)
+	r, err := c.api.ReplyToMessageWithResponse(ctx, messageID, nil, req)
 	return value(r, err, (*agcomv1.ReplyToMessageResponse).GetJSON201)
 }
 
 // ReplyToThread replies to a thread's latest message
 // (POST /threads/{id}/reply).
 func (c *Client) ReplyToThread(ctx context.Context, threadID string, req agcomv1.ReplyRequest) (agcomv1.Message, error) {
-	r, err := c.api.ReplyToThreadWithResponse(ctx, threadID, req)
+	r, err := c.api.ReplyToThreadWithResponse(ctx, threadID, nil, req)
 	return value(r, err, (*agcomv1.ReplyToThreadResponse).GetJSON201)
 }
 
@@ -142,7 +142,7 @@ func (c *Client) ListContacts(ctx context.Context, params *agcomv1.ListContactsP
 // CreateContact adds an entry to the address book (POST /contacts); an
 // existing handle is a Conflict.
 func (c *Client) CreateContact(ctx context.Context, req agcomv1.ContactCreate) (agcomv1.Contact, error) {
-	r, err := c.api.CreateContactWithResponse(ctx, req)
+	r, err := c.api.CreateContactWithResponse(ctx, nil, req)
 	return value(r, err, (*agcomv1.CreateContactResponse).GetJSON201)
 }
 

@@ -268,13 +268,13 @@ func TestAdminStats(t *testing.T) {
 		}, agcomv1.Stats{Threads: 1, Messages: 1, Agents: 1}},
 		{"a reply: one more message, no thread", func(t *testing.T) {
 			m := e.send("alice", []string{"bob"}, "Two", "second")
-			r, err := e.client("bob").ReplyToMessageWithResponse(ctx, m.MessageId, agcomv1.ReplyRequest{Body: "re"})
+			r, err := e.client("bob").ReplyToMessageWithResponse(ctx, m.MessageId, nil, agcomv1.ReplyRequest{Body: "re"})
 			if err != nil || r.JSON201 == nil {
 				t.Fatalf("reply: %v", err)
 			}
 		}, agcomv1.Stats{Threads: 2, Messages: 3, Agents: 1}},
 		{"a broadcast to two: two threads", func(t *testing.T) {
-			r, err := e.client("carol").BroadcastMessageWithResponse(ctx, agcomv1.SendMessageRequest{
+			r, err := e.client("carol").BroadcastMessageWithResponse(ctx, nil, agcomv1.SendMessageRequest{
 				ToHandles: []string{"alice", "bob"}, Subject: "All", Body: "hello all",
 			})
 			if err != nil || r.JSON201 == nil {

@@ -21,7 +21,7 @@ func seedAudit(t *testing.T, e *senv) auditScene {
 	ctx := context.Background()
 	alice, bob := e.client("alice"), e.client("bob")
 	sent := e.send("alice", []string{"bob", "carol"}, "Plan", "Shall we plan?")
-	r, err := bob.ReplyToMessageWithResponse(ctx, sent.MessageId, agcomv1.ReplyRequest{Body: "Yes."})
+	r, err := bob.ReplyToMessageWithResponse(ctx, sent.MessageId, nil, agcomv1.ReplyRequest{Body: "Yes."})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestIssueToken(t *testing.T) {
 	if got := listThreads(t, x); got.Pagination.Total != 0 {
 		t.Errorf("agent-x's threads: total %d, want 0", got.Pagination.Total)
 	}
-	sr, err := x.SendMessageWithResponse(context.Background(), agcomv1.SendMessageRequest{
+	sr, err := x.SendMessageWithResponse(context.Background(), nil, agcomv1.SendMessageRequest{
 		ToHandles: []string{"bob"}, Subject: "Hi", Body: "From a logged-in agent",
 	})
 	if err != nil {

@@ -87,7 +87,7 @@ func TestContactCreate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := e.client("carol").CreateContactWithResponse(ctx, agcomv1.ContactCreate{
+			resp, err := e.client("carol").CreateContactWithResponse(ctx, nil, agcomv1.ContactCreate{
 				Handle: tt.handle, DisplayName: ptr("Impostor"),
 			})
 			if err != nil {

@@ -195,7 +195,7 @@ func (s *senv) doAuth(method, path, authorization, body string) (*http.Response,
 // send opens a thread from `from` to `to` through a scanned client.
 func (s *senv) send(from string, to []string, subject, body string) agcomv1.Message {
 	s.t.Helper()
-	resp, err := s.client(from).SendMessageWithResponse(context.Background(), agcomv1.SendMessageRequest{
+	resp, err := s.client(from).SendMessageWithResponse(context.Background(), nil, agcomv1.SendMessageRequest{
 		ToHandles: to, Subject: subject, Body: body,
 	})
 	if err != nil {
@@ -254,7 +254,7 @@ func (s *senv) createAgent(admin *agcomv1.ClientWithResponses, handle string, is
 // createContact adds an address book entry and fails the test if it cannot.
 func createContact(t *testing.T, c *agcomv1.ClientWithResponses, body agcomv1.ContactCreate) agcomv1.Contact {
 	t.Helper()
-	resp, err := c.CreateContactWithResponse(context.Background(), body)
+	resp, err := c.CreateContactWithResponse(context.Background(), nil, body)
 	if err != nil {
 		t.Fatalf("create contact %s: %v", body.Handle, err)
 	}

@@ -131,7 +131,7 @@ func (e *env) do(method, path, token, body string) (*http.Response, []byte) {
 // send opens a thread from `from` to `to` and returns the message.
 func (e *env) send(from string, to []string, subject, body string) agcomv1.Message {
 	e.t.Helper()
-	resp, err := e.client(from).SendMessageWithResponse(context.Background(), agcomv1.SendMessageRequest{
+	resp, err := e.client(from).SendMessageWithResponse(context.Background(), nil, agcomv1.SendMessageRequest{
 		ToHandles: to, Subject: subject, Body: body,
 	})
 	if err != nil {

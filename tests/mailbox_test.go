@@ -18,7 +18,7 @@ func TestMessageListsAfterJoining(t *testing.T) {
 	first := e.send("alice", []string{"bob"}, "Plans", "the zebra crossing")
 	// bob replies to alice; carol is not in the thread yet.
 	e.send("dave", []string{"erin"}, "Other", "unrelated zebra")
-	resp, err := e.client("alice").ReplyToMessageWithResponse(ctx, first.MessageId, agcomv1.ReplyRequest{Body: "ok"})
+	resp, err := e.client("alice").ReplyToMessageWithResponse(ctx, first.MessageId, nil, agcomv1.ReplyRequest{Body: "ok"})
 	if err != nil || resp.JSON201 == nil {
 		t.Fatalf("reply: %v %s", err, resp.Body)
 	}
@@ -66,7 +66,7 @@ func TestMessageListsAfterJoining(t *testing.T) {
 
 	// An admin who replies joins the thread: after a demotion it still
 	// sees the thread's whole history, earlier messages included.
-	rr, err := admin.ReplyToMessageWithResponse(ctx, first.MessageId, agcomv1.ReplyRequest{Body: "admin here"})
+	rr, err := admin.ReplyToMessageWithResponse(ctx, first.MessageId, nil, agcomv1.ReplyRequest{Body: "admin here"})
 	if err != nil || rr.JSON201 == nil {
 		t.Fatalf("admin reply: %v %s", err, rr.Body)
 	}

@@ -24,14 +24,14 @@ type sendEndpoint struct {
 
 var singleThreadSends = []sendEndpoint{
 	{"messages", "/api/v1/messages", func(c *agcomv1.ClientWithResponses, r agcomv1.SendMessageRequest) (int, *agcomv1.Message, []byte) {
-		resp, err := c.SendMessageWithResponse(context.Background(), r)
+		resp, err := c.SendMessageWithResponse(context.Background(), nil, r)
 		if err != nil {
 			return 0, nil, []byte(err.Error())
 		}
 		return resp.StatusCode(), resp.JSON201, resp.Body
 	}},
 	{"group", "/api/v1/messages/group", func(c *agcomv1.ClientWithResponses, r agcomv1.SendMessageRequest) (int, *agcomv1.Message, []byte) {
-		resp, err := c.SendGroupMessageWithResponse(context.Background(), r)
+		resp, err := c.SendGroupMessageWithResponse(context.Background(), nil, r)
 		if err != nil {
 			return 0, nil, []byte(err.Error())
 		}
@@ -151,7 +151,7 @@ func TestSendMessage201(t *testing.T) {
 
 func TestBroadcastMessage201(t *testing.T) {
 	e := newMsgEnv(t)
-	resp, err := e.client("alice").BroadcastMessageWithResponse(context.Background(),
+	resp, err := e.client("alice").BroadcastMessageWithResponse(context.Background(), nil,
 		sendReq([]string{"bob", "carol", "bob", "dave"}, "Announcement", "Release at noon", "news"))
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestBroadcastMessage201(t *testing.T) {
 	wantError(t, r, body, http.StatusNotFound, "NotFound")
 
 	t.Run("100 recipients", func(t *testing.T) {
-		resp, err := e.client("zoe").BroadcastMessageWithResponse(context.Background(), sendReq(handles("r", 100), "All", "Hi"))
+		resp, err := e.client("zoe").BroadcastMessageWithResponse(context.Background(), nil, sendReq(handles("r", 100), "All", "Hi"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,7 +326,7 @@ func TestSendMessageValidationNamesField(t *testing.T) {
 
 func TestGetMessage(t *testing.T) {
 	e := newMsgEnv(t)
-	resp, err := e.client("alice").SendGroupMessageWithResponse(context.Background(),
+	resp, err := e.client("alice").SendGroupMessageWithResponse(context.Background(), nil,
 		sendReq([]string{"bob", "carol"}, "Group", "Hello both", "x"))
 	if err != nil || resp.JSON201 == nil {
 		t.Fatalf("send: %v %s", err, resp.Body)
@@ -454,7 +454,7 @@ func TestListMessages(t *testing.T) {
 
 func TestReplyToMessage201(t *testing.T) {
 	e := newMsgEnv(t)
-	m0resp, err := e.client("alice").SendGroupMessageWithResponse(context.Background(),
+	m0resp, err := e.client("alice").SendGroupMessageWithResponse(context.Background(), nil,
 		sendReq([]string{"carol", "bob"}, "Kickoff", "Shall we start?"))
 	if err != nil || m0resp.JSON201 == nil {
 		t.Fatalf("send: %v %s", err, m0resp.Body)
@@ -481,7 +481,7 @@ func TestReplyToMessage201(t *testing.T) {
 			if tc.tags != nil {
 				req.Tags = &tc.tags
 			}
-			resp, err := e.client(tc.who).ReplyToMessageWithResponse(context.Background(), ids[tc.replyTo], req)
+			resp, err := e.client(tc.who).ReplyToMessageWithResponse(context.Background(), ids[tc.replyTo], nil, req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -615,7 +615,7 @@ func TestSearchMessages(t *testing.T) {
 	m2 := e.send("bob", []string{"alice"}, "Lunch", "100% sure_thing at noon")
 	m3 := e.send("carol", []string{"dave"}, "Deploy secret", "not for alice")
 	m4 := e.send("alice", []string{"carol"}, "Über café", "naïve résumé")
-	m5resp, err := e.client("bob").SendGroupMessageWithResponse(context.Background(),
+	m5resp, err := e.client("bob").SendGroupMessageWithResponse(context.Background(), nil,
 		sendReq([]string{"alice", "carol"}, "Status", "deploy went fine"))
 	if err != nil || m5resp.JSON201 == nil {
 		t.Fatalf("send: %v %s", err, m5resp.Body)
@@ -725,23 +725,23 @@ func TestCreatedAtRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	alice := e.client("alice")
 
-	sent, err := alice.SendMessageWithResponse(ctx, sendReq([]string{"bob"}, "Time", "check"))
+	sent, err := alice.SendMessageWithResponse(ctx, nil, sendReq([]string{"bob"}, "Time", "check"))
 	if err != nil || sent.JSON201 == nil {
 		t.Fatalf("send: %v %s", err, sent.Body)
 	}
-	group, err := alice.SendGroupMessageWithResponse(ctx, sendReq([]string{"bob", "carol"}, "Time", "group"))
+	group, err := alice.SendGroupMessageWithResponse(ctx, nil, sendReq([]string{"bob", "carol"}, "Time", "group"))
 	if err != nil || group.JSON201 == nil {
 		t.Fatalf("group: %v %s", err, group.Body)
 	}
-	bc, err := alice.BroadcastMessageWithResponse(ctx, sendReq([]string{"bob", "carol"}, "Time", "broadcast"))
+	bc, err := alice.BroadcastMessageWithResponse(ctx, nil, sendReq([]string{"bob", "carol"}, "Time", "broadcast"))
 	if err != nil || bc.JSON201 == nil {
 		t.Fatalf("broadcast: %v %s", err, bc.Body)
 	}
-	reply, err := e.client("bob").ReplyToMessageWithResponse(ctx, sent.JSON201.MessageId, agcomv1.ReplyRequest{Body: "ack"})
+	reply, err := e.client("bob").ReplyToMessageWithResponse(ctx, sent.JSON201.MessageId, nil, agcomv1.ReplyRequest{Body: "ack"})
 	if err != nil || reply.JSON201 == nil {
 		t.Fatalf("reply: %v %s", err, reply.Body)
 	}
-	treply, err := alice.ReplyToThreadWithResponse(ctx, group.JSON201.ThreadId, agcomv1.ReplyRequest{Body: "ack"})
+	treply, err := alice.ReplyToThreadWithResponse(ctx, group.JSON201.ThreadId, nil, agcomv1.ReplyRequest{Body: "ack"})
 	if err != nil || treply.JSON201 == nil {
 		t.Fatalf("thread reply: %v %s", err, treply.Body)
 	}
@@ -804,7 +804,7 @@ func TestCreatedAtRoundTrip(t *testing.T) {
 // more, and at most 100.
 func TestDefaultLimit50(t *testing.T) {
 	e := newMsgEnv(t)
-	resp, err := e.client("alice").BroadcastMessageWithResponse(context.Background(), sendReq(handles("r", 55), "Needle", "haystack"))
+	resp, err := e.client("alice").BroadcastMessageWithResponse(context.Background(), nil, sendReq(handles("r", 55), "Needle", "haystack"))
 	if err != nil || resp.JSON201 == nil || resp.JSON201.Count != 55 {
 		t.Fatalf("broadcast: %v %.200s", err, resp.Body)
 	}

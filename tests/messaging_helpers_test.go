@@ -43,7 +43,7 @@ func sendReq(to []string, subject, body string, tags ...string) agcomv1.SendMess
 // replyTo replies as `who` to message id and returns the reply.
 func (e *env) replyTo(who, id, body string) agcomv1.Message {
 	e.t.Helper()
-	resp, err := e.client(who).ReplyToMessageWithResponse(context.Background(), id, agcomv1.ReplyRequest{Body: body})
+	resp, err := e.client(who).ReplyToMessageWithResponse(context.Background(), id, nil, agcomv1.ReplyRequest{Body: body})
 	if err != nil {
 		e.t.Fatalf("reply: %v", err)
 	}

@@ -30,7 +30,7 @@ func TestListThreadsOrdering(t *testing.T) {
 		{"a reply moves its thread to the top", func() { e.replyTo("carol", t2.MessageId, "re two") }, t2.ThreadId,
 			[]string{t2.ThreadId, t3.ThreadId, t1.ThreadId}, []string{t3.ThreadId, t1.ThreadId}},
 		{"a thread reply moves its thread to the top", func() {
-			if r, err := e.client("bob").ReplyToThreadWithResponse(context.Background(), t1.ThreadId, agcomv1.ReplyRequest{Body: "re one"}); err != nil || r.JSON201 == nil {
+			if r, err := e.client("bob").ReplyToThreadWithResponse(context.Background(), t1.ThreadId, nil, agcomv1.ReplyRequest{Body: "re one"}); err != nil || r.JSON201 == nil {
 				t.Fatalf("thread reply: %v %s", err, r.Body)
 			}
 		}, t1.ThreadId,
@@ -181,7 +181,7 @@ func TestListThreadMessages(t *testing.T) {
 func TestReplyToThread201(t *testing.T) {
 	e := newMsgEnv(t)
 	pair := e.send("alice", []string{"bob"}, "Pair", "start")
-	grpResp, err := e.client("alice").SendGroupMessageWithResponse(context.Background(), sendReq([]string{"carol", "bob"}, "Group", "start"))
+	grpResp, err := e.client("alice").SendGroupMessageWithResponse(context.Background(), nil, sendReq([]string{"carol", "bob"}, "Group", "start"))
 	if err != nil || grpResp.JSON201 == nil {
 		t.Fatalf("group send: %v %s", err, grpResp.Body)
 	}
@@ -202,7 +202,7 @@ func TestReplyToThread201(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.thread(tc.who, tc.thread)
-			resp, err := e.client(tc.who).ReplyToThreadWithResponse(context.Background(), tc.thread,
+			resp, err := e.client(tc.who).ReplyToThreadWithResponse(context.Background(), tc.thread, nil,
 				agcomv1.ReplyRequest{Body: tc.name, Tags: &[]string{"t", "t"}})
 			if err != nil {
 				t.Fatal(err)

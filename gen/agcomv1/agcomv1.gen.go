@@ -67,18 +67,20 @@ func (e AuditEventType) Valid() bool {
 
 // Defines values for ErrorBodyType.
 const (
-	AuthenticationError ErrorBodyType = "AuthenticationError"
-	Conflict            ErrorBodyType = "Conflict"
-	DatabaseBusy        ErrorBodyType = "DatabaseBusy"
-	InternalError       ErrorBodyType = "InternalError"
-	MethodNotAllowed    ErrorBodyType = "MethodNotAllowed"
-	NotFound            ErrorBodyType = "NotFound"
-	PayloadTooLarge     ErrorBodyType = "PayloadTooLarge"
-	PermissionDenied    ErrorBodyType = "PermissionDenied"
-	RateLimitExceeded   ErrorBodyType = "RateLimitExceeded"
-	ServiceUnavailable  ErrorBodyType = "ServiceUnavailable"
-	ValidationError     ErrorBodyType = "ValidationError"
-	VersionConflict     ErrorBodyType = "VersionConflict"
+	AuthenticationError  ErrorBodyType = "AuthenticationError"
+	Conflict             ErrorBodyType = "Conflict"
+	CursorExpired        ErrorBodyType = "CursorExpired"
+	DatabaseBusy         ErrorBodyType = "DatabaseBusy"
+	IdempotencyKeyReused ErrorBodyType = "IdempotencyKeyReused"
+	InternalError        ErrorBodyType = "InternalError"
+	MethodNotAllowed     ErrorBodyType = "MethodNotAllowed"
+	NotFound             ErrorBodyType = "NotFound"
+	PayloadTooLarge      ErrorBodyType = "PayloadTooLarge"
+	PermissionDenied     ErrorBodyType = "PermissionDenied"
+	RateLimitExceeded    ErrorBodyType = "RateLimitExceeded"
+	ServiceUnavailable   ErrorBodyType = "ServiceUnavailable"
+	ValidationError      ErrorBodyType = "ValidationError"
+	VersionConflict      ErrorBodyType = "VersionConflict"
 )
 
 // Valid indicates whether the value is a known member of the ErrorBodyType enum.
@@ -88,7 +90,11 @@ func (e ErrorBodyType) Valid() bool {
 		return true
 	case Conflict:
 		return true
+	case CursorExpired:
+		return true
 	case DatabaseBusy:
+		return true
+	case IdempotencyKeyReused:
 		return true
 	case InternalError:
 		return true
@@ -107,6 +113,27 @@ func (e ErrorBodyType) Valid() bool {
 	case ValidationError:
 		return true
 	case VersionConflict:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	MessageCreated EventType = "message.created"
+	MessageRead    EventType = "message.read"
+	ThreadUpdated  EventType = "thread.updated"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case MessageCreated:
+		return true
+	case MessageRead:
+		return true
+	case ThreadUpdated:
 		return true
 	default:
 		return false
@@ -407,6 +434,49 @@ type ErrorEnvelope struct {
 	Error ErrorBody `json:"error"`
 }
 
+// Event defines model for Event.
+type Event struct {
+	// CreatedAt RFC 3339, UTC.
+	//
+	// Example: 2026-01-24T10:30:00.123456Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// Cursor This event's position in the caller's log; resume after it.
+	//
+	// Example: 42
+	Cursor string `json:"cursor"`
+
+	// Data `message.created`: `{"message": Message}`. `thread.updated`:
+	// `{"thread": Thread}` as the caller sees it after the change.
+	// `message.read`: `{"message_ids": [...], "read_at": ...}` (null
+	// when marked unread), sent to the reader's own clients.
+	//
+	//
+	// Example: {"message":{"message_id":"01J9ZQ4W4S3N0C5Q6Q9D8V7T2K"}}
+	Data map[string]interface{} `json:"data"`
+
+	// ThreadId A ULID.
+	//
+	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+	ThreadId ID `json:"thread_id"`
+
+	// Type Example: message.created
+	Type EventType `json:"type"`
+}
+
+// EventPage defines model for EventPage.
+type EventPage struct {
+	Events []Event `json:"events"`
+
+	// NextCursor Pass it as `after` next time; the same cursor when nothing happened.
+	//
+	// Example: 42
+	NextCursor string `json:"next_cursor"`
+}
+
+// EventType Example: message.created
+type EventType string
+
 // Handle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
 //
 // Example: alice
@@ -432,6 +502,55 @@ type HealthStatus string
 //
 // Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
 type ID = string
+
+// InboxEntry defines model for InboxEntry.
+type InboxEntry struct {
+	// Body Example: Can we meet tomorrow?
+	Body Body `json:"body"`
+
+	// CreatedAt RFC 3339, UTC.
+	//
+	// Example: 2026-01-24T10:30:00.123456Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// FromHandle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
+	//
+	// Example: alice
+	FromHandle Handle `json:"from_handle"`
+
+	// InReplyTo The message this one replies to, or null.
+	InReplyTo *string `json:"in_reply_to"`
+
+	// MessageId A ULID.
+	//
+	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+	MessageId ID `json:"message_id"`
+
+	// ReadAt When the caller marked the message read; null when unread.
+	ReadAt *time.Time `json:"read_at"`
+
+	// Subject Example: Project discussion
+	Subject Subject `json:"subject"`
+
+	// Tags At most 20 tags; duplicates are dropped, order kept.
+	//
+	// Example: ["urgent","meeting"]
+	Tags Tags `json:"tags"`
+
+	// ThreadId A ULID.
+	//
+	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+	ThreadId ID `json:"thread_id"`
+
+	// ToHandles Example: ["bob","charlie"]
+	ToHandles []Handle `json:"to_handles"`
+}
+
+// InboxPage defines model for InboxPage.
+type InboxPage struct {
+	Messages   []InboxEntry `json:"messages"`
+	Pagination Pagination   `json:"pagination"`
+}
 
 // Message defines model for Message.
 type Message struct {
@@ -534,6 +653,19 @@ type Pagination struct {
 
 	// Total Example: 150
 	Total int `json:"total"`
+}
+
+// ReadState defines model for ReadState.
+type ReadState struct {
+	// MessageId A ULID.
+	//
+	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+	MessageId ID `json:"message_id"`
+
+	// ReadAt When the caller marked the message read; null when unread.
+	//
+	// Example: 2026-01-24T10:31:00.123456Z
+	ReadAt *time.Time `json:"read_at"`
 }
 
 // Readiness defines model for Readiness.
@@ -652,6 +784,11 @@ type Thread struct {
 	//
 	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
 	ThreadId ID `json:"thread_id"`
+
+	// UnreadCount Messages of the thread addressed to the caller that the caller has not marked read.
+	//
+	// Example: 2
+	UnreadCount int `json:"unread_count"`
 }
 
 // ThreadMetadata defines model for ThreadMetadata.
@@ -669,6 +806,24 @@ type ThreadMetadata struct {
 type ThreadPage struct {
 	Pagination Pagination `json:"pagination"`
 	Threads    []Thread   `json:"threads"`
+}
+
+// ThreadReadState defines model for ThreadReadState.
+type ThreadReadState struct {
+	// Marked How many unread messages were marked read.
+	//
+	// Example: 3
+	Marked int `json:"marked"`
+
+	// ReadAt RFC 3339, UTC.
+	//
+	// Example: 2026-01-24T10:30:00.123456Z
+	ReadAt Timestamp `json:"read_at"`
+
+	// ThreadId A ULID.
+	//
+	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+	ThreadId ID `json:"thread_id"`
 }
 
 // Timestamp RFC 3339, UTC.
@@ -705,6 +860,9 @@ type TokenResponseTokenType string
 // ActiveOnly defines model for ActiveOnly.
 type ActiveOnly = bool
 
+// After defines model for After.
+type After = string
+
 // AgentHandle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
 //
 // Example: alice
@@ -714,6 +872,9 @@ type AgentHandle = Handle
 //
 // Example: alice
 type ContactHandle = Handle
+
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
 
 // Limit defines model for Limit.
 type Limit = int
@@ -779,6 +940,16 @@ type ListContactsParams struct {
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
+// CreateContactParams defines parameters for CreateContact.
+type CreateContactParams struct {
+	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
+	// with the same request within 24 hours answers the original status
+	// and body, with the response header `Idempotent-Replayed: true`, and
+	// creates nothing; the same key with a different request is 409
+	// `IdempotencyKeyReused`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // SearchContactsParams defines parameters for SearchContacts.
 type SearchContactsParams struct {
 	// Query The text to look for.
@@ -797,6 +968,45 @@ type SearchContactsParams struct {
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// After The cursor of the last event received.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+
+	// Wait Seconds to wait for an event when none is waiting.
+	Wait *int `form:"wait,omitempty" json:"wait,omitempty"`
+
+	// Limit Most events to return.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// After The cursor of the last event received.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+
+	// LastEventID The last cursor received; takes precedence over `after`.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
+// ListInboxParams defines parameters for ListInbox.
+type ListInboxParams struct {
+	// UnreadOnly Only messages the caller has not marked read.
+	UnreadOnly *bool `form:"unread_only,omitempty" json:"unread_only,omitempty"`
+
+	// ThreadId Only messages of this thread.
+	ThreadId *ID `form:"thread_id,omitempty" json:"thread_id,omitempty"`
+
+	// FromHandle Only messages from this sender.
+	FromHandle *Handle `form:"from_handle,omitempty" json:"from_handle,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Items to skip.
+	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
 // ListMessagesParams defines parameters for ListMessages.
 type ListMessagesParams struct {
 	// ThreadId Only messages of this thread.
@@ -807,6 +1017,36 @@ type ListMessagesParams struct {
 
 	// Offset Items to skip.
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// SendMessageParams defines parameters for SendMessage.
+type SendMessageParams struct {
+	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
+	// with the same request within 24 hours answers the original status
+	// and body, with the response header `Idempotent-Replayed: true`, and
+	// creates nothing; the same key with a different request is 409
+	// `IdempotencyKeyReused`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// BroadcastMessageParams defines parameters for BroadcastMessage.
+type BroadcastMessageParams struct {
+	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
+	// with the same request within 24 hours answers the original status
+	// and body, with the response header `Idempotent-Replayed: true`, and
+	// creates nothing; the same key with a different request is 409
+	// `IdempotencyKeyReused`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendGroupMessageParams defines parameters for SendGroupMessage.
+type SendGroupMessageParams struct {
+	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
+	// with the same request within 24 hours answers the original status
+	// and body, with the response header `Idempotent-Replayed: true`, and
+	// creates nothing; the same key with a different request is 409
+	// `IdempotencyKeyReused`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // SearchMessagesParams defines parameters for SearchMessages.
@@ -830,6 +1070,16 @@ type SearchMessagesParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ReplyToMessageParams defines parameters for ReplyToMessage.
+type ReplyToMessageParams struct {
+	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
+	// with the same request within 24 hours answers the original status
+	// and body, with the response header `Idempotent-Replayed: true`, and
+	// creates nothing; the same key with a different request is 409
+	// `IdempotencyKeyReused`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListThreadsParams defines parameters for ListThreads.
 type ListThreadsParams struct {
 	// Archived `true`: only archived threads; `false`: only threads that are not
@@ -850,6 +1100,16 @@ type ListThreadMessagesParams struct {
 
 	// Offset Items to skip.
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ReplyToThreadParams defines parameters for ReplyToThread.
+type ReplyToThreadParams struct {
+	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
+	// with the same request within 24 hours answers the original status
+	// and body, with the response header `Idempotent-Replayed: true`, and
+	// creates nothing; the same key with a different request is 409
+	// `IdempotencyKeyReused`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CreateAgentJSONRequestBody defines body for CreateAgent for application/json ContentType.
@@ -1057,7 +1317,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /contacts (the `CreateContact` operationId).
-	CreateContactWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateContactWithBody(ctx context.Context, params *CreateContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateContact Add an address book entry
 	//
@@ -1066,7 +1326,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /contacts (the `CreateContact` operationId).
-	CreateContact(ctx context.Context, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateContact(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SearchContacts Search address book entries
 	//
@@ -1114,6 +1374,30 @@ type ClientInterface interface {
 	// Corresponds with PUT /contacts/{handle} (the `UpdateContact` operationId).
 	UpdateContact(ctx context.Context, handle ContactHandle, body UpdateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListEvents Read the caller's events after a cursor (long-poll)
+	//
+	// Returns at once when events are waiting after `after`; otherwise
+	// waits up to `wait` seconds for one, then answers an empty list and
+	// the same cursor. Without `after`, only events from now on. A cursor
+	// older than the retention period is 410 `CursorExpired`: resynchronise
+	// (list threads and inbox again) and continue from `next_cursor` of a
+	// request without `after`.
+	//
+	// Corresponds with GET /events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamEvents Stream the caller's events (Server-Sent Events)
+	//
+	// A `text/event-stream`: first the events after the cursor
+	// (`Last-Event-ID`, or `after`), then live ones as they happen. Each
+	// event's `id` is its cursor, its `event` its type and its `data` the
+	// Event as JSON. Comments keep the connection alive, and `retry:`
+	// advises how long to wait before reconnecting with `Last-Event-ID`.
+	// A cursor older than the retention period is 410 `CursorExpired`.
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness probe
 	//
 	// Answers as long as the process serves requests.
@@ -1127,6 +1411,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /health/ready (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListInbox List messages addressed to the caller, newest first
+	//
+	// With each message's read state for the caller.
+	//
+	// Corresponds with GET /inbox (the `ListInbox` operationId).
+	ListInbox(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMessages List the messages the caller can see
 	//
@@ -1144,7 +1435,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /messages (the `SendMessage` operationId).
-	SendMessageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SendMessageWithBody(ctx context.Context, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SendMessage Send a message, opening a new thread
 	//
@@ -1155,7 +1446,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /messages (the `SendMessage` operationId).
-	SendMessage(ctx context.Context, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SendMessage(ctx context.Context, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BroadcastMessageWithBody Send the same message to each recipient in its own thread
 	//
@@ -1164,7 +1455,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /messages/broadcast (the `BroadcastMessage` operationId).
-	BroadcastMessageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	BroadcastMessageWithBody(ctx context.Context, params *BroadcastMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BroadcastMessage Send the same message to each recipient in its own thread
 	//
@@ -1173,7 +1464,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /messages/broadcast (the `BroadcastMessage` operationId).
-	BroadcastMessage(ctx context.Context, body BroadcastMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	BroadcastMessage(ctx context.Context, params *BroadcastMessageParams, body BroadcastMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SendGroupMessageWithBody Send one message to several recipients in one group thread
 	//
@@ -1182,7 +1473,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /messages/group (the `SendGroupMessage` operationId).
-	SendGroupMessageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SendGroupMessageWithBody(ctx context.Context, params *SendGroupMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SendGroupMessage Send one message to several recipients in one group thread
 	//
@@ -1191,13 +1482,15 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /messages/group (the `SendGroupMessage` operationId).
-	SendGroupMessage(ctx context.Context, body SendGroupMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SendGroupMessage(ctx context.Context, params *SendGroupMessageParams, body SendGroupMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SearchMessages Search the messages the caller can see
 	//
 	// Case-insensitive substring match of `query` in the subject and/or
 	// body (at least one must be searched); `%` and `_` are literal.
-	// Optional exact sender and recipient filters. Newest first.
+	// Optional exact sender and recipient filters. Newest first. A query
+	// of 1 or 2 characters matches nearly everything, so it looks only at
+	// the newest 10,000 messages the caller can see.
 	//
 	// Corresponds with GET /messages/search (the `SearchMessages` operationId).
 	SearchMessages(ctx context.Context, params *SearchMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1209,6 +1502,15 @@ type ClientInterface interface {
 	// Corresponds with GET /messages/{message_id} (the `GetMessage` operationId).
 	GetMessage(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MarkMessageRead Mark a message addressed to the caller read
+	//
+	// Reading a message never marks it read by itself. Marking an already
+	// read message keeps its first read_at. 404 when the caller cannot
+	// see the message or is not one of its recipients.
+	//
+	// Corresponds with POST /messages/{message_id}/read (the `MarkMessageRead` operationId).
+	MarkMessageRead(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReplyToMessageWithBody Reply to a message
 	//
 	// The reply goes to the original sender, unless the caller is the
@@ -1218,7 +1520,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /messages/{message_id}/reply (the `ReplyToMessage` operationId).
-	ReplyToMessageWithBody(ctx context.Context, messageId MessageID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReplyToMessageWithBody(ctx context.Context, messageId MessageID, params *ReplyToMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReplyToMessage Reply to a message
 	//
@@ -1229,7 +1531,14 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /messages/{message_id}/reply (the `ReplyToMessage` operationId).
-	ReplyToMessage(ctx context.Context, messageId MessageID, body ReplyToMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReplyToMessage(ctx context.Context, messageId MessageID, params *ReplyToMessageParams, body ReplyToMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkMessageUnread Mark a message addressed to the caller unread
+	//
+	// 404 when the caller cannot see the message or is not one of its recipients.
+	//
+	// Corresponds with POST /messages/{message_id}/unread (the `MarkMessageUnread` operationId).
+	MarkMessageUnread(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListThreads List the caller's threads, newest activity first
 	//
@@ -1291,6 +1600,13 @@ type ClientInterface interface {
 	// Corresponds with GET /threads/{thread_id}/metadata/{key} (the `GetThreadMetadataKey` operationId).
 	GetThreadMetadataKey(ctx context.Context, threadId ThreadID, key MetadataKey, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MarkThreadRead Mark everything in a thread addressed to the caller read
+	//
+	// Every message of the thread up to now; later messages stay unread.
+	//
+	// Corresponds with POST /threads/{thread_id}/read (the `MarkThreadRead` operationId).
+	MarkThreadRead(ctx context.Context, threadId ThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReplyToThreadWithBody Reply to the thread's latest message
 	//
 	// Addressed as a reply to the latest message of the thread.
@@ -1298,7 +1614,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /threads/{thread_id}/reply (the `ReplyToThread` operationId).
-	ReplyToThreadWithBody(ctx context.Context, threadId ThreadID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReplyToThreadWithBody(ctx context.Context, threadId ThreadID, params *ReplyToThreadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReplyToThread Reply to the thread's latest message
 	//
@@ -1307,7 +1623,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /threads/{thread_id}/reply (the `ReplyToThread` operationId).
-	ReplyToThread(ctx context.Context, threadId ThreadID, body ReplyToThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReplyToThread(ctx context.Context, threadId ThreadID, params *ReplyToThreadParams, body ReplyToThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UnarchiveThread Unarchive a thread
 	//
@@ -1525,8 +1841,8 @@ func (c *Client) ListContacts(ctx context.Context, params *ListContactsParams, r
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /contacts (the `CreateContact` operationId).
-func (c *Client) CreateContactWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateContactRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateContactWithBody(ctx context.Context, params *CreateContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateContactRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1544,8 +1860,8 @@ func (c *Client) CreateContactWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /contacts (the `CreateContact` operationId).
-func (c *Client) CreateContact(ctx context.Context, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateContactRequest(c.Server, body)
+func (c *Client) CreateContact(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateContactRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1652,6 +1968,50 @@ func (c *Client) UpdateContact(ctx context.Context, handle ContactHandle, body U
 	return c.Client.Do(req)
 }
 
+// ListEvents Read the caller's events after a cursor (long-poll)
+//
+// Returns at once when events are waiting after `after`; otherwise
+// waits up to `wait` seconds for one, then answers an empty list and
+// the same cursor. Without `after`, only events from now on. A cursor
+// older than the retention period is 410 `CursorExpired`: resynchronise
+// (list threads and inbox again) and continue from `next_cursor` of a
+// request without `after`.
+//
+// Corresponds with GET /events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamEvents Stream the caller's events (Server-Sent Events)
+//
+// A `text/event-stream`: first the events after the cursor
+// (`Last-Event-ID`, or `after`), then live ones as they happen. Each
+// event's `id` is its cursor, its `event` its type and its `data` the
+// Event as JSON. Comments keep the connection alive, and `retry:`
+// advises how long to wait before reconnecting with `Last-Event-ID`.
+// A cursor older than the retention period is 410 `CursorExpired`.
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealth Liveness probe
 //
 // Answers as long as the process serves requests.
@@ -1676,6 +2036,23 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 // Corresponds with GET /health/ready (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListInbox List messages addressed to the caller, newest first
+//
+// With each message's read state for the caller.
+//
+// Corresponds with GET /inbox (the `ListInbox` operationId).
+func (c *Client) ListInbox(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListInboxRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1712,8 +2089,8 @@ func (c *Client) ListMessages(ctx context.Context, params *ListMessagesParams, r
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /messages (the `SendMessage` operationId).
-func (c *Client) SendMessageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSendMessageRequestWithBody(c.Server, contentType, body)
+func (c *Client) SendMessageWithBody(ctx context.Context, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendMessageRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1733,8 +2110,8 @@ func (c *Client) SendMessageWithBody(ctx context.Context, contentType string, bo
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /messages (the `SendMessage` operationId).
-func (c *Client) SendMessage(ctx context.Context, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSendMessageRequest(c.Server, body)
+func (c *Client) SendMessage(ctx context.Context, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendMessageRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1752,8 +2129,8 @@ func (c *Client) SendMessage(ctx context.Context, body SendMessageJSONRequestBod
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /messages/broadcast (the `BroadcastMessage` operationId).
-func (c *Client) BroadcastMessageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewBroadcastMessageRequestWithBody(c.Server, contentType, body)
+func (c *Client) BroadcastMessageWithBody(ctx context.Context, params *BroadcastMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBroadcastMessageRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1771,8 +2148,8 @@ func (c *Client) BroadcastMessageWithBody(ctx context.Context, contentType strin
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /messages/broadcast (the `BroadcastMessage` operationId).
-func (c *Client) BroadcastMessage(ctx context.Context, body BroadcastMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewBroadcastMessageRequest(c.Server, body)
+func (c *Client) BroadcastMessage(ctx context.Context, params *BroadcastMessageParams, body BroadcastMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBroadcastMessageRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1790,8 +2167,8 @@ func (c *Client) BroadcastMessage(ctx context.Context, body BroadcastMessageJSON
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /messages/group (the `SendGroupMessage` operationId).
-func (c *Client) SendGroupMessageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSendGroupMessageRequestWithBody(c.Server, contentType, body)
+func (c *Client) SendGroupMessageWithBody(ctx context.Context, params *SendGroupMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendGroupMessageRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1809,8 +2186,8 @@ func (c *Client) SendGroupMessageWithBody(ctx context.Context, contentType strin
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /messages/group (the `SendGroupMessage` operationId).
-func (c *Client) SendGroupMessage(ctx context.Context, body SendGroupMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSendGroupMessageRequest(c.Server, body)
+func (c *Client) SendGroupMessage(ctx context.Context, params *SendGroupMessageParams, body SendGroupMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendGroupMessageRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1825,7 +2202,9 @@ func (c *Client) SendGroupMessage(ctx context.Context, body SendGroupMessageJSON
 //
 // Case-insensitive substring match of `query` in the subject and/or
 // body (at least one must be searched); `%` and `_` are literal.
-// Optional exact sender and recipient filters. Newest first.
+// Optional exact sender and recipient filters. Newest first. A query
+// of 1 or 2 characters matches nearly everything, so it looks only at
+// the newest 10,000 messages the caller can see.
 //
 // Corresponds with GET /messages/search (the `SearchMessages` operationId).
 func (c *Client) SearchMessages(ctx context.Context, params *SearchMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1857,6 +2236,25 @@ func (c *Client) GetMessage(ctx context.Context, messageId MessageID, reqEditors
 	return c.Client.Do(req)
 }
 
+// MarkMessageRead Mark a message addressed to the caller read
+//
+// Reading a message never marks it read by itself. Marking an already
+// read message keeps its first read_at. 404 when the caller cannot
+// see the message or is not one of its recipients.
+//
+// Corresponds with POST /messages/{message_id}/read (the `MarkMessageRead` operationId).
+func (c *Client) MarkMessageRead(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkMessageReadRequest(c.Server, messageId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReplyToMessageWithBody Reply to a message
 //
 // The reply goes to the original sender, unless the caller is the
@@ -1866,8 +2264,8 @@ func (c *Client) GetMessage(ctx context.Context, messageId MessageID, reqEditors
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /messages/{message_id}/reply (the `ReplyToMessage` operationId).
-func (c *Client) ReplyToMessageWithBody(ctx context.Context, messageId MessageID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReplyToMessageRequestWithBody(c.Server, messageId, contentType, body)
+func (c *Client) ReplyToMessageWithBody(ctx context.Context, messageId MessageID, params *ReplyToMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyToMessageRequestWithBody(c.Server, messageId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1887,8 +2285,25 @@ func (c *Client) ReplyToMessageWithBody(ctx context.Context, messageId MessageID
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /messages/{message_id}/reply (the `ReplyToMessage` operationId).
-func (c *Client) ReplyToMessage(ctx context.Context, messageId MessageID, body ReplyToMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReplyToMessageRequest(c.Server, messageId, body)
+func (c *Client) ReplyToMessage(ctx context.Context, messageId MessageID, params *ReplyToMessageParams, body ReplyToMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyToMessageRequest(c.Server, messageId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkMessageUnread Mark a message addressed to the caller unread
+//
+// 404 when the caller cannot see the message or is not one of its recipients.
+//
+// Corresponds with POST /messages/{message_id}/unread (the `MarkMessageUnread` operationId).
+func (c *Client) MarkMessageUnread(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkMessageUnreadRequest(c.Server, messageId)
 	if err != nil {
 		return nil, err
 	}
@@ -2039,6 +2454,23 @@ func (c *Client) GetThreadMetadataKey(ctx context.Context, threadId ThreadID, ke
 	return c.Client.Do(req)
 }
 
+// MarkThreadRead Mark everything in a thread addressed to the caller read
+//
+// Every message of the thread up to now; later messages stay unread.
+//
+// Corresponds with POST /threads/{thread_id}/read (the `MarkThreadRead` operationId).
+func (c *Client) MarkThreadRead(ctx context.Context, threadId ThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkThreadReadRequest(c.Server, threadId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReplyToThreadWithBody Reply to the thread's latest message
 //
 // Addressed as a reply to the latest message of the thread.
@@ -2046,8 +2478,8 @@ func (c *Client) GetThreadMetadataKey(ctx context.Context, threadId ThreadID, ke
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /threads/{thread_id}/reply (the `ReplyToThread` operationId).
-func (c *Client) ReplyToThreadWithBody(ctx context.Context, threadId ThreadID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReplyToThreadRequestWithBody(c.Server, threadId, contentType, body)
+func (c *Client) ReplyToThreadWithBody(ctx context.Context, threadId ThreadID, params *ReplyToThreadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyToThreadRequestWithBody(c.Server, threadId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2065,8 +2497,8 @@ func (c *Client) ReplyToThreadWithBody(ctx context.Context, threadId ThreadID, c
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /threads/{thread_id}/reply (the `ReplyToThread` operationId).
-func (c *Client) ReplyToThread(ctx context.Context, threadId ThreadID, body ReplyToThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReplyToThreadRequest(c.Server, threadId, body)
+func (c *Client) ReplyToThread(ctx context.Context, threadId ThreadID, params *ReplyToThreadParams, body ReplyToThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyToThreadRequest(c.Server, threadId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2541,18 +2973,18 @@ func NewListContactsRequest(server string, params *ListContactsParams) (*http.Re
 }
 
 // NewCreateContactRequest calls the generic CreateContact builder with application/json body
-func NewCreateContactRequest(server string, body CreateContactJSONRequestBody) (*http.Request, error) {
+func NewCreateContactRequest(server string, params *CreateContactParams, body CreateContactJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateContactRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateContactRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateContactRequestWithBody constructs an http.Request for the CreateContact method, with any body, and a specified content type
-func NewCreateContactRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateContactRequestWithBody(server string, params *CreateContactParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2576,6 +3008,21 @@ func NewCreateContactRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2797,6 +3244,153 @@ func NewUpdateContactRequestWithBody(server string, handle ContactHandle, conten
 	return req, nil
 }
 
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStreamEventsRequest constructs an http.Request for the StreamEvents method
+func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/stream")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -2841,6 +3435,108 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListInboxRequest constructs an http.Request for the ListInbox method
+func NewListInboxRequest(server string, params *ListInboxParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/inbox")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UnreadOnly != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unread_only", *params.UnreadOnly, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ThreadId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "thread_id", *params.ThreadId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FromHandle != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from_handle", *params.FromHandle, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2930,18 +3626,18 @@ func NewListMessagesRequest(server string, params *ListMessagesParams) (*http.Re
 }
 
 // NewSendMessageRequest calls the generic SendMessage builder with application/json body
-func NewSendMessageRequest(server string, body SendMessageJSONRequestBody) (*http.Request, error) {
+func NewSendMessageRequest(server string, params *SendMessageParams, body SendMessageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSendMessageRequestWithBody(server, "application/json", bodyReader)
+	return NewSendMessageRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewSendMessageRequestWithBody constructs an http.Request for the SendMessage method, with any body, and a specified content type
-func NewSendMessageRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewSendMessageRequestWithBody(server string, params *SendMessageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2966,22 +3662,37 @@ func NewSendMessageRequestWithBody(server string, contentType string, body io.Re
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewBroadcastMessageRequest calls the generic BroadcastMessage builder with application/json body
-func NewBroadcastMessageRequest(server string, body BroadcastMessageJSONRequestBody) (*http.Request, error) {
+func NewBroadcastMessageRequest(server string, params *BroadcastMessageParams, body BroadcastMessageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewBroadcastMessageRequestWithBody(server, "application/json", bodyReader)
+	return NewBroadcastMessageRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewBroadcastMessageRequestWithBody constructs an http.Request for the BroadcastMessage method, with any body, and a specified content type
-func NewBroadcastMessageRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewBroadcastMessageRequestWithBody(server string, params *BroadcastMessageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3006,22 +3717,37 @@ func NewBroadcastMessageRequestWithBody(server string, contentType string, body 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewSendGroupMessageRequest calls the generic SendGroupMessage builder with application/json body
-func NewSendGroupMessageRequest(server string, body SendGroupMessageJSONRequestBody) (*http.Request, error) {
+func NewSendGroupMessageRequest(server string, params *SendGroupMessageParams, body SendGroupMessageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSendGroupMessageRequestWithBody(server, "application/json", bodyReader)
+	return NewSendGroupMessageRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewSendGroupMessageRequestWithBody constructs an http.Request for the SendGroupMessage method, with any body, and a specified content type
-func NewSendGroupMessageRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewSendGroupMessageRequestWithBody(server string, params *SendGroupMessageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3045,6 +3771,21 @@ func NewSendGroupMessageRequestWithBody(server string, contentType string, body 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3193,19 +3934,53 @@ func NewGetMessageRequest(server string, messageId MessageID) (*http.Request, er
 	return req, nil
 }
 
+// NewMarkMessageReadRequest constructs an http.Request for the MarkMessageRead method
+func NewMarkMessageReadRequest(server string, messageId MessageID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/messages/%s/read", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewReplyToMessageRequest calls the generic ReplyToMessage builder with application/json body
-func NewReplyToMessageRequest(server string, messageId MessageID, body ReplyToMessageJSONRequestBody) (*http.Request, error) {
+func NewReplyToMessageRequest(server string, messageId MessageID, params *ReplyToMessageParams, body ReplyToMessageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewReplyToMessageRequestWithBody(server, messageId, "application/json", bodyReader)
+	return NewReplyToMessageRequestWithBody(server, messageId, params, "application/json", bodyReader)
 }
 
 // NewReplyToMessageRequestWithBody constructs an http.Request for the ReplyToMessage method, with any body, and a specified content type
-func NewReplyToMessageRequestWithBody(server string, messageId MessageID, contentType string, body io.Reader) (*http.Request, error) {
+func NewReplyToMessageRequestWithBody(server string, messageId MessageID, params *ReplyToMessageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3236,6 +4011,55 @@ func NewReplyToMessageRequestWithBody(server string, messageId MessageID, conten
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewMarkMessageUnreadRequest constructs an http.Request for the MarkMessageUnread method
+func NewMarkMessageUnreadRequest(server string, messageId MessageID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/messages/%s/unread", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3581,19 +4405,53 @@ func NewGetThreadMetadataKeyRequest(server string, threadId ThreadID, key Metada
 	return req, nil
 }
 
+// NewMarkThreadReadRequest constructs an http.Request for the MarkThreadRead method
+func NewMarkThreadReadRequest(server string, threadId ThreadID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "thread_id", threadId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/threads/%s/read", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewReplyToThreadRequest calls the generic ReplyToThread builder with application/json body
-func NewReplyToThreadRequest(server string, threadId ThreadID, body ReplyToThreadJSONRequestBody) (*http.Request, error) {
+func NewReplyToThreadRequest(server string, threadId ThreadID, params *ReplyToThreadParams, body ReplyToThreadJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewReplyToThreadRequestWithBody(server, threadId, "application/json", bodyReader)
+	return NewReplyToThreadRequestWithBody(server, threadId, params, "application/json", bodyReader)
 }
 
 // NewReplyToThreadRequestWithBody constructs an http.Request for the ReplyToThread method, with any body, and a specified content type
-func NewReplyToThreadRequestWithBody(server string, threadId ThreadID, contentType string, body io.Reader) (*http.Request, error) {
+func NewReplyToThreadRequestWithBody(server string, threadId ThreadID, params *ReplyToThreadParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3624,6 +4482,21 @@ func NewReplyToThreadRequestWithBody(server string, threadId ThreadID, contentTy
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3814,7 +4687,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /contacts (the `CreateContact` operationId).
-	CreateContactWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateContactResponse, error)
+	CreateContactWithBodyWithResponse(ctx context.Context, params *CreateContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateContactResponse, error)
 
 	// CreateContactWithResponse Add an address book entry
 	//
@@ -3823,7 +4696,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /contacts (the `CreateContact` operationId).
-	CreateContactWithResponse(ctx context.Context, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactResponse, error)
+	CreateContactWithResponse(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactResponse, error)
 
 	// SearchContactsWithResponse Search address book entries
 	//
@@ -3877,6 +4750,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /contacts/{handle} (the `UpdateContact` operationId).
 	UpdateContactWithResponse(ctx context.Context, handle ContactHandle, body UpdateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateContactResponse, error)
 
+	// ListEventsWithResponse Read the caller's events after a cursor (long-poll)
+	//
+	// Returns at once when events are waiting after `after`; otherwise
+	// waits up to `wait` seconds for one, then answers an empty list and
+	// the same cursor. Without `after`, only events from now on. A cursor
+	// older than the retention period is 410 `CursorExpired`: resynchronise
+	// (list threads and inbox again) and continue from `next_cursor` of a
+	// request without `after`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
+	// StreamEventsWithResponse Stream the caller's events (Server-Sent Events)
+	//
+	// A `text/event-stream`: first the events after the cursor
+	// (`Last-Event-ID`, or `after`), then live ones as they happen. Each
+	// event's `id` is its cursor, its `event` its type and its `data` the
+	// Event as JSON. Comments keep the connection alive, and `retry:`
+	// advises how long to wait before reconnecting with `Last-Event-ID`.
+	// A cursor older than the retention period is 410 `CursorExpired`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
+
 	// GetHealthWithResponse Liveness probe
 	//
 	// Answers as long as the process serves requests.
@@ -3894,6 +4795,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /health/ready (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+
+	// ListInboxWithResponse List messages addressed to the caller, newest first
+	//
+	// With each message's read state for the caller.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /inbox (the `ListInbox` operationId).
+	ListInboxWithResponse(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*ListInboxResponse, error)
 
 	// ListMessagesWithResponse List the messages the caller can see
 	//
@@ -3913,7 +4823,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /messages (the `SendMessage` operationId).
-	SendMessageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
+	SendMessageWithBodyWithResponse(ctx context.Context, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
 
 	// SendMessageWithResponse Send a message, opening a new thread
 	//
@@ -3924,7 +4834,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /messages (the `SendMessage` operationId).
-	SendMessageWithResponse(ctx context.Context, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
+	SendMessageWithResponse(ctx context.Context, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
 
 	// BroadcastMessageWithBodyWithResponse Send the same message to each recipient in its own thread
 	//
@@ -3933,7 +4843,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /messages/broadcast (the `BroadcastMessage` operationId).
-	BroadcastMessageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BroadcastMessageResponse, error)
+	BroadcastMessageWithBodyWithResponse(ctx context.Context, params *BroadcastMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BroadcastMessageResponse, error)
 
 	// BroadcastMessageWithResponse Send the same message to each recipient in its own thread
 	//
@@ -3942,7 +4852,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /messages/broadcast (the `BroadcastMessage` operationId).
-	BroadcastMessageWithResponse(ctx context.Context, body BroadcastMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*BroadcastMessageResponse, error)
+	BroadcastMessageWithResponse(ctx context.Context, params *BroadcastMessageParams, body BroadcastMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*BroadcastMessageResponse, error)
 
 	// SendGroupMessageWithBodyWithResponse Send one message to several recipients in one group thread
 	//
@@ -3951,7 +4861,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /messages/group (the `SendGroupMessage` operationId).
-	SendGroupMessageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendGroupMessageResponse, error)
+	SendGroupMessageWithBodyWithResponse(ctx context.Context, params *SendGroupMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendGroupMessageResponse, error)
 
 	// SendGroupMessageWithResponse Send one message to several recipients in one group thread
 	//
@@ -3960,13 +4870,15 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /messages/group (the `SendGroupMessage` operationId).
-	SendGroupMessageWithResponse(ctx context.Context, body SendGroupMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendGroupMessageResponse, error)
+	SendGroupMessageWithResponse(ctx context.Context, params *SendGroupMessageParams, body SendGroupMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendGroupMessageResponse, error)
 
 	// SearchMessagesWithResponse Search the messages the caller can see
 	//
 	// Case-insensitive substring match of `query` in the subject and/or
 	// body (at least one must be searched); `%` and `_` are literal.
-	// Optional exact sender and recipient filters. Newest first.
+	// Optional exact sender and recipient filters. Newest first. A query
+	// of 1 or 2 characters matches nearly everything, so it looks only at
+	// the newest 10,000 messages the caller can see.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3982,6 +4894,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /messages/{message_id} (the `GetMessage` operationId).
 	GetMessageWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*GetMessageResponse, error)
 
+	// MarkMessageReadWithResponse Mark a message addressed to the caller read
+	//
+	// Reading a message never marks it read by itself. Marking an already
+	// read message keeps its first read_at. 404 when the caller cannot
+	// see the message or is not one of its recipients.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /messages/{message_id}/read (the `MarkMessageRead` operationId).
+	MarkMessageReadWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*MarkMessageReadResponse, error)
+
 	// ReplyToMessageWithBodyWithResponse Reply to a message
 	//
 	// The reply goes to the original sender, unless the caller is the
@@ -3991,7 +4914,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /messages/{message_id}/reply (the `ReplyToMessage` operationId).
-	ReplyToMessageWithBodyWithResponse(ctx context.Context, messageId MessageID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToMessageResponse, error)
+	ReplyToMessageWithBodyWithResponse(ctx context.Context, messageId MessageID, params *ReplyToMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToMessageResponse, error)
 
 	// ReplyToMessageWithResponse Reply to a message
 	//
@@ -4002,7 +4925,16 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /messages/{message_id}/reply (the `ReplyToMessage` operationId).
-	ReplyToMessageWithResponse(ctx context.Context, messageId MessageID, body ReplyToMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToMessageResponse, error)
+	ReplyToMessageWithResponse(ctx context.Context, messageId MessageID, params *ReplyToMessageParams, body ReplyToMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToMessageResponse, error)
+
+	// MarkMessageUnreadWithResponse Mark a message addressed to the caller unread
+	//
+	// 404 when the caller cannot see the message or is not one of its recipients.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /messages/{message_id}/unread (the `MarkMessageUnread` operationId).
+	MarkMessageUnreadWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*MarkMessageUnreadResponse, error)
 
 	// ListThreadsWithResponse List the caller's threads, newest activity first
 	//
@@ -4076,6 +5008,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /threads/{thread_id}/metadata/{key} (the `GetThreadMetadataKey` operationId).
 	GetThreadMetadataKeyWithResponse(ctx context.Context, threadId ThreadID, key MetadataKey, reqEditors ...RequestEditorFn) (*GetThreadMetadataKeyResponse, error)
 
+	// MarkThreadReadWithResponse Mark everything in a thread addressed to the caller read
+	//
+	// Every message of the thread up to now; later messages stay unread.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /threads/{thread_id}/read (the `MarkThreadRead` operationId).
+	MarkThreadReadWithResponse(ctx context.Context, threadId ThreadID, reqEditors ...RequestEditorFn) (*MarkThreadReadResponse, error)
+
 	// ReplyToThreadWithBodyWithResponse Reply to the thread's latest message
 	//
 	// Addressed as a reply to the latest message of the thread.
@@ -4083,7 +5024,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /threads/{thread_id}/reply (the `ReplyToThread` operationId).
-	ReplyToThreadWithBodyWithResponse(ctx context.Context, threadId ThreadID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToThreadResponse, error)
+	ReplyToThreadWithBodyWithResponse(ctx context.Context, threadId ThreadID, params *ReplyToThreadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToThreadResponse, error)
 
 	// ReplyToThreadWithResponse Reply to the thread's latest message
 	//
@@ -4092,7 +5033,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /threads/{thread_id}/reply (the `ReplyToThread` operationId).
-	ReplyToThreadWithResponse(ctx context.Context, threadId ThreadID, body ReplyToThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToThreadResponse, error)
+	ReplyToThreadWithResponse(ctx context.Context, threadId ThreadID, params *ReplyToThreadParams, body ReplyToThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToThreadResponse, error)
 
 	// UnarchiveThreadWithResponse Unarchive a thread
 	//
@@ -5867,6 +6808,261 @@ func (r UpdateContactResponse) ContentType() string {
 	return ""
 }
 
+// ListEventsResponse400Headers the declared response headers of an HTTP 400 response for ListEvents
+type ListEventsResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListEventsResponse401Headers the declared response headers of an HTTP 401 response for ListEvents
+type ListEventsResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListEventsResponse410Headers the declared response headers of an HTTP 410 response for ListEvents
+type ListEventsResponse410Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListEventsResponse429Headers the declared response headers of an HTTP 429 response for ListEvents
+type ListEventsResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListEventsResponse500Headers the declared response headers of an HTTP 500 response for ListEvents
+type ListEventsResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListEventsResponse503Headers the declared response headers of an HTTP 503 response for ListEvents
+type ListEventsResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListEventsResponse401Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *ListEventsResponse410Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListEventsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListEventsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *EventPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEventsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListEventsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r ListEventsResponse) GetJSON410() *Error {
+	return r.JSON410
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListEventsResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListEventsResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListEventsResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamEventsResponse400Headers the declared response headers of an HTTP 400 response for StreamEvents
+type StreamEventsResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// StreamEventsResponse401Headers the declared response headers of an HTTP 401 response for StreamEvents
+type StreamEventsResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// StreamEventsResponse410Headers the declared response headers of an HTTP 410 response for StreamEvents
+type StreamEventsResponse410Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// StreamEventsResponse429Headers the declared response headers of an HTTP 429 response for StreamEvents
+type StreamEventsResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// StreamEventsResponse500Headers the declared response headers of an HTTP 500 response for StreamEvents
+type StreamEventsResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// StreamEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamEvents
+type StreamEventsResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type StreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *StreamEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StreamEventsResponse401Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *StreamEventsResponse410Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamEventsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *StreamEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamEventsResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StreamEventsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StreamEventsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r StreamEventsResponse) GetJSON410() *Error {
+	return r.JSON410
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StreamEventsResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StreamEventsResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StreamEventsResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthResponse500Headers the declared response headers of an HTTP 500 response for GetHealth
 type GetHealthResponse500Headers struct {
 	RetryAfter *int
@@ -5988,6 +7184,122 @@ func (r GetReadinessResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetReadinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListInboxResponse400Headers the declared response headers of an HTTP 400 response for ListInbox
+type ListInboxResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListInboxResponse401Headers the declared response headers of an HTTP 401 response for ListInbox
+type ListInboxResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListInboxResponse429Headers the declared response headers of an HTTP 429 response for ListInbox
+type ListInboxResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListInboxResponse500Headers the declared response headers of an HTTP 500 response for ListInbox
+type ListInboxResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListInboxResponse503Headers the declared response headers of an HTTP 503 response for ListInbox
+type ListInboxResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListInboxResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListInboxResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListInboxResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListInboxResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListInboxResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListInboxResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListInboxResponse) GetJSON200() *InboxPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListInboxResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListInboxResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListInboxResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListInboxResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListInboxResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListInboxResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListInboxResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListInboxResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListInboxResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6122,6 +7434,12 @@ type SendMessageResponse401Headers struct {
 	XRequestID *string
 }
 
+// SendMessageResponse409Headers the declared response headers of an HTTP 409 response for SendMessage
+type SendMessageResponse409Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
 // SendMessageResponse413Headers the declared response headers of an HTTP 413 response for SendMessage
 type SendMessageResponse413Headers struct {
 	RetryAfter *int
@@ -6155,6 +7473,8 @@ type SendMessageResponse struct {
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -6167,6 +7487,8 @@ type SendMessageResponse struct {
 	Headers400 *SendMessageResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SendMessageResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SendMessageResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *SendMessageResponse413Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -6190,6 +7512,11 @@ func (r SendMessageResponse) GetJSON400() *Error {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r SendMessageResponse) GetJSON401() *Error {
 	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendMessageResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -6253,6 +7580,12 @@ type BroadcastMessageResponse401Headers struct {
 	XRequestID *string
 }
 
+// BroadcastMessageResponse409Headers the declared response headers of an HTTP 409 response for BroadcastMessage
+type BroadcastMessageResponse409Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
 // BroadcastMessageResponse413Headers the declared response headers of an HTTP 413 response for BroadcastMessage
 type BroadcastMessageResponse413Headers struct {
 	RetryAfter *int
@@ -6286,6 +7619,8 @@ type BroadcastMessageResponse struct {
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -6298,6 +7633,8 @@ type BroadcastMessageResponse struct {
 	Headers400 *BroadcastMessageResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *BroadcastMessageResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *BroadcastMessageResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *BroadcastMessageResponse413Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -6321,6 +7658,11 @@ func (r BroadcastMessageResponse) GetJSON400() *Error {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r BroadcastMessageResponse) GetJSON401() *Error {
 	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r BroadcastMessageResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -6384,6 +7726,12 @@ type SendGroupMessageResponse401Headers struct {
 	XRequestID *string
 }
 
+// SendGroupMessageResponse409Headers the declared response headers of an HTTP 409 response for SendGroupMessage
+type SendGroupMessageResponse409Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
 // SendGroupMessageResponse413Headers the declared response headers of an HTTP 413 response for SendGroupMessage
 type SendGroupMessageResponse413Headers struct {
 	RetryAfter *int
@@ -6417,6 +7765,8 @@ type SendGroupMessageResponse struct {
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -6429,6 +7779,8 @@ type SendGroupMessageResponse struct {
 	Headers400 *SendGroupMessageResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SendGroupMessageResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SendGroupMessageResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *SendGroupMessageResponse413Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -6452,6 +7804,11 @@ func (r SendGroupMessageResponse) GetJSON400() *Error {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r SendGroupMessageResponse) GetJSON401() *Error {
 	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendGroupMessageResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -6750,6 +8107,137 @@ func (r GetMessageResponse) ContentType() string {
 	return ""
 }
 
+// MarkMessageReadResponse400Headers the declared response headers of an HTTP 400 response for MarkMessageRead
+type MarkMessageReadResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageReadResponse401Headers the declared response headers of an HTTP 401 response for MarkMessageRead
+type MarkMessageReadResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageReadResponse404Headers the declared response headers of an HTTP 404 response for MarkMessageRead
+type MarkMessageReadResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageReadResponse429Headers the declared response headers of an HTTP 429 response for MarkMessageRead
+type MarkMessageReadResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageReadResponse500Headers the declared response headers of an HTTP 500 response for MarkMessageRead
+type MarkMessageReadResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageReadResponse503Headers the declared response headers of an HTTP 503 response for MarkMessageRead
+type MarkMessageReadResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReadState
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *MarkMessageReadResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MarkMessageReadResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *MarkMessageReadResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarkMessageReadResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *MarkMessageReadResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *MarkMessageReadResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkMessageReadResponse) GetJSON200() *ReadState {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkMessageReadResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkMessageReadResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkMessageReadResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarkMessageReadResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MarkMessageReadResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MarkMessageReadResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkMessageReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkMessageReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkMessageReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkMessageReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReplyToMessageResponse400Headers the declared response headers of an HTTP 400 response for ReplyToMessage
 type ReplyToMessageResponse400Headers struct {
 	RetryAfter *int
@@ -6764,6 +8252,12 @@ type ReplyToMessageResponse401Headers struct {
 
 // ReplyToMessageResponse404Headers the declared response headers of an HTTP 404 response for ReplyToMessage
 type ReplyToMessageResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ReplyToMessageResponse409Headers the declared response headers of an HTTP 409 response for ReplyToMessage
+type ReplyToMessageResponse409Headers struct {
 	RetryAfter *int
 	XRequestID *string
 }
@@ -6803,6 +8297,8 @@ type ReplyToMessageResponse struct {
 	JSON401 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -6817,6 +8313,8 @@ type ReplyToMessageResponse struct {
 	Headers401 *ReplyToMessageResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ReplyToMessageResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReplyToMessageResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *ReplyToMessageResponse413Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -6845,6 +8343,11 @@ func (r ReplyToMessageResponse) GetJSON401() *Error {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ReplyToMessageResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReplyToMessageResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -6890,6 +8393,137 @@ func (r ReplyToMessageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReplyToMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarkMessageUnreadResponse400Headers the declared response headers of an HTTP 400 response for MarkMessageUnread
+type MarkMessageUnreadResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageUnreadResponse401Headers the declared response headers of an HTTP 401 response for MarkMessageUnread
+type MarkMessageUnreadResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageUnreadResponse404Headers the declared response headers of an HTTP 404 response for MarkMessageUnread
+type MarkMessageUnreadResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageUnreadResponse429Headers the declared response headers of an HTTP 429 response for MarkMessageUnread
+type MarkMessageUnreadResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageUnreadResponse500Headers the declared response headers of an HTTP 500 response for MarkMessageUnread
+type MarkMessageUnreadResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkMessageUnreadResponse503Headers the declared response headers of an HTTP 503 response for MarkMessageUnread
+type MarkMessageUnreadResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageUnreadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReadState
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *MarkMessageUnreadResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MarkMessageUnreadResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *MarkMessageUnreadResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarkMessageUnreadResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *MarkMessageUnreadResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *MarkMessageUnreadResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkMessageUnreadResponse) GetJSON200() *ReadState {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkMessageUnreadResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkMessageUnreadResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkMessageUnreadResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarkMessageUnreadResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MarkMessageUnreadResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MarkMessageUnreadResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkMessageUnreadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkMessageUnreadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkMessageUnreadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkMessageUnreadResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7813,6 +9447,137 @@ func (r GetThreadMetadataKeyResponse) ContentType() string {
 	return ""
 }
 
+// MarkThreadReadResponse400Headers the declared response headers of an HTTP 400 response for MarkThreadRead
+type MarkThreadReadResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkThreadReadResponse401Headers the declared response headers of an HTTP 401 response for MarkThreadRead
+type MarkThreadReadResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkThreadReadResponse404Headers the declared response headers of an HTTP 404 response for MarkThreadRead
+type MarkThreadReadResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkThreadReadResponse429Headers the declared response headers of an HTTP 429 response for MarkThreadRead
+type MarkThreadReadResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkThreadReadResponse500Headers the declared response headers of an HTTP 500 response for MarkThreadRead
+type MarkThreadReadResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// MarkThreadReadResponse503Headers the declared response headers of an HTTP 503 response for MarkThreadRead
+type MarkThreadReadResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkThreadReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ThreadReadState
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *MarkThreadReadResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MarkThreadReadResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *MarkThreadReadResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarkThreadReadResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *MarkThreadReadResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *MarkThreadReadResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkThreadReadResponse) GetJSON200() *ThreadReadState {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkThreadReadResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkThreadReadResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkThreadReadResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarkThreadReadResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MarkThreadReadResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MarkThreadReadResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkThreadReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkThreadReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkThreadReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkThreadReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReplyToThreadResponse400Headers the declared response headers of an HTTP 400 response for ReplyToThread
 type ReplyToThreadResponse400Headers struct {
 	RetryAfter *int
@@ -7827,6 +9592,12 @@ type ReplyToThreadResponse401Headers struct {
 
 // ReplyToThreadResponse404Headers the declared response headers of an HTTP 404 response for ReplyToThread
 type ReplyToThreadResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ReplyToThreadResponse409Headers the declared response headers of an HTTP 409 response for ReplyToThread
+type ReplyToThreadResponse409Headers struct {
 	RetryAfter *int
 	XRequestID *string
 }
@@ -7866,6 +9637,8 @@ type ReplyToThreadResponse struct {
 	JSON401 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -7880,6 +9653,8 @@ type ReplyToThreadResponse struct {
 	Headers401 *ReplyToThreadResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ReplyToThreadResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReplyToThreadResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *ReplyToThreadResponse413Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -7908,6 +9683,11 @@ func (r ReplyToThreadResponse) GetJSON401() *Error {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ReplyToThreadResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReplyToThreadResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -8264,8 +10044,8 @@ func (c *ClientWithResponses) ListContactsWithResponse(ctx context.Context, para
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /contacts (the `CreateContact` operationId).
-func (c *ClientWithResponses) CreateContactWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateContactResponse, error) {
-	rsp, err := c.CreateContactWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateContactWithBodyWithResponse(ctx context.Context, params *CreateContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateContactResponse, error) {
+	rsp, err := c.CreateContactWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8279,8 +10059,8 @@ func (c *ClientWithResponses) CreateContactWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /contacts (the `CreateContact` operationId).
-func (c *ClientWithResponses) CreateContactWithResponse(ctx context.Context, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactResponse, error) {
-	rsp, err := c.CreateContact(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateContactWithResponse(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactResponse, error) {
+	rsp, err := c.CreateContact(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8369,6 +10149,46 @@ func (c *ClientWithResponses) UpdateContactWithResponse(ctx context.Context, han
 	return ParseUpdateContactResponse(rsp)
 }
 
+// ListEventsWithResponse Read the caller's events after a cursor (long-poll)
+//
+// Returns at once when events are waiting after `after`; otherwise
+// waits up to `wait` seconds for one, then answers an empty list and
+// the same cursor. Without `after`, only events from now on. A cursor
+// older than the retention period is 410 `CursorExpired`: resynchronise
+// (list threads and inbox again) and continue from `next_cursor` of a
+// request without `after`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
+}
+
+// StreamEventsWithResponse Stream the caller's events (Server-Sent Events)
+//
+// A `text/event-stream`: first the events after the cursor
+// (`Last-Event-ID`, or `after`), then live ones as they happen. Each
+// event's `id` is its cursor, its `event` its type and its `data` the
+// Event as JSON. Comments keep the connection alive, and `retry:`
+// advises how long to wait before reconnecting with `Last-Event-ID`.
+// A cursor older than the retention period is 410 `CursorExpired`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/stream (the `StreamEvents` operationId).
+func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error) {
+	rsp, err := c.StreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamEventsResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness probe
 //
 // Answers as long as the process serves requests.
@@ -8399,6 +10219,21 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 	return ParseGetReadinessResponse(rsp)
 }
 
+// ListInboxWithResponse List messages addressed to the caller, newest first
+//
+// With each message's read state for the caller.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /inbox (the `ListInbox` operationId).
+func (c *ClientWithResponses) ListInboxWithResponse(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*ListInboxResponse, error) {
+	rsp, err := c.ListInbox(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListInboxResponse(rsp)
+}
+
 // ListMessagesWithResponse List the messages the caller can see
 //
 // Newest first; optionally only those of one thread.
@@ -8423,8 +10258,8 @@ func (c *ClientWithResponses) ListMessagesWithResponse(ctx context.Context, para
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /messages (the `SendMessage` operationId).
-func (c *ClientWithResponses) SendMessageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
-	rsp, err := c.SendMessageWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SendMessageWithBodyWithResponse(ctx context.Context, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
+	rsp, err := c.SendMessageWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8440,8 +10275,8 @@ func (c *ClientWithResponses) SendMessageWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /messages (the `SendMessage` operationId).
-func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
-	rsp, err := c.SendMessage(ctx, body, reqEditors...)
+func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
+	rsp, err := c.SendMessage(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8455,8 +10290,8 @@ func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, body 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /messages/broadcast (the `BroadcastMessage` operationId).
-func (c *ClientWithResponses) BroadcastMessageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BroadcastMessageResponse, error) {
-	rsp, err := c.BroadcastMessageWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) BroadcastMessageWithBodyWithResponse(ctx context.Context, params *BroadcastMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BroadcastMessageResponse, error) {
+	rsp, err := c.BroadcastMessageWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8470,8 +10305,8 @@ func (c *ClientWithResponses) BroadcastMessageWithBodyWithResponse(ctx context.C
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /messages/broadcast (the `BroadcastMessage` operationId).
-func (c *ClientWithResponses) BroadcastMessageWithResponse(ctx context.Context, body BroadcastMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*BroadcastMessageResponse, error) {
-	rsp, err := c.BroadcastMessage(ctx, body, reqEditors...)
+func (c *ClientWithResponses) BroadcastMessageWithResponse(ctx context.Context, params *BroadcastMessageParams, body BroadcastMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*BroadcastMessageResponse, error) {
+	rsp, err := c.BroadcastMessage(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8485,8 +10320,8 @@ func (c *ClientWithResponses) BroadcastMessageWithResponse(ctx context.Context, 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /messages/group (the `SendGroupMessage` operationId).
-func (c *ClientWithResponses) SendGroupMessageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendGroupMessageResponse, error) {
-	rsp, err := c.SendGroupMessageWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SendGroupMessageWithBodyWithResponse(ctx context.Context, params *SendGroupMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendGroupMessageResponse, error) {
+	rsp, err := c.SendGroupMessageWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8500,8 +10335,8 @@ func (c *ClientWithResponses) SendGroupMessageWithBodyWithResponse(ctx context.C
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /messages/group (the `SendGroupMessage` operationId).
-func (c *ClientWithResponses) SendGroupMessageWithResponse(ctx context.Context, body SendGroupMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendGroupMessageResponse, error) {
-	rsp, err := c.SendGroupMessage(ctx, body, reqEditors...)
+func (c *ClientWithResponses) SendGroupMessageWithResponse(ctx context.Context, params *SendGroupMessageParams, body SendGroupMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendGroupMessageResponse, error) {
+	rsp, err := c.SendGroupMessage(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8512,7 +10347,9 @@ func (c *ClientWithResponses) SendGroupMessageWithResponse(ctx context.Context, 
 //
 // Case-insensitive substring match of `query` in the subject and/or
 // body (at least one must be searched); `%` and `_` are literal.
-// Optional exact sender and recipient filters. Newest first.
+// Optional exact sender and recipient filters. Newest first. A query
+// of 1 or 2 characters matches nearly everything, so it looks only at
+// the newest 10,000 messages the caller can see.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8540,6 +10377,23 @@ func (c *ClientWithResponses) GetMessageWithResponse(ctx context.Context, messag
 	return ParseGetMessageResponse(rsp)
 }
 
+// MarkMessageReadWithResponse Mark a message addressed to the caller read
+//
+// Reading a message never marks it read by itself. Marking an already
+// read message keeps its first read_at. 404 when the caller cannot
+// see the message or is not one of its recipients.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /messages/{message_id}/read (the `MarkMessageRead` operationId).
+func (c *ClientWithResponses) MarkMessageReadWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*MarkMessageReadResponse, error) {
+	rsp, err := c.MarkMessageRead(ctx, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkMessageReadResponse(rsp)
+}
+
 // ReplyToMessageWithBodyWithResponse Reply to a message
 //
 // The reply goes to the original sender, unless the caller is the
@@ -8549,8 +10403,8 @@ func (c *ClientWithResponses) GetMessageWithResponse(ctx context.Context, messag
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /messages/{message_id}/reply (the `ReplyToMessage` operationId).
-func (c *ClientWithResponses) ReplyToMessageWithBodyWithResponse(ctx context.Context, messageId MessageID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToMessageResponse, error) {
-	rsp, err := c.ReplyToMessageWithBody(ctx, messageId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ReplyToMessageWithBodyWithResponse(ctx context.Context, messageId MessageID, params *ReplyToMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToMessageResponse, error) {
+	rsp, err := c.ReplyToMessageWithBody(ctx, messageId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8566,12 +10420,27 @@ func (c *ClientWithResponses) ReplyToMessageWithBodyWithResponse(ctx context.Con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /messages/{message_id}/reply (the `ReplyToMessage` operationId).
-func (c *ClientWithResponses) ReplyToMessageWithResponse(ctx context.Context, messageId MessageID, body ReplyToMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToMessageResponse, error) {
-	rsp, err := c.ReplyToMessage(ctx, messageId, body, reqEditors...)
+func (c *ClientWithResponses) ReplyToMessageWithResponse(ctx context.Context, messageId MessageID, params *ReplyToMessageParams, body ReplyToMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToMessageResponse, error) {
+	rsp, err := c.ReplyToMessage(ctx, messageId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseReplyToMessageResponse(rsp)
+}
+
+// MarkMessageUnreadWithResponse Mark a message addressed to the caller unread
+//
+// 404 when the caller cannot see the message or is not one of its recipients.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /messages/{message_id}/unread (the `MarkMessageUnread` operationId).
+func (c *ClientWithResponses) MarkMessageUnreadWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*MarkMessageUnreadResponse, error) {
+	rsp, err := c.MarkMessageUnread(ctx, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkMessageUnreadResponse(rsp)
 }
 
 // ListThreadsWithResponse List the caller's threads, newest activity first
@@ -8694,6 +10563,21 @@ func (c *ClientWithResponses) GetThreadMetadataKeyWithResponse(ctx context.Conte
 	return ParseGetThreadMetadataKeyResponse(rsp)
 }
 
+// MarkThreadReadWithResponse Mark everything in a thread addressed to the caller read
+//
+// Every message of the thread up to now; later messages stay unread.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /threads/{thread_id}/read (the `MarkThreadRead` operationId).
+func (c *ClientWithResponses) MarkThreadReadWithResponse(ctx context.Context, threadId ThreadID, reqEditors ...RequestEditorFn) (*MarkThreadReadResponse, error) {
+	rsp, err := c.MarkThreadRead(ctx, threadId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkThreadReadResponse(rsp)
+}
+
 // ReplyToThreadWithBodyWithResponse Reply to the thread's latest message
 //
 // Addressed as a reply to the latest message of the thread.
@@ -8701,8 +10585,8 @@ func (c *ClientWithResponses) GetThreadMetadataKeyWithResponse(ctx context.Conte
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /threads/{thread_id}/reply (the `ReplyToThread` operationId).
-func (c *ClientWithResponses) ReplyToThreadWithBodyWithResponse(ctx context.Context, threadId ThreadID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToThreadResponse, error) {
-	rsp, err := c.ReplyToThreadWithBody(ctx, threadId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ReplyToThreadWithBodyWithResponse(ctx context.Context, threadId ThreadID, params *ReplyToThreadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToThreadResponse, error) {
+	rsp, err := c.ReplyToThreadWithBody(ctx, threadId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8716,8 +10600,8 @@ func (c *ClientWithResponses) ReplyToThreadWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /threads/{thread_id}/reply (the `ReplyToThread` operationId).
-func (c *ClientWithResponses) ReplyToThreadWithResponse(ctx context.Context, threadId ThreadID, body ReplyToThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToThreadResponse, error) {
-	rsp, err := c.ReplyToThread(ctx, threadId, body, reqEditors...)
+func (c *ClientWithResponses) ReplyToThreadWithResponse(ctx context.Context, threadId ThreadID, params *ReplyToThreadParams, body ReplyToThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToThreadResponse, error) {
+	rsp, err := c.ReplyToThread(ctx, threadId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11084,6 +12968,345 @@ func ParseUpdateContactResponse(rsp *http.Response) (*UpdateContactResponse, err
 	return response, nil
 }
 
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListEventsResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListEventsResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 410:
+		var headers ListEventsResponse410Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListEventsResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
+func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers StreamEventsResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers StreamEventsResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 410:
+		var headers StreamEventsResponse410Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 429:
+		var headers StreamEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers StreamEventsResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
 func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11194,6 +13417,155 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetReadinessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListInboxResponse parses an HTTP response from a ListInboxWithResponse call
+func ParseListInboxResponse(rsp *http.Response) (*ListInboxResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListInboxResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListInboxResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListInboxResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListInboxResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListInboxResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListInboxResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -11398,6 +13770,13 @@ func ParseSendMessageResponse(rsp *http.Response) (*SendMessageResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11463,6 +13842,23 @@ func ParseSendMessageResponse(rsp *http.Response) (*SendMessageResponse, error) 
 			headers.XRequestID = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers SendMessageResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers SendMessageResponse413Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -11571,6 +13967,13 @@ func ParseBroadcastMessageResponse(rsp *http.Response) (*BroadcastMessageRespons
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11636,6 +14039,23 @@ func ParseBroadcastMessageResponse(rsp *http.Response) (*BroadcastMessageRespons
 			headers.XRequestID = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers BroadcastMessageResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers BroadcastMessageResponse413Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -11744,6 +14164,13 @@ func ParseSendGroupMessageResponse(rsp *http.Response) (*SendGroupMessageRespons
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11809,6 +14236,23 @@ func ParseSendGroupMessageResponse(rsp *http.Response) (*SendGroupMessageRespons
 			headers.XRequestID = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers SendGroupMessageResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers SendGroupMessageResponse413Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -12204,6 +14648,179 @@ func ParseGetMessageResponse(rsp *http.Response) (*GetMessageResponse, error) {
 	return response, nil
 }
 
+// ParseMarkMessageReadResponse parses an HTTP response from a MarkMessageReadWithResponse call
+func ParseMarkMessageReadResponse(rsp *http.Response) (*MarkMessageReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkMessageReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReadState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers MarkMessageReadResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers MarkMessageReadResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers MarkMessageReadResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers MarkMessageReadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers MarkMessageReadResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers MarkMessageReadResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseReplyToMessageResponse parses an HTTP response from a ReplyToMessageWithResponse call
 func ParseReplyToMessageResponse(rsp *http.Response) (*ReplyToMessageResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12245,6 +14862,13 @@ func ParseReplyToMessageResponse(rsp *http.Response) (*ReplyToMessageResponse, e
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error
@@ -12328,6 +14952,23 @@ func ParseReplyToMessageResponse(rsp *http.Response) (*ReplyToMessageResponse, e
 			headers.XRequestID = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReplyToMessageResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers ReplyToMessageResponse413Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -12381,6 +15022,179 @@ func ParseReplyToMessageResponse(rsp *http.Response) (*ReplyToMessageResponse, e
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ReplyToMessageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarkMessageUnreadResponse parses an HTTP response from a MarkMessageUnreadWithResponse call
+func ParseMarkMessageUnreadResponse(rsp *http.Response) (*MarkMessageUnreadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkMessageUnreadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReadState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers MarkMessageUnreadResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers MarkMessageUnreadResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers MarkMessageUnreadResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers MarkMessageUnreadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers MarkMessageUnreadResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers MarkMessageUnreadResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -13612,6 +16426,179 @@ func ParseGetThreadMetadataKeyResponse(rsp *http.Response) (*GetThreadMetadataKe
 	return response, nil
 }
 
+// ParseMarkThreadReadResponse parses an HTTP response from a MarkThreadReadWithResponse call
+func ParseMarkThreadReadResponse(rsp *http.Response) (*MarkThreadReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkThreadReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ThreadReadState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers MarkThreadReadResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers MarkThreadReadResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers MarkThreadReadResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers MarkThreadReadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers MarkThreadReadResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers MarkThreadReadResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseReplyToThreadResponse parses an HTTP response from a ReplyToThreadWithResponse call
 func ParseReplyToThreadResponse(rsp *http.Response) (*ReplyToThreadResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13653,6 +16640,13 @@ func ParseReplyToThreadResponse(rsp *http.Response) (*ReplyToThreadResponse, err
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error
@@ -13736,6 +16730,23 @@ func ParseReplyToThreadResponse(rsp *http.Response) (*ReplyToThreadResponse, err
 			headers.XRequestID = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReplyToThreadResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers ReplyToThreadResponse413Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -14010,7 +17021,7 @@ type ServerInterface interface {
 	ListContacts(w http.ResponseWriter, r *http.Request, params ListContactsParams)
 	// CreateContact Add an address book entry
 	// (POST /contacts)
-	CreateContact(w http.ResponseWriter, r *http.Request)
+	CreateContact(w http.ResponseWriter, r *http.Request, params CreateContactParams)
 	// SearchContacts Search address book entries
 	// (GET /contacts/search)
 	SearchContacts(w http.ResponseWriter, r *http.Request, params SearchContactsParams)
@@ -14023,33 +17034,48 @@ type ServerInterface interface {
 	// UpdateContact Replace an address book entry (optimistic locking)
 	// (PUT /contacts/{handle})
 	UpdateContact(w http.ResponseWriter, r *http.Request, handle ContactHandle)
+	// ListEvents Read the caller's events after a cursor (long-poll)
+	// (GET /events)
+	ListEvents(w http.ResponseWriter, r *http.Request, params ListEventsParams)
+	// StreamEvents Stream the caller's events (Server-Sent Events)
+	// (GET /events/stream)
+	StreamEvents(w http.ResponseWriter, r *http.Request, params StreamEventsParams)
 	// GetHealth Liveness probe
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// GetReadiness Readiness probe
 	// (GET /health/ready)
 	GetReadiness(w http.ResponseWriter, r *http.Request)
+	// ListInbox List messages addressed to the caller, newest first
+	// (GET /inbox)
+	ListInbox(w http.ResponseWriter, r *http.Request, params ListInboxParams)
 	// ListMessages List the messages the caller can see
 	// (GET /messages)
 	ListMessages(w http.ResponseWriter, r *http.Request, params ListMessagesParams)
 	// SendMessage Send a message, opening a new thread
 	// (POST /messages)
-	SendMessage(w http.ResponseWriter, r *http.Request)
+	SendMessage(w http.ResponseWriter, r *http.Request, params SendMessageParams)
 	// BroadcastMessage Send the same message to each recipient in its own thread
 	// (POST /messages/broadcast)
-	BroadcastMessage(w http.ResponseWriter, r *http.Request)
+	BroadcastMessage(w http.ResponseWriter, r *http.Request, params BroadcastMessageParams)
 	// SendGroupMessage Send one message to several recipients in one group thread
 	// (POST /messages/group)
-	SendGroupMessage(w http.ResponseWriter, r *http.Request)
+	SendGroupMessage(w http.ResponseWriter, r *http.Request, params SendGroupMessageParams)
 	// SearchMessages Search the messages the caller can see
 	// (GET /messages/search)
 	SearchMessages(w http.ResponseWriter, r *http.Request, params SearchMessagesParams)
 	// GetMessage Get one message
 	// (GET /messages/{message_id})
 	GetMessage(w http.ResponseWriter, r *http.Request, messageId MessageID)
+	// MarkMessageRead Mark a message addressed to the caller read
+	// (POST /messages/{message_id}/read)
+	MarkMessageRead(w http.ResponseWriter, r *http.Request, messageId MessageID)
 	// ReplyToMessage Reply to a message
 	// (POST /messages/{message_id}/reply)
-	ReplyToMessage(w http.ResponseWriter, r *http.Request, messageId MessageID)
+	ReplyToMessage(w http.ResponseWriter, r *http.Request, messageId MessageID, params ReplyToMessageParams)
+	// MarkMessageUnread Mark a message addressed to the caller unread
+	// (POST /messages/{message_id}/unread)
+	MarkMessageUnread(w http.ResponseWriter, r *http.Request, messageId MessageID)
 	// ListThreads List the caller's threads, newest activity first
 	// (GET /threads)
 	ListThreads(w http.ResponseWriter, r *http.Request, params ListThreadsParams)
@@ -14071,9 +17097,12 @@ type ServerInterface interface {
 	// GetThreadMetadataKey Get one metadata value
 	// (GET /threads/{thread_id}/metadata/{key})
 	GetThreadMetadataKey(w http.ResponseWriter, r *http.Request, threadId ThreadID, key MetadataKey)
+	// MarkThreadRead Mark everything in a thread addressed to the caller read
+	// (POST /threads/{thread_id}/read)
+	MarkThreadRead(w http.ResponseWriter, r *http.Request, threadId ThreadID)
 	// ReplyToThread Reply to the thread's latest message
 	// (POST /threads/{thread_id}/reply)
-	ReplyToThread(w http.ResponseWriter, r *http.Request, threadId ThreadID)
+	ReplyToThread(w http.ResponseWriter, r *http.Request, threadId ThreadID, params ReplyToThreadParams)
 	// UnarchiveThread Unarchive a thread
 	// (POST /threads/{thread_id}/unarchive)
 	UnarchiveThread(w http.ResponseWriter, r *http.Request, threadId ThreadID)
@@ -14133,7 +17162,7 @@ func (_ Unimplemented) ListContacts(w http.ResponseWriter, r *http.Request, para
 
 // CreateContact Add an address book entry
 // (POST /contacts)
-func (_ Unimplemented) CreateContact(w http.ResponseWriter, r *http.Request) {
+func (_ Unimplemented) CreateContact(w http.ResponseWriter, r *http.Request, params CreateContactParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -14161,6 +17190,18 @@ func (_ Unimplemented) UpdateContact(w http.ResponseWriter, r *http.Request, han
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListEvents Read the caller's events after a cursor (long-poll)
+// (GET /events)
+func (_ Unimplemented) ListEvents(w http.ResponseWriter, r *http.Request, params ListEventsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// StreamEvents Stream the caller's events (Server-Sent Events)
+// (GET /events/stream)
+func (_ Unimplemented) StreamEvents(w http.ResponseWriter, r *http.Request, params StreamEventsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // GetHealth Liveness probe
 // (GET /health)
 func (_ Unimplemented) GetHealth(w http.ResponseWriter, r *http.Request) {
@@ -14173,6 +17214,12 @@ func (_ Unimplemented) GetReadiness(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListInbox List messages addressed to the caller, newest first
+// (GET /inbox)
+func (_ Unimplemented) ListInbox(w http.ResponseWriter, r *http.Request, params ListInboxParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListMessages List the messages the caller can see
 // (GET /messages)
 func (_ Unimplemented) ListMessages(w http.ResponseWriter, r *http.Request, params ListMessagesParams) {
@@ -14181,19 +17228,19 @@ func (_ Unimplemented) ListMessages(w http.ResponseWriter, r *http.Request, para
 
 // SendMessage Send a message, opening a new thread
 // (POST /messages)
-func (_ Unimplemented) SendMessage(w http.ResponseWriter, r *http.Request) {
+func (_ Unimplemented) SendMessage(w http.ResponseWriter, r *http.Request, params SendMessageParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
 // BroadcastMessage Send the same message to each recipient in its own thread
 // (POST /messages/broadcast)
-func (_ Unimplemented) BroadcastMessage(w http.ResponseWriter, r *http.Request) {
+func (_ Unimplemented) BroadcastMessage(w http.ResponseWriter, r *http.Request, params BroadcastMessageParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
 // SendGroupMessage Send one message to several recipients in one group thread
 // (POST /messages/group)
-func (_ Unimplemented) SendGroupMessage(w http.ResponseWriter, r *http.Request) {
+func (_ Unimplemented) SendGroupMessage(w http.ResponseWriter, r *http.Request, params SendGroupMessageParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -14209,9 +17256,21 @@ func (_ Unimplemented) GetMessage(w http.ResponseWriter, r *http.Request, messag
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// MarkMessageRead Mark a message addressed to the caller read
+// (POST /messages/{message_id}/read)
+func (_ Unimplemented) MarkMessageRead(w http.ResponseWriter, r *http.Request, messageId MessageID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ReplyToMessage Reply to a message
 // (POST /messages/{message_id}/reply)
-func (_ Unimplemented) ReplyToMessage(w http.ResponseWriter, r *http.Request, messageId MessageID) {
+func (_ Unimplemented) ReplyToMessage(w http.ResponseWriter, r *http.Request, messageId MessageID, params ReplyToMessageParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// MarkMessageUnread Mark a message addressed to the caller unread
+// (POST /messages/{message_id}/unread)
+func (_ Unimplemented) MarkMessageUnread(w http.ResponseWriter, r *http.Request, messageId MessageID) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -14257,9 +17316,15 @@ func (_ Unimplemented) GetThreadMetadataKey(w http.ResponseWriter, r *http.Reque
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// MarkThreadRead Mark everything in a thread addressed to the caller read
+// (POST /threads/{thread_id}/read)
+func (_ Unimplemented) MarkThreadRead(w http.ResponseWriter, r *http.Request, threadId ThreadID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ReplyToThread Reply to the thread's latest message
 // (POST /threads/{thread_id}/reply)
-func (_ Unimplemented) ReplyToThread(w http.ResponseWriter, r *http.Request, threadId ThreadID) {
+func (_ Unimplemented) ReplyToThread(w http.ResponseWriter, r *http.Request, threadId ThreadID, params ReplyToThreadParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -14578,8 +17643,35 @@ func (siw *ServerInterfaceWrapper) ListContacts(w http.ResponseWriter, r *http.R
 // CreateContact operation middleware
 func (siw *ServerInterfaceWrapper) CreateContact(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateContactParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.CreateContact(w, r)
+		siw.Handler.CreateContact(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -14752,6 +17844,119 @@ func (siw *ServerInterfaceWrapper) UpdateContact(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// ListEvents operation middleware
+func (siw *ServerInterfaceWrapper) ListEvents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", r.URL.Query(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "wait" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", r.URL.Query(), &params.Wait, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListEvents(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// StreamEvents operation middleware
+func (siw *ServerInterfaceWrapper) StreamEvents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", r.URL.Query(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Last-Event-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Last-Event-ID", Err: err})
+			return
+		}
+
+		params.LastEventID = &LastEventID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.StreamEvents(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetHealth operation middleware
 func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Request) {
 
@@ -14771,6 +17976,91 @@ func (siw *ServerInterfaceWrapper) GetReadiness(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetReadiness(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListInbox operation middleware
+func (siw *ServerInterfaceWrapper) ListInbox(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInboxParams
+
+	// ------------- Optional query parameter "unread_only" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unread_only", r.URL.Query(), &params.UnreadOnly, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "unread_only"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "unread_only", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "thread_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "thread_id", r.URL.Query(), &params.ThreadId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "thread_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "thread_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "from_handle" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from_handle", r.URL.Query(), &params.FromHandle, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "from_handle"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "from_handle", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListInbox(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -14842,8 +18132,35 @@ func (siw *ServerInterfaceWrapper) ListMessages(w http.ResponseWriter, r *http.R
 // SendMessage operation middleware
 func (siw *ServerInterfaceWrapper) SendMessage(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendMessageParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.SendMessage(w, r)
+		siw.Handler.SendMessage(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -14856,8 +18173,35 @@ func (siw *ServerInterfaceWrapper) SendMessage(w http.ResponseWriter, r *http.Re
 // BroadcastMessage operation middleware
 func (siw *ServerInterfaceWrapper) BroadcastMessage(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BroadcastMessageParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.BroadcastMessage(w, r)
+		siw.Handler.BroadcastMessage(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -14870,8 +18214,35 @@ func (siw *ServerInterfaceWrapper) BroadcastMessage(w http.ResponseWriter, r *ht
 // SendGroupMessage operation middleware
 func (siw *ServerInterfaceWrapper) SendGroupMessage(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendGroupMessageParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.SendGroupMessage(w, r)
+		siw.Handler.SendGroupMessage(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15005,6 +18376,32 @@ func (siw *ServerInterfaceWrapper) GetMessage(w http.ResponseWriter, r *http.Req
 	handler.ServeHTTP(w, r)
 }
 
+// MarkMessageRead operation middleware
+func (siw *ServerInterfaceWrapper) MarkMessageRead(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "message_id" -------------
+	var messageId MessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", chi.URLParam(r, "message_id"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "message_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.MarkMessageRead(w, r, messageId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ReplyToMessage operation middleware
 func (siw *ServerInterfaceWrapper) ReplyToMessage(w http.ResponseWriter, r *http.Request) {
 
@@ -15020,8 +18417,58 @@ func (siw *ServerInterfaceWrapper) ReplyToMessage(w http.ResponseWriter, r *http
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplyToMessageParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ReplyToMessage(w, r, messageId)
+		siw.Handler.ReplyToMessage(w, r, messageId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// MarkMessageUnread operation middleware
+func (siw *ServerInterfaceWrapper) MarkMessageUnread(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "message_id" -------------
+	var messageId MessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", chi.URLParam(r, "message_id"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "message_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.MarkMessageUnread(w, r, messageId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15284,6 +18731,32 @@ func (siw *ServerInterfaceWrapper) GetThreadMetadataKey(w http.ResponseWriter, r
 	handler.ServeHTTP(w, r)
 }
 
+// MarkThreadRead operation middleware
+func (siw *ServerInterfaceWrapper) MarkThreadRead(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "thread_id" -------------
+	var threadId ThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", chi.URLParam(r, "thread_id"), &threadId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "thread_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.MarkThreadRead(w, r, threadId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ReplyToThread operation middleware
 func (siw *ServerInterfaceWrapper) ReplyToThread(w http.ResponseWriter, r *http.Request) {
 
@@ -15299,8 +18772,32 @@ func (siw *ServerInterfaceWrapper) ReplyToThread(w http.ResponseWriter, r *http.
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplyToThreadParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ReplyToThread(w, r, threadId)
+		siw.Handler.ReplyToThread(w, r, threadId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15499,6 +18996,24 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/threads/{thread_id}/unarchive", wrapper.UnarchiveThread)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/messages/{message_id}/read", wrapper.MarkMessageRead)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/messages/{message_id}/unread", wrapper.MarkMessageUnread)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/threads/{thread_id}/read", wrapper.MarkThreadRead)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/inbox", wrapper.ListInbox)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/events", wrapper.ListEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/events/stream", wrapper.StreamEvents)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/contacts", wrapper.ListContacts)
@@ -17069,7 +20584,8 @@ func (response ListContacts503JSONResponse) VisitListContactsResponse(w http.Res
 }
 
 type CreateContactRequestObject struct {
-	Body *CreateContactJSONRequestBody
+	Params CreateContactParams
+	Body   *CreateContactJSONRequestBody
 }
 
 type CreateContactResponseObject interface {
@@ -18035,6 +21551,399 @@ func (response UpdateContact503JSONResponse) VisitUpdateContactResponse(w http.R
 	return err
 }
 
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200JSONResponse EventPage
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListEvents400JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListEvents401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListEvents401ResponseHeaders
+}
+
+func (response ListEvents401JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents410ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListEvents410JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListEvents410ResponseHeaders
+}
+
+func (response ListEvents410JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListEvents429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListEvents429ResponseHeaders
+}
+
+func (response ListEvents429JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListEvents500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListEvents500ResponseHeaders
+}
+
+func (response ListEvents500JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListEvents503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListEvents503ResponseHeaders
+}
+
+func (response ListEvents503JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400JSONResponse struct{ ErrorJSONResponse }
+
+func (response StreamEvents400JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type StreamEvents401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers StreamEvents401ResponseHeaders
+}
+
+func (response StreamEvents401JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents410ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type StreamEvents410JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers StreamEvents410ResponseHeaders
+}
+
+func (response StreamEvents410JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type StreamEvents429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers StreamEvents429ResponseHeaders
+}
+
+func (response StreamEvents429JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type StreamEvents500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers StreamEvents500ResponseHeaders
+}
+
+func (response StreamEvents500JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type StreamEvents503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers StreamEvents503ResponseHeaders
+}
+
+func (response StreamEvents503JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -18128,6 +22037,160 @@ type GetReadiness503JSONResponse struct {
 }
 
 func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxRequestObject struct {
+	Params ListInboxParams
+}
+
+type ListInboxResponseObject interface {
+	VisitListInboxResponse(w http.ResponseWriter) error
+}
+
+type ListInbox200JSONResponse InboxPage
+
+func (response ListInbox200JSONResponse) VisitListInboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInbox400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListInbox400JSONResponse) VisitListInboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInbox401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListInbox401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListInbox401ResponseHeaders
+}
+
+func (response ListInbox401JSONResponse) VisitListInboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInbox429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListInbox429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListInbox429ResponseHeaders
+}
+
+func (response ListInbox429JSONResponse) VisitListInboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInbox500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListInbox500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListInbox500ResponseHeaders
+}
+
+func (response ListInbox500JSONResponse) VisitListInboxResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInbox503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListInbox503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListInbox503ResponseHeaders
+}
+
+func (response ListInbox503JSONResponse) VisitListInboxResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -18300,7 +22363,8 @@ func (response ListMessages503JSONResponse) VisitListMessagesResponse(w http.Res
 }
 
 type SendMessageRequestObject struct {
-	Body *SendMessageJSONRequestBody
+	Params SendMessageParams
+	Body   *SendMessageJSONRequestBody
 }
 
 type SendMessageResponseObject interface {
@@ -18365,6 +22429,34 @@ func (response SendMessage401JSONResponse) VisitSendMessageResponse(w http.Respo
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessage409ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type SendMessage409JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers SendMessage409ResponseHeaders
+}
+
+func (response SendMessage409JSONResponse) VisitSendMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18482,7 +22574,8 @@ func (response SendMessage503JSONResponse) VisitSendMessageResponse(w http.Respo
 }
 
 type BroadcastMessageRequestObject struct {
-	Body *BroadcastMessageJSONRequestBody
+	Params BroadcastMessageParams
+	Body   *BroadcastMessageJSONRequestBody
 }
 
 type BroadcastMessageResponseObject interface {
@@ -18547,6 +22640,34 @@ func (response BroadcastMessage401JSONResponse) VisitBroadcastMessageResponse(w 
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BroadcastMessage409ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type BroadcastMessage409JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers BroadcastMessage409ResponseHeaders
+}
+
+func (response BroadcastMessage409JSONResponse) VisitBroadcastMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18664,7 +22785,8 @@ func (response BroadcastMessage503JSONResponse) VisitBroadcastMessageResponse(w 
 }
 
 type SendGroupMessageRequestObject struct {
-	Body *SendGroupMessageJSONRequestBody
+	Params SendGroupMessageParams
+	Body   *SendGroupMessageJSONRequestBody
 }
 
 type SendGroupMessageResponseObject interface {
@@ -18729,6 +22851,34 @@ func (response SendGroupMessage401JSONResponse) VisitSendGroupMessageResponse(w 
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendGroupMessage409ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type SendGroupMessage409JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers SendGroupMessage409ResponseHeaders
+}
+
+func (response SendGroupMessage409JSONResponse) VisitSendGroupMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19181,8 +23331,191 @@ func (response GetMessage503JSONResponse) VisitGetMessageResponse(w http.Respons
 	return err
 }
 
+type MarkMessageReadRequestObject struct {
+	MessageId MessageID `json:"message_id"`
+}
+
+type MarkMessageReadResponseObject interface {
+	VisitMarkMessageReadResponse(w http.ResponseWriter) error
+}
+
+type MarkMessageRead200JSONResponse ReadState
+
+func (response MarkMessageRead200JSONResponse) VisitMarkMessageReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageRead400JSONResponse struct{ ErrorJSONResponse }
+
+func (response MarkMessageRead400JSONResponse) VisitMarkMessageReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageRead401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageRead401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageRead401ResponseHeaders
+}
+
+func (response MarkMessageRead401JSONResponse) VisitMarkMessageReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageRead404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageRead404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageRead404ResponseHeaders
+}
+
+func (response MarkMessageRead404JSONResponse) VisitMarkMessageReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageRead429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageRead429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageRead429ResponseHeaders
+}
+
+func (response MarkMessageRead429JSONResponse) VisitMarkMessageReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageRead500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageRead500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageRead500ResponseHeaders
+}
+
+func (response MarkMessageRead500JSONResponse) VisitMarkMessageReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageRead503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageRead503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageRead503ResponseHeaders
+}
+
+func (response MarkMessageRead503JSONResponse) VisitMarkMessageReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReplyToMessageRequestObject struct {
 	MessageId MessageID `json:"message_id"`
+	Params    ReplyToMessageParams
 	Body      *ReplyToMessageJSONRequestBody
 }
 
@@ -19276,6 +23609,34 @@ func (response ReplyToMessage404JSONResponse) VisitReplyToMessageResponse(w http
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToMessage409ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ReplyToMessage409JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ReplyToMessage409ResponseHeaders
+}
+
+func (response ReplyToMessage409JSONResponse) VisitReplyToMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19375,6 +23736,188 @@ type ReplyToMessage503JSONResponse struct {
 }
 
 func (response ReplyToMessage503JSONResponse) VisitReplyToMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageUnreadRequestObject struct {
+	MessageId MessageID `json:"message_id"`
+}
+
+type MarkMessageUnreadResponseObject interface {
+	VisitMarkMessageUnreadResponse(w http.ResponseWriter) error
+}
+
+type MarkMessageUnread200JSONResponse ReadState
+
+func (response MarkMessageUnread200JSONResponse) VisitMarkMessageUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageUnread400JSONResponse struct{ ErrorJSONResponse }
+
+func (response MarkMessageUnread400JSONResponse) VisitMarkMessageUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageUnread401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageUnread401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageUnread401ResponseHeaders
+}
+
+func (response MarkMessageUnread401JSONResponse) VisitMarkMessageUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageUnread404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageUnread404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageUnread404ResponseHeaders
+}
+
+func (response MarkMessageUnread404JSONResponse) VisitMarkMessageUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageUnread429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageUnread429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageUnread429ResponseHeaders
+}
+
+func (response MarkMessageUnread429JSONResponse) VisitMarkMessageUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageUnread500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageUnread500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageUnread500ResponseHeaders
+}
+
+func (response MarkMessageUnread500JSONResponse) VisitMarkMessageUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkMessageUnread503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkMessageUnread503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkMessageUnread503ResponseHeaders
+}
+
+func (response MarkMessageUnread503JSONResponse) VisitMarkMessageUnreadResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -20669,8 +25212,191 @@ func (response GetThreadMetadataKey503JSONResponse) VisitGetThreadMetadataKeyRes
 	return err
 }
 
+type MarkThreadReadRequestObject struct {
+	ThreadId ThreadID `json:"thread_id"`
+}
+
+type MarkThreadReadResponseObject interface {
+	VisitMarkThreadReadResponse(w http.ResponseWriter) error
+}
+
+type MarkThreadRead200JSONResponse ThreadReadState
+
+func (response MarkThreadRead200JSONResponse) VisitMarkThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkThreadRead400JSONResponse struct{ ErrorJSONResponse }
+
+func (response MarkThreadRead400JSONResponse) VisitMarkThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkThreadRead401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkThreadRead401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkThreadRead401ResponseHeaders
+}
+
+func (response MarkThreadRead401JSONResponse) VisitMarkThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkThreadRead404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkThreadRead404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkThreadRead404ResponseHeaders
+}
+
+func (response MarkThreadRead404JSONResponse) VisitMarkThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkThreadRead429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkThreadRead429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkThreadRead429ResponseHeaders
+}
+
+func (response MarkThreadRead429JSONResponse) VisitMarkThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkThreadRead500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkThreadRead500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkThreadRead500ResponseHeaders
+}
+
+func (response MarkThreadRead500JSONResponse) VisitMarkThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkThreadRead503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type MarkThreadRead503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers MarkThreadRead503ResponseHeaders
+}
+
+func (response MarkThreadRead503JSONResponse) VisitMarkThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReplyToThreadRequestObject struct {
 	ThreadId ThreadID `json:"thread_id"`
+	Params   ReplyToThreadParams
 	Body     *ReplyToThreadJSONRequestBody
 }
 
@@ -20764,6 +25490,34 @@ func (response ReplyToThread404JSONResponse) VisitReplyToThreadResponse(w http.R
 		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToThread409ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ReplyToThread409JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ReplyToThread409ResponseHeaders
+}
+
+func (response ReplyToThread409JSONResponse) VisitReplyToThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -21103,12 +25857,21 @@ type StrictServerInterface interface {
 	// UpdateContact Replace an address book entry (optimistic locking)
 	// (PUT /contacts/{handle})
 	UpdateContact(ctx context.Context, request UpdateContactRequestObject) (UpdateContactResponseObject, error)
+	// ListEvents Read the caller's events after a cursor (long-poll)
+	// (GET /events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// StreamEvents Stream the caller's events (Server-Sent Events)
+	// (GET /events/stream)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// GetHealth Liveness probe
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
 	// GetReadiness Readiness probe
 	// (GET /health/ready)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// ListInbox List messages addressed to the caller, newest first
+	// (GET /inbox)
+	ListInbox(ctx context.Context, request ListInboxRequestObject) (ListInboxResponseObject, error)
 	// ListMessages List the messages the caller can see
 	// (GET /messages)
 	ListMessages(ctx context.Context, request ListMessagesRequestObject) (ListMessagesResponseObject, error)
@@ -21127,9 +25890,15 @@ type StrictServerInterface interface {
 	// GetMessage Get one message
 	// (GET /messages/{message_id})
 	GetMessage(ctx context.Context, request GetMessageRequestObject) (GetMessageResponseObject, error)
+	// MarkMessageRead Mark a message addressed to the caller read
+	// (POST /messages/{message_id}/read)
+	MarkMessageRead(ctx context.Context, request MarkMessageReadRequestObject) (MarkMessageReadResponseObject, error)
 	// ReplyToMessage Reply to a message
 	// (POST /messages/{message_id}/reply)
 	ReplyToMessage(ctx context.Context, request ReplyToMessageRequestObject) (ReplyToMessageResponseObject, error)
+	// MarkMessageUnread Mark a message addressed to the caller unread
+	// (POST /messages/{message_id}/unread)
+	MarkMessageUnread(ctx context.Context, request MarkMessageUnreadRequestObject) (MarkMessageUnreadResponseObject, error)
 	// ListThreads List the caller's threads, newest activity first
 	// (GET /threads)
 	ListThreads(ctx context.Context, request ListThreadsRequestObject) (ListThreadsResponseObject, error)
@@ -21151,6 +25920,9 @@ type StrictServerInterface interface {
 	// GetThreadMetadataKey Get one metadata value
 	// (GET /threads/{thread_id}/metadata/{key})
 	GetThreadMetadataKey(ctx context.Context, request GetThreadMetadataKeyRequestObject) (GetThreadMetadataKeyResponseObject, error)
+	// MarkThreadRead Mark everything in a thread addressed to the caller read
+	// (POST /threads/{thread_id}/read)
+	MarkThreadRead(ctx context.Context, request MarkThreadReadRequestObject) (MarkThreadReadResponseObject, error)
 	// ReplyToThread Reply to the thread's latest message
 	// (POST /threads/{thread_id}/reply)
 	ReplyToThread(ctx context.Context, request ReplyToThreadRequestObject) (ReplyToThreadResponseObject, error)
@@ -21422,8 +26194,10 @@ func (sh *strictHandler) ListContacts(w http.ResponseWriter, r *http.Request, pa
 }
 
 // CreateContact operation middleware
-func (sh *strictHandler) CreateContact(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) CreateContact(w http.ResponseWriter, r *http.Request, params CreateContactParams) {
 	var request CreateContactRequestObject
+
+	request.Params = params
 
 	var body CreateContactJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -21563,6 +26337,58 @@ func (sh *strictHandler) UpdateContact(w http.ResponseWriter, r *http.Request, h
 	}
 }
 
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(w http.ResponseWriter, r *http.Request, params ListEventsParams) {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx, request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		if err := validResponse.VisitListEventsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(w http.ResponseWriter, r *http.Request, params StreamEventsParams) {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx, request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		if err := validResponse.VisitStreamEventsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(w http.ResponseWriter, r *http.Request) {
 	var request GetHealthRequestObject
@@ -21611,6 +26437,32 @@ func (sh *strictHandler) GetReadiness(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ListInbox operation middleware
+func (sh *strictHandler) ListInbox(w http.ResponseWriter, r *http.Request, params ListInboxParams) {
+	var request ListInboxRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInbox(ctx, request.(ListInboxRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInbox")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListInboxResponseObject); ok {
+		if err := validResponse.VisitListInboxResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListMessages operation middleware
 func (sh *strictHandler) ListMessages(w http.ResponseWriter, r *http.Request, params ListMessagesParams) {
 	var request ListMessagesRequestObject
@@ -21638,8 +26490,10 @@ func (sh *strictHandler) ListMessages(w http.ResponseWriter, r *http.Request, pa
 }
 
 // SendMessage operation middleware
-func (sh *strictHandler) SendMessage(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) SendMessage(w http.ResponseWriter, r *http.Request, params SendMessageParams) {
 	var request SendMessageRequestObject
+
+	request.Params = params
 
 	var body SendMessageJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -21669,8 +26523,10 @@ func (sh *strictHandler) SendMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 // BroadcastMessage operation middleware
-func (sh *strictHandler) BroadcastMessage(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) BroadcastMessage(w http.ResponseWriter, r *http.Request, params BroadcastMessageParams) {
 	var request BroadcastMessageRequestObject
+
+	request.Params = params
 
 	var body BroadcastMessageJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -21700,8 +26556,10 @@ func (sh *strictHandler) BroadcastMessage(w http.ResponseWriter, r *http.Request
 }
 
 // SendGroupMessage operation middleware
-func (sh *strictHandler) SendGroupMessage(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) SendGroupMessage(w http.ResponseWriter, r *http.Request, params SendGroupMessageParams) {
 	var request SendGroupMessageRequestObject
+
+	request.Params = params
 
 	var body SendGroupMessageJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -21782,11 +26640,38 @@ func (sh *strictHandler) GetMessage(w http.ResponseWriter, r *http.Request, mess
 	}
 }
 
+// MarkMessageRead operation middleware
+func (sh *strictHandler) MarkMessageRead(w http.ResponseWriter, r *http.Request, messageId MessageID) {
+	var request MarkMessageReadRequestObject
+
+	request.MessageId = messageId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkMessageRead(ctx, request.(MarkMessageReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkMessageRead")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(MarkMessageReadResponseObject); ok {
+		if err := validResponse.VisitMarkMessageReadResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ReplyToMessage operation middleware
-func (sh *strictHandler) ReplyToMessage(w http.ResponseWriter, r *http.Request, messageId MessageID) {
+func (sh *strictHandler) ReplyToMessage(w http.ResponseWriter, r *http.Request, messageId MessageID, params ReplyToMessageParams) {
 	var request ReplyToMessageRequestObject
 
 	request.MessageId = messageId
+	request.Params = params
 
 	var body ReplyToMessageJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -21808,6 +26693,32 @@ func (sh *strictHandler) ReplyToMessage(w http.ResponseWriter, r *http.Request, 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ReplyToMessageResponseObject); ok {
 		if err := validResponse.VisitReplyToMessageResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// MarkMessageUnread operation middleware
+func (sh *strictHandler) MarkMessageUnread(w http.ResponseWriter, r *http.Request, messageId MessageID) {
+	var request MarkMessageUnreadRequestObject
+
+	request.MessageId = messageId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkMessageUnread(ctx, request.(MarkMessageUnreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkMessageUnread")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(MarkMessageUnreadResponseObject); ok {
+		if err := validResponse.VisitMarkMessageUnreadResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -22006,11 +26917,38 @@ func (sh *strictHandler) GetThreadMetadataKey(w http.ResponseWriter, r *http.Req
 	}
 }
 
+// MarkThreadRead operation middleware
+func (sh *strictHandler) MarkThreadRead(w http.ResponseWriter, r *http.Request, threadId ThreadID) {
+	var request MarkThreadReadRequestObject
+
+	request.ThreadId = threadId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkThreadRead(ctx, request.(MarkThreadReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkThreadRead")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(MarkThreadReadResponseObject); ok {
+		if err := validResponse.VisitMarkThreadReadResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ReplyToThread operation middleware
-func (sh *strictHandler) ReplyToThread(w http.ResponseWriter, r *http.Request, threadId ThreadID) {
+func (sh *strictHandler) ReplyToThread(w http.ResponseWriter, r *http.Request, threadId ThreadID, params ReplyToThreadParams) {
 	var request ReplyToThreadRequestObject
 
 	request.ThreadId = threadId
+	request.Params = params
 
 	var body ReplyToThreadJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -22070,118 +27008,148 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17d9s29uBXweHOnia7tCS/MmP7jz2Ok6Z2mzS13XSmUdaCyCsJNQVwCMiOmuPv/ju4AEmQAiXKsTLN",
-	"xP2jkSwQj4v7fvFTEIlpKjhwJYPDT8EEaAwZfjwHlc23jkcKMv01BhllLFVM8OAwuIBI8FgSJcgtZYoM",
-	"YSQyIJl+hvExebK3c0Aoj8l+b5cInsyfdoIwkNEEplTPpuYpBIcB4wrGkAV3d2Hwz61z+PcMpNo6fbG4",
-	"4OVEz46/fycJi0OiJkAknQKhkgwgy0TWsQOuWDzwLidVxvg4uNPLpTSjU1D2sMeRYjfwM0/mi0vrvxKK",
-	"AwhwlTGQenamf/v3DLJ5EAacTvUCZtSVPnBl/RhGdJao4FBlMwjz7QyFSIByPP3xGLj6gfI4Af/hqR7w",
-	"nSQTHFNsIKVqUq5vfgzCQEOCZRDnK5Zb+VsGo+Aw+F/d8uK75lfZtevr/ZwIrmi0dEeRGfLl9vQTmzK1",
-	"uJe3dAxEsj+h6VYSfM57H/u9MJjSj2w6mwaH2z39jXH7LfRh6WuQko6hCUWn5mdE0QZ42CFXLL43TE5f",
-	"4F5+Ho0keAByqmCKpCmvWdoEFGEe9kKlBhT9nwOYnhcwl3Qsv2eJl1uciOmUbknQNKcgJoqO5RGhHMlp",
-	"TqZURROQ5HYCnDBFJlQSyudEjDSRT/UJ4GOaiBiCwxFNJPhPpGetnIdpOKyC5SUdB3d43lMzfKc8H80y",
-	"Ote/SjXXVBCMRDbV3y8nGdC4CQkU/roMB8yIz0aBO/20TAWXgOd8qbmg/qBJEziiBk3ThEVUb6/7h9R7",
-	"/BTARzpNDVlD/kgMirIEpxkxSGK9S3FliFe+731AIBnUrf90SKYzqWUAoZYVHJKdrWd7JJrQjEaax+q7",
-	"pFt/kt7WAemQK7JlD264dXAY9LbPDn7/Ze+3vYvdN72T/V+e/XLw4h/v/n6582NQXMc7mrAYT2IOqs/f",
-	"Dlo4/iW/gUSkYABXvbZjThASIWEcJQvYwQRuIJuThM4hIzMJskMuFFX6E8o3vTV52Od7vR4Z1DY4CMle",
-	"b5sMjmdqAlzZWyh/2u3zwVvIpkxKJvgL4Axi/GGPDN4I9b2YcfN9nwxeg5qI+I1Qx0kibu24gz4fnAg+",
-	"SlikBkRkZPAOMj1X8ceQ7G3vksFbOk8EjS+F+IlmY9B/3tEPn1MFyFVffowAYpx2X5/klCvIOE3yzWox",
-	"PnhBFR1SCc9ncq6X6/PBBWQ3LIJfOb2hLKHDBAadPg/CJYqE757s6K471KMSLHu0MvbursQNI9/HlhzS",
-	"TKSQKWYIJspAM6QrqlayCTYFqeg01fuKmdRHjSu0ZDlTXbbj6DSh8ytD+84TwXHCIi0Z+SxB2NX0g1xd",
-	"CXMZ2lJUhgGTVzSeMt5ug7M0Xh8Kdy7nel9K+cppnZ04UAtduFeW/1BsTwz/gEgFuWZ0gg8gP4tjpsmI",
-	"Jm+dq7RncxhbFerBczEMSjgGQ/xaggmf11phBT3qN7cMNC/M2Dd66GfeWCGHG27MD/plsIs1+6GGu1eP",
-	"SHPCWLZNQz13oRl9JSHKfHqHq6aaMR1yqgiTRE7ELUc7wPBXJkkuuIx0zyniH2e93z/+Mt0Z/p1un6kD",
-	"+dt05+bNL+nZP653k+d70eWz+Q/bs/MevNgXwQKd1OBijlbbdCOU3qJg84JHtlYmCkDVFYiUjhmnBk7L",
-	"p3hbjvQeSKs4zmyN5/kVqWpNirFcTXOhO9T43Ce2PeRRsMHVbG8N4nGJwYP8iwfOogm7AS2YfXdofq1y",
-	"a78hFjqaWTsd3L0fV6srFvVe0Cxm6uWNVyTRSInsal324Whv/us253Vu2zFDVmhfcmY2fhj8AEmCdFcC",
-	"qfnRs8B3VaBP3RK8+WgzyQrKK0B6qUfrpbWmoxxIllzGcP+VUlcV0u7eYrE4buUsYfWW63str9Pdw3JE",
-	"8rMvXHMN9lXi5aZ4mN3Rah5WvU99Fq6Nz4LKjAoRFEbJlQQeO18zSNEJQ+M4AymvhkJcX9E4rv/JaB8l",
-	"Uk9B0ZgqWv5g5Eexnvla+9VIl6tMKDuZuAZ+xaScwdWIsmSWoYAuUbC26wXcey7ieRVpTygnt0CmAIoo",
-	"MRVZJm7/X4CW60/Ax2oSHO4Xlnr+F82zqdK6fHAY9PsX3qUyQeOISnUOEtWOBS1ZzAynKjazu+gCKCDf",
-	"Ht2sL2UR12o4U0wc2q34EMY6rB5Ox3dVG/centPoGnhMYjAWYtaGlTTbAM/FkJwJjqfbiB2ALsl2so+O",
-	"27hL5L1thvKx4bz9IW6MTVtHwBWOujbGiXvHYe4/KmHWbKdUDlLucAle3sOAqejWPqxbNHEKTKoZOuZm",
-	"3wfpXE3wrEMzXfBh0eap4v1Src0Z+nkK37p43R5T29tK9qJeAN6+vtxFXvIw9LeWWedOsmTbfvlvXfTt",
-	"WXLORTcl/osNrVQA7E7uYcbUAlWciYwM1yAfcpFZlzNEmsQL/rNbuVDLRZsoKwwkLv1XIbHF47RnpzVE",
-	"XhHN+gzyXNikDzNerCOZq9rR2rqRC8RGse2ssX2PNdDHmut7dUxZ16zLffe50eazwQo3vnsgo/4SLhQZ",
-	"iZlfKXU99u6zbZz37iwqm1/Rzw8sP634jna8SqmqWQ/1GIK2NBa880EY1P3yQRjkLvkgDOre+AD5Fbrc",
-	"gzCoOeH1bFX/exAGC573IAwqTvcgDFx/exAGi772qknh7G+5Y8zaoDkaVO7VR3DV6MmikZmHkFZGYBDJ",
-	"F2geH/et2xR8XhVbChGLpaKZ0igjMgI81p9umZqQjv7DVtXtSK0j3qHkZ3sVQt5xCfn/v6dbf/a2Dq4+",
-	"2A+dq60P/6f44998WP8D0ERPVIeexGiSi6ITHDl3QPJ5Lgm/Bh1sd3qd3kpcsdtzV16u7/qCosfk159O",
-	"X1RBvpRnOPew86x6D8+qF9HbOjje+uHsx9dv3m5dvtv6/cOnnWd33gt4XXK96g0MLetdBk6DueF9jclR",
-	"JqZr+/QYN06MKyWWJhsYf7rgmkumCQPNPEON5Nqc7LQxK11fYBu3XOERXD74wpFBa5iWa7lgQycUXcHv",
-	"99b00XwiYcgqW2nAjpHRwidhXHuu49e96srmSrCFBuVq5qV73RZgPvqyaOzX9x/OBfNA+r7julmh77+2",
-	"freXXGUeTega5qvPYmb4EXD/NzSZQdtn3uHg+u71ovlEy/b8I9R8dWnGRMbUvK6A1nVDD5MyM7Y0ex4M",
-	"RovMhcMtwZ+PkI+QDKbiRvOWCZBrmFeZ+YSNJx5lewXjuSe0DWyanJXrA2FNfrMEZvgT4eKWSFAWbpjU",
-	"ZIFGbqm0gIy9AFwPYC7baQu8d/nuV17eAm6+rTCEumNEXk1F1s7PmOR5fMXI/Z5PdxdFflsx0DtOCUWT",
-	"yrDt/d5Kp2CRAJenB5ppwvIsPjieA40ZB+kJpcdWXfe6YTjata3AwzhTjCbsz5bjDXp67frVrtFya9WF",
-	"fWdfVFU1/j2cotqkehaAXRUOO9fy06YBreMyMhpg8C+QIdlJp+RWZNeSjERGppifkDt5pgDaovC4dNbR",
-	"Ie/tHcFFfOe+AJpFk5XhGw+Tn02HkGkDKhfU2tKeZbzGnzYc7wltKmeFLcWQJmK+0kBxNIw8H7Q5SHQB",
-	"PLa7uD+aNAXiyjj520zoTyRmMpqhE8FBollm81IKbKrqsAuK62ch24ZV9U3p3mU6bu5Ry7+u0MuXKdxe",
-	"jFBUyWV5P8Wh9nw04DrYS667s4pclguqXCWpDt3ZX8nM88dClyqKrKFir144lHhSkqAXj13b/B7ezks6",
-	"ri5S0kM58e6SeQvny9aH//u3hhWkxwehyFRIRXZ6Nv08npnEaJCEZkDiTKQpxNpwjiEj15CqCgv0E+7D",
-	"pZiblPIHC18nVCrjsmdqvu7DeQ5EM3P8tAh2h1EW5o9VLn1O6JRmikUspVy5PKTmDRaZqomi94Wz7mHt",
-	"+3uxygdKFiv5lA8qNT/Bws069+WjbINYr50rrfsMPu+yy/S6QGuo+hAtrv+hQNfi6H5Xyf3cGxXW3I74",
-	"DV2v8ieVrHuFn+TSVayr1HL+/QnZ3d09CMmvlydV+3Knt/Nsq7e9tbN3ud073O0d9nqd7Z3dvf1nvwch",
-	"lrVoFqE1bdjSOraXr4pr4G3VJo84XdsBWs82vm+asCux9p+t8MH4cm5Lf97KXGILJJPb7MvujEDKK0wP",
-	"qx4J5meT4auI/czOTn/983T7DTuVp/x8Pzo5fXZ6nf7z3cnZQUcP+n3n3Sz+/kD867f96+GrX/UDk+Gr",
-	"5I/fL84OOtFOwn13Bx9TloG8yhPMfSG3GVcsQVcFbo/YZ6qGwLNegwl+DfyqHmwbAs0g89iHdSC7UKlM",
-	"Vtn5Irw114ZoppnNhUYfqx/jssczE24x377PUfzst8vAU/3zw8XO/jNy9tslGWViSgZvf764JF06U5Mu",
-	"bgfLa6b6xLEJI2H5KWQ3kH0nc4cYojBa5+bgxX4nSqWm7IjxkXAyM/RHm39wPD4RUzKljCvKOGSaF8yy",
-	"xD4tD7vdMVOT2bATiWmXjov/B4vFTDgTk1hhN6Us2UrYdR4uYHyM+2YRoIUrxUjdagXI6Ikdgtnjkkjg",
-	"cZ8XZqGaUEVEir4s5FQhRhvmIRnm6YMhuQZICSVyQjOIiU2zJEMhrsM+pzy2xVRaeAlOEqA3WEVF6Cxm",
-	"iqiMsqTT533uhGTBQBtrqETG/kTGeEieI4BJf9br7UZnv13iBxiQJ3iPIYkSyqayzwcu/Q5CIlLDsYj9",
-	"wU2oGIRkAB9T/Q+javC0Q5CYJYnEFPp8CV5o8FncGM7J7UToc5KJSGJZwZM+l2zM9Q1ohMGTWnCGpARP",
-	"HtZhnDAV6nu8YZINE02XhClJHCXBFqGJPseEeXmkx1A+FxwIJBIIUyQWIDEiCh+ZVOTJXm8vJBy3uNfb",
-	"fYr7eIkr2xI4PKlT9xZi4RtGmPKyuMM+H3zqm9htPzgkn/qI6v0gJP3c+DBfbAqD+VIGmvvB3d3AoSQ6",
-	"BcLiPrfldwO3nGtATJGXqSzT2p/lrZZyXp9eLtCKRlUpZlkEHZGNu/Yh2dVj0T2lkpLozl9eXJLjt6dO",
-	"aDOPj96FgZ6Kpiw4DHY7vc4uimg1QU7TRah3S2tx7KuLOcarwfIXzSW0PEA0PtU6009MquOysKMsSn/v",
-	"F5PlkK6ph74LVw60hcJ3H2r1oju9Xotq0XYllmURja+8kqQao8Uo5zIarntmdd+kxS67ttJTj95ea/Tu",
-	"OqN3DtYYvb/WvvfX2AkaIdMpzeYWMUgGYyYVIDtFyIWawzh1A8anZKpl0FMk5AoMJJcTIGPgYGqxjS5D",
-	"WOn5y+PJESBzMZyCjinji9hr0lqPrWFsyTvPZXo4vLLZs3dVxcGWKdVQevvBly6q5zyYXdS8IayYKirf",
-	"/mIY3lsHw/e2v3rqObeEg+qFRc86tdyFVQbe/WQI687Yh+uwYrd9h2azKVXRZBUd0muQBEYjiBQRRu7l",
-	"5ZMofDl8VHnTk0XSM2HQjZOejUS3Ir0HliYr6G2kr1cDLZpQPoa/HMXtfVsUd4K3UNDbd5IgbZFRQsch",
-	"yWtF8avWma3mTWwpRmva7Joaq63SLfCZlNpOYHK4XSoqjxATRRKjmiyVSCWGERkfL5LuOR4Bd3JhjrFp",
-	"UlpbipXn/brp6q8pm9KERhVSkTkaNNOBzCNV69sYr0CZONcG0cws0IBbGJHNtf5vTI8/0WcvvSa5RyW0",
-	"Cj1SnFMW40WAWcxUtyzmXYYBEvKeNTj+iAg1Qf0dF1MTIYHcTiADzbDm6LpAxSNSItN8Gf1/WI7cYKsW",
-	"hbkeg9XTOM3s2vRyYhL75TS1pKpUSLdkbrWyb20MN29iODebQGAs6eHmlmav26Vs2fqUTbUhp1rsol4R",
-	"vv42virnQbWOfbkHAZ2FBqKbl01/Wc+AC4ZQi2uQioxYJitSRA8qmEjus0Slyav2nKNeIwklxoNtIwEj",
-	"kRG64IvokGNymwn0J2vpFRLK+3zGr7m45dZHgdyNltqfVTKShIxBlZ6/vd62ce5V+c2plDO4tFGBTVg4",
-	"lZDWFzZxqpEiL8prJczERsxFbB7dv1ozxEaBgsP3H1xSefkxWjBLrBqPSM0r8K1QjppYwnFzfLyS98LE",
-	"O4ZzROzcw+kTnidu+etaVkvZn7QFy3Z6MX5tksAtZ14qBvJb+ZZFgBNgyzvT+v3DZepXs4s459gY6cNQ",
-	"kSQ0wQxf8sS2vxUZ4UI91SbwXu+AlM0HmzzDeT35Zth3tbfCF/YOF6XyfpNH825sbxpqhc+Glcj2F7Cm",
-	"vzFP73EcIx+vE8Pcj/8uR+9KTJxuZOwnVMIW4xK4ZIj/cjY0KQymZ63mQwNU3AeE5SpPWHFtmbi3My15",
-	"MvjfA1SLBlcDNL8SpiCjydMjMtD7Hdi5KZ93yHOI6ExCn+f2U0rVJCQ0Z3/kFg06S7pMkoE50oBElHOB",
-	"TVmxrvuWqUmfD169vCTl8XOf2uCIMPRrYeU3QesQHUHGKZ0wqXzqmUk7b5Zpns648FERJUiiL2kksmqS",
-	"Utk6wWcR5V9L6lyeibqQcvLAYnM9kfx1ClnERI3u37a0NYjulbctmIwbVYohAeWpHvsRIJXWb2McNtjI",
-	"wXiVc+ExFiDJLNUSXnBYFLll6xpX7G4Wh9x2OQ2S0DT5ZpIwbtSILyADv3ofcQlXv3AjT6QYKWLw6WmT",
-	"queVaqe8+jIDFEJlREMIrwP5y6HUUjx6xJ3VuPMKFEah2qpE6xqj1XdDYBBt5nUmYZhDVvSh0NWFQizF",
-	"MKpG3mCoQ46JVDSBPh/U2wENCsOj3ue8Q0wGW27tx7Ek25gX5zBQnw5jwttfxEz5z0TS2xDVfyKWvvdo",
-	"07SLEHpYv0gVmzKpWEQSEV0zPn7arIdMisYz/rARl7eQSUIlSQQf6381HqSZQL8Ypq7KPAtFekWDbW2z",
-	"QSS2KzTgsEmvxYTnJFcv1rmoJf7Dn9gNcA2HNBND16NioeqCuGuqoRuNyQlE1zaRWkM4r2omNL8BZINk",
-	"ysaYmXdk3p2klcFbJsEL+bIafYPALxdZCX/jLRqJjKiMjkYs6vzHPL/FrpdfnVuV6b22N05k5ajIH0/m",
-	"ppu9iaeKEcpbE+P1e35fu41QVsVMi6z7ImpazOyNFbqlZGu8QOjrMlrdxjfLjVYLvW/YM6zK7lCGnUc0",
-	"SSAjEeVEAlRaGli8bPYM/5wChgQ53FpEtF6nah2CTSSQwGNMu4z11z7PIGIpw/D3kxi2iqrbGIdILPB8",
-	"ip/NpLYWkiDWQ1GB8p30e6CKev4N6W6ejgFf2M9cdE3wM9+8WoRKIpXIIH4MErZx6GBY2sIuxMImppUf",
-	"B8n9ROLKjG5R+tQcUTfEU0oHkgLmPirGI0UK4sD3TuGojHJpCqQWBUnRqf2/HefrLek9uP8zL3Ffw7QA",
-	"5SP+t8T/Ivui6CMoCNBoUoLSlKBJIm55e6IYZ2KWNhPEpfvaTlNNlz86OHIIJcRgeik9Ol7m/0ov9igB",
-	"HiXAvShA8AryS7iBjLpIl3NlxOn2JPCwYUWkU6sVUR53RdbnQ4FReUUSoNJ4+/J3MJrFIX56RBoijZ0+",
-	"/zmvg4WPNFKu0lYS/whDYbJDXBOoOQ7Y1sJZHQcsOj8tCwM2vzZz7bBgvRwegz0O1JvsLsavys4da7zs",
-	"d8mK+l6XLGf7hn7GWlX7Eit90cI0GNC0dLWp6YOkxBZ7sA4uDD3kr4YrRHmDwSs2nxi7SVO20q+tiavn",
-	"oddv25x1aGNtg7bCkz+VHXvvGjnzXm+vbNiZS4Za/bzNkS83gM3GAVBTanIBvYKKzr5ZF8kKReExhNY+",
-	"hFb2yPc7TNaKm5XvDr/70IibXfPisrXr2tzJwyW6N05vUgmQ3wIRGRszrQsYGRCSGU8wJbbE8twZszCU",
-	"cXI7YdGERNQ0m/BO7GjxfX6qZM3JU7ww+wjNb0f9+kNY/cfSlUf5wJ6fl2KzNkClsehfS/s39/kFdf9v",
-	"ra4V7x7bqiznBpqineZgY/8bcvF3l7QUVoGnNENr+4k2eu0sRYZ6PGX8qT+scOm0DVuicw80kg4OTcwi",
-	"b9iWr3NEBti0K/9dFZukCs0GLlSfF089YTxKZvg+DVtNxtREzFTe5PrpERFTphTEh9qENzTrLbTKG8e5",
-	"SpxPg/2aohROy7mlQQoL5G88RmFo4DtZlkfaQqa8v+FCRVNOYRV6634qQmAtdTvrjG2v2nlVusvcIbBh",
-	"dGri/bm2+ajPtdXnFlw4JT6tq82ZqymUOQ8qdi2HW1+Zc+Zu0uUuQElrppgOmPiCgUHOVAdaYg362JKz",
-	"H3jqM+w7szePwpWXcy9F5O9kLpuI1KMfEbtF9YMFGF2G2k34uTL54aF5ZqmyNHsL/ytzElwr5wt6dL5+",
-	"/F5MZxCjAtlDIpLYV/e8Ua7uNkz2Uo1JRdXsmPLYvhRGQtHjaYmPqNareeOKRbHSKr6cn/kRZdvpGtqM",
-	"KwSzg7EPjaMNqdeoHAyuYW7UAETBwRGhZMBnSTKwOOl5pVMVI9/OfBj58O6V2luvvnCGtPe9Ug0EgUQt",
-	"CVPmLU+K8lg+ulwe3umPeoXBT+uHLZXcNVUc82D30zXM1zMOmVFz8ua7VtHRGGB/kaBacPEfYR58Aew1",
-	"781bhra2sxfS/iMfXycGYHHPvF3tYTl46H+xZ4ntRQw0pZhjb51n17A8CN76/XfNes49AxEtbNfjIuRL",
-	"JTaWsR5WLDamSmt0efCtojt3mrz/jhX76Px/lEQbcP5XDLgqjq4lj2Z8k06hc0eja/ALeRrJ5lt69AV9",
-	"3chaXOQKb1C1aqb6voz3HzR2mYoef/YWs0VhWdFzv0tT1r3ZRry0yy2YxGv1Yeo4QSK9K1/KFI99b6BA",
-	"xQ0LC0zeSOlqKWYsnF6Ls54Iro+NmC1DTUUscxo2FhSFTc2q2FkrxpENkr1SzScb+kbZmYo6Pv9U+LoM",
-	"LR/BqXytQC62jrL620GwBVs8ZZxJZfjAkfle9g/N58AmlItzFGVxJmOwUmnlHsGWWt19uPufAAAA//8=",
+	"7H1/d9u2suBXweG+PU12KVmW7dwb+Y89rpO2Tpsfjd32vUZZEyIhCdcUwAdAdtQcf/d3MABJkAIpyrHS",
+	"5Mb9o7EkkAAG83sGMx+DmC8yzghTMhh9DOYEJ0TAn2+JEqveyVQRoT8mRMaCZopyFoyCcxJzlkikOLrB",
+	"VKEJmXJBkNDPUDZDjw6HTxFmCToaHCDO0tXjfhAGMp6TBdZvU6uMBKOAMkVmRAS3t2Hwn7235L+XRKre",
+	"2bP1CS/m+u3w+3cS0SREak6QxAuCsEQREYKLvh1wSZPIO51UgrJZcKuny7DAC6LsZk9iRa/Ja5au1qfW",
+	"3yIMAxBhSlAi9dup/u2/l0SsgjBgeKEnMKMu9YYr8ydkipepCkZKLEmYL2fCeUowg903wFlvO14KyQXi",
+	"U9hyiqVC5JowhQSJCb0miV4N+YAXWarfejhsWhxM4S4rw0oRoYf+/3eD3tP3H/fD/ae3/xGEawALg5MZ",
+	"YeonzBI9iW+ZWA/4TqI5jCkglGE1L9dgfgzCQB8VFSTJQVIu6j8EmQaj4H/tlZi5Z36Ve3Z+vZ5TzhSO",
+	"W1cUmyGfb01nCVlkXBEWr34mHkx6ia+IhFOMBcFK4++UaBoCuhmVKH1FVmgq+MJBcg3dMbuhal5+afEd",
+	"6W8pQ8NDNOdLIRFm8oYIMxMXdEYZTpFUWC3lmGmqnPBkFaLiZYLIjDNJkCF/FBUbUb23JEvxiiQjpIES",
+	"hZqqx8ysXyLG9cyz4+rS4cUYJXQ6JcJgqlkolehw8HTMoiqk3pKlJEnUH7MKJh9M9+Nh8pT0nuB/THqH",
+	"8X7Se0qG094A70+G8UFySI6m+ZGalZeH6kzQ02fhnuYCf/iFsJmaB6Ph0VEYLCjLP++HFaIYjz8M93vj",
+	"8Yd/PH//f/108QtdULV+1G/wjCBJ/yJNrCKF57xM4mgQ6jXSxXIRjPYHA1ih/RT6WOdLIiWekSa+uTA/",
+	"A99soAE75JImd6aDs2ewltfTqSQegJwpsgB5Ia9o1gQUbh72QqUGFP2fA5iBFzAXeCZ/oKmXtZ7yxQL3",
+	"JNGCQJEEKTyTxwgz4PErtMAqnhOJbuaEIarQHGu6Wlk2vDA8N0t5QoLRFKeS+Hek31rZD9Vw2ATLCzwL",
+	"bmG/Z2b4sNwfFgKv9K9SrYBMplws9OeLuSA4aUICBb+24YAZ8ckocKufNvwE9vlci2b9h2bHhAFq4CxL",
+	"aYz18vb+JfUaP5Z0/zEg+SMJUZim8JopJWmiV8kvDcOW7wbvAUgGdes/jdBiKbVigrBl/yM07D05RPEc",
+	"Cxxrwa/PEvf+QoPeU9RHl6hnN25UiGAUDPZfPP3z18M/Ds8PXg1Oj3598uvTZ//8/R8Xw59LVvA7TmkC",
+	"OzEb1fvvBi0Y/5xdk5RnxACuemwnDAEkQkQZMFhiB2v5L1ZI82WBlpLIPjoH7k4kKF16aXI0ZoeDAYpq",
+	"C4xCdDjYR9HJUs0JU/YUyp8Oxix6Q8SCSkk5e0YYJQn8cIiiV1z9wJfMfD5C0Uui5jx5xdVJmvIbO06z",
+	"91POpimNVRSi6Hci9JuKrxB3BYzL/0N0uD/QT4PC8/xDpjEQvj1A0Ru8SjlOLjj/BYuZFkRaxYzeYkWA",
+	"BT//EBOSwPijgX7LGdNsHKf51rQmGj3DCk+wJN8v5cqs5JyIaxqT3xi+xjTFk5RYOdSsCvsO1Y7ec4d6",
+	"lNq2Rytjb29LRDIa6szSTiZ4RoSihrqMIE4usdrIU+iCSIUXmV5XQqXealIhPMvG6topjNZKwKVhFM4T",
+	"wUlKY606sWUKsKtpuLmcDHMlq6MuFQZUXuJkQVm3BS6zZHso3Lps7l2pBlZ266zEgVrowr0y/ftieXzy",
+	"LxKrIFedT+EBYH5JQjXN4fSNc5R2bw4XrEI9+J5PghKOwQQ+lmCC57VdU0GP+sm1geaZGftKD/3EEyuE",
+	"dsOJ+UHfBrtE8ypsREF1izgnjLZlGuq5Dc3oS0li4VNSXDvGjOmjM1Bb5ZzfMLBkDTOmstCaq+bXP18M",
+	"/vzw62I4+Qfef6Geyj8Ww+tXv2Yv/nl1kH5/GF88Wf20v3w7IM+OuFefdOFitlZbdCOU3oAU9IJHdtY8",
+	"CkDVtY0MazPCwKn9FW/Kkd4NaX3IeVvjfn4DqtqSYixX01zoFtRD94l9D3kUbHAz29uCeFxi8CD/+oZF",
+	"PKfXREtx3xmaX6vc2u9KCB01rpvC7p6PqwIWk3oPaJlQ9fzaK5JwrLi43JZ9OKqe/7jNfp3TdmyWDaqa",
+	"XJqFj4KfSJoC3ZVAan70ReA7KvC9dARvPtq8ZAPlFSC90KP11FrRUQ4kSy5juP9GqasKaXdnsVhst7KX",
+	"sHrK9bWWx+muoR2R/OwL5tyCfZV4uSseZle0mYdVz1PvhWlLtaAyo0IEhQVzKQlLnI+CZOBGxEkiiJSX",
+	"E86vLnGS1L8y2keJ1AuicIIVLn8w8qOYz3ys/Wqky6Xgyr6MXxF2SaVckssppulSgIAuUbC26jXc+54n",
+	"qyrSnmKGbghaEKKQ4gsuBL/5f0Ho+mOOCrPe65EZj8+9UwmOkxhL9ZZIUDvWtGS+NJyqWMzBur+ggHx3",
+	"dLOOl3Vcq+FM8eLQLsWHMNajeX86vqvauOfwPY6vCEtQQow5KbqwkmYb4Hs+QS84g93txA4Ap3o32Ydn",
+	"XXwr8s42Q/nYZNV9E9fGBK4j4AavXhfjxD3jMHc2lTBrtlMqGylX2IKXdzBgKrq1D+vWTZwCk2qGjjnZ",
+	"d0G2UnPY68S8Lni/bvNU8b5Va3OGfprCty1ed8fU7raSPahnBE5fH+46L7kf+tvKrHNf0rJsv/y3MZzu",
+	"LDnnorsS/8WCNioAdiV3MGNqoVZGuUCTLcgHnQvrnyaxJvGC/xxUDtRy0SbKCgMJU38pJLa+ne7stIbI",
+	"G+Kxn0Cea4v0YcazbSRzVTvaWjdygdgotp059u8wB7hYc32vjinbmnW5oz832nw2WOHzdzdk1F/EuEJT",
+	"vvQrpa573322i6fffYsSq0v86akRjyu+o6FXKVU166EecNCWxporPwiDuhM/CIPcfx+EQd11HwC/Ag99",
+	"EAY1n31QD20bh71+xnXV60mrXvogDNYc9Pplrms+CAPXKx+EwbpLvmp5ONto959ZUzXHlsrx++iyGpFZ",
+	"t0XzsNTGqA7QwhprgMe9817fp2/f5Iv4nJtUmsyR7yTKuARizENLMU5TIr6TKOWzYySIXC4IAgxHVHkS",
+	"TDqnjoSBtkU30X91pZE9sb6FQDRC0cdxfo7jYISs4XUb9VFk6L5v9dloNGZ6sPlWjzVx0dsIYelsFUlC",
+	"JKLKbhJ+mGM2I/0xK+bXD1Ynv6SJ1C991+/334doHIDJjZX+rt/v30bokbaBxgzixgssrkiClkyPehwi",
+	"SZg2fW3SBU4A4vyGoTil+kBrGRAfXUbX1d3l9S9u5RQseU4ropeuqrqKZBAwzOnP9SpW7BHAjEaCuBeH",
+	"UKMviJEP6rKJVN5gaXBDogjwI0J6PFJ0QZxcF5uZBUdtM2HQHGcZYd6krG3SrbweJ3fNjWCre5tqtFSc",
+	"R04wJYMEdPc6edyH6+TdlIG1KdgegqSWCgul4cYFIizRf0H2UF9/0asCEdtgo6OtPDmsKCvDKpBx769B",
+	"7+nle/tH/7L3/v8UX3p51U8Ep/pFdawzyVMuWOcwcuWcw6e5Xf1egmC/P+gPNmKIXZ47c7tN78sSOUG/",
+	"/XL2rAryVr3IzaN6Uj2HJ2vYftL76cXPL1+96V383vvz/cfhE7+wOGMT/uE5UwJ0SZymr6fB6F1XL1z9",
+	"2CxzXt/rH5pkHWFgGbUqs6WAPx8jzcwNgRsmrsEz5WKhX6r5F+lpkG/2fNUOLF/Y+tm8z4HgZ39buygd",
+	"gO7KJHa8mxtM4pelOKtua2KNh7YVGKUqvKtaNBV8sXVUijLjhr9UvDW3zkSEOdNok6WUaPU/1CxMo0W/",
+	"i2PUFe9dRHQR02offO5YUVs4R7fVF4rMqwr3emedd1oKpBS0+E4467jJOnjVjWLhKhnuUVcWV4ItNChX",
+	"U0jc47YAa0Hje6LQxiDC30CeJnJU8N/qzq7IavNezBt+JrD+a5wuSddnfofB9dVfQfKueVHbmm3CdSm6",
+	"MkG5oGpVd6HUvRtrlJi/saPj7t5gtM5cGLlB8LOVQ4Is+LXNIL8iq6qontPZ3OMu2k4udYW2gU1TuG17",
+	"IGzJb1pgBj8hxm+QJMqV3xZo6AZLC8jEC8DtAOayna7A+z1f/cbDW8PNNxWGUHfty8sFF90iZWmetl6M",
+	"PBr4vE+8SOcuBnrHKa5wWhm2fzTYGNYq8r3zbHjzmrDciw+ObwlOGjJltpWiu1EQy3MdDoZPeoP93vDw",
+	"Yn8wOtgfDQb9/eHB4dGTP+9Hkawl7uPGJEQNNMqI9GTQJdb95o2+MHBnd8IpyqiiOKV/dRxvjsLrzt8c",
+	"ES2XVp3Yt/d1601D6v5styZrrADspiyYt1rpsNm/20SKjNoc/BeRIRpmC3TDxZVEUy7QAtIS89jOghBt",
+	"ZHsiOdso3ncOisAkvn2fEyzi+casDY9kXC4mBO7E5doNEkQtRd3xsuM0j9Be96jw8oRkKV8FHSlX40l+",
+	"Z6Q5N+ScsMSu4u5o0pR/U6bHvRFc/4USKuMlxA4cJFoKm45aYFNV8V/T9j8J2XZs3+zKYCmv7OSBtPzj",
+	"BmOmzUrxYoTCSral+xabOvTRgBtXL7nucBO5tEv3XI+rDh0ebWTm+WOhSxVFsnCxVi8cSjwpSdCLx667",
+	"6g5Bzgs8q05S0kP54oNB23VC63rsee8SmttqHrecQgsuFRoO7BW1ZGkuTxGJsCAoETzLSBIiLhIi0BXJ",
+	"qvEaP+He3zU0E165t+hViqUykXqqVts+nKc+NjPHj+tgdxhlYTNajdwXSsmwUDSmGWbK5SG1IDAXqiaK",
+	"3hX+6/t1ityJVW5nbhnN9rJBHr/MJbC9oW7j8DZHVSvN3NWk1Rwr9/McwzXiXMNe06GHG295NtljJRf1",
+	"nVnN9bOGdw421SDgY0OGCl46+Fc3TD4NM8srAIFWp/WeOuDqfd0FKFbfvHW/M+xuDqyKHOnGqQwT2uQx",
+	"LOXMBk+YeV+boQnYuk4MP/EbtMBsZa3BUj29IYI04vhBO45X7NTOzPDeDt9std28vHDNpipI3v5wig4O",
+	"Dp6G6LeL01bzeNDBPF6XmvyKsK5KsUdZ2jomUL9Cdte7X5UyBE82uCV9F6lKF/fGC2IWSObCmu/KTkyk",
+	"vISc/+qWyOrFfPJjTF/TF2e//XW2/4qeyTP29ig+PXtydpX95++nL5729aA/h78vkx+e8v/64+hq8uNv",
+	"+oH55Mf0X3+ev3jaj4cp850dgcQheZnfGvTlUS2ZoqkRLHp5yD5TpZ8ngwav1BVhl/UMqgnBggiP9V8H",
+	"sguVyssqK1+Ht5bJJF5q7nyu0cdaPzDtydLEl82nH3IUf/HHReC5//3T+fDoCXrxx4UpBxK9eX1+gfbw",
+	"Us33YDlwh3mhd5yU5TwkEdeQWWJ9xIDC4HsxGy/WO1cqMxfPKZtyJ91W/2mTSk9mp3yBFpgyhSkjQjPP",
+	"pUjt03K0tzejar6c9GO+2MOz4v/B+nV2eBOVUGNhgWnaS+lV7k6jbAbrpjEB/4XkU3Wj1VtjBfQRXAmU",
+	"SBKWjFnBVUGZ4Bn46oC1hxCAW4Vokt8JCdEVIRnCSM6xIIVegiacX4WmHIq5Tq+FP2coJfga7tEjvEyo",
+	"QkpgmvbHbMycPDtioA236Lmgf4EkGaHvAcBovBwMDuIXf1zAHyRCj+AcQxSnmC7kmEUu/UYh4pnhWMj+",
+	"4GbJRiGKyIdM/0Oxih73ERCzRDFfkDFrwQsNPosbkxW6mXO9TzTnaSIreDJmks6YPgGNMLBTC06o9mLB",
+	"k7s9KUNUhfocr6mkkxQK2FAlkaNk2TIEfMzgFqQ81mMwW3FGEEklQVShhJv6MYh8oFKhR4eDwxAxWOLh",
+	"4OAxrOM5zGyLIMBOncoHIZQ+gKBrXhjB5n7BA+NghD6OAdXHQYic9DH9wealmg9lWuA4uL2NULXKDk3G",
+	"zGbJRe4d/ciWyzFJW1q3t7zVUs7Ls4s1WtGoKvlSxKTPxWzPPiT39FhwPqq0JLq3z88v0MmbMyeXI08I",
+	"uQ0D/Sqc0WAUHPQH/QOTXzQHTrMHUN8rfQEz32XnEzgauNOsuYSWB4DGZ1rJ/IVKdVLe1i1rZTXkYpRD",
+	"9kxFnNtw40BbKub2fa1iyHAw6FAvpFuRjfJmtK/ABso0RvNpzmU0XA/N7L6XFqvcs7U+9Oj9rUYfbDN6",
+	"+HSL0Udbrftoi5WAiblYYLGyiIEEmVGpCLBTgFyoOYxzGdR4DM0VaPADcrkBA9HFnKAZYcRU4zG6DKKl",
+	"XzdPsYgJMBfDKfAMU7aOveau0ol1e1jyzhPU7w+v7JWo26riYO+e11B6/96nLkoieDC7KGQAsKKqKGfw",
+	"hWH4YBsMP9z/6qnnrSUcUC8setap5TasMvC9j4awbo1BvQ0rdov2aTabYRXPN9EhFKkj0ymJFeJG7uU1",
+	"MUD4Qiaspal10jOZATsnPZuc0Yn07lmabKC3ejr5l0Zxh98WxZ3CKRT09p1EQFtomuJZiPICIPBR68xW",
+	"80b2fm1n2twzF+d7pVvgEym1m8Bk5KZVVJpkdZ4moCZLxTMJQWLKZuuk+xa2ACs5N9vYNSltLcXK/X7d",
+	"dPVlyqYsxXGFVGSOBs10IPM45PY2xo9EmSjmDtHMTNCAW+DOz7X+b0yPP9V7L70muUcltAo9UJxz19mL",
+	"AMuEqr3yQk4bBkiSVy2E8ceIqzno7zCZmnNJ0M2cCKIZ1gpcF6B4xIoLzZfB/wc1Zhps1aLaisdg9dRz",
+	"Nqs2ISsqoWJiU1HSStmbjsytVstHG8PNi5iszCIAGC2lpd16O9vWJm6bH9OFNuRUh1XUy/xsv4yvynlQ",
+	"LU7U7kEAZ6GB6O5l0xfrGXDBEGpxTaRCUypkRYroQQUTyX2WoDR51Z63oNdIhJHxYNtIwJQLhNd8EX10",
+	"gm4EB3+yll4hwmzMluyK8RtmfRTA3XCp/VklI03RjKjS83c42DfOvSq/OZNySS5sVGAXFk4lpPWZTZxq",
+	"pMiL8loJM7ERcxC7R/ev1gyxUaBg9O69SyrPP8RrZolV4wGpWQW+FcpRc0s4bgaXV/Kem3jHZAWInXs4",
+	"fcLz1K1pspXVUrZN6MCynWrcX5skcGvUtIqB/FS+ZRHgBNjyhhl+/3CZ2NfsIs45NkT6IFQkEU4hfxs9",
+	"sl05uECMq8e2vQAqy083eYbzIkHb4nutwYNBufvn/9WKW5/ZvVwUUPLbTJr5Q4X8UGuMNi6F9j+DOf6N",
+	"uYpPkgQEQZ2aVn4CckXCnoS8+kbJcIol6VEmCZMUCEguJyYHwrQ90IwsAs0/QjTXmcKKb8wEzp3XokfR",
+	"/45Ar4ouI7DfUqqIwOnjYxTp9Ub23Zit+uh7EuOlJGOWG2AZVvMQ4Zx/ohuwCC3tU4kis6UIxZgxDnX9",
+	"Ib/qhqr5mEU/Pr9A5fZzp1x0jCg4xqAeEALzEjxJxqudUql8+p25ldAsFD3NFaA4BEepPqQpF9Usp7Kg",
+	"ls+kyj/6+5MMBhsTg+5Z7m4n079OKQ2YqNH92xbXBtG9ArsDk3HDUglJifLcyPyZkExax4/x+EB5L+OW",
+	"zoXHjBOJlplWETgj6zK7LGhYyu1d45BbRLFBEpo+MVQiyowe8hlk4FfvZC7h6hdu6JHkU4UMPj1u0hW9",
+	"Uu2MVZu0gRAqQyKcez3Qnw+lWvHoAXc2486PREEYq6tKtK12X20pB1G4pdcbBXESWdGHQlcXCuGmjlE1",
+	"8rKTfXSCpMIpGbOoXiQyKiyXerOcPjIpcLm7IEkk2ofEOoeB+nQYEx93kXtnZsrfE4rvQlR/RzD+8MGm",
+	"6RZi9LB+nim6oFLRGKU8vqJs9rhZD9kQdyp8xsrkjMEV/TzgIQjU5tQaoEERW+XNhqVuqDZN9AjQSxRH",
+	"kf4QIWlz0qdcaE4ETUhZ0W4R8poztQLDwvRJrJWK66M/qJrzpconDE1LGbsuyHBl/AZxptmFeWbMeJqY",
+	"e1PMFg7U1KMVp4wIyhNgHvsDVOubNUKCyBWL54Iz2M8jWJaN+Fk7aMI/mBy6x0XAj7IlsdnmTr25CGIc",
+	"Y+a2nHT24WNBv1DZGJHbZINMc2OlvbaqdZaadqi2DB8De9Eeb1McS/+8uc3gk40dBtfuwvG8O6u0fT2X",
+	"gt2hBaS5PJyv42hjD8hdWlWtATDgtZaqSmYLKBMijbh5+OczBAkGXz97xEm1GmsFtDgvOPko5WzWy3ia",
+	"uvzRMkSXO+5JJQheNAfnUaTIBxvD75nB0cgcmOk46D/aMXsU/YKl6gFu9M6eRVDszDKDx5YvpuCbZVoT",
+	"lyasb4pj9tFzHM/HLK9FG9EENCDNbnPU0X9HMCCCvzXGF1lAUYIVjvQr4YoAg0KdL85fv+qjU75YwJLh",
+	"0ocyXYAZMVc7sF6RudMQmZa70Zjh5JpKItGc3yAN1/XCzfkb8tqUta33x+ykaNJ8J1btdULBYdwz/7zI",
+	"G0jb5eYdpI+RgqzPTH+REC0v+XUpFvtNXXYrgLhja+nNrGsNRatX1Gzz5OFgMBizMaPJCB0OLXaNUK2C",
+	"6Zhp3IGbIRaVg9E4OByOgzC/KzIa18uemh/zK5Eworlp1Di4heNs7T7ewESR2d8Dr+zguwJIebnlo3O4",
+	"2NQ71xA1FNTIJ+dFwVc/g8xVO2l4gy0hnQkO4Vm4QSXzZGjpdTDYkrI7FNB2hgbEMre84N5dmjuptjmj",
+	"ljD2L/SaMA2HTPCJG9izUHVBvGdKLjWGJOYkvpJlcYC8dJKjXAP3XNAZXBA5hn6uhbbuhXxZ8mqHwC8n",
+	"2Qh/E7TUOqsSeDqlcf9vS0AoVt1+dGAgNJ6ZtmUQwfHc6TAOQRmpsDLXOEvy9GceQHXaTgl7zpXPTaUj",
+	"fLq2LeCgrS2/xt3Y0qZ9NUUC4bxt9kpVii26qbfPDUYazC4JSwyIfbNXy6H+e6fslaWTWwNAFbEBWP4N",
+	"J2wUCNVQsqUxj8+wB8Mq3CpRXm7xynnHcXHjOV0ZD4jJAOZTcPCWxLTOMV661Ww7M41dk+nXRCJu9eL2",
+	"KKmF3jdMGk69z4rkiTFDkpBKiUWLl825TK8zAkmsjNzkRZJMmkP15rxNfTc83Vyk14auIDHNqFFwE9Ir",
+	"qoAlMERCwSnjxTMvtdWPEGA9KWomfCf9KQ9FfcEvNSnKUwLxM2dGFWUg/YpeXiABSyQVFyR5yIm6/4QF",
+	"yNu2kA6h8gc48R2a8tOkK6L2itogzSnnhlZLYYQyApcDFWWxQgUthogyM0pgJk0FkXW5VfSnfSCxTdU/",
+	"a518PaT2mpWkpg+lOIsHctsJuRUhrKLVBTdGXwF4UxLGNLLqTIMzwZdZM/1d5LNimVe3yR+Njh26DCG5",
+	"vZSNfa9o+1FP9kB8D/LtayA4ziq0Jsk1EdjF8VzmAAl1p7j7TQoGtmBVTMySPS7GbMIhKV+hlGBpcnUW",
+	"SwnJumZykjw+Rg15wv0xe52XwSIfcKxcDbjkNVNIZJV95NqTfXSCYGmQULyPuEBDt/cYbIBIxAgWJtwu",
+	"VtCuLUSSI6ogcddcU0ZYmbC9tXn3B+FgMGgzAppTiLvaqptTiIua4m0ZxFVO8UkZxfWwO+SJOkfeZEFT",
+	"dllWXfV42fytAFpn1EjVMp1t4/MJc/09TrW2NdT8MOA6LpScBtcF372Hb5dOiUongCYBlGdtf9uOCYc2",
+	"tnZNVATCx7J5yG2jWDgcHJb9c3KxVKvdV3H05zc0JCEmct/gzPuROObQrp1dG3Sah+zb7tm3ZTdlv+tr",
+	"K93aHs/ZM9P40I+be0WB+Tu/O2y8WY4T40DIUdvUlVtgcQUdYMH2n6w0JpN02kcvMRTPgQxGcwtxXCn0",
+	"DHknJpXFZNHYosl9VCGkCqmMmaYVl744xAs1FWmI8ym8zzFyPBqHXlhhPuBk1yFPUxa7naraw4EPFLeJ",
+	"4vSROpjZVFC/pv77gjJ1csrS1W7o6WJuOmCuzKUeu1Au6Ixqvd6oVCFashRut5ebyL3Ua0MpQzdzGs9R",
+	"jE3dWO+LK7RxpmTN+22F0HfyGByFjin1L25tGSumPJQFzZku+BfuPqi0kPqyHAcGIT6n2+AhCX9DEv4K",
+	"CjK3y/JmBmKSKXbDQZrFJNpWSrbJyN+YeJCS35KUXLIWOem0G/EaQRf20oTbxsYkzGIB7u9HOE2LqxV5",
+	"CZdkQdljfxbDhdOIpMUxFGnOHY2sY8q2gMnnOUYRJC3lv6tikViBYw1Uy+KpR5TF6RK0XVtuzV7hsI1R",
+	"Hx8jvqBKkWSEcJoaSeitRJa3ovHkuFbcLF9TUoTTxGZD4hAA+RtPiShSp4r6gdZbmjdQWksVyimsQm97",
+	"H4uMm44OCBuM7e5/8PodLua7Zv55PyI/589dIg/MvavTYS3IUeLTtvq4OZrC4+BBxT3L4bZXcJx3N+k3",
+	"50RJq8WYnlrQlDrKmWoEtw3H0ORrHHgKGJ2YgbtHYTtRqwqTm1W5bDJKzANid6juYwGG21C7CT835lre",
+	"N88sVZbmkNa/ZQqk6zv4jGGHrx+/17Mn+bRA9urN0M/F1d0WjF6qMaUWNDvGLEHQxx9JUjRBaAlk1Lo/",
+	"7lyxKGbaxJfzPT+gbDddQ5txhWB2MPa+cbShtAgoB9EVWRk1AFAwOkYYRWyZppHFSUEW/NoG/WyLtypG",
+	"vln6MPL+fY756/+eCiDV2dtDx0DUENBh/EZrKSz54tj4v0P6EugVBj9tsLBUcrdUccyDex+vyGo749D6",
+	"BPPudFbR0Rhgf5FEdeDiP5NV8Bmw9znUL2pDW3vpHWj/gY9vE6i2uAeQu2cO7r1a72J7kaiTYbj9a51n",
+	"V6Q9U6sLykAYqVnPuZtvvoPp+rzSB7La7duUyWH85hilWBFR6n1S4bwbst8jX/Za3r3i1OqUL3o3+5o2",
+	"P1BeR1d8mVyJKCsUqLtEr/3IfafYdQfsPikWiCW0FbBRMqgUixUpL0pWUb/fFDAuXDQP8eKHePG/Q7y4",
+	"4gypksRWut2S7dLB+taxjhp8rJ6uhfmSHvyqXzeyFge5wbNarY1Rbc7+7r3GLlO3w5+uT23pF1E0eN7D",
+	"Gd273ge8tNOtqU9bNf3oOwFXvSpfjjxLfO3Ojbhlib1z4bgtizcWDuT1t55yprcNmC2hkBcVTnewgqKg",
+	"g04VO2v36H1vf7mh1EB+3ZkKJymi7yb8a/XAr30XQclkKbC2/ExJpZTPoPtEUTNNW4TrFYL6tYZfsmGW",
+	"St1K2dBixb6oqFjpfxV0ltfKBHFqvFbOPbEu83ojfSh5liwoo1IZLnZsPpet9vJ3QL+29XcUpXvM7ZpK",
+	"NRh3C7YczO372/8JAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

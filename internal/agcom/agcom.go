@@ -56,6 +56,9 @@ type Thread struct {
 	CreatedAt      time.Time
 	LastActivityAt time.Time
 	Metadata       map[string]string
+	// UnreadCount is, for the caller, the thread's messages addressed to it
+	// that it has not marked read.
+	UnreadCount int
 }
 
 // MessageList is a page of messages.
@@ -215,4 +218,69 @@ type Stats struct {
 	Messages int
 	Agents   int
 	Contacts int
+}
+
+// ReadState is a message's read state for one recipient.
+type ReadState struct {
+	MessageID string
+	ReadAt    *time.Time // nil: unread
+}
+
+// ThreadReadState is the outcome of marking a thread read.
+type ThreadReadState struct {
+	ThreadID string
+	Marked   int
+	ReadAt   time.Time
+}
+
+// InboxEntry is a message addressed to the caller, with its read state.
+type InboxEntry struct {
+	Message
+	ReadAt *time.Time // nil: unread
+}
+
+// InboxFilter selects messages addressed to the caller.
+type InboxFilter struct {
+	UnreadOnly bool
+	ThreadID   string // empty: any
+	FromHandle string // empty: any
+	Page       Page
+}
+
+// InboxList is a page of the caller's inbox.
+type InboxList struct {
+	Entries    []InboxEntry
+	Pagination Pagination
+}
+
+// Event types.
+const (
+	EventMessageCreated = "message.created"
+	EventThreadUpdated  = "thread.updated"
+	EventMessageRead    = "message.read"
+)
+
+// Event is one entry of an agent's event log. Which of Message, Thread and
+// MessageIDs is set depends on Type.
+type Event struct {
+	Cursor    int64
+	Type      string
+	ThreadID  string
+	CreatedAt time.Time
+	// Message is the new message of a message.created event.
+	Message *Message
+	// Thread is the thread, as the agent sees it now, of a thread.updated
+	// event.
+	Thread *Thread
+	// MessageIDs and ReadAt describe a message.read event; ReadAt is nil
+	// when the messages were marked unread.
+	MessageIDs []string
+	ReadAt     *time.Time
+}
+
+// EventPage is what one read of the event log returns.
+type EventPage struct {
+	Events []Event
+	// Next is the cursor to read after next time.
+	Next int64
 }

@@ -20,6 +20,8 @@ const (
 	EMETHOD          Code = "MethodNotAllowed"
 	ECONFLICT        Code = "Conflict"
 	EVERSION         Code = "VersionConflict"
+	EIDEMPOTENCY     Code = "IdempotencyKeyReused"
+	EGONE            Code = "CursorExpired"
 	ETOOLARGE        Code = "PayloadTooLarge"
 	ERATELIMIT       Code = "RateLimitExceeded"
 	EINTERNAL        Code = "InternalError"

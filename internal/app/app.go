@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	contract "github.com/agcom/agcom"
@@ -27,7 +28,7 @@ var _ httpapi.Store = (*sqlite.Store)(nil)
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 30 * time.Second
-	writeTimeout      = 60 * time.Second
+	writeTimeout      = 90 * time.Second // above the longest long-poll (60 s); streams extend their own
 	idleTimeout       = 120 * time.Second
 )
 
@@ -38,6 +39,8 @@ type App struct {
 	Keys    *auth.Keys
 	Handler http.Handler
 	Log     *slog.Logger
+
+	stopPruning func()
 }
 
 // New opens the store (migrating it), applies the admin bootstrap and
@@ -83,12 +86,38 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		store.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log}, nil
+	a := &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { defer close(done); a.prune(stop) }()
+	var once sync.Once
+	a.stopPruning = func() { once.Do(func() { close(stop); <-done }) }
+	return a, nil
 }
 
-// Close closes the store.
+// Close stops pruning and closes the store.
 func (a *App) Close() error {
+	a.stopPruning()
 	return a.Store.Close()
+}
+
+// pruneEvery is how often expired events and idempotency keys are deleted.
+const pruneEvery = time.Hour
+
+// prune deletes what retention no longer keeps, now and then every
+// pruneEvery, until stop is closed.
+func (a *App) prune(stop <-chan struct{}) {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		if err := a.Store.Prune(context.Background(), time.Now().Add(-a.Config.EventRetention)); err != nil {
+			a.Log.Error("prune events", "error", err.Error())
+		}
+		select {
+		case <-t.C:
+		case <-stop:
+			return
+		}
+	}
 }
 
 // Serve serves on ln until ctx is cancelled, then stops accepting, drains

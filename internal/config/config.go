@@ -17,23 +17,24 @@ import (
 
 // Defaults.
 const (
-	DefaultDBPath             = "./data/agcom.db"
-	DefaultBusyTimeout        = 5 * time.Second
-	DefaultAlgorithm          = "HS256"
-	DefaultTokenExpireMinutes = 60
-	DefaultHost               = "127.0.0.1"
-	DefaultPort               = 8000
-	DefaultCORSOrigins        = `["http://localhost:3000"]`
-	DefaultLogLevel           = "INFO"
-	DefaultLogFormat          = "json"
-	DefaultMaxBodyBytes       = 1 << 20
-	DefaultShutdownTimeout    = 15 * time.Second
-	DefaultRateWrite          = 100
-	DefaultRateRead           = 500
-	DefaultRateSearch         = 50
-	DefaultRateAudit          = 100
-	DefaultRateAuth           = 10
-	minSecretKeyLen           = 32
+	DefaultDBPath              = "./data/agcom.db"
+	DefaultBusyTimeout         = 5 * time.Second
+	DefaultAlgorithm           = "HS256"
+	DefaultTokenExpireMinutes  = 60
+	DefaultHost                = "127.0.0.1"
+	DefaultPort                = 8000
+	DefaultCORSOrigins         = `["http://localhost:3000"]`
+	DefaultLogLevel            = "INFO"
+	DefaultLogFormat           = "json"
+	DefaultMaxBodyBytes        = 1 << 20
+	DefaultShutdownTimeout     = 15 * time.Second
+	DefaultRateWrite           = 100
+	DefaultRateRead            = 500
+	DefaultRateSearch          = 50
+	DefaultRateAudit           = 100
+	DefaultRateAuth            = 10
+	DefaultEventRetentionHours = 7 * 24
+	minSecretKeyLen            = 32
 )
 
 // Config is the server's configuration.
@@ -57,6 +58,8 @@ type Config struct {
 	AdminSecret     string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	// EventRetention is how long agents' events are kept for resuming.
+	EventRetention time.Duration
 	// Pprof serves Go's profiler at /debug/pprof/ (unauthenticated: only
 	// for diagnosing, on a trusted network).
 	Pprof bool
@@ -116,6 +119,7 @@ func Load(getenv Getenv) (Config, error) {
 		AdminSecret:     r.str("ADMIN_SECRET", ""),
 		MaxBodyBytes:    int64(r.int("MAX_REQUEST_BODY_BYTES", DefaultMaxBodyBytes, 1024, 64<<20)),
 		Pprof:           r.bool("PPROF_ENABLED", false),
+		EventRetention:  time.Duration(r.int("EVENT_RETENTION_HOURS", DefaultEventRetentionHours, 1, 24*365)) * time.Hour,
 		ShutdownTimeout: time.Duration(r.int("SHUTDOWN_TIMEOUT_SECONDS", int(DefaultShutdownTimeout/time.Second), 1, 3600)) * time.Second,
 	}
 	if alg := r.str("ALGORITHM", DefaultAlgorithm); alg != DefaultAlgorithm {

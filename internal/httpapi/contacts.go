@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
@@ -44,6 +45,7 @@ func (s *Server) CreateContact(ctx context.Context, req agcomv1.CreateContactReq
 		return nil, err
 	}
 	b := req.Body
+	answerWith(ctx, http.StatusCreated, func(result any) any { return toAPIContact(result.(agcom.Contact)) })
 	c, err := s.store.CreateContact(ctx, caller, agcom.Contact{
 		Handle: b.Handle, DisplayName: deref(b.DisplayName), Description: deref(b.Description), Tags: deref(b.Tags),
 	})

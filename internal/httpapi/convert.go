@@ -30,6 +30,10 @@ func toAPIMessages(ms []agcom.Message) []agcomv1.Message {
 	return out
 }
 
+func toAPIBroadcast(ms []agcom.Message) agcomv1.BroadcastResult {
+	return agcomv1.BroadcastResult{Messages: toAPIMessages(ms), Count: len(ms)}
+}
+
 func toAPIThread(t agcom.Thread) agcomv1.Thread {
 	md := t.Metadata
 	if md == nil {
@@ -42,6 +46,7 @@ func toAPIThread(t agcom.Thread) agcomv1.Thread {
 		CreatedAt:          t.CreatedAt,
 		LastActivityAt:     t.LastActivityAt,
 		Metadata:           md,
+		UnreadCount:        t.UnreadCount,
 	}
 }
 

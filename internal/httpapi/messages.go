@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
@@ -27,6 +28,7 @@ func (s *Server) SendMessage(ctx context.Context, req agcomv1.SendMessageRequest
 	if err != nil {
 		return nil, err
 	}
+	answerWith(ctx, http.StatusCreated, messageToAPI)
 	m, err := s.store.SendMessage(ctx, caller, toDomainNewMessage(req.Body))
 	if err != nil {
 		return nil, err
@@ -40,6 +42,7 @@ func (s *Server) SendGroupMessage(ctx context.Context, req agcomv1.SendGroupMess
 	if err != nil {
 		return nil, err
 	}
+	answerWith(ctx, http.StatusCreated, messageToAPI)
 	m, err := s.store.SendMessage(ctx, caller, toDomainNewMessage(req.Body))
 	if err != nil {
 		return nil, err
@@ -53,11 +56,12 @@ func (s *Server) BroadcastMessage(ctx context.Context, req agcomv1.BroadcastMess
 	if err != nil {
 		return nil, err
 	}
+	answerWith(ctx, http.StatusCreated, func(result any) any { return toAPIBroadcast(result.([]agcom.Message)) })
 	ms, err := s.store.Broadcast(ctx, caller, toDomainNewMessage(req.Body))
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.BroadcastMessage201JSONResponse{Messages: toAPIMessages(ms), Count: len(ms)}, nil
+	return agcomv1.BroadcastMessage201JSONResponse(toAPIBroadcast(ms)), nil
 }
 
 // GetMessage implements GET /messages/{message_id}.
@@ -121,9 +125,13 @@ func (s *Server) ReplyToMessage(ctx context.Context, req agcomv1.ReplyToMessageR
 	if err != nil {
 		return nil, err
 	}
+	answerWith(ctx, http.StatusCreated, messageToAPI)
 	m, err := s.store.ReplyToMessage(ctx, caller, req.MessageId, toDomainReply(req.Body))
 	if err != nil {
 		return nil, err
 	}
 	return agcomv1.ReplyToMessage201JSONResponse(toAPIMessage(m)), nil
 }
+
+// messageToAPI renders a created message for its idempotency record.
+func messageToAPI(result any) any { return toAPIMessage(result.(agcom.Message)) }

@@ -57,6 +57,20 @@ type Store interface {
 
 	ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error)
 
+	MarkRead(ctx context.Context, caller agcom.Caller, messageID string, read bool) (agcom.ReadState, error)
+	MarkThreadRead(ctx context.Context, caller agcom.Caller, threadID string) (agcom.ThreadReadState, error)
+	ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error)
+
+	// Events returns the caller's events after the cursor after (or, when
+	// after is nil, none, with the current head as Next). Returns EGONE for
+	// a cursor older than the retention period.
+	Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error)
+	// Subscribe signals on the channel whenever an event for handle is
+	// committed; the function ends the subscription.
+	Subscribe(handle string) (<-chan struct{}, func())
+
+	IdempotentAnswer(ctx context.Context, handle, key string) (request string, status int, body []byte, err error)
+
 	AgentCredentials(ctx context.Context, handle string) (agcom.Agent, string, error)
 	RecordTokenFailure(ctx context.Context, handle, reason string) error
 	ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, error)
@@ -189,6 +203,7 @@ func NewHandler(o Options) (http.Handler, error) {
 		}
 		r.Use(
 			validate,
+			idempotency(o.Store, ew),
 		)
 		strict := agcomv1.NewStrictHandlerWithOptions(srv, nil, agcomv1.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  ew.requestError,
@@ -228,8 +243,15 @@ func yamlToJSON(doc []byte) ([]byte, error) {
 }
 
 // compress gzips responses of 1 KB (gzhttp.DefaultMinSize) and more for
-// clients that accept it.
-func compress(next http.Handler) http.Handler { return gzhttp.GzipHandler(next) }
+// clients that accept it; never an event stream, whose events must go out
+// as they happen.
+var compress = func() func(http.Handler) http.Handler {
+	wrap, err := gzhttp.NewWrapper(gzhttp.ExceptContentTypes([]string{"text/event-stream"}))
+	if err != nil {
+		panic(err) // the options are constant
+	}
+	return func(next http.Handler) http.Handler { return wrap(next) }
+}()
 
 func serveBytes(contentType string, body []byte) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
@@ -61,6 +62,7 @@ func (s *Server) ReplyToThread(ctx context.Context, req agcomv1.ReplyToThreadReq
 	if err != nil {
 		return nil, err
 	}
+	answerWith(ctx, http.StatusCreated, messageToAPI)
 	m, err := s.store.ReplyToThread(ctx, caller, req.ThreadId, toDomainReply(req.Body))
 	if err != nil {
 		return nil, err

@@ -128,6 +128,7 @@ func (s *Store) CreateAgent(ctx context.Context, actor string, a agcom.Agent, se
 			return err
 		}
 		out = agcom.Agent{Handle: a.Handle, DisplayName: a.DisplayName, IsAdmin: a.IsAdmin, CreatedAt: t.now, UpdatedAt: t.now}
+		t.result = out
 		return t.audit(agcom.EventAgentCreate, actor, a.Handle, map[string]any{"is_admin": a.IsAdmin})
 	})
 	return out, err

@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"strings"
+	"slices"
 
 	"github.com/agcom/agcom/internal/agcom"
 )
@@ -35,33 +35,45 @@ const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.det
 func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
 	page := f.Page.Normalize()
 	var (
-		where []string
-		args  []any
+		filter     string
+		filterArgs []any
 	)
-	if !caller.IsAdmin {
-		where = append(where, "(a.actor_handle = ? OR a.target_handle = ?)")
-		args = append(args, caller.Handle, caller.Handle)
-	}
 	for _, c := range []struct{ col, v string }{
-		{"a.event_type", f.EventType}, {"a.actor_handle", f.ActorHandle}, {"a.target_handle", f.TargetHandle},
+		{"event_type", f.EventType}, {"actor_handle", f.ActorHandle}, {"target_handle", f.TargetHandle},
 	} {
 		if c.v != "" {
-			where = append(where, c.col+" = ?")
-			args = append(args, c.v)
+			filter += " AND a." + c.col + " = ?"
+			filterArgs = append(filterArgs, c.v)
 		}
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
+	countQ := "SELECT count(*) FROM audit_events a WHERE 1" + filter
+	countArgs := filterArgs
+	listQ := "SELECT " + auditColumns + " FROM audit_events a WHERE 1" + filter + " ORDER BY a.seq DESC LIMIT ? OFFSET ?"
+	listArgs := append(slices.Clone(filterArgs), page.Limit, page.Offset)
+	if !caller.IsAdmin {
+		countQ = "SELECT count(*) FROM audit_events a WHERE (a.actor_handle = ? OR a.target_handle = ?)" + filter
+		countArgs = append([]any{caller.Handle, caller.Handle}, filterArgs...)
+		// The caller's events as actor and as target, each walked newest
+		// first on its own index only as far as this page reaches.
+		side := func(col string) string {
+			return "SELECT seq FROM (SELECT a.seq FROM audit_events a WHERE a." + col + " = ?" + filter +
+				" ORDER BY a.seq DESC LIMIT ?)"
+		}
+		listQ = "SELECT " + auditColumns + " FROM audit_events a WHERE a.seq IN (" +
+			side("actor_handle") + " UNION " + side("target_handle") + ") ORDER BY a.seq DESC LIMIT ? OFFSET ?"
+		reach := page.Limit + page.Offset
+		listArgs = append([]any{caller.Handle}, filterArgs...)
+		listArgs = append(listArgs, reach, caller.Handle)
+		listArgs = append(listArgs, filterArgs...)
+		listArgs = append(listArgs, reach, page.Limit, page.Offset)
 	}
 	var out agcom.AuditEventList
 	err := s.readTx(ctx, func(t *tx) error {
 		var total int
-		if err := t.queryRow("SELECT count(*) FROM audit_events a"+cond, args...).Scan(&total); err != nil {
+		if err := t.queryRow(countQ, countArgs...).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := t.query("SELECT "+auditColumns+" FROM audit_events a"+cond+
-			" ORDER BY a.seq DESC LIMIT ? OFFSET ?", append(args, page.Limit, page.Offset)...)
+		rows, err := t.query(listQ, listArgs...)
 		if err != nil {
 			return err
 		}

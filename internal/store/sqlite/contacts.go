@@ -73,6 +73,7 @@ func (s *Store) CreateContact(ctx context.Context, caller agcom.Caller, c agcom.
 	err = s.writeTx(ctx, func(t *tx) error {
 		var err error
 		out, err = t.createContact(caller, c, tags)
+		t.result = out
 		return err
 	})
 	return out, err

@@ -69,6 +69,7 @@ func (s *Store) SendMessage(ctx context.Context, caller agcom.Caller, m agcom.Ne
 	err := s.writeTx(ctx, func(t *tx) error {
 		var err error
 		msg, err = t.openThread(caller, m.ToHandles, m)
+		t.result = msg
 		return err
 	})
 	return msg, err
@@ -89,6 +90,7 @@ func (s *Store) Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewM
 			}
 			msgs = append(msgs, msg)
 		}
+		t.result = msgs
 		return nil
 	})
 	return msgs, err
@@ -117,6 +119,7 @@ func (s *Store) reply(ctx context.Context, caller agcom.Caller, findOriginal, id
 	err := s.writeTx(ctx, func(t *tx) error {
 		var err error
 		msg, err = t.reply(caller, findOriginal, id, notFound, r)
+		t.result = msg
 		return err
 	})
 	return msg, err
@@ -240,8 +243,13 @@ func (t *tx) insertMessage(msg *agcom.Message) error {
 	if _, err := t.exec(sqlDeliverMessage, msg.ThreadID, seq); err != nil {
 		return err
 	}
-	_, err = t.exec(sqlCountUp, "messages")
-	return err
+	if _, err = t.exec(sqlCountUp, "messages"); err != nil {
+		return err
+	}
+	if err := t.countUnread(*msg); err != nil {
+		return err
+	}
+	return t.emitMessageCreated(*msg, seq)
 }
 
 // addParticipant adds handle to the thread, if it is not there yet, with
@@ -257,8 +265,10 @@ func (t *tx) addParticipant(threadID, handle string) error {
 	if _, err := t.exec(sqlRefreshParticipants, threadID); err != nil {
 		return err
 	}
-	_, err = t.exec(sqlBackfillMailbox, threadID, handle)
-	return err
+	if _, err = t.exec(sqlBackfillMailbox, threadID, handle); err != nil {
+		return err
+	}
+	return t.emitThreadUpdated(threadID)
 }
 
 // participantsOf returns sender and recipients, de-duplicated and sorted.
@@ -550,14 +560,16 @@ func (t *tx) queryMessages(query string, args ...any) ([]agcom.Message, error) {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanMessage(row scanner) (agcom.Message, error) {
+// scanMessage scans messageColumns, then any extra destinations.
+func scanMessage(row scanner, extra ...any) (agcom.Message, error) {
 	var (
 		m         agcom.Message
 		to, tags  string
 		inReplyTo sql.NullString
 		created   int64
 	)
-	if err := row.Scan(&m.ID, &m.ThreadID, &m.FromHandle, &to, &m.Subject, &m.Body, &created, &inReplyTo, &tags); err != nil {
+	dest := append([]any{&m.ID, &m.ThreadID, &m.FromHandle, &to, &m.Subject, &m.Body, &created, &inReplyTo, &tags}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(to), &m.ToHandles); err != nil {

@@ -56,6 +56,8 @@ type Store struct {
 	clockMu sync.Mutex
 	last    time.Time // the latest write timestamp handed out
 
+	hub hub // wakes event subscribers after commits
+
 	jobs       chan *writeJob // to the writer goroutine
 	closing    chan struct{}
 	writerDone chan struct{}
@@ -242,6 +244,11 @@ type tx struct {
 	now   time.Time
 	s     *Store
 	stmts *stmtCache
+
+	// result is what a create made, for its idempotency record.
+	result any
+	// notify lists the agents whose event logs this transaction grew.
+	notify []string
 }
 
 // newID returns a new ULID at the transaction's time; ids made in one
@@ -274,11 +281,11 @@ func (s *Store) now() time.Time {
 	return s.Now().UTC().Truncate(time.Microsecond)
 }
 
-// sqlLatestWrite finds the latest timestamp stored (each max is one index
-// lookup).
+// sqlLatestWrite finds the latest timestamp stored; each part is one
+// lookup (the last row, or the top of an index).
 const sqlLatestWrite = `SELECT max(
-	coalesce((SELECT max(created_at) FROM messages), 0),
-	coalesce((SELECT max(created_at) FROM audit_events), 0),
+	coalesce((SELECT created_at FROM messages ORDER BY seq DESC LIMIT 1), 0),
+	coalesce((SELECT created_at FROM audit_events ORDER BY seq DESC LIMIT 1), 0),
 	coalesce((SELECT max(last_activity_at) FROM threads), 0))`
 
 // writeNow is the time of a write transaction. It never runs backwards,

@@ -13,6 +13,10 @@ import (
 // metadata, as JSON kept on the row.
 const threadColumns = `t.id, t.subject, t.created_at, t.last_activity_at, t.participants, t.metadata`
 
+// threadUnread is the caller's (?1) unread count of thread t, for queries
+// that do not walk the caller's participant row anyway.
+const threadUnread = `coalesce((SELECT unread FROM thread_participants WHERE thread_id = t.id AND handle = ?1), 0)`
+
 // Keeping the thread row's JSON copies in step.
 const (
 	sqlRefreshParticipants = `UPDATE threads SET participants = (SELECT json_group_array(handle) FROM
@@ -22,18 +26,18 @@ const (
 )
 
 const (
-	sqlGetVisibleThread = `SELECT ` + threadColumns + ` FROM threads t WHERE t.id = ?3 AND ` + visibleThread
+	sqlGetVisibleThread = `SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t WHERE t.id = ?3 AND ` + visibleThread
 
 	// An agent's inbox walks its participant rows; an admin's walks all
 	// threads. ?3 is the archived filter: NULL for any.
 	sqlListThreadsParticipant = `
-		SELECT ` + threadColumns + ` FROM thread_participants p JOIN threads t ON t.id = p.thread_id
+		SELECT ` + threadColumns + `, p.unread FROM thread_participants p JOIN threads t ON t.id = p.thread_id
 		WHERE p.handle = ?1 AND (?3 IS NULL OR p.archived = ?3)
 		ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ?4 OFFSET ?5`
 	sqlCountThreadsParticipant = `
 		SELECT count(*) FROM thread_participants p WHERE p.handle = ?1 AND (?3 IS NULL OR p.archived = ?3)`
 	sqlListThreadsAdmin = `
-		SELECT ` + threadColumns + ` FROM threads t
+		SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t
 		WHERE (?3 IS NULL OR t.archived = ?3)
 		ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?4 OFFSET ?5`
 	sqlCountThreadsAdmin = `SELECT count(*) FROM threads t WHERE (?3 IS NULL OR t.archived = ?3)`
@@ -176,6 +180,9 @@ func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, 
 				return err
 			}
 		}
+		if err := t.emitThreadUpdated(id); err != nil {
+			return err
+		}
 		var v any
 		if value != nil {
 			v = *value
@@ -192,7 +199,7 @@ func scanThread(row scanner) (agcom.Thread, error) {
 		created, activity int64
 		parts, md         string
 	)
-	if err := row.Scan(&th.ID, &th.Subject, &created, &activity, &parts, &md); err != nil {
+	if err := row.Scan(&th.ID, &th.Subject, &created, &activity, &parts, &md, &th.UnreadCount); err != nil {
 		return th, err
 	}
 	if err := json.Unmarshal([]byte(parts), &th.Participants); err != nil {

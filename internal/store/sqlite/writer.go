@@ -94,18 +94,22 @@ func (s *Store) writer() {
 // commit runs the batch in one transaction and tells each job its outcome.
 func (s *Store) commit(batch []*writeJob) {
 	errs := make([]error, len(batch))
-	err := s.runBatch(batch, errs)
+	var notify []string
+	err := s.runBatch(batch, errs, &notify)
 	for i, j := range batch {
 		if err != nil && errs[i] == nil {
 			errs[i] = err
 		}
 		j.done <- translate(errs[i])
 	}
+	if err == nil {
+		s.hub.notify(notify)
+	}
 }
 
 // runBatch returns an error that fails the whole batch; each job's own
 // failure goes into errs.
-func (s *Store) runBatch(batch []*writeJob, errs []error) error {
+func (s *Store) runBatch(batch []*writeJob, errs []error, notify *[]string) error {
 	ctx := context.Background()
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -119,16 +123,26 @@ func (s *Store) runBatch(batch []*writeJob, errs []error) error {
 			continue
 		}
 		t := &tx{Tx: sqlTx, ctx: j.ctx, now: s.writeNow(), s: s, stmts: s.writeStmts}
+		fn := func(t *tx) error {
+			if err := j.fn(t); err != nil {
+				return err
+			}
+			return t.saveIdempotency()
+		}
 		if single {
-			errs[i] = j.fn(t)
+			errs[i] = fn(t)
 			if errs[i] != nil {
 				return nil // nothing else to commit
 			}
+			*notify = append(*notify, t.notify...)
 			continue
 		}
-		errs[i] = runInSavepoint(t, i, j.fn)
+		errs[i] = runInSavepoint(t, i, fn)
 		if isFatal(errs[i]) {
 			return errs[i]
+		}
+		if errs[i] == nil {
+			*notify = append(*notify, t.notify...)
 		}
 	}
 	return sqlTx.Commit()

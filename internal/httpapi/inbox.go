@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// MarkMessageRead implements POST /messages/{message_id}/read.
+func (s *Server) MarkMessageRead(ctx context.Context, req agcomv1.MarkMessageReadRequestObject) (agcomv1.MarkMessageReadResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.store.MarkRead(ctx, caller, req.MessageId, true)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.MarkMessageRead200JSONResponse(toAPIReadState(st)), nil
+}
+
+// MarkMessageUnread implements POST /messages/{message_id}/unread.
+func (s *Server) MarkMessageUnread(ctx context.Context, req agcomv1.MarkMessageUnreadRequestObject) (agcomv1.MarkMessageUnreadResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.store.MarkRead(ctx, caller, req.MessageId, false)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.MarkMessageUnread200JSONResponse(toAPIReadState(st)), nil
+}
+
+// MarkThreadRead implements POST /threads/{thread_id}/read.
+func (s *Server) MarkThreadRead(ctx context.Context, req agcomv1.MarkThreadReadRequestObject) (agcomv1.MarkThreadReadResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.store.MarkThreadRead(ctx, caller, req.ThreadId)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.MarkThreadRead200JSONResponse{ThreadId: st.ThreadID, Marked: st.Marked, ReadAt: st.ReadAt}, nil
+}
+
+// ListInbox implements GET /inbox.
+func (s *Server) ListInbox(ctx context.Context, req agcomv1.ListInboxRequestObject) (agcomv1.ListInboxResponseObject, error) {
+	caller, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	list, err := s.store.ListInbox(ctx, caller, agcom.InboxFilter{
+		UnreadOnly: deref(p.UnreadOnly), ThreadID: deref(p.ThreadId), FromHandle: deref(p.FromHandle),
+		Page: toDomainPage(p.Limit, p.Offset),
+	})
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]agcomv1.InboxEntry, len(list.Entries))
+	for i, e := range list.Entries {
+		m := toAPIMessage(e.Message)
+		entries[i] = agcomv1.InboxEntry{
+			MessageId: m.MessageId, ThreadId: m.ThreadId, FromHandle: m.FromHandle, ToHandles: m.ToHandles,
+			Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt, InReplyTo: m.InReplyTo, Tags: m.Tags,
+			ReadAt: e.ReadAt,
+		}
+	}
+	return agcomv1.ListInbox200JSONResponse{Messages: entries, Pagination: toAPIPagination(list.Pagination)}, nil
+}
+
+func toAPIReadState(st agcom.ReadState) agcomv1.ReadState {
+	return agcomv1.ReadState{MessageId: st.MessageID, ReadAt: st.ReadAt}
+}

@@ -1,0 +1,205 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// Writing events: every change an agent can see becomes a row of its log,
+// in the transaction of the change.
+const (
+	sqlEmitToParticipants = `
+		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
+		SELECT handle, ?2, ?1, ?3, NULL, ?4 FROM thread_participants WHERE thread_id = ?1
+		RETURNING handle`
+	sqlEmitToOne = `
+		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
+		VALUES (?, ?, ?, NULL, ?, ?)`
+)
+
+// emitToParticipants adds an event for every participant of the thread and
+// remembers whom to wake after the commit.
+func (t *tx) emitToParticipants(threadID, eventType string, messageSeq any) error {
+	rows, err := t.query(sqlEmitToParticipants, threadID, eventType, messageSeq, toMicros(t.now))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return err
+		}
+		t.notify = append(t.notify, h)
+	}
+	return rows.Err()
+}
+
+// emitMessageCreated tells every participant of the thread about a new
+// message.
+func (t *tx) emitMessageCreated(msg agcom.Message, seq int64) error {
+	return t.emitToParticipants(msg.ThreadID, agcom.EventMessageCreated, seq)
+}
+
+// emitThreadUpdated tells every participant that the thread changed
+// (metadata, archive state, participants).
+func (t *tx) emitThreadUpdated(threadID string) error {
+	return t.emitToParticipants(threadID, agcom.EventThreadUpdated, nil)
+}
+
+// readEventData is the stored data of a message.read event.
+type readEventData struct {
+	MessageIDs []string   `json:"message_ids"`
+	ReadAt     *time.Time `json:"read_at"`
+}
+
+// emitRead tells the reader's own clients which messages it marked read
+// (or unread, with a nil readAt).
+func (t *tx) emitRead(handle, threadID string, ids []string, readAt *time.Time) error {
+	data, err := json.Marshal(readEventData{MessageIDs: ids, ReadAt: readAt})
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(sqlEmitToOne, handle, agcom.EventMessageRead, threadID, string(data), toMicros(t.now)); err != nil {
+		return err
+	}
+	t.notify = append(t.notify, handle)
+	return nil
+}
+
+// Reading events.
+const (
+	sqlEventsPruned = `SELECT value FROM counters WHERE name = 'events_pruned_through'`
+	sqlEventsHead   = `SELECT coalesce(max(seq), 0) FROM events WHERE handle = ?`
+	sqlEventsAfter  = `SELECT e.seq, e.type, e.thread_id, e.message_seq, e.data, e.created_at FROM events e
+		WHERE e.handle = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3`
+	sqlEventMessage = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq = ?`
+
+	sqlPruneEvents      = `DELETE FROM events WHERE created_at < ? RETURNING seq`
+	sqlRaisePruned      = `UPDATE counters SET value = max(value, ?) WHERE name = 'events_pruned_through'`
+	sqlPruneIdempotency = `DELETE FROM idempotency_keys WHERE created_at < ?`
+)
+
+// Events returns the caller's events after the cursor after, oldest first
+// (at most limit), and the cursor to read after next. With a nil after it
+// returns none and the caller's current head, so that a new client starts
+// from now. Returns EGONE when after is older than what retention kept.
+func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error) {
+	var page agcom.EventPage
+	err := s.readTx(ctx, func(t *tx) error {
+		var pruned int64
+		if err := t.queryRow(sqlEventsPruned).Scan(&pruned); err != nil {
+			return err
+		}
+		if after == nil {
+			page.Events = []agcom.Event{}
+			if err := t.queryRow(sqlEventsHead, caller.Handle).Scan(&page.Next); err != nil {
+				return err
+			}
+			page.Next = max(page.Next, pruned)
+			return nil
+		}
+		if *after < pruned {
+			return agcom.Errorf(agcom.EGONE, "cursor %d has expired: resynchronise (list threads and inbox), then read events without a cursor", *after)
+		}
+		var err error
+		page.Events, err = t.events(caller, *after, limit)
+		page.Next = *after
+		if n := len(page.Events); n > 0 {
+			page.Next = page.Events[n-1].Cursor
+		}
+		return err
+	})
+	return page, err
+}
+
+func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event, error) {
+	rows, err := t.query(sqlEventsAfter, caller.Handle, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		e          agcom.Event
+		messageSeq sql.NullInt64
+		data       sql.NullString
+	}
+	var raw []row
+	for rows.Next() {
+		var (
+			r       row
+			created int64
+		)
+		if err := rows.Scan(&r.e.Cursor, &r.e.Type, &r.e.ThreadID, &r.messageSeq, &r.data, &created); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.e.CreatedAt = fromMicros(created)
+		raw = append(raw, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	events := make([]agcom.Event, 0, len(raw))
+	for _, r := range raw {
+		e := r.e
+		switch e.Type {
+		case agcom.EventMessageCreated:
+			m, err := scanMessage(t.queryRow(sqlEventMessage, r.messageSeq.Int64))
+			if err != nil {
+				return nil, err
+			}
+			e.Message = &m
+		case agcom.EventThreadUpdated:
+			th, err := scanThread(t.queryRow(sqlGetVisibleThread, caller.Handle, caller.IsAdmin, e.ThreadID))
+			if err != nil {
+				return nil, err
+			}
+			e.Thread = &th
+		case agcom.EventMessageRead:
+			var d readEventData
+			if err := json.Unmarshal([]byte(r.data.String), &d); err != nil {
+				return nil, err
+			}
+			e.MessageIDs, e.ReadAt = d.MessageIDs, d.ReadAt
+		}
+		events = append(events, e)
+	}
+	return events, nil
+}
+
+// Prune deletes events older than eventsBefore and idempotency keys older
+// than the idempotency window. Cursors older than the newest deleted event
+// then answer EGONE.
+func (s *Store) Prune(ctx context.Context, eventsBefore time.Time) error {
+	return s.writeTx(ctx, func(t *tx) error {
+		rows, err := t.query(sqlPruneEvents, toMicros(eventsBefore))
+		if err != nil {
+			return err
+		}
+		var through int64
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return err
+			}
+			through = max(through, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if through > 0 {
+			if _, err := t.exec(sqlRaisePruned, through); err != nil {
+				return err
+			}
+		}
+		_, err = t.exec(sqlPruneIdempotency, toMicros(t.now.Add(-IdempotencyWindow)))
+		return err
+	})
+}
