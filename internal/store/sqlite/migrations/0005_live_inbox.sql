@@ -5,9 +5,16 @@ CREATE INDEX message_recipients_unread ON message_recipients (handle, message_se
 -- Each participant's count of unread messages addressed to it in the
 -- thread, kept in step with message_recipients.read_at.
 ALTER TABLE thread_participants ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
-UPDATE thread_participants SET unread = (
-    SELECT count(*) FROM message_recipients r JOIN messages m ON m.seq = r.message_seq
-    WHERE r.handle = thread_participants.handle AND m.thread_id = thread_participants.thread_id AND r.read_at IS NULL);
+-- Every message so far is unread: count them once, grouped, rather than
+-- once per participant.
+CREATE TEMP TABLE unread_counts AS
+    SELECT m.thread_id, r.handle, count(*) AS n
+    FROM message_recipients r JOIN messages m ON m.seq = r.message_seq
+    GROUP BY m.thread_id, r.handle;
+CREATE INDEX temp.unread_counts_key ON unread_counts (thread_id, handle);
+UPDATE thread_participants SET unread = coalesce((SELECT n FROM unread_counts u
+    WHERE u.thread_id = thread_participants.thread_id AND u.handle = thread_participants.handle), 0);
+DROP TABLE unread_counts;
 
 -- Each agent's durable event log; seq is the cursor. message.created rows
 -- point at their message and thread.updated rows at their thread, which
