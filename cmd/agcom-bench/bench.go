@@ -101,6 +101,15 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		}
 	}
 	printTable(out, results, base.reqPerSec, o)
+	if o.only == "" || strings.Contains("fan-out", o.only) {
+		fo, err := fanout(ctx, server.url+"/api/v1", tokens, o.subscribers, o.fanoutRate, o.duration)
+		fmt.Fprintf(out, "\nfan-out: %d SSE subscribers, %d messages/s for %s: %d of %d delivered, p50 %s, p99 %s, server peak RSS %.1f MB\n",
+			fo.subscribers, fo.rate, o.duration, fo.delivered, fo.sent, fo.p50.Round(10*time.Microsecond),
+			fo.p99.Round(10*time.Microsecond), server.peakRSSMB())
+		if err != nil {
+			return err
+		}
+	}
 	for _, r := range results {
 		if r.errors > 0 {
 			return fmt.Errorf("%s: %d errors (first: %s)", r.name, r.errors, r.firstError)

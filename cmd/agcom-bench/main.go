@@ -28,6 +28,7 @@ type options struct {
 	workDir                   string
 	markdown                  bool
 	only                      string
+	subscribers, fanoutRate   int
 }
 
 func main() {
@@ -56,11 +57,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.workDir, "dir", "", "working directory for the database (default: a temporary one, removed after)")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as Markdown")
 	fs.StringVar(&o.only, "only", "", "run only the scenarios whose names contain this")
+	fs.IntVar(&o.subscribers, "subscribers", 1000, "Server-Sent Events subscribers in the fan-out scenario")
+	fs.IntVar(&o.fanoutRate, "fanout-rate", 500, "messages per second sent in the fan-out scenario")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *quick {
 		o.agents, o.threads, o.messages, o.duration = 50, 500, 5000, 2*time.Second
+		o.subscribers, o.fanoutRate = 40, 100
 		if o.conns > 16 {
 			o.conns = 16
 		}
