@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/auth"
 )
@@ -19,12 +21,15 @@ import (
 // is not. Otherwise the key travels in the context and the create stores
 // its answer in its own transaction (see answerWith), so that concurrent
 // retries, or a crash between commit and response, still create once.
-func idempotency(store Store, ew errorWriter) func(http.Handler) http.Handler {
+//
+// It acts only on the operations whose contract takes the header (routes,
+// as "METHOD /pattern"); elsewhere the header means nothing.
+func idempotency(store Store, routes map[string]bool, ew errorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := r.Header.Get("Idempotency-Key")
 			caller, ok := auth.CallerFrom(r.Context())
-			if r.Method != http.MethodPost || key == "" || !ok {
+			if key == "" || !ok || !routes[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()] {
 				next.ServeHTTP(w, r)
 				return
 			}

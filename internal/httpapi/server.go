@@ -203,7 +203,7 @@ func NewHandler(o Options) (http.Handler, error) {
 		}
 		r.Use(
 			validate,
-			idempotency(o.Store, ew),
+			idempotency(o.Store, routesWithHeader(spec, "Idempotency-Key"), ew),
 		)
 		strict := agcomv1.NewStrictHandlerWithOptions(srv, nil, agcomv1.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  ew.requestError,
@@ -216,6 +216,22 @@ func NewHandler(o Options) (http.Handler, error) {
 		})
 	})
 	return r, nil
+}
+
+// routesWithHeader lists, as "METHOD /api/v1/path", the operations that
+// take the header parameter name.
+func routesWithHeader(spec *openapi3.T, name string) map[string]bool {
+	routes := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && p.Value.Name == name {
+					routes[method+" "+BasePath+path] = true
+				}
+			}
+		}
+	}
+	return routes
 }
 
 // publicRoutes lists, as "METHOD /api/v1/path", the operations the spec
