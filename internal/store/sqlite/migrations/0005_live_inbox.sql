@@ -20,7 +20,7 @@ DROP TABLE unread_counts;
 -- point at their message and thread.updated rows at their thread, which
 -- are rendered when read; message.read rows carry their data.
 CREATE TABLE events (
-    seq         INTEGER PRIMARY KEY,
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT, -- a cursor is never reused, even after pruning
     handle      TEXT    NOT NULL,
     type        TEXT    NOT NULL,
     thread_id   TEXT    NOT NULL,
