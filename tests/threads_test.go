@@ -632,7 +632,7 @@ func TestAdminSeesEveryThread(t *testing.T) {
 func TestOrderingTiesBreakByID(t *testing.T) {
 	e := newMsgEnv(t)
 	// Every write gets the same instant: order then falls to the ids.
-	e.App.Store.Now = frozenClock(time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC))
+	e.App.Store.SetClock(frozenClock(time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)))
 	t1 := e.send("alice", []string{"bob"}, "One", "x")
 	t2 := e.send("alice", []string{"bob"}, "Two", "x")
 	t3 := e.send("alice", []string{"bob"}, "Three", "x")

@@ -43,9 +43,9 @@ type Store struct {
 
 	writeStmts, readStmts *stmtCache
 
-	// Now returns the current time; tests may replace it before use. Every
+	// clock returns the current time; SetClock replaces it. Every
 	// transaction reads it once, so one change has one timestamp.
-	Now func() time.Time
+	clock func() time.Time
 	// Observe, when set, is told the kind ("read" or "write"), duration
 	// and outcome of every transaction.
 	Observe func(kind string, d time.Duration, err error)
@@ -105,7 +105,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		path:    path,
 		params:  params,
 		write:   write,
-		Now:     time.Now,
+		clock:   time.Now,
 		entropy: ulid.Monotonic(rand.Reader, 0),
 	}
 	if err := s.migrate(ctx); err != nil {
@@ -276,9 +276,19 @@ func (s *Store) readTx(ctx context.Context, fn func(*tx) error) (err error) {
 	return translate(sqlTx.Commit())
 }
 
+// SetClock replaces the store's clock (for tests that control time).
+func (s *Store) SetClock(clock func() time.Time) {
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	s.clock = clock
+}
+
 // now is the store's clock at the precision it stores: microseconds, UTC.
 func (s *Store) now() time.Time {
-	return s.Now().UTC().Truncate(time.Microsecond)
+	s.clockMu.Lock()
+	clock := s.clock
+	s.clockMu.Unlock()
+	return clock().UTC().Truncate(time.Microsecond)
 }
 
 // sqlLatestWrite finds the latest timestamp stored; each part is one
