@@ -38,6 +38,8 @@ const statusOf: Record<ErrorType, number> = {
   MethodNotAllowed: 405,
   Conflict: 409,
   VersionConflict: 409,
+  IdempotencyKeyReused: 409,
+  CursorExpired: 410,
   PayloadTooLarge: 413,
   RateLimitExceeded: 429,
   InternalError: 500,
