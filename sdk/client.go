@@ -7,9 +7,17 @@
 //     the token before it expires;
 //   - retries of 429 and 503 answers that honour Retry-After, with bounded
 //     attempts and waits that end with the context; writes are retried
-//     only when the answer says nothing was done (429, 503 DatabaseBusy);
+//     only when the answer says nothing was done (429, 503 DatabaseBusy)
+//     or when they carry an idempotency key;
+//   - idempotency keys: every create (SendMessage, ReplyToMessage,
+//     CreateContact, ...) carries an Idempotency-Key made once per call
+//     (or the caller's, with WithIdempotencyKey), so that its retries,
+//     after a 429, any 503 or a connection that failed before an answer,
+//     create one thing at most;
 //   - typed errors: every error answer is an *Error (get it with
 //     errors.As), and IsNotFound, IsConflict and friends classify them;
+//   - events: Events streams the caller's events (Server-Sent Events),
+//     reconnecting and resuming from the last cursor on its own;
 //   - a context on every call.
 //
 // Methods are named after the API's operations and return the generated
@@ -44,6 +52,10 @@ const (
 type Client struct {
 	api    *agcomv1.ClientWithResponses
 	tokens *tokenSource
+	// server is the API's base URL; stream sends the event stream's
+	// requests, like api's but without the HTTP client's timeout.
+	server string
+	stream agcomv1.HttpRequestDoer
 	// sleep waits between attempts; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -114,13 +126,21 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.doer == nil {
-		o.doer = &http.Client{Timeout: DefaultTimeout}
+	streamDoer := o.doer
+	switch hc, ok := o.doer.(*http.Client); {
+	case o.doer == nil:
+		o.doer, streamDoer = &http.Client{Timeout: DefaultTimeout}, &http.Client{}
+	case ok && hc.Timeout > 0:
+		// A stream lasts: bound its silences instead (EventStream).
+		untimed := *hc
+		untimed.Timeout = 0
+		streamDoer = &untimed
 	}
-	c := &Client{sleep: sleep}
-	newTransport := func(tokens *tokenSource) *transport {
+	// The generated requests resolve their paths against the base URL.
+	c := &Client{server: server + "/", sleep: sleep}
+	newTransport := func(doer agcomv1.HttpRequestDoer, tokens *tokenSource) *transport {
 		return &transport{
-			next: o.doer, tokens: tokens, policy: o.policy, agent: o.userAgent,
+			next: doer, tokens: tokens, policy: o.policy, agent: o.userAgent,
 			sleep: func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) },
 		}
 	}
@@ -128,7 +148,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if o.handle != "" {
 		// Logins go through a client of their own: no bearer token, and
 		// no second login when one is refused.
-		anon, err := agcomv1.NewClientWithResponses(server, agcomv1.WithHTTPClient(newTransport(nil)))
+		anon, err := agcomv1.NewClientWithResponses(server, agcomv1.WithHTTPClient(newTransport(o.doer, nil)))
 		if err != nil {
 			return nil, fmt.Errorf("agcom: %w", err)
 		}
@@ -143,7 +163,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if o.token != "" || login != nil {
 		tokens = c.tokens
 	}
-	c.api, err = agcomv1.NewClientWithResponses(server, agcomv1.WithHTTPClient(newTransport(tokens)))
+	c.stream = newTransport(streamDoer, tokens)
+	c.api, err = agcomv1.NewClientWithResponses(server, agcomv1.WithHTTPClient(newTransport(o.doer, tokens)))
 	if err != nil {
 		return nil, fmt.Errorf("agcom: %w", err)
 	}

@@ -113,3 +113,8 @@ func IsRateLimited(err error) bool { return statusOf(err) == http.StatusTooManyR
 // IsUnavailable reports whether err is a 503 (DatabaseBusy or
 // ServiceUnavailable), still there after retries.
 func IsUnavailable(err error) bool { return statusOf(err) == http.StatusServiceUnavailable }
+
+// IsCursorExpired reports whether err is a 410 CursorExpired: the events
+// after the cursor are no longer kept. Resynchronise (list threads and
+// the inbox again), then read events without a cursor.
+func IsCursorExpired(err error) bool { return statusOf(err) == http.StatusGone }

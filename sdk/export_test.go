@@ -22,7 +22,9 @@ func ReplaceToken(c *Client, tok string) {
 }
 
 // Retryable is retryable for a table test.
-func Retryable(method string, e *Error) bool { return retryable(method, e) }
+func Retryable(method string, idempotent bool, e *Error) bool {
+	return retryable(method, idempotent, e)
+}
 
 // APIURL is apiURL for a table test.
 func APIURL(base string) (string, error) { return apiURL(base) }

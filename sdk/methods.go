@@ -28,34 +28,34 @@ func value[R response, T any](r R, err error, get func(R) *T) (T, error) {
 
 // SendMessage sends a message that opens a new thread (POST /messages).
 func (c *Client) SendMessage(ctx context.Context, req agcomv1.SendMessageRequest) (agcomv1.Message, error) {
-	r, err := c.api.SendMessageWithResponse(ctx, nil, req)
+	r, err := c.api.SendMessageWithResponse(ctx, &agcomv1.SendMessageParams{IdempotencyKey: idempotencyKey(ctx)}, req)
 	return value(r, err, (*agcomv1.SendMessageResponse).GetJSON201)
 }
 
 // SendGroupMessage sends one message to several recipients in one thread
 // (POST /messages/group).
 func (c *Client) SendGroupMessage(ctx context.Context, req agcomv1.SendMessageRequest) (agcomv1.Message, error) {
-	r, err := c.api.SendGroupMessageWithResponse(ctx, nil, req)
+	r, err := c.api.SendGroupMessageWithResponse(ctx, &agcomv1.SendGroupMessageParams{IdempotencyKey: idempotencyKey(ctx)}, req)
 	return value(r, err, (*agcomv1.SendGroupMessageResponse).GetJSON201)
 }
 
 // BroadcastMessage sends the message to each recipient in a thread of its
 // own (POST /messages/broadcast).
 func (c *Client) BroadcastMessage(ctx context.Context, req agcomv1.SendMessageRequest) (agcomv1.BroadcastResult, error) {
-	r, err := c.api.BroadcastMessageWithResponse(ctx, nil, req)
+	r, err := c.api.BroadcastMessageWithResponse(ctx, &agcomv1.BroadcastMessageParams{IdempotencyKey: idempotencyKey(ctx)}, req)
 	return value(r, err, (*agcomv1.BroadcastMessageResponse).GetJSON201)
 }
 
 // ReplyToMessage replies to a message (POST /messages/{id}/reply).
 func (c *Client) ReplyToMessage(ctx context.Context, messageID string, req agcomv1.ReplyRequest) (agcomv1.Message, error) {
-	r, err := c.api.ReplyToMessageWithResponse(ctx, messageID, nil, req)
+	r, err := c.api.ReplyToMessageWithResponse(ctx, messageID, &agcomv1.ReplyToMessageParams{IdempotencyKey: idempotencyKey(ctx)}, req)
 	return value(r, err, (*agcomv1.ReplyToMessageResponse).GetJSON201)
 }
 
 // ReplyToThread replies to a thread's latest message
 // (POST /threads/{id}/reply).
 func (c *Client) ReplyToThread(ctx context.Context, threadID string, req agcomv1.ReplyRequest) (agcomv1.Message, error) {
-	r, err := c.api.ReplyToThreadWithResponse(ctx, threadID, nil, req)
+	r, err := c.api.ReplyToThreadWithResponse(ctx, threadID, &agcomv1.ReplyToThreadParams{IdempotencyKey: idempotencyKey(ctx)}, req)
 	return value(r, err, (*agcomv1.ReplyToThreadResponse).GetJSON201)
 }
 
@@ -132,6 +132,46 @@ func (c *Client) UnarchiveThread(ctx context.Context, threadID string) (agcomv1.
 	return value(r, err, (*agcomv1.UnarchiveThreadResponse).GetJSON200)
 }
 
+// Inbox lists the messages addressed to the caller, newest first, each
+// with the caller's read state (GET /inbox); params.UnreadOnly keeps the
+// unread ones. params may be nil.
+func (c *Client) Inbox(ctx context.Context, params *agcomv1.ListInboxParams) (agcomv1.InboxPage, error) {
+	r, err := c.api.ListInboxWithResponse(ctx, params)
+	return value(r, err, (*agcomv1.ListInboxResponse).GetJSON200)
+}
+
+// MarkRead marks a message addressed to the caller read
+// (POST /messages/{id}/read); reading a message never does.
+func (c *Client) MarkRead(ctx context.Context, messageID string) (agcomv1.ReadState, error) {
+	r, err := c.api.MarkMessageReadWithResponse(ctx, messageID)
+	return value(r, err, (*agcomv1.MarkMessageReadResponse).GetJSON200)
+}
+
+// MarkUnread marks a message addressed to the caller unread
+// (POST /messages/{id}/unread).
+func (c *Client) MarkUnread(ctx context.Context, messageID string) (agcomv1.ReadState, error) {
+	r, err := c.api.MarkMessageUnreadWithResponse(ctx, messageID)
+	return value(r, err, (*agcomv1.MarkMessageUnreadResponse).GetJSON200)
+}
+
+// MarkThreadRead marks every message of a thread addressed to the caller,
+// up to now, read (POST /threads/{id}/read).
+func (c *Client) MarkThreadRead(ctx context.Context, threadID string) (agcomv1.ThreadReadState, error) {
+	r, err := c.api.MarkThreadReadWithResponse(ctx, threadID)
+	return value(r, err, (*agcomv1.MarkThreadReadResponse).GetJSON200)
+}
+
+// ListEvents reads the caller's events after params.After, oldest first
+// (GET /events). With params.Wait it long-polls: it answers as soon as an
+// event arrives, or after Wait seconds with no events and the same
+// NextCursor. Without After it returns no events and the cursor of now. A
+// cursor past the retention period is a 410 CursorExpired *Error.
+// Events streams instead.
+func (c *Client) ListEvents(ctx context.Context, params *agcomv1.ListEventsParams) (agcomv1.EventPage, error) {
+	r, err := c.api.ListEventsWithResponse(ctx, params)
+	return value(r, err, (*agcomv1.ListEventsResponse).GetJSON200)
+}
+
 // ListContacts lists the shared address book, by handle (GET /contacts).
 // params may be nil.
 func (c *Client) ListContacts(ctx context.Context, params *agcomv1.ListContactsParams) (agcomv1.ContactPage, error) {
@@ -142,7 +182,7 @@ func (c *Client) ListContacts(ctx context.Context, params *agcomv1.ListContactsP
 // CreateContact adds an entry to the address book (POST /contacts); an
 // existing handle is a Conflict.
 func (c *Client) CreateContact(ctx context.Context, req agcomv1.ContactCreate) (agcomv1.Contact, error) {
-	r, err := c.api.CreateContactWithResponse(ctx, nil, req)
+	r, err := c.api.CreateContactWithResponse(ctx, &agcomv1.CreateContactParams{IdempotencyKey: idempotencyKey(ctx)}, req)
 	return value(r, err, (*agcomv1.CreateContactResponse).GetJSON201)
 }
 

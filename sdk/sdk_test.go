@@ -317,26 +317,29 @@ func TestRetryable(t *testing.T) {
 	limited := &sdk.Error{Status: 429, Type: agcomv1.RateLimitExceeded}
 	proxy := &sdk.Error{Status: 503}
 	tests := []struct {
-		method string
-		err    *sdk.Error
-		want   bool
+		method     string
+		idempotent bool
+		err        *sdk.Error
+		want       bool
 	}{
-		{"GET", busy, true},
-		{"GET", unavailable, true},
-		{"GET", proxy, true},
-		{"GET", limited, true},
-		{"POST", limited, true},
-		{"DELETE", limited, true},
-		{"POST", busy, true},
-		{"PUT", busy, true},
-		{"PATCH", busy, true},
-		{"POST", unavailable, false},
-		{"PUT", proxy, false},
-		{"DELETE", unavailable, false},
+		{"GET", false, busy, true},
+		{"GET", false, unavailable, true},
+		{"GET", false, proxy, true},
+		{"GET", false, limited, true},
+		{"POST", false, limited, true},
+		{"DELETE", false, limited, true},
+		{"POST", false, busy, true},
+		{"PUT", false, busy, true},
+		{"PATCH", false, busy, true},
+		{"POST", false, unavailable, false},
+		{"PUT", false, proxy, false},
+		{"DELETE", false, unavailable, false},
+		{"POST", true, unavailable, true},
+		{"POST", true, proxy, true},
 	}
 	for _, tt := range tests {
-		if got := sdk.Retryable(tt.method, tt.err); got != tt.want {
-			t.Errorf("retryable(%s, %d %s) = %v, want %v", tt.method, tt.err.Status, tt.err.Type, got, tt.want)
+		if got := sdk.Retryable(tt.method, tt.idempotent, tt.err); got != tt.want {
+			t.Errorf("retryable(%s, key %v, %d %s) = %v, want %v", tt.method, tt.idempotent, tt.err.Status, tt.err.Type, got, tt.want)
 		}
 	}
 }

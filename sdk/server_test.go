@@ -144,3 +144,6 @@ func (r *statusRecorder) WriteHeader(status int) {
 	r.status = status
 	r.ResponseWriter.WriteHeader(status)
 }
+
+// Unwrap lets http.NewResponseController flush the event stream.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

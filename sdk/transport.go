@@ -35,9 +35,10 @@ type retryPolicy struct {
 }
 
 // transport sends the generated client's requests: it sets the bearer
-// token on every attempt, logs in again once after a 401 when it can, and
+// token on every attempt, logs in again once after a 401 when it can,
 // retries 429 and 503 answers that are safe to retry, honouring
-// Retry-After.
+// Retry-After, and retries requests with an Idempotency-Key that got no
+// answer at all (a connection refused or reset).
 type transport struct {
 	next   agcomv1.HttpRequestDoer
 	tokens *tokenSource // nil: no Authorization header (the login request)
@@ -62,11 +63,21 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			}
 			r.Header.Set("Authorization", "Bearer "+token)
 		}
+		replayable := req.Body == nil || req.GetBody != nil
+		idempotent := req.Header.Get("Idempotency-Key") != ""
 		resp, err := t.next.Do(r)
 		if err != nil {
-			return nil, err
+			// No answer: the request may or may not have reached the
+			// server. Only a key makes sending it again safe.
+			if !idempotent || !replayable || ctx.Err() != nil || attempt >= t.policy.maxAttempts {
+				return nil, err
+			}
+			wait := baseBackoff << (attempt - 1)
+			if serr := t.sleep(ctx, wait); serr != nil {
+				return nil, fmt.Errorf("%w while waiting %v to retry after %w", serr, wait, err)
+			}
+			continue
 		}
-		replayable := req.Body == nil || req.GetBody != nil
 		switch {
 		case resp.StatusCode == http.StatusUnauthorized && !relogged && replayable && t.tokens.canLogin():
 			// The token was refused (expired early, say): log in again
@@ -84,7 +95,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		apiErr := newError(resp.StatusCode, body)
-		if !replayable || !retryable(req.Method, apiErr) || attempt >= t.policy.maxAttempts {
+		if !replayable || !retryable(req.Method, idempotent, apiErr) || attempt >= t.policy.maxAttempts {
 			return resp, nil
 		}
 		wait := retryWait(resp.Header, apiErr, attempt)
@@ -114,14 +125,16 @@ func (t *transport) prepare(req *http.Request, resend bool) (*http.Request, erro
 	return r, nil
 }
 
-// retryable reports whether a 429 or 503 answer may be retried. Reads may
-// always be sent again. A write may only when the answer says nothing was
-// done: a rate limit refuses before the handler runs, and DatabaseBusy
-// means the transaction rolled back. Any other 503 to a write (a proxy,
-// an outage mid-request) might have come after the write.
-func retryable(method string, e *Error) bool {
+// retryable reports whether a 429 or 503 answer may be retried. Reads,
+// and creates that carry an Idempotency-Key, may always be sent again:
+// the server answers a repeated key with the original answer. Another
+// write may only when the answer says nothing was done: a rate limit
+// refuses before the handler runs, and DatabaseBusy means the transaction
+// rolled back. Any other 503 to a write (a proxy, an outage mid-request)
+// might have come after the write.
+func retryable(method string, idempotent bool, e *Error) bool {
 	switch {
-	case method == http.MethodGet || method == http.MethodHead:
+	case method == http.MethodGet || method == http.MethodHead || idempotent:
 		return true
 	case e.Status == http.StatusTooManyRequests:
 		return true

@@ -265,6 +265,8 @@ func (c *cli) describeAPI(e *sdk.Error) (code int, msg, hint string) {
 		return exitNotFound, "not found: " + e.Message, ""
 	case http.StatusConflict:
 		return exitConflict, "conflict: " + e.Message, ""
+	case http.StatusGone:
+		return exitError, "expired: " + e.Message, ""
 	case http.StatusTooManyRequests:
 		return exitUnavailable, "rate limited: " + e.Message, retry
 	case http.StatusServiceUnavailable:

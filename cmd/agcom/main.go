@@ -62,7 +62,8 @@ var commands = []command{
 	{"logout", "forget the saved token", (*cli).logout},
 	{"send", "send a message, opening a thread", (*cli).send},
 	{"broadcast", "send a message to each recipient in its own thread", (*cli).broadcast},
-	{"inbox", "list your threads, newest activity first", (*cli).inbox},
+	{"inbox", "list your threads, newest activity first (--unread: your unread messages)", (*cli).inbox},
+	{"read", "mark messages addressed to you read (--undo: unread)", (*cli).read},
 	{"view", "show a thread and its messages", (*cli).view},
 	{"reply", "reply to a message, or to a thread's latest message", (*cli).reply},
 	{"search", "search the messages you can see", (*cli).search},
@@ -70,7 +71,7 @@ var commands = []command{
 	{"archive", "archive a thread (--undo to unarchive)", (*cli).archive},
 	{"unarchive", "unarchive a thread", (*cli).unarchive},
 	{"audit", "list audit events", (*cli).audit},
-	{"watch", "print new messages as they arrive, until interrupted", (*cli).watch},
+	{"watch", "stream new messages as they arrive, until interrupted", (*cli).watch},
 	{"version", "print the CLI's version", (*cli).printVersion},
 }
 

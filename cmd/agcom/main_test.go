@@ -428,7 +428,7 @@ func TestWatch(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		var out, errOut syncBuffer
 		done := make(chan int)
-		args := []string{"watch", "--interval", "20ms"}
+		args := []string{"watch"}
 		if jsonOut {
 			args = append(args, "--json")
 		}
@@ -448,14 +448,74 @@ func TestWatch(t *testing.T) {
 			t.Errorf("watch printed:\n%s\nwant only the message sent while it ran", got)
 		}
 		if jsonOut {
-			var m agcomv1.Message
-			if err := json.Unmarshal([]byte(strings.TrimSpace(got)), &m); err != nil || m.Subject != subject || m.FromHandle != "alice" {
-				t.Errorf("watch --json line = %q (%v), want the message as JSON", got, err)
+			var ev agcomv1.Event
+			if err := json.Unmarshal([]byte(strings.TrimSpace(got)), &ev); err != nil || ev.Type != agcomv1.MessageCreated || ev.Cursor == "" {
+				t.Fatalf("watch --json line = %q (%v), want the event as JSON", got, err)
+			}
+			if m, _ := ev.Data["message"].(map[string]any); m["subject"] != subject || m["from_handle"] != "alice" {
+				t.Errorf("watch --json event data = %v, want alice's message", ev.Data)
 			}
 		} else {
 			wantContains(t, "watch", got, "alice → bob", "sent while watching")
 		}
 	}
+
+	// --after resumes from a cursor: the events after it come first.
+	var ev agcomv1.Event
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"watch", "--json", "--after", "0"}, bob.getenv, &out, &errOut) }()
+	waitFor(t, "the backlog", func() bool { return strings.Count(out.String(), "\n") >= 3 })
+	cancel()
+	<-done
+	first, _, _ := strings.Cut(out.String(), "\n")
+	if err := json.Unmarshal([]byte(first), &ev); err != nil || !strings.Contains(first, "Old news") {
+		t.Errorf("watch --after 0 began with %q (%v), want the oldest message's event", first, err)
+	}
+
+	bob.fails(exitNotFound, "watch", "--thread", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+	wantContains(t, "bad cursor", bob.fails(exitUsage, "watch", "--after", "x"), "cursor")
+}
+
+func TestUnreadInbox(t *testing.T) {
+	s := newServer(t)
+	alice, bob := s.as(t, "alice"), s.as(t, "bob")
+	var sent []agcomv1.Message
+	for _, subject := range []string{"First", "Second", "Third"} {
+		var m agcomv1.Message
+		alice.json(&m, "send", "bob", "-s", subject, "-m", "body")
+		sent = append(sent, m)
+	}
+	alice.ok("send", "carol", "-s", "Not for bob", "-m", "body")
+
+	wantContains(t, "read", bob.ok("read", sent[0].MessageId), "Marked message "+sent[0].MessageId+" read")
+	var page agcomv1.InboxPage
+	bob.json(&page, "inbox", "--unread")
+	if len(page.Messages) != 2 || page.Messages[0].Subject != "Third" || page.Messages[1].Subject != "Second" || page.Messages[0].ReadAt != nil {
+		t.Errorf("inbox --unread = %+v, want Third and Second, unread", page.Messages)
+	}
+	out := bob.ok("inbox", "--unread")
+	wantContains(t, "inbox --unread", out, "READ", "Third", "Second", "1-2 of 2")
+	if strings.Contains(out, "First") || strings.Contains(out, "Not for bob") {
+		t.Errorf("inbox --unread:\n%s\nwant only bob's unread messages", out)
+	}
+	out = bob.ok("inbox", "--messages")
+	wantContains(t, "inbox --messages", out, "First", "Second", "Third", "1-3 of 3")
+
+	bob.ok("read", sent[0].MessageId, "--undo")
+	bob.ok("read", "--thread", sent[1].ThreadId)
+	bob.json(&page, "inbox", "--unread")
+	if len(page.Messages) != 2 || page.Messages[0].Subject != "Third" || page.Messages[1].Subject != "First" {
+		t.Errorf("inbox --unread after --undo and --thread = %+v, want Third and First", page.Messages)
+	}
+	bob.ok("read", sent[0].MessageId, sent[2].MessageId)
+	wantContains(t, "inbox --unread", bob.ok("inbox", "--unread"), "No unread messages.")
+
+	bob.fails(exitUsage, "read")
+	bob.fails(exitUsage, "inbox", "--unread", "--archived")
+	s.as(t, "carol").fails(exitNotFound, "read", sent[0].MessageId)
 }
 
 func TestConfigPath(t *testing.T) {

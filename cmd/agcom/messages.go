@@ -105,19 +105,27 @@ func (c *cli) broadcast(ctx context.Context, args []string) error {
 	return t.flush()
 }
 
-// inbox lists threads, newest activity first; archived ones only on
-// request.
+// inbox lists threads, newest activity first, archived ones only on
+// request; or, with --messages or --unread, the messages addressed to the
+// caller with their read state.
 func (c *cli) inbox(ctx context.Context, args []string) error {
-	fs := c.newFlags("inbox", "inbox [--archived | --all] [--limit N] [--offset N]")
+	fs := c.newFlags("inbox", "inbox [--archived | --all | --messages | --unread] [--limit N] [--offset N]")
 	archived := fs.Bool("archived", false, "list archived threads only")
 	all := fs.Bool("all", false, "list archived threads too")
-	limit := fs.Int("limit", 20, "threads per page (at most 100)")
-	offset := fs.Int("offset", 0, "threads to skip")
+	messages := fs.Bool("messages", false, "list the messages addressed to you, with their read state, instead of threads")
+	unread := fs.Bool("unread", false, "list the messages addressed to you that you have not marked read (`agcom read`)")
+	limit := fs.Int("limit", 20, "threads or messages per page (at most 100)")
+	offset := fs.Int("offset", 0, "threads or messages to skip")
 	if _, err := c.parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	if *archived && *all {
+	switch {
+	case *archived && *all:
 		return usagef("inbox", "use --archived or --all, not both")
+	case (*messages || *unread) && (*archived || *all):
+		return usagef("inbox", "--archived and --all list threads; --messages and --unread list messages")
+	case *messages || *unread:
+		return c.inboxMessages(ctx, &agcomv1.ListInboxParams{UnreadOnly: unread, Limit: limit, Offset: offset})
 	}
 	params := &agcomv1.ListThreadsParams{Limit: limit, Offset: offset}
 	if !*all {
@@ -150,6 +158,98 @@ func (c *cli) inbox(ctx context.Context, args []string) error {
 		return err
 	}
 	c.footer(page.Pagination, len(page.Threads), "agcom inbox")
+	return nil
+}
+
+// inboxMessages lists the messages addressed to the caller, newest
+// first, with their read state.
+func (c *cli) inboxMessages(ctx context.Context, params *agcomv1.ListInboxParams) error {
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	page, err := cl.Inbox(ctx, params)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(page)
+	}
+	next := "agcom inbox --messages"
+	if *params.UnreadOnly {
+		next = "agcom inbox --unread"
+	}
+	if len(page.Messages) == 0 {
+		if *params.UnreadOnly {
+			fmt.Fprintln(c.stdout, "No unread messages.")
+		} else {
+			fmt.Fprintln(c.stdout, "No messages.")
+		}
+		return nil
+	}
+	t := c.newTable("MESSAGE", "THREAD", "DATE", "FROM", "READ", "SUBJECT")
+	for _, m := range page.Messages {
+		read := "no"
+		if m.ReadAt != nil {
+			read = when(*m.ReadAt)
+		}
+		t.row(m.MessageId, m.ThreadId, when(m.CreatedAt), m.FromHandle, read, cell(m.Subject))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	c.footer(page.Pagination, len(page.Messages), next)
+	return nil
+}
+
+// read marks messages addressed to the caller read, or unread with
+// --undo; or everything in a thread, up to now, with --thread.
+func (c *cli) read(ctx context.Context, args []string) error {
+	fs := c.newFlags("read", "read MESSAGE... [--undo]   or   agcom read --thread THREAD")
+	undo := fs.Bool("undo", false, "mark the messages unread instead")
+	thread := fs.String("thread", "", "mark everything addressed to you in this `THREAD` read")
+	pos, err := c.parseArgs(fs, args, 0, -1)
+	if err != nil {
+		return err
+	}
+	switch {
+	case (len(pos) > 0) == (*thread != ""):
+		return usagef("read", "name the MESSAGEs, or --thread THREAD, one of the two")
+	case *undo && *thread != "":
+		return usagef("read", "--undo marks messages, not threads, unread")
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	if *thread != "" {
+		st, err := cl.MarkThreadRead(ctx, *thread)
+		if err != nil {
+			return notVisible(err, "thread")
+		}
+		if c.json {
+			return c.printJSON(st)
+		}
+		fmt.Fprintf(c.stdout, "Marked %d messages of thread %s read.\n", st.Marked, st.ThreadId)
+		return nil
+	}
+	mark, state := cl.MarkRead, "read"
+	if *undo {
+		mark, state = cl.MarkUnread, "unread"
+	}
+	for _, id := range pos {
+		st, err := mark(ctx, id)
+		if err != nil {
+			return withHint(err, "you can mark only messages addressed to you; `agcom inbox --messages` lists them")
+		}
+		if c.json {
+			if err := c.printJSON(st); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(c.stdout, "Marked message %s %s.\n", st.MessageId, state)
+	}
 	return nil
 }
 

@@ -4,133 +4,87 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
+	"strconv"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/sdk"
 )
 
-// Polling: watch asks GET /messages for the newest page every interval,
-// and pages further back only while everything it sees is new.
-const (
-	defaultWatchInterval = 2 * time.Second
-	minWatchInterval     = 10 * time.Millisecond
-	maxWatchPages        = 10
-)
-
-// watch prints messages as they arrive, oldest first, until ctx ends
-// (Ctrl-C), which is a normal end: exit code 0.
+// watch prints messages as they arrive, from the caller's event stream,
+// until ctx ends (Ctrl-C), which is a normal end: exit code 0. The SDK
+// reconnects and resumes on its own when the connection drops.
 func (c *cli) watch(ctx context.Context, args []string) error {
-	fs := c.newFlags("watch", "watch [--interval 2s] [--thread THREAD]")
-	interval := fs.Duration("interval", defaultWatchInterval, "how often to ask the server")
+	fs := c.newFlags("watch", "watch [--thread THREAD] [--after CURSOR]")
 	thread := fs.String("thread", "", "only messages of this `THREAD`")
+	after := fs.String("after", "", "start after this event `CURSOR` (each --json event has its cursor), not from now")
 	if _, err := c.parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	if *interval < minWatchInterval {
-		return usagef("watch", "--interval must be at least %v", minWatchInterval)
+	if _, err := strconv.ParseUint(*after, 10, 64); *after != "" && err != nil {
+		return usagef("watch", "--after wants an event's cursor, digits such as 42")
 	}
 	cl, err := c.client()
 	if err != nil {
 		return err
 	}
-	w := watcher{cl: cl}
 	if *thread != "" {
-		w.thread = thread
+		if _, err := cl.GetThread(ctx, *thread); err != nil {
+			return notVisible(err, "thread")
+		}
 	}
-	// What is there now is not news.
-	_, seen, err := w.poll(ctx, nil)
+	stream, err := cl.Events(ctx, *after)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return notVisible(err, "thread")
+		return streamError(ctx, err)
 	}
-	fmt.Fprintf(c.stderr, "Watching for new messages every %v; Ctrl-C to stop.\n", *interval)
-
-	ticker := time.NewTicker(*interval)
-	defer ticker.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-		}
-		fresh, ids, err := w.poll(ctx, seen)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case sdk.IsUnauthorized(err), sdk.IsForbidden(err), sdk.IsNotFound(err):
-			return err
-		case err != nil:
-			if !failing {
-				_, msg, _ := c.describe(err)
-				fmt.Fprintf(c.stderr, "agcom: %s; still trying\n", msg)
-			}
-			failing = true
+	defer stream.Close()
+	fmt.Fprintln(c.stderr, "Watching for new messages; Ctrl-C to stop.")
+	for stream.Next() {
+		ev := stream.Event()
+		if *thread != "" && ev.ThreadId != *thread {
 			continue
-		case failing:
-			fmt.Fprintln(c.stderr, "agcom: the server answers again")
-			failing = false
 		}
-		seen = ids
-		for i := len(fresh) - 1; i >= 0; i-- {
-			if err := c.printNew(fresh[i]); err != nil {
-				return err
-			}
+		if err := c.printEvent(ev); err != nil {
+			return err
 		}
 	}
+	return streamError(ctx, stream.Err())
 }
 
-// printNew prints one new message: a block for people, a line of JSON
-// with --json.
-func (c *cli) printNew(m agcomv1.Message) error {
-	if !c.json {
-		c.printMessage(m, true)
+// streamError is what ends watch: nothing when ctx ended (Ctrl-C), else
+// err, with advice when the cursor has expired.
+func streamError(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
 		return nil
+	case sdk.IsCursorExpired(err):
+		return withHint(err, "run `agcom watch` without --after to watch from now")
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
 	return err
 }
 
-// watcher polls the newest messages.
-type watcher struct {
-	cl     *sdk.Client
-	thread *string
-}
-
-// poll returns the messages, newest first, that are not in seen, and the
-// ids it saw, which are the next poll's seen. With a nil seen it only
-// reads the first page, to learn what is already there.
-func (w watcher) poll(ctx context.Context, seen map[string]bool) (fresh []agcomv1.Message, ids map[string]bool, err error) {
-	ids = map[string]bool{}
-	offset := 0
-	for range maxWatchPages {
-		page, err := w.cl.ListMessages(ctx, &agcomv1.ListMessagesParams{ThreadId: w.thread, Limit: new(maxPage), Offset: new(offset)})
+// printEvent prints one event: each new message as a block for people;
+// with --json, every event as a line of JSON.
+func (c *cli) printEvent(ev agcomv1.Event) error {
+	if c.json {
+		b, err := json.Marshal(ev)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		reachedSeen := false
-		for _, m := range page.Messages {
-			ids[m.MessageId] = true
-			switch {
-			case seen[m.MessageId]:
-				reachedSeen = true
-			case seen != nil:
-				fresh = append(fresh, m)
-			}
-		}
-		// Messages arrive at the top of the list: once a page holds one
-		// already seen, the older pages hold nothing new.
-		if seen == nil || reachedSeen || !page.Pagination.HasMore || len(page.Messages) == 0 {
-			break
-		}
-		offset += len(page.Messages)
+		_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+		return err
 	}
-	return fresh, ids, nil
+	if ev.Type != agcomv1.MessageCreated {
+		return nil
+	}
+	// The event's data is {"message": Message}.
+	b, err := json.Marshal(ev.Data["message"])
+	if err != nil {
+		return err
+	}
+	var m agcomv1.Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("event %s: %w", ev.Cursor, err)
+	}
+	c.printMessage(m, true)
+	return nil
 }
