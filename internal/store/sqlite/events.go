@@ -12,9 +12,12 @@ import (
 // Writing events: every change an agent can see becomes a row of its log,
 // in the transaction of the change.
 const (
+	// Everyone who can see the thread: its participants and the admins.
 	sqlEmitToParticipants = `
 		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
-		SELECT handle, ?2, ?1, ?3, NULL, ?4 FROM thread_participants WHERE thread_id = ?1
+		SELECT handle, ?2, ?1, ?3, NULL, ?4 FROM (
+			SELECT handle FROM thread_participants WHERE thread_id = ?1
+			UNION SELECT handle FROM agents WHERE is_admin = 1 AND disabled = 0)
 		RETURNING handle`
 	sqlEmitToOne = `
 		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
@@ -75,8 +78,12 @@ func (t *tx) emitRead(handle, threadID string, ids []string, readAt *time.Time) 
 const (
 	sqlEventsPruned = `SELECT value FROM counters WHERE name = 'events_pruned_through'`
 	sqlEventsHead   = `SELECT coalesce(max(seq), 0) FROM events WHERE handle = ?`
-	sqlEventsAfter  = `SELECT e.seq, e.type, e.thread_id, e.message_seq, e.data, e.created_at FROM events e
-		WHERE e.handle = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3`
+	// Only events of threads the caller can see now: an agent that was an
+	// admin when an event was written may no longer be one.
+	sqlEventsAfter = `SELECT e.seq, e.type, e.thread_id, e.message_seq, e.data, e.created_at FROM events e
+		WHERE e.handle = ?1 AND e.seq > ?2
+		AND (?4 OR EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = e.thread_id AND vp.handle = ?1))
+		ORDER BY e.seq LIMIT ?3`
 	sqlEventMessage = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq = ?`
 
 	sqlPruneEvents      = `DELETE FROM events WHERE created_at < ? RETURNING seq`
@@ -118,7 +125,7 @@ func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, l
 }
 
 func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event, error) {
-	rows, err := t.query(sqlEventsAfter, caller.Handle, after, limit)
+	rows, err := t.query(sqlEventsAfter, caller.Handle, after, limit, caller.IsAdmin)
 	if err != nil {
 		return nil, err
 	}
