@@ -13,36 +13,6 @@ import (
 	"github.com/agcom/agcom/internal/config"
 )
 
-// doAuth sends a request with the Authorization header exactly as given
-// (none when empty).
-func (e *env) doAuth(method, path, authorization, body string) (*http.Response, []byte) {
-	e.t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.URL+path, r)
-	if err != nil {
-		e.t.Fatalf("request: %v", err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatalf("read body: %v", err)
-	}
-	return resp, b
-}
-
 func TestUnknownPath404(t *testing.T) {
 	e := newMsgEnv(t)
 	m := e.send("alice", []string{"bob"}, "Hi", "x")

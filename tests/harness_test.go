@@ -99,8 +99,20 @@ func (e *env) clientWithToken(token string) *agcomv1.ClientWithResponses {
 }
 
 // do sends a raw request, for what the generated client cannot express
-// (malformed bodies, unknown paths, wrong methods).
+// (malformed bodies, unknown paths, wrong methods), with token as a bearer
+// token (none when empty).
 func (e *env) do(method, path, token, body string) (*http.Response, []byte) {
+	e.t.Helper()
+	authorization := ""
+	if token != "" {
+		authorization = "Bearer " + token
+	}
+	return e.doAuth(method, path, authorization, body)
+}
+
+// doAuth sends a request with the Authorization header exactly as given
+// (none when empty).
+func (e *env) doAuth(method, path, authorization, body string) (*http.Response, []byte) {
 	e.t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -113,8 +125,8 @@ func (e *env) do(method, path, token, body string) (*http.Response, []byte) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -405,7 +405,7 @@ const (
 	sqlSearchIndexVisible = ` AND EXISTS (SELECT 1 FROM agent_messages am WHERE am.handle = ?1 AND am.message_seq = m.seq)`
 	sqlSearchIndexOrder   = ` ORDER BY messages_fts.rowid DESC`
 
-	sqlSearchAll      = `SELECT ` + searchColumns + ` FROM messages m WHERE ?1 IS NOT NULL`
+	sqlSearchAll      = `SELECT ` + searchColumns + ` FROM messages m WHERE 1`
 	sqlSearchAllOrder = ` ORDER BY m.seq DESC`
 
 	sqlSearchFrom = ` AND m.from_handle = ?3`
