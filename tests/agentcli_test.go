@@ -3,6 +3,8 @@ package tests
 import (
 	"bytes"
 	"errors"
+	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/testdb"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,6 +53,7 @@ type cli struct {
 	bin    string
 	dir    string
 	dbPath string
+	dbURL  string // DATABASE_URL, when the tests run on PostgreSQL
 	key    string
 }
 
@@ -59,7 +62,7 @@ func (c cli) run(args ...string) (stdout, stderr string, code int) {
 	c.t.Helper()
 	cmd := exec.Command(c.bin, args...)
 	cmd.Dir = c.dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DB_PATH=" + c.dbPath, "SECRET_KEY=" + c.key}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DB_PATH=" + c.dbPath, "DATABASE_URL=" + c.dbURL, "SECRET_KEY=" + c.key}
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -121,6 +124,9 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	c := cli{t: t, bin: buildAgcomd(t, tmp), dir: t.TempDir(), dbPath: filepath.Join(tmp, "agcom.db"), key: testSecretKey}
+	if testdb.Postgres() {
+		c.dbURL = testdb.PostgresURL(t)
+	}
 
 	// Before the server starts: the first admin, from the command line.
 	bobOut := c.ok("agent", "add", "bob", "--admin")
@@ -130,7 +136,7 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	carolSecret := secretFrom(t, c.ok("agent", "add", "carol", "--display-name", "Carol"))
 
-	e := newSEnv(t, withDBPath(c.dbPath))
+	e := newSEnv(t, withDBPath(c.dbPath), func(cfg *config.Config) { cfg.DatabaseURL = c.dbURL })
 	e.remember(bobSecret)
 	e.remember(carolSecret)
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/agcom/agcom/internal/store/sqlite"
+	"github.com/agcom/agcom/internal/testdb"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +61,7 @@ func hardWantReadable(t *testing.T, e *env, msgs []agcomv1.Message) {
 }
 
 func TestBackupWhileServing(t *testing.T) {
+	testdb.SQLiteOnly(t, "a PostgreSQL database is backed up with pg_dump")
 	e := newEnv(t)
 	var sent []agcomv1.Message
 	for i := 0; i < 5; i++ {
@@ -94,7 +97,7 @@ func TestBackupWhileServing(t *testing.T) {
 
 	dir := t.TempDir()
 	apiCopy := filepath.Join(dir, "store-backup.db")
-	if err := e.App.Store.Backup(t.Context(), apiCopy); err != nil {
+	if err := e.App.Store.(*sqlite.Store).Backup(t.Context(), apiCopy); err != nil {
 		t.Fatalf("Store.Backup while serving: %v", err)
 	}
 	cliCopy := filepath.Join(dir, "cli-backup.db")
@@ -111,7 +114,7 @@ func TestBackupWhileServing(t *testing.T) {
 	sent = append(sent, e.send("alice", []string{"bob"}, "after backup", "still serving"))
 
 	// A backup never overwrites.
-	if err := e.App.Store.Backup(t.Context(), apiCopy); err == nil {
+	if err := e.App.Store.(*sqlite.Store).Backup(t.Context(), apiCopy); err == nil {
 		t.Errorf("Store.Backup onto an existing file: no error")
 	}
 	if out, code := hardRunBackupCLI(t, e.App.Config.DBPath, "--to", cliCopy); code == 0 {
@@ -142,6 +145,7 @@ func TestBackupWhileServing(t *testing.T) {
 }
 
 func TestBackupCLIErrors(t *testing.T) {
+	testdb.SQLiteOnly(t, "a PostgreSQL database is backed up with pg_dump")
 	dir := t.TempDir()
 
 	t.Run("missing --to", func(t *testing.T) {

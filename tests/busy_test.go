@@ -2,6 +2,7 @@ package tests
 
 import (
 	"database/sql"
+	"github.com/agcom/agcom/internal/testdb"
 	"net/http"
 	"testing"
 	"time"
@@ -44,6 +45,7 @@ func hardHoldWriteLock(t *testing.T, path string) (release func()) {
 }
 
 func TestDatabaseBusy503(t *testing.T) {
+	testdb.SQLiteOnly(t, "it holds the SQLite file's write lock")
 	const busy = 200 * time.Millisecond
 	e := newEnv(t, func(c *config.Config) { c.DBBusyTimeout = busy })
 	tok := e.token("alice")

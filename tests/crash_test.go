@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/agcom/agcom/internal/testdb"
 	"io"
 	"net"
 	"net/http"
@@ -30,6 +31,24 @@ type hardProc struct {
 	err  error         // Wait's result, once done is closed
 }
 
+// hardDatabaseURLs gives each database path of a test its own PostgreSQL
+// schema when the tests run on PostgreSQL, so that a restart on the same
+// path finds the same data.
+var hardDatabaseURLs sync.Map
+
+// hardDatabaseURL is the DATABASE_URL standing for dbPath: empty on SQLite.
+func hardDatabaseURL(t *testing.T, dbPath string) string {
+	if !testdb.Postgres() {
+		return ""
+	}
+	if u, ok := hardDatabaseURLs.Load(dbPath); ok {
+		return u.(string)
+	}
+	u := testdb.PostgresURL(t)
+	hardDatabaseURLs.Store(dbPath, u)
+	return u
+}
+
 // hardStartAgcomd starts the real binary serving dbPath on a free port,
 // with rate limits off, and waits until it is ready.
 func hardStartAgcomd(t *testing.T, dbPath string) *hardProc {
@@ -46,6 +65,7 @@ func hardStartAgcomd(t *testing.T, dbPath string) *hardProc {
 		"RATE_LIMIT_ENABLED=false",
 		"LOG_LEVEL=INFO",
 		"SHUTDOWN_TIMEOUT_SECONDS=10",
+		"DATABASE_URL=" + hardDatabaseURL(t, dbPath),
 	}
 	p := &hardProc{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), logs: &hardLogBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs

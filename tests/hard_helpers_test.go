@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/agcom/agcom/internal/testdb"
 	"io"
 	"net"
 	"net/http"
@@ -96,6 +97,9 @@ func hardBoot(tb testing.TB, opts ...func(*config.Config)) *hardServer {
 	})
 	if err != nil {
 		tb.Fatalf("config: %v", err)
+	}
+	if testdb.Postgres() {
+		cfg.DatabaseURL = testdb.PostgresURL(tb)
 	}
 	for _, o := range opts {
 		o(&cfg)

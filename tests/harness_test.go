@@ -1,5 +1,7 @@
 // Package tests holds AgCom's contract tests: the real server, on a real
-// SQLite file in a temporary directory, driven through the generated client.
+// SQLite file in a temporary directory (or, with AGCOM_TEST_STORE=postgres,
+// a fresh schema of a real PostgreSQL database), driven through the
+// generated client.
 package tests
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/app"
 	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/testdb"
 )
 
 const testSecretKey = "test-secret-key-0123456789abcdef0123456789"
@@ -47,6 +50,9 @@ func newEnv(t *testing.T, opts ...func(*config.Config)) *env {
 	})
 	if err != nil {
 		t.Fatalf("config: %v", err)
+	}
+	if testdb.Postgres() {
+		cfg.DatabaseURL = testdb.PostgresURL(t)
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -8,16 +8,17 @@ import (
 	"text/tabwriter"
 
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/app"
 	"github.com/agcom/agcom/internal/auth"
 	"github.com/agcom/agcom/internal/config"
-	"github.com/agcom/agcom/internal/store/sqlite"
 )
 
 // operator is the actor recorded in the audit trail for changes made with
 // the agent commands.
 const operator = "operator"
 
-// agent manages registered agents directly on DB_PATH: for the first admin
+// agent manages registered agents directly on the store (DATABASE_URL or
+// DB_PATH): for the first admin
 // and for recovery when no admin can log in.
 func agent(ctx context.Context, args []string, getenv config.Getenv, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -40,7 +41,7 @@ func agent(ctx context.Context, args []string, getenv config.Getenv, stdout, std
 		}
 		rest = append(rest[:1], fs.Args()...)
 	}
-	store, err := sqlite.Open(ctx, dbPath(getenv))
+	store, _, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func printSecret(w io.Writer, a agcom.Agent, secret string) error {
 	return err
 }
 
-func updateAgent(ctx context.Context, store *sqlite.Store, w io.Writer, handle string, u agcom.AgentUpdate) error {
+func updateAgent(ctx context.Context, store app.Store, w io.Writer, handle string, u agcom.AgentUpdate) error {
 	a, err := store.UpdateAgent(ctx, operator, handle, u)
 	if err != nil {
 		return err
@@ -102,7 +103,7 @@ func updateAgent(ctx context.Context, store *sqlite.Store, w io.Writer, handle s
 	return err
 }
 
-func listAgents(ctx context.Context, store *sqlite.Store, w io.Writer) error {
+func listAgents(ctx context.Context, store app.Store, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HANDLE\tDISPLAY NAME\tADMIN\tDISABLED\tCREATED")
 	for page := (agcom.Page{Limit: agcom.MaxLimit}); ; page.Offset += page.Limit {

@@ -4,7 +4,7 @@
 //	agcomd                      serve (configuration from the environment and .env)
 //	agcomd migrate              create or upgrade the database, then exit
 //	agcomd token --handle NAME  print a token signed with SECRET_KEY
-//	agcomd agent ...            manage registered agents on DB_PATH directly
+//	agcomd agent ...            manage registered agents on the store directly
 //	agcomd backup --to FILE     copy the database consistently while it is in use
 //	agcomd version              print the version
 package main

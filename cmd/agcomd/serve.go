@@ -8,7 +8,6 @@ import (
 
 	"github.com/agcom/agcom/internal/app"
 	"github.com/agcom/agcom/internal/config"
-	"github.com/agcom/agcom/internal/store/sqlite"
 )
 
 func serve(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
@@ -28,7 +27,7 @@ func serve(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	return a.Serve(ctx, ln)
 }
 
-// dbPath is DB_PATH or its default; the operator commands need nothing else.
+// dbPath is DB_PATH or its default.
 func dbPath(getenv config.Getenv) string {
 	if v, ok := getenv("DB_PATH"); ok && v != "" {
 		return v
@@ -36,9 +35,22 @@ func dbPath(getenv config.Getenv) string {
 	return config.DefaultDBPath
 }
 
+// openStore opens (and migrates) the store the environment names: the
+// PostgreSQL database at DATABASE_URL when it is set, otherwise the SQLite
+// file at DB_PATH. The operator commands need nothing else (no SECRET_KEY).
+// name describes the store for messages, without the URL's password.
+func openStore(ctx context.Context, getenv config.Getenv) (store app.Store, name string, err error) {
+	cfg := config.Config{DBPath: dbPath(getenv), DBBusyTimeout: config.DefaultBusyTimeout}
+	name = cfg.DBPath
+	if v, ok := getenv("DATABASE_URL"); ok && v != "" {
+		cfg.DatabaseURL, name = v, "the PostgreSQL database"
+	}
+	store, err = app.OpenStore(ctx, cfg)
+	return store, name, err
+}
+
 func migrate(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
-	path := dbPath(getenv)
-	store, err := sqlite.Open(ctx, path)
+	store, name, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -47,6 +59,6 @@ func migrate(ctx context.Context, getenv config.Getenv, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s is at schema version %d\n", path, v)
+	fmt.Fprintf(stdout, "%s is at schema version %d\n", name, v)
 	return nil
 }

@@ -1,6 +1,7 @@
 package agcom
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -110,4 +111,21 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// searchSeparator joins the fields of a contact's search text. searchFold
+// maps it to another control character inside fields and queries, so that
+// a query never matches across two fields.
+const searchSeparator = "\x1f"
+
+// ContactSearchText is what a contact search matches against: the fields
+// case-folded, so that a plain substring test (instr, strpos) is a case-insensitive substring match in
+// which no character is a wildcard.
+func ContactSearchText(handle, displayName, description string) string {
+	return SearchFold(handle) + searchSeparator + SearchFold(displayName) + searchSeparator + SearchFold(description)
+}
+
+// SearchFold case-folds s and replaces the separator in it.
+func SearchFold(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, searchSeparator, "\x1e"))
 }

@@ -19,10 +19,7 @@ import (
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/httpapi"
 	"github.com/agcom/agcom/internal/metrics"
-	"github.com/agcom/agcom/internal/store/sqlite"
 )
-
-var _ httpapi.Store = (*sqlite.Store)(nil)
 
 // HTTP server timeouts: slow clients cannot hold connections forever.
 const (
@@ -35,12 +32,14 @@ const (
 // App is the whole program, ready to serve.
 type App struct {
 	Config  config.Config
-	Store   *sqlite.Store
+	Store   Store
 	Keys    *auth.Keys
 	Handler http.Handler
 	Log     *slog.Logger
 
 	stopPruning func()
+	// closeLimits closes the rate limits' Redis client, if any.
+	closeLimits func() error
 }
 
 // New opens the store (migrating it), applies the admin bootstrap and
@@ -51,7 +50,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(ctx, cfg.DBPath, sqlite.WithBusyTimeout(cfg.DBBusyTimeout))
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -60,11 +59,22 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		return nil, err
 	}
 	m := metrics.New()
-	store.Observe = m.ObserveTx
+	store.SetObserver(m.ObserveTx)
 	var limits *httpapi.RateLimits
+	closeLimits := func() error { return nil }
 	if cfg.RateLimits {
 		limits = &httpapi.RateLimits{
 			Write: cfg.RateWrite, Read: cfg.RateRead, Search: cfg.RateSearch, Audit: cfg.RateAudit, Auth: cfg.RateAuth,
+		}
+		if cfg.RedisURL != "" {
+			counters, err := httpapi.NewRedisCounters(ctx, httpapi.RedisOptions{
+				URL: cfg.RedisURL, FailOpen: cfg.RateLimitFailOpen, Logger: log, Observer: m,
+			})
+			if err != nil {
+				store.Close()
+				return nil, err
+			}
+			limits.NewCounter, closeLimits = counters.NewCounter, counters.Close
 		}
 	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
@@ -83,10 +93,12 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		Pprof:        cfg.Pprof,
 	})
 	if err != nil {
+		closeLimits()
 		store.Close()
 		return nil, err
 	}
 	a := &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log}
+	a.closeLimits = closeLimits
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() { defer close(done); a.prune(stop) }()
 	var once sync.Once
@@ -94,10 +106,11 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	return a, nil
 }
 
-// Close stops pruning and closes the store.
+// Close stops pruning and closes the store and the rate limits' Redis
+// client.
 func (a *App) Close() error {
 	a.stopPruning()
-	return a.Store.Close()
+	return errors.Join(a.Store.Close(), a.closeLimits())
 }
 
 // pruneEvery is how often expired events and idempotency keys are deleted.
@@ -132,7 +145,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
-	a.Log.Info("agcomd listening", "addr", ln.Addr().String(), "db_path", a.Config.DBPath)
+	where := []any{"store", "sqlite", "db_path", a.Config.DBPath}
+	if a.Config.DatabaseURL != "" {
+		where = []any{"store", "postgres"} // the URL may hold a password
+	}
+	a.Log.Info("agcomd listening", append([]any{"addr", ln.Addr().String()}, where...)...)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -155,7 +172,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // statusLookup reads an agent's admin and disabled flags from the store;
 // a handle that is not registered is an ordinary agent.
-func statusLookup(store *sqlite.Store) auth.StatusLookup {
+func statusLookup(store Store) auth.StatusLookup {
 	return func(ctx context.Context, handle string) (auth.AgentStatus, error) {
 		a, err := store.Agent(ctx, handle)
 		if agcom.ErrorCode(err) == agcom.ENOTFOUND {
@@ -168,7 +185,7 @@ func statusLookup(store *sqlite.Store) auth.StatusLookup {
 }
 
 // bootstrapAdmin applies ADMIN_HANDLE and ADMIN_SECRET when both are set.
-func bootstrapAdmin(ctx context.Context, cfg config.Config, store *sqlite.Store) error {
+func bootstrapAdmin(ctx context.Context, cfg config.Config, store Store) error {
 	if cfg.AdminHandle == "" {
 		return nil
 	}

@@ -39,25 +39,34 @@ const (
 
 // Config is the server's configuration.
 type Config struct {
-	DBPath          string
-	DBBusyTimeout   time.Duration
-	SecretKey       string
-	TokenTTL        time.Duration
-	Host            string
-	Port            int
-	CORSOrigins     []string
-	RateLimits      bool
-	RateWrite       int // requests per minute per agent, by category
-	RateRead        int
-	RateSearch      int
-	RateAudit       int
-	RateAuth        int // token requests per minute per client IP and per handle
-	LogLevel        slog.Level
-	LogFormat       string // "json" or "text"
-	AdminHandle     string
-	AdminSecret     string
-	MaxBodyBytes    int64
-	ShutdownTimeout time.Duration
+	DBPath string
+	// DatabaseURL, when set (postgres://…), selects the PostgreSQL store
+	// instead of the SQLite file at DBPath.
+	DatabaseURL string
+	// RedisURL, when set (redis://…), keeps rate-limit counts in Redis so
+	// that a limit is shared by every node.
+	RedisURL string
+	// RateLimitFailOpen lets requests through (true) or refuses them with
+	// 503 (false) while Redis cannot be reached.
+	RateLimitFailOpen bool
+	DBBusyTimeout     time.Duration
+	SecretKey         string
+	TokenTTL          time.Duration
+	Host              string
+	Port              int
+	CORSOrigins       []string
+	RateLimits        bool
+	RateWrite         int // requests per minute per agent, by category
+	RateRead          int
+	RateSearch        int
+	RateAudit         int
+	RateAuth          int // token requests per minute per client IP and per handle
+	LogLevel          slog.Level
+	LogFormat         string // "json" or "text"
+	AdminHandle       string
+	AdminSecret       string
+	MaxBodyBytes      int64
+	ShutdownTimeout   time.Duration
 	// EventRetention is how long agents' events are kept for resuming.
 	EventRetention time.Duration
 	// Pprof serves Go's profiler at /debug/pprof/ (unauthenticated: only
@@ -102,25 +111,28 @@ func FromEnvironment(envFile string) (Getenv, error) {
 func Load(getenv Getenv) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		DBPath:          r.str("DB_PATH", DefaultDBPath),
-		DBBusyTimeout:   time.Duration(r.int("DB_BUSY_TIMEOUT_MS", int(DefaultBusyTimeout/time.Millisecond), 0, 600_000)) * time.Millisecond,
-		SecretKey:       r.str("SECRET_KEY", ""),
-		TokenTTL:        time.Duration(r.int("ACCESS_TOKEN_EXPIRE_MINUTES", DefaultTokenExpireMinutes, 1, 60*24*30)) * time.Minute,
-		Host:            r.str("HOST", DefaultHost),
-		Port:            r.int("PORT", DefaultPort, 0, 65535),
-		RateLimits:      r.bool("RATE_LIMIT_ENABLED", true),
-		RateWrite:       r.int("RATE_LIMIT_WRITE_PER_MINUTE", DefaultRateWrite, 1, 1_000_000),
-		RateRead:        r.int("RATE_LIMIT_READ_PER_MINUTE", DefaultRateRead, 1, 1_000_000),
-		RateSearch:      r.int("RATE_LIMIT_SEARCH_PER_MINUTE", DefaultRateSearch, 1, 1_000_000),
-		RateAudit:       r.int("RATE_LIMIT_AUDIT_PER_MINUTE", DefaultRateAudit, 1, 1_000_000),
-		RateAuth:        r.int("RATE_LIMIT_AUTH_PER_MINUTE", DefaultRateAuth, 1, 1_000_000),
-		LogFormat:       strings.ToLower(r.str("LOG_FORMAT", DefaultLogFormat)),
-		AdminHandle:     r.str("ADMIN_HANDLE", ""),
-		AdminSecret:     r.str("ADMIN_SECRET", ""),
-		MaxBodyBytes:    int64(r.int("MAX_REQUEST_BODY_BYTES", DefaultMaxBodyBytes, 1024, 64<<20)),
-		Pprof:           r.bool("PPROF_ENABLED", false),
-		EventRetention:  time.Duration(r.int("EVENT_RETENTION_HOURS", DefaultEventRetentionHours, 1, 24*365)) * time.Hour,
-		ShutdownTimeout: time.Duration(r.int("SHUTDOWN_TIMEOUT_SECONDS", int(DefaultShutdownTimeout/time.Second), 1, 3600)) * time.Second,
+		DBPath:            r.str("DB_PATH", DefaultDBPath),
+		DatabaseURL:       r.str("DATABASE_URL", ""),
+		RedisURL:          r.str("REDIS_URL", ""),
+		RateLimitFailOpen: r.bool("RATE_LIMIT_FAIL_OPEN", true),
+		DBBusyTimeout:     time.Duration(r.int("DB_BUSY_TIMEOUT_MS", int(DefaultBusyTimeout/time.Millisecond), 0, 600_000)) * time.Millisecond,
+		SecretKey:         r.str("SECRET_KEY", ""),
+		TokenTTL:          time.Duration(r.int("ACCESS_TOKEN_EXPIRE_MINUTES", DefaultTokenExpireMinutes, 1, 60*24*30)) * time.Minute,
+		Host:              r.str("HOST", DefaultHost),
+		Port:              r.int("PORT", DefaultPort, 0, 65535),
+		RateLimits:        r.bool("RATE_LIMIT_ENABLED", true),
+		RateWrite:         r.int("RATE_LIMIT_WRITE_PER_MINUTE", DefaultRateWrite, 1, 1_000_000),
+		RateRead:          r.int("RATE_LIMIT_READ_PER_MINUTE", DefaultRateRead, 1, 1_000_000),
+		RateSearch:        r.int("RATE_LIMIT_SEARCH_PER_MINUTE", DefaultRateSearch, 1, 1_000_000),
+		RateAudit:         r.int("RATE_LIMIT_AUDIT_PER_MINUTE", DefaultRateAudit, 1, 1_000_000),
+		RateAuth:          r.int("RATE_LIMIT_AUTH_PER_MINUTE", DefaultRateAuth, 1, 1_000_000),
+		LogFormat:         strings.ToLower(r.str("LOG_FORMAT", DefaultLogFormat)),
+		AdminHandle:       r.str("ADMIN_HANDLE", ""),
+		AdminSecret:       r.str("ADMIN_SECRET", ""),
+		MaxBodyBytes:      int64(r.int("MAX_REQUEST_BODY_BYTES", DefaultMaxBodyBytes, 1024, 64<<20)),
+		Pprof:             r.bool("PPROF_ENABLED", false),
+		EventRetention:    time.Duration(r.int("EVENT_RETENTION_HOURS", DefaultEventRetentionHours, 1, 24*365)) * time.Hour,
+		ShutdownTimeout:   time.Duration(r.int("SHUTDOWN_TIMEOUT_SECONDS", int(DefaultShutdownTimeout/time.Second), 1, 3600)) * time.Second,
 	}
 	if alg := r.str("ALGORITHM", DefaultAlgorithm); alg != DefaultAlgorithm {
 		r.fail("ALGORITHM: only HS256 is supported, got %q", alg)
@@ -144,6 +156,12 @@ func Load(getenv Getenv) (Config, error) {
 		r.fail("SECRET_KEY is not set: set it to at least %d random bytes, e.g. `openssl rand -hex 32` (make run writes one into .env)", minSecretKeyLen)
 	case len(c.SecretKey) < minSecretKeyLen:
 		r.fail("SECRET_KEY is too short: %d bytes, at least %d are needed", len(c.SecretKey), minSecretKeyLen)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		r.fail("DATABASE_URL: must be a postgres:// URL (leave it unset for the SQLite file at DB_PATH)")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		r.fail("REDIS_URL: must be a redis:// or rediss:// URL")
 	}
 	if (c.AdminHandle == "") != (c.AdminSecret == "") {
 		r.fail("ADMIN_HANDLE and ADMIN_SECRET must be set together")

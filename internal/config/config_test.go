@@ -74,3 +74,55 @@ func TestEnvironmentWinsOverFile(t *testing.T) {
 		t.Errorf("HOST = %q, want the file's 0.0.0.0", v)
 	}
 }
+
+func TestLoadRedis(t *testing.T) {
+	cases := []struct {
+		name         string
+		vars         map[string]string
+		wantURL      string
+		wantFailOpen bool
+	}{
+		{"defaults", map[string]string{}, "", true},
+		{"redis", map[string]string{"REDIS_URL": "redis://cache:6379/2"}, "redis://cache:6379/2", true},
+		{"rediss", map[string]string{"REDIS_URL": "rediss://u:p@cache:6380/0"}, "rediss://u:p@cache:6380/0", true},
+		{"fail closed", map[string]string{"REDIS_URL": "redis://cache", "RATE_LIMIT_FAIL_OPEN": "false"}, "redis://cache", false},
+		{"fail open", map[string]string{"RATE_LIMIT_FAIL_OPEN": "true"}, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.vars["SECRET_KEY"] = key
+			c, err := config.Load(env(tc.vars))
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			if c.RedisURL != tc.wantURL || c.RateLimitFailOpen != tc.wantFailOpen {
+				t.Errorf("RedisURL, RateLimitFailOpen = %q, %t; want %q, %t",
+					c.RedisURL, c.RateLimitFailOpen, tc.wantURL, tc.wantFailOpen)
+			}
+		})
+	}
+}
+
+func TestLoadRejectsRedis(t *testing.T) {
+	cases := []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"scheme", map[string]string{"REDIS_URL": "http://user:hunter2@cache:6379"}, "REDIS_URL: must be a redis:// or rediss:// URL"},
+		{"bare host", map[string]string{"REDIS_URL": "cache:6379"}, "REDIS_URL"},
+		{"fail open", map[string]string{"RATE_LIMIT_FAIL_OPEN": "sometimes"}, "RATE_LIMIT_FAIL_OPEN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.vars["SECRET_KEY"] = key
+			_, err := config.Load(env(tc.vars))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load() error = %v, want one containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("Load() error %q shows the password", err)
+			}
+		})
+	}
+}

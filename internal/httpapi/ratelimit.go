@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -29,8 +31,9 @@ type RateLimits struct {
 	// claimed handle, against password guessing.
 	Auth int
 	// NewCounter makes the counter a limiter keeps its counts in; nil
-	// keeps them in process. A shared (e.g. Redis) counter makes a limit
-	// hold across nodes.
+	// keeps them in process. A shared (e.g. Redis, see RedisCounters)
+	// counter makes a limit hold across nodes. A request whose count fails
+	// is refused with ServiceUnavailable.
 	NewCounter func() httprate.LimitCounter
 }
 
@@ -75,9 +78,7 @@ func newRateLimiter(l RateLimits, ew errorWriter, onLimit func(category string))
 		if n <= 0 {
 			continue
 		}
-		opts := []httprate.Option{
-			httprate.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) { ew.Write(w, r, err) }),
-		}
+		opts := []httprate.Option{httprate.WithErrorHandler(keepCounterError)}
 		if l.NewCounter != nil {
 			opts = append(opts, httprate.WithLimitCounter(l.NewCounter()))
 		}
@@ -102,14 +103,49 @@ func (rl *rateLimiter) Handler(next http.Handler) http.Handler {
 				keys = append(keys, "handle:"+h)
 			}
 		}
+		var counterErr error
+		counted := r.WithContext(context.WithValue(r.Context(), counterErrKey{}, &counterErr))
 		for _, k := range keys {
-			if lim.OnLimit(w, r, cat+"|"+k) {
-				rl.reject(w, r, cat)
+			if lim.OnLimit(w, counted, cat+"|"+k) {
+				if counterErr != nil {
+					rl.unavailable(w, r, cat, counterErr)
+				} else {
+					rl.reject(w, r, cat)
+				}
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// counterErrKey holds, in the context of a request being counted, where
+// keepCounterError puts the counter's error.
+type counterErrKey struct{}
+
+// keepCounterError is the limiters' error handler. httprate calls it when
+// the counter fails, then reports the request as limited; keeping the
+// error lets Handler answer 503 instead of 429 (httprate's own handler
+// would answer 428 with the error's text).
+func keepCounterError(_ http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := r.Context().Value(counterErrKey{}).(*error); ok {
+		*p = err
+	}
+}
+
+// unavailable answers a request that could not be counted with
+// ServiceUnavailable, never with the counter's error text.
+func (rl *rateLimiter) unavailable(w http.ResponseWriter, r *http.Request, cat string, err error) {
+	for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+		w.Header().Del(h) // set before the count failed; they would mislead
+	}
+	var e *agcom.Error
+	if !errors.As(err, &e) || e.Code != agcom.EUNAVAILABLE {
+		rl.ew.log.WarnContext(r.Context(), "rate limit counter failed",
+			"request_id", requestIDFrom(r.Context()), "category", cat, "error", err.Error())
+		e = &agcom.Error{Code: agcom.EUNAVAILABLE, Message: unavailableMessage}
+	}
+	rl.ew.Write(w, r, e)
 }
 
 // reject answers 429 with the seconds until the window resets.

@@ -1,11 +1,13 @@
 // Package metrics exposes AgCom's Prometheus metrics: requests and latency
-// by route pattern and status, requests in flight, rate-limit rejections and
-// store transaction latency.
+// by route pattern and status, requests in flight, rate-limit rejections,
+// the health of the Redis that shared rate limits count in, and store
+// transaction latency.
 package metrics
 
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +23,12 @@ type Metrics struct {
 	inFlight    prometheus.Gauge
 	rateLimited *prometheus.CounterVec
 	storeTx     *prometheus.HistogramVec
+
+	// The Redis collectors are registered on first use, so that a server
+	// without REDIS_URL does not report a Redis that is "down".
+	redisOnce   sync.Once
+	redisUp     prometheus.Gauge
+	redisErrors prometheus.Counter
 }
 
 // New returns Metrics with the Go runtime and process collectors too.
@@ -49,6 +57,14 @@ func New() *Metrics {
 			Help:    "Store transaction latency by kind (read, write) and outcome (ok, error).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5, 1, 5},
 		}, []string{"kind", "outcome"}),
+		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "agcom_rate_limit_redis_up",
+			Help: "1 while the Redis that shared rate limits count in answers, 0 while it does not.",
+		}),
+		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agcom_rate_limit_redis_errors_total",
+			Help: "Failed Redis operations of the shared rate limits.",
+		}),
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.inFlight, m.rateLimited, m.storeTx,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -63,6 +79,26 @@ func (m *Metrics) Handler() http.Handler {
 // RateLimited counts one rejection in category.
 func (m *Metrics) RateLimited(category string) {
 	m.rateLimited.WithLabelValues(category).Inc()
+}
+
+// RedisUp records whether the rate limits' Redis answers.
+func (m *Metrics) RedisUp(up bool) {
+	m.registerRedis()
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.redisUp.Set(v)
+}
+
+// RedisError counts one failed Redis operation of the rate limits.
+func (m *Metrics) RedisError() {
+	m.registerRedis()
+	m.redisErrors.Inc()
+}
+
+func (m *Metrics) registerRedis() {
+	m.redisOnce.Do(func() { m.registry.MustRegister(m.redisUp, m.redisErrors) })
 }
 
 // ObserveTx records one store transaction.

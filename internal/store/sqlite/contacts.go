@@ -42,23 +42,6 @@ func validateContact(displayName, description string, tags []string) ([]string, 
 	return agcom.NormalizeTags("tags", tags)
 }
 
-// searchSeparator joins the fields of a contact's search text. searchFold
-// maps it to another control character inside fields and queries, so that
-// a query never matches across two fields.
-const searchSeparator = "\x1f"
-
-// contactSearchText is what a contact search matches against: the fields
-// case-folded, so that instr() is a case-insensitive substring match in
-// which no character is a wildcard.
-func contactSearchText(handle, displayName, description string) string {
-	return searchFold(handle) + searchSeparator + searchFold(displayName) + searchSeparator + searchFold(description)
-}
-
-// searchFold case-folds s and replaces the separator in it.
-func searchFold(s string) string {
-	return strings.ToLower(strings.ReplaceAll(s, searchSeparator, "\x1e"))
-}
-
 // CreateContact adds c to the address book at version 1. Returns
 // ECONFLICT when the handle exists (active or not), EINVALID for bad fields.
 func (s *Store) CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact) (agcom.Contact, error) {
@@ -87,7 +70,7 @@ func (t *tx) createContact(caller agcom.Caller, c agcom.Contact, tags []string) 
 		return agcom.Contact{}, err
 	}
 	_, err = t.exec(sqlInsertContact, c.Handle, nullString(c.DisplayName), nullString(c.Description),
-		string(tagsJSON), toMicros(t.now), toMicros(t.now), caller.Handle, contactSearchText(c.Handle, c.DisplayName, c.Description))
+		string(tagsJSON), toMicros(t.now), toMicros(t.now), caller.Handle, agcom.ContactSearchText(c.Handle, c.DisplayName, c.Description))
 	if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
 		return agcom.Contact{}, agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
 	} else if err != nil {
@@ -142,7 +125,7 @@ func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle s
 		tagsJSON, _ := json.Marshal(tags)
 		res, err := t.exec(sqlUpdateContact, nullString(u.DisplayName), nullString(u.Description),
 			string(tagsJSON), u.IsActive, toMicros(t.now), caller.Handle,
-			contactSearchText(handle, u.DisplayName, u.Description), handle, u.ExpectedVersion)
+			agcom.ContactSearchText(handle, u.DisplayName, u.Description), handle, u.ExpectedVersion)
 		if err != nil {
 			return err
 		}
@@ -229,7 +212,7 @@ func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.
 	}
 	if f.Query != "" {
 		where = append(where, "instr(c.search_text, ?) > 0")
-		args = append(args, searchFold(f.Query))
+		args = append(args, agcom.SearchFold(f.Query))
 	}
 	if len(tags) > 0 {
 		where = append(where, "c.handle IN (SELECT handle FROM contact_tags WHERE tag IN ("+placeholders(len(tags))+"))")

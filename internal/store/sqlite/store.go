@@ -25,6 +25,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/store/hub"
 )
 
 //go:embed migrations/*.sql
@@ -56,7 +57,7 @@ type Store struct {
 	clockMu sync.Mutex
 	last    time.Time // the latest write timestamp handed out
 
-	hub hub // wakes event subscribers after commits
+	hub hub.Hub // wakes event subscribers after commits
 
 	jobs       chan *writeJob // to the writer goroutine
 	closing    chan struct{}
@@ -274,6 +275,11 @@ func (s *Store) readTx(ctx context.Context, fn func(*tx) error) (err error) {
 		return translate(err)
 	}
 	return translate(sqlTx.Commit())
+}
+
+// SetObserver sets Observe; call it before the store is in use.
+func (s *Store) SetObserver(observe func(kind string, d time.Duration, err error)) {
+	s.Observe = observe
 }
 
 // SetClock replaces the store's clock (for tests that control time).

@@ -103,7 +103,7 @@ func (s *Store) commit(batch []*writeJob) {
 		j.done <- translate(errs[i])
 	}
 	if err == nil {
-		s.hub.notify(notify)
+		s.hub.Notify(notify)
 	}
 }
 

@@ -1,0 +1,51 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/httpapi"
+	"github.com/agcom/agcom/internal/store/postgres"
+	"github.com/agcom/agcom/internal/store/sqlite"
+)
+
+// Store is what the program needs of a store: the API's use cases and the
+// operations around them. SQLite (the default) and PostgreSQL implement it.
+type Store interface {
+	httpapi.Store
+	// Agent returns the registered agent handle, or ENOTFOUND.
+	Agent(ctx context.Context, handle string) (agcom.Agent, error)
+	// EnsureAdmin applies the ADMIN_HANDLE/ADMIN_SECRET bootstrap.
+	EnsureAdmin(ctx context.Context, handle, secretHash string) error
+	// Prune deletes events older than eventsBefore and expired
+	// idempotency keys.
+	Prune(ctx context.Context, eventsBefore time.Time) error
+	// SetClock replaces the store's clock (tests that control time).
+	SetClock(clock func() time.Time)
+	// SetObserver receives the kind, duration and outcome of every
+	// transaction; call it before serving.
+	SetObserver(observe func(kind string, d time.Duration, err error))
+	Close() error
+}
+
+var (
+	_ Store = (*sqlite.Store)(nil)
+	_ Store = (*postgres.Store)(nil)
+)
+
+// OpenStore opens (and migrates) the store the configuration names: the
+// PostgreSQL database at DATABASE_URL when it is set, otherwise the SQLite
+// file at DB_PATH.
+func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
+	return openStore(ctx, cfg, slog.New(slog.DiscardHandler))
+}
+
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (Store, error) {
+	if cfg.DatabaseURL != "" {
+		return postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log))
+	}
+	return sqlite.Open(ctx, cfg.DBPath, sqlite.WithBusyTimeout(cfg.DBBusyTimeout))
+}

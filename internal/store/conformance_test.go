@@ -1,0 +1,386 @@
+// Package store_test runs one set of store tests on every store: SQLite
+// always, PostgreSQL when AGCOM_TEST_DATABASE_URL names a database
+// (scripts/test-services starts a throwaway one; `make test` always does).
+// They check, below the HTTP layer, what concurrency can break: cursors
+// that never skip an event, creates that happen once per idempotency key,
+// counts that stay true, and the exact search semantics.
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/app"
+	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/testdb"
+)
+
+// eachStore runs test once per store, each on a new, empty database.
+func eachStore(t *testing.T, test func(t *testing.T, s app.Store)) {
+	stores := []struct {
+		name string
+		cfg  func(t *testing.T) config.Config
+	}{
+		{"sqlite", func(t *testing.T) config.Config {
+			return config.Config{DBPath: filepath.Join(t.TempDir(), "agcom.db"), DBBusyTimeout: 5 * time.Second}
+		}},
+		{"postgres", func(t *testing.T) config.Config {
+			if os.Getenv("AGCOM_TEST_DATABASE_URL") == "" {
+				if os.Getenv("AGCOM_TEST_REQUIRE_SERVICES") == "1" {
+					t.Fatal("AGCOM_TEST_DATABASE_URL is not set")
+				}
+				t.Skip("no PostgreSQL: run through scripts/test-services (make test does)")
+			}
+			return config.Config{DatabaseURL: testdb.PostgresURL(t)}
+		}},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			s, err := app.OpenStore(t.Context(), st.cfg(t))
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+			})
+			test(t, s)
+		})
+	}
+}
+
+func caller(handle string) agcom.Caller { return agcom.Caller{Handle: handle} }
+
+func send(t *testing.T, s app.Store, from string, to []string, subject, body string) agcom.Message {
+	t.Helper()
+	m, err := s.SendMessage(context.Background(), caller(from), agcom.NewMessage{ToHandles: to, Subject: subject, Body: body})
+	if err != nil {
+		t.Fatalf("send %s→%v: %v", from, to, err)
+	}
+	return m
+}
+
+// A reader that follows its cursor while many writers commit at once sees
+// every event exactly once: no cursor is ever handed out below one already
+// visible.
+func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
+	eachStore(t, func(t *testing.T, s app.Store) {
+		ctx := context.Background()
+		bob := caller("bob")
+		start, err := s.Events(ctx, bob, nil, 100)
+		if err != nil {
+			t.Fatalf("events head: %v", err)
+		}
+		const writers, each = 8, 25
+		var wg sync.WaitGroup
+		sent := make(chan string, writers*each)
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					m, err := s.SendMessage(ctx, caller(fmt.Sprintf("w%d", w)), agcom.NewMessage{
+						ToHandles: []string{"bob"}, Subject: "s", Body: fmt.Sprintf("%d-%d", w, i)})
+					if err != nil {
+						t.Errorf("send: %v", err)
+						return
+					}
+					sent <- m.ID
+				}
+			}()
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+
+		seen := map[string]int{}
+		cursor := start.Next
+		read := func() {
+			page, err := s.Events(ctx, bob, &cursor, 50)
+			if err != nil {
+				t.Fatalf("events after %d: %v", cursor, err)
+			}
+			for _, e := range page.Events {
+				if e.Cursor <= cursor {
+					t.Fatalf("cursor %d after %d", e.Cursor, cursor)
+				}
+				cursor = e.Cursor
+				if e.Type == agcom.EventMessageCreated {
+					seen[e.Message.ID]++
+				}
+			}
+		}
+	follow:
+		for {
+			select {
+			case <-done:
+				break follow
+			default:
+				read()
+			}
+		}
+		for range 3 { // what committed after the last read
+			read()
+		}
+		close(sent)
+		n := 0
+		for id := range sent {
+			n++
+			if seen[id] != 1 {
+				t.Errorf("message %s seen %d times, want 1", id, seen[id])
+			}
+		}
+		if n != writers*each || len(seen) != n {
+			t.Errorf("sent %d, saw %d distinct messages; want %d", n, len(seen), writers*each)
+		}
+	})
+}
+
+// Concurrent retries of one create with one idempotency key create once,
+// and every retry gets the first answer.
+func TestIdempotentCreateOnceUnderConcurrency(t *testing.T) {
+	eachStore(t, func(t *testing.T, s app.Store) {
+		idem := &agcom.Idempotency{Handle: "alice", Key: "k1", Request: "POST /messages #1",
+			Render: func(result any) (int, []byte, error) {
+				return 201, []byte(`{"id":"` + result.(agcom.Message).ID + `"}`), nil
+			}}
+		ctx := agcom.WithIdempotency(context.Background(), idem)
+		const tries = 10
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created []string
+			replays [][]byte
+		)
+		for range tries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m, err := s.SendMessage(ctx, caller("alice"), agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "once", Body: "b"})
+				mu.Lock()
+				defer mu.Unlock()
+				var replay *agcom.Replay
+				switch {
+				case err == nil:
+					created = append(created, m.ID)
+				case asReplay(err, &replay):
+					replays = append(replays, replay.Body)
+				default:
+					t.Errorf("send: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(created) != 1 || len(replays) != tries-1 {
+			t.Fatalf("created %d, replayed %d; want 1 and %d", len(created), len(replays), tries-1)
+		}
+		want := `{"id":"` + created[0] + `"}`
+		for _, b := range replays {
+			if string(b) != want {
+				t.Errorf("replay %s, want %s", b, want)
+			}
+		}
+		list, err := s.ListMessages(context.Background(), caller("bob"), agcom.MessageFilter{})
+		if err != nil || list.Pagination.Total != 1 {
+			t.Errorf("bob's messages: total %d (err %v), want 1", list.Pagination.Total, err)
+		}
+		// The same key for another request is refused and changes nothing.
+		other := *idem
+		other.Request = "POST /messages #2"
+		_, err = s.SendMessage(agcom.WithIdempotency(context.Background(), &other), caller("alice"),
+			agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "other", Body: "b"})
+		if agcom.ErrorCode(err) != agcom.EIDEMPOTENCY {
+			t.Errorf("reused key: %v, want %s", err, agcom.EIDEMPOTENCY)
+		}
+		if st, _ := s.Stats(context.Background()); st.Messages != 1 || st.Threads != 1 {
+			t.Errorf("stats %+v, want 1 message in 1 thread", st)
+		}
+	})
+}
+
+func asReplay(err error, r **agcom.Replay) bool {
+	rp, ok := err.(*agcom.Replay)
+	*r = rp
+	return ok
+}
+
+// Replies racing on one thread each add their participants: none is lost
+// from the thread's participant list, and counts match the messages.
+func TestConcurrentRepliesKeepParticipantsAndCounts(t *testing.T) {
+	eachStore(t, func(t *testing.T, s app.Store) {
+		ctx := context.Background()
+		first := send(t, s, "alice", []string{"bob"}, "party", "hello")
+		// bob replies to alice's message addressed... each new agent is
+		// brought in by alice replying to herself with a new recipient set
+		// is not possible; instead admins reply, which adds them.
+		const n = 12
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				admin := agcom.Caller{Handle: fmt.Sprintf("op%02d", i), IsAdmin: true}
+				if _, err := s.ReplyToThread(ctx, admin, first.ThreadID, agcom.Reply{Body: "joining"}); err != nil {
+					t.Errorf("reply: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		th, err := s.GetThread(ctx, caller("alice"), first.ThreadID)
+		if err != nil {
+			t.Fatalf("get thread: %v", err)
+		}
+		want := []string{"alice", "bob"}
+		for i := range n {
+			want = append(want, fmt.Sprintf("op%02d", i))
+		}
+		slices.Sort(want)
+		if !slices.Equal(th.Participants, want) {
+			t.Errorf("participants %v, want %v", th.Participants, want)
+		}
+		msgs, err := s.ListThreadMessages(ctx, caller("bob"), first.ThreadID, agcom.Page{Limit: 100})
+		if err != nil || msgs.Pagination.Total != n+1 || len(msgs.Messages) != n+1 {
+			t.Errorf("thread messages: total %d, %d listed (err %v), want %d", msgs.Pagination.Total, len(msgs.Messages), err, n+1)
+		}
+		// Every joiner's mailbox holds the whole thread.
+		mine, err := s.ListMessages(ctx, caller("op00"), agcom.MessageFilter{})
+		if err != nil || mine.Pagination.Total != n+1 {
+			t.Errorf("op00's messages: total %d (err %v), want %d", mine.Pagination.Total, err, n+1)
+		}
+		if st, _ := s.Stats(ctx); st.Messages != n+1 || st.Threads != 1 {
+			t.Errorf("stats %+v, want %d messages in 1 thread", st, n+1)
+		}
+	})
+}
+
+// Of many updates expecting the same contact version, exactly one wins.
+func TestContactVersionCheckUnderConcurrency(t *testing.T) {
+	eachStore(t, func(t *testing.T, s app.Store) {
+		ctx := context.Background()
+		if _, err := s.CreateContact(ctx, caller("alice"), agcom.Contact{Handle: "carol", DisplayName: "Carol"}); err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		const n = 10
+		var (
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			won, lost int
+		)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.UpdateContact(ctx, caller("alice"), "carol", agcom.ContactUpdate{
+					DisplayName: fmt.Sprintf("Carol %d", i), IsActive: true, ExpectedVersion: 1})
+				mu.Lock()
+				defer mu.Unlock()
+				switch agcom.ErrorCode(err) {
+				case "":
+					won++
+				case agcom.EVERSION:
+					lost++
+				default:
+					t.Errorf("update: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		c, err := s.GetContact(ctx, "carol")
+		if won != 1 || lost != n-1 || err != nil || c.Version != 2 {
+			t.Errorf("won %d, lost %d, version %d (err %v); want 1, %d, 2", won, lost, c.Version, err, n-1)
+		}
+	})
+}
+
+// Marking one message read from many requests at once moves the unread
+// count once.
+func TestMarkReadRaceCountsOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s app.Store) {
+		ctx := context.Background()
+		m1 := send(t, s, "alice", []string{"bob"}, "s", "one")
+		if _, err := s.ReplyToMessage(ctx, caller("alice"), m1.ID, agcom.Reply{Body: "two"}); err != nil {
+			t.Fatalf("reply: %v", err)
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.MarkRead(ctx, caller("bob"), m1.ID, true); err != nil {
+					t.Errorf("mark read: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		th, err := s.GetThread(ctx, caller("bob"), m1.ThreadID)
+		if err != nil || th.UnreadCount != 1 {
+			t.Errorf("unread %d (err %v), want 1", th.UnreadCount, err)
+		}
+		if _, err := s.MarkThreadRead(ctx, caller("bob"), m1.ThreadID); err != nil {
+			t.Fatalf("mark thread read: %v", err)
+		}
+		if th, _ := s.GetThread(ctx, caller("bob"), m1.ThreadID); th.UnreadCount != 0 {
+			t.Errorf("unread after reading the thread: %d, want 0", th.UnreadCount)
+		}
+	})
+}
+
+// Search is a case-insensitive substring match in which % and _ are
+// plain characters, the same on every store.
+func TestSearchSemantics(t *testing.T) {
+	eachStore(t, func(t *testing.T, s app.Store) {
+		ctx := context.Background()
+		texts := map[string]string{
+			"pct":     "discount 100% today",
+			"pctlike": "discount 1000 today", // what 100% would match as a LIKE pattern
+			"under":   "file_name.txt",
+			"nounder": "filename.txt",
+			"accent":  "ÉCOLE normale",
+			"greek":   "ΣΊΣΥΦΟΣ rolls",
+			"plain":   "nothing to see",
+		}
+		ids := map[string]string{}
+		for name, body := range texts {
+			ids[send(t, s, "alice", []string{"bob"}, "subject "+name, body).ID] = name
+		}
+		for _, tc := range []struct {
+			query string
+			want  []string
+		}{
+			{"100%", []string{"pct"}},
+			{"e_n", []string{"under"}},
+			{"école", []string{"accent"}},
+			{"σίσυφος", []string{"greek"}},
+			{"ROLLS", []string{"greek"}},
+			{"%", []string{"pct"}},
+			{"_", []string{"under"}},
+			{"no match here", nil},
+		} {
+			for _, who := range []agcom.Caller{caller("bob"), {Handle: "root", IsAdmin: true}} {
+				got, err := s.SearchMessages(ctx, who, agcom.MessageSearch{Query: tc.query, InBody: true, InSubject: true, Limit: 50})
+				if err != nil {
+					t.Fatalf("search %q: %v", tc.query, err)
+				}
+				var names []string
+				for _, m := range got {
+					names = append(names, ids[m.ID])
+				}
+				slices.Sort(names)
+				if !slices.Equal(names, tc.want) {
+					t.Errorf("search %q as %s: %v, want %v", tc.query, who.Handle, names, tc.want)
+				}
+			}
+		}
+		// Others see none of it.
+		if got, _ := s.SearchMessages(ctx, caller("eve"), agcom.MessageSearch{Query: "discount", InBody: true, Limit: 50}); len(got) != 0 {
+			t.Errorf("eve found %d messages, want 0", len(got))
+		}
+	})
+}

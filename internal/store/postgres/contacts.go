@@ -1,0 +1,277 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+const contactColumns = `c.handle, c.display_name, c.description, c.tags, c.is_active, c.created_at, c.updated_at, c.updated_by, c.version`
+
+const (
+	sqlInsertContact = `
+		INSERT INTO contacts (handle, display_name, description, tags, is_active, created_at, updated_at, updated_by, version, search_text)
+		VALUES ($1, $2, $3, $4, true, $5, $5, $6, 1, $7)`
+	sqlGetContact = `SELECT ` + contactColumns + ` FROM contacts c WHERE c.handle = $1`
+	// The version check and the change are one statement, so two writers
+	// with the same expected version can never both succeed.
+	sqlUpdateContact = `
+		UPDATE contacts SET display_name = $1, description = $2, tags = $3, is_active = $4,
+			updated_at = $5, updated_by = $6, version = version + 1, search_text = $7
+		WHERE handle = $8 AND version = $9`
+	sqlDeactivateContact = `
+		UPDATE contacts SET is_active = false, updated_at = $1, updated_by = $2, version = version + 1
+		WHERE handle = $3 AND is_active`
+	sqlDeleteContactTags = `DELETE FROM contact_tags WHERE handle = $1`
+	sqlInsertContactTags = `INSERT INTO contact_tags (tag, handle) SELECT tag, $1 FROM unnest($2::text[]) AS tag ON CONFLICT DO NOTHING`
+)
+
+// validateContact checks the fields a client supplies and normalises tags.
+func validateContact(displayName, description string, tags []string) ([]string, error) {
+	if err := agcom.CheckOptionalText("display_name", displayName, agcom.MaxDisplayNameLen); err != nil {
+		return nil, err
+	}
+	if err := agcom.CheckOptionalText("description", description, agcom.MaxDescriptionLen); err != nil {
+		return nil, err
+	}
+	return agcom.NormalizeTags("tags", tags)
+}
+
+// CreateContact adds c to the address book at version 1. Returns
+// ECONFLICT when the handle exists (active or not), EINVALID for bad fields.
+func (s *Store) CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact) (agcom.Contact, error) {
+	if err := agcom.CheckHandle("handle", c.Handle); err != nil {
+		return agcom.Contact{}, err
+	}
+	tags, err := validateContact(c.DisplayName, c.Description, c.Tags)
+	if err != nil {
+		return agcom.Contact{}, err
+	}
+	var out agcom.Contact
+	err = s.writeTx(ctx, func(t *tx) error {
+		var err error
+		out, err = t.createContact(caller, c, tags)
+		t.result = out
+		return err
+	})
+	return out, err
+}
+
+// createContact inserts c, whose fields are valid and whose tags are
+// normalised, at version 1.
+func (t *tx) createContact(caller agcom.Caller, c agcom.Contact, tags []string) (agcom.Contact, error) {
+	tagsJSON, err := json.Marshal(tags)
+	if err != nil {
+		return agcom.Contact{}, err
+	}
+	// ON CONFLICT DO NOTHING rather than a unique violation, which would
+	// abort the transaction (and a batch of seeded use cases with it).
+	tag, err := t.exec(sqlInsertContact+` ON CONFLICT (handle) DO NOTHING`, c.Handle, nullString(c.DisplayName), nullString(c.Description),
+		string(tagsJSON), toMicros(t.now), caller.Handle, agcom.ContactSearchText(c.Handle, c.DisplayName, c.Description))
+	if err != nil {
+		return agcom.Contact{}, err
+	}
+	if tag.RowsAffected() == 0 {
+		return agcom.Contact{}, agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
+	}
+	if err := t.setContactTags(c.Handle, tags); err != nil {
+		return agcom.Contact{}, err
+	}
+	out := agcom.Contact{
+		Handle: c.Handle, DisplayName: c.DisplayName, Description: c.Description, Tags: tags, IsActive: true,
+		CreatedAt: t.now, UpdatedAt: t.now, UpdatedBy: caller.Handle, Version: 1,
+	}
+	return out, t.audit(agcom.EventAddressBookAdd, caller.Handle, c.Handle, map[string]any{
+		"display_name": nullString(c.DisplayName), "tags": tags, "version": 1,
+	})
+}
+
+// GetContact returns the entry for handle, active or not. Returns ENOTFOUND
+// when there is none.
+func (s *Store) GetContact(ctx context.Context, handle string) (agcom.Contact, error) {
+	var c agcom.Contact
+	err := s.readTx(ctx, func(t *tx) error {
+		var err error
+		c, err = t.getContact(handle)
+		return err
+	})
+	return c, err
+}
+
+func (t *tx) getContact(handle string) (agcom.Contact, error) {
+	c, err := scanContact(t.queryRow(sqlGetContact, handle))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, agcom.Errorf(agcom.ENOTFOUND, "contact not found")
+	}
+	return c, err
+}
+
+// UpdateContact replaces the entry's display name, description, tags and
+// active flag if its version is still u.ExpectedVersion. Returns ENOTFOUND
+// when there is no entry, EVERSION when the version moved on, EINVALID for
+// bad fields.
+func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error) {
+	tags, err := validateContact(u.DisplayName, u.Description, u.Tags)
+	if err != nil {
+		return agcom.Contact{}, err
+	}
+	if u.ExpectedVersion < 1 {
+		return agcom.Contact{}, agcom.Invalid("expected_version", "must be at least 1")
+	}
+	tagsJSON, err := json.Marshal(tags)
+	if err != nil {
+		return agcom.Contact{}, err
+	}
+	var out agcom.Contact
+	err = s.writeTx(ctx, func(t *tx) error {
+		tag, err := t.exec(sqlUpdateContact, nullString(u.DisplayName), nullString(u.Description),
+			string(tagsJSON), u.IsActive, toMicros(t.now), caller.Handle,
+			agcom.ContactSearchText(handle, u.DisplayName, u.Description), handle, u.ExpectedVersion)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			if _, err := t.getContact(handle); err != nil {
+				return err
+			}
+			return agcom.Errorf(agcom.EVERSION, "contact %s is no longer at version %d; read it again and retry", handle, u.ExpectedVersion)
+		}
+		if err := t.setContactTags(handle, tags); err != nil {
+			return err
+		}
+		if out, err = t.getContact(handle); err != nil {
+			return err
+		}
+		return t.audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+			"display_name": nullString(u.DisplayName), "tags": tags, "is_active": u.IsActive, "version": out.Version,
+		})
+	})
+	return out, err
+}
+
+// DeactivateContact marks the entry inactive, keeping its other fields.
+// Deactivating an inactive entry changes nothing. Returns ENOTFOUND when
+// there is no entry.
+func (s *Store) DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error) {
+	var out agcom.Contact
+	err := s.writeTx(ctx, func(t *tx) error {
+		tag, err := t.exec(sqlDeactivateContact, toMicros(t.now), caller.Handle, handle)
+		if err != nil {
+			return err
+		}
+		if out, err = t.getContact(handle); err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		return t.audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+			"is_active": false, "version": out.Version,
+		})
+	})
+	return out, err
+}
+
+func (t *tx) setContactTags(handle string, tags []string) error {
+	if _, err := t.exec(sqlDeleteContactTags, handle); err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	_, err := t.exec(sqlInsertContactTags, handle, tags)
+	return err
+}
+
+// ListContacts returns address book entries by handle: all of them, or
+// those matching f's text query (a case-insensitive substring of handle,
+// display name or description), any of its tags, and its active flag.
+func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
+	if f.Query != "" {
+		if err := agcom.CheckText("query", f.Query, agcom.MaxQueryLen); err != nil {
+			return agcom.ContactList{}, err
+		}
+	}
+	tags, err := agcom.NormalizeTags("tags", f.Tags)
+	if err != nil {
+		return agcom.ContactList{}, err
+	}
+	page := f.Page.Normalize()
+	var (
+		where []string
+		args  []any
+	)
+	if f.ActiveOnly {
+		where = append(where, "c.is_active")
+	}
+	if f.Query != "" {
+		args = append(args, agcom.SearchFold(f.Query))
+		where = append(where, "strpos(c.search_text, $"+strconv.Itoa(len(args))+") > 0")
+	}
+	if len(tags) > 0 {
+		args = append(args, tags)
+		where = append(where, "c.handle IN (SELECT handle FROM contact_tags WHERE tag = ANY($"+strconv.Itoa(len(args))+"))")
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	n := len(args)
+	listQ := "SELECT " + contactColumns + " FROM contacts c" + cond +
+		" ORDER BY c.handle LIMIT $" + strconv.Itoa(n+1) + " OFFSET $" + strconv.Itoa(n+2)
+	var out agcom.ContactList
+	err = s.readTx(ctx, func(t *tx) error {
+		var total int
+		if err := t.queryRow("SELECT count(*) FROM contacts c"+cond, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := t.query(listQ, append(args, page.Limit, page.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		contacts := []agcom.Contact{}
+		for rows.Next() {
+			c, err := scanContact(rows)
+			if err != nil {
+				return err
+			}
+			contacts = append(contacts, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		out = agcom.ContactList{Contacts: contacts, Pagination: agcom.NewPagination(page, len(contacts), total)}
+		return nil
+	})
+	return out, err
+}
+
+func scanContact(row scanner) (agcom.Contact, error) {
+	var (
+		c                agcom.Contact
+		name, desc       *string
+		tags             string
+		created, updated int64
+	)
+	if err := row.Scan(&c.Handle, &name, &desc, &tags, &c.IsActive, &created, &updated, &c.UpdatedBy, &c.Version); err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+		return c, err
+	}
+	if name != nil {
+		c.DisplayName = *name
+	}
+	if desc != nil {
+		c.Description = *desc
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, nil
+}

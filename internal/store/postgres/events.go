@@ -1,0 +1,257 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// Writing events: every change an agent can see becomes a row of its log,
+// in the transaction of the change. They are appended when the
+// transaction's work is done (flushEvents), under an advisory lock held to
+// the commit: event cursors are then handed out in commit order, so a
+// reader that has seen cursor n will never later find a smaller one.
+
+// pendingEvent is an event waiting for the end of its transaction: for a
+// thread's participants (and the admins), or for one agent.
+type pendingEvent struct {
+	handle     string // "" for every participant
+	eventType  string
+	threadID   string
+	messageSeq *int64
+	data       *string
+}
+
+func (t *tx) emitToParticipants(threadID, eventType string, messageSeq *int64) {
+	t.events = append(t.events, pendingEvent{eventType: eventType, threadID: threadID, messageSeq: messageSeq})
+}
+
+// readEventData is the stored data of a message.read event.
+type readEventData struct {
+	MessageIDs []string   `json:"message_ids"`
+	ReadAt     *time.Time `json:"read_at"`
+}
+
+// emitRead tells the reader's own clients which messages it marked read
+// (or unread, with a nil readAt).
+func (t *tx) emitRead(handle, threadID string, ids []string, readAt *time.Time) error {
+	b, err := json.Marshal(readEventData{MessageIDs: ids, ReadAt: readAt})
+	if err != nil {
+		return err
+	}
+	data := string(b)
+	t.events = append(t.events, pendingEvent{handle: handle, eventType: agcom.EventMessageRead, threadID: threadID, data: &data})
+	return nil
+}
+
+const (
+	sqlLockEvents = `SELECT pg_advisory_xact_lock($1)`
+	// Everyone who can see the thread: its participants and the admins.
+	sqlEmitToParticipants = `
+		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
+		SELECT handle, $2, $1, $3, NULL, $4 FROM (
+			SELECT handle FROM thread_participants WHERE thread_id = $1
+			UNION SELECT handle FROM agents WHERE is_admin AND NOT disabled) AS audience
+		RETURNING handle`
+	sqlEmitToOne = `
+		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
+		VALUES ($1, $2, $3, NULL, $4, $5)`
+	// NOTIFY is transactional: every node's listener hears it after the
+	// commit, and never for a rolled-back transaction.
+	sqlNotify = `SELECT pg_notify($1, $2)`
+)
+
+// notifyChannel carries, as its payload, the handles whose logs grew,
+// separated by spaces (handles contain none).
+const notifyChannel = "agcom_events"
+
+// maxPayload keeps a notification under PostgreSQL's 8,000-byte limit.
+const maxPayload = 7_900
+
+// flushEvents appends the transaction's events and announces them.
+func (t *tx) flushEvents() error {
+	if len(t.events) == 0 {
+		return nil
+	}
+	if _, err := t.exec(sqlLockEvents, int64(eventsLock)); err != nil {
+		return err
+	}
+	woken := map[string]bool{}
+	for _, e := range t.events {
+		if e.handle != "" {
+			if _, err := t.exec(sqlEmitToOne, e.handle, e.eventType, e.threadID, e.data, toMicros(t.now)); err != nil {
+				return err
+			}
+			woken[e.handle] = true
+			continue
+		}
+		rows, err := t.query(sqlEmitToParticipants, e.threadID, e.eventType, e.messageSeq, toMicros(t.now))
+		if err != nil {
+			return err
+		}
+		handles, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, h := range handles {
+			woken[h] = true
+		}
+	}
+	var payload strings.Builder
+	for h := range woken {
+		if payload.Len()+len(h)+1 > maxPayload {
+			if _, err := t.exec(sqlNotify, notifyChannel, payload.String()); err != nil {
+				return err
+			}
+			payload.Reset()
+		}
+		if payload.Len() > 0 {
+			payload.WriteByte(' ')
+		}
+		payload.WriteString(h)
+	}
+	_, err := t.exec(sqlNotify, notifyChannel, payload.String())
+	return err
+}
+
+// Reading events.
+const (
+	sqlEventsPruned = `SELECT pruned_through FROM event_retention`
+	sqlEventsHead   = `SELECT coalesce(max(seq), 0) FROM events WHERE handle = $1`
+	// Only events of threads the caller can see now: an agent that was an
+	// admin when an event was written may no longer be one.
+	sqlEventsAfter = `SELECT e.seq, e.type, e.thread_id, e.message_seq, e.data, e.created_at FROM events e
+		WHERE e.handle = $1 AND e.seq > $2
+		AND ($4::boolean OR EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = e.thread_id AND vp.handle = $1))
+		ORDER BY e.seq LIMIT $3`
+	sqlEventMessage = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq = $1`
+
+	sqlPruneEvents      = `WITH gone AS (DELETE FROM events WHERE created_at < $1 RETURNING seq) SELECT coalesce(max(seq), 0) FROM gone`
+	sqlRaisePruned      = `UPDATE event_retention SET pruned_through = greatest(pruned_through, $1)`
+	sqlPruneIdempotency = `DELETE FROM idempotency_keys WHERE created_at < $1`
+)
+
+// Events returns the caller's events after the cursor after, oldest first
+// (at most limit), and the cursor to read after next. With a nil after it
+// returns none and the caller's current head, so that a new client starts
+// from now. Returns EGONE when after is older than what retention kept.
+func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error) {
+	var page agcom.EventPage
+	err := s.readTx(ctx, func(t *tx) error {
+		page = agcom.EventPage{}
+		var pruned int64
+		if err := t.queryRow(sqlEventsPruned).Scan(&pruned); err != nil {
+			return err
+		}
+		if after == nil {
+			page.Events = []agcom.Event{}
+			if err := t.queryRow(sqlEventsHead, caller.Handle).Scan(&page.Next); err != nil {
+				return err
+			}
+			page.Next = max(page.Next, pruned)
+			return nil
+		}
+		if *after < pruned {
+			return agcom.Errorf(agcom.EGONE, "cursor %d has expired: resynchronise (list threads and inbox), then read events without a cursor", *after)
+		}
+		var err error
+		page.Events, err = t.readEvents(caller, *after, limit)
+		page.Next = *after
+		if n := len(page.Events); n > 0 {
+			page.Next = page.Events[n-1].Cursor
+		}
+		return err
+	})
+	return page, err
+}
+
+func (t *tx) readEvents(caller agcom.Caller, after int64, limit int) ([]agcom.Event, error) {
+	rows, err := t.query(sqlEventsAfter, caller.Handle, after, limit, caller.IsAdmin)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		e          agcom.Event
+		messageSeq *int64
+		data       *string
+	}
+	var raw []row
+	for rows.Next() {
+		var (
+			r       row
+			created int64
+		)
+		if err := rows.Scan(&r.e.Cursor, &r.e.Type, &r.e.ThreadID, &r.messageSeq, &r.data, &created); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.e.CreatedAt = fromMicros(created)
+		raw = append(raw, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	events := make([]agcom.Event, 0, len(raw))
+	for _, r := range raw {
+		e := r.e
+		switch e.Type {
+		case agcom.EventMessageCreated:
+			if r.messageSeq == nil {
+				continue
+			}
+			m, err := scanMessage(t.queryRow(sqlEventMessage, *r.messageSeq))
+			if err != nil {
+				return nil, err
+			}
+			e.Message = &m
+		case agcom.EventThreadUpdated:
+			th, err := scanThread(t.queryRow(sqlGetVisibleThread, caller.Handle, caller.IsAdmin, e.ThreadID))
+			if err != nil {
+				return nil, err
+			}
+			e.Thread = &th
+		case agcom.EventMessageRead:
+			var d readEventData
+			if r.data != nil {
+				if err := json.Unmarshal([]byte(*r.data), &d); err != nil {
+					return nil, err
+				}
+			}
+			e.MessageIDs, e.ReadAt = d.MessageIDs, d.ReadAt
+		}
+		events = append(events, e)
+	}
+	return events, nil
+}
+
+// Subscribe returns a channel that receives a signal whenever an event for
+// handle is committed, on any node, and a function that ends the
+// subscription.
+func (s *Store) Subscribe(handle string) (<-chan struct{}, func()) {
+	return s.hub.Subscribe(handle)
+}
+
+// Prune deletes events older than eventsBefore and idempotency keys older
+// than the idempotency window. Cursors older than the newest deleted event
+// then answer EGONE. Every node prunes; they take turns on the rows.
+func (s *Store) Prune(ctx context.Context, eventsBefore time.Time) error {
+	return s.writeTx(ctx, func(t *tx) error {
+		var through int64
+		if err := t.queryRow(sqlPruneEvents, toMicros(eventsBefore)).Scan(&through); err != nil {
+			return err
+		}
+		if through > 0 {
+			if _, err := t.exec(sqlRaisePruned, through); err != nil {
+				return err
+			}
+		}
+		_, err := t.exec(sqlPruneIdempotency, toMicros(t.now.Add(-IdempotencyWindow)))
+		return err
+	})
+}

@@ -1,0 +1,571 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// visibleThread is a condition on the thread id t.id: the caller ($1
+// handle, $2 is-admin) takes part in the thread or is an admin.
+const visibleThread = `($2::boolean OR EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = t.id AND vp.handle = $1))`
+
+const messageColumns = `m.id, m.thread_id, m.from_handle, m.to_handles, m.subject, m.body, m.created_at, m.in_reply_to, m.tags`
+
+const (
+	sqlInsertThread = `INSERT INTO threads (id, subject, created_at, last_activity_at, participants) VALUES ($1, $2, $3, $3, $4)`
+
+	sqlInsertParticipant = `
+		INSERT INTO thread_participants (thread_id, handle, last_activity_at, archived)
+		SELECT t.id, $2, t.last_activity_at, t.archived FROM threads t WHERE t.id = $1
+		ON CONFLICT (thread_id, handle) DO NOTHING`
+
+	sqlInsertMessage = `
+		INSERT INTO messages (id, thread_id, from_handle, to_handles, subject, body, in_reply_to, tags, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`
+
+	sqlInsertRecipients = `INSERT INTO message_recipients (message_seq, handle, created_at)
+		SELECT $1, h, $3 FROM unnest($2::text[]) AS h ON CONFLICT DO NOTHING`
+
+	// A new participant's mailbox gets the thread's earlier messages.
+	sqlBackfillMailbox = `
+		INSERT INTO agent_messages (handle, message_seq, created_at)
+		SELECT $2, seq, created_at FROM messages WHERE thread_id = $1
+		ON CONFLICT DO NOTHING`
+	// A new message goes into every participant's mailbox.
+	sqlDeliverMessage = `
+		INSERT INTO agent_messages (handle, message_seq, created_at)
+		SELECT handle, $2, $3 FROM thread_participants WHERE thread_id = $1`
+
+	sqlTouchThread             = `UPDATE threads SET last_activity_at = $2 WHERE id = $1`
+	sqlTouchThreadParticipants = `UPDATE thread_participants SET last_activity_at = $2 WHERE thread_id = $1`
+
+	sqlGetVisibleMessage = `
+		SELECT ` + messageColumns + ` FROM messages m JOIN threads t ON t.id = m.thread_id
+		WHERE m.id = $3 AND ` + visibleThread
+
+	sqlLatestVisibleMessage = `
+		SELECT ` + messageColumns + ` FROM messages m JOIN threads t ON t.id = m.thread_id
+		WHERE t.id = $3 AND ` + visibleThread + `
+		ORDER BY m.created_at DESC, m.seq DESC LIMIT 1`
+
+	// Replies to one thread take turns on its row, so that each sees the
+	// participants the one before it added.
+	sqlLockThread = `SELECT subject FROM threads WHERE id = $1 FOR UPDATE`
+)
+
+// SendMessage opens a thread whose participants are the caller and the
+// recipients, and posts m in it. Returns EINVALID for a bad message.
+func (s *Store) SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) (agcom.Message, error) {
+	if err := m.Validate(); err != nil {
+		return agcom.Message{}, err
+	}
+	var msg agcom.Message
+	err := s.writeTx(ctx, func(t *tx) error {
+		var err error
+		msg, err = t.openThread(caller, m.ToHandles, m)
+		t.result = msg
+		return err
+	})
+	return msg, err
+}
+
+// Broadcast opens one thread per distinct recipient and posts m in each, all
+// in one transaction. Returns EINVALID for a bad message.
+func (s *Store) Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) ([]agcom.Message, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	var msgs []agcom.Message
+	err := s.writeTx(ctx, func(t *tx) error {
+		msgs = make([]agcom.Message, 0, len(m.ToHandles))
+		for _, to := range m.ToHandles {
+			msg, err := t.openThread(caller, []string{to}, m)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, msg)
+		}
+		t.result = msgs
+		return nil
+	})
+	return msgs, err
+}
+
+// ReplyToMessage posts r as a reply to the message id in its thread. It goes
+// to the original sender, or, when the caller is that sender, to the
+// original recipients. Returns ENOTFOUND when the caller cannot see the
+// message, EINVALID for a bad reply.
+func (s *Store) ReplyToMessage(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply) (agcom.Message, error) {
+	return s.reply(ctx, caller, sqlGetVisibleMessage, id, "message not found", r)
+}
+
+// ReplyToThread posts r as a reply to the latest message of the thread id.
+// Returns ENOTFOUND when the caller cannot see the thread, EINVALID for a
+// bad reply.
+func (s *Store) ReplyToThread(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply) (agcom.Message, error) {
+	return s.reply(ctx, caller, sqlLatestVisibleMessage, id, "thread not found", r)
+}
+
+func (s *Store) reply(ctx context.Context, caller agcom.Caller, findOriginal, id, notFound string, r agcom.Reply) (agcom.Message, error) {
+	if err := r.Validate(); err != nil {
+		return agcom.Message{}, err
+	}
+	var msg agcom.Message
+	err := s.writeTx(ctx, func(t *tx) error {
+		var err error
+		msg, err = t.reply(caller, findOriginal, id, notFound, r)
+		t.result = msg
+		return err
+	})
+	return msg, err
+}
+
+// reply posts r in answer to the message findOriginal finds for id.
+func (t *tx) reply(caller agcom.Caller, findOriginal, id, notFound string, r agcom.Reply) (agcom.Message, error) {
+	orig, err := scanMessage(t.queryRow(findOriginal, caller.Handle, caller.IsAdmin, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return agcom.Message{}, agcom.Errorf(agcom.ENOTFOUND, "%s", notFound)
+	} else if err != nil {
+		return agcom.Message{}, err
+	}
+	var subject string
+	if err := t.queryRow(sqlLockThread, orig.ThreadID).Scan(&subject); err != nil {
+		return agcom.Message{}, err
+	}
+	if findOriginal == sqlLatestVisibleMessage {
+		// The latest message may have changed while waiting for the lock.
+		if orig, err = scanMessage(t.queryRow(findOriginal, caller.Handle, caller.IsAdmin, id)); err != nil {
+			return agcom.Message{}, err
+		}
+	}
+	to := []string{orig.FromHandle}
+	if caller.Handle == orig.FromHandle {
+		to = orig.ToHandles
+	}
+	if _, err := t.exec(sqlTouchThread, orig.ThreadID, toMicros(t.now)); err != nil {
+		return agcom.Message{}, err
+	}
+	if _, err := t.exec(sqlTouchThreadParticipants, orig.ThreadID, toMicros(t.now)); err != nil {
+		return agcom.Message{}, err
+	}
+	for _, h := range append([]string{caller.Handle}, to...) {
+		if err := t.addParticipant(orig.ThreadID, h); err != nil {
+			return agcom.Message{}, err
+		}
+	}
+	msg := agcom.Message{
+		ThreadID: orig.ThreadID, FromHandle: caller.Handle, ToHandles: to,
+		Subject: subject, Body: r.Body, InReplyTo: orig.ID, Tags: r.Tags,
+	}
+	if err := t.insertMessage(&msg); err != nil {
+		return agcom.Message{}, err
+	}
+	for _, h := range to {
+		if err := t.audit(agcom.EventMessageReply, caller.Handle, h, map[string]any{
+			"message_id": msg.ID, "thread_id": msg.ThreadID, "in_reply_to": orig.ID,
+		}); err != nil {
+			return agcom.Message{}, err
+		}
+	}
+	return msg, nil
+}
+
+// openThread creates a thread for the caller and to, and posts m in it.
+func (t *tx) openThread(caller agcom.Caller, to []string, m agcom.NewMessage) (agcom.Message, error) {
+	threadID := t.newID()
+	participants := participantsOf(caller.Handle, to)
+	partsJSON, err := json.Marshal(participants)
+	if err != nil {
+		return agcom.Message{}, err
+	}
+	if _, err := t.exec(sqlInsertThread, threadID, m.Subject, toMicros(t.now), string(partsJSON)); err != nil {
+		return agcom.Message{}, err
+	}
+	t.countUp("threads", 1)
+	for _, h := range participants {
+		if _, err := t.exec(sqlInsertParticipant, threadID, h); err != nil {
+			return agcom.Message{}, err
+		}
+	}
+	msg := agcom.Message{
+		ThreadID: threadID, FromHandle: caller.Handle, ToHandles: to,
+		Subject: m.Subject, Body: m.Body, Tags: m.Tags,
+	}
+	if err := t.insertMessage(&msg); err != nil {
+		return agcom.Message{}, err
+	}
+	if err := t.audit(agcom.EventThreadCreate, caller.Handle, "", map[string]any{
+		"thread_id": threadID, "subject": m.Subject, "participant_handles": participants,
+	}); err != nil {
+		return agcom.Message{}, err
+	}
+	for _, h := range to {
+		if err := t.audit(agcom.EventMessageSend, caller.Handle, h, map[string]any{
+			"message_id": msg.ID, "thread_id": threadID, "subject": m.Subject,
+		}); err != nil {
+			return agcom.Message{}, err
+		}
+	}
+	return msg, nil
+}
+
+// insertMessage stores msg and its recipients, filling in its id and time.
+func (t *tx) insertMessage(msg *agcom.Message) error {
+	msg.ID = t.newID()
+	msg.CreatedAt = t.now
+	to, err := json.Marshal(msg.ToHandles)
+	if err != nil {
+		return err
+	}
+	tags, err := json.Marshal(msg.Tags)
+	if err != nil {
+		return err
+	}
+	now := toMicros(msg.CreatedAt)
+	var seq int64
+	if err := t.queryRow(sqlInsertMessage, msg.ID, msg.ThreadID, msg.FromHandle, string(to),
+		msg.Subject, msg.Body, nullString(msg.InReplyTo), string(tags), now).Scan(&seq); err != nil {
+		return err
+	}
+	if _, err := t.exec(sqlInsertRecipients, seq, msg.ToHandles, now); err != nil {
+		return err
+	}
+	if _, err := t.exec(sqlDeliverMessage, msg.ThreadID, seq, now); err != nil {
+		return err
+	}
+	t.countUp("messages", 1)
+	if err := t.countUnread(*msg); err != nil {
+		return err
+	}
+	t.emitToParticipants(msg.ThreadID, agcom.EventMessageCreated, &seq)
+	return nil
+}
+
+// addParticipant adds handle to the thread, if it is not there yet, with
+// the thread's earlier messages in its mailbox.
+func (t *tx) addParticipant(threadID, handle string) error {
+	tag, err := t.exec(sqlInsertParticipant, threadID, handle)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err
+	}
+	if _, err := t.exec(sqlRefreshParticipants, threadID); err != nil {
+		return err
+	}
+	if _, err = t.exec(sqlBackfillMailbox, threadID, handle); err != nil {
+		return err
+	}
+	t.emitToParticipants(threadID, agcom.EventThreadUpdated, nil)
+	return nil
+}
+
+// participantsOf returns sender and recipients, de-duplicated and sorted.
+func participantsOf(sender string, to []string) []string {
+	p := append([]string{sender}, to...)
+	slices.Sort(p)
+	return slices.Compact(p)
+}
+
+// GetMessage returns the message id. Returns ENOTFOUND when it does not
+// exist or the caller cannot see its thread.
+func (s *Store) GetMessage(ctx context.Context, caller agcom.Caller, id string) (agcom.Message, error) {
+	var msg agcom.Message
+	err := s.readTx(ctx, func(t *tx) error {
+		var err error
+		msg, err = scanMessage(t.queryRow(sqlGetVisibleMessage, caller.Handle, caller.IsAdmin, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return agcom.Errorf(agcom.ENOTFOUND, "message not found")
+		}
+		return err
+	})
+	return msg, err
+}
+
+const (
+	// An agent walks its mailbox; an admin walks every message.
+	sqlListMessages = `
+		SELECT ` + messageColumns + ` FROM agent_messages am JOIN messages m ON m.seq = am.message_seq
+		WHERE am.handle = $1 ORDER BY am.created_at DESC, am.message_seq DESC LIMIT $2 OFFSET $3`
+	sqlCountMessages     = `SELECT count(*) FROM agent_messages WHERE handle = $1`
+	sqlListMessagesAdmin = `
+		SELECT ` + messageColumns + ` FROM messages m
+		ORDER BY m.created_at DESC, m.seq DESC LIMIT $1 OFFSET $2`
+
+	sqlThreadVisible = `SELECT 1 FROM threads t WHERE t.id = $3 AND ` + visibleThread
+
+	sqlListThreadMessagesAsc = `
+		SELECT ` + messageColumns + ` FROM messages m WHERE m.thread_id = $1
+		ORDER BY m.created_at, m.seq LIMIT $2 OFFSET $3`
+	sqlListThreadMessagesDesc = `
+		SELECT ` + messageColumns + ` FROM messages m WHERE m.thread_id = $1
+		ORDER BY m.created_at DESC, m.seq DESC LIMIT $2 OFFSET $3`
+	sqlCountThreadMessages = `SELECT count(*) FROM messages WHERE thread_id = $1`
+)
+
+// ListMessages returns the messages the caller can see, newest first, or
+// those of one thread (newest first too). A thread filter naming a thread
+// the caller cannot see, or one that does not exist, matches no messages:
+// the contract gives this list no 404.
+func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error) {
+	page := f.Page.Normalize()
+	if f.ThreadID != "" {
+		list, err := s.threadMessages(ctx, caller, f.ThreadID, f.Page, sqlListThreadMessagesDesc)
+		if agcom.ErrorCode(err) == agcom.ENOTFOUND {
+			return agcom.MessageList{Messages: []agcom.Message{}, Pagination: agcom.NewPagination(page, 0, 0)}, nil
+		}
+		return list, err
+	}
+	var list agcom.MessageList
+	err := s.readTx(ctx, func(t *tx) error {
+		var (
+			total int
+			msgs  []agcom.Message
+			err   error
+		)
+		if caller.IsAdmin {
+			if total, err = t.counter("messages"); err != nil {
+				return err
+			}
+			msgs, err = t.queryMessages(sqlListMessagesAdmin, page.Limit, page.Offset)
+		} else {
+			if err := t.queryRow(sqlCountMessages, caller.Handle).Scan(&total); err != nil {
+				return err
+			}
+			msgs, err = t.queryMessages(sqlListMessages, caller.Handle, page.Limit, page.Offset)
+		}
+		if err != nil {
+			return err
+		}
+		list = agcom.MessageList{Messages: msgs, Pagination: agcom.NewPagination(page, len(msgs), total)}
+		return nil
+	})
+	return list, err
+}
+
+// ListThreadMessages returns the messages of the thread id, oldest first.
+// Returns ENOTFOUND when the caller cannot see the thread.
+func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error) {
+	return s.threadMessages(ctx, caller, id, p, sqlListThreadMessagesAsc)
+}
+
+func (s *Store) threadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page, query string) (agcom.MessageList, error) {
+	page := p.Normalize()
+	var list agcom.MessageList
+	err := s.readTx(ctx, func(t *tx) error {
+		if err := t.checkThreadVisible(caller, id); err != nil {
+			return err
+		}
+		var total int
+		if err := t.queryRow(sqlCountThreadMessages, id).Scan(&total); err != nil {
+			return err
+		}
+		msgs, err := t.queryMessages(query, id, page.Limit, page.Offset)
+		if err != nil {
+			return err
+		}
+		list = agcom.MessageList{Messages: msgs, Pagination: agcom.NewPagination(page, len(msgs), total)}
+		return nil
+	})
+	return list, err
+}
+
+// checkThreadVisible returns ENOTFOUND unless the caller can see thread id.
+func (t *tx) checkThreadVisible(caller agcom.Caller, id string) error {
+	var one int
+	err := t.queryRow(sqlThreadVisible, caller.Handle, caller.IsAdmin, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return agcom.Errorf(agcom.ENOTFOUND, "thread not found")
+	}
+	return err
+}
+
+// Search. Candidates stream newest first and every one is confirmed in Go
+// (agcom.Matcher: case-insensitive substring, no wildcards), so both
+// stores have the same semantics. A query of 3 or more characters is
+// narrowed by ILIKE, which the trigram indexes serve; an agent's search
+// runs over its own mailbox. Shorter queries walk at most the newest
+// ShortQueryScan candidates the caller can see.
+const (
+	searchColumns = `m.seq, m.subject, m.body`
+
+	sqlSearchMailbox = `SELECT ` + searchColumns + ` FROM agent_messages am JOIN messages m ON m.seq = am.message_seq
+		WHERE am.handle = $1`
+	sqlSearchMailboxOrder = ` ORDER BY am.created_at DESC, am.message_seq DESC`
+
+	sqlSearchAll      = `SELECT ` + searchColumns + ` FROM messages m WHERE true`
+	sqlSearchAllOrder = ` ORDER BY m.created_at DESC, m.seq DESC`
+
+	sqlMessagesBySeq = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq = ANY($1)
+		ORDER BY m.created_at DESC, m.seq DESC`
+)
+
+// ShortQueryScan bounds the candidates a 1-2 character search looks at:
+// such a query matches nearly everything, so it searches the newest
+// messages the caller can see.
+const ShortQueryScan = 10_000
+
+// SearchMessages returns the visible messages whose subject and/or body
+// contain the query, case-insensitively, newest first. Returns EINVALID for
+// a bad search.
+func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) ([]agcom.Message, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	long := utf8.RuneCountInString(q.Query) >= 3
+	match := agcom.NewMatcher(q.Query)
+	query, args := searchQuery(caller, q, long)
+	var msgs []agcom.Message
+	err := s.readTx(ctx, func(t *tx) error {
+		rows, err := t.query(query, args...)
+		if err != nil {
+			return err
+		}
+		seqs := []int64{}
+		for rows.Next() && len(seqs) < q.Limit {
+			var (
+				seq           int64
+				subject, body string
+			)
+			if err := rows.Scan(&seq, &subject, &body); err != nil {
+				rows.Close()
+				return err
+			}
+			if q.InSubject && match.Match(subject) || q.InBody && match.Match(body) {
+				seqs = append(seqs, seq)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		msgs, err = t.queryMessages(sqlMessagesBySeq, seqs)
+		return err
+	})
+	return msgs, err
+}
+
+// searchQuery builds the candidate query for the caller and its arguments.
+func searchQuery(caller agcom.Caller, q agcom.MessageSearch, long bool) (string, []any) {
+	var (
+		b     strings.Builder
+		args  []any
+		order string
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if caller.IsAdmin {
+		b.WriteString(sqlSearchAll)
+		order = sqlSearchAllOrder
+	} else {
+		args = append(args, caller.Handle)
+		b.WriteString(sqlSearchMailbox)
+		order = sqlSearchMailboxOrder
+	}
+	if long {
+		pattern := arg(likePattern(q.Query))
+		var fields []string
+		if q.InSubject {
+			fields = append(fields, "m.subject ILIKE "+pattern)
+		}
+		if q.InBody {
+			fields = append(fields, "m.body ILIKE "+pattern)
+		}
+		if len(fields) == 0 {
+			fields = append(fields, "false")
+		}
+		b.WriteString(" AND (" + strings.Join(fields, " OR ") + ")")
+	}
+	if q.FromHandle != "" {
+		b.WriteString(" AND m.from_handle = " + arg(q.FromHandle))
+	}
+	if q.ToHandle != "" {
+		b.WriteString(" AND EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_seq = m.seq AND r.handle = " + arg(q.ToHandle) + ")")
+	}
+	b.WriteString(order)
+	if !long {
+		b.WriteString(" LIMIT " + arg(ShortQueryScan))
+	}
+	return b.String(), args
+}
+
+// likePattern is an ILIKE pattern for the rows that contain query,
+// case-insensitively: every row agcom.Matcher accepts, and a few it then
+// rejects. ILIKE folds case with the database's LC_CTYPE, which may not
+// equate every pair Go's simple folding does (σ and ς, s and ſ, k and the
+// Kelvin sign, letters newer than the C library), so a cased letter
+// outside ASCII, and s and k, match any one character (_); the Matcher
+// checks them. Every other character is literal, % and _ included (the
+// default escape character is the backslash).
+func likePattern(query string) string {
+	var b strings.Builder
+	b.WriteByte('%')
+	for _, r := range query {
+		switch {
+		case r == '\\' || r == '%' || r == '_':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == 's' || r == 'S' || r == 'k' || r == 'K',
+			r >= utf8.RuneSelf && unicode.SimpleFold(r) != r:
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('%')
+	return b.String()
+}
+
+func (t *tx) queryMessages(query string, args ...any) ([]agcom.Message, error) {
+	rows, err := t.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	msgs := []agcom.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanMessage scans messageColumns, then any extra destinations.
+func scanMessage(row scanner, extra ...any) (agcom.Message, error) {
+	var (
+		m         agcom.Message
+		to, tags  string
+		inReplyTo *string
+		created   int64
+	)
+	dest := append([]any{&m.ID, &m.ThreadID, &m.FromHandle, &to, &m.Subject, &m.Body, &created, &inReplyTo, &tags}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal([]byte(to), &m.ToHandles); err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal([]byte(tags), &m.Tags); err != nil {
+		return m, err
+	}
+	m.CreatedAt = fromMicros(created)
+	if inReplyTo != nil {
+		m.InReplyTo = *inReplyTo
+	}
+	return m, nil
+}

@@ -1,0 +1,467 @@
+// Package postgres is AgCom's store for deployments that outgrow one
+// machine: several agcomd nodes share one PostgreSQL database. It
+// implements the same use cases as the SQLite store, with the same
+// visibility-in-SQL, one transaction per use case and the same error
+// codes; events wake subscribers on every node through LISTEN/NOTIFY.
+// It is the only package that imports the PostgreSQL driver.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/store/hub"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Advisory lock keys (any fixed 64-bit numbers, the same on every node).
+const (
+	migrationLock = 0x61_67_63_6f_6d_01 // "agcom" 1: one node migrates at a time
+	eventsLock    = 0x61_67_63_6f_6d_02 // "agcom" 2: event cursors in commit order
+)
+
+// maxAttempts bounds how often a transaction that lost a serialization
+// conflict or a deadlock is run again before the request gets 503.
+const maxAttempts = 5
+
+// Store is the PostgreSQL implementation of AgCom's store.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	// clock returns the current time; SetClock replaces it. Every
+	// transaction reads it once, so one change has one timestamp.
+	clock func() time.Time
+	// observe, when set, is told the kind ("read" or "write"), duration
+	// and outcome of every transaction.
+	observe func(kind string, d time.Duration, err error)
+
+	idMu    sync.Mutex
+	entropy *ulid.MonotonicEntropy
+
+	clockMu sync.Mutex
+	last    time.Time // the latest write timestamp this node handed out
+
+	hub      hub.Hub // this node's event subscribers
+	listener *listener
+}
+
+// Option adjusts how Open connects.
+type Option func(*Store)
+
+// WithLogger sets where the store reports trouble it recovers from (a lost
+// LISTEN connection); the default discards it.
+func WithLogger(log *slog.Logger) Option {
+	return func(s *Store) { s.log = log }
+}
+
+// Open connects to the database at url (postgres://…), applies any pending
+// migrations and starts listening for other nodes' events. The database
+// must be UTF8-encoded.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: DATABASE_URL: %w", redactErr(err))
+	}
+	cfg.MaxConns = max(cfg.MaxConns, 16)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect: %w", redactErr(err))
+	}
+	s := &Store{
+		pool:    pool,
+		log:     slog.New(slog.DiscardHandler),
+		clock:   time.Now,
+		entropy: ulid.Monotonic(rand.Reader, 0),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := s.checkDatabase(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	var last int64
+	if err := pool.QueryRow(ctx, sqlLatestWrite).Scan(&last); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: read the latest timestamp: %w", err)
+	}
+	s.last = fromMicros(last)
+	s.listener, err = startListener(ctx, cfg.ConnConfig, &s.hub, s.log)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops listening and closes every connection.
+func (s *Store) Close() error {
+	s.listener.stop()
+	s.pool.Close()
+	return nil
+}
+
+// checkDatabase refuses a database whose text handling would change the
+// API's answers: search patterns match one character with _, which must be
+// a character, not a byte.
+func (s *Store) checkDatabase(ctx context.Context) error {
+	var encoding string
+	err := s.pool.QueryRow(ctx, `SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()`).
+		Scan(&encoding)
+	if err != nil {
+		return fmt.Errorf("store: connect: %w", redactErr(err))
+	}
+	if encoding != "UTF8" {
+		return fmt.Errorf("store: the database's encoding is %s; AgCom needs UTF8 (CREATE DATABASE … ENCODING 'UTF8')", encoding)
+	}
+	return nil
+}
+
+// SchemaVersion is the schema version this build migrates to.
+func SchemaVersion() int {
+	names, _ := migrationNames()
+	return len(names)
+}
+
+func migrationNames() ([]string, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// migrate applies, in order and each in its own transaction, the embedded
+// migrations the database has not had yet. Nodes starting together take
+// turns on an advisory lock.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := migrationNames()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", redactErr(err))
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrationLock)); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(migrationLock))
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    integer PRIMARY KEY,
+		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	var version int
+	if err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&version); err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if version > len(names) {
+		return fmt.Errorf("store: database schema version %d is newer than this build's %d", version, len(names))
+	}
+	for i := version; i < len(names); i++ {
+		body, err := migrationFS.ReadFile(names[i])
+		if err != nil {
+			return fmt.Errorf("store: read migration %s: %w", names[i], err)
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", i+1)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// Ping checks that the database answers and returns its schema version.
+func (s *Store) Ping(ctx context.Context) (int, error) {
+	var v int
+	if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, translate(err)
+	}
+	return v, nil
+}
+
+// SetObserver sets the transaction observer; call it before the store is
+// in use.
+func (s *Store) SetObserver(observe func(kind string, d time.Duration, err error)) {
+	s.observe = observe
+}
+
+// SetClock replaces the store's clock (for tests that control time).
+func (s *Store) SetClock(clock func() time.Time) {
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	s.clock = clock
+}
+
+// now is the store's clock at the precision it stores: microseconds, UTC.
+func (s *Store) now() time.Time {
+	s.clockMu.Lock()
+	clock := s.clock
+	s.clockMu.Unlock()
+	return clock().UTC().Truncate(time.Microsecond)
+}
+
+// sqlLatestWrite finds the latest timestamp stored; each part is the top
+// of an index.
+const sqlLatestWrite = `SELECT greatest(
+	coalesce((SELECT max(created_at) FROM messages), 0),
+	coalesce((SELECT max(created_at) FROM audit_events), 0),
+	coalesce((SELECT max(last_activity_at) FROM threads), 0))`
+
+// writeNow is the time of a write transaction. It never runs backwards on
+// this node, even when the wall clock does.
+func (s *Store) writeNow() time.Time {
+	now := s.now()
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	if now.Before(s.last) {
+		now = s.last
+	}
+	s.last = now
+	return now
+}
+
+// tx is one transaction with its fixed timestamp.
+type tx struct {
+	pgx.Tx
+	ctx context.Context
+	now time.Time
+	s   *Store
+
+	// result is what a create made, for its idempotency record.
+	result any
+	// counts are the changes to counters, applied at the end.
+	counts map[string]int64
+	// events are appended at the end, under the events lock.
+	events []pendingEvent
+}
+
+// newID returns a new ULID at the transaction's time; ids made on one node
+// are strictly increasing.
+func (t *tx) newID() string {
+	t.s.idMu.Lock()
+	defer t.s.idMu.Unlock()
+	return ulid.MustNew(ulid.Timestamp(t.now), t.s.entropy).String()
+}
+
+func (t *tx) exec(query string, args ...any) (pgconn.CommandTag, error) {
+	return t.Exec(t.ctx, query, args...)
+}
+
+func (t *tx) query(query string, args ...any) (pgx.Rows, error) {
+	return t.Query(t.ctx, query, args...)
+}
+
+func (t *tx) queryRow(query string, args ...any) pgx.Row {
+	return t.QueryRow(t.ctx, query, args...)
+}
+
+// readTx runs fn in a read-only transaction: one consistent snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(*tx) error) (err error) {
+	if s.observe != nil {
+		defer func(start time.Time) { s.observe("read", time.Since(start), err) }(time.Now())
+	}
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(pt pgx.Tx) error {
+			return fn(&tx{Tx: pt, ctx: ctx, now: s.now(), s: s})
+		})
+	return translate(err)
+}
+
+// writeTx runs fn as one write transaction: all of it is committed before
+// writeTx returns nil, or none of it is. fn may run more than once: a
+// transaction that loses a serialization conflict or a deadlock is rolled
+// back and run again, up to maxAttempts times, so fn must start from
+// scratch each time (assign its results, never append to them).
+func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) (err error) {
+	if s.observe != nil {
+		defer func(start time.Time) { s.observe("write", time.Since(start), err) }(time.Now())
+	}
+	for attempt := 1; ; attempt++ {
+		err = s.tryWrite(ctx, fn)
+		if !retryable(err) {
+			return translate(err)
+		}
+		if attempt == maxAttempts {
+			return &agcom.Error{Code: agcom.EBUSY, Message: "the database is busy; retry shortly"}
+		}
+		backoff := time.Duration(attempt*attempt) * time.Millisecond
+		select {
+		case <-time.After(backoff + mathrand.N(backoff)):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Store) tryWrite(ctx context.Context, fn func(*tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(pt pgx.Tx) error {
+		t := &tx{Tx: pt, ctx: ctx, now: s.writeNow(), s: s}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.saveIdempotency(); err != nil {
+			return err
+		}
+		if err := t.flushCounts(); err != nil {
+			return err
+		}
+		return t.flushEvents()
+	})
+}
+
+// countUp adds n to a counter when the transaction ends.
+func (t *tx) countUp(name string, n int64) {
+	if t.counts == nil {
+		t.counts = map[string]int64{}
+	}
+	t.counts[name] += n
+}
+
+// counterShards is how many rows each counter is spread over.
+const counterShards = 16
+
+const (
+	sqlAddCounter = `INSERT INTO counters (name, shard, value) VALUES ($1, $2, $3)
+		ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + excluded.value`
+	sqlCounter = `SELECT coalesce(sum(value), 0) FROM counters WHERE name = $1`
+)
+
+// flushCounts applies the counter changes, in name order (so that two
+// transactions never wait for each other's shards in a cycle), to one
+// shard chosen for this transaction.
+func (t *tx) flushCounts() error {
+	names := make([]string, 0, len(t.counts))
+	for name := range t.counts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	shard := mathrand.IntN(counterShards)
+	for _, name := range names {
+		if _, err := t.exec(sqlAddCounter, name, shard, t.counts[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) counter(name string) (int, error) {
+	var n int
+	err := t.queryRow(sqlCounter, name).Scan(&n)
+	return n, err
+}
+
+// PostgreSQL error codes the store acts on.
+const (
+	codeUniqueViolation      = "23505"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeQueryCanceled        = "57014"
+)
+
+// retryable reports whether err is a conflict that running the
+// transaction again can resolve.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected
+	}
+	return false
+}
+
+// translate maps driver errors onto domain errors by code, never by text.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *agcom.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case codeUniqueViolation:
+			return &agcom.Error{Code: agcom.ECONFLICT, Message: "already exists"}
+		case codeSerializationFailure, codeDeadlockDetected:
+			return &agcom.Error{Code: agcom.EBUSY, Message: "the database is busy; retry shortly"}
+		case codeQueryCanceled:
+			return context.Canceled
+		}
+		return err
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return &agcom.Error{Code: agcom.EUNAVAILABLE, Message: "the database cannot be reached; retry shortly"}
+	}
+	return err
+}
+
+// redactErr keeps a connection error from carrying the URL's password.
+func redactErr(err error) error {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return errors.New(strings.TrimSpace(ce.Unwrap().Error()))
+	}
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return errors.New("cannot parse the URL")
+	}
+	return err
+}
+
+func toMicros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// placeholders returns "$from, $from+1, …" for n values.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(from+i))
+	}
+	return b.String()
+}
+
+// nullString stores an empty string as NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,241 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// threadColumns selects a thread with its sorted participants and its
+// metadata, as JSON kept on the row.
+const threadColumns = `t.id, t.subject, t.created_at, t.last_activity_at, t.participants, t.metadata`
+
+// threadUnread is the caller's ($1) unread count of thread t, for queries
+// that do not walk the caller's participant row anyway.
+const threadUnread = `coalesce((SELECT unread FROM thread_participants WHERE thread_id = t.id AND handle = $1), 0)`
+
+// Keeping the thread row's JSON copies in step.
+const (
+	sqlRefreshParticipants = `UPDATE threads SET participants = (SELECT coalesce(json_agg(handle ORDER BY handle), '[]')::text
+		FROM thread_participants WHERE thread_id = $1) WHERE id = $1`
+	sqlRefreshMetadata = `UPDATE threads SET metadata = (SELECT coalesce(json_object_agg(key, value), '{}')::text
+		FROM thread_metadata WHERE thread_id = $1) WHERE id = $1`
+)
+
+const (
+	sqlGetVisibleThread = `SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t WHERE t.id = $3 AND ` + visibleThread
+
+	// An agent's inbox walks its participant rows; an admin's walks all
+	// threads.
+	sqlListThreadsParticipant = `
+		SELECT ` + threadColumns + `, p.unread FROM thread_participants p JOIN threads t ON t.id = p.thread_id
+		WHERE p.handle = $1/*cond*/
+		ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT $2 OFFSET $3`
+	sqlCountThreadsParticipant = `SELECT count(*) FROM thread_participants p WHERE p.handle = $1/*cond*/`
+	sqlListThreadsAdmin        = `
+		SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t
+		WHERE true/*cond*/
+		ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $2 OFFSET $3`
+	sqlCountThreadsArchived = `SELECT count(*) FROM threads t WHERE t.archived = $1`
+
+	sqlThreadMetadata   = `SELECT key, value FROM thread_metadata WHERE thread_id = $1 ORDER BY key`
+	sqlThreadMetaValue  = `SELECT value FROM thread_metadata WHERE thread_id = $1 AND key = $2`
+	sqlUpsertMetadata   = `INSERT INTO thread_metadata (thread_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (thread_id, key) DO UPDATE SET value = excluded.value`
+	sqlDeleteMetadata   = `DELETE FROM thread_metadata WHERE thread_id = $1 AND key = $2`
+	sqlSetArchived      = `UPDATE threads SET archived = $2 WHERE id = $1`
+	sqlSetArchivedParts = `UPDATE thread_participants SET archived = $2 WHERE thread_id = $1`
+)
+
+// GetThread returns the thread id. Returns ENOTFOUND when it does not exist
+// or the caller cannot see it.
+func (s *Store) GetThread(ctx context.Context, caller agcom.Caller, id string) (agcom.Thread, error) {
+	var th agcom.Thread
+	err := s.readTx(ctx, func(t *tx) error {
+		var err error
+		th, err = scanThread(t.queryRow(sqlGetVisibleThread, caller.Handle, caller.IsAdmin, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return agcom.Errorf(agcom.ENOTFOUND, "thread not found")
+		}
+		return err
+	})
+	return th, err
+}
+
+// ListThreads returns the caller's threads (every thread for an admin),
+// newest activity first.
+func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error) {
+	page := f.Page.Normalize()
+	var out agcom.ThreadList
+	err := s.readTx(ctx, func(t *tx) error {
+		var (
+			total int
+			rows  pgx.Rows
+			err   error
+		)
+		switch {
+		case !caller.IsAdmin:
+			cond, args := "", []any{caller.Handle}
+			if f.Archived != nil {
+				cond, args = " AND p.archived = $2", append(args, *f.Archived)
+			}
+			if err := t.queryRow(fmtQuery(sqlCountThreadsParticipant, cond), args...).Scan(&total); err != nil {
+				return err
+			}
+			if f.Archived != nil {
+				cond = " AND p.archived = $4"
+			}
+			args = append([]any{caller.Handle, page.Limit, page.Offset}, args[1:]...)
+			rows, err = t.query(fmtQuery(sqlListThreadsParticipant, cond), args...)
+		case f.Archived == nil:
+			if total, err = t.counter("threads"); err != nil {
+				return err
+			}
+			rows, err = t.query(fmtQuery(sqlListThreadsAdmin, ""), caller.Handle, page.Limit, page.Offset)
+		default:
+			if err := t.queryRow(sqlCountThreadsArchived, *f.Archived).Scan(&total); err != nil {
+				return err
+			}
+			rows, err = t.query(fmtQuery(sqlListThreadsAdmin, " AND t.archived = $4"), caller.Handle, page.Limit, page.Offset, *f.Archived)
+		}
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		threads := []agcom.Thread{}
+		for rows.Next() {
+			th, err := scanThread(rows)
+			if err != nil {
+				return err
+			}
+			threads = append(threads, th)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		out = agcom.ThreadList{Threads: threads, Pagination: agcom.NewPagination(page, len(threads), total)}
+		return nil
+	})
+	return out, err
+}
+
+// ThreadMetadata returns every metadata key of the thread id. Returns
+// ENOTFOUND when the caller cannot see the thread.
+func (s *Store) ThreadMetadata(ctx context.Context, caller agcom.Caller, id string) (map[string]string, error) {
+	var md map[string]string
+	err := s.readTx(ctx, func(t *tx) error {
+		if err := t.checkThreadVisible(caller, id); err != nil {
+			return err
+		}
+		rows, err := t.query(sqlThreadMetadata, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		md = map[string]string{}
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				return err
+			}
+			md[k] = v
+		}
+		return rows.Err()
+	})
+	return md, err
+}
+
+// ThreadMetadataValue returns the value of one metadata key. Returns
+// ENOTFOUND when the caller cannot see the thread or the key is not set.
+func (s *Store) ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id, key string) (string, error) {
+	var v string
+	err := s.readTx(ctx, func(t *tx) error {
+		if err := t.checkThreadVisible(caller, id); err != nil {
+			return err
+		}
+		err := t.queryRow(sqlThreadMetaValue, id, key).Scan(&v)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return agcom.Errorf(agcom.ENOTFOUND, "metadata key not found")
+		}
+		return err
+	})
+	return v, err
+}
+
+// SetThreadMetadata sets key to *value on the thread id, or removes it when
+// value is nil. The key "archived" with the value "true" archives the
+// thread. Returns ENOTFOUND when the caller cannot see the thread, EINVALID
+// for a bad key or value.
+func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error {
+	if err := agcom.CheckMetadata(key, value); err != nil {
+		return err
+	}
+	return s.writeTx(ctx, func(t *tx) error {
+		if err := t.checkThreadVisible(caller, id); err != nil {
+			return err
+		}
+		var subject string
+		if err := t.queryRow(sqlLockThread, id).Scan(&subject); err != nil {
+			return err
+		}
+		var err error
+		if value == nil {
+			_, err = t.exec(sqlDeleteMetadata, id, key)
+		} else {
+			_, err = t.exec(sqlUpsertMetadata, id, key, *value)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(sqlRefreshMetadata, id); err != nil {
+			return err
+		}
+		if key == agcom.MetadataArchived {
+			archived := value != nil && *value == "true"
+			if _, err := t.exec(sqlSetArchived, id, archived); err != nil {
+				return err
+			}
+			if _, err := t.exec(sqlSetArchivedParts, id, archived); err != nil {
+				return err
+			}
+		}
+		t.emitToParticipants(id, agcom.EventThreadUpdated, nil)
+		var v any
+		if value != nil {
+			v = *value
+		}
+		return t.audit(agcom.EventThreadMetadataUpdate, caller.Handle, "", map[string]any{
+			"thread_id": id, "key": key, "value": v,
+		})
+	})
+}
+
+// fmtQuery puts a fixed condition into a query at its /*cond*/ mark.
+func fmtQuery(query, cond string) string {
+	return strings.Replace(query, "/*cond*/", cond, 1)
+}
+
+func scanThread(row scanner) (agcom.Thread, error) {
+	var (
+		th                agcom.Thread
+		created, activity int64
+		parts, md         string
+	)
+	if err := row.Scan(&th.ID, &th.Subject, &created, &activity, &parts, &md, &th.UnreadCount); err != nil {
+		return th, err
+	}
+	if err := json.Unmarshal([]byte(parts), &th.Participants); err != nil {
+		return th, err
+	}
+	th.Metadata = map[string]string{}
+	if err := json.Unmarshal([]byte(md), &th.Metadata); err != nil {
+		return th, err
+	}
+	th.CreatedAt = fromMicros(created)
+	th.LastActivityAt = fromMicros(activity)
+	return th, nil
+}
