@@ -1,5 +1,7 @@
 # AgCom: `make run` serves on the embedded SQLite default, `make test` runs
-# everything CI runs.
+# everything CI runs. The Go tests also need PostgreSQL's server binaries and
+# redis-server (Debian: postgresql, redis-server): scripts/test-services starts
+# throwaway ones for them.
 
 GO      ?= go
 # Every build and test uses the same tags, or go-sqlite3 recompiles.
@@ -10,7 +12,7 @@ export GOFLAGS
 BIN     := bin/agcomd
 CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
-.PHONY: all run build generate check-generated vet test test-go test-fuzz test-clients bench bench-quick clean
+.PHONY: all run build generate check-generated vet test test-go test-go-all services test-fuzz test-clients bench bench-quick clean
 
 all: build
 
@@ -46,11 +48,30 @@ vet:
 ## test: everything CI runs
 test: check-generated vet test-go test-fuzz bench-quick test-clients
 
-test-go:
-	$(GO) test -count=1 -race ./...
+# A throwaway PostgreSQL and redis-server for the Go tests: exports
+# AGCOM_TEST_DATABASE_URL, AGCOM_TEST_REDIS_URL and AGCOM_TEST_REQUIRE_SERVICES=1
+# to the command it runs, and removes both servers when it ends.
+TEST_SERVICES := scripts/test-services
 
-# Short fuzz runs beyond the seed corpora (which test-go already runs). Go
-# fuzzes one target per package per run, hence one line each.
+## test-go: the Go suite on SQLite, then the API and store tests on PostgreSQL
+test-go:
+	$(TEST_SERVICES) $(MAKE) --no-print-directory test-go-all
+
+# test-go's body, under $(TEST_SERVICES) (or with the AGCOM_TEST_* variables
+# pointing at servers of your own).
+test-go-all:
+	@test -n "$${AGCOM_TEST_DATABASE_URL:-}" || { echo "test-go-all needs the AGCOM_TEST_* variables: run 'make test-go'" >&2; exit 2; }
+	$(GO) test -count=1 -race ./...
+	AGCOM_TEST_STORE=postgres $(GO) test -count=1 -race ./tests/ ./internal/store/...
+
+## services: a shell with throwaway PostgreSQL and redis-server, until it exits.
+## One package or test on PostgreSQL, without the shell:
+##   scripts/test-services env AGCOM_TEST_STORE=postgres go test -tags=sqlite_fts5 ./tests/ -run X
+services:
+	$(TEST_SERVICES) $${SHELL:-bash}
+
+# Short fuzz runs beyond the seed corpora (which test-go already runs), on
+# SQLite. Go fuzzes one target per package per run, hence one line each.
 FUZZTIME ?= 5s
 test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNewMessageValidate$$' -fuzztime=$(FUZZTIME) ./internal/agcom

@@ -54,12 +54,23 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		}
 	}
 
-	server, startup, err := startAgcomd(ctx, bin, dbPath)
+	env := []string{"DB_PATH=" + dbPath}
+	if o.store == "postgres" {
+		t0 := time.Now()
+		cp := exec.CommandContext(ctx, bin, "copy", "--from", "sqlite://"+dbPath, "--to", o.databaseURL)
+		cp.Dir, cp.Stdout, cp.Stderr = dir, io.Discard, os.Stderr
+		if err := cp.Run(); err != nil {
+			return fmt.Errorf("agcomd copy to PostgreSQL: %w", err)
+		}
+		fmt.Fprintf(out, "copied to PostgreSQL in %s\n", time.Since(t0).Round(time.Millisecond))
+		env = append(env, "DATABASE_URL="+o.databaseURL)
+	}
+	server, startup, err := startAgcomd(ctx, bin, dir, env)
 	if err != nil {
 		return err
 	}
 	defer server.stop()
-	fmt.Fprintf(out, "agcomd ready in %s on the seeded database\n", startup.Round(time.Millisecond))
+	fmt.Fprintf(out, "agcomd ready in %s on the seeded %s database\n", startup.Round(time.Millisecond), o.store)
 
 	baseline, err := startBaseline(ctx)
 	if err != nil {
@@ -194,7 +205,7 @@ func printTable(out io.Writer, results []result, baseRPS float64, o options) {
 			strconv.FormatFloat(r.reqPerSec/baseRPS, 'f', 2, 64), ms(r.p50), ms(r.p95), ms(r.p99),
 			strconv.Itoa(r.errors), strconv.FormatFloat(r.rssPeakMB, 'f', 1, 64)})
 	}
-	fmt.Fprintf(out, "\n%d agents, %d threads, %d messages; %d connections; %s per scenario\n\n",
+	fmt.Fprintf(out, "\n%s store: %d agents, %d threads, %d messages; %d connections; %s per scenario\n\n", o.store,
 		o.agents, o.threads, o.messages, o.conns, o.duration)
 	if o.markdown {
 		fmt.Fprintln(out, "| "+strings.Join(header, " | ")+" |")
@@ -259,15 +270,15 @@ func freePort() (int, error) {
 
 // startAgcomd starts the server on dbPath and returns it once ready, with
 // the time start-up took.
-func startAgcomd(ctx context.Context, bin, dbPath string) (*process, time.Duration, error) {
+func startAgcomd(ctx context.Context, bin, dir string, env []string) (*process, time.Duration, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, 0, err
 	}
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Dir = filepath.Dir(dbPath)
-	cmd.Env = append(os.Environ(),
-		"DB_PATH="+dbPath, "SECRET_KEY="+benchSecretKey, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), env...),
+		"SECRET_KEY="+benchSecretKey, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
 		"RATE_LIMIT_ENABLED=false", "LOG_LEVEL=INFO")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	start := time.Now()

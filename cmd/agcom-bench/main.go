@@ -7,6 +7,10 @@
 //
 //	go run -tags sqlite_fts5 ./cmd/agcom-bench            # full: 1,000 agents, 100,000 threads, 1,000,000 messages
 //	go run -tags sqlite_fts5 ./cmd/agcom-bench --quick    # small data, 2 s per scenario
+//	go run -tags sqlite_fts5 ./cmd/agcom-bench --store postgres --database-url postgres://…
+//
+// On PostgreSQL the data is seeded into SQLite (the fast path) and moved
+// with `agcomd copy`, as an operator would; the scenarios are the same.
 package main
 
 import (
@@ -29,6 +33,9 @@ type options struct {
 	markdown                  bool
 	only                      string
 	subscribers, fanoutRate   int
+	// store is "sqlite" or "postgres"; databaseURL names an empty
+	// PostgreSQL database for the latter.
+	store, databaseURL string
 }
 
 func main() {
@@ -59,8 +66,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.only, "only", "", "run only the scenarios whose names contain this")
 	fs.IntVar(&o.subscribers, "subscribers", 1000, "Server-Sent Events subscribers in the fan-out scenario")
 	fs.IntVar(&o.fanoutRate, "fanout-rate", 500, "messages per second sent in the fan-out scenario")
+	fs.StringVar(&o.store, "store", "sqlite", "store to measure: sqlite or postgres")
+	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"),
+		"an empty PostgreSQL database for --store postgres (default $DATABASE_URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch {
+	case o.store != "sqlite" && o.store != "postgres":
+		return fmt.Errorf("--store: sqlite or postgres, got %q", o.store)
+	case o.store == "postgres" && o.databaseURL == "":
+		return fmt.Errorf("--store postgres needs --database-url or DATABASE_URL (an empty database)")
 	}
 	if *quick {
 		o.agents, o.threads, o.messages, o.duration = 50, 500, 5000, 2*time.Second

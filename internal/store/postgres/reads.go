@@ -20,14 +20,16 @@ func (t *tx) countUnread(msg agcom.Message) error {
 }
 
 const (
-	// The recipient's row is locked: two marks of one message take turns,
-	// so the unread count moves once.
-	sqlRecipientState = `
-		SELECT m.seq, m.thread_id, r.read_at FROM messages m
+	sqlRecipientMessage = `
+		SELECT m.seq, m.thread_id FROM messages m
 		JOIN message_recipients r ON r.message_seq = m.seq AND r.handle = $1
-		WHERE m.id = $2 FOR UPDATE OF r`
-	sqlSetReadAt   = `UPDATE message_recipients SET read_at = $3 WHERE message_seq = $1 AND handle = $2`
-	sqlAddUnread   = `UPDATE thread_participants SET unread = greatest(0, unread + $3) WHERE thread_id = $1 AND handle = $2`
+		WHERE m.id = $2`
+	sqlRecipientReadAt = `SELECT read_at FROM message_recipients WHERE message_seq = $1 AND handle = $2`
+	sqlSetReadAt       = `UPDATE message_recipients SET read_at = $3 WHERE message_seq = $1 AND handle = $2`
+	sqlAddUnread       = `UPDATE thread_participants SET unread = greatest(0, unread + $3) WHERE thread_id = $1 AND handle = $2`
+	// Marks by one reader in one thread take turns on its participant row,
+	// so that each sees the one before it and the unread count moves once.
+	// Every use case that locks it and a recipient row locks it first.
 	sqlLockReader  = `SELECT 1 FROM thread_participants WHERE thread_id = $1 AND handle = $2 FOR UPDATE`
 	sqlUnreadInThr = `
 		SELECT m.id FROM message_recipients r JOIN messages m ON m.seq = r.message_seq
@@ -50,10 +52,16 @@ func (s *Store) MarkRead(ctx context.Context, caller agcom.Caller, id string, re
 			readAt   *int64
 		)
 		out = agcom.ReadState{}
-		err := t.queryRow(sqlRecipientState, caller.Handle, id).Scan(&seq, &threadID, &readAt)
+		err := t.queryRow(sqlRecipientMessage, caller.Handle, id).Scan(&seq, &threadID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return agcom.Errorf(agcom.ENOTFOUND, "message not found among those addressed to you")
 		} else if err != nil {
+			return err
+		}
+		if _, err := t.exec(sqlLockReader, threadID, caller.Handle); err != nil {
+			return err
+		}
+		if err := t.queryRow(sqlRecipientReadAt, seq, caller.Handle).Scan(&readAt); err != nil {
 			return err
 		}
 		out.MessageID = id
