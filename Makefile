@@ -53,7 +53,8 @@ test: check-generated vet test-go test-fuzz bench-quick test-clients
 # to the command it runs, and removes both servers when it ends.
 TEST_SERVICES := scripts/test-services
 
-## test-go: the Go suite on SQLite, then the API and store tests on PostgreSQL
+## test-go: the Go suite (the store tests cover both stores), then the API
+## tests again on PostgreSQL
 test-go:
 	$(TEST_SERVICES) $(MAKE) --no-print-directory test-go-all
 
@@ -62,7 +63,7 @@ test-go:
 test-go-all:
 	@test -n "$${AGCOM_TEST_DATABASE_URL:-}" || { echo "test-go-all needs the AGCOM_TEST_* variables: run 'make test-go'" >&2; exit 2; }
 	$(GO) test -count=1 -race ./...
-	AGCOM_TEST_STORE=postgres $(GO) test -count=1 -race ./tests/ ./internal/store/...
+	AGCOM_TEST_STORE=postgres $(GO) test -count=1 -race ./tests/
 
 ## services: a shell with throwaway PostgreSQL and redis-server, until it exits.
 ## One package or test on PostgreSQL, without the shell:

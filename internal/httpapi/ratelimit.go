@@ -70,10 +70,13 @@ type rateLimiter struct {
 	limiters map[string]*httprate.RateLimiter
 	ew       errorWriter
 	onLimit  func(category string)
+	// shared is set when the counts live outside the process, where
+	// counting can fail.
+	shared bool
 }
 
 func newRateLimiter(l RateLimits, ew errorWriter, onLimit func(category string)) *rateLimiter {
-	rl := &rateLimiter{limiters: map[string]*httprate.RateLimiter{}, ew: ew, onLimit: onLimit}
+	rl := &rateLimiter{limiters: map[string]*httprate.RateLimiter{}, ew: ew, onLimit: onLimit, shared: l.NewCounter != nil}
 	for cat, n := range map[string]int{catWrite: l.Write, catRead: l.Read, catSearch: l.Search, catAudit: l.Audit, catAuth: l.Auth} {
 		if n <= 0 {
 			continue
@@ -104,7 +107,10 @@ func (rl *rateLimiter) Handler(next http.Handler) http.Handler {
 			}
 		}
 		var counterErr error
-		counted := r.WithContext(context.WithValue(r.Context(), counterErrKey{}, &counterErr))
+		counted := r
+		if rl.shared { // only a shared counter can fail: spare the others a copy of r
+			counted = r.WithContext(context.WithValue(r.Context(), counterErrKey{}, &counterErr))
+		}
 		for _, k := range keys {
 			if lim.OnLimit(w, counted, cat+"|"+k) {
 				if counterErr != nil {
