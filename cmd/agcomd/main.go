@@ -6,6 +6,8 @@
 //	agcomd token --handle NAME  print a token signed with SECRET_KEY
 //	agcomd agent ...            manage registered agents on the store directly
 //	agcomd backup --to FILE     copy the database consistently while it is in use
+//	agcomd copy --from sqlite://PATH --to postgres://…
+//	                            move a SQLite database into an empty PostgreSQL one
 //	agcomd version              print the version
 package main
 
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		return agent(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
+	case "copy":
+		return copyDB(ctx, args, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version)
 		return nil
@@ -85,6 +89,9 @@ commands:
   agent disable|enable|promote|demote HANDLE
   agent rotate-secret HANDLE
   backup --to FILE       write a consistent copy of the database (server may run)
+  copy --from sqlite://PATH [--to postgres://…]
+                         copy a SQLite database into an empty PostgreSQL
+                         database (--to defaults to DATABASE_URL)
   version                print the version
 
 Configuration comes from the environment and ./.env; see .env.example.

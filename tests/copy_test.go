@@ -1,0 +1,586 @@
+package tests
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/testdb"
+)
+
+// copyTargetURL returns an empty PostgreSQL schema for `agcomd copy` to
+// fill. Without AGCOM_TEST_DATABASE_URL the test is skipped, or fails when
+// AGCOM_TEST_REQUIRE_SERVICES=1.
+func copyTargetURL(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("AGCOM_TEST_DATABASE_URL") == "" {
+		if os.Getenv("AGCOM_TEST_REQUIRE_SERVICES") == "1" {
+			t.Fatal("AGCOM_TEST_DATABASE_URL is not set and AGCOM_TEST_REQUIRE_SERVICES=1")
+		}
+		t.Skip("AGCOM_TEST_DATABASE_URL is not set")
+	}
+	return testdb.PostgresURL(t)
+}
+
+// copyTables are the tables `agcomd copy` reports, in its order.
+var copyTables = []string{
+	"threads", "thread_participants", "thread_metadata", "messages", "message_recipients",
+	"agent_messages", "contacts", "contact_tags", "audit_events", "agents", "counters",
+	"events", "idempotency_keys",
+}
+
+// copyCounts parses the table `agcomd copy` prints: table name to its
+// sqlite and postgres row counts.
+func copyCounts(t *testing.T, out string) map[string][2]int {
+	t.Helper()
+	got := map[string][2]int{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		s, err1 := strconv.Atoi(f[1])
+		p, err2 := strconv.Atoi(f[2])
+		if err1 == nil && err2 == nil {
+			got[f[0]] = [2]int{s, p}
+		}
+	}
+	return got
+}
+
+// copyCall is one read through the generated client: its status and body.
+type copyCall func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error)
+
+// copyView is what one agent sees through one call.
+type copyView struct {
+	name, who string
+	call      copyCall
+}
+
+// copyViews are the reads whose answers must not change with the move;
+// threads maps each thread to the agents that can see it.
+func copyViews(threads map[string][]string, messageID string) []copyView {
+	var views []copyView
+	for _, who := range []string{"alice", "bob", "carol", rootHandle} {
+		views = append(views,
+			copyView{"threads", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+				r, err := c.ListThreadsWithResponse(ctx, &agcomv1.ListThreadsParams{Limit: ptr(100)})
+				if err != nil {
+					return 0, nil, err
+				}
+				return r.StatusCode(), r.Body, nil
+			}},
+			copyView{"archived threads", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+				r, err := c.ListThreadsWithResponse(ctx, &agcomv1.ListThreadsParams{Archived: ptr(true), Limit: ptr(100)})
+				if err != nil {
+					return 0, nil, err
+				}
+				return r.StatusCode(), r.Body, nil
+			}},
+			copyView{"messages", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+				r, err := c.ListMessagesWithResponse(ctx, &agcomv1.ListMessagesParams{Limit: ptr(100)})
+				if err != nil {
+					return 0, nil, err
+				}
+				return r.StatusCode(), r.Body, nil
+			}},
+			copyView{"inbox", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+				r, err := c.ListInboxWithResponse(ctx, &agcomv1.ListInboxParams{Limit: ptr(100)})
+				if err != nil {
+					return 0, nil, err
+				}
+				return r.StatusCode(), r.Body, nil
+			}},
+			copyView{"unread inbox", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+				r, err := c.ListInboxWithResponse(ctx, &agcomv1.ListInboxParams{UnreadOnly: ptr(true), Limit: ptr(100)})
+				if err != nil {
+					return 0, nil, err
+				}
+				return r.StatusCode(), r.Body, nil
+			}},
+			copyView{"events since 0", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+				r, err := c.ListEventsWithResponse(ctx, &agcomv1.ListEventsParams{After: ptr("0"), Limit: ptr(100)})
+				if err != nil {
+					return 0, nil, err
+				}
+				return r.StatusCode(), r.Body, nil
+			}},
+			copyView{"search", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+				r, err := c.SearchMessagesWithResponse(ctx, &agcomv1.SearchMessagesParams{Query: "plan", Limit: ptr(100)})
+				if err != nil {
+					return 0, nil, err
+				}
+				return r.StatusCode(), r.Body, nil
+			}},
+		)
+	}
+	views = append(views,
+		copyView{"message", "bob", func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+			r, err := c.GetMessageWithResponse(ctx, messageID)
+			if err != nil {
+				return 0, nil, err
+			}
+			return r.StatusCode(), r.Body, nil
+		}},
+		copyView{"contacts", "alice", func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+			r, err := c.ListContactsWithResponse(ctx, &agcomv1.ListContactsParams{Limit: ptr(100)})
+			if err != nil {
+				return 0, nil, err
+			}
+			return r.StatusCode(), r.Body, nil
+		}},
+		copyView{"contacts search", "alice", func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+			r, err := c.SearchContactsWithResponse(ctx, &agcomv1.SearchContactsParams{Query: ptr("backend")})
+			if err != nil {
+				return 0, nil, err
+			}
+			return r.StatusCode(), r.Body, nil
+		}},
+		copyView{"audit events", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+			r, err := c.ListAuditEventsWithResponse(ctx, &agcomv1.ListAuditEventsParams{Limit: ptr(100)})
+			if err != nil {
+				return 0, nil, err
+			}
+			return r.StatusCode(), r.Body, nil
+		}},
+		copyView{"agents", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+			r, err := c.ListAgentsWithResponse(ctx, &agcomv1.ListAgentsParams{Limit: ptr(100)})
+			if err != nil {
+				return 0, nil, err
+			}
+			return r.StatusCode(), r.Body, nil
+		}},
+		copyView{"stats", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
+			r, err := c.GetStatsWithResponse(ctx)
+			if err != nil {
+				return 0, nil, err
+			}
+			return r.StatusCode(), r.Body, nil
+		}},
+	)
+	return views
+}
+
+// copyAnswers reads every view from e: the decoded body of each, by view.
+func copyAnswers(t *testing.T, e *env, views []copyView) map[string]any {
+	t.Helper()
+	got := map[string]any{}
+	for _, v := range views {
+		status, body, err := v.call(t.Context(), e.client(v.who))
+		if err != nil {
+			t.Fatalf("%s as %s: %v", v.name, v.who, err)
+		}
+		if status != 200 {
+			t.Fatalf("%s as %s: status %d, want 200; body %s", v.name, v.who, status, body)
+		}
+		var doc any
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatalf("%s as %s: %v: %s", v.name, v.who, err, body)
+		}
+		got[v.name+" as "+v.who] = doc
+	}
+	return got
+}
+
+// copyEvents reads who's events after cursor.
+func copyEvents(t *testing.T, e *env, who, after string) agcomv1.EventPage {
+	t.Helper()
+	r, err := e.client(who).ListEventsWithResponse(t.Context(), &agcomv1.ListEventsParams{After: &after, Limit: ptr(100)})
+	if err != nil {
+		t.Fatalf("events of %s after %s: %v", who, after, err)
+	}
+	if r.JSON200 == nil {
+		t.Fatalf("events of %s after %s: status %d, body %s", who, after, r.StatusCode(), r.Body)
+	}
+	return *r.JSON200
+}
+
+// cursorOf parses an event cursor.
+func cursorOf(t *testing.T, c string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(c, 10, 64)
+	if err != nil {
+		t.Fatalf("cursor %q is not a number: %v", c, err)
+	}
+	return n
+}
+
+func TestCopySQLiteToPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/agcomd")
+	}
+	target := copyTargetURL(t)
+	dir := t.TempDir()
+	srcPath := filepath.Join(dir, "agcom.db")
+	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
+	ctx := t.Context()
+
+	// The SQLite deployment, whatever store the other tests run on.
+	src := newSEnv(t, withAdmin(rootHandle, rootSecret), func(cfg *config.Config) {
+		cfg.DatabaseURL = ""
+		cfg.DBPath = srcPath
+	})
+	alice := src.createAgent(src.rootClient(), "alice", false)
+
+	createContact(t, src.client("alice"), agcomv1.ContactCreate{
+		Handle: "bob", DisplayName: ptr("Bob Jones"), Description: ptr("Backend developer"), Tags: &[]string{"python", "backend"}})
+	createContact(t, src.client("alice"), agcomv1.ContactCreate{Handle: "carol", Tags: &[]string{"ops"}})
+	upd, err := src.client("bob").UpdateContactWithResponse(ctx, "bob", agcomv1.ContactUpdate{
+		ExpectedVersion: 1, Description: ptr("Senior backend developer"), Tags: &[]string{"python", "backend", "senior"}})
+	if err != nil || upd.JSON200 == nil || upd.JSON200.Version != 2 {
+		t.Fatalf("update contact bob: %v; %v", err, upd)
+	}
+	deactivateContact(t, src.client("alice"), "carol")
+
+	plan := src.send("alice", []string{"bob", "carol"}, "The plan", "Shall we plan the release?")
+	head := copyEvents(t, src.env, "bob", "0").NextCursor // bob's cursor, held over the move
+	reply := src.replyTo("bob", plan.MessageId, "Yes, plan it for Friday.")
+	src.replyTo("carol", reply.MessageId, "Friday works.")
+	if r, err := src.client("alice").PutThreadMetadataWithResponse(ctx, plan.ThreadId, agcomv1.MetadataUpdate{Key: "priority", Value: ptr("high")}); err != nil || r.JSON200 == nil {
+		t.Fatalf("put metadata: %v; %v", err, r)
+	}
+	if r, err := src.client("bob").MarkMessageReadWithResponse(ctx, plan.MessageId); err != nil || r.JSON200 == nil {
+		t.Fatalf("mark read: %v; %v", err, r)
+	}
+	key := "copy-key-1"
+	other, err := src.client("carol").SendMessageWithResponse(ctx, &agcomv1.SendMessageParams{IdempotencyKey: &key},
+		agcomv1.SendMessageRequest{ToHandles: []string{"alice"}, Subject: "Lunch", Body: "Lunch at noon?"})
+	if err != nil || other.JSON201 == nil {
+		t.Fatalf("send with an idempotency key: %v; %v", err, other)
+	}
+	if r, err := src.client("carol").ArchiveThreadWithResponse(ctx, other.JSON201.ThreadId); err != nil || r.StatusCode() != 200 {
+		t.Fatalf("archive: %v; %v", err, r)
+	}
+
+	threads := map[string][]string{
+		plan.ThreadId:          {"alice", "bob", "carol", rootHandle},
+		other.JSON201.ThreadId: {"alice", "carol", rootHandle},
+	}
+	views := copyViews(threads, plan.MessageId)
+	before := copyAnswers(t, src.env, views)
+	bobBefore := copyEvents(t, src.env, "bob", head)
+	if len(bobBefore.Events) == 0 {
+		t.Fatalf("bob has no events after cursor %s before the move", head)
+	}
+	var oldTop int64
+	for _, who := range []string{"alice", "bob", "carol", rootHandle} {
+		for _, ev := range copyEvents(t, src.env, who, "0").Events {
+			oldTop = max(oldTop, cursorOf(t, ev.Cursor))
+		}
+	}
+	if err := src.App.Close(); err != nil { // the server stops before the move
+		t.Fatalf("close the SQLite server: %v", err)
+	}
+
+	out := c.ok("copy", "--from", "sqlite://"+srcPath, "--to", target)
+	got := copyCounts(t, out)
+	for _, table := range copyTables {
+		n, ok := got[table]
+		if !ok {
+			t.Errorf("copy output has no count for %s:\n%s", table, out)
+			continue
+		}
+		if n[0] != n[1] {
+			t.Errorf("%s: sqlite %d rows, postgres %d rows", table, n[0], n[1])
+		}
+	}
+	for table, want := range map[string]int{"threads": 2, "messages": 4, "contacts": 2, "agents": 2, "counters": 3, "idempotency_keys": 1} {
+		if got[table][0] != want {
+			t.Errorf("%s: %d rows copied, want %d\n%s", table, got[table][0], want, out)
+		}
+	}
+	if !strings.Contains(out, "the PostgreSQL database") {
+		t.Errorf("copy output does not name the target:\n%s", out)
+	}
+
+	dst := newSEnv(t, func(cfg *config.Config) { cfg.DatabaseURL = target })
+	dst.remember(alice.AgentSecret)
+	dst.remember(rootSecret)
+
+	// Every answer is the same.
+	{
+		after := copyAnswers(t, dst.env, views)
+		for _, v := range views {
+			name := v.name + " as " + v.who
+			if !reflect.DeepEqual(before[name], after[name]) {
+				b, _ := json.Marshal(before[name])
+				a, _ := json.Marshal(after[name])
+				t.Errorf("%s changed with the move:\nsqlite:   %s\npostgres: %s", name, b, a)
+			}
+		}
+	}
+
+	// Read state and unread counts.
+	{
+		th := dst.thread("bob", plan.ThreadId)
+		if th.UnreadCount != 1 { // the plan is read, carol's reply is not
+			t.Errorf("bob's unread count of the plan's thread = %d, want 1", th.UnreadCount)
+		}
+		if th.Metadata["priority"] != "high" {
+			t.Errorf("thread metadata = %v, want priority=high", th.Metadata)
+		}
+		r, err := dst.client("bob").ListInboxWithResponse(ctx, &agcomv1.ListInboxParams{Limit: ptr(100)})
+		if err != nil || r.JSON200 == nil {
+			t.Fatalf("bob's inbox: %v; %v", err, r)
+		}
+		for _, m := range r.JSON200.Messages {
+			if read := m.ReadAt != nil; read != (m.MessageId == plan.MessageId) {
+				t.Errorf("bob's inbox: message %s read_at = %v", m.MessageId, m.ReadAt)
+			}
+		}
+		got, err := dst.client("bob").GetMessageWithResponse(ctx, plan.MessageId)
+		if err != nil || got.JSON200 == nil {
+			t.Fatalf("get the plan: %v; %v", err, got)
+		}
+		if got.JSON200.MessageId != plan.MessageId || !got.JSON200.CreatedAt.Equal(plan.CreatedAt) || got.JSON200.Body != plan.Body {
+			t.Errorf("the plan after the move = %+v, want %+v", *got.JSON200, plan)
+		}
+	}
+
+	// Contacts keep their versions.
+	{
+		if got := getContact(t, dst.client("alice"), "bob"); got.Version != 2 {
+			t.Errorf("contact bob version = %d, want 2", got.Version)
+		}
+		r, err := dst.client("alice").UpdateContactWithResponse(ctx, "bob", agcomv1.ContactUpdate{ExpectedVersion: 1})
+		if err != nil || r.StatusCode() != 409 {
+			t.Errorf("update with the stale version 1: %v; status %d, want 409", err, r.StatusCode())
+		}
+	}
+
+	// Secrets still log in.
+	{
+		dst.login("alice", alice.AgentSecret)
+		dst.login(rootHandle, rootSecret)
+		if r := dst.issueToken("alice", "not-the-secret-0123456789abcdef"); r.StatusCode() != 401 {
+			t.Errorf("a wrong secret: status %d, want 401", r.StatusCode())
+		}
+	}
+
+	// An idempotency key replays.
+	{
+		r, err := dst.client("carol").SendMessageWithResponse(ctx, &agcomv1.SendMessageParams{IdempotencyKey: &key},
+			agcomv1.SendMessageRequest{ToHandles: []string{"alice"}, Subject: "Lunch", Body: "Lunch at noon?"})
+		if err != nil || r.JSON201 == nil {
+			t.Fatalf("replay: %v; %v", err, r)
+		}
+		if r.JSON201.MessageId != other.JSON201.MessageId || r.HTTPResponse.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replay answered %s (replayed %q), want %s replayed", r.JSON201.MessageId,
+				r.HTTPResponse.Header.Get("Idempotent-Replayed"), other.JSON201.MessageId)
+		}
+	}
+
+	// An old cursor continues.
+	{
+		page := copyEvents(t, dst.env, "bob", head)
+		if a, b := mustJSON(t, page), mustJSON(t, bobBefore); a != b {
+			t.Errorf("bob's events after %s:\nsqlite:   %s\npostgres: %s", head, b, a)
+		}
+		fresh := dst.send("alice", []string{"bob"}, "After the move", "Hello from PostgreSQL")
+		next := copyEvents(t, dst.env, "bob", page.NextCursor)
+		if len(next.Events) == 0 {
+			t.Fatalf("bob sees no event for the message sent after the move")
+		}
+		for _, ev := range next.Events {
+			if n := cursorOf(t, ev.Cursor); n <= oldTop {
+				t.Errorf("event %s after the move has cursor %d, not above the old %d", ev.Type, n, oldTop)
+			}
+		}
+		if m := dst.messages("bob", agcomv1.ListMessagesParams{Limit: ptr(1)}); len(m.Messages) != 1 || m.Messages[0].MessageId != fresh.MessageId {
+			t.Errorf("bob's newest message is not the one sent after the move: %+v", m.Messages)
+		}
+	}
+
+	// A non-empty target is refused and kept.
+	{
+		before := copyAnswers(t, dst.env, views)
+		// --to defaults to DATABASE_URL.
+		withURL := c
+		withURL.dbURL = target
+		out, errOut, code := withURL.run("copy", "--from", srcPath)
+		if code == 0 {
+			t.Fatalf("copy into a non-empty database: exit 0\n%s", out)
+		}
+		if !strings.Contains(errOut, "not empty") {
+			t.Errorf("stderr does not say the target is not empty: %s", errOut)
+		}
+		after := copyAnswers(t, dst.env, views)
+		if !reflect.DeepEqual(before, after) {
+			t.Errorf("the refused copy changed the database")
+		}
+	}
+}
+
+func TestCopyKeepsPrunedCursors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/agcomd")
+	}
+	target := copyTargetURL(t)
+	srcPath := filepath.Join(t.TempDir(), "agcom.db")
+	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
+
+	src := newEnv(t, func(cfg *config.Config) {
+		cfg.DatabaseURL = ""
+		cfg.DBPath = srcPath
+	})
+	for i := range 3 {
+		src.send("alice", []string{"bob"}, "Before pruning", strconv.Itoa(i))
+	}
+	var top int64
+	for _, ev := range copyEvents(t, src, "bob", "0").Events {
+		top = max(top, cursorOf(t, ev.Cursor))
+	}
+	// Pruning deletes every event: only the source's memory of the
+	// cursors it handed out says where new ones must start.
+	if err := src.App.Store.Prune(t.Context(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("prune: %v", err)
+	}
+	if err := src.App.Close(); err != nil {
+		t.Fatalf("close the SQLite server: %v", err)
+	}
+
+	out := c.ok("copy", "--from", srcPath, "--to", target)
+	if got := copyCounts(t, out)["events"]; got != [2]int{0, 0} {
+		t.Errorf("events copied: %v, want none left after pruning\n%s", got, out)
+	}
+
+	dst := newEnv(t, func(cfg *config.Config) { cfg.DatabaseURL = target })
+	r, err := dst.client("bob").ListEventsWithResponse(t.Context(), &agcomv1.ListEventsParams{After: ptr("0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, r.HTTPResponse, r.Body, 410, "CursorExpired")
+	head, err := dst.client("bob").ListEventsWithResponse(t.Context(), &agcomv1.ListEventsParams{})
+	if err != nil || head.JSON200 == nil {
+		t.Fatalf("bob's head: %v; %v", err, head)
+	}
+	if n := cursorOf(t, head.JSON200.NextCursor); n < top {
+		t.Errorf("bob's head after the move = %d, want at least the pruned %d", n, top)
+	}
+	dst.send("alice", []string{"bob"}, "After the move", "hello")
+	next := copyEvents(t, dst, "bob", head.JSON200.NextCursor)
+	if len(next.Events) == 0 {
+		t.Fatalf("bob sees no event for the message sent after the move")
+	}
+	for _, ev := range next.Events {
+		if n := cursorOf(t, ev.Cursor); n <= top {
+			t.Errorf("event after the move has cursor %d, not above the pruned %d", n, top)
+		}
+	}
+}
+
+func TestCopyRollsBackOnMismatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/agcomd")
+	}
+	target := copyTargetURL(t)
+	srcPath := filepath.Join(t.TempDir(), "agcom.db")
+	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
+
+	src := newEnv(t, func(cfg *config.Config) {
+		cfg.DatabaseURL = ""
+		cfg.DBPath = srcPath
+	})
+	src.send("alice", []string{"bob"}, "Hello", "A message")
+	if err := src.App.Close(); err != nil {
+		t.Fatalf("close the SQLite server: %v", err)
+	}
+	// A recipient of a message that does not exist (written with the
+	// foreign keys off) has no place in PostgreSQL: the counts differ.
+	db, err := sql.Open("sqlite3", "file:"+srcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const orphan = "INSERT INTO message_recipients (message_seq, handle) VALUES (999999, 'ghost')"
+	if _, err := db.Exec(orphan); err != nil {
+		t.Fatalf("insert an orphan recipient: %v", err)
+	}
+
+	out, errOut, code := c.run("copy", "--from", srcPath, "--to", target)
+	if code == 0 {
+		t.Fatalf("copy of a source with an orphan row: exit 0\n%s", out)
+	}
+	if got := copyCounts(t, out)["message_recipients"]; got != [2]int{2, 1} {
+		t.Errorf("message_recipients counts = %v, want [2 1]\n%s", got, out)
+	}
+	if !strings.Contains(errOut, "message_recipients") || strings.Contains(out, "copied ") {
+		t.Errorf("the failure does not name the table, or claims success:\nstdout: %s\nstderr: %s", out, errOut)
+	}
+
+	// Nothing was kept: with the orphan gone, the same target takes the copy.
+	if _, err := db.Exec("DELETE FROM message_recipients WHERE message_seq = 999999"); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("copy", "--from", srcPath, "--to", target)
+	dst := newEnv(t, func(cfg *config.Config) { cfg.DatabaseURL = target })
+	if page := dst.messages("bob", agcomv1.ListMessagesParams{}); page.Pagination.Total != 1 {
+		t.Errorf("bob has %d messages after the copy, want 1", page.Pagination.Total)
+	}
+}
+
+func TestCopyRefuses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/agcomd")
+	}
+	// Every case fails before connecting, but one: no database is needed.
+	const target = "postgres://agcom@127.0.0.1:1/agcom"
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+	existing := filepath.Join(dir, "agcom.db")
+	if err := os.WriteFile(existing, nil, 0o600); err != nil { // an empty file is an empty SQLite database
+		t.Fatal(err)
+	}
+	const password = "s3cret-pw-never-printed"
+	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"missing from", []string{"copy", "--to", target}, "--from"},
+		{"from of another kind", []string{"copy", "--from", "mysql://db/x", "--to", target}, "sqlite://"},
+		{"missing to", []string{"copy", "--from", existing}, "--to"},
+		{"to of another kind", []string{"copy", "--from", existing, "--to", "mysql://db/x"}, "postgres://"},
+		{"missing file", []string{"copy", "--from", "sqlite://" + missing, "--to", target}, "no SQLite database"},
+		{"a directory", []string{"copy", "--from", dir, "--to", target}, "not a SQLite database"},
+		{"unreachable target", []string{"copy", "--from", existing, "--to", "postgres://agcom:" + password + "@127.0.0.1:1/agcom"}, "the PostgreSQL database"},
+		{"extra argument", []string{"copy", "--from", existing, "--to", target, "more"}, "unexpected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := c.run(tt.args...)
+			if code == 0 {
+				t.Fatalf("exit 0, want a failure\nstdout: %s", out)
+			}
+			if !strings.Contains(errOut, tt.want) {
+				t.Errorf("stderr does not mention %q: %s", tt.want, errOut)
+			}
+			if strings.Contains(out+errOut, password) {
+				t.Errorf("the output shows the URL's password: %s%s", out, errOut)
+			}
+		})
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("the missing --from file was created (stat: %v)", err)
+	}
+}
+
+// mustJSON encodes v.
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
