@@ -388,16 +388,23 @@ func (t *tx) checkThreadVisible(caller agcom.Caller, id string) error {
 	return err
 }
 
-// Search. Candidates stream newest first and every one is confirmed in Go
+// Search. The query narrows with ILIKE (served by the trigram indexes
+// for 3 or more characters) and every row it returns is confirmed in Go
 // (agcom.Matcher: case-insensitive substring, no wildcards), so both
-// stores have the same semantics. A query of 3 or more characters is
-// narrowed by ILIKE, which the trigram indexes serve; an agent's search
-// runs over its own mailbox. Shorter queries walk at most the newest
-// ShortQueryScan candidates the caller can see.
+// stores have the same semantics. An agent searches its own mailbox. A
+// shorter query searches at most the newest ShortQueryScan messages the
+// caller can see. Pages are asked for with a LIMIT, so the database stops
+// at what one answer needs.
 const (
-	searchColumns = `m.seq, m.subject, m.body`
+	searchColumns = `m.seq, m.subject, m.body, m.created_at`
 
-	sqlSearchMailbox = `SELECT ` + searchColumns + ` FROM agent_messages am JOIN messages m ON m.seq = am.message_seq
+	// The mailbox is walked newest first on its index (its own columns
+	// order the page), and each message fetched by its key: OFFSET 0 keeps
+	// the planner from turning this into a scan of every message with the
+	// pattern (it underrates ILIKE's cost), and a page stops as soon as it
+	// is full.
+	sqlSearchMailbox = `SELECT am.message_seq AS seq, m.subject, m.body, am.created_at FROM agent_messages am
+		CROSS JOIN LATERAL (SELECT * FROM messages WHERE seq = am.message_seq OFFSET 0) m
 		WHERE am.handle = $1`
 	sqlSearchMailboxOrder = ` ORDER BY am.created_at DESC, am.message_seq DESC`
 
@@ -420,41 +427,52 @@ func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	long := utf8.RuneCountInString(q.Query) >= 3
 	match := agcom.NewMatcher(q.Query)
-	query, args := searchQuery(caller, q, long)
+	query, args := searchQuery(caller, q)
 	var msgs []agcom.Message
 	err := s.readTx(ctx, func(t *tx) error {
-		rows, err := t.query(query, args...)
-		if err != nil {
-			return err
-		}
 		seqs := []int64{}
-		for rows.Next() && len(seqs) < q.Limit {
-			var (
-				seq           int64
-				subject, body string
-			)
-			if err := rows.Scan(&seq, &subject, &body); err != nil {
-				rows.Close()
+		// ILIKE may let through a row the Matcher rejects (see
+		// likePattern); then the next rows are asked for.
+		for offset, batch := 0, q.Limit; len(seqs) < q.Limit; offset, batch = offset+batch, 2*batch {
+			rows, err := t.query(query, append(args, batch, offset)...)
+			if err != nil {
 				return err
 			}
-			if q.InSubject && match.Match(subject) || q.InBody && match.Match(body) {
-				seqs = append(seqs, seq)
+			n := 0
+			for rows.Next() {
+				var (
+					seq           int64
+					subject, body string
+					created       int64
+				)
+				if err := rows.Scan(&seq, &subject, &body, &created); err != nil {
+					rows.Close()
+					return err
+				}
+				n++
+				if len(seqs) < q.Limit && (q.InSubject && match.Match(subject) || q.InBody && match.Match(body)) {
+					seqs = append(seqs, seq)
+				}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if n < batch {
+				break // no more candidates
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		var err error
 		msgs, err = t.queryMessages(sqlMessagesBySeq, seqs)
 		return err
 	})
 	return msgs, err
 }
 
-// searchQuery builds the candidate query for the caller and its arguments.
-func searchQuery(caller agcom.Caller, q agcom.MessageSearch, long bool) (string, []any) {
+// searchQuery builds the query for the caller's candidates and its
+// arguments; the page's LIMIT and OFFSET are the last two, added by the
+// caller.
+func searchQuery(caller agcom.Caller, q agcom.MessageSearch) (string, []any) {
 	var (
 		b     strings.Builder
 		args  []any
@@ -472,31 +490,31 @@ func searchQuery(caller agcom.Caller, q agcom.MessageSearch, long bool) (string,
 		b.WriteString(sqlSearchMailbox)
 		order = sqlSearchMailboxOrder
 	}
-	if long {
-		pattern := arg(likePattern(q.Query))
-		var fields []string
-		if q.InSubject {
-			fields = append(fields, "m.subject ILIKE "+pattern)
-		}
-		if q.InBody {
-			fields = append(fields, "m.body ILIKE "+pattern)
-		}
-		if len(fields) == 0 {
-			fields = append(fields, "false")
-		}
-		b.WriteString(" AND (" + strings.Join(fields, " OR ") + ")")
-	}
 	if q.FromHandle != "" {
 		b.WriteString(" AND m.from_handle = " + arg(q.FromHandle))
 	}
 	if q.ToHandle != "" {
 		b.WriteString(" AND EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_seq = m.seq AND r.handle = " + arg(q.ToHandle) + ")")
 	}
-	b.WriteString(order)
-	if !long {
-		b.WriteString(" LIMIT " + arg(ShortQueryScan))
+	pattern := arg(likePattern(q.Query))
+	var fields []string
+	if q.InSubject {
+		fields = append(fields, "c.subject ILIKE "+pattern)
 	}
-	return b.String(), args
+	if q.InBody {
+		fields = append(fields, "c.body ILIKE "+pattern)
+	}
+	if len(fields) == 0 {
+		fields = append(fields, "false")
+	}
+	candidates := b.String()
+	if utf8.RuneCountInString(q.Query) < 3 {
+		candidates += order + " LIMIT " + arg(ShortQueryScan)
+	}
+	n := len(args)
+	return "SELECT c.seq, c.subject, c.body, c.created_at FROM (" + candidates + ") c WHERE (" +
+		strings.Join(fields, " OR ") + ") ORDER BY c.created_at DESC, c.seq DESC LIMIT $" +
+		strconv.Itoa(n+1) + " OFFSET $" + strconv.Itoa(n+2), args
 }
 
 // likePattern is an ILIKE pattern for the rows that contain query,
