@@ -174,3 +174,28 @@ func TestBackupCLIErrors(t *testing.T) {
 		}
 	})
 }
+
+// With DATABASE_URL set, agcomd backup refuses rather than copying a
+// SQLite file the server does not use.
+func TestBackupRefusesPostgres(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "agcom.db")
+	if err := os.WriteFile(dbPath, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(t.TempDir(), "copy.db")
+	cmd := exec.Command(hardAgcomd(t), "backup", "--to", to)
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DB_PATH=" + dbPath,
+		"DATABASE_URL=postgres://agcom:hunter2@127.0.0.1:1/agcom"}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("agcomd backup with DATABASE_URL: err %v, want a non-zero exit; output %s", err, out)
+	}
+	if !strings.Contains(string(out), "pg_dump") || strings.Contains(string(out), "hunter2") {
+		t.Errorf("output %q: want it to point at pg_dump and never show the password", out)
+	}
+	if _, err := os.Stat(to); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s was written (stat: %v)", to, err)
+	}
+}

@@ -24,6 +24,10 @@ func backup(ctx context.Context, args []string, getenv config.Getenv, stdout, st
 		fs.Usage()
 		return fmt.Errorf("backup: --to is required")
 	}
+	if v, ok := getenv("DATABASE_URL"); ok && v != "" {
+		// Backing up DB_PATH instead would look like success.
+		return fmt.Errorf("backup: DATABASE_URL is set: back up the PostgreSQL database with pg_dump; agcomd backup copies the SQLite file at DB_PATH")
+	}
 	// Opening would create a missing database: a mistyped DB_PATH must
 	// fail, not back up an empty new file.
 	path := dbPath(getenv)
