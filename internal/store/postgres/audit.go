@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/agcom/agcom/internal/agcom"
@@ -37,10 +38,6 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	if !caller.IsAdmin {
-		h := arg(caller.Handle)
-		cond += " AND (a.actor_handle = " + h + " OR a.target_handle = " + h + ")"
-	}
 	for _, c := range []struct{ col, v string }{
 		{"event_type", f.EventType}, {"actor_handle", f.ActorHandle}, {"target_handle", f.TargetHandle},
 	} {
@@ -48,10 +45,36 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 			cond += " AND a." + c.col + " = " + arg(c.v)
 		}
 	}
-	countQ := "SELECT count(*) FROM audit_events a WHERE true" + cond
-	countArgs := args
-	listQ := "SELECT " + auditColumns + " FROM audit_events a WHERE true" + cond +
-		" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + arg(page.Limit) + " OFFSET " + arg(page.Offset)
+	filtered := cond != ""
+	var (
+		countQ, listQ string
+		countArgs     []any
+	)
+	if caller.IsAdmin {
+		countQ, countArgs = "SELECT count(*) FROM audit_events a WHERE true"+cond, slices.Clone(args)
+		listQ = "SELECT " + auditColumns + " FROM audit_events a WHERE true" + cond +
+			" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + arg(page.Limit) + " OFFSET " + arg(page.Offset)
+	} else {
+		h := arg(caller.Handle)
+		countArgs = slices.Clone(args)
+		if filtered {
+			countQ = "SELECT count(*) FROM audit_events a WHERE (a.actor_handle = " + h + " OR a.target_handle = " + h + ")" + cond
+		} else {
+			// Each part is one index, read alone.
+			countQ = "SELECT (SELECT count(*) FROM audit_events a WHERE a.actor_handle = " + h + ") + " +
+				"(SELECT count(*) FROM audit_events a WHERE a.target_handle = " + h + " AND a.actor_handle <> " + h + ")"
+		}
+		// The caller's events as actor and as target, each walked newest
+		// first on its own index only as far as this page reaches.
+		reach := arg(page.Limit + page.Offset)
+		side := func(col string) string {
+			return "(SELECT a.seq FROM audit_events a WHERE a." + col + " = " + h + cond +
+				" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + reach + ")"
+		}
+		listQ = "SELECT " + auditColumns + " FROM audit_events a WHERE a.seq IN (" +
+			side("actor_handle") + " UNION " + side("target_handle") + ")" +
+			" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + arg(page.Limit) + " OFFSET " + arg(page.Offset)
+	}
 	var out agcom.AuditEventList
 	err := s.readTx(ctx, func(t *tx) error {
 		var total int

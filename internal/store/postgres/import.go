@@ -149,6 +149,16 @@ func (s *Store) Import(ctx context.Context, export func(dump.Sink) error) ([]dum
 	if err != nil {
 		return counts, fmt.Errorf("store: import: %w", redactErr(err))
 	}
+	// Fresh rows are not yet known to be visible to every transaction, so
+	// counts would visit every table page until autovacuum passes; VACUUM
+	// (which cannot run inside the transaction) marks them now.
+	names := make([]string, 0, len(importTables))
+	for _, t := range importTables {
+		names = append(names, t.name)
+	}
+	if _, err := s.pool.Exec(ctx, "VACUUM (ANALYZE) "+strings.Join(names, ", ")); err != nil {
+		return counts, fmt.Errorf("store: import: copied, but VACUUM failed (autovacuum will catch up): %w", redactErr(err))
+	}
 	return counts, nil
 }
 
