@@ -12,13 +12,18 @@ import (
 // Writing events: every change an agent can see becomes a row of its log,
 // in the transaction of the change.
 const (
-	// Everyone who can see the thread: its participants and the admins.
+	// Everyone who can see the thread: its participants and the admins
+	// who are not among them. UNION ALL with NOT EXISTS rather than UNION,
+	// and a SELECT beside the INSERT rather than RETURNING: both of those
+	// would build a temporary table on every message.
+	sqlAudience = `
+		SELECT handle FROM thread_participants WHERE thread_id = ?1
+		UNION ALL
+		SELECT a.handle FROM agents a WHERE a.is_admin = 1 AND a.disabled = 0
+			AND NOT EXISTS (SELECT 1 FROM thread_participants p WHERE p.thread_id = ?1 AND p.handle = a.handle)`
 	sqlEmitToParticipants = `
 		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
-		SELECT handle, ?2, ?1, ?3, NULL, ?4 FROM (
-			SELECT handle FROM thread_participants WHERE thread_id = ?1
-			UNION SELECT handle FROM agents WHERE is_admin = 1 AND disabled = 0)
-		RETURNING handle`
+		SELECT handle, ?2, ?1, ?3, NULL, ?4 FROM (` + sqlAudience + `)`
 	sqlEmitToOne = `
 		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
 		VALUES (?, ?, ?, NULL, ?, ?)`
@@ -27,7 +32,10 @@ const (
 // emitToParticipants adds an event for every participant of the thread and
 // remembers whom to wake after the commit.
 func (t *tx) emitToParticipants(threadID, eventType string, messageSeq any) error {
-	rows, err := t.query(sqlEmitToParticipants, threadID, eventType, messageSeq, toMicros(t.now))
+	if _, err := t.exec(sqlEmitToParticipants, threadID, eventType, messageSeq, toMicros(t.now)); err != nil {
+		return err
+	}
+	rows, err := t.query(sqlAudience, threadID)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -62,7 +63,11 @@ type Store struct {
 	jobs       chan *writeJob // to the writer goroutine
 	closing    chan struct{}
 	writerDone chan struct{}
-	closeOnce  sync.Once
+	// checkpointDone is closed when the checkpointer has stopped.
+	checkpointDone chan struct{}
+	// walLong asks the writer to checkpoint between two batches.
+	walLong   atomic.Bool
+	closeOnce sync.Once
 }
 
 // Option adjusts how Open opens the database.
@@ -135,6 +140,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.jobs = make(chan *writeJob, maxBatch)
 	s.closing = make(chan struct{})
 	s.writerDone = make(chan struct{})
+	if err := s.startCheckpointer(); err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("store: start the checkpointer: %w", err)
+	}
 	go s.writer()
 	return s, nil
 }
@@ -143,6 +153,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	<-s.writerDone
+	<-s.checkpointDone
 	s.writeStmts.close()
 	s.readStmts.close()
 	var errs []error

@@ -63,6 +63,7 @@ func (s *Store) writer() {
 	defer close(s.writerDone)
 	batch := make([]*writeJob, 0, maxBatch)
 	for {
+		s.checkpointIfLong()
 		var first *writeJob
 		select {
 		case first = <-s.jobs:
