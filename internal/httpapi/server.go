@@ -17,6 +17,7 @@ import (
 	chimw "github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/gzip"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
 	"go.yaml.in/yaml/v3"
@@ -260,9 +261,11 @@ func yamlToJSON(doc []byte) ([]byte, error) {
 
 // compress gzips responses of 1 KB (gzhttp.DefaultMinSize) and more for
 // clients that accept it; never an event stream, whose events must go out
-// as they happen.
+// as they happen. The fastest level: JSON pages shrink nearly as much, for
+// about half the CPU of the default level.
 var compress = func() func(http.Handler) http.Handler {
-	wrap, err := gzhttp.NewWrapper(gzhttp.ExceptContentTypes([]string{"text/event-stream"}))
+	wrap, err := gzhttp.NewWrapper(gzhttp.ExceptContentTypes([]string{"text/event-stream"}),
+		gzhttp.CompressionLevel(gzip.BestSpeed))
 	if err != nil {
 		panic(err) // the options are constant
 	}
