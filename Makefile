@@ -12,7 +12,7 @@ export GOFLAGS
 BIN     := bin/agcomd
 CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
-.PHONY: all run build generate check-generated vet test test-go test-go-all services test-fuzz test-clients bench bench-quick clean
+.PHONY: all run build generate check-generated vet test test-go test-go-all services test-fuzz test-clients bench bench-postgres bench-quick clean
 
 all: build
 
@@ -106,10 +106,16 @@ $(CLIENTS)/node_modules/.agcom-npm-ci: $(CLIENTS)/package.json $(CLIENTS)/packag
 bench:
 	$(GO) run ./cmd/agcom-bench $(BENCH_FLAGS)
 
-# The benchmark on small data, 2 s a scenario: it runs in `make test` so that
-# it cannot rot.
+## bench-postgres: the same scenarios on a throwaway PostgreSQL with fsync on
+## (the data is seeded into SQLite and moved with agcomd copy)
+bench-postgres:
+	AGCOM_SERVICES_DURABLE=1 $(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --store postgres --database-url "$$AGCOM_TEST_DATABASE_URL" $(BENCH_FLAGS)'
+
+# The benchmark on small data, 2 s a scenario, on both stores: it runs in
+# `make test` so that it cannot rot.
 bench-quick:
 	$(GO) run ./cmd/agcom-bench --quick
+	$(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --quick --store postgres --database-url "$$AGCOM_TEST_DATABASE_URL"'
 
 clean:
 	rm -rf bin
