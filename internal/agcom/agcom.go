@@ -284,3 +284,10 @@ type EventPage struct {
 	// Next is the cursor to read after next time.
 	Next int64
 }
+
+// ReadEventData is what a message.read event stores: the messages marked
+// read, or unread when ReadAt is nil.
+type ReadEventData struct {
+	MessageIDs []string   `json:"message_ids"`
+	ReadAt     *time.Time `json:"read_at"`
+}

@@ -217,3 +217,23 @@ func clampLimit(n int) int {
 	}
 	return n
 }
+
+// CheckContactFields checks the fields of a contact a client supplies and
+// returns its tags normalised.
+func CheckContactFields(displayName, description string, tags []string) ([]string, error) {
+	if err := CheckOptionalText("display_name", displayName, MaxDisplayNameLen); err != nil {
+		return nil, err
+	}
+	if err := CheckOptionalText("description", description, MaxDescriptionLen); err != nil {
+		return nil, err
+	}
+	return NormalizeTags("tags", tags)
+}
+
+// Participants returns a new thread's participants: the sender and the
+// recipients, de-duplicated and sorted.
+func Participants(sender string, to []string) []string {
+	p := append([]string{sender}, to...)
+	slices.Sort(p)
+	return slices.Compact(p)
+}

@@ -31,16 +31,10 @@ func (t *tx) emitToParticipants(threadID, eventType string, messageSeq *int64) {
 	t.events = append(t.events, pendingEvent{eventType: eventType, threadID: threadID, messageSeq: messageSeq})
 }
 
-// readEventData is the stored data of a message.read event.
-type readEventData struct {
-	MessageIDs []string   `json:"message_ids"`
-	ReadAt     *time.Time `json:"read_at"`
-}
-
 // emitRead tells the reader's own clients which messages it marked read
 // (or unread, with a nil readAt).
 func (t *tx) emitRead(handle, threadID string, ids []string, readAt *time.Time) error {
-	b, err := json.Marshal(readEventData{MessageIDs: ids, ReadAt: readAt})
+	b, err := json.Marshal(agcom.ReadEventData{MessageIDs: ids, ReadAt: readAt})
 	if err != nil {
 		return err
 	}
@@ -217,7 +211,7 @@ func (t *tx) readEvents(caller agcom.Caller, after int64, limit int) ([]agcom.Ev
 			}
 			e.Thread = &th
 		case agcom.EventMessageRead:
-			var d readEventData
+			var d agcom.ReadEventData
 			if r.data != nil {
 				if err := json.Unmarshal([]byte(*r.data), &d); err != nil {
 					return nil, err

@@ -40,7 +40,7 @@ func (sd *Seeder) CreateContact(caller agcom.Caller, c agcom.Contact) (agcom.Con
 	if err := agcom.CheckHandle("handle", c.Handle); err != nil {
 		return agcom.Contact{}, err
 	}
-	tags, err := validateContact(c.DisplayName, c.Description, c.Tags)
+	tags, err := agcom.CheckContactFields(c.DisplayName, c.Description, c.Tags)
 	if err != nil {
 		return agcom.Contact{}, err
 	}

@@ -31,24 +31,13 @@ const (
 	sqlInsertContactTag  = `INSERT INTO contact_tags (tag, handle) VALUES (?, ?) ON CONFLICT DO NOTHING`
 )
 
-// validateContact checks the fields a client supplies and normalises tags.
-func validateContact(displayName, description string, tags []string) ([]string, error) {
-	if err := agcom.CheckOptionalText("display_name", displayName, agcom.MaxDisplayNameLen); err != nil {
-		return nil, err
-	}
-	if err := agcom.CheckOptionalText("description", description, agcom.MaxDescriptionLen); err != nil {
-		return nil, err
-	}
-	return agcom.NormalizeTags("tags", tags)
-}
-
 // CreateContact adds c to the address book at version 1. Returns
 // ECONFLICT when the handle exists (active or not), EINVALID for bad fields.
 func (s *Store) CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact) (agcom.Contact, error) {
 	if err := agcom.CheckHandle("handle", c.Handle); err != nil {
 		return agcom.Contact{}, err
 	}
-	tags, err := validateContact(c.DisplayName, c.Description, c.Tags)
+	tags, err := agcom.CheckContactFields(c.DisplayName, c.Description, c.Tags)
 	if err != nil {
 		return agcom.Contact{}, err
 	}
@@ -113,7 +102,7 @@ func (t *tx) getContact(handle string) (agcom.Contact, error) {
 // when there is no entry, EVERSION when the version moved on, EINVALID for
 // bad fields.
 func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error) {
-	tags, err := validateContact(u.DisplayName, u.Description, u.Tags)
+	tags, err := agcom.CheckContactFields(u.DisplayName, u.Description, u.Tags)
 	if err != nil {
 		return agcom.Contact{}, err
 	}

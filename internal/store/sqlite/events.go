@@ -62,16 +62,10 @@ func (t *tx) emitThreadUpdated(threadID string) error {
 	return t.emitToParticipants(threadID, agcom.EventThreadUpdated, nil)
 }
 
-// readEventData is the stored data of a message.read event.
-type readEventData struct {
-	MessageIDs []string   `json:"message_ids"`
-	ReadAt     *time.Time `json:"read_at"`
-}
-
 // emitRead tells the reader's own clients which messages it marked read
 // (or unread, with a nil readAt).
 func (t *tx) emitRead(handle, threadID string, ids []string, readAt *time.Time) error {
-	data, err := json.Marshal(readEventData{MessageIDs: ids, ReadAt: readAt})
+	data, err := json.Marshal(agcom.ReadEventData{MessageIDs: ids, ReadAt: readAt})
 	if err != nil {
 		return err
 	}
@@ -176,7 +170,7 @@ func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event,
 			}
 			e.Thread = &th
 		case agcom.EventMessageRead:
-			var d readEventData
+			var d agcom.ReadEventData
 			if err := json.Unmarshal([]byte(r.data.String), &d); err != nil {
 				return nil, err
 			}

@@ -172,7 +172,7 @@ func (t *tx) reply(caller agcom.Caller, findOriginal, id, notFound string, r agc
 // openThread creates a thread for the caller and to, and posts m in it.
 func (t *tx) openThread(caller agcom.Caller, to []string, m agcom.NewMessage) (agcom.Message, error) {
 	threadID := t.newID()
-	participants := participantsOf(caller.Handle, to)
+	participants := agcom.Participants(caller.Handle, to)
 	partsJSON, err := json.Marshal(participants)
 	if err != nil {
 		return agcom.Message{}, err
@@ -269,13 +269,6 @@ func (t *tx) addParticipant(threadID, handle string) error {
 		return err
 	}
 	return t.emitThreadUpdated(threadID)
-}
-
-// participantsOf returns sender and recipients, de-duplicated and sorted.
-func participantsOf(sender string, to []string) []string {
-	p := append([]string{sender}, to...)
-	slices.Sort(p)
-	return slices.Compact(p)
 }
 
 // GetMessage returns the message id. Returns ENOTFOUND when it does not
