@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,7 +23,8 @@ type listener struct {
 	done   chan struct{}
 }
 
-// reconnectDelay bounds the wait between attempts to listen again.
+// The wait between attempts to listen again doubles from the minimum to the
+// maximum.
 const (
 	minReconnectDelay = 100 * time.Millisecond
 	maxReconnectDelay = 5 * time.Second
@@ -89,11 +89,12 @@ func (l *listener) run(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn,
 	}
 }
 
+// stop ends listening and waits until the connection is closed; it may be
+// called more than once.
 func (l *listener) stop() {
 	if l == nil {
 		return
 	}
-	var once sync.Once
-	once.Do(l.cancel)
+	l.cancel()
 	<-l.done
 }
