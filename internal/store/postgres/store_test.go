@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -92,4 +93,41 @@ func TestLikePattern(t *testing.T) {
 			t.Errorf("likePattern(%q) = %q, want %q", q, got, want)
 		}
 	}
+}
+
+// When the connection that listens for events is lost, the store listens
+// again and wakes every subscriber (notifications sent meanwhile are gone),
+// then delivers wake-ups as before.
+func TestListenerReconnects(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	wake, stop := s.Subscribe("bob")
+	defer stop()
+	waitWake := func(what string) {
+		t.Helper()
+		select {
+		case <-wake:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no wake-up %s", what)
+		}
+	}
+	send := func() {
+		t.Helper()
+		if _, err := s.SendMessage(ctx, agcom.Caller{Handle: "alice"}, agcom.NewMessage{
+			ToHandles: []string{"bob"}, Subject: "s", Body: "b"}); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+	}
+	send()
+	waitWake("for a message")
+
+	var killed int
+	err := s.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query = 'LISTEN `+notifyChannel+`' AND pid <> pg_backend_pid()`).Scan(&killed)
+	if err != nil || killed == 0 {
+		t.Fatalf("terminate the listening connection: %d terminated, err %v", killed, err)
+	}
+	waitWake("after the listening connection came back")
+	send()
+	waitWake("for a message after reconnecting")
 }
