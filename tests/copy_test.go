@@ -17,20 +17,6 @@ import (
 	"github.com/agcom/agcom/internal/testdb"
 )
 
-// copyTargetURL returns an empty PostgreSQL schema for `agcomd copy` to
-// fill. Without AGCOM_TEST_DATABASE_URL the test is skipped, or fails when
-// AGCOM_TEST_REQUIRE_SERVICES=1.
-func copyTargetURL(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("AGCOM_TEST_DATABASE_URL") == "" {
-		if os.Getenv("AGCOM_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("AGCOM_TEST_DATABASE_URL is not set and AGCOM_TEST_REQUIRE_SERVICES=1")
-		}
-		t.Skip("AGCOM_TEST_DATABASE_URL is not set")
-	}
-	return testdb.PostgresURL(t)
-}
-
 // copyTables are the tables `agcomd copy` reports, in its order.
 var copyTables = []string{
 	"threads", "thread_participants", "thread_metadata", "messages", "message_recipients",
@@ -218,7 +204,7 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds cmd/agcomd")
 	}
-	target := copyTargetURL(t)
+	target := testdb.NeedPostgres(t)
 	dir := t.TempDir()
 	srcPath := filepath.Join(dir, "agcom.db")
 	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
@@ -424,7 +410,7 @@ func TestCopyKeepsPrunedCursors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds cmd/agcomd")
 	}
-	target := copyTargetURL(t)
+	target := testdb.NeedPostgres(t)
 	srcPath := filepath.Join(t.TempDir(), "agcom.db")
 	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
 
@@ -482,7 +468,7 @@ func TestCopyRollsBackOnMismatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds cmd/agcomd")
 	}
-	target := copyTargetURL(t)
+	target := testdb.NeedPostgres(t)
 	srcPath := filepath.Join(t.TempDir(), "agcom.db")
 	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
 

@@ -53,20 +53,30 @@ func hardDatabaseURL(t *testing.T, dbPath string) string {
 // with rate limits off, and waits until it is ready.
 func hardStartAgcomd(t *testing.T, dbPath string) *hardProc {
 	t.Helper()
+	p := hardSpawnAgcomd(t, filepath.Dir(dbPath),
+		"DB_PATH="+dbPath,
+		"DATABASE_URL="+hardDatabaseURL(t, dbPath),
+		"RATE_LIMIT_ENABLED=false",
+		"SHUTDOWN_TIMEOUT_SECONDS=10")
+	p.hardWaitReady(t, "agcomd")
+	return p
+}
+
+// hardSpawnAgcomd starts the real binary in dir (which must hold no .env)
+// with the test key, a free port, INFO logs and env, and kills it when the
+// test ends. It does not wait for it to be ready.
+func hardSpawnAgcomd(t *testing.T, dir string, env ...string) *hardProc {
+	t.Helper()
 	port := hardFreePort(t)
 	cmd := exec.Command(hardAgcomd(t))
-	cmd.Dir = filepath.Dir(dbPath) // no .env there
-	cmd.Env = []string{
+	cmd.Dir = dir
+	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"SECRET_KEY=" + testSecretKey,
-		"DB_PATH=" + dbPath,
 		"HOST=127.0.0.1",
 		"PORT=" + strconv.Itoa(port),
-		"RATE_LIMIT_ENABLED=false",
 		"LOG_LEVEL=INFO",
-		"SHUTDOWN_TIMEOUT_SECONDS=10",
-		"DATABASE_URL=" + hardDatabaseURL(t, dbPath),
-	}
+	}, env...)
 	p := &hardProc{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), logs: &hardLogBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
@@ -84,19 +94,26 @@ func hardStartAgcomd(t *testing.T, dbPath string) *hardProc {
 			<-p.done
 		}
 	})
+	return p
+}
+
+// hardWaitReady waits until the process answers /health/ready with 200;
+// name says which process in failures.
+func (p *hardProc) hardWaitReady(t *testing.T, name string) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		select {
 		case <-p.done:
-			t.Fatalf("agcomd exited before it was ready: %v\n%s", p.err, p.logs.String())
+			t.Fatalf("%s exited before it was ready: %v\n%s", name, p.err, p.logs.String())
 		default:
 		}
 		resp, _, err := hardTry(nil, "GET", p.url+"/api/v1/health/ready", "", nil, nil)
 		if err == nil && resp.StatusCode == http.StatusOK {
-			return p
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("agcomd not ready after 15 s (last error %v)\n%s", err, p.logs.String())
+			t.Fatalf("%s not ready after 15 s (last error %v)\n%s", name, err, p.logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

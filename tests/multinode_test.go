@@ -16,8 +16,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
-	"os/exec"
 	"reflect"
 	"slices"
 	"strconv"
@@ -39,85 +37,22 @@ const (
 	mnOtherLimit = 100000
 )
 
-// mnDatabaseURL returns a fresh schema of the PostgreSQL database at
-// AGCOM_TEST_DATABASE_URL, whatever AGCOM_TEST_STORE says: the nodes can
-// share no other store. Without it the test is skipped, or fails when
-// AGCOM_TEST_REQUIRE_SERVICES=1.
-func mnDatabaseURL(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("AGCOM_TEST_DATABASE_URL") == "" {
-		if os.Getenv("AGCOM_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("AGCOM_TEST_DATABASE_URL is not set and AGCOM_TEST_REQUIRE_SERVICES=1")
-		}
-		t.Skip("AGCOM_TEST_DATABASE_URL is not set")
-	}
-	return testdb.PostgresURL(t)
-}
-
 // mnSpawn starts the real binary as one node on databaseURL and redisURL,
 // with rate limits on and counted in Redis only (fail closed, so that a
 // node never silently counts on its own). It does not wait for readiness.
 func mnSpawn(t *testing.T, databaseURL, redisURL string) *hardProc {
 	t.Helper()
-	port := hardFreePort(t)
-	cmd := exec.Command(hardAgcomd(t))
-	cmd.Dir = t.TempDir() // no .env there, and no SQLite file to fall back on
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"SECRET_KEY=" + testSecretKey,
-		"DATABASE_URL=" + databaseURL,
-		"REDIS_URL=" + redisURL,
-		"HOST=127.0.0.1",
-		"PORT=" + strconv.Itoa(port),
+	return hardSpawnAgcomd(t, t.TempDir(), // no .env there, and no SQLite file to fall back on
+		"DATABASE_URL="+databaseURL,
+		"REDIS_URL="+redisURL,
 		"RATE_LIMIT_ENABLED=true",
 		"RATE_LIMIT_FAIL_OPEN=false",
-		"RATE_LIMIT_WRITE_PER_MINUTE=" + strconv.Itoa(mnWriteLimit),
-		"RATE_LIMIT_READ_PER_MINUTE=" + strconv.Itoa(mnOtherLimit),
-		"RATE_LIMIT_SEARCH_PER_MINUTE=" + strconv.Itoa(mnOtherLimit),
-		"RATE_LIMIT_AUDIT_PER_MINUTE=" + strconv.Itoa(mnOtherLimit),
-		"RATE_LIMIT_AUTH_PER_MINUTE=" + strconv.Itoa(mnOtherLimit),
-		"LOG_LEVEL=INFO",
-		"SHUTDOWN_TIMEOUT_SECONDS=5",
-	}
-	p := &hardProc{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), logs: &hardLogBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.logs, p.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start agcomd: %v", err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-// mnWaitReady waits until the node answers /health/ready with 200.
-func mnWaitReady(t *testing.T, name string, p *hardProc) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		select {
-		case <-p.done:
-			t.Fatalf("node %s exited before it was ready: %v\n%s", name, p.err, p.logs.String())
-		default:
-		}
-		resp, _, err := hardTry(nil, "GET", p.url+"/api/v1/health/ready", "", nil, nil)
-		if err == nil && resp.StatusCode == http.StatusOK {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %s not ready after 15 s (last error %v)\n%s", name, err, p.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		"RATE_LIMIT_WRITE_PER_MINUTE="+strconv.Itoa(mnWriteLimit),
+		"RATE_LIMIT_READ_PER_MINUTE="+strconv.Itoa(mnOtherLimit),
+		"RATE_LIMIT_SEARCH_PER_MINUTE="+strconv.Itoa(mnOtherLimit),
+		"RATE_LIMIT_AUDIT_PER_MINUTE="+strconv.Itoa(mnOtherLimit),
+		"RATE_LIMIT_AUTH_PER_MINUTE="+strconv.Itoa(mnOtherLimit),
+		"SHUTDOWN_TIMEOUT_SECONDS=5")
 }
 
 // mnEnv lets the env helpers (do, the ev* event helpers, clientWithToken)
@@ -228,15 +163,15 @@ func TestMultiNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the real binary and runs two of it")
 	}
-	redisURL := testRedisURL(t)
+	redisURL := testdb.NeedRedis(t)
 	redisTestClient(t, redisURL) // fail here, not in the nodes, when Redis is down
-	databaseURL := mnDatabaseURL(t)
+	databaseURL := testdb.NeedPostgres(t)
 
 	// Both nodes start together on an empty schema: they take turns
 	// migrating it.
 	a, b := mnSpawn(t, databaseURL, redisURL), mnSpawn(t, databaseURL, redisURL)
-	mnWaitReady(t, "a", a)
-	mnWaitReady(t, "b", b)
+	a.hardWaitReady(t, "node a")
+	b.hardWaitReady(t, "node b")
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("node a log:\n%s\nnode b log:\n%s", a.logs.String(), b.logs.String())

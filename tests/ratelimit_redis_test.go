@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/httpapi"
+	"github.com/agcom/agcom/internal/testdb"
 )
 
 // Tests of rate limits counted in Redis (REDIS_URL). Those that need a real
@@ -34,21 +34,6 @@ const (
 	redisUpMetric     = "agcom_rate_limit_redis_up"
 	redisErrorsMetric = "agcom_rate_limit_redis_errors_total"
 )
-
-// testRedisURL returns the URL of the Redis the tests may use,
-// AGCOM_TEST_REDIS_URL. Without it the test is skipped, or fails when
-// AGCOM_TEST_REQUIRE_SERVICES=1.
-func testRedisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("AGCOM_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("AGCOM_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("AGCOM_TEST_REDIS_URL is not set and AGCOM_TEST_REQUIRE_SERVICES=1")
-		}
-		t.Skip("AGCOM_TEST_REDIS_URL is not set")
-	}
-	return u
-}
 
 // redisTestClient connects to the test Redis, for looking at the counts.
 func redisTestClient(t *testing.T, url string) *redis.Client {
@@ -116,7 +101,7 @@ func waitFor(cond func() bool) bool {
 }
 
 func TestRateLimitRedisShared429(t *testing.T) {
-	url := testRedisURL(t)
+	url := testdb.NeedRedis(t)
 	rdb := redisTestClient(t, url)
 	const limit = 3
 	a := newEnv(t, hardLimits(limit, 100, 100, 100, 100), withRedis(url, true))
@@ -297,7 +282,7 @@ func TestRateLimitRedisFailClosed503(t *testing.T) {
 }
 
 func TestRateLimitRedisRecovers(t *testing.T) {
-	url := testRedisURL(t)
+	url := testdb.NeedRedis(t)
 	redisTestClient(t, url)
 	for _, failOpen := range []bool{true, false} {
 		t.Run("fail open "+strconv.FormatBool(failOpen), func(t *testing.T) {

@@ -9,7 +9,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -32,13 +31,7 @@ func eachStore(t *testing.T, test func(t *testing.T, s app.Store)) {
 			return config.Config{DBPath: filepath.Join(t.TempDir(), "agcom.db"), DBBusyTimeout: 5 * time.Second}
 		}},
 		{"postgres", func(t *testing.T) config.Config {
-			if os.Getenv("AGCOM_TEST_DATABASE_URL") == "" {
-				if os.Getenv("AGCOM_TEST_REQUIRE_SERVICES") == "1" {
-					t.Fatal("AGCOM_TEST_DATABASE_URL is not set")
-				}
-				t.Skip("no PostgreSQL: run through scripts/test-services (make test does)")
-			}
-			return config.Config{DatabaseURL: testdb.PostgresURL(t)}
+			return config.Config{DatabaseURL: testdb.NeedPostgres(t)}
 		}},
 	}
 	for _, st := range stores {

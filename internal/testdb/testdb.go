@@ -79,3 +79,33 @@ func PostgresURL(t testing.TB) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// NeedPostgres is PostgresURL for a test that needs PostgreSQL whichever
+// store the suite runs on.
+func NeedPostgres(t testing.TB) string {
+	t.Helper()
+	need(t, "AGCOM_TEST_DATABASE_URL")
+	return PostgresURL(t)
+}
+
+// NeedRedis returns the URL of the Redis tests may use,
+// AGCOM_TEST_REDIS_URL.
+func NeedRedis(t testing.TB) string {
+	t.Helper()
+	return need(t, "AGCOM_TEST_REDIS_URL")
+}
+
+// need returns the variable naming a service the test needs. Without it
+// the test is skipped, or fails when AGCOM_TEST_REQUIRE_SERVICES=1 (as
+// scripts/test-services sets, so that make test never skips silently).
+func need(t testing.TB, variable string) string {
+	t.Helper()
+	v := os.Getenv(variable)
+	if v == "" {
+		if os.Getenv("AGCOM_TEST_REQUIRE_SERVICES") == "1" {
+			t.Fatalf("%s is not set and AGCOM_TEST_REQUIRE_SERVICES=1", variable)
+		}
+		t.Skipf("%s is not set: run through scripts/test-services (make test does)", variable)
+	}
+	return v
+}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -15,13 +14,7 @@ import (
 
 func openTest(t *testing.T) *Store {
 	t.Helper()
-	if os.Getenv("AGCOM_TEST_DATABASE_URL") == "" {
-		if os.Getenv("AGCOM_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("AGCOM_TEST_DATABASE_URL is not set")
-		}
-		t.Skip("no PostgreSQL: run through scripts/test-services (make test does)")
-	}
-	s, err := Open(t.Context(), testdb.PostgresURL(t))
+	s, err := Open(t.Context(), testdb.NeedPostgres(t))
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
