@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -43,8 +45,8 @@ func copyCounts(t *testing.T, out string) map[string][2]int {
 	return got
 }
 
-// copyCall is one read through the generated client: its status and body.
-type copyCall func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error)
+// copyCall is one read through the generated client.
+type copyCall func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error)
 
 // copyView is what one agent sees through one call.
 type copyView struct {
@@ -58,99 +60,47 @@ func copyViews(threads map[string][]string, messageID string) []copyView {
 	var views []copyView
 	for _, who := range []string{"alice", "bob", "carol", rootHandle} {
 		views = append(views,
-			copyView{"threads", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-				r, err := c.ListThreadsWithResponse(ctx, &agcomv1.ListThreadsParams{Limit: ptr(100)})
-				if err != nil {
-					return 0, nil, err
-				}
-				return r.StatusCode(), r.Body, nil
+			copyView{"threads", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+				return c.ListThreads(ctx, &agcomv1.ListThreadsParams{Limit: ptr(100)})
 			}},
-			copyView{"archived threads", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-				r, err := c.ListThreadsWithResponse(ctx, &agcomv1.ListThreadsParams{Archived: ptr(true), Limit: ptr(100)})
-				if err != nil {
-					return 0, nil, err
-				}
-				return r.StatusCode(), r.Body, nil
+			copyView{"archived threads", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+				return c.ListThreads(ctx, &agcomv1.ListThreadsParams{Archived: ptr(true), Limit: ptr(100)})
 			}},
-			copyView{"messages", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-				r, err := c.ListMessagesWithResponse(ctx, &agcomv1.ListMessagesParams{Limit: ptr(100)})
-				if err != nil {
-					return 0, nil, err
-				}
-				return r.StatusCode(), r.Body, nil
+			copyView{"messages", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+				return c.ListMessages(ctx, &agcomv1.ListMessagesParams{Limit: ptr(100)})
 			}},
-			copyView{"inbox", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-				r, err := c.ListInboxWithResponse(ctx, &agcomv1.ListInboxParams{Limit: ptr(100)})
-				if err != nil {
-					return 0, nil, err
-				}
-				return r.StatusCode(), r.Body, nil
+			copyView{"inbox", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+				return c.ListInbox(ctx, &agcomv1.ListInboxParams{Limit: ptr(100)})
 			}},
-			copyView{"unread inbox", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-				r, err := c.ListInboxWithResponse(ctx, &agcomv1.ListInboxParams{UnreadOnly: ptr(true), Limit: ptr(100)})
-				if err != nil {
-					return 0, nil, err
-				}
-				return r.StatusCode(), r.Body, nil
+			copyView{"unread inbox", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+				return c.ListInbox(ctx, &agcomv1.ListInboxParams{UnreadOnly: ptr(true), Limit: ptr(100)})
 			}},
-			copyView{"events since 0", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-				r, err := c.ListEventsWithResponse(ctx, &agcomv1.ListEventsParams{After: ptr("0"), Limit: ptr(100)})
-				if err != nil {
-					return 0, nil, err
-				}
-				return r.StatusCode(), r.Body, nil
+			copyView{"events since 0", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+				return c.ListEvents(ctx, &agcomv1.ListEventsParams{After: ptr("0"), Limit: ptr(100)})
 			}},
-			copyView{"search", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-				r, err := c.SearchMessagesWithResponse(ctx, &agcomv1.SearchMessagesParams{Query: "plan", Limit: ptr(100)})
-				if err != nil {
-					return 0, nil, err
-				}
-				return r.StatusCode(), r.Body, nil
+			copyView{"search", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+				return c.SearchMessages(ctx, &agcomv1.SearchMessagesParams{Query: "plan", Limit: ptr(100)})
 			}},
 		)
 	}
 	views = append(views,
-		copyView{"message", "bob", func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-			r, err := c.GetMessageWithResponse(ctx, messageID)
-			if err != nil {
-				return 0, nil, err
-			}
-			return r.StatusCode(), r.Body, nil
+		copyView{"message", "bob", func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+			return c.GetMessage(ctx, messageID)
 		}},
-		copyView{"contacts", "alice", func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-			r, err := c.ListContactsWithResponse(ctx, &agcomv1.ListContactsParams{Limit: ptr(100)})
-			if err != nil {
-				return 0, nil, err
-			}
-			return r.StatusCode(), r.Body, nil
+		copyView{"contacts", "alice", func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+			return c.ListContacts(ctx, &agcomv1.ListContactsParams{Limit: ptr(100)})
 		}},
-		copyView{"contacts search", "alice", func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-			r, err := c.SearchContactsWithResponse(ctx, &agcomv1.SearchContactsParams{Query: ptr("backend")})
-			if err != nil {
-				return 0, nil, err
-			}
-			return r.StatusCode(), r.Body, nil
+		copyView{"contacts search", "alice", func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+			return c.SearchContacts(ctx, &agcomv1.SearchContactsParams{Query: ptr("backend")})
 		}},
-		copyView{"audit events", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-			r, err := c.ListAuditEventsWithResponse(ctx, &agcomv1.ListAuditEventsParams{Limit: ptr(100)})
-			if err != nil {
-				return 0, nil, err
-			}
-			return r.StatusCode(), r.Body, nil
+		copyView{"audit events", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+			return c.ListAuditEvents(ctx, &agcomv1.ListAuditEventsParams{Limit: ptr(100)})
 		}},
-		copyView{"agents", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-			r, err := c.ListAgentsWithResponse(ctx, &agcomv1.ListAgentsParams{Limit: ptr(100)})
-			if err != nil {
-				return 0, nil, err
-			}
-			return r.StatusCode(), r.Body, nil
+		copyView{"agents", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+			return c.ListAgents(ctx, &agcomv1.ListAgentsParams{Limit: ptr(100)})
 		}},
-		copyView{"stats", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (int, []byte, error) {
-			r, err := c.GetStatsWithResponse(ctx)
-			if err != nil {
-				return 0, nil, err
-			}
-			return r.StatusCode(), r.Body, nil
+		copyView{"stats", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+			return c.GetStats(ctx)
 		}},
 	)
 	return views
@@ -161,12 +111,17 @@ func copyAnswers(t *testing.T, e *env, views []copyView) map[string]any {
 	t.Helper()
 	got := map[string]any{}
 	for _, v := range views {
-		status, body, err := v.call(t.Context(), e.client(v.who))
+		resp, err := v.call(t.Context(), e.client(v.who))
 		if err != nil {
 			t.Fatalf("%s as %s: %v", v.name, v.who, err)
 		}
-		if status != 200 {
-			t.Fatalf("%s as %s: status %d, want 200; body %s", v.name, v.who, status, body)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s as %s: read the body: %v", v.name, v.who, err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s as %s: status %d, want 200; body %s", v.name, v.who, resp.StatusCode, body)
 		}
 		var doc any
 		if err := json.Unmarshal(body, &doc); err != nil {
