@@ -83,6 +83,21 @@ func copyViews(threads map[string][]string, messageID string) []copyView {
 			}},
 		)
 	}
+	for id, whos := range threads {
+		for _, who := range whos {
+			views = append(views,
+				copyView{"thread " + id, who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+					return c.GetThread(ctx, id)
+				}},
+				copyView{"thread messages " + id, who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+					return c.ListThreadMessages(ctx, id, &agcomv1.ListThreadMessagesParams{Limit: ptr(100)})
+				}},
+				copyView{"thread metadata " + id, who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+					return c.GetThreadMetadata(ctx, id)
+				}},
+			)
+		}
+	}
 	views = append(views,
 		copyView{"message", "bob", func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
 			return c.GetMessage(ctx, messageID)
