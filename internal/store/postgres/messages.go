@@ -105,45 +105,70 @@ func (s *Store) Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewM
 // original recipients. Returns ENOTFOUND when the caller cannot see the
 // message, EINVALID for a bad reply.
 func (s *Store) ReplyToMessage(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply) (agcom.Message, error) {
-	return s.reply(ctx, caller, sqlGetVisibleMessage, id, "message not found", r)
+	return s.reply(ctx, caller, toMessage, id, r)
 }
 
 // ReplyToThread posts r as a reply to the latest message of the thread id.
 // Returns ENOTFOUND when the caller cannot see the thread, EINVALID for a
 // bad reply.
 func (s *Store) ReplyToThread(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply) (agcom.Message, error) {
-	return s.reply(ctx, caller, sqlLatestVisibleMessage, id, "thread not found", r)
+	return s.reply(ctx, caller, toThread, id, r)
 }
 
-func (s *Store) reply(ctx context.Context, caller agcom.Caller, findOriginal, id, notFound string, r agcom.Reply) (agcom.Message, error) {
+// replyTarget is what a reply answers: a message, or a thread's latest
+// message.
+type replyTarget struct {
+	find     string // the query for the original: caller, is-admin, id
+	notFound string
+	thread   bool // id names a thread
+}
+
+var (
+	toMessage = replyTarget{find: sqlGetVisibleMessage, notFound: "message not found"}
+	toThread  = replyTarget{find: sqlLatestVisibleMessage, notFound: "thread not found", thread: true}
+)
+
+func (s *Store) reply(ctx context.Context, caller agcom.Caller, to replyTarget, id string, r agcom.Reply) (agcom.Message, error) {
 	if err := r.Validate(); err != nil {
 		return agcom.Message{}, err
 	}
 	var msg agcom.Message
 	err := s.writeTx(ctx, func(t *tx) error {
 		var err error
-		msg, err = t.reply(caller, findOriginal, id, notFound, r)
+		msg, err = t.reply(caller, to, id, r)
 		t.result = msg
 		return err
 	})
 	return msg, err
 }
 
-// reply posts r in answer to the message findOriginal finds for id.
-func (t *tx) reply(caller agcom.Caller, findOriginal, id, notFound string, r agcom.Reply) (agcom.Message, error) {
-	orig, err := scanMessage(t.queryRow(findOriginal, caller.Handle, caller.IsAdmin, id))
+// reply posts r in answer to the original that target finds for id.
+func (t *tx) reply(caller agcom.Caller, target replyTarget, id string, r agcom.Reply) (agcom.Message, error) {
+	// Replies to one thread take turns on its row. A reply to a thread
+	// takes it before reading the thread's latest message, which the reply
+	// before it may have just posted; a message's own thread is known only
+	// once the message is read.
+	lock := func(threadID string) (subject string, err error) {
+		err = t.queryRow(sqlLockThread, threadID).Scan(&subject)
+		return subject, err
+	}
+	var subject string
+	if target.thread {
+		var err error
+		if subject, err = lock(id); errors.Is(err, pgx.ErrNoRows) {
+			return agcom.Message{}, agcom.Errorf(agcom.ENOTFOUND, "%s", target.notFound)
+		} else if err != nil {
+			return agcom.Message{}, err
+		}
+	}
+	orig, err := scanMessage(t.queryRow(target.find, caller.Handle, caller.IsAdmin, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return agcom.Message{}, agcom.Errorf(agcom.ENOTFOUND, "%s", notFound)
+		return agcom.Message{}, agcom.Errorf(agcom.ENOTFOUND, "%s", target.notFound)
 	} else if err != nil {
 		return agcom.Message{}, err
 	}
-	var subject string
-	if err := t.queryRow(sqlLockThread, orig.ThreadID).Scan(&subject); err != nil {
-		return agcom.Message{}, err
-	}
-	if findOriginal == sqlLatestVisibleMessage {
-		// The latest message may have changed while waiting for the lock.
-		if orig, err = scanMessage(t.queryRow(findOriginal, caller.Handle, caller.IsAdmin, id)); err != nil {
+	if !target.thread {
+		if subject, err = lock(orig.ThreadID); err != nil {
 			return agcom.Message{}, err
 		}
 	}

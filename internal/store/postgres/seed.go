@@ -32,7 +32,7 @@ func (sd *Seeder) Reply(caller agcom.Caller, messageID string, r agcom.Reply) (a
 	if err := r.Validate(); err != nil {
 		return agcom.Message{}, err
 	}
-	return sd.t.reply(caller, sqlGetVisibleMessage, messageID, "message not found", r)
+	return sd.t.reply(caller, toMessage, messageID, r)
 }
 
 // CreateContact is CreateContact within the seeding transaction.
