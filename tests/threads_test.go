@@ -372,7 +372,8 @@ func TestThreadMetadata(t *testing.T) {
 }
 
 // TestThreadMetadataNonASCIIKey: key lengths are characters, in the body
-// and in the path alike.
+// and in the path alike, and a key that needs escaping in the path reads
+// back as itself.
 func TestThreadMetadataNonASCIIKey(t *testing.T) {
 	e := newMsgEnv(t)
 	ctx := context.Background()
@@ -382,6 +383,10 @@ func TestThreadMetadataNonASCIIKey(t *testing.T) {
 		{"with a space", "due date"},
 		{"50 two-byte characters", strings.Repeat("ü", 50)},
 		{"20 three-byte characters", strings.Repeat("鍵", 20)},
+		{"with a slash", "a/b"},
+		{"with a percent sign", "100%"},
+		{"that looks escaped", "a%2Fb%20c"},
+		{"50 characters escaped in the path", strings.Repeat("/", 50)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

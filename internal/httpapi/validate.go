@@ -11,21 +11,34 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/go-chi/chi/v5"
 
 	"github.com/agcom/agcom/internal/agcom"
 )
 
 // validator checks every request against the contract (kin-openapi's
 // openapi3filter) before a handler sees it. It finds the operation itself so
-// that it can decode path parameters first: the router matches the escaped
-// path, and a percent-encoded parameter must be measured as the text it
-// stands for.
+// that it can decode path parameters first: a percent-encoded parameter must
+// be measured as the text it stands for.
+//
+// chi has already routed the request, and its route patterns are the
+// spec's paths, so the operation is one map lookup (matching the path
+// again against every operation cost more than the rest of validation).
+// The spec's own router is the fallback for a request chi did not route.
 func validator(spec *openapi3.T, ew errorWriter) (func(http.Handler) http.Handler, error) {
 	routed := *spec
 	routed.Servers = nil // paths are matched below BasePath, on any host
 	router, err := gorillamux.NewRouter(&routed)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: route the spec: %w", err)
+	}
+	operations := map[string]*routers.Route{}
+	for path, item := range routed.Paths.Map() {
+		for method, op := range item.Operations() {
+			operations[method+" "+BasePath+path] = &routers.Route{
+				Spec: &routed, Path: path, PathItem: item, Method: method, Operation: op,
+			}
+		}
 	}
 	opts := &openapi3filter.Options{
 		// Authentication already happened; the validator checks shape only.
@@ -39,7 +52,7 @@ func validator(spec *openapi3.T, ew errorWriter) (func(http.Handler) http.Handle
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			route, params, err := findRoute(router, r)
+			route, params, err := routeOf(operations, router, r)
 			if err != nil {
 				if errors.Is(err, routers.ErrMethodNotAllowed) {
 					ew.Write(w, r, agcom.Errorf(agcom.EMETHOD, "method %s not allowed here", r.Method))
@@ -62,6 +75,36 @@ func validator(spec *openapi3.T, ew errorWriter) (func(http.Handler) http.Handle
 			next.ServeHTTP(w, r)
 		})
 	}, nil
+}
+
+// routeOf returns r's operation and its path parameters, still escaped:
+// the operation chi routed r to, or else the one the spec's router finds.
+func routeOf(operations map[string]*routers.Route, router routers.Router, r *http.Request) (*routers.Route, map[string]string, error) {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if route := operations[r.Method+" "+rc.RoutePattern()]; route != nil {
+			if params, ok := pathParams(route.Path, strings.TrimPrefix(r.URL.EscapedPath(), BasePath)); ok {
+				return route, params, nil
+			}
+		}
+	}
+	return findRoute(router, r)
+}
+
+// pathParams matches the escaped path against the template (whose
+// parameters are whole segments, as in "/messages/{id}/reply").
+func pathParams(template, path string) (map[string]string, bool) {
+	params := map[string]string{}
+	for template != "" || path != "" {
+		var t, p string
+		t, template, _ = strings.Cut(strings.TrimPrefix(template, "/"), "/")
+		p, path, _ = strings.Cut(strings.TrimPrefix(path, "/"), "/")
+		if name, ok := strings.CutPrefix(t, "{"); ok && strings.HasSuffix(name, "}") && p != "" {
+			params[strings.TrimSuffix(name, "}")] = p
+		} else if t != p {
+			return nil, false
+		}
+	}
+	return params, true
 }
 
 // findRoute matches r's path below BasePath against the spec.

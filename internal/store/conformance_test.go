@@ -377,3 +377,91 @@ func TestSearchSemantics(t *testing.T) {
 		}
 	})
 }
+
+// Admin list totals come from maintained counters, not from counting whole
+// tables; they must equal what the lists hold, after concurrent archiving
+// and unarchiving of the same threads, and after archiving that changes
+// nothing.
+func TestAdminTotalsMatchTheLists(t *testing.T) {
+	eachStore(t, func(t *testing.T, s app.Store) {
+		ctx := context.Background()
+		admin := agcom.Caller{Handle: "root", IsAdmin: true}
+		var threads []string
+		for i := range 6 {
+			threads = append(threads, send(t, s, "alice", []string{"bob"}, fmt.Sprintf("t%d", i), "x").ThreadID)
+		}
+		setArchived := func(id string, archived bool) {
+			v := fmt.Sprint(archived)
+			if err := s.SetThreadMetadata(ctx, caller("alice"), id, agcom.MetadataArchived, &v); err != nil {
+				t.Errorf("archive %s = %v: %v", id, archived, err)
+			}
+		}
+		// wantArchived < 0: any number, as long as the totals are right.
+		checkThreads := func(step string, wantArchived int) {
+			t.Helper()
+			for _, f := range []struct {
+				name     string
+				archived *bool
+				want     int
+			}{
+				{"all", nil, len(threads)}, {"archived", ptr(true), wantArchived}, {"not archived", ptr(false), len(threads) - wantArchived},
+			} {
+				if wantArchived < 0 && f.archived != nil {
+					f.want = -1 // unknown: only the total is checked
+				}
+				list, err := s.ListThreads(ctx, admin, agcom.ThreadFilter{Archived: f.archived, Page: agcom.Page{Limit: 100}})
+				if err != nil {
+					t.Fatalf("%s: list %s: %v", step, f.name, err)
+				}
+				if list.Pagination.Total != len(list.Threads) || (f.want >= 0 && len(list.Threads) != f.want) {
+					t.Errorf("%s: %s threads: total %d, listed %d, want %d", step, f.name, list.Pagination.Total, len(list.Threads), f.want)
+				}
+			}
+		}
+
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i, id := range threads {
+					setArchived(id, (i+w)%2 == 0)
+				}
+			}()
+		}
+		wg.Wait()
+		checkThreads("after concurrent toggles", -1)
+
+		for _, id := range threads {
+			setArchived(id, false)
+		}
+		checkThreads("all unarchived", 0)
+		for range 2 {
+			for _, id := range threads[:4] {
+				setArchived(id, true)
+			}
+		}
+		checkThreads("four archived twice", 4)
+		setArchived(threads[0], false)
+		checkThreads("one unarchived", 3)
+
+		// Every audit event, paged through, against the unfiltered total.
+		var listed, total int
+		for offset := 0; ; offset += agcom.MaxLimit {
+			page, err := s.ListAuditEvents(ctx, admin, agcom.AuditFilter{Page: agcom.Page{Limit: agcom.MaxLimit, Offset: offset}})
+			if err != nil {
+				t.Fatalf("audit page at %d: %v", offset, err)
+			}
+			listed += len(page.Events)
+			total = page.Pagination.Total
+			if len(page.Events) == 0 {
+				break
+			}
+		}
+		if want := 6 + 8*6 + 6 + 8 + 1; listed < want || total != listed {
+			t.Errorf("audit events: total %d, listed %d, want at least %d and equal", total, listed, want)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -20,8 +20,11 @@ func (t *tx) audit(eventType, actor, target string, details map[string]any) erro
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(sqlInsertAudit, t.newID(), eventType, actor, nullString(target), string(d), toMicros(t.now))
-	return err
+	if _, err = t.exec(sqlInsertAudit, t.newID(), eventType, actor, nullString(target), string(d), toMicros(t.now)); err != nil {
+		return err
+	}
+	t.countUp("audit_events", 1)
+	return nil
 }
 
 const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.details, a.created_at`
@@ -52,6 +55,9 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 	)
 	if caller.IsAdmin {
 		countQ, countArgs = "SELECT count(*) FROM audit_events a WHERE true"+cond, slices.Clone(args)
+		if !filtered {
+			countQ, countArgs = sqlCounter, []any{"audit_events"} // every event: the maintained count
+		}
 		listQ = "SELECT " + auditColumns + " FROM audit_events a WHERE true" + cond +
 			" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + arg(page.Limit) + " OFFSET " + arg(page.Offset)
 	} else {

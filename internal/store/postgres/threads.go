@@ -41,13 +41,12 @@ const (
 		SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t
 		WHERE true/*cond*/
 		ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $2 OFFSET $3`
-	sqlCountThreadsArchived = `SELECT count(*) FROM threads t WHERE t.archived = $1`
 
 	sqlThreadMetadata   = `SELECT key, value FROM thread_metadata WHERE thread_id = $1 ORDER BY key`
 	sqlThreadMetaValue  = `SELECT value FROM thread_metadata WHERE thread_id = $1 AND key = $2`
 	sqlUpsertMetadata   = `INSERT INTO thread_metadata (thread_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (thread_id, key) DO UPDATE SET value = excluded.value`
 	sqlDeleteMetadata   = `DELETE FROM thread_metadata WHERE thread_id = $1 AND key = $2`
-	sqlSetArchived      = `UPDATE threads SET archived = $2 WHERE id = $1`
+	sqlSetArchived      = `UPDATE threads SET archived = $2 WHERE id = $1 AND archived <> $2`
 	sqlSetArchivedParts = `UPDATE thread_participants SET archived = $2 WHERE thread_id = $1`
 )
 
@@ -97,8 +96,15 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 			}
 			rows, err = t.query(fmtQuery(sqlListThreadsAdmin, ""), caller.Handle, page.Limit, page.Offset)
 		default:
-			if err := t.queryRow(sqlCountThreadsArchived, *f.Archived).Scan(&total); err != nil {
+			if total, err = t.counter("threads_archived"); err != nil {
 				return err
+			}
+			if !*f.Archived {
+				all, err := t.counter("threads")
+				if err != nil {
+					return err
+				}
+				total = all - total
 			}
 			rows, err = t.query(fmtQuery(sqlListThreadsAdmin, " AND t.archived = $4"), caller.Handle, page.Limit, page.Offset, *f.Archived)
 		}
@@ -196,8 +202,16 @@ func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, 
 		}
 		if key == agcom.MetadataArchived {
 			archived := value != nil && *value == "true"
-			if _, err := t.exec(sqlSetArchived, id, archived); err != nil {
+			tag, err := t.exec(sqlSetArchived, id, archived)
+			if err != nil {
 				return err
+			}
+			if tag.RowsAffected() > 0 {
+				delta := int64(-1)
+				if archived {
+					delta = 1
+				}
+				t.countUp("threads_archived", delta)
 			}
 			if _, err := t.exec(sqlSetArchivedParts, id, archived); err != nil {
 				return err

@@ -24,9 +24,14 @@ func (t *tx) audit(eventType, actor, target string, details map[string]any) erro
 	if target != "" {
 		tgt = target
 	}
-	_, err = t.exec(sqlInsertAudit, t.newID(), eventType, actor, tgt, string(d), toMicros(t.now))
+	if _, err = t.exec(sqlInsertAudit, t.newID(), eventType, actor, tgt, string(d), toMicros(t.now)); err != nil {
+		return err
+	}
+	_, err = t.exec(sqlCountUp, "audit_events")
 	return err
 }
+
+const sqlCountAudit = `SELECT value FROM counters WHERE name = 'audit_events'`
 
 const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.details, a.created_at`
 
@@ -47,6 +52,9 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 		}
 	}
 	countQ := "SELECT count(*) FROM audit_events a WHERE 1" + filter
+	if filter == "" {
+		countQ = sqlCountAudit // every event: the maintained count
+	}
 	countArgs := filterArgs
 	listQ := "SELECT " + auditColumns + " FROM audit_events a WHERE 1" + filter + " ORDER BY a.seq DESC LIMIT ? OFFSET ?"
 	listArgs := append(slices.Clone(filterArgs), page.Limit, page.Offset)

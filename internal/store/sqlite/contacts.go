@@ -252,7 +252,7 @@ func scanContact(row scanner) (agcom.Contact, error) {
 	if err := row.Scan(&c.Handle, &name, &desc, &tags, &c.IsActive, &created, &updated, &c.UpdatedBy, &c.Version); err != nil {
 		return c, err
 	}
-	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+	if err := decodeStrings(tags, &c.Tags); err != nil {
 		return c, err
 	}
 	c.DisplayName, c.Description = name.String, desc.String

@@ -42,7 +42,8 @@ const (
 		INSERT INTO agent_messages (handle, message_seq)
 		SELECT handle, ?2 FROM thread_participants WHERE thread_id = ?1`
 
-	sqlCountUp = `UPDATE counters SET value = value + 1 WHERE name = ?`
+	sqlCountUp  = `UPDATE counters SET value = value + 1 WHERE name = ?`
+	sqlCountAdd = `UPDATE counters SET value = value + ?2 WHERE name = ?1`
 
 	sqlTouchThread             = `UPDATE threads SET last_activity_at = ?2 WHERE id = ?1`
 	sqlTouchThreadParticipants = `UPDATE thread_participants SET last_activity_at = ?2 WHERE thread_id = ?1`
@@ -565,10 +566,10 @@ func scanMessage(row scanner, extra ...any) (agcom.Message, error) {
 	if err := row.Scan(dest...); err != nil {
 		return m, err
 	}
-	if err := json.Unmarshal([]byte(to), &m.ToHandles); err != nil {
+	if err := decodeStrings(to, &m.ToHandles); err != nil {
 		return m, err
 	}
-	if err := json.Unmarshal([]byte(tags), &m.Tags); err != nil {
+	if err := decodeStrings(tags, &m.Tags); err != nil {
 		return m, err
 	}
 	m.CreatedAt = fromMicros(created)

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 
 	"github.com/agcom/agcom/internal/agcom"
@@ -40,13 +39,15 @@ const (
 		SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t
 		WHERE (?3 IS NULL OR t.archived = ?3)
 		ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?4 OFFSET ?5`
-	sqlCountThreadsAdmin = `SELECT count(*) FROM threads t WHERE (?3 IS NULL OR t.archived = ?3)`
+	sqlCountThreadsAdmin = `
+		SELECT CASE WHEN ?3 IS NULL THEN t.value WHEN ?3 THEN a.value ELSE t.value - a.value END
+		FROM counters t, counters a WHERE t.name = 'threads' AND a.name = 'threads_archived'`
 
 	sqlThreadMetadata   = `SELECT key, value FROM thread_metadata WHERE thread_id = ? ORDER BY key`
 	sqlThreadMetaValue  = `SELECT value FROM thread_metadata WHERE thread_id = ? AND key = ?`
 	sqlUpsertMetadata   = `INSERT INTO thread_metadata (thread_id, key, value) VALUES (?, ?, ?) ON CONFLICT (thread_id, key) DO UPDATE SET value = excluded.value`
 	sqlDeleteMetadata   = `DELETE FROM thread_metadata WHERE thread_id = ? AND key = ?`
-	sqlSetArchived      = `UPDATE threads SET archived = ?2 WHERE id = ?1`
+	sqlSetArchived      = `UPDATE threads SET archived = ?2 WHERE id = ?1 AND archived <> ?2`
 	sqlSetArchivedParts = `UPDATE thread_participants SET archived = ?2 WHERE thread_id = ?1`
 )
 
@@ -173,8 +174,20 @@ func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, 
 		}
 		if key == agcom.MetadataArchived {
 			archived := value != nil && *value == "true"
-			if _, err := t.exec(sqlSetArchived, id, archived); err != nil {
+			res, err := t.exec(sqlSetArchived, id, archived)
+			if err != nil {
 				return err
+			}
+			if changed, err := res.RowsAffected(); err != nil {
+				return err
+			} else if changed > 0 {
+				delta := -1
+				if archived {
+					delta = 1
+				}
+				if _, err := t.exec(sqlCountAdd, "threads_archived", delta); err != nil {
+					return err
+				}
 			}
 			if _, err := t.exec(sqlSetArchivedParts, id, archived); err != nil {
 				return err
@@ -202,11 +215,11 @@ func scanThread(row scanner) (agcom.Thread, error) {
 	if err := row.Scan(&th.ID, &th.Subject, &created, &activity, &parts, &md, &th.UnreadCount); err != nil {
 		return th, err
 	}
-	if err := json.Unmarshal([]byte(parts), &th.Participants); err != nil {
+	if err := decodeStrings(parts, &th.Participants); err != nil {
 		return th, err
 	}
-	th.Metadata = map[string]string{}
-	if err := json.Unmarshal([]byte(md), &th.Metadata); err != nil {
+	var err error
+	if th.Metadata, err = decodeStringMap(md); err != nil {
 		return th, err
 	}
 	th.CreatedAt = fromMicros(created)
