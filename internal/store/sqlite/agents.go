@@ -28,7 +28,9 @@ const (
 		VALUES (?, NULL, ?, 1, 0, ?, ?)
 		ON CONFLICT (handle) DO UPDATE SET secret_hash = excluded.secret_hash, is_admin = 1, disabled = 0,
 			updated_at = excluded.updated_at`
-	sqlStats = `SELECT (SELECT count(*) FROM threads), (SELECT count(*) FROM messages),
+	// Threads and messages are maintained counts; agents and contacts are
+	// one row each per agent.
+	sqlStats = `SELECT (SELECT value FROM counters WHERE name = 'threads'), (SELECT value FROM counters WHERE name = 'messages'),
 		(SELECT count(*) FROM agents), (SELECT count(*) FROM contacts)`
 )
 

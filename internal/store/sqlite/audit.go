@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/agcom/agcom/internal/agcom"
 )
@@ -63,8 +64,11 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 		countArgs = append([]any{caller.Handle, caller.Handle}, filterArgs...)
 		// The caller's events as actor and as target, each walked newest
 		// first on its own index only as far as this page reaches.
+		// The other filters are checked on the rows walked (a unary +
+		// keeps SQLite from walking their index instead).
+		sideFilter := strings.ReplaceAll(filter, " a.", " +a.")
 		side := func(col string) string {
-			return "SELECT seq FROM (SELECT a.seq FROM audit_events a WHERE a." + col + " = ?" + filter +
+			return "SELECT seq FROM (SELECT a.seq FROM audit_events a WHERE a." + col + " = ?" + sideFilter +
 				" ORDER BY a.seq DESC LIMIT ?)"
 		}
 		listQ = "SELECT " + auditColumns + " FROM audit_events a WHERE a.seq IN (" +

@@ -28,18 +28,22 @@ const (
 	sqlGetVisibleThread = `SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t WHERE t.id = ?3 AND ` + visibleThread
 
 	// An agent's inbox walks its participant rows; an admin's walks all
-	// threads. ?3 is the archived filter: NULL for any.
-	sqlListThreadsParticipant = `
+	// threads. With the archived filter (?3) each walks the index that
+	// starts with it, so that the few archived threads are not found by
+	// skipping over all the others.
+	threadsOfParticipant = `
 		SELECT ` + threadColumns + `, p.unread FROM thread_participants p JOIN threads t ON t.id = p.thread_id
-		WHERE p.handle = ?1 AND (?3 IS NULL OR p.archived = ?3)
-		ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ?4 OFFSET ?5`
-	sqlCountThreadsParticipant = `
+		WHERE p.handle = ?1`
+	participantOrder                  = ` ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT ?4 OFFSET ?5`
+	sqlListThreadsParticipant         = threadsOfParticipant + participantOrder
+	sqlListThreadsParticipantArchived = threadsOfParticipant + ` AND p.archived = ?3` + participantOrder
+	sqlCountThreadsParticipant        = `
 		SELECT count(*) FROM thread_participants p WHERE p.handle = ?1 AND (?3 IS NULL OR p.archived = ?3)`
-	sqlListThreadsAdmin = `
-		SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t
-		WHERE (?3 IS NULL OR t.archived = ?3)
-		ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?4 OFFSET ?5`
-	sqlCountThreadsAdmin = `
+	threadsForAdmin        = `SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t`
+	adminOrder             = ` ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?4 OFFSET ?5`
+	sqlListThreadsAdmin    = threadsForAdmin + adminOrder
+	sqlListThreadsArchived = threadsForAdmin + ` WHERE t.archived = ?3` + adminOrder
+	sqlCountThreadsAdmin   = `
 		SELECT CASE WHEN ?3 IS NULL THEN t.value WHEN ?3 THEN a.value ELSE t.value - a.value END
 		FROM counters t, counters a WHERE t.name = 'threads' AND a.name = 'threads_archived'`
 
@@ -75,8 +79,13 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 		archived = *f.Archived
 	}
 	list, count := sqlListThreadsParticipant, sqlCountThreadsParticipant
-	if caller.IsAdmin {
+	switch {
+	case caller.IsAdmin && archived != nil:
+		list, count = sqlListThreadsArchived, sqlCountThreadsAdmin
+	case caller.IsAdmin:
 		list, count = sqlListThreadsAdmin, sqlCountThreadsAdmin
+	case archived != nil:
+		list = sqlListThreadsParticipantArchived
 	}
 	var out agcom.ThreadList
 	err := s.readTx(ctx, func(t *tx) error {

@@ -4,3 +4,4 @@
 INSERT INTO counters (name, shard, value) VALUES
     ('audit_events', 0, (SELECT count(*) FROM audit_events)),
     ('threads_archived', 0, (SELECT count(*) FROM threads WHERE archived));
+
