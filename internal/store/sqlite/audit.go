@@ -28,6 +28,10 @@ func (t *tx) audit(eventType, actor, target string, details map[string]any) erro
 	if _, err = t.exec(sqlInsertAudit, t.newID(), eventType, actor, tgt, string(d), toMicros(t.now)); err != nil {
 		return err
 	}
+	t.touched = append(t.touched, agentScope(actor))
+	if target != "" {
+		t.touched = append(t.touched, agentScope(target))
+	}
 	_, err = t.exec(sqlCountUp, "audit_events")
 	return err
 }
@@ -36,9 +40,9 @@ const sqlCountAudit = `SELECT value FROM counters WHERE name = 'audit_events'`
 
 const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.details, a.created_at`
 
-// ListAuditEvents returns audit events newest first: every event for an
+// listAuditEvents returns audit events newest first: every event for an
 // admin, otherwise those where the caller is the actor or the target.
-func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
+func (s *Store) listAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
 	page := f.Page.Normalize()
 	var (
 		filter     string

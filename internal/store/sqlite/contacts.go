@@ -54,6 +54,7 @@ func (s *Store) CreateContact(ctx context.Context, caller agcom.Caller, c agcom.
 // createContact inserts c, whose fields are valid and whose tags are
 // normalised, at version 1.
 func (t *tx) createContact(caller agcom.Caller, c agcom.Contact, tags []string) (agcom.Contact, error) {
+	t.touched = append(t.touched, contactsScope)
 	tagsJSON, err := json.Marshal(tags)
 	if err != nil {
 		return agcom.Contact{}, err
@@ -111,6 +112,7 @@ func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle s
 	}
 	var out agcom.Contact
 	err = s.writeTx(ctx, func(t *tx) error {
+		t.touched = append(t.touched, contactsScope)
 		tagsJSON, _ := json.Marshal(tags)
 		res, err := t.exec(sqlUpdateContact, nullString(u.DisplayName), nullString(u.Description),
 			string(tagsJSON), u.IsActive, toMicros(t.now), caller.Handle,
@@ -145,6 +147,7 @@ func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle s
 func (s *Store) DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error) {
 	var out agcom.Contact
 	err := s.writeTx(ctx, func(t *tx) error {
+		t.touched = append(t.touched, contactsScope)
 		res, err := t.exec(sqlDeactivateContact, toMicros(t.now), caller.Handle, handle)
 		if err != nil {
 			return err
@@ -178,10 +181,10 @@ func (t *tx) setContactTags(handle string, tags []string) error {
 	return nil
 }
 
-// ListContacts returns address book entries by handle: all of them, or
+// listContacts returns address book entries by handle: all of them, or
 // those matching f's text query (a case-insensitive substring of handle,
 // display name or description), any of its tags, and its active flag.
-func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
+func (s *Store) listContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
 	if f.Query != "" {
 		if err := agcom.CheckText("query", f.Query, agcom.MaxQueryLen); err != nil {
 			return agcom.ContactList{}, err

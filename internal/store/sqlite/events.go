@@ -46,6 +46,7 @@ func (t *tx) emitToParticipants(threadID, eventType string, messageSeq any) erro
 			return err
 		}
 		t.notify = append(t.notify, h)
+		t.touched = append(t.touched, agentScope(h))
 	}
 	return rows.Err()
 }
@@ -73,6 +74,7 @@ func (t *tx) emitRead(handle, threadID string, ids []string, readAt *time.Time) 
 		return err
 	}
 	t.notify = append(t.notify, handle)
+	t.touched = append(t.touched, agentScope(handle))
 	return nil
 }
 

@@ -44,6 +44,7 @@ type Store struct {
 	read   *sql.DB
 
 	writeStmts, readStmts *stmtCache
+	views                 *viewCache // answers kept while what they show is unchanged
 
 	// clock returns the current time; SetClock replaces it. Every
 	// transaction reads it once, so one change has one timestamp.
@@ -136,6 +137,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	read.SetConnMaxIdleTime(0)
 	read.SetConnMaxLifetime(0)
 	s.read = read
+	if s.views, err = newViewCache("file:" + path + "?" + params + "&_query_only=true"); err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
 	s.writeStmts, s.readStmts = newStmtCache(write), newStmtCache(read)
 	s.jobs = make(chan *writeJob, maxBatch)
 	s.closing = make(chan struct{})
@@ -159,6 +165,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
+	}
+	if s.views != nil {
+		errs = append(errs, s.views.close())
 	}
 	errs = append(errs, s.write.Close())
 	return errors.Join(errs...)
@@ -261,6 +270,8 @@ type tx struct {
 	result any
 	// notify lists the agents whose event logs this transaction grew.
 	notify []string
+	// touched lists the scopes of kept answers it may have changed.
+	touched []string
 }
 
 // newID returns a new ULID at the transaction's time; ids made in one

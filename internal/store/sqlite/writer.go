@@ -95,8 +95,11 @@ func (s *Store) writer() {
 // commit runs the batch in one transaction and tells each job its outcome.
 func (s *Store) commit(batch []*writeJob) {
 	errs := make([]error, len(batch))
-	var notify []string
-	err := s.runBatch(batch, errs, &notify)
+	var notify, touched []string
+	err := s.runBatch(batch, errs, &notify, &touched)
+	if err == nil {
+		s.views.committed(touched) // before anyone hears "done" and reads again
+	}
 	for i, j := range batch {
 		if err != nil && errs[i] == nil {
 			errs[i] = err
@@ -110,7 +113,7 @@ func (s *Store) commit(batch []*writeJob) {
 
 // runBatch returns an error that fails the whole batch; each job's own
 // failure goes into errs.
-func (s *Store) runBatch(batch []*writeJob, errs []error, notify *[]string) error {
+func (s *Store) runBatch(batch []*writeJob, errs []error, notify, touched *[]string) error {
 	ctx := context.Background()
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -136,6 +139,7 @@ func (s *Store) runBatch(batch []*writeJob, errs []error, notify *[]string) erro
 				return nil // nothing else to commit
 			}
 			*notify = append(*notify, t.notify...)
+			*touched = append(*touched, t.touched...)
 			continue
 		}
 		errs[i] = runInSavepoint(t, i, fn)
@@ -144,6 +148,7 @@ func (s *Store) runBatch(batch []*writeJob, errs []error, notify *[]string) erro
 		}
 		if errs[i] == nil {
 			*notify = append(*notify, t.notify...)
+			*touched = append(*touched, t.touched...)
 		}
 	}
 	return sqlTx.Commit()

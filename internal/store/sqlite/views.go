@@ -1,0 +1,286 @@
+package sqlite
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// Answers kept in memory.
+//
+// Agents poll: the same inbox page, asked again and again, is the same
+// answer until something the agent can see changes. viewCache keeps recent
+// answers to list and search reads with the versions they were read at,
+// and gives one back only while those versions still hold.
+//
+// Every answer belongs to one scope, which has a version:
+//   - an agent's reads ("@handle"): its threads, messages, inbox, searches
+//     and audit events change only in a transaction that adds an event to
+//     its log (a message in one of its threads, a change to one of them, its
+//     own read marks) or an audit event naming it;
+//   - the address book ("contacts");
+//   - an admin's reads (adminScope), which any committed write can change.
+//
+// The writer raises the versions of the scopes a batch touched after the
+// batch commits and before any of its callers hears "done"; a reader takes
+// the version before it reads. An answer therefore never carries a version
+// newer than its data: a change committed during the read makes it stale at
+// once. A commit that did not come from this store's writer (another
+// process on the same file) shows in PRAGMA data_version, and makes every
+// answer stale.
+type viewCache struct {
+	mu       sync.Mutex
+	versions map[string]uint64 // by scope; a scope never touched is at 0
+	all      uint64            // raised by every commit: the admin scope
+	epoch    uint64            // raised by commits from elsewhere
+
+	db          *sql.DB
+	conn        *sql.Conn // a connection that never writes,
+	dataVersion *sql.Stmt // and PRAGMA data_version prepared on it
+	seen        int64     // data_version after the writer's latest commit
+
+	hits, misses uint64 // answers given from memory, and read
+
+	closeOnce sync.Once
+	closeErr  error
+
+	entries map[string]*list.Element
+	lru     list.List // of *viewEntry, most recently used first
+	cost    int       // items held, over all entries
+}
+
+// viewCost bounds the items (threads, messages, events, contacts) that all
+// kept answers hold together: some tens of megabytes.
+const viewCost = 30_000
+
+// adminScope is the scope of admins' answers.
+const adminScope = ""
+
+type viewStamp struct{ epoch, version uint64 }
+
+type viewEntry struct {
+	key   string
+	stamp viewStamp
+	value any
+	cost  int
+}
+
+// newViewCache opens its own read-only connection to the database dsn.
+func newViewCache(dsn string) (*viewCache, error) {
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	c := &viewCache{versions: map[string]uint64{}, db: db, conn: conn, entries: map[string]*list.Element{}}
+	if c.dataVersion, err = conn.PrepareContext(context.Background(), "PRAGMA data_version"); err != nil {
+		c.close()
+		return nil, err
+	}
+	if c.seen, err = c.readDataVersion(); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// close closes the cache's connection; closing again does nothing.
+func (c *viewCache) close() error {
+	c.closeOnce.Do(func() {
+		var errs []error
+		if c.dataVersion != nil {
+			errs = append(errs, c.dataVersion.Close())
+		}
+		c.closeErr = errors.Join(append(errs, c.conn.Close(), c.db.Close())...)
+	})
+	return c.closeErr
+}
+
+// readDataVersion runs with c.mu held (or before c is shared).
+func (c *viewCache) readDataVersion() (int64, error) {
+	var v int64
+	err := c.dataVersion.QueryRowContext(context.Background()).Scan(&v)
+	return v, err
+}
+
+// lookup returns the answer kept for key if it is still valid, and
+// otherwise the versions an answer for scope read from now on is valid at.
+// ok is false when they cannot be known (then nothing is kept).
+func (c *viewCache) lookup(key, scope string) (value any, hit bool, st viewStamp, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := c.readDataVersion()
+	if err != nil {
+		return nil, false, st, false
+	}
+	if v != c.seen {
+		c.invalidateLocked()
+		c.seen = v
+	}
+	st = c.stampLocked(scope)
+	if el, found := c.entries[key]; found {
+		e := el.Value.(*viewEntry)
+		if e.stamp == st {
+			c.hits++
+			c.lru.MoveToFront(el)
+			return e.value, true, st, true
+		}
+		c.removeLocked(el)
+	}
+	c.misses++
+	return nil, false, st, true
+}
+
+func (c *viewCache) stampLocked(scope string) viewStamp {
+	if scope == adminScope {
+		return viewStamp{c.epoch, c.all}
+	}
+	return viewStamp{c.epoch, c.versions[scope]}
+}
+
+// invalidateLocked makes every kept answer stale.
+func (c *viewCache) invalidateLocked() {
+	c.epoch++
+	clear(c.entries)
+	c.lru.Init()
+	c.cost = 0
+}
+
+// committed raises the versions of the scopes a batch touched; the writer
+// calls it after the commit and before telling anyone.
+func (c *viewCache) committed(scopes []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.all++
+	for _, s := range scopes {
+		c.versions[s]++
+	}
+	if v, err := c.readDataVersion(); err == nil {
+		c.seen = v
+	} else {
+		c.invalidateLocked() // cannot tell this commit from others
+	}
+}
+
+// put keeps value, read at st, for key, unless it is already stale.
+func (c *viewCache) put(key, scope string, st viewStamp, value any, cost int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st != c.stampLocked(scope) || cost > viewCost/10 {
+		return
+	}
+	if el, ok := c.entries[key]; ok {
+		c.removeLocked(el)
+	}
+	c.entries[key] = c.lru.PushFront(&viewEntry{key: key, stamp: st, value: value, cost: cost})
+	c.cost += cost
+	for c.cost > viewCost {
+		c.removeLocked(c.lru.Back())
+	}
+}
+
+func (c *viewCache) removeLocked(el *list.Element) {
+	e := c.lru.Remove(el).(*viewEntry)
+	delete(c.entries, e.key)
+	c.cost -= e.cost
+}
+
+// viewScope is the scope of the caller's answers.
+func viewScope(caller agcom.Caller) string {
+	if caller.IsAdmin {
+		return adminScope
+	}
+	return agentScope(caller.Handle)
+}
+
+func agentScope(handle string) string { return "@" + handle }
+
+// contactsScope is the address book's scope.
+const contactsScope = "contacts"
+
+// cachedRead answers from the cache while the scope is unchanged since the
+// answer was read, and otherwise reads (and keeps the answer). The key
+// names the read and every parameter it depends on, the caller included.
+// Callers must not change what it returns: the answer is shared.
+func cachedRead[T any](s *Store, scope string, key string, cost func(T) int, read func() (T, error)) (T, error) {
+	kept, hit, st, ok := s.views.lookup(key, scope)
+	if hit {
+		return kept.(T), nil
+	}
+	v, err := read()
+	if err == nil && ok {
+		s.views.put(key, scope, st, v, cost(v)+1)
+	}
+	return v, err
+}
+
+// viewKey joins a read's name and parameters into a cache key.
+func viewKey(op string, caller agcom.Caller, params ...any) string {
+	return fmt.Sprintf("%s %q %t %#v", op, caller.Handle, caller.IsAdmin, params)
+}
+
+// The reads whose answers are kept.
+
+// ListThreads returns the caller's threads (every thread for an admin),
+// newest activity first.
+func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error) {
+	archived := "any"
+	if f.Archived != nil {
+		archived = fmt.Sprint(*f.Archived)
+	}
+	return cachedRead(s, viewScope(caller), viewKey("threads", caller, archived, f.Page),
+		func(l agcom.ThreadList) int { return len(l.Threads) },
+		func() (agcom.ThreadList, error) { return s.listThreads(ctx, caller, f) })
+}
+
+// ListMessages returns the messages the caller can see, newest first.
+func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error) {
+	return cachedRead(s, viewScope(caller), viewKey("messages", caller, f),
+		func(l agcom.MessageList) int { return len(l.Messages) },
+		func() (agcom.MessageList, error) { return s.listMessages(ctx, caller, f) })
+}
+
+// ListThreadMessages returns the messages of thread id, oldest first.
+func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error) {
+	return cachedRead(s, viewScope(caller), viewKey("thread messages", caller, id, p),
+		func(l agcom.MessageList) int { return len(l.Messages) },
+		func() (agcom.MessageList, error) { return s.listThreadMessages(ctx, caller, id, p) })
+}
+
+// SearchMessages returns the visible messages that contain the query.
+func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) ([]agcom.Message, error) {
+	return cachedRead(s, viewScope(caller), viewKey("search", caller, q),
+		func(ms []agcom.Message) int { return len(ms) },
+		func() ([]agcom.Message, error) { return s.searchMessages(ctx, caller, q) })
+}
+
+// ListInbox returns the messages addressed to the caller, newest first.
+func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error) {
+	return cachedRead(s, viewScope(caller), viewKey("inbox", caller, f),
+		func(l agcom.InboxList) int { return len(l.Entries) },
+		func() (agcom.InboxList, error) { return s.listInbox(ctx, caller, f) })
+}
+
+// ListAuditEvents returns audit events newest first: every event for an
+// admin, otherwise those where the caller is the actor or the target.
+func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
+	return cachedRead(s, viewScope(caller), viewKey("audit", caller, f),
+		func(l agcom.AuditEventList) int { return len(l.Events) },
+		func() (agcom.AuditEventList, error) { return s.listAuditEvents(ctx, caller, f) })
+}
+
+// ListContacts returns a page of the address book.
+func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
+	return cachedRead(s, contactsScope, viewKey("contacts", agcom.Caller{}, f),
+		func(l agcom.ContactList) int { return len(l.Contacts) },
+		func() (agcom.ContactList, error) { return s.listContacts(ctx, f) })
+}

@@ -1,0 +1,195 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// TestViewCacheFollowsWrites: a kept answer is given again while nothing
+// its reader can see has changed, and never after: each step says whether
+// the next read may come from memory, and checks what it shows.
+func TestViewCacheFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "agcom.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	alice, bob, carol := agcom.Caller{Handle: "alice"}, agcom.Caller{Handle: "bob"}, agcom.Caller{Handle: "carol"}
+	admin := agcom.Caller{Handle: "root", IsAdmin: true}
+	send := func(from agcom.Caller, to, subject string) agcom.Message {
+		t.Helper()
+		m, err := s.SendMessage(ctx, from, agcom.NewMessage{ToHandles: []string{to}, Subject: subject, Body: "b"})
+		if err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		return m
+	}
+	first := send(alice, "bob", "first")
+
+	counts := func() (hits, misses uint64) {
+		s.views.mu.Lock()
+		defer s.views.mu.Unlock()
+		return s.views.hits, s.views.misses
+	}
+	// read runs fn and reports whether the cache answered it.
+	read := func(fn func()) (fromMemory bool) {
+		h0, _ := counts()
+		fn()
+		h1, _ := counts()
+		return h1 > h0
+	}
+	threads := func(c agcom.Caller) agcom.ThreadList {
+		t.Helper()
+		l, err := s.ListThreads(ctx, c, agcom.ThreadFilter{Page: agcom.Page{Limit: 50}})
+		if err != nil {
+			t.Fatalf("list threads: %v", err)
+		}
+		return l
+	}
+	subjects := func(l agcom.ThreadList) []string {
+		var out []string
+		for _, th := range l.Threads {
+			out = append(out, th.Subject)
+		}
+		return out
+	}
+	var bobs agcom.ThreadList
+	steps := []struct {
+		name       string
+		write      func()
+		reader     agcom.Caller
+		fromMemory bool
+		check      func(l agcom.ThreadList) string // "" when right
+	}{
+		{"first read", func() {}, bob, false, nil},
+		{"read again", func() {}, bob, true, nil},
+		{"a thread bob is not in", func() { send(alice, "carol", "not bob's") }, bob, true,
+			func(l agcom.ThreadList) string { return wantSubjects(subjects(l), "first") }},
+		{"a thread with bob", func() { send(carol, "bob", "second") }, bob, false,
+			func(l agcom.ThreadList) string { return wantSubjects(subjects(l), "second", "first") }},
+		{"a reply in bob's thread", func() {
+			if _, err := s.ReplyToMessage(ctx, alice, first.ID, agcom.Reply{Body: "re"}); err != nil {
+				t.Fatal(err)
+			}
+		}, bob, false, func(l agcom.ThreadList) string { return wantSubjects(subjects(l), "first", "second") }},
+		{"bob marks his thread read", func() {
+			if _, err := s.MarkThreadRead(ctx, bob, first.ThreadID); err != nil {
+				t.Fatal(err)
+			}
+		}, bob, false, func(l agcom.ThreadList) string {
+			if l.Threads[0].UnreadCount != 0 {
+				return "the read thread still counts unread messages"
+			}
+			return ""
+		}},
+		{"metadata on bob's thread", func() {
+			v := "high"
+			if err := s.SetThreadMetadata(ctx, alice, first.ThreadID, "priority", &v); err != nil {
+				t.Fatal(err)
+			}
+		}, bob, false, func(l agcom.ThreadList) string {
+			if l.Threads[0].Metadata["priority"] != "high" {
+				return "the metadata is missing"
+			}
+			return ""
+		}},
+		{"an admin reads", func() {}, admin, false, nil},
+		{"an admin reads again", func() {}, admin, true, nil},
+		{"any write, for an admin", func() { send(alice, "carol", "third") }, admin, false,
+			func(l agcom.ThreadList) string {
+				return wantSubjects(subjects(l), "third", "first", "second", "not bob's")
+			}},
+		{"another process changes the file", func() {
+			db, err := sql.Open("sqlite3", "file:"+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`UPDATE threads SET subject = 'renamed' WHERE id = ?`, first.ThreadID); err != nil {
+				t.Fatal(err)
+			}
+		}, bob, false, func(l agcom.ThreadList) string { return wantSubjects(subjects(l), "renamed", "second") }},
+	}
+	for _, st := range steps {
+		st.write()
+		var got agcom.ThreadList
+		if fromMemory := read(func() { got = threads(st.reader) }); fromMemory != st.fromMemory {
+			t.Errorf("%s: answered from memory = %v, want %v", st.name, fromMemory, st.fromMemory)
+		}
+		if st.check != nil {
+			if msg := st.check(got); msg != "" {
+				t.Errorf("%s: %s", st.name, msg)
+			}
+		}
+		if st.reader == bob {
+			bobs = got
+		}
+	}
+	if len(bobs.Threads) != bobs.Pagination.Total {
+		t.Errorf("bob's total %d for %d threads", bobs.Pagination.Total, len(bobs.Threads))
+	}
+
+	// Audit events naming bob, and the address book.
+	audit := func() agcom.AuditEventList {
+		l, err := s.ListAuditEvents(ctx, bob, agcom.AuditFilter{Page: agcom.Page{Limit: 50}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	before := audit()
+	if !read(func() { audit() }) {
+		t.Error("audit: the second read was not answered from memory")
+	}
+	if err := s.RecordTokenFailure(ctx, "bob", "bad secret"); err != nil {
+		t.Fatal(err)
+	}
+	var after agcom.AuditEventList
+	if read(func() { after = audit() }) || after.Pagination.Total != before.Pagination.Total+1 {
+		t.Errorf("audit after an event naming bob: total %d, want %d, read fresh", after.Pagination.Total, before.Pagination.Total+1)
+	}
+	contacts := func() agcom.ContactList {
+		l, err := s.ListContacts(ctx, agcom.ContactFilter{Page: agcom.Page{Limit: 50}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	contacts()
+	if _, err := s.CreateContact(ctx, carol, agcom.Contact{Handle: "dave"}); err != nil {
+		t.Fatal(err)
+	}
+	var book agcom.ContactList
+	if read(func() { book = contacts() }) || len(book.Contacts) != 1 || book.Contacts[0].Handle != "dave" {
+		t.Errorf("contacts after an add: %+v, want dave, read fresh", book.Contacts)
+	}
+}
+
+func wantSubjects(got []string, want ...string) string {
+	if len(got) != len(want) {
+		return "subjects " + joinQuoted(got) + ", want " + joinQuoted(want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return "subjects " + joinQuoted(got) + ", want " + joinQuoted(want)
+		}
+	}
+	return ""
+}
+
+func joinQuoted(ss []string) string {
+	out := "["
+	for i, s := range ss {
+		if i > 0 {
+			out += " "
+		}
+		out += `"` + s + `"`
+	}
+	return out + "]"
+}
