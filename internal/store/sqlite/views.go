@@ -32,7 +32,8 @@ import (
 // newer than its data: a change committed during the read makes it stale at
 // once. A commit that did not come from this store's writer (another
 // process on the same file) shows in PRAGMA data_version, and makes every
-// answer stale.
+// answer stale; so does the writer's own commit if a reader looks in the
+// moment between the commit and the raising of its versions.
 type viewCache struct {
 	mu       sync.Mutex
 	versions map[string]uint64 // by scope; a scope never touched is at 0

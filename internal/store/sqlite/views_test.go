@@ -3,7 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/agcom/agcom/internal/agcom"
@@ -192,4 +195,75 @@ func joinQuoted(ss []string) string {
 		out += `"` + s + `"`
 	}
 	return out + "]"
+}
+
+// TestViewCacheReadsYourWrites: while others write and poll, a writer that
+// reads right after its write is told "done" always sees the write, and
+// when everything has settled the kept answer equals a fresh read.
+func TestViewCacheReadsYourWrites(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "agcom.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	bob := agcom.Caller{Handle: "bob"}
+	page := agcom.ThreadFilter{Page: agcom.Page{Limit: agcom.MaxLimit}}
+	stop := make(chan struct{})
+	var pollers, writers sync.WaitGroup
+	for range 4 { // bob's other clients, keeping answers warm
+		pollers.Add(1)
+		go func() {
+			defer pollers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.ListThreads(ctx, bob, page); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for w := range 4 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			from := agcom.Caller{Handle: fmt.Sprintf("writer%d", w)}
+			for range 10 {
+				m, err := s.SendMessage(ctx, from, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "s", Body: "b"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				l, err := s.ListThreads(ctx, bob, page)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !slices.ContainsFunc(l.Threads, func(th agcom.Thread) bool { return th.ID == m.ThreadID }) {
+					t.Errorf("bob's threads, read after %s's send returned, miss its thread", from.Handle)
+				}
+			}
+		}()
+	}
+	writers.Wait()
+	close(stop)
+	pollers.Wait()
+	kept, err := s.ListThreads(ctx, bob, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := s.listThreads(ctx, bob, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept.Threads) != 40 || kept.Pagination.Total != 40 || !slices.EqualFunc(kept.Threads, fresh.Threads, func(a, b agcom.Thread) bool {
+		return a.ID == b.ID && a.UnreadCount == b.UnreadCount
+	}) {
+		t.Errorf("kept answer: %d threads (total %d); fresh read: %d threads", len(kept.Threads), kept.Pagination.Total, len(fresh.Threads))
+	}
 }
