@@ -147,6 +147,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.closing = make(chan struct{})
 	s.writerDone = make(chan struct{})
 	if err := s.startCheckpointer(); err != nil {
+		s.views.close()
 		read.Close()
 		write.Close()
 		return nil, fmt.Errorf("store: start the checkpointer: %w", err)
