@@ -76,8 +76,8 @@ services:
 # Budgets are counts of inputs, not durations: before Go 1.27 a duration
 # can end with a spurious "context deadline exceeded" failure when a worker
 # is busy at the deadline (golang/go#75804); a count has no deadline.
-FUZZTIME ?= 20000x
-FUZZTIME_HTTP ?= 2000x
+FUZZTIME ?= 100000x
+FUZZTIME_HTTP ?= 5000x
 test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNewMessageValidate$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzReplyValidate$$' -fuzztime=$(FUZZTIME) ./internal/agcom
