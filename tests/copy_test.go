@@ -170,21 +170,34 @@ func cursorOf(t *testing.T, c string) int64 {
 	return n
 }
 
-func TestCopySQLiteToPostgres(t *testing.T) {
+// copyFixture skips the test in -short mode (it builds cmd/agcomd), and
+// returns the agcomd command line, an empty PostgreSQL target, and the path
+// of a new SQLite source.
+func copyFixture(t *testing.T) (c cli, target, srcPath string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds cmd/agcomd")
 	}
-	target := testdb.NeedPostgres(t)
-	dir := t.TempDir()
-	srcPath := filepath.Join(dir, "agcom.db")
-	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
+	target = testdb.NeedPostgres(t)
+	srcPath = filepath.Join(t.TempDir(), "agcom.db")
+	return cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}, target, srcPath
+}
+
+// onSQLite runs an environment on the SQLite file path, whatever store the
+// other tests run on.
+func onSQLite(path string) func(*config.Config) {
+	return func(cfg *config.Config) {
+		cfg.DatabaseURL = ""
+		cfg.DBPath = path
+	}
+}
+
+func TestCopySQLiteToPostgres(t *testing.T) {
+	c, target, srcPath := copyFixture(t)
 	ctx := t.Context()
 
 	// The SQLite deployment, whatever store the other tests run on.
-	src := newSEnv(t, withAdmin(rootHandle, rootSecret), func(cfg *config.Config) {
-		cfg.DatabaseURL = ""
-		cfg.DBPath = srcPath
-	})
+	src := newSEnv(t, withAdmin(rootHandle, rootSecret), onSQLite(srcPath))
 	alice := src.createAgent(src.rootClient(), "alice", false)
 
 	createContact(t, src.client("alice"), agcomv1.ContactCreate{
@@ -377,17 +390,8 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 }
 
 func TestCopyKeepsPrunedCursors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds cmd/agcomd")
-	}
-	target := testdb.NeedPostgres(t)
-	srcPath := filepath.Join(t.TempDir(), "agcom.db")
-	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
-
-	src := newEnv(t, func(cfg *config.Config) {
-		cfg.DatabaseURL = ""
-		cfg.DBPath = srcPath
-	})
+	c, target, srcPath := copyFixture(t)
+	src := newEnv(t, onSQLite(srcPath))
 	for i := range 3 {
 		src.send("alice", []string{"bob"}, "Before pruning", strconv.Itoa(i))
 	}
@@ -435,17 +439,8 @@ func TestCopyKeepsPrunedCursors(t *testing.T) {
 }
 
 func TestCopyRollsBackOnMismatch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds cmd/agcomd")
-	}
-	target := testdb.NeedPostgres(t)
-	srcPath := filepath.Join(t.TempDir(), "agcom.db")
-	c := cli{t: t, bin: hardAgcomd(t), dir: t.TempDir(), key: testSecretKey}
-
-	src := newEnv(t, func(cfg *config.Config) {
-		cfg.DatabaseURL = ""
-		cfg.DBPath = srcPath
-	})
+	c, target, srcPath := copyFixture(t)
+	src := newEnv(t, onSQLite(srcPath))
 	src.send("alice", []string{"bob"}, "Hello", "A message")
 	if err := src.App.Close(); err != nil {
 		t.Fatalf("close the SQLite server: %v", err)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
-	"strings"
 
 	"github.com/agcom/agcom/internal/agcom"
 )
@@ -44,15 +43,18 @@ const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.det
 // admin, otherwise those where the caller is the actor or the target.
 func (s *Store) listAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
 	page := f.Page.Normalize()
+	// sideFilter is filter for a walk of the caller's own events: a unary
+	// + keeps SQLite from walking a filter's index instead of the caller's.
 	var (
-		filter     string
-		filterArgs []any
+		filter, sideFilter string
+		filterArgs         []any
 	)
 	for _, c := range []struct{ col, v string }{
 		{"event_type", f.EventType}, {"actor_handle", f.ActorHandle}, {"target_handle", f.TargetHandle},
 	} {
 		if c.v != "" {
 			filter += " AND a." + c.col + " = ?"
+			sideFilter += " AND +a." + c.col + " = ?"
 			filterArgs = append(filterArgs, c.v)
 		}
 	}
@@ -68,9 +70,6 @@ func (s *Store) listAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 		countArgs = append([]any{caller.Handle, caller.Handle}, filterArgs...)
 		// The caller's events as actor and as target, each walked newest
 		// first on its own index only as far as this page reaches.
-		// The other filters are checked on the rows walked (a unary +
-		// keeps SQLite from walking their index instead).
-		sideFilter := strings.ReplaceAll(filter, " a.", " +a.")
 		side := func(col string) string {
 			return "SELECT seq FROM (SELECT a.seq FROM audit_events a WHERE a." + col + " = ?" + sideFilter +
 				" ORDER BY a.seq DESC LIMIT ?)"

@@ -20,12 +20,7 @@ import (
 // the reason it is bounded. A new query that scans or sorts fails here
 // until it gets an index, or a reason.
 func TestQueryPlans(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "agcom.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
 	workload(t, s)
 
 	// A plan line that scans a table or sorts, and the query fragments
@@ -220,6 +215,21 @@ func explain(s *Store, q string) ([]string, error) {
 		return nil
 	})
 	return plan, err
+}
+
+// openTestStore opens a store at path, closed when the test ends.
+func openTestStore(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
 }
 
 func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }

@@ -18,11 +18,7 @@ import (
 func TestViewCacheFollowsWrites(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "agcom.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestStore(t, path)
 	alice, bob, carol := agcom.Caller{Handle: "alice"}, agcom.Caller{Handle: "bob"}, agcom.Caller{Handle: "carol"}
 	admin := agcom.Caller{Handle: "root", IsAdmin: true}
 	send := func(from agcom.Caller, to, subject string) agcom.Message {
@@ -202,11 +198,7 @@ func joinQuoted(ss []string) string {
 // when everything has settled the kept answer equals a fresh read.
 func TestViewCacheReadsYourWrites(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "agcom.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
 	bob := agcom.Caller{Handle: "bob"}
 	page := agcom.ThreadFilter{Page: agcom.Page{Limit: agcom.MaxLimit}}
 	stop := make(chan struct{})
