@@ -29,7 +29,7 @@ func (s *Store) startCheckpointer() error {
 	if _, err := s.write.Exec("PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return err
 	}
-	db, err := sql.Open("sqlite3", "file:"+s.path+"?"+s.params)
+	db, err := sql.Open(driverName, "file:"+s.path+"?"+s.params)
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,10 @@ type Seeder struct {
 }
 
 // Seed runs fn with a Seeder and commits everything it did at once, or
-// nothing if fn fails.
+// nothing if fn fails. fn runs exactly once, so it may keep state (what it
+// created so far, a random source).
 func (s *Store) Seed(ctx context.Context, fn func(*Seeder) error) error {
-	return s.writeTx(ctx, func(t *tx) error { return fn(&Seeder{t: t}) })
+	return s.submit(&writeJob{ctx: ctx, fn: func(t *tx) error { return fn(&Seeder{t: t}) }, once: true})
 }
 
 // Send is SendMessage within the seeding transaction.

@@ -32,6 +32,26 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
+// driverName is the SQLite driver with the settings every connection of
+// the store needs and a connection string cannot carry.
+const driverName = "agcom-sqlite3"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// Statement and savepoint journals and temporary b-trees stay in
+		// memory. On disk, a statement that changes more than a few pages
+		// inside a transaction would first copy each of them to a
+		// temporary file, one write call per page.
+		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
+		return err
+	}})
+}
+
+// writeCacheKiB is the write connection's page cache. A message touches a
+// page in each of a dozen indexes; pages kept between batches are not read
+// again from the file (readers keep SQLite's default 2 MiB each).
+const writeCacheKiB = 32 << 10
+
 // BusyTimeout is how long a connection waits for a lock held by another
 // connection before giving up with DatabaseBusy.
 const BusyTimeout = 5 * time.Second
@@ -64,6 +84,9 @@ type Store struct {
 	jobs       chan *writeJob // to the writer goroutine
 	closing    chan struct{}
 	writerDone chan struct{}
+	// jobsFailing: a job of the last batch failed, so the next batch runs
+	// with savepoints from the start (writer goroutine only).
+	jobsFailing bool
 	// checkpointDone is closed when the checkpointer has stopped.
 	checkpointDone chan struct{}
 	// walLong asks the writer to checkpoint between two batches.
@@ -99,7 +122,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// busy_timeout comes first so that the PRAGMAs after it wait for locks too.
 	params := "_busy_timeout=" + strconv.Itoa(int(o.busyTimeout/time.Millisecond)) +
 		"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on"
-	write, err := sql.Open("sqlite3", "file:"+path+"?"+params+"&_txlock=immediate")
+	write, err := sql.Open(driverName, "file:"+path+"?"+params+"&_txlock=immediate&_cache_size=-"+strconv.Itoa(writeCacheKiB))
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
@@ -126,7 +149,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	s.last = fromMicros(last.Int64)
 
-	read, err := sql.Open("sqlite3", "file:"+path+"?"+params+"&_query_only=true")
+	read, err := sql.Open(driverName, "file:"+path+"?"+params+"&_query_only=true")
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -182,7 +205,7 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 	}
 	// A connection of its own: VACUUM INTO reads one snapshot and holds
 	// neither the write connection nor a reader of the pool.
-	db, err := sql.Open("sqlite3", "file:"+s.path+"?"+s.params)
+	db, err := sql.Open(driverName, "file:"+s.path+"?"+s.params)
 	if err != nil {
 		return fmt.Errorf("store: backup: %w", err)
 	}

@@ -73,7 +73,7 @@ type viewEntry struct {
 
 // newViewCache opens its own read-only connection to the database dsn.
 func newViewCache(dsn string) (*viewCache, error) {
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, err
 	}
