@@ -82,8 +82,9 @@ func (s *Store) Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewM
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	msgs := make([]agcom.Message, 0, len(m.ToHandles))
+	var msgs []agcom.Message
 	err := s.writeTx(ctx, func(t *tx) error {
+		msgs = make([]agcom.Message, 0, len(m.ToHandles)) // from scratch if run again
 		for _, to := range m.ToHandles {
 			msg, err := t.openThread(caller, []string{to}, m)
 			if err != nil {

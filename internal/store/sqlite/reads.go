@@ -54,7 +54,7 @@ func (s *Store) MarkRead(ctx context.Context, caller agcom.Caller, id string, re
 		} else if err != nil {
 			return err
 		}
-		out.MessageID = id
+		out = agcom.ReadState{MessageID: id}
 		switch {
 		case read && readAt.Valid:
 			at := fromMicros(readAt.Int64)

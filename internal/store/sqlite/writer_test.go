@@ -14,22 +14,15 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
-// batchJob is a function of the transaction, like writeTx's; once marks
-// it as a job that must not run twice.
-type batchJob struct {
-	fn   func(*tx) error
-	once bool
-}
-
-// runOneBatch queues the jobs, in order, while the writer is held, so
-// that they all share the next batch, and returns each job's outcome.
-func runOneBatch(t *testing.T, s *Store, jobs []batchJob) []error {
+// runOneBatch starts the calls, in order, while the writer is held, so
+// that the jobs they submit share the next batch, and returns each call's
+// outcome.
+func runOneBatch(t *testing.T, s *Store, calls []func() error) []error {
 	t.Helper()
-	ctx := context.Background()
 	started, release := make(chan struct{}), make(chan struct{})
 	held := make(chan error, 1)
 	go func() {
-		held <- s.writeTx(ctx, func(*tx) error {
+		held <- s.writeTx(context.Background(), func(*tx) error {
 			close(started)
 			<-release
 			return nil
@@ -37,18 +30,18 @@ func runOneBatch(t *testing.T, s *Store, jobs []batchJob) []error {
 	}()
 	<-started
 
-	errs := make([]error, len(jobs))
+	errs := make([]error, len(calls))
 	var wg sync.WaitGroup
-	for i, j := range jobs {
+	for i, call := range calls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.submit(&writeJob{ctx: ctx, fn: j.fn, once: j.once})
+			errs[i] = call()
 		}()
 		// One at a time, so that the batch runs them in this order.
 		for deadline := time.Now().Add(10 * time.Second); len(s.jobs) <= i; {
 			if time.Now().After(deadline) {
-				t.Fatalf("only %d of %d jobs queued", len(s.jobs), len(jobs))
+				t.Fatalf("only %d of %d jobs queued", len(s.jobs), len(calls))
 			}
 			time.Sleep(100 * time.Microsecond)
 		}
@@ -59,6 +52,11 @@ func runOneBatch(t *testing.T, s *Store, jobs []batchJob) []error {
 		t.Fatalf("holding job: %v", err)
 	}
 	return errs
+}
+
+// job submits fn as a write job; once marks a job that must not run twice.
+func job(s *Store, fn func(*tx) error, once bool) func() error {
+	return func() error { return s.submit(&writeJob{ctx: context.Background(), fn: fn, once: once}) }
 }
 
 // insertJob writes one counter row named name, counting its runs; with
@@ -104,9 +102,9 @@ func TestBatchJobFailsAlone(t *testing.T) {
 
 	const n = 6
 	runs := make([]atomic.Int32, n)
-	var jobs []batchJob
+	var jobs []func() error
 	for i := range n {
-		jobs = append(jobs, batchJob{fn: insertJob(fmt.Sprintf("a-job%d", i), &runs[i], i == 3)})
+		jobs = append(jobs, job(s, insertJob(fmt.Sprintf("a-job%d", i), &runs[i], i == 3), false))
 	}
 	errs := runOneBatch(t, s, jobs)
 	for i, err := range errs {
@@ -137,7 +135,7 @@ func TestBatchJobFailsAlone(t *testing.T) {
 	runs = make([]atomic.Int32, n)
 	jobs = jobs[:0]
 	for i := range n {
-		jobs = append(jobs, batchJob{fn: insertJob(fmt.Sprintf("b-job%d", i), &runs[i], i == n-1)})
+		jobs = append(jobs, job(s, insertJob(fmt.Sprintf("b-job%d", i), &runs[i], i == n-1), false))
 	}
 	for i, err := range runOneBatch(t, s, jobs) {
 		if (err != nil) != (i == n-1) {
@@ -159,7 +157,7 @@ func TestBatchJobFailsAlone(t *testing.T) {
 	runs = make([]atomic.Int32, n)
 	jobs = jobs[:0]
 	for i := range n {
-		jobs = append(jobs, batchJob{fn: insertJob(fmt.Sprintf("c-job%d", i), &runs[i], false)})
+		jobs = append(jobs, job(s, insertJob(fmt.Sprintf("c-job%d", i), &runs[i], false), false))
 	}
 	for i, err := range runOneBatch(t, s, jobs) {
 		if err != nil {
@@ -179,10 +177,10 @@ func TestBatchJobFailsAlone(t *testing.T) {
 func TestBatchOnceJobRunsOnce(t *testing.T) {
 	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
 	var onceRuns, okRuns, failRuns atomic.Int32
-	errs := runOneBatch(t, s, []batchJob{
-		{fn: insertJob("o-ok", &okRuns, false)},
-		{fn: insertJob("o-once", &onceRuns, false), once: true},
-		{fn: insertJob("o-fail", &failRuns, true)},
+	errs := runOneBatch(t, s, []func() error{
+		job(s, insertJob("o-ok", &okRuns, false), false),
+		job(s, insertJob("o-once", &onceRuns, false), true),
+		job(s, insertJob("o-fail", &failRuns, true), false),
 	})
 	if errs[0] != nil || errs[1] != nil || agcom.ErrorCode(errs[2]) != agcom.EINVALID {
 		t.Fatalf("outcomes: %v", errs)
@@ -195,6 +193,44 @@ func TestBatchOnceJobRunsOnce(t *testing.T) {
 	}
 	if got, want := jobRows(t, s, "o-"), []string{"o-ok", "o-once"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rows: got %v, want %v", got, want)
+	}
+}
+
+// Use cases run again when their batch does, and answer only what the
+// run that was committed did: a broadcast before a failing job reports
+// one message per recipient, not one per run.
+func TestBatchRunAgainAnswersOnce(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
+	alice := agcom.Caller{Handle: "alice"}
+	var sent []agcom.Message
+	var failRuns atomic.Int32
+	errs := runOneBatch(t, s, []func() error{
+		func() (err error) {
+			sent, err = s.Broadcast(context.Background(), alice, agcom.NewMessage{
+				ToHandles: []string{"bob", "carol"}, Subject: "hello", Body: "to both",
+			})
+			return err
+		},
+		job(s, insertJob("r-fail", &failRuns, true), false),
+	})
+	if errs[0] != nil || agcom.ErrorCode(errs[1]) != agcom.EINVALID {
+		t.Fatalf("outcomes: %v", errs)
+	}
+	if failRuns.Load() != 2 {
+		t.Fatalf("the batch did not run again (the failing job ran %d times)", failRuns.Load())
+	}
+	if len(sent) != 2 || sent[0].ToHandles[0] != "bob" || sent[1].ToHandles[0] != "carol" {
+		t.Fatalf("broadcast answered %+v, want one message to bob and one to carol", sent)
+	}
+	for _, m := range sent {
+		got, err := s.GetMessage(context.Background(), alice, m.ID)
+		if err != nil || got.ThreadID != m.ThreadID {
+			t.Errorf("message %s as answered: %v, %+v", m.ID, err, got)
+		}
+	}
+	var threads int
+	if err := s.write.QueryRow(`SELECT count(*) FROM threads`).Scan(&threads); err != nil || threads != 2 {
+		t.Errorf("threads stored: %d (%v), want 2", threads, err)
 	}
 }
 
