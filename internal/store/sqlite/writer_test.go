@@ -20,6 +20,9 @@ import (
 func runOneBatch(t *testing.T, s *Store, calls []func() error) []error {
 	t.Helper()
 	started, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	releaseWriter := func() { releaseOnce.Do(func() { close(release) }) }
+	defer releaseWriter() // also when a check below stops the test
 	held := make(chan error, 1)
 	go func() {
 		held <- s.writeTx(context.Background(), func(*tx) error {
@@ -46,7 +49,7 @@ func runOneBatch(t *testing.T, s *Store, calls []func() error) []error {
 			time.Sleep(100 * time.Microsecond)
 		}
 	}
-	close(release)
+	releaseWriter()
 	wg.Wait()
 	if err := <-held; err != nil {
 		t.Fatalf("holding job: %v", err)
