@@ -232,4 +232,15 @@ func openTestStore(t *testing.T, path string) *Store {
 	return s
 }
 
+// queries lists every query text the cache was asked for.
+func (c *stmtCache) queries() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var qs []string
+	for q := range c.pending {
+		qs = append(qs, q)
+	}
+	return qs
+}
+
 func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }

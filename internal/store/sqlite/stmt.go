@@ -102,14 +102,3 @@ func (t *tx) queryRow(query string, args ...any) *sql.Row {
 	}
 	return t.QueryRowContext(t.ctx, query, args...)
 }
-
-// queries lists every query text the cache was asked for.
-func (c *stmtCache) queries() []string {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	var qs []string
-	for q := range c.pending {
-		qs = append(qs, q)
-	}
-	return qs
-}
