@@ -6,7 +6,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ENV CGO_ENABLED=1 GOFLAGS=-tags=sqlite_fts5
+ENV CGO_ENABLED=1 GOFLAGS=-tags=sqlite_fts5 CGO_CFLAGS="-O2 -g -DSQLITE_ENABLE_QPSG"
 RUN go build -trimpath -ldflags "-s -w" -o /out/agcomd ./cmd/agcomd
 
 FROM debian:bookworm-slim

@@ -47,5 +47,5 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (Store,
 	if cfg.DatabaseURL != "" {
 		return postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log))
 	}
-	return sqlite.Open(ctx, cfg.DBPath, sqlite.WithBusyTimeout(cfg.DBBusyTimeout))
+	return sqlite.Open(ctx, cfg.DBPath, sqlite.WithBusyTimeout(cfg.DBBusyTimeout), sqlite.WithLogger(log))
 }

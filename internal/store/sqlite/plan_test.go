@@ -14,6 +14,21 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// TestStablePlans checks that SQLite is built with its query planner
+// stability guarantee (see stablePlans). Without it the plans that
+// TestQueryPlans checks would be chosen again for the values bound on each
+// use, and most lists would be parsed and planned on every request.
+func TestStablePlans(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
+	stable, err := stablePlans(context.Background(), s.write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stable {
+		t.Fatal("SQLite was built without SQLITE_ENABLE_QPSG: run the tests with make, or set CGO_CFLAGS as the Makefile does")
+	}
+}
+
 // TestQueryPlans runs every use case, then asks SQLite how it executes
 // each statement the store prepared: a full scan of a table, or a sort of
 // a whole result, must be one of the few the store means, named below with

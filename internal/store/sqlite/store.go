@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -101,6 +102,13 @@ type Option func(*options)
 
 type options struct {
 	busyTimeout time.Duration
+	log         *slog.Logger
+}
+
+// WithLogger sets where the store reports how it was built when that makes
+// it slower (see stablePlans); the default discards it.
+func WithLogger(log *slog.Logger) Option {
+	return func(o *options) { o.log = log }
 }
 
 // WithBusyTimeout sets how long a statement waits for a lock held by
@@ -112,7 +120,7 @@ func WithBusyTimeout(d time.Duration) Option {
 // Open opens (creating if needed) the database at path and applies any
 // pending migrations.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	o := options{busyTimeout: BusyTimeout}
+	o := options{busyTimeout: BusyTimeout, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -143,6 +151,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
+	}
+	if stable, err := stablePlans(ctx, write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: read SQLite's build options: %w", err)
+	} else if !stable {
+		o.log.Warn("SQLite was built without SQLITE_ENABLE_QPSG: statements are planned again on most uses; build with make, or set CGO_CFLAGS as the Makefile does")
 	}
 	var last sql.NullInt64
 	if err := write.QueryRowContext(ctx, sqlLatestWrite).Scan(&last); err != nil {
@@ -179,6 +193,20 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	go s.writer()
 	return s, nil
+}
+
+// stablePlans reports whether SQLite was built with its query planner
+// stability guarantee (SQLITE_ENABLE_QPSG: the Makefile and the Dockerfile
+// set it), under which a prepared statement keeps its plan whatever values
+// are bound to it. Without it, binding a new value to a LIMIT, a LIKE
+// pattern or a term compared with a partial index's condition makes SQLite
+// parse and plan the statement again at its next step: nearly every list
+// would be prepared anew on every use. The store's plans do not depend on
+// those values (TestQueryPlans checks them), so it only loses speed.
+func stablePlans(ctx context.Context, db *sql.DB) (bool, error) {
+	var used bool
+	err := db.QueryRowContext(ctx, "SELECT sqlite_compileoption_used('ENABLE_QPSG')").Scan(&used)
+	return used, err
 }
 
 // Close closes the database, checkpointing the WAL.
