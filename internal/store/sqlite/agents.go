@@ -39,12 +39,27 @@ const (
 //
 // It runs on every authenticated request, so it is one prepared statement
 // rather than a transaction.
+//
+// Every authenticated request asks for its caller (for the admin and
+// disabled flags), so the answer is kept until a write to agents
+// (execAgents) makes it stale.
 func (s *Store) Agent(ctx context.Context, handle string) (agcom.Agent, error) {
-	a, err := scanAgent(s.readOne(ctx, sqlGetAgent, handle))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, agcom.Errorf(agcom.ENOTFOUND, "agent not found")
-	}
-	return a, translate(err)
+	return cachedRead(s, agentsScope, "agent "+handle,
+		func(agcom.Agent) int { return 1 },
+		func() (agcom.Agent, error) {
+			a, err := scanAgent(s.readOne(ctx, sqlGetAgent, handle))
+			if errors.Is(err, sql.ErrNoRows) {
+				return a, agcom.Errorf(agcom.ENOTFOUND, "agent not found")
+			}
+			return a, translate(err)
+		})
+}
+
+// execAgents runs a statement that writes agents, and makes the kept
+// answers of Agent stale. Every write to agents goes through it.
+func (t *tx) execAgents(query string, args ...any) (sql.Result, error) {
+	t.touched = append(t.touched, agentsScope)
+	return t.exec(query, args...)
 }
 
 func (t *tx) getAgent(handle string) (agcom.Agent, error) {
@@ -122,7 +137,7 @@ func (s *Store) CreateAgent(ctx context.Context, actor string, a agcom.Agent, se
 	}
 	var out agcom.Agent
 	err := s.writeTx(ctx, func(t *tx) error {
-		_, err := t.exec(sqlInsertAgent, a.Handle, nullString(a.DisplayName), secretHash, a.IsAdmin,
+		_, err := t.execAgents(sqlInsertAgent, a.Handle, nullString(a.DisplayName), secretHash, a.IsAdmin,
 			toMicros(t.now), toMicros(t.now))
 		if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
 			return agcom.Errorf(agcom.ECONFLICT, "agent %s already exists", a.Handle)
@@ -146,7 +161,7 @@ func (s *Store) UpdateAgent(ctx context.Context, actor, handle string, u agcom.A
 	}
 	var out agcom.Agent
 	err := s.writeTx(ctx, func(t *tx) error {
-		res, err := t.exec(sqlUpdateAgent, u.IsAdmin, u.Disabled, u.DisplayName, toMicros(t.now), handle)
+		res, err := t.execAgents(sqlUpdateAgent, u.IsAdmin, u.Disabled, u.DisplayName, toMicros(t.now), handle)
 		if err != nil {
 			return err
 		}
@@ -178,7 +193,7 @@ func (s *Store) UpdateAgent(ctx context.Context, actor, handle string, u agcom.A
 func (s *Store) SetAgentSecret(ctx context.Context, actor, handle, secretHash string) (agcom.Agent, error) {
 	var out agcom.Agent
 	err := s.writeTx(ctx, func(t *tx) error {
-		res, err := t.exec(sqlSetAgentSecret, secretHash, toMicros(t.now), handle)
+		res, err := t.execAgents(sqlSetAgentSecret, secretHash, toMicros(t.now), handle)
 		if err != nil {
 			return err
 		}
@@ -202,7 +217,7 @@ func (s *Store) EnsureAdmin(ctx context.Context, handle, secretHash string) erro
 		return err
 	}
 	return s.writeTx(ctx, func(t *tx) error {
-		if _, err := t.exec(sqlUpsertAdmin, handle, secretHash, toMicros(t.now), toMicros(t.now)); err != nil {
+		if _, err := t.execAgents(sqlUpsertAdmin, handle, secretHash, toMicros(t.now), toMicros(t.now)); err != nil {
 			return err
 		}
 		return t.audit(agcom.EventAgentUpdate, handle, handle, map[string]any{"is_admin": true, "disabled": false, "bootstrap": true})

@@ -276,16 +276,12 @@ func (t *tx) addParticipant(threadID, handle string) error {
 // GetMessage returns the message id. Returns ENOTFOUND when it does not
 // exist or the caller cannot see its thread.
 func (s *Store) GetMessage(ctx context.Context, caller agcom.Caller, id string) (agcom.Message, error) {
-	var msg agcom.Message
-	err := s.readTx(ctx, func(t *tx) error {
-		var err error
-		msg, err = scanMessage(t.queryRow(sqlGetVisibleMessage, caller.Handle, caller.IsAdmin, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return agcom.Errorf(agcom.ENOTFOUND, "message not found")
-		}
-		return err
-	})
-	return msg, err
+	// One statement reads one snapshot: no transaction needed.
+	msg, err := scanMessage(s.readOne(ctx, sqlGetVisibleMessage, caller.Handle, caller.IsAdmin, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return msg, agcom.Errorf(agcom.ENOTFOUND, "message not found")
+	}
+	return msg, translate(err)
 }
 
 const (

@@ -24,6 +24,8 @@ import (
 //     its log (a message in one of its threads, a change to one of them, its
 //     own read marks) or an audit event naming it;
 //   - the address book ("contacts");
+//   - the agents' records ("agents"), which every request reads for its
+//     caller's flags;
 //   - an admin's reads (adminScope), which any committed write can change.
 //
 // The writer raises the versions of the scopes a batch touched after the
@@ -207,6 +209,9 @@ func agentScope(handle string) string { return "@" + handle }
 
 // contactsScope is the address book's scope.
 const contactsScope = "contacts"
+
+// agentsScope is the scope of agents' records.
+const agentsScope = "agents"
 
 // cachedRead answers from the cache while the scope is unchanged since the
 // answer was read, and otherwise reads (and keeps the answer). The key

@@ -259,3 +259,80 @@ func TestViewCacheReadsYourWrites(t *testing.T) {
 		t.Errorf("kept answer: %d threads (total %d); fresh read: %d threads", len(kept.Threads), kept.Pagination.Total, len(fresh.Threads))
 	}
 }
+
+// TestAgentFollowsWrites: the agent record every request reads for its
+// caller's flags is kept, and each way of writing agents makes it stale at
+// once (a disabled agent must be refused on its very next request).
+func TestAgentFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
+	get := func() agcom.Agent {
+		t.Helper()
+		a, err := s.Agent(ctx, "alice")
+		if err != nil {
+			t.Fatalf("agent: %v", err)
+		}
+		return a
+	}
+	kept := func() bool {
+		t.Helper()
+		s.views.mu.Lock()
+		h0 := s.views.hits
+		s.views.mu.Unlock()
+		get()
+		s.views.mu.Lock()
+		defer s.views.mu.Unlock()
+		return s.views.hits > h0
+	}
+	yes, no := true, false
+
+	if _, err := s.Agent(ctx, "alice"); agcom.ErrorCode(err) != agcom.ENOTFOUND {
+		t.Fatalf("before it exists: err %v, want ENOTFOUND", err)
+	}
+	if _, err := s.CreateAgent(ctx, "root", agcom.Agent{Handle: "alice"}, "hash-1"); err != nil {
+		t.Fatal(err)
+	}
+	if a := get(); a.IsAdmin || a.Disabled {
+		t.Fatalf("created: %+v", a)
+	}
+	if !kept() {
+		t.Fatal("an unchanged agent was read again")
+	}
+
+	steps := []struct {
+		name  string
+		write func() error
+		check func(agcom.Agent) bool
+	}{
+		{"disable", func() error {
+			_, err := s.UpdateAgent(ctx, "root", "alice", agcom.AgentUpdate{Disabled: &yes})
+			return err
+		}, func(a agcom.Agent) bool { return a.Disabled }},
+		{"promote", func() error {
+			_, err := s.UpdateAgent(ctx, "root", "alice", agcom.AgentUpdate{IsAdmin: &yes})
+			return err
+		}, func(a agcom.Agent) bool { return a.IsAdmin && a.Disabled }},
+		{"rotate the secret", func() error {
+			_, err := s.SetAgentSecret(ctx, "root", "alice", "hash-2")
+			return err
+		}, func(a agcom.Agent) bool { return a.IsAdmin && a.Disabled }},
+		{"demote and enable", func() error {
+			_, err := s.UpdateAgent(ctx, "root", "alice", agcom.AgentUpdate{IsAdmin: &no, Disabled: &no})
+			return err
+		}, func(a agcom.Agent) bool { return !a.IsAdmin && !a.Disabled }},
+		{"bootstrap admin", func() error { return s.EnsureAdmin(ctx, "alice", "hash-3") },
+			func(a agcom.Agent) bool { return a.IsAdmin && !a.Disabled }},
+	}
+	for _, st := range steps {
+		get() // kept before the write
+		if err := st.write(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if kept() {
+			t.Fatalf("after %s: the agent came from memory", st.name)
+		}
+		if a := get(); !st.check(a) {
+			t.Fatalf("after %s: %+v", st.name, a)
+		}
+	}
+}
