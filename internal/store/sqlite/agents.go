@@ -41,18 +41,26 @@ const (
 // rather than a transaction.
 //
 // Every authenticated request asks for its caller (for the admin and
-// disabled flags), so the answer is kept until a write to agents
-// (execAgents) makes it stale.
+// disabled flags), so the answer, found or not, is kept until a write to
+// agents (execAgents) makes it stale.
 func (s *Store) Agent(ctx context.Context, handle string) (agcom.Agent, error) {
-	return cachedRead(s, agentsScope, "agent "+handle,
-		func(agcom.Agent) int { return 1 },
-		func() (agcom.Agent, error) {
+	type answer struct {
+		agent agcom.Agent
+		found bool
+	}
+	ans, err := cachedRead(s, agentsScope, "agent "+handle,
+		func(answer) int { return 1 },
+		func() (answer, error) {
 			a, err := scanAgent(s.readOne(ctx, sqlGetAgent, handle))
 			if errors.Is(err, sql.ErrNoRows) {
-				return a, agcom.Errorf(agcom.ENOTFOUND, "agent not found")
+				return answer{}, nil
 			}
-			return a, translate(err)
+			return answer{a, true}, translate(err)
 		})
+	if err == nil && !ans.found {
+		err = agcom.Errorf(agcom.ENOTFOUND, "agent not found")
+	}
+	return ans.agent, err
 }
 
 // execAgents runs a statement that writes agents, and makes the kept

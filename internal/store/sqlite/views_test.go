@@ -274,20 +274,28 @@ func TestAgentFollowsWrites(t *testing.T) {
 		}
 		return a
 	}
-	kept := func() bool {
-		t.Helper()
-		s.views.mu.Lock()
-		h0 := s.views.hits
-		s.views.mu.Unlock()
-		get()
+	hits := func() uint64 {
 		s.views.mu.Lock()
 		defer s.views.mu.Unlock()
-		return s.views.hits > h0
+		return s.views.hits
+	}
+	kept := func() bool {
+		t.Helper()
+		h0 := hits()
+		get()
+		return hits() > h0
 	}
 	yes, no := true, false
 
-	if _, err := s.Agent(ctx, "alice"); agcom.ErrorCode(err) != agcom.ENOTFOUND {
-		t.Fatalf("before it exists: err %v, want ENOTFOUND", err)
+	// Unregistered handles are ordinary agents: their answer is kept too.
+	for i := range 2 {
+		h0 := hits()
+		if _, err := s.Agent(ctx, "alice"); agcom.ErrorCode(err) != agcom.ENOTFOUND {
+			t.Fatalf("before it exists: err %v, want ENOTFOUND", err)
+		}
+		if fromMemory := hits() > h0; fromMemory != (i == 1) {
+			t.Fatalf("before it exists, read %d: from memory %t", i+1, fromMemory)
+		}
 	}
 	if _, err := s.CreateAgent(ctx, "root", agcom.Agent{Handle: "alice"}, "hash-1"); err != nil {
 		t.Fatal(err)
