@@ -281,8 +281,26 @@ func TestGzip(t *testing.T) {
 			if !json.Valid(unzipped) {
 				t.Errorf("gunzipped body is not JSON: %.200s", unzipped)
 			}
-			if c.name == "spec" && !bytes.Equal(unzipped, plain) {
-				t.Errorf("gunzipped spec differs from the plain one")
+			if !bytes.Equal(unzipped, plain) {
+				t.Errorf("gunzipped %s differs from the plain one:\n%.300s\n%.300s", c.name, unzipped, plain)
+			}
+			// Again: a kept list is now sent as it was compressed the first time.
+			resp, again := hardDo(t, hardRawClient, "GET", e.URL+c.path, c.token, nil, map[string]string{"Accept-Encoding": "gzip"})
+			if ce := resp.Header.Get("Content-Encoding"); ce != "gzip" || !bytes.Equal(again, zipped) {
+				t.Errorf("second gzip request: Content-Encoding %q, %d bytes; want gzip and the first body (%d bytes)", ce, len(again), len(zipped))
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("second gzip request: Content-Type = %q", ct)
+			}
+			// A client that also takes zstd gets it (the wrapper prefers it),
+			// and one that refuses gzip gets plain JSON.
+			resp, _ = hardDo(t, hardRawClient, "GET", e.URL+c.path, c.token, nil, map[string]string{"Accept-Encoding": "zstd, gzip"})
+			if ce := resp.Header.Get("Content-Encoding"); ce != "zstd" {
+				t.Errorf("Accept-Encoding zstd, gzip: Content-Encoding = %q, want zstd", ce)
+			}
+			resp, body := hardDo(t, hardRawClient, "GET", e.URL+c.path, c.token, nil, map[string]string{"Accept-Encoding": "gzip;q=0, identity"})
+			if ce := resp.Header.Get("Content-Encoding"); ce != "" || !bytes.Equal(body, plain) {
+				t.Errorf("Accept-Encoding gzip;q=0: Content-Encoding = %q, body equal to plain %t", ce, bytes.Equal(body, plain))
 			}
 		})
 	}

@@ -21,9 +21,11 @@ func (s *Server) ListAuditEvents(ctx context.Context, req agcomv1.ListAuditEvent
 	if err != nil {
 		return nil, err
 	}
-	events := make([]agcomv1.AuditEvent, len(list.Events))
-	for i, e := range list.Events {
-		events[i] = toAPIAuditEvent(e)
-	}
-	return agcomv1.ListAuditEvents200JSONResponse{Events: events, Pagination: toAPIPagination(list.Pagination)}, nil
+	return newKeptJSON(ctx, list.Memo, "ListAuditEvents", func() any {
+		events := make([]agcomv1.AuditEvent, len(list.Events))
+		for i, e := range list.Events {
+			events[i] = toAPIAuditEvent(e)
+		}
+		return agcomv1.ListAuditEvents200JSONResponse{Events: events, Pagination: toAPIPagination(list.Pagination)}
+	}), nil
 }

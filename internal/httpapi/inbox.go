@@ -60,16 +60,18 @@ func (s *Server) ListInbox(ctx context.Context, req agcomv1.ListInboxRequestObje
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]agcomv1.InboxEntry, len(list.Entries))
-	for i, e := range list.Entries {
-		m := toAPIMessage(e.Message)
-		entries[i] = agcomv1.InboxEntry{
-			MessageId: m.MessageId, ThreadId: m.ThreadId, FromHandle: m.FromHandle, ToHandles: m.ToHandles,
-			Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt, InReplyTo: m.InReplyTo, Tags: m.Tags,
-			ReadAt: e.ReadAt,
+	return newKeptJSON(ctx, list.Memo, "ListInbox", func() any {
+		entries := make([]agcomv1.InboxEntry, len(list.Entries))
+		for i, e := range list.Entries {
+			m := toAPIMessage(e.Message)
+			entries[i] = agcomv1.InboxEntry{
+				MessageId: m.MessageId, ThreadId: m.ThreadId, FromHandle: m.FromHandle, ToHandles: m.ToHandles,
+				Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt, InReplyTo: m.InReplyTo, Tags: m.Tags,
+				ReadAt: e.ReadAt,
+			}
 		}
-	}
-	return agcomv1.ListInbox200JSONResponse{Messages: entries, Pagination: toAPIPagination(list.Pagination)}, nil
+		return agcomv1.ListInbox200JSONResponse{Messages: entries, Pagination: toAPIPagination(list.Pagination)}
+	}), nil
 }
 
 func toAPIReadState(st agcom.ReadState) agcomv1.ReadState {

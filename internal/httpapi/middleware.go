@@ -23,10 +23,20 @@ import (
 )
 
 // requestInfo travels in the context from the access log down, so that
-// inner layers can tell the log who the caller was.
+// inner layers can tell the log who the caller was, and handlers how the
+// answer will be compressed.
 type requestInfo struct {
 	id    string
 	agent string
+	gzip  bool // compress will gzip a large answer (see gzipChosen)
+}
+
+func requestInfoFrom(ctx context.Context) *requestInfo {
+	ri, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	if ri == nil {
+		return &requestInfo{}
+	}
+	return ri
 }
 
 type requestInfoKey struct{}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -262,15 +263,48 @@ func yamlToJSON(doc []byte) ([]byte, error) {
 // compress gzips responses of 1 KB (gzhttp.DefaultMinSize) and more for
 // clients that accept it; never an event stream, whose events must go out
 // as they happen. The fastest level: JSON pages shrink nearly as much, for
-// about half the CPU of the default level.
+// about half the CPU of the default level. It notes in the request's info
+// when it will choose gzip, so that a kept answer (keptJSON) can be sent
+// compressed as it was kept: the wrapper passes on a body that already has
+// a Content-Encoding.
 var compress = func() func(http.Handler) http.Handler {
 	wrap, err := gzhttp.NewWrapper(gzhttp.ExceptContentTypes([]string{"text/event-stream"}),
-		gzhttp.CompressionLevel(gzip.BestSpeed))
+		gzhttp.CompressionLevel(compressLevel))
 	if err != nil {
 		panic(err) // the options are constant
 	}
-	return func(next http.Handler) http.Handler { return wrap(next) }
+	return func(next http.Handler) http.Handler {
+		h := wrap(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requestInfoFrom(r.Context()).gzip = gzipChosen(r.Header.Values("Accept-Encoding"))
+			h.ServeHTTP(w, r)
+		})
+	}
 }()
+
+const compressLevel = gzip.BestSpeed
+
+// gzipChosen reports whether the compress wrapper answers a request with
+// these Accept-Encoding values in gzip: when they accept gzip, and neither
+// zstd (which the wrapper prefers) nor "*" (whatever it makes of it).
+func gzipChosen(acceptEncoding []string) bool {
+	gz := false
+	for _, v := range acceptEncoding {
+		for _, part := range strings.Split(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			if q := strings.TrimSpace(params); strings.HasPrefix(q, "q=") && strings.Trim(q[2:], "0.") == "" {
+				continue // q=0: not acceptable
+			}
+			switch strings.ToLower(strings.TrimSpace(coding)) {
+			case "gzip":
+				gz = true
+			case "zstd", "*":
+				return false
+			}
+		}
+	}
+	return gz
+}
 
 func serveBytes(contentType string, body []byte) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -21,11 +21,13 @@ func (s *Server) ListThreads(ctx context.Context, req agcomv1.ListThreadsRequest
 	if err != nil {
 		return nil, err
 	}
-	threads := make([]agcomv1.Thread, len(list.Threads))
-	for i, t := range list.Threads {
-		threads[i] = toAPIThread(t)
-	}
-	return agcomv1.ListThreads200JSONResponse{Threads: threads, Pagination: toAPIPagination(list.Pagination)}, nil
+	return newKeptJSON(ctx, list.Memo, "ListThreads", func() any {
+		threads := make([]agcomv1.Thread, len(list.Threads))
+		for i, t := range list.Threads {
+			threads[i] = toAPIThread(t)
+		}
+		return agcomv1.ListThreads200JSONResponse{Threads: threads, Pagination: toAPIPagination(list.Pagination)}
+	}), nil
 }
 
 // GetThread implements GET /threads/{thread_id}.
@@ -51,9 +53,11 @@ func (s *Server) ListThreadMessages(ctx context.Context, req agcomv1.ListThreadM
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.ListThreadMessages200JSONResponse{
-		Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
-	}, nil
+	return newKeptJSON(ctx, list.Memo, "ListThreadMessages", func() any {
+		return agcomv1.ListThreadMessages200JSONResponse{
+			Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
+		}
+	}), nil
 }
 
 // ReplyToThread implements POST /threads/{thread_id}/reply.

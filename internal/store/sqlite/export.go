@@ -33,10 +33,12 @@ var serialTables = map[string]bool{"messages": true, "audit_events": true, "even
 
 const (
 	// sqlExportTables lists the database's own tables, without SQLite's
-	// internal ones and the search index with its shadow tables.
+	// internal ones, the search index with its shadow tables, and the
+	// writer's commit count (bookkeeping for answers kept in memory).
 	sqlExportTables = `SELECT name FROM sqlite_master WHERE type = 'table'
 		AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 		AND name <> 'messages_fts' AND name NOT LIKE 'messages\_fts\_%' ESCAPE '\'
+		AND name <> 'writer_commits'
 		ORDER BY name`
 	// sqlExportSerial is the highest seq a table ever handed out: events
 	// is AUTOINCREMENT, so sqlite_sequence remembers seqs that pruning

@@ -90,6 +90,9 @@ type Store struct {
 	// jobsFailing: a job of the last batch failed, so the next batch runs
 	// with savepoints from the start (writer goroutine only).
 	jobsFailing bool
+	// commitNo is the commit count of the writer's latest commit
+	// (writer_commits; writer goroutine only).
+	commitNo int64
 	// checkpointDone is closed when the checkpointer has stopped.
 	checkpointDone chan struct{}
 	// walLong asks the writer to checkpoint between two batches.

@@ -32,20 +32,28 @@ import (
 // batch commits and before any of its callers hears "done"; a reader takes
 // the version before it reads. An answer therefore never carries a version
 // newer than its data: a change committed during the read makes it stale at
-// once. A commit that did not come from this store's writer (another
-// process on the same file) shows in PRAGMA data_version, and makes every
-// answer stale; so does the writer's own commit if a reader looks in the
-// moment between the commit and the raising of its versions.
+// once.
+//
+// A commit that did not come from this store's writer (another process on
+// the same file, such as `agcomd agent disable`) makes every answer stale.
+// Every store's writer counts its commits in writer_commits, inside the
+// transaction, so the count read before each answer changes with each
+// commit, and the writer knows whether the count before its own commit
+// was the one it last wrote. A program that writes the file without a
+// store does not count, but shows in PRAGMA data_version, which is read
+// with the count: its commit is seen unless this store's writer commits
+// in the same instant (the writer's own commits change data_version too,
+// so it takes the value that follows them).
 type viewCache struct {
 	mu       sync.Mutex
 	versions map[string]uint64 // by scope; a scope never touched is at 0
 	all      uint64            // raised by every commit: the admin scope
 	epoch    uint64            // raised by commits from elsewhere
 
-	db          *sql.DB
-	conn        *sql.Conn // a connection that never writes,
-	dataVersion *sql.Stmt // and PRAGMA data_version prepared on it
-	seen        int64     // data_version after the writer's latest commit
+	db      *sql.DB
+	conn    *sql.Conn // a connection that never writes,
+	changes *sql.Stmt // and sqlChanges prepared on it
+	seen    changes   // what it read last
 
 	hits, misses uint64 // answers given from memory, and read
 
@@ -66,6 +74,12 @@ const adminScope = ""
 
 type viewStamp struct{ epoch, version uint64 }
 
+// changes are what tell commits apart: the writers' commit count and the
+// viewCache connection's data_version.
+type changes struct{ commits, dataVersion int64 }
+
+const sqlChanges = `SELECT (SELECT n FROM writer_commits WHERE id = 1), (SELECT data_version FROM pragma_data_version)`
+
 type viewEntry struct {
 	key   string
 	stamp viewStamp
@@ -85,11 +99,11 @@ func newViewCache(dsn string) (*viewCache, error) {
 		return nil, err
 	}
 	c := &viewCache{versions: map[string]uint64{}, db: db, conn: conn, entries: map[string]*list.Element{}}
-	if c.dataVersion, err = conn.PrepareContext(context.Background(), "PRAGMA data_version"); err != nil {
+	if c.changes, err = conn.PrepareContext(context.Background(), sqlChanges); err != nil {
 		c.close()
 		return nil, err
 	}
-	if c.seen, err = c.readDataVersion(); err != nil {
+	if c.seen, err = c.readChanges(); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -100,19 +114,19 @@ func newViewCache(dsn string) (*viewCache, error) {
 func (c *viewCache) close() error {
 	c.closeOnce.Do(func() {
 		var errs []error
-		if c.dataVersion != nil {
-			errs = append(errs, c.dataVersion.Close())
+		if c.changes != nil {
+			errs = append(errs, c.changes.Close())
 		}
 		c.closeErr = errors.Join(append(errs, c.conn.Close(), c.db.Close())...)
 	})
 	return c.closeErr
 }
 
-// readDataVersion runs with c.mu held (or before c is shared).
-func (c *viewCache) readDataVersion() (int64, error) {
-	var v int64
-	err := c.dataVersion.QueryRowContext(context.Background()).Scan(&v)
-	return v, err
+// readChanges runs with c.mu held (or before c is shared).
+func (c *viewCache) readChanges() (changes, error) {
+	var ch changes
+	err := c.changes.QueryRowContext(context.Background()).Scan(&ch.commits, &ch.dataVersion)
+	return ch, err
 }
 
 // lookup returns the answer kept for key if it is still valid, and
@@ -121,13 +135,13 @@ func (c *viewCache) readDataVersion() (int64, error) {
 func (c *viewCache) lookup(key, scope string) (value any, hit bool, st viewStamp, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, err := c.readDataVersion()
+	ch, err := c.readChanges()
 	if err != nil {
 		return nil, false, st, false
 	}
-	if v != c.seen {
+	if ch != c.seen {
 		c.invalidateLocked()
-		c.seen = v
+		c.seen = ch
 	}
 	st = c.stampLocked(scope)
 	if el, found := c.entries[key]; found {
@@ -159,18 +173,23 @@ func (c *viewCache) invalidateLocked() {
 }
 
 // committed raises the versions of the scopes a batch touched; the writer
-// calls it after the commit and before telling anyone.
-func (c *viewCache) committed(scopes []string) {
+// calls it after its commit number commit, and before telling anyone.
+func (c *viewCache) committed(scopes []string, commit int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.all++
 	for _, s := range scopes {
 		c.versions[s]++
 	}
-	if v, err := c.readDataVersion(); err == nil {
-		c.seen = v
-	} else {
-		c.invalidateLocked() // cannot tell this commit from others
+	// Another process committed before this commit (unless a reader has
+	// seen its count already), or after it.
+	other := c.seen.commits != commit-1 && c.seen.commits != commit
+	ch, err := c.readChanges()
+	if err != nil || other || ch.commits != commit {
+		c.invalidateLocked()
+	}
+	if err == nil {
+		c.seen = ch
 	}
 }
 
@@ -216,7 +235,9 @@ const agentsScope = "agents"
 // cachedRead answers from the cache while the scope is unchanged since the
 // answer was read, and otherwise reads (and keeps the answer). The key
 // names the read and every parameter it depends on, the caller included.
-// Callers must not change what it returns: the answer is shared.
+// Callers must not change what it returns: the answer is shared. Lists
+// carry a Memo for their encoding, so that the HTTP layer encodes a kept
+// list once.
 func cachedRead[T any](s *Store, scope string, key string, cost func(T) int, read func() (T, error)) (T, error) {
 	kept, hit, st, ok := s.views.lookup(key, scope)
 	if hit {
@@ -245,21 +266,33 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 	}
 	return cachedRead(s, viewScope(caller), viewKey("threads", caller, archived, f.Page),
 		func(l agcom.ThreadList) int { return len(l.Threads) },
-		func() (agcom.ThreadList, error) { return s.listThreads(ctx, caller, f) })
+		func() (agcom.ThreadList, error) {
+			l, err := s.listThreads(ctx, caller, f)
+			l.Memo = agcom.NewMemo()
+			return l, err
+		})
 }
 
 // ListMessages returns the messages the caller can see, newest first.
 func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("messages", caller, f),
 		func(l agcom.MessageList) int { return len(l.Messages) },
-		func() (agcom.MessageList, error) { return s.listMessages(ctx, caller, f) })
+		func() (agcom.MessageList, error) {
+			l, err := s.listMessages(ctx, caller, f)
+			l.Memo = agcom.NewMemo()
+			return l, err
+		})
 }
 
 // ListThreadMessages returns the messages of thread id, oldest first.
 func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("thread messages", caller, id, p),
 		func(l agcom.MessageList) int { return len(l.Messages) },
-		func() (agcom.MessageList, error) { return s.listThreadMessages(ctx, caller, id, p) })
+		func() (agcom.MessageList, error) {
+			l, err := s.listThreadMessages(ctx, caller, id, p)
+			l.Memo = agcom.NewMemo()
+			return l, err
+		})
 }
 
 // SearchMessages returns the visible messages that contain the query.
@@ -273,7 +306,11 @@ func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom
 func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("inbox", caller, f),
 		func(l agcom.InboxList) int { return len(l.Entries) },
-		func() (agcom.InboxList, error) { return s.listInbox(ctx, caller, f) })
+		func() (agcom.InboxList, error) {
+			l, err := s.listInbox(ctx, caller, f)
+			l.Memo = agcom.NewMemo()
+			return l, err
+		})
 }
 
 // ListAuditEvents returns audit events newest first: every event for an
@@ -281,12 +318,20 @@ func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.Inbo
 func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("audit", caller, f),
 		func(l agcom.AuditEventList) int { return len(l.Events) },
-		func() (agcom.AuditEventList, error) { return s.listAuditEvents(ctx, caller, f) })
+		func() (agcom.AuditEventList, error) {
+			l, err := s.listAuditEvents(ctx, caller, f)
+			l.Memo = agcom.NewMemo()
+			return l, err
+		})
 }
 
 // ListContacts returns a page of the address book.
 func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
 	return cachedRead(s, contactsScope, viewKey("contacts", agcom.Caller{}, f),
 		func(l agcom.ContactList) int { return len(l.Contacts) },
-		func() (agcom.ContactList, error) { return s.listContacts(ctx, f) })
+		func() (agcom.ContactList, error) {
+			l, err := s.listContacts(ctx, f)
+			l.Memo = agcom.NewMemo()
+			return l, err
+		})
 }

@@ -344,3 +344,36 @@ func TestAgentFollowsWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestAnotherProcessThenOurWrite: a commit from another process (here,
+// another store on the same file, as `agcomd agent disable` is) makes
+// every kept answer stale, even when this store's writer commits before
+// anyone reads again.
+func TestAnotherProcessThenOurWrite(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "agcom.db")
+	s := openTestStore(t, path)
+	if _, err := s.CreateAgent(ctx, "root", agcom.Agent{Handle: "carol"}, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.Agent(ctx, "carol"); err != nil || a.Disabled {
+		t.Fatalf("before: %+v, %v", a, err)
+	}
+	if _, err := s.Agent(ctx, "carol"); err != nil { // kept
+		t.Fatal(err)
+	}
+
+	other := openTestStore(t, path)
+	yes := true
+	if _, err := other.UpdateAgent(ctx, "root", "carol", agcom.AgentUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	// This store writes too, before anyone reads: its commit must not
+	// hide the other's.
+	if err := s.RecordTokenFailure(ctx, "dave", "bad secret"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.Agent(ctx, "carol"); err != nil || !a.Disabled {
+		t.Fatalf("after another process disabled carol: %+v, %v; want disabled", a, err)
+	}
+}
