@@ -49,7 +49,7 @@ func (s *Store) Agent(ctx context.Context, handle string) (agcom.Agent, error) {
 		found bool
 	}
 	ans, err := cachedRead(s, agentsScope, "agent "+handle,
-		func(answer) int { return 1 },
+		func(a answer) int { return agentSize(a.agent) },
 		func() (answer, error) {
 			a, err := scanAgent(s.readOne(ctx, sqlGetAgent, handle))
 			if errors.Is(err, sql.ErrNoRows) {

@@ -62,12 +62,16 @@ type viewCache struct {
 
 	entries map[string]*list.Element
 	lru     list.List // of *viewEntry, most recently used first
-	cost    int       // items held, over all entries
+	cost    int       // bytes held, over all entries (estimated: see sizes.go)
 }
 
-// viewCost bounds the items (threads, messages, events, contacts) that all
-// kept answers hold together: some tens of megabytes.
-const viewCost = 30_000
+// viewCost bounds the bytes that all kept answers hold together, as their
+// sizes estimate them; the heap holds about as much again before the
+// collector runs. A thread weighs about half a message, so this keeps,
+// for instance, the first inbox page of 1,000 agents. The encodings kept
+// with answers (agcom.Memo, a fraction of their size once compressed) are
+// not counted.
+const viewCost = 16 << 20
 
 // adminScope is the scope of admins' answers.
 const adminScope = ""
@@ -245,7 +249,7 @@ func cachedRead[T any](s *Store, scope string, key string, cost func(T) int, rea
 	}
 	v, err := read()
 	if err == nil && ok {
-		s.views.put(key, scope, st, v, cost(v)+1)
+		s.views.put(key, scope, st, v, cost(v)+entrySize)
 	}
 	return v, err
 }
@@ -265,7 +269,7 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 		archived = fmt.Sprint(*f.Archived)
 	}
 	return cachedRead(s, viewScope(caller), viewKey("threads", caller, archived, f.Page),
-		func(l agcom.ThreadList) int { return len(l.Threads) },
+		func(l agcom.ThreadList) int { return sizeOfAll(l.Threads, threadSize) },
 		func() (agcom.ThreadList, error) {
 			l, err := s.listThreads(ctx, caller, f)
 			l.Memo = agcom.NewMemo()
@@ -276,7 +280,7 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 // ListMessages returns the messages the caller can see, newest first.
 func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("messages", caller, f),
-		func(l agcom.MessageList) int { return len(l.Messages) },
+		func(l agcom.MessageList) int { return sizeOfAll(l.Messages, messageSize) },
 		func() (agcom.MessageList, error) {
 			l, err := s.listMessages(ctx, caller, f)
 			l.Memo = agcom.NewMemo()
@@ -287,7 +291,7 @@ func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.M
 // ListThreadMessages returns the messages of thread id, oldest first.
 func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("thread messages", caller, id, p),
-		func(l agcom.MessageList) int { return len(l.Messages) },
+		func(l agcom.MessageList) int { return sizeOfAll(l.Messages, messageSize) },
 		func() (agcom.MessageList, error) {
 			l, err := s.listThreadMessages(ctx, caller, id, p)
 			l.Memo = agcom.NewMemo()
@@ -298,14 +302,14 @@ func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id 
 // SearchMessages returns the visible messages that contain the query.
 func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) ([]agcom.Message, error) {
 	return cachedRead(s, viewScope(caller), viewKey("search", caller, q),
-		func(ms []agcom.Message) int { return len(ms) },
+		func(ms []agcom.Message) int { return sizeOfAll(ms, messageSize) },
 		func() ([]agcom.Message, error) { return s.searchMessages(ctx, caller, q) })
 }
 
 // ListInbox returns the messages addressed to the caller, newest first.
 func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("inbox", caller, f),
-		func(l agcom.InboxList) int { return len(l.Entries) },
+		func(l agcom.InboxList) int { return sizeOfAll(l.Entries, inboxEntrySize) },
 		func() (agcom.InboxList, error) {
 			l, err := s.listInbox(ctx, caller, f)
 			l.Memo = agcom.NewMemo()
@@ -317,7 +321,7 @@ func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.Inbo
 // admin, otherwise those where the caller is the actor or the target.
 func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("audit", caller, f),
-		func(l agcom.AuditEventList) int { return len(l.Events) },
+		func(l agcom.AuditEventList) int { return sizeOfAll(l.Events, auditEventSize) },
 		func() (agcom.AuditEventList, error) {
 			l, err := s.listAuditEvents(ctx, caller, f)
 			l.Memo = agcom.NewMemo()
@@ -328,7 +332,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 // ListContacts returns a page of the address book.
 func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
 	return cachedRead(s, contactsScope, viewKey("contacts", agcom.Caller{}, f),
-		func(l agcom.ContactList) int { return len(l.Contacts) },
+		func(l agcom.ContactList) int { return sizeOfAll(l.Contacts, contactSize) },
 		func() (agcom.ContactList, error) {
 			l, err := s.listContacts(ctx, f)
 			l.Memo = agcom.NewMemo()
