@@ -37,12 +37,10 @@ const (
 // Agent returns the registered agent handle. Returns ENOTFOUND when there
 // is none.
 //
-// It runs on every authenticated request, so it is one prepared statement
-// rather than a transaction.
-//
 // Every authenticated request asks for its caller (for the admin and
 // disabled flags), so the answer, found or not, is kept until a write to
-// agents (execAgents) makes it stale.
+// agents (execAgents) makes it stale, and is read with one prepared
+// statement rather than a transaction.
 func (s *Store) Agent(ctx context.Context, handle string) (agcom.Agent, error) {
 	type answer struct {
 		agent agcom.Agent
