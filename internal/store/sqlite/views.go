@@ -69,8 +69,9 @@ type viewCache struct {
 // sizes estimate them; the heap holds about as much again before the
 // collector runs. A thread weighs about half a message, so this keeps,
 // for instance, the first inbox page of 1,000 agents. The encodings kept
-// with answers (agcom.Memo, a fraction of their size once compressed) are
-// not counted.
+// with answers (agcom.Memo) are not counted: gzipped, a fraction of the
+// answer's size; plain, for clients that do not take gzip, about as much
+// as the answer again.
 const viewCost = 16 << 20
 
 // adminScope is the scope of admins' answers.
