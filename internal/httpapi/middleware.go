@@ -31,6 +31,8 @@ type requestInfo struct {
 	gzip  bool // compress will gzip a large answer (see gzipChosen)
 }
 
+// requestInfoFrom returns the request's info, or a blank one (which goes
+// nowhere) outside requestID.
 func requestInfoFrom(ctx context.Context) *requestInfo {
 	ri, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
 	if ri == nil {
@@ -41,12 +43,7 @@ func requestInfoFrom(ctx context.Context) *requestInfo {
 
 type requestInfoKey struct{}
 
-func requestIDFrom(ctx context.Context) string {
-	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
-		return ri.id
-	}
-	return ""
-}
+func requestIDFrom(ctx context.Context) string { return requestInfoFrom(ctx).id }
 
 // clientRequestID is what we accept as a caller-chosen X-Request-ID.
 var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
@@ -111,7 +108,7 @@ func accessLog(log *slog.Logger, obs Observer) func(http.Handler) http.Handler {
 				rec.status = http.StatusOK
 			}
 			d := time.Since(start)
-			ri, _ := r.Context().Value(requestInfoKey{}).(*requestInfo)
+			ri := requestInfoFrom(r.Context())
 			route := ""
 			if rctx := chi.RouteContext(r.Context()); rctx != nil {
 				route = rctx.RoutePattern()
@@ -231,9 +228,7 @@ func limitBody(max int64, ew errorWriter) func(http.Handler) http.Handler {
 func noteAgent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := auth.CallerFrom(r.Context()); ok {
-			if ri, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-				ri.agent = c.Handle
-			}
+			requestInfoFrom(r.Context()).agent = c.Handle
 		}
 		next.ServeHTTP(w, r)
 	})
