@@ -59,7 +59,7 @@ func TestKeptJSON(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			memo, built := agcom.NewMemo(), 0
+			memo, built := agcom.NewMemo(nil), 0
 			k := keptJSON{memo: memo, kind: "ListThreads", gzip: c.gzip, body: func() any { built++; return c.body }}
 			first, enc1 := write(k)
 			second, enc2 := write(k)
@@ -80,7 +80,7 @@ func TestKeptJSON(t *testing.T) {
 	}
 
 	t.Run("each operation and encoding has its own bytes", func(t *testing.T) {
-		memo := agcom.NewMemo()
+		memo := agcom.NewMemo(nil)
 		plain, _ := write(keptJSON{memo: memo, kind: "ListContacts", body: func() any { return large }})
 		zipped, enc := write(keptJSON{memo: memo, kind: "ListContacts", gzip: true, body: func() any { return large }})
 		if enc != "gzip" || !bytes.Equal(gunzip(zipped), plain) {

@@ -48,7 +48,7 @@ func (s *Store) Agent(ctx context.Context, handle string) (agcom.Agent, error) {
 	}
 	ans, err := cachedRead(s, agentsScope, "agent "+handle,
 		func(a answer) int { return agentSize(a.agent) },
-		func() (answer, error) {
+		func(*agcom.Memo) (answer, error) {
 			a, err := scanAgent(s.readOne(ctx, sqlGetAgent, handle))
 			if errors.Is(err, sql.ErrNoRows) {
 				return answer{}, nil

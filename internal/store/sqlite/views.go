@@ -66,12 +66,11 @@ type viewCache struct {
 }
 
 // viewCost bounds the bytes that all kept answers hold together, as their
-// sizes estimate them; the heap holds about as much again before the
+// sizes estimate them, with the encodings kept with them (agcom.Memo),
+// counted as they are made; the heap holds about as much again before the
 // collector runs. A thread weighs about half a message, so this keeps,
-// for instance, the first inbox page of 1,000 agents. The encodings kept
-// with answers (agcom.Memo) are not counted: gzipped, a fraction of the
-// answer's size; plain, for clients that do not take gzip, about as much
-// as the answer again.
+// for instance, the first inbox page of 1,000 agents with its gzipped
+// encoding.
 const viewCost = 16 << 20
 
 // adminScope is the scope of admins' answers.
@@ -198,18 +197,38 @@ func (c *viewCache) committed(scopes []string, commit int64) {
 	}
 }
 
-// put keeps value, read at st, for key, unless it is already stale.
-func (c *viewCache) put(key, scope string, st viewStamp, value any, cost int) {
+// put keeps value in e (its key, and the stamp it was read at), unless it
+// is already stale.
+func (c *viewCache) put(e *viewEntry, scope string, value any, cost int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st != c.stampLocked(scope) || cost > viewCost/10 {
+	if e.stamp != c.stampLocked(scope) || cost > viewCost/10 {
 		return
 	}
-	if el, ok := c.entries[key]; ok {
+	if el, ok := c.entries[e.key]; ok {
 		c.removeLocked(el)
 	}
-	c.entries[key] = c.lru.PushFront(&viewEntry{key: key, stamp: st, value: value, cost: cost})
+	e.value, e.cost = value, cost
+	c.entries[e.key] = c.lru.PushFront(e)
 	c.cost += cost
+	c.evictLocked()
+}
+
+// charge adds delta bytes to what e holds, while it is kept: its answer's
+// memo changed.
+func (c *viewCache) charge(e *viewEntry, delta int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[e.key]; !ok || el.Value != e {
+		return
+	}
+	e.cost += delta
+	c.cost += delta
+	c.evictLocked()
+}
+
+// evictLocked drops the least recently used answers until the rest fit.
+func (c *viewCache) evictLocked() {
 	for c.cost > viewCost {
 		c.removeLocked(c.lru.Back())
 	}
@@ -241,16 +260,17 @@ const agentsScope = "agents"
 // answer was read, and otherwise reads (and keeps the answer). The key
 // names the read and every parameter it depends on, the caller included.
 // Callers must not change what it returns: the answer is shared. Lists
-// carry a Memo for their encoding, so that the HTTP layer encodes a kept
-// list once.
-func cachedRead[T any](s *Store, scope string, key string, cost func(T) int, read func() (T, error)) (T, error) {
+// carry the memo read is given, so that the HTTP layer encodes a kept list
+// once; the bytes it keeps count against viewCost with the answer's.
+func cachedRead[T any](s *Store, scope string, key string, cost func(T) int, read func(*agcom.Memo) (T, error)) (T, error) {
 	kept, hit, st, ok := s.views.lookup(key, scope)
 	if hit {
 		return kept.(T), nil
 	}
-	v, err := read()
+	e := &viewEntry{key: key, stamp: st}
+	v, err := read(agcom.NewMemo(func(delta int) { s.views.charge(e, delta) }))
 	if err == nil && ok {
-		s.views.put(key, scope, st, v, cost(v)+entrySize)
+		s.views.put(e, scope, v, cost(v)+entrySize)
 	}
 	return v, err
 }
@@ -271,9 +291,9 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 	}
 	return cachedRead(s, viewScope(caller), viewKey("threads", caller, archived, f.Page),
 		func(l agcom.ThreadList) int { return sizeOfAll(l.Threads, threadSize) },
-		func() (agcom.ThreadList, error) {
+		func(memo *agcom.Memo) (agcom.ThreadList, error) {
 			l, err := s.listThreads(ctx, caller, f)
-			l.Memo = agcom.NewMemo()
+			l.Memo = memo
 			return l, err
 		})
 }
@@ -282,9 +302,9 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("messages", caller, f),
 		func(l agcom.MessageList) int { return sizeOfAll(l.Messages, messageSize) },
-		func() (agcom.MessageList, error) {
+		func(memo *agcom.Memo) (agcom.MessageList, error) {
 			l, err := s.listMessages(ctx, caller, f)
-			l.Memo = agcom.NewMemo()
+			l.Memo = memo
 			return l, err
 		})
 }
@@ -293,9 +313,9 @@ func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.M
 func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("thread messages", caller, id, p),
 		func(l agcom.MessageList) int { return sizeOfAll(l.Messages, messageSize) },
-		func() (agcom.MessageList, error) {
+		func(memo *agcom.Memo) (agcom.MessageList, error) {
 			l, err := s.listThreadMessages(ctx, caller, id, p)
-			l.Memo = agcom.NewMemo()
+			l.Memo = memo
 			return l, err
 		})
 }
@@ -304,16 +324,16 @@ func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id 
 func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) ([]agcom.Message, error) {
 	return cachedRead(s, viewScope(caller), viewKey("search", caller, q),
 		func(ms []agcom.Message) int { return sizeOfAll(ms, messageSize) },
-		func() ([]agcom.Message, error) { return s.searchMessages(ctx, caller, q) })
+		func(*agcom.Memo) ([]agcom.Message, error) { return s.searchMessages(ctx, caller, q) })
 }
 
 // ListInbox returns the messages addressed to the caller, newest first.
 func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("inbox", caller, f),
 		func(l agcom.InboxList) int { return sizeOfAll(l.Entries, inboxEntrySize) },
-		func() (agcom.InboxList, error) {
+		func(memo *agcom.Memo) (agcom.InboxList, error) {
 			l, err := s.listInbox(ctx, caller, f)
-			l.Memo = agcom.NewMemo()
+			l.Memo = memo
 			return l, err
 		})
 }
@@ -323,9 +343,9 @@ func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.Inbo
 func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
 	return cachedRead(s, viewScope(caller), viewKey("audit", caller, f),
 		func(l agcom.AuditEventList) int { return sizeOfAll(l.Events, auditEventSize) },
-		func() (agcom.AuditEventList, error) {
+		func(memo *agcom.Memo) (agcom.AuditEventList, error) {
 			l, err := s.listAuditEvents(ctx, caller, f)
-			l.Memo = agcom.NewMemo()
+			l.Memo = memo
 			return l, err
 		})
 }
@@ -334,9 +354,9 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
 	return cachedRead(s, contactsScope, viewKey("contacts", agcom.Caller{}, f),
 		func(l agcom.ContactList) int { return sizeOfAll(l.Contacts, contactSize) },
-		func() (agcom.ContactList, error) {
+		func(memo *agcom.Memo) (agcom.ContactList, error) {
 			l, err := s.listContacts(ctx, f)
-			l.Memo = agcom.NewMemo()
+			l.Memo = memo
 			return l, err
 		})
 }

@@ -377,3 +377,68 @@ func TestAnotherProcessThenOurWrite(t *testing.T) {
 		t.Fatalf("after another process disabled carol: %+v, %v; want disabled", a, err)
 	}
 }
+
+// TestMemoBytesCount: the encodings kept with an answer count against the
+// budget while the answer is kept, and push older answers out.
+func TestMemoBytesCount(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
+	alice, bob := agcom.Caller{Handle: "alice"}, agcom.Caller{Handle: "bob"}
+	if _, err := s.SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "s", Body: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	cost := func() int {
+		s.views.mu.Lock()
+		defer s.views.mu.Unlock()
+		return s.views.cost
+	}
+	inbox := func(c agcom.Caller) agcom.ThreadList {
+		t.Helper()
+		l, err := s.ListThreads(ctx, c, agcom.ThreadFilter{Page: agcom.Page{Limit: 50}})
+		if err != nil || len(l.Threads) != 1 || l.Memo == nil {
+			t.Fatalf("list threads: %d threads, memo %v, %v", len(l.Threads), l.Memo != nil, err)
+		}
+		return l
+	}
+
+	first := inbox(alice)
+	before := cost()
+	first.Memo.Store("plain", make([]byte, 1000))
+	if got := cost() - before; got != 1000 {
+		t.Fatalf("kept 1,000 bytes of encoding: cost rose by %d", got)
+	}
+	first.Memo.Store("gzip", make([]byte, 100))
+	if got := cost() - before; got != 100 {
+		t.Fatalf("replaced them with 100 bytes: cost is %d over the answer's", got)
+	}
+
+	// An encoding as large as the whole budget leaves room for nothing
+	// else: bob's answer, kept first, goes.
+	s.views.mu.Lock()
+	s.views.invalidateLocked()
+	s.views.mu.Unlock()
+	other := inbox(bob)
+	mine := inbox(alice)
+	mine.Memo.Store("plain", make([]byte, viewCost))
+	s.views.mu.Lock()
+	_, kept := s.views.entries[viewKey("threads", bob, "any", agcom.Page{Limit: 50})]
+	s.views.mu.Unlock()
+	if kept {
+		t.Fatal("bob's answer is still kept past the budget")
+	}
+	if got := cost(); got != 0 {
+		t.Fatalf("cost %d once the budget's worth of encoding pushed everything out", got)
+	}
+	// Encodings of an answer no longer kept count nothing, even when a
+	// newer answer is kept under its key.
+	other.Memo.Store("plain", make([]byte, 500))
+	if got := cost(); got != 0 {
+		t.Fatalf("an answer no longer kept raised the cost to %d", got)
+	}
+	inbox(bob)
+	before = cost()
+	other.Memo.Store("gzip", make([]byte, 700))
+	if got := cost(); got != before {
+		t.Fatalf("an answer no longer kept changed its successor's cost from %d to %d", before, got)
+	}
+}
