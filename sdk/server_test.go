@@ -1,32 +1,24 @@
 package sdk_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/agcom/agcom/internal/app"
 	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/testserver"
 	"github.com/agcom/agcom/sdk"
 )
 
 // The agent that logs in with a secret: the bootstrap admin.
-const (
-	testSecretKey = "sdk-test-secret-key-0123456789abcdef0123"
-	aliceSecret   = "alice-secret-0123456789"
-)
+const aliceSecret = "alice-secret-0123456789"
 
 // server is the real program on a temporary database, behind a recorder
 // that counts the requests it sees and can inject failures.
 type server struct {
-	URL string
-	App *app.App
+	*testserver.Server
 
 	mu     sync.Mutex
 	seen   map[string]int // "METHOD /path STATUS" → count
@@ -37,31 +29,17 @@ type server struct {
 // bootstrap admin (secret aliceSecret) and rate limits off unless an
 // option turns them on.
 func boot(dir string, opts ...func(*config.Config)) (*server, func(), error) {
-	cfg, err := config.Load(func(name string) (string, bool) {
-		v, ok := map[string]string{
-			"SECRET_KEY":         testSecretKey,
-			"DB_PATH":            filepath.Join(dir, "agcom.db"),
-			"LOG_LEVEL":          "ERROR",
-			"RATE_LIMIT_ENABLED": "false",
-			"ADMIN_HANDLE":       "alice",
-			"ADMIN_SECRET":       aliceSecret,
-		}[name]
-		return v, ok
+	s := &server{seen: map[string]int{}}
+	var err error
+	s.Server, err = testserver.Start(dir, testserver.Options{
+		Env:    map[string]string{"ADMIN_HANDLE": "alice", "ADMIN_SECRET": aliceSecret},
+		Wrap:   s.wrap,
+		Config: opts,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	a, err := app.New(context.Background(), cfg, "test", io.Discard)
-	if err != nil {
-		return nil, nil, err
-	}
-	s := &server{App: a, seen: map[string]int{}}
-	hs := httptest.NewServer(s.wrap(a.Handler))
-	s.URL = hs.URL
-	return s, func() { hs.Close(); a.Close() }, nil
+	return s, func() { s.Close() }, nil
 }
 
 // newServer boots a server for one test.
@@ -118,7 +96,7 @@ func (s *server) setInject(f func(r *http.Request) (int, string, bool)) {
 
 // mint returns a token for handle signed with the server's key.
 func (s *server) mint(handle string) string {
-	tok, err := s.App.Keys.Mint(handle, "", time.Hour, time.Now())
+	tok, err := s.Mint(handle)
 	if err != nil {
 		panic(err)
 	}

@@ -2,14 +2,11 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/agcom/agcom/internal/testdb"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +19,7 @@ import (
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/app"
 	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/testserver"
 )
 
 // Helpers of the hardening tests (rate limits, body limit, CORS, headers,
@@ -81,42 +79,13 @@ type hardServer struct {
 // and INFO logs going to the returned server's Logs.
 func hardBoot(tb testing.TB, opts ...func(*config.Config)) *hardServer {
 	tb.Helper()
-	dir := tb.TempDir()
-	cfg, err := config.Load(func(name string) (string, bool) {
-		switch name {
-		case "SECRET_KEY":
-			return testSecretKey, true
-		case "DB_PATH":
-			return filepath.Join(dir, "agcom.db"), true
-		case "LOG_LEVEL":
-			return "INFO", true
-		case "RATE_LIMIT_ENABLED":
-			return "false", true
-		}
-		return "", false
-	})
-	if err != nil {
-		tb.Fatalf("config: %v", err)
-	}
-	if testdb.Postgres() {
-		cfg.DatabaseURL = testdb.PostgresURL(tb)
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
 	logs := &hardLogBuffer{}
-	a, err := app.New(context.Background(), cfg, "test", logs)
-	if err != nil {
-		tb.Fatalf("app.New: %v", err)
-	}
-	srv := httptest.NewServer(a.Handler)
-	tb.Cleanup(func() {
-		srv.Close()
-		if err := a.Close(); err != nil {
-			tb.Errorf("close: %v", err)
-		}
+	s := testserver.New(tb, testserver.Options{
+		Env:    map[string]string{"LOG_LEVEL": "INFO"},
+		Logs:   logs,
+		Config: append([]func(*config.Config){onTestStore(tb)}, opts...),
 	})
-	return &hardServer{URL: srv.URL, App: a, Logs: logs}
+	return &hardServer{URL: s.URL, App: s.App, Logs: logs}
 }
 
 // hardToken mints a token for handle with the server's key.

@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +17,10 @@ import (
 	"github.com/agcom/agcom/internal/app"
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/testdb"
+	"github.com/agcom/agcom/internal/testserver"
 )
 
-const testSecretKey = "test-secret-key-0123456789abcdef0123456789"
+const testSecretKey = testserver.SecretKey
 
 // env is one running server with its own database.
 type env struct {
@@ -30,45 +29,22 @@ type env struct {
 	App *app.App
 }
 
-// newEnv boots the whole program on a temporary database. Options may
-// adjust the configuration before start-up.
+// newEnv boots the whole program on a temporary database (on PostgreSQL
+// when AGCOM_TEST_STORE=postgres). Options may adjust the configuration
+// before start-up; tests of the rate limits turn them on with one.
 func newEnv(t *testing.T, opts ...func(*config.Config)) *env {
 	t.Helper()
-	cfg, err := config.Load(func(name string) (string, bool) {
-		switch name {
-		case "SECRET_KEY":
-			return testSecretKey, true
-		case "DB_PATH":
-			return filepath.Join(t.TempDir(), "agcom.db"), true
-		case "LOG_LEVEL":
-			return "ERROR", true
-		case "RATE_LIMIT_ENABLED":
-			// Tests of the limits turn them on with an option.
-			return "false", true
+	s := testserver.New(t, testserver.Options{Config: append([]func(*config.Config){onTestStore(t)}, opts...)})
+	return &env{t: t, URL: s.URL, App: s.App}
+}
+
+// onTestStore points the server at PostgreSQL when the tests run on it.
+func onTestStore(tb testing.TB) func(*config.Config) {
+	return func(cfg *config.Config) {
+		if testdb.Postgres() {
+			cfg.DatabaseURL = testdb.PostgresURL(tb)
 		}
-		return "", false
-	})
-	if err != nil {
-		t.Fatalf("config: %v", err)
 	}
-	if testdb.Postgres() {
-		cfg.DatabaseURL = testdb.PostgresURL(t)
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	a, err := app.New(context.Background(), cfg, "test", io.Discard)
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	srv := httptest.NewServer(a.Handler)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := a.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return &env{t: t, URL: srv.URL, App: a}
 }
 
 // token mints a token for handle with the server's key.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,58 +13,29 @@ import (
 	"time"
 
 	"github.com/agcom/agcom/gen/agcomv1"
-	"github.com/agcom/agcom/internal/app"
 	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/testserver"
 )
 
 // The bootstrap admin logs in with a secret; other agents use minted
 // tokens.
-const (
-	testSecretKey = "cli-test-secret-key-0123456789abcdef0123"
-	rootSecret    = "root-secret-0123456789"
-)
+const rootSecret = "root-secret-0123456789"
 
-// server is the real program on a temporary database.
-type server struct {
-	URL string
-	App *app.App
-}
+// server is the real program on a temporary database, with root as the
+// bootstrap admin.
+type server struct{ *testserver.Server }
 
 func newServer(t *testing.T, opts ...func(*config.Config)) *server {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Load(func(name string) (string, bool) {
-		v, ok := map[string]string{
-			"SECRET_KEY":         testSecretKey,
-			"DB_PATH":            filepath.Join(dir, "agcom.db"),
-			"LOG_LEVEL":          "ERROR",
-			"RATE_LIMIT_ENABLED": "false",
-			"ADMIN_HANDLE":       "root",
-			"ADMIN_SECRET":       rootSecret,
-		}[name]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	a, err := app.New(context.Background(), cfg, "test", io.Discard)
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	hs := httptest.NewServer(a.Handler)
-	t.Cleanup(func() {
-		hs.Close()
-		a.Close()
-	})
-	return &server{URL: hs.URL, App: a}
+	return &server{testserver.New(t, testserver.Options{
+		Env:    map[string]string{"ADMIN_HANDLE": "root", "ADMIN_SECRET": rootSecret},
+		Config: opts,
+	})}
 }
 
 func (s *server) mint(t *testing.T, handle string) string {
 	t.Helper()
-	tok, err := s.App.Keys.Mint(handle, "", time.Hour, time.Now())
+	tok, err := s.Mint(handle)
 	if err != nil {
 		t.Fatal(err)
 	}
