@@ -30,11 +30,9 @@ func (s *Server) ListAgents(ctx context.Context, req agcomv1.ListAgentsRequestOb
 	if err != nil {
 		return nil, err
 	}
-	agents := make([]agcomv1.Agent, len(list.Agents))
-	for i, a := range list.Agents {
-		agents[i] = toAPIAgent(a)
-	}
-	return agcomv1.ListAgents200JSONResponse{Agents: agents, Pagination: toAPIPagination(list.Pagination)}, nil
+	return agcomv1.ListAgents200JSONResponse{
+		Agents: convertAll(list.Agents, toAPIAgent), Pagination: toAPIPagination(list.Pagination),
+	}, nil
 }
 
 // CreateAgent implements POST /admin/agents; the secret is shown only here.

@@ -22,10 +22,8 @@ func (s *Server) ListAuditEvents(ctx context.Context, req agcomv1.ListAuditEvent
 		return nil, err
 	}
 	return newKeptJSON(ctx, list.Memo, "ListAuditEvents", func() any {
-		events := make([]agcomv1.AuditEvent, len(list.Events))
-		for i, e := range list.Events {
-			events[i] = toAPIAuditEvent(e)
+		return agcomv1.ListAuditEvents200JSONResponse{
+			Events: convertAll(list.Events, toAPIAuditEvent), Pagination: toAPIPagination(list.Pagination),
 		}
-		return agcomv1.ListAuditEvents200JSONResponse{Events: events, Pagination: toAPIPagination(list.Pagination)}
 	}), nil
 }

@@ -22,13 +22,16 @@ func toAPIMessage(m agcom.Message) agcomv1.Message {
 	}
 }
 
-func toAPIMessages(ms []agcom.Message) []agcomv1.Message {
-	out := make([]agcomv1.Message, len(ms))
-	for i, m := range ms {
-		out[i] = toAPIMessage(m)
+// convertAll converts every item with convert.
+func convertAll[T, U any](items []T, convert func(T) U) []U {
+	out := make([]U, len(items))
+	for i, it := range items {
+		out[i] = convert(it)
 	}
 	return out
 }
+
+func toAPIMessages(ms []agcom.Message) []agcomv1.Message { return convertAll(ms, toAPIMessage) }
 
 func toAPIBroadcast(ms []agcom.Message) agcomv1.BroadcastResult {
 	return agcomv1.BroadcastResult{Messages: toAPIMessages(ms), Count: len(ms)}
@@ -69,11 +72,7 @@ func toAPIContact(c agcom.Contact) agcomv1.Contact {
 }
 
 func toAPIContactPage(l agcom.ContactList) agcomv1.ContactPage {
-	out := make([]agcomv1.Contact, len(l.Contacts))
-	for i, c := range l.Contacts {
-		out[i] = toAPIContact(c)
-	}
-	return agcomv1.ContactPage{Contacts: out, Pagination: toAPIPagination(l.Pagination)}
+	return agcomv1.ContactPage{Contacts: convertAll(l.Contacts, toAPIContact), Pagination: toAPIPagination(l.Pagination)}
 }
 
 func toAPIAuditEvent(e agcom.AuditEvent) agcomv1.AuditEvent {

@@ -167,11 +167,7 @@ func parseCursor(name string, raw *string) (*int64, error) {
 }
 
 func toAPIEventPage(p agcom.EventPage) agcomv1.EventPage {
-	events := make([]agcomv1.Event, len(p.Events))
-	for i, e := range p.Events {
-		events[i] = toAPIEvent(e)
-	}
-	return agcomv1.EventPage{Events: events, NextCursor: strconv.FormatInt(p.Next, 10)}
+	return agcomv1.EventPage{Events: convertAll(p.Events, toAPIEvent), NextCursor: strconv.FormatInt(p.Next, 10)}
 }
 
 func toAPIEvent(e agcom.Event) agcomv1.Event {

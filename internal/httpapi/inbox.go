@@ -61,17 +61,19 @@ func (s *Server) ListInbox(ctx context.Context, req agcomv1.ListInboxRequestObje
 		return nil, err
 	}
 	return newKeptJSON(ctx, list.Memo, "ListInbox", func() any {
-		entries := make([]agcomv1.InboxEntry, len(list.Entries))
-		for i, e := range list.Entries {
-			m := toAPIMessage(e.Message)
-			entries[i] = agcomv1.InboxEntry{
-				MessageId: m.MessageId, ThreadId: m.ThreadId, FromHandle: m.FromHandle, ToHandles: m.ToHandles,
-				Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt, InReplyTo: m.InReplyTo, Tags: m.Tags,
-				ReadAt: e.ReadAt,
-			}
+		return agcomv1.ListInbox200JSONResponse{
+			Messages: convertAll(list.Entries, toAPIInboxEntry), Pagination: toAPIPagination(list.Pagination),
 		}
-		return agcomv1.ListInbox200JSONResponse{Messages: entries, Pagination: toAPIPagination(list.Pagination)}
 	}), nil
+}
+
+func toAPIInboxEntry(e agcom.InboxEntry) agcomv1.InboxEntry {
+	m := toAPIMessage(e.Message)
+	return agcomv1.InboxEntry{
+		MessageId: m.MessageId, ThreadId: m.ThreadId, FromHandle: m.FromHandle, ToHandles: m.ToHandles,
+		Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt, InReplyTo: m.InReplyTo, Tags: m.Tags,
+		ReadAt: e.ReadAt,
+	}
 }
 
 func toAPIReadState(st agcom.ReadState) agcomv1.ReadState {

@@ -22,11 +22,9 @@ func (s *Server) ListThreads(ctx context.Context, req agcomv1.ListThreadsRequest
 		return nil, err
 	}
 	return newKeptJSON(ctx, list.Memo, "ListThreads", func() any {
-		threads := make([]agcomv1.Thread, len(list.Threads))
-		for i, t := range list.Threads {
-			threads[i] = toAPIThread(t)
+		return agcomv1.ListThreads200JSONResponse{
+			Threads: convertAll(list.Threads, toAPIThread), Pagination: toAPIPagination(list.Pagination),
 		}
-		return agcomv1.ListThreads200JSONResponse{Threads: threads, Pagination: toAPIPagination(list.Pagination)}
 	}), nil
 }
 
