@@ -145,8 +145,10 @@ func Load(getenv Getenv) (Config, error) {
 			r.fail("CORS_ORIGINS: list the allowed origins; * is not accepted")
 		}
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(r.str("LOG_LEVEL", DefaultLogLevel))); err != nil {
-		r.fail("LOG_LEVEL: one of DEBUG, INFO, WARN, ERROR")
+	if level, err := parseLevel(r.str("LOG_LEVEL", DefaultLogLevel)); err != nil {
+		r.fail("LOG_LEVEL: one of DEBUG, INFO, WARNING (or WARN), ERROR")
+	} else {
+		c.LogLevel = level
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		r.fail("LOG_FORMAT: json or text, got %q", c.LogFormat)
@@ -170,6 +172,17 @@ func Load(getenv Getenv) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// parseLevel reads a log level by slog's names in any case, and WARNING
+// (the Python name the spec's configuration uses) as WARN.
+func parseLevel(s string) (slog.Level, error) {
+	if strings.EqualFold(s, "WARNING") {
+		s = "WARN"
+	}
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
 }
 
 // reader collects every problem, so that one start-up reports them all.

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -124,5 +125,42 @@ func TestLoadRejectsRedis(t *testing.T) {
 				t.Errorf("Load() error %q shows the password", err)
 			}
 		})
+	}
+}
+
+func TestLoadLogLevel(t *testing.T) {
+	cases := []struct {
+		value string
+		want  slog.Level
+	}{
+		{"", slog.LevelInfo},
+		{"DEBUG", slog.LevelDebug},
+		{"debug", slog.LevelDebug},
+		{"INFO", slog.LevelInfo},
+		{"Info", slog.LevelInfo},
+		{"WARN", slog.LevelWarn},
+		{"warn", slog.LevelWarn},
+		{"WARNING", slog.LevelWarn},
+		{"warning", slog.LevelWarn},
+		{"Warning", slog.LevelWarn},
+		{"ERROR", slog.LevelError},
+		{"error", slog.LevelError},
+	}
+	for _, tc := range cases {
+		t.Run(tc.value, func(t *testing.T) {
+			c, err := config.Load(env(map[string]string{"SECRET_KEY": key, "LOG_LEVEL": tc.value}))
+			if err != nil {
+				t.Fatalf("Load(LOG_LEVEL=%q) error = %v", tc.value, err)
+			}
+			if c.LogLevel != tc.want {
+				t.Errorf("LOG_LEVEL=%q: level %v, want %v", tc.value, c.LogLevel, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"WARNINGS", "VERBOSE", "CRITICAL"} {
+		if _, err := config.Load(env(map[string]string{"SECRET_KEY": key, "LOG_LEVEL": bad})); err == nil ||
+			!strings.Contains(err.Error(), "LOG_LEVEL: one of DEBUG, INFO, WARNING (or WARN), ERROR") {
+			t.Errorf("Load(LOG_LEVEL=%q) error = %v, want the list of levels", bad, err)
+		}
 	}
 }
