@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/agcom/agcom/internal/config"
@@ -12,7 +13,7 @@ import (
 )
 
 // backup writes a consistent copy of DB_PATH to --to while the server may
-// keep running.
+// keep running. The copy is created 0600: it holds what the database holds.
 func backup(ctx context.Context, args []string, getenv config.Getenv, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,7 +35,9 @@ func backup(ctx context.Context, args []string, getenv config.Getenv, stdout, st
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("backup: no database at %s: %w", path, err)
 	}
-	store, err := sqlite.Open(ctx, path)
+	// Warnings (a database or backup open to other users) go to stderr.
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, err := sqlite.Open(ctx, path, sqlite.WithLogger(log))
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,14 @@ const writeCacheKiB = 16 << 10
 // 15 %). A database keeps the page size it was created with.
 const pageSize = 2048
 
+// The database, its -wal and -shm files and backups hold secret hashes and
+// every message: only the server's user may read them. SQLite gives the
+// -wal and -shm files the mode of the database file.
+const (
+	fileMode = 0o600
+	dirMode  = 0o700
+)
+
 // BusyTimeout is how long a connection waits for a lock held by another
 // connection before giving up with DatabaseBusy.
 const BusyTimeout = 5 * time.Second
@@ -93,6 +101,8 @@ type Store struct {
 	last    time.Time // the latest write timestamp handed out
 
 	hub hub.Hub // wakes event subscribers after commits
+
+	log *slog.Logger
 
 	jobs       chan *writeJob // to the writer goroutine
 	closing    chan struct{}
@@ -140,6 +150,11 @@ func create(ctx context.Context, path string) error {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("store: %w", err)
 	}
+	// SQLite would create the file with the umask's mode (often 0644), and
+	// the -wal and -shm files after it.
+	if err := createPrivate(path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("store: create: %w", err)
+	}
 	db, err := sql.Open(driverName, "file:"+path)
 	if err != nil {
 		return fmt.Errorf("store: create: %w", err)
@@ -155,15 +170,40 @@ func create(ctx context.Context, path string) error {
 	return db.Close()
 }
 
+// createPrivate creates the empty file path with fileMode; it fails with
+// fs.ErrExist when path exists.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// warnIfOpen logs one warning for each of paths that exists with
+// permissions for its group or others.
+func warnIfOpen(log *slog.Logger, paths ...string) {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		log.Warn("store: file is open to other users, and holds secret hashes and messages: chmod 600 it",
+			"file", p, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+	}
+}
+
 // Open opens (creating if needed) the database at path and applies any
-// pending migrations.
+// pending migrations. A database created here, its -wal and -shm files,
+// and the directories made for it are for the server's user only; an
+// existing one that is open to others is logged as a warning.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	o := options{busyTimeout: BusyTimeout, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
 			return nil, fmt.Errorf("store: create directory: %w", err)
 		}
 	}
@@ -188,11 +228,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		write:   write,
 		clock:   time.Now,
 		entropy: ulid.Monotonic(rand.Reader, 0),
+		log:     o.log,
 	}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
 	}
+	// The write connection has read the database: the -wal and -shm
+	// files are there.
+	warnIfOpen(o.log, path, path+"-wal", path+"-shm")
 	if stable, err := stablePlans(ctx, write); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("store: read SQLite's build options: %w", err)
@@ -269,11 +313,23 @@ func (s *Store) Close() error {
 }
 
 // Backup writes a consistent copy of the database to dest, which must not
-// exist, while the store stays in use: readers and the writer go on.
-func (s *Store) Backup(ctx context.Context, dest string) error {
-	if _, err := os.Stat(dest); err == nil {
+// exist, while the store stays in use: readers and the writer go on. The
+// copy is for the server's user only.
+func (s *Store) Backup(ctx context.Context, dest string) (err error) {
+	// VACUUM INTO fills an existing empty file, keeping its mode.
+	if err := createPrivate(dest); errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("store: backup: %s already exists", dest)
+	} else if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			os.Remove(dest)
+			return
+		}
+		// A file system that ignores modes is worth a word.
+		warnIfOpen(s.log, dest)
+	}()
 	// A connection of its own: VACUUM INTO reads one snapshot and holds
 	// neither the write connection nor a reader of the pool.
 	db, err := sql.Open(driverName, "file:"+s.path+"?"+s.params)
