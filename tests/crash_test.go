@@ -63,8 +63,9 @@ func hardStartAgcomd(t *testing.T, dbPath string) *hardProc {
 }
 
 // hardSpawnAgcomd starts the real binary in dir (which must hold no .env)
-// with the test key, a free port, INFO logs and env, and kills it when the
-// test ends. It does not wait for it to be ready.
+// with the test key, a free port, no metrics listener (processes running
+// at once would all want the default port), INFO logs and env, and kills
+// it when the test ends. It does not wait for it to be ready.
 func hardSpawnAgcomd(t *testing.T, dir string, env ...string) *hardProc {
 	t.Helper()
 	port := hardFreePort(t)
@@ -75,6 +76,7 @@ func hardSpawnAgcomd(t *testing.T, dir string, env ...string) *hardProc {
 		"SECRET_KEY=" + testSecretKey,
 		"HOST=127.0.0.1",
 		"PORT=" + strconv.Itoa(port),
+		"METRICS_ADDR=",
 		"LOG_LEVEL=INFO",
 	}, env...)
 	p := &hardProc{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), logs: &hardLogBuffer{}, done: make(chan struct{})}

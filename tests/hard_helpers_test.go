@@ -70,9 +70,10 @@ func (b *hardLogBuffer) String() string {
 // hardServer is the whole program behind httptest, built by the test itself
 // (not newEnv), so that it can take a *testing.F and a log writer.
 type hardServer struct {
-	URL  string
-	App  *app.App
-	Logs *hardLogBuffer
+	URL        string
+	MetricsURL string
+	App        *app.App
+	Logs       *hardLogBuffer
 }
 
 // hardBoot boots the program on a temporary database with rate limits off
@@ -85,7 +86,7 @@ func hardBoot(tb testing.TB, opts ...func(*config.Config)) *hardServer {
 		Logs:   logs,
 		Config: append([]func(*config.Config){onTestStore(tb)}, opts...),
 	})
-	return &hardServer{URL: s.URL, App: s.App, Logs: logs}
+	return &hardServer{URL: s.URL, MetricsURL: s.MetricsURL, App: s.App, Logs: logs}
 }
 
 // hardToken mints a token for handle with the server's key.

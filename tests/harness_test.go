@@ -26,7 +26,9 @@ const testSecretKey = testserver.SecretKey
 type env struct {
 	t   *testing.T
 	URL string
-	App *app.App
+	// MetricsURL serves /metrics, apart from the API.
+	MetricsURL string
+	App        *app.App
 }
 
 // newEnv boots the whole program on a temporary database (on PostgreSQL
@@ -35,7 +37,7 @@ type env struct {
 func newEnv(t *testing.T, opts ...func(*config.Config)) *env {
 	t.Helper()
 	s := testserver.New(t, testserver.Options{Config: append([]func(*config.Config){onTestStore(t)}, opts...)})
-	return &env{t: t, URL: s.URL, App: s.App}
+	return &env{t: t, URL: s.URL, MetricsURL: s.MetricsURL, App: s.App}
 }
 
 // onTestStore points the server at PostgreSQL when the tests run on it.

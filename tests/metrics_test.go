@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/testserver"
 )
 
 // hardSample is one sample of the Prometheus text format.
@@ -21,10 +24,14 @@ var (
 	hardULIDish    = regexp.MustCompile(`[0-9A-HJKMNP-TV-Z]{26}`)
 )
 
-// hardScrape fetches /metrics without a token and parses it.
+// hardScrape fetches /metrics from the metrics listener, without a token,
+// and parses it.
 func hardScrape(t *testing.T, e *env) []hardSample {
 	t.Helper()
-	resp, body := e.do("GET", "/metrics", "", "")
+	if e.MetricsURL == "" {
+		t.Fatal("the server serves no metrics (METRICS_ADDR is empty)")
+	}
+	resp, body := hardDo(t, nil, "GET", e.MetricsURL+"/metrics", "", nil, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: status %d, want 200 without a token; body %.300s", resp.StatusCode, body)
 	}
@@ -141,9 +148,9 @@ func TestMetrics(t *testing.T) {
 		t.Errorf(`%s_bucket{route="/api/v1/messages",le="+Inf"}: missing`, dur)
 	}
 
-	// Only the scrape itself is in flight.
-	if got := hardValue(t, samples, "agcom_http_requests_in_flight", nil); got != 1 {
-		t.Errorf("agcom_http_requests_in_flight = %v during a lone scrape, want 1", got)
+	// The scrape is not an API request: nothing is in flight.
+	if got := hardValue(t, samples, "agcom_http_requests_in_flight", nil); got != 0 {
+		t.Errorf("agcom_http_requests_in_flight = %v during a lone scrape, want 0", got)
 	}
 
 	if got := hardValue(t, samples, "agcom_rate_limit_rejections_total", map[string]string{"category": "write"}); got != 1 {
@@ -158,13 +165,99 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
-	// A second scrape: in flight is back to one, and the first scrape was
-	// counted under its own route.
+	// A second scrape: the first was not counted as an API request.
 	samples = hardScrape(t, e)
-	if got := hardValue(t, samples, "agcom_http_requests_in_flight", nil); got != 1 {
-		t.Errorf("agcom_http_requests_in_flight = %v on the second scrape, want 1", got)
+	if got := hardFind(samples, reqs, map[string]string{"route": "/metrics"}); len(got) != 0 {
+		t.Errorf(`%s{route="/metrics"} = %v, want no sample: scrapes are not API requests`, reqs, got)
 	}
-	if got := hardValue(t, samples, reqs, map[string]string{"route": "/metrics", "method": "GET", "status": "200"}); got != 1 {
-		t.Errorf(`%s{route="/metrics"} = %v, want 1`, reqs, got)
+}
+
+// metricsPaths are what the metrics listener serves with pprof on.
+var metricsPaths = []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline", "/debug/vars"}
+
+// metricsNotOnAPI checks that the API answers every metrics path with the
+// usual 404 envelope, with and without a token.
+func metricsNotOnAPI(t *testing.T, e *env) {
+	t.Helper()
+	tok := e.token("alice")
+	for _, p := range metricsPaths {
+		for _, token := range []string{"", tok} {
+			resp, body := e.do("GET", p, token, "")
+			t.Run(p, func(t *testing.T) { wantError(t, resp, body, http.StatusNotFound, "NotFound") })
+		}
 	}
+}
+
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Pprof = true })
+	metricsNotOnAPI(t, e)
+	for _, p := range metricsPaths {
+		resp, body := hardDo(t, nil, "GET", e.MetricsURL+p, "", nil, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("metrics listener: GET %s: status %d, want 200; body %.200s", p, resp.StatusCode, body)
+		}
+	}
+
+	// Without pprof the metrics listener serves the metrics alone.
+	e = newEnv(t)
+	metricsNotOnAPI(t, e)
+	for _, p := range metricsPaths[1:] {
+		if resp, body := hardDo(t, nil, "GET", e.MetricsURL+p, "", nil, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("metrics listener without pprof: GET %s: status %d, want 404; body %.200s", p, resp.StatusCode, body)
+		}
+	}
+}
+
+// The program's own listeners: METRICS_ADDR gets one of its own, and empty
+// opens none.
+func TestMetricsAddr(t *testing.T) {
+	serve := func(t *testing.T, metricsAddr string) (*env, *hardLogBuffer) {
+		t.Helper()
+		logs := &hardLogBuffer{}
+		s, err := testserver.Start(t.TempDir(), testserver.Options{
+			Listen: true,
+			Env:    map[string]string{"METRICS_ADDR": metricsAddr, "PPROF_ENABLED": strconv.FormatBool(metricsAddr != ""), "LOG_LEVEL": "INFO"},
+			Logs:   logs,
+			Config: []func(*config.Config){onTestStore(t)},
+		})
+		if err != nil {
+			t.Fatalf("start with METRICS_ADDR=%q: %v", metricsAddr, err)
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		})
+		return &env{t: t, URL: s.URL, MetricsURL: s.MetricsURL, App: s.App}, logs
+	}
+
+	t.Run("own listener", func(t *testing.T) {
+		e, logs := serve(t, "127.0.0.1:0")
+		if e.MetricsURL == "" || e.MetricsURL == e.URL {
+			t.Fatalf("metrics at %q, API at %q: want a listener of their own", e.MetricsURL, e.URL)
+		}
+		metricsNotOnAPI(t, e)
+		for _, p := range metricsPaths {
+			if resp, body := hardDo(t, nil, "GET", e.MetricsURL+p, "", nil, nil); resp.StatusCode != http.StatusOK {
+				t.Errorf("metrics listener: GET %s: status %d, want 200; body %.200s", p, resp.StatusCode, body)
+			}
+		}
+		if !strings.Contains(logs.String(), `"msg":"metrics listening","addr":"`+strings.TrimPrefix(e.MetricsURL, "http://")+`"`) {
+			t.Errorf("no log line for the metrics listener at %s; logs:\n%s", e.MetricsURL, logs)
+		}
+	})
+
+	t.Run("empty", func(t *testing.T) {
+		e, logs := serve(t, "")
+		if e.MetricsURL != "" || e.App.MetricsHandler != nil {
+			t.Errorf("METRICS_ADDR empty: metrics at %q (handler %v), want none", e.MetricsURL, e.App.MetricsHandler)
+		}
+		if strings.Contains(logs.String(), "metrics listening") {
+			t.Errorf("METRICS_ADDR empty: a metrics listener was opened; logs:\n%s", logs)
+		}
+		metricsNotOnAPI(t, e)
+		if resp, body := e.do("GET", "/api/v1/health", "", ""); resp.StatusCode != http.StatusOK {
+			t.Errorf("health: status %d; body %s", resp.StatusCode, body)
+		}
+	})
 }

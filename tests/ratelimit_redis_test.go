@@ -66,7 +66,7 @@ func withRedis(url string, failOpen bool) func(*config.Config) {
 
 // asEnv lets the env helpers (do, hardScrape) drive a hardBoot server.
 func asEnv(t *testing.T, s *hardServer) *env {
-	return &env{t: t, URL: s.URL, App: s.App}
+	return &env{t: t, URL: s.URL, MetricsURL: s.MetricsURL, App: s.App}
 }
 
 // redisWrite sends one write (a message) as token and returns the response.

@@ -164,7 +164,6 @@ func TestRateLimitExemptRoutes(t *testing.T) {
 		"/api/v1/health/ready",
 		"/api/v1/docs/",
 		"/api/v1/openapi.json",
-		"/metrics",
 	}
 	for _, p := range paths {
 		for i := 0; i < 5; i++ {

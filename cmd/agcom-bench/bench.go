@@ -279,6 +279,7 @@ func startAgcomd(ctx context.Context, bin, dir string, env []string) (*process, 
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), env...),
 		"SECRET_KEY="+benchSecretKey, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
+		"METRICS_ADDR=", // no metrics listener: a server already running may hold its port
 		"RATE_LIMIT_ENABLED=false", "LOG_LEVEL=INFO")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	start := time.Now()

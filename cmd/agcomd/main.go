@@ -9,6 +9,9 @@
 //	agcomd copy --from sqlite://PATH --to postgres://…
 //	                            move a SQLite database into an empty PostgreSQL one
 //	agcomd version              print the version
+//
+// While serving, SIGTERM and SIGINT stop the server gracefully and SIGHUP
+// reads the TLS certificate and key files again.
 package main
 
 import (

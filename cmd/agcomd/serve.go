@@ -4,13 +4,22 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/agcom/agcom/internal/app"
 	"github.com/agcom/agcom/internal/config"
 )
 
+// serve runs the server until ctx is cancelled. SIGHUP reads the TLS
+// certificate again; it does not stop the server.
 func serve(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	// Registered first: SIGHUP's default action would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
@@ -20,11 +29,21 @@ func serve(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	ln, err := net.Listen("tcp", cfg.Addr())
+	ls, err := a.Listen()
 	if err != nil {
 		return err
 	}
-	return a.Serve(ctx, ln)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				a.ReloadTLS() // logs the outcome; a failure keeps the old certificate
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return a.Serve(ctx, ls)
 }
 
 // dbPath is DB_PATH or its default.

@@ -1,5 +1,6 @@
-// Package app wires AgCom together: the store, the HTTP API and the HTTP
-// server. cmd/agcomd runs it; tests boot it whole on a temporary database.
+// Package app wires AgCom together: the store, the HTTP API, the metrics
+// and the HTTP servers. cmd/agcomd runs it; tests boot it whole on a
+// temporary database.
 package app
 
 import (
@@ -12,6 +13,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/go-chi/chi/v5"
+	chimw "github.com/go-chi/chi/v5/middleware"
 
 	contract "github.com/agcom/agcom"
 	"github.com/agcom/agcom/internal/agcom"
@@ -31,11 +35,19 @@ const (
 
 // App is the whole program, ready to serve.
 type App struct {
-	Config  config.Config
-	Store   Store
-	Keys    *auth.Keys
+	Config config.Config
+	Store  Store
+	Keys   *auth.Keys
+	// Handler is the API.
 	Handler http.Handler
-	Log     *slog.Logger
+	// MetricsHandler serves /metrics, and Go's profiler at /debug/pprof/
+	// when PPROF_ENABLED, on a listener of its own (METRICS_ADDR), never
+	// the API's. It is nil when METRICS_ADDR is empty.
+	MetricsHandler http.Handler
+	Log            *slog.Logger
+
+	// cert is the API's TLS certificate; nil serves plain HTTP.
+	cert *certificate
 
 	stopPruning func()
 	// closeLimits closes the rate limits' Redis client, if any.
@@ -49,6 +61,12 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	keys, err := auth.NewKeys(cfg.SecretKey)
 	if err != nil {
 		return nil, err
+	}
+	var cert *certificate
+	if cfg.TLS() {
+		if cert, err = loadCertificate(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return nil, fmt.Errorf("cannot serve HTTPS: %w", err)
+		}
 	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -89,15 +107,16 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		RateLimits:   limits,
 		CORSOrigins:  cfg.CORSOrigins,
 		Observer:     m,
-		Metrics:      m.Handler(),
-		Pprof:        cfg.Pprof,
 	})
 	if err != nil {
 		closeLimits()
 		store.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log}
+	a := &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log, cert: cert}
+	if cfg.MetricsAddr != "" {
+		a.MetricsHandler = metricsHandler(m, cfg.Pprof)
+	}
 	a.closeLimits = closeLimits
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() { defer close(done); a.prune(stop) }()
@@ -133,41 +152,125 @@ func (a *App) prune(stop <-chan struct{}) {
 	}
 }
 
-// Serve serves on ln until ctx is cancelled, then stops accepting, drains
-// in-flight requests for up to the configured shutdown timeout, and
-// returns.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           a.Handler,
+// metricsHandler serves the metrics and, with pprof, Go's profiler; any
+// other path is a plain 404.
+func metricsHandler(m *metrics.Metrics, pprof bool) http.Handler {
+	r := chi.NewRouter()
+	r.Method(http.MethodGet, "/metrics", m.Handler())
+	if pprof {
+		r.Mount("/debug", chimw.Profiler())
+	}
+	return r
+}
+
+// ReloadTLS reads the API's certificate and key files again; connections
+// opened from then on get the new certificate, open ones keep theirs. When
+// the files are bad, the certificate in use stays and the error is logged
+// and returned. Without TLS it does nothing. agcomd calls it on SIGHUP.
+func (a *App) ReloadTLS() error {
+	if a.cert == nil {
+		a.Log.Info("no TLS certificate to reload: TLS_CERT_FILE and TLS_KEY_FILE are not set")
+		return nil
+	}
+	if err := a.cert.load(); err != nil {
+		a.Log.Error("TLS certificate not reloaded: still serving the previous one", "error", err.Error())
+		return err
+	}
+	a.Log.Info("TLS certificate reloaded", "cert_file", a.cert.certFile, "key_file", a.cert.keyFile)
+	return nil
+}
+
+// Listeners are the sockets the program serves on.
+type Listeners struct {
+	// API serves the API (HTTPS when TLS is configured).
+	API net.Listener
+	// Metrics serves MetricsHandler; nil serves no metrics.
+	Metrics net.Listener
+}
+
+// Listen opens the listeners the configuration names: HOST:PORT for the
+// API and METRICS_ADDR, unless it is empty, for the metrics.
+func (a *App) Listen() (Listeners, error) {
+	api, err := net.Listen("tcp", a.Config.Addr())
+	if err != nil {
+		return Listeners{}, fmt.Errorf("listen on HOST:PORT: %w", err)
+	}
+	ls := Listeners{API: api}
+	if a.MetricsHandler != nil {
+		if ls.Metrics, err = net.Listen("tcp", a.Config.MetricsAddr); err != nil {
+			api.Close()
+			return Listeners{}, fmt.Errorf("listen on METRICS_ADDR (set another address, or empty to serve no metrics): %w", err)
+		}
+	}
+	return ls, nil
+}
+
+// Serve serves the API on ls.API and the metrics on ls.Metrics (if any)
+// until ctx is cancelled, then stops accepting, drains in-flight requests
+// for up to the configured shutdown timeout, and returns. When one
+// listener fails, the other is shut down too.
+func (a *App) Serve(ctx context.Context, ls Listeners) error {
+	api := a.newServer(a.Handler)
+	serveAPI := func() error { return api.Serve(ls.API) }
+	if a.cert != nil {
+		api.TLSConfig = a.cert.tlsConfig()
+		serveAPI = func() error { return api.ServeTLS(ls.API, "", "") }
+	}
+	where := []any{"store", "sqlite", "db_path", a.Config.DBPath}
+	if a.Config.DatabaseURL != "" {
+		where = []any{"store", "postgres"} // the URL may hold a password
+	}
+	a.Log.Info("agcomd listening", append([]any{"addr", ls.API.Addr().String(), "tls", a.cert != nil}, where...)...)
+
+	servers := []*http.Server{api}
+	errc := make(chan error, 2)
+	go func() { errc <- serveAPI() }()
+	if ls.Metrics != nil && a.MetricsHandler != nil {
+		m := a.newServer(a.MetricsHandler)
+		servers = append(servers, m)
+		a.Log.Info("metrics listening", "addr", ls.Metrics.Addr().String(), "pprof", a.Config.Pprof)
+		go func() { errc <- m.Serve(ls.Metrics) }()
+	}
+
+	running := len(servers)
+	var failed error
+	select {
+	case failed = <-errc:
+		running--
+	case <-ctx.Done():
+		a.Log.Info("agcomd shutting down: draining requests", "timeout", a.Config.ShutdownTimeout.String())
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	errs := []error{failed}
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	for ; running > 0; running-- {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	a.Log.Info("agcomd stopped")
+	return nil
+}
+
+// newServer is an HTTP server for h with the program's timeouts and error
+// log.
+func (a *App) newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
-	where := []any{"store", "sqlite", "db_path", a.Config.DBPath}
-	if a.Config.DatabaseURL != "" {
-		where = []any{"store", "postgres"} // the URL may hold a password
-	}
-	a.Log.Info("agcomd listening", append([]any{"addr", ln.Addr().String()}, where...)...)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	a.Log.Info("agcomd shutting down: draining requests", "timeout", a.Config.ShutdownTimeout.String())
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	a.Log.Info("agcomd stopped")
-	return nil
 }
 
 // statusLookup reads an agent's admin and disabled flags from the store;

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -34,7 +35,10 @@ const (
 	DefaultRateAudit           = 100
 	DefaultRateAuth            = 10
 	DefaultEventRetentionHours = 7 * 24
-	minSecretKeyLen            = 32
+	// DefaultMetricsAddr keeps /metrics on the loopback interface, apart
+	// from the API's port.
+	DefaultMetricsAddr = "127.0.0.1:9464"
+	minSecretKeyLen    = 32
 )
 
 // Config is the server's configuration.
@@ -69,9 +73,21 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	// EventRetention is how long agents' events are kept for resuming.
 	EventRetention time.Duration
-	// Pprof serves Go's profiler at /debug/pprof/ (unauthenticated: only
-	// for diagnosing, on a trusted network).
+	// MetricsAddr is the listen address of /metrics (and pprof), never the
+	// API's; empty serves neither.
+	MetricsAddr string
+	// Pprof serves Go's profiler at /debug/pprof/ on the metrics listener
+	// (unauthenticated: only for diagnosing, on a trusted network).
 	Pprof bool
+	// TLSCertFile and TLSKeyFile, both set, make the API serve HTTPS with
+	// this PEM certificate (chain) and key, read again on SIGHUP.
+	TLSCertFile string
+	TLSKeyFile  string
+}
+
+// TLS reports whether the API serves HTTPS.
+func (c Config) TLS() bool {
+	return c.TLSCertFile != ""
 }
 
 // Addr is the listen address.
@@ -130,7 +146,10 @@ func Load(getenv Getenv) (Config, error) {
 		AdminHandle:       r.str("ADMIN_HANDLE", ""),
 		AdminSecret:       r.str("ADMIN_SECRET", ""),
 		MaxBodyBytes:      int64(r.int("MAX_REQUEST_BODY_BYTES", DefaultMaxBodyBytes, 1024, 64<<20)),
+		MetricsAddr:       r.optional("METRICS_ADDR", DefaultMetricsAddr),
 		Pprof:             r.bool("PPROF_ENABLED", false),
+		TLSCertFile:       r.str("TLS_CERT_FILE", ""),
+		TLSKeyFile:        r.str("TLS_KEY_FILE", ""),
 		EventRetention:    time.Duration(r.int("EVENT_RETENTION_HOURS", DefaultEventRetentionHours, 1, 24*365)) * time.Hour,
 		ShutdownTimeout:   time.Duration(r.int("SHUTDOWN_TIMEOUT_SECONDS", int(DefaultShutdownTimeout/time.Second), 1, 3600)) * time.Second,
 	}
@@ -168,6 +187,15 @@ func Load(getenv Getenv) (Config, error) {
 	if (c.AdminHandle == "") != (c.AdminSecret == "") {
 		r.fail("ADMIN_HANDLE and ADMIN_SECRET must be set together")
 	}
+	if c.MetricsAddr != "" && !validAddr(c.MetricsAddr) {
+		r.fail("METRICS_ADDR: must be host:port, such as %s, or empty to serve no metrics; got %q", DefaultMetricsAddr, c.MetricsAddr)
+	}
+	if c.Pprof && c.MetricsAddr == "" {
+		r.fail("PPROF_ENABLED: the profiler is served on the metrics listener only; set METRICS_ADDR too")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		r.fail("TLS_CERT_FILE and TLS_KEY_FILE must be set together (both for HTTPS, neither for HTTP)")
+	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, err
 	}
@@ -185,6 +213,17 @@ func parseLevel(s string) (slog.Level, error) {
 	return l, err
 }
 
+// validAddr reports whether addr is host:port with a numeric port (an
+// empty host listens on every interface).
+func validAddr(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
 // reader collects every problem, so that one start-up reports them all.
 type reader struct {
 	getenv Getenv
@@ -198,6 +237,15 @@ func (r *reader) fail(format string, args ...any) {
 func (r *reader) str(name, def string) string {
 	if v, ok := r.getenv(name); ok && v != "" {
 		return v
+	}
+	return def
+}
+
+// optional is str for a variable that an empty value turns off: unset
+// gives def, set and empty gives "".
+func (r *reader) optional(name, def string) string {
+	if v, ok := r.getenv(name); ok {
+		return strings.TrimSpace(v)
 	}
 	return def
 }

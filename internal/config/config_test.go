@@ -164,3 +164,66 @@ func TestLoadLogLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadMetricsAddr(t *testing.T) {
+	cases := []struct {
+		name  string
+		vars  map[string]string
+		want  string
+		pprof bool
+	}{
+		{"unset: the default", map[string]string{}, config.DefaultMetricsAddr, false},
+		{"empty: off", map[string]string{"METRICS_ADDR": ""}, "", false},
+		{"all interfaces", map[string]string{"METRICS_ADDR": "0.0.0.0:9464"}, "0.0.0.0:9464", false},
+		{"no host", map[string]string{"METRICS_ADDR": ":9100"}, ":9100", false},
+		{"ipv6", map[string]string{"METRICS_ADDR": "[::1]:9464"}, "[::1]:9464", false},
+		{"pprof", map[string]string{"PPROF_ENABLED": "true"}, config.DefaultMetricsAddr, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.vars["SECRET_KEY"] = key
+			c, err := config.Load(env(tc.vars))
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			if c.MetricsAddr != tc.want || c.Pprof != tc.pprof {
+				t.Errorf("MetricsAddr, Pprof = %q, %t; want %q, %t", c.MetricsAddr, c.Pprof, tc.want, tc.pprof)
+			}
+		})
+	}
+}
+
+func TestLoadTLS(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"SECRET_KEY": key}))
+	if err != nil || c.TLS() {
+		t.Fatalf("without TLS_*: TLS() = %t, error %v; want plain HTTP", c.TLS(), err)
+	}
+	c, err = config.Load(env(map[string]string{"SECRET_KEY": key, "TLS_CERT_FILE": "/etc/agcom/cert.pem", "TLS_KEY_FILE": "/etc/agcom/key.pem"}))
+	if err != nil || !c.TLS() || c.TLSCertFile != "/etc/agcom/cert.pem" || c.TLSKeyFile != "/etc/agcom/key.pem" {
+		t.Fatalf("with both TLS_*: %+v, error %v; want HTTPS with both files", c, err)
+	}
+}
+
+func TestLoadRejectsListeners(t *testing.T) {
+	cases := []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"metrics no port", map[string]string{"METRICS_ADDR": "127.0.0.1"}, "METRICS_ADDR: must be host:port"},
+		{"metrics bad port", map[string]string{"METRICS_ADDR": "127.0.0.1:metrics"}, "METRICS_ADDR: must be host:port"},
+		{"metrics port range", map[string]string{"METRICS_ADDR": "127.0.0.1:70000"}, "METRICS_ADDR: must be host:port"},
+		{"pprof without metrics", map[string]string{"METRICS_ADDR": "", "PPROF_ENABLED": "true"}, "PPROF_ENABLED: the profiler is served on the metrics listener only"},
+		{"cert alone", map[string]string{"TLS_CERT_FILE": "cert.pem"}, "TLS_CERT_FILE and TLS_KEY_FILE must be set together"},
+		{"key alone", map[string]string{"TLS_KEY_FILE": "key.pem"}, "TLS_CERT_FILE and TLS_KEY_FILE must be set together"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.vars["SECRET_KEY"] = key
+			_, err := config.Load(env(tc.vars))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load() error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
-	chimw "github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"github.com/klauspost/compress/gzhttp"
 	"github.com/klauspost/compress/gzip"
@@ -103,12 +102,9 @@ type Options struct {
 	RateLimits *RateLimits
 	// CORSOrigins are the browser origins allowed to call the API.
 	CORSOrigins []string
-	// Observer receives request measurements; nil discards them.
+	// Observer receives request measurements; nil discards them. The
+	// metrics themselves are served apart from the API (internal/app).
 	Observer Observer
-	// Metrics, when set, is served at /metrics.
-	Metrics http.Handler
-	// Pprof serves Go's profiler at /debug/pprof/.
-	Pprof bool
 }
 
 // Server implements the generated strict-server interface.
@@ -176,12 +172,6 @@ func NewHandler(o Options) (http.Handler, error) {
 	})
 
 	r.Get("/", srv.root)
-	if o.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", o.Metrics)
-	}
-	if o.Pprof {
-		r.Mount("/debug", chimw.Profiler())
-	}
 	r.Get(BasePath+"/openapi.json", serveBytes("application/json", specJSON))
 	r.Get(BasePath+"/openapi.yaml", serveBytes("application/yaml", o.SpecYAML))
 	docs := v5emb.NewHandlerWithConfig(swgui.Config{

@@ -1,10 +1,12 @@
 // Package testserver boots the whole program for tests: the real app, on
-// a database of its own, behind an httptest server. The contract tests,
-// the SDK's and the command line client's all start their servers here.
+// a database of its own, behind an httptest server (or, with
+// Options.Listen, on the listeners agcomd opens). The contract tests, the
+// SDK's and the command line client's all start their servers here.
 package testserver
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -31,13 +33,26 @@ type Options struct {
 	Wrap func(http.Handler) http.Handler
 	// Config adjusts the loaded configuration, in order.
 	Config []func(*config.Config)
+	// Listen serves as agcomd does, through App.Listen and App.Serve: the
+	// API on HOST:PORT (127.0.0.1 and a free port unless Env says
+	// otherwise), over HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set,
+	// and the metrics on METRICS_ADDR (127.0.0.1 and a free port unless
+	// Env says otherwise; empty serves none). Wrap is not used.
+	Listen bool
 }
 
-// Server is the program, serving at URL.
+// Server is the program, serving its API at URL and its metrics at
+// MetricsURL (empty when METRICS_ADDR is empty).
 type Server struct {
-	URL string
-	App *app.App
-	srv *httptest.Server
+	URL        string
+	MetricsURL string
+	App        *app.App
+
+	// Behind httptest.
+	srv, metrics *httptest.Server
+	// With Options.Listen: stop ends Serve, which sends its result on served.
+	stop   context.CancelFunc
+	served chan error
 }
 
 // Start starts a server whose database lives in dir.
@@ -47,6 +62,9 @@ func Start(dir string, o Options) (*Server, error) {
 		"DB_PATH":            filepath.Join(dir, "agcom.db"),
 		"LOG_LEVEL":          "ERROR",
 		"RATE_LIMIT_ENABLED": "false",
+	}
+	if o.Listen {
+		env["HOST"], env["PORT"], env["METRICS_ADDR"] = "127.0.0.1", "0", "127.0.0.1:0"
 	}
 	for k, v := range o.Env {
 		env[k] = v
@@ -69,12 +87,41 @@ func Start(dir string, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Listen {
+		return listen(a)
+	}
 	h := a.Handler
 	if o.Wrap != nil {
 		h = o.Wrap(h)
 	}
-	srv := httptest.NewServer(h)
-	return &Server{URL: srv.URL, App: a, srv: srv}, nil
+	s := &Server{App: a, srv: httptest.NewServer(h)}
+	s.URL = s.srv.URL
+	if a.MetricsHandler != nil {
+		s.metrics = httptest.NewServer(a.MetricsHandler)
+		s.MetricsURL = s.metrics.URL
+	}
+	return s, nil
+}
+
+// listen serves a on the listeners its configuration names.
+func listen(a *app.App) (*Server, error) {
+	ls, err := a.Listen()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Server{App: a, stop: stop, served: make(chan error, 1)}
+	scheme := "http://"
+	if a.Config.TLS() {
+		scheme = "https://"
+	}
+	s.URL = scheme + ls.API.Addr().String()
+	if ls.Metrics != nil {
+		s.MetricsURL = "http://" + ls.Metrics.Addr().String()
+	}
+	go func() { s.served <- a.Serve(ctx, ls) }()
+	return s, nil
 }
 
 // New starts a server for the test tb, on a temporary directory, and
@@ -95,8 +142,17 @@ func New(tb testing.TB, o Options) *Server {
 
 // Close stops serving, then closes the program.
 func (s *Server) Close() error {
-	s.srv.Close()
-	return s.App.Close()
+	var served error
+	if s.stop != nil {
+		s.stop()
+		served = <-s.served
+	} else {
+		s.srv.Close()
+		if s.metrics != nil {
+			s.metrics.Close()
+		}
+	}
+	return errors.Join(served, s.App.Close())
 }
 
 // Mint returns a token for handle, valid for an hour, signed with the

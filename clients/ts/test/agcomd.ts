@@ -53,6 +53,8 @@ export async function startAgcomd(extraEnv: Record<string, string> = {}): Promis
     SECRET_KEY: randomBytes(32).toString("hex"),
     HOST: "127.0.0.1",
     PORT: "0",
+    // No metrics listener: servers started at once would share its port.
+    METRICS_ADDR: "",
     RATE_LIMIT_ENABLED: "false",
     LOG_FORMAT: "json",
     LOG_LEVEL: "INFO",
