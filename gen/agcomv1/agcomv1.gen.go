@@ -29,6 +29,7 @@ const (
 	AuditEventTypeAddressBookUpdate    AuditEventType = "address_book_update"
 	AuditEventTypeAgentCreate          AuditEventType = "agent_create"
 	AuditEventTypeAgentSecretRotate    AuditEventType = "agent_secret_rotate"
+	AuditEventTypeAgentTokensRevoke    AuditEventType = "agent_tokens_revoke"
 	AuditEventTypeAgentUpdate          AuditEventType = "agent_update"
 	AuditEventTypeMessageReply         AuditEventType = "message_reply"
 	AuditEventTypeMessageSend          AuditEventType = "message_send"
@@ -47,6 +48,8 @@ func (e AuditEventType) Valid() bool {
 	case AuditEventTypeAgentCreate:
 		return true
 	case AuditEventTypeAgentSecretRotate:
+		return true
+	case AuditEventTypeAgentTokensRevoke:
 		return true
 	case AuditEventTypeAgentUpdate:
 		return true
@@ -262,10 +265,13 @@ type ArchiveState struct {
 
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
-	// ActorHandle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
+	// ActorHandle The agent that acted; null when no agent was authenticated, as
+	// for a failed login (`token_issue_failure`, whose target is the
+	// handle that was claimed).
+	//
 	//
 	// Example: alice
-	ActorHandle Handle `json:"actor_handle"`
+	ActorHandle *string `json:"actor_handle"`
 
 	// Details Example: {"message_id":"01J9ZQ4W4S3N0C5Q6Q9D8V7T2K","subject":"Hello","thread_id":"01J9ZQ4W4S3N0C5Q6Q9D8V7T2J"}
 	Details map[string]interface{} `json:"details"`
@@ -1262,9 +1268,22 @@ type ClientInterface interface {
 	// Corresponds with PATCH /admin/agents/{handle} (the `UpdateAgent` operationId).
 	UpdateAgent(ctx context.Context, handle AgentHandle, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RevokeAgentTokens End every token issued to an agent so far
+	//
+	// Admins only. Every token issued to the agent before this call is
+	// refused from now on, on every node (open event streams end at their
+	// next check); the agent logs in again with its secret for a new one.
+	// Tokens minted with the signing key for this agent must carry the
+	// agent's new `agent_token_gen` (see the security scheme).
+	//
+	// Corresponds with POST /admin/agents/{handle}/revoke-tokens (the `RevokeAgentTokens` operationId).
+	RevokeAgentTokens(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RotateAgentSecret Replace an agent's secret
 	//
-	// Admins only. The new secret is returned this once; the old one stops working.
+	// Admins only. The new secret is returned this once; the old one
+	// stops working, and so does every token issued to the agent before
+	// (as with `revoke-tokens`), on every node at once.
 	//
 	// Corresponds with POST /admin/agents/{handle}/rotate-secret (the `RotateAgentSecret` operationId).
 	RotateAgentSecret(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1286,7 +1305,21 @@ type ClientInterface interface {
 	// IssueTokenWithBody Exchange an agent's secret for an access token
 	//
 	// Returns a bearer token for a registered agent. A wrong secret, an
-	// unknown handle and a disabled agent all get the same 401.
+	// unknown handle and a disabled agent all get the same 401, and an
+	// audit entry `token_issue_failure` whose target is the claimed
+	// handle.
+	//
+	// Against guessing, failed logins are limited, never successful ones:
+	// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+	// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+	// (50) failures from one client address for any handles, within a
+	// minute, that address's further attempts are 429 until the window
+	// moves on. Failures from other addresses never refuse the owner's
+	// correct secret. The client address is the peer's, or, when the
+	// peer is one of `TRUSTED_PROXIES`, the one it names in
+	// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+	// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+	// is then 503 `ServiceUnavailable`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1296,7 +1329,21 @@ type ClientInterface interface {
 	// IssueToken Exchange an agent's secret for an access token
 	//
 	// Returns a bearer token for a registered agent. A wrong secret, an
-	// unknown handle and a disabled agent all get the same 401.
+	// unknown handle and a disabled agent all get the same 401, and an
+	// audit entry `token_issue_failure` whose target is the claimed
+	// handle.
+	//
+	// Against guessing, failed logins are limited, never successful ones:
+	// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+	// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+	// (50) failures from one client address for any handles, within a
+	// minute, that address's further attempts are 429 until the window
+	// moves on. Failures from other addresses never refuse the owner's
+	// correct secret. The client address is the peer's, or, when the
+	// peer is one of `TRUSTED_PROXIES`, the one it names in
+	// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+	// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+	// is then 503 `ServiceUnavailable`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1383,6 +1430,11 @@ type ClientInterface interface {
 	// (list threads and inbox again) and continue from `next_cursor` of a
 	// request without `after`.
 	//
+	// A waiting long-poll checks its caller again when events wake it,
+	// as a stream does (401 once its token expired or was revoked, or the
+	// agent was disabled), and counts against the same limits as streams
+	// (429 beyond them).
+	//
 	// Corresponds with GET /events (the `ListEvents` operationId).
 	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1391,9 +1443,21 @@ type ClientInterface interface {
 	// A `text/event-stream`: first the events after the cursor
 	// (`Last-Event-ID`, or `after`), then live ones as they happen. Each
 	// event's `id` is its cursor, its `event` its type and its `data` the
-	// Event as JSON. Comments keep the connection alive, and `retry:`
-	// advises how long to wait before reconnecting with `Last-Event-ID`.
-	// A cursor older than the retention period is 410 `CursorExpired`.
+	// Event as JSON. Comments keep the connection alive (every
+	// `EVENT_STREAM_KEEPALIVE`, 15 s by default), and `retry:` advises how
+	// long to wait before reconnecting with `Last-Event-ID`. A cursor
+	// older than the retention period is 410 `CursorExpired`.
+	//
+	// The stream checks its caller again whenever events wake it and at
+	// every keep-alive: once the token has expired or been revoked, or
+	// the agent was disabled, promoted or demoted, it sends a comment
+	// saying so and ends; reconnecting then answers as any new request
+	// would (401, or the new view).
+	//
+	// Open streams and waiting long-polls are limited per agent
+	// (`MAX_EVENT_STREAMS_PER_AGENT`, 10) and in all
+	// (`MAX_EVENT_STREAMS`, 10000); one more is 429 `RateLimitExceeded`
+	// with `details.limit` and `details.scope` (`agent` or `server`).
 	//
 	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
 	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1726,9 +1790,32 @@ func (c *Client) UpdateAgent(ctx context.Context, handle AgentHandle, body Updat
 	return c.Client.Do(req)
 }
 
+// RevokeAgentTokens End every token issued to an agent so far
+//
+// Admins only. Every token issued to the agent before this call is
+// refused from now on, on every node (open event streams end at their
+// next check); the agent logs in again with its secret for a new one.
+// Tokens minted with the signing key for this agent must carry the
+// agent's new `agent_token_gen` (see the security scheme).
+//
+// Corresponds with POST /admin/agents/{handle}/revoke-tokens (the `RevokeAgentTokens` operationId).
+func (c *Client) RevokeAgentTokens(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAgentTokensRequest(c.Server, handle)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RotateAgentSecret Replace an agent's secret
 //
-// Admins only. The new secret is returned this once; the old one stops working.
+// Admins only. The new secret is returned this once; the old one
+// stops working, and so does every token issued to the agent before
+// (as with `revoke-tokens`), on every node at once.
 //
 // Corresponds with POST /admin/agents/{handle}/rotate-secret (the `RotateAgentSecret` operationId).
 func (c *Client) RotateAgentSecret(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1780,7 +1867,21 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 // IssueTokenWithBody Exchange an agent's secret for an access token
 //
 // Returns a bearer token for a registered agent. A wrong secret, an
-// unknown handle and a disabled agent all get the same 401.
+// unknown handle and a disabled agent all get the same 401, and an
+// audit entry `token_issue_failure` whose target is the claimed
+// handle.
+//
+// Against guessing, failed logins are limited, never successful ones:
+// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+// (50) failures from one client address for any handles, within a
+// minute, that address's further attempts are 429 until the window
+// moves on. Failures from other addresses never refuse the owner's
+// correct secret. The client address is the peer's, or, when the
+// peer is one of `TRUSTED_PROXIES`, the one it names in
+// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+// is then 503 `ServiceUnavailable`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1800,7 +1901,21 @@ func (c *Client) IssueTokenWithBody(ctx context.Context, contentType string, bod
 // IssueToken Exchange an agent's secret for an access token
 //
 // Returns a bearer token for a registered agent. A wrong secret, an
-// unknown handle and a disabled agent all get the same 401.
+// unknown handle and a disabled agent all get the same 401, and an
+// audit entry `token_issue_failure` whose target is the claimed
+// handle.
+//
+// Against guessing, failed logins are limited, never successful ones:
+// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+// (50) failures from one client address for any handles, within a
+// minute, that address's further attempts are 429 until the window
+// moves on. Failures from other addresses never refuse the owner's
+// correct secret. The client address is the peer's, or, when the
+// peer is one of `TRUSTED_PROXIES`, the one it names in
+// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+// is then 503 `ServiceUnavailable`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1977,6 +2092,11 @@ func (c *Client) UpdateContact(ctx context.Context, handle ContactHandle, body U
 // (list threads and inbox again) and continue from `next_cursor` of a
 // request without `after`.
 //
+// A waiting long-poll checks its caller again when events wake it,
+// as a stream does (401 once its token expired or was revoked, or the
+// agent was disabled), and counts against the same limits as streams
+// (429 beyond them).
+//
 // Corresponds with GET /events (the `ListEvents` operationId).
 func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListEventsRequest(c.Server, params)
@@ -1995,9 +2115,21 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEd
 // A `text/event-stream`: first the events after the cursor
 // (`Last-Event-ID`, or `after`), then live ones as they happen. Each
 // event's `id` is its cursor, its `event` its type and its `data` the
-// Event as JSON. Comments keep the connection alive, and `retry:`
-// advises how long to wait before reconnecting with `Last-Event-ID`.
-// A cursor older than the retention period is 410 `CursorExpired`.
+// Event as JSON. Comments keep the connection alive (every
+// `EVENT_STREAM_KEEPALIVE`, 15 s by default), and `retry:` advises how
+// long to wait before reconnecting with `Last-Event-ID`. A cursor
+// older than the retention period is 410 `CursorExpired`.
+//
+// The stream checks its caller again whenever events wake it and at
+// every keep-alive: once the token has expired or been revoked, or
+// the agent was disabled, promoted or demoted, it sends a comment
+// saying so and ends; reconnecting then answers as any new request
+// would (401, or the new view).
+//
+// Open streams and waiting long-polls are limited per agent
+// (`MAX_EVENT_STREAMS_PER_AGENT`, 10) and in all
+// (`MAX_EVENT_STREAMS`, 10000); one more is 429 `RateLimitExceeded`
+// with `details.limit` and `details.scope` (`agent` or `server`).
 //
 // Corresponds with GET /events/stream (the `StreamEvents` operationId).
 func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2675,6 +2807,40 @@ func NewUpdateAgentRequestWithBody(server string, handle AgentHandle, contentTyp
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeAgentTokensRequest constructs an http.Request for the RevokeAgentTokens method
+func NewRevokeAgentTokensRequest(server string, handle AgentHandle) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "handle", handle, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/agents/%s/revoke-tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4624,9 +4790,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /admin/agents/{handle} (the `UpdateAgent` operationId).
 	UpdateAgentWithResponse(ctx context.Context, handle AgentHandle, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error)
 
+	// RevokeAgentTokensWithResponse End every token issued to an agent so far
+	//
+	// Admins only. Every token issued to the agent before this call is
+	// refused from now on, on every node (open event streams end at their
+	// next check); the agent logs in again with its secret for a new one.
+	// Tokens minted with the signing key for this agent must carry the
+	// agent's new `agent_token_gen` (see the security scheme).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/agents/{handle}/revoke-tokens (the `RevokeAgentTokens` operationId).
+	RevokeAgentTokensWithResponse(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*RevokeAgentTokensResponse, error)
+
 	// RotateAgentSecretWithResponse Replace an agent's secret
 	//
-	// Admins only. The new secret is returned this once; the old one stops working.
+	// Admins only. The new secret is returned this once; the old one
+	// stops working, and so does every token issued to the agent before
+	// (as with `revoke-tokens`), on every node at once.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4654,7 +4835,21 @@ type ClientWithResponsesInterface interface {
 	// IssueTokenWithBodyWithResponse Exchange an agent's secret for an access token
 	//
 	// Returns a bearer token for a registered agent. A wrong secret, an
-	// unknown handle and a disabled agent all get the same 401.
+	// unknown handle and a disabled agent all get the same 401, and an
+	// audit entry `token_issue_failure` whose target is the claimed
+	// handle.
+	//
+	// Against guessing, failed logins are limited, never successful ones:
+	// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+	// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+	// (50) failures from one client address for any handles, within a
+	// minute, that address's further attempts are 429 until the window
+	// moves on. Failures from other addresses never refuse the owner's
+	// correct secret. The client address is the peer's, or, when the
+	// peer is one of `TRUSTED_PROXIES`, the one it names in
+	// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+	// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+	// is then 503 `ServiceUnavailable`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4664,7 +4859,21 @@ type ClientWithResponsesInterface interface {
 	// IssueTokenWithResponse Exchange an agent's secret for an access token
 	//
 	// Returns a bearer token for a registered agent. A wrong secret, an
-	// unknown handle and a disabled agent all get the same 401.
+	// unknown handle and a disabled agent all get the same 401, and an
+	// audit entry `token_issue_failure` whose target is the claimed
+	// handle.
+	//
+	// Against guessing, failed logins are limited, never successful ones:
+	// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+	// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+	// (50) failures from one client address for any handles, within a
+	// minute, that address's further attempts are 429 until the window
+	// moves on. Failures from other addresses never refuse the owner's
+	// correct secret. The client address is the peer's, or, when the
+	// peer is one of `TRUSTED_PROXIES`, the one it names in
+	// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+	// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+	// is then 503 `ServiceUnavailable`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4759,6 +4968,11 @@ type ClientWithResponsesInterface interface {
 	// (list threads and inbox again) and continue from `next_cursor` of a
 	// request without `after`.
 	//
+	// A waiting long-poll checks its caller again when events wake it,
+	// as a stream does (401 once its token expired or was revoked, or the
+	// agent was disabled), and counts against the same limits as streams
+	// (429 beyond them).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /events (the `ListEvents` operationId).
@@ -4769,9 +4983,21 @@ type ClientWithResponsesInterface interface {
 	// A `text/event-stream`: first the events after the cursor
 	// (`Last-Event-ID`, or `after`), then live ones as they happen. Each
 	// event's `id` is its cursor, its `event` its type and its `data` the
-	// Event as JSON. Comments keep the connection alive, and `retry:`
-	// advises how long to wait before reconnecting with `Last-Event-ID`.
-	// A cursor older than the retention period is 410 `CursorExpired`.
+	// Event as JSON. Comments keep the connection alive (every
+	// `EVENT_STREAM_KEEPALIVE`, 15 s by default), and `retry:` advises how
+	// long to wait before reconnecting with `Last-Event-ID`. A cursor
+	// older than the retention period is 410 `CursorExpired`.
+	//
+	// The stream checks its caller again whenever events wake it and at
+	// every keep-alive: once the token has expired or been revoked, or
+	// the agent was disabled, promoted or demoted, it sends a comment
+	// saying so and ends; reconnecting then answers as any new request
+	// would (401, or the new view).
+	//
+	// Open streams and waiting long-polls are limited per agent
+	// (`MAX_EVENT_STREAMS_PER_AGENT`, 10) and in all
+	// (`MAX_EVENT_STREAMS`, 10000); one more is 429 `RateLimitExceeded`
+	// with `details.limit` and `details.scope` (`agent` or `server`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5492,6 +5718,152 @@ func (r UpdateAgentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeAgentTokensResponse400Headers the declared response headers of an HTTP 400 response for RevokeAgentTokens
+type RevokeAgentTokensResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse401Headers the declared response headers of an HTTP 401 response for RevokeAgentTokens
+type RevokeAgentTokensResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse403Headers the declared response headers of an HTTP 403 response for RevokeAgentTokens
+type RevokeAgentTokensResponse403Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse404Headers the declared response headers of an HTTP 404 response for RevokeAgentTokens
+type RevokeAgentTokensResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse429Headers the declared response headers of an HTTP 429 response for RevokeAgentTokens
+type RevokeAgentTokensResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse500Headers the declared response headers of an HTTP 500 response for RevokeAgentTokens
+type RevokeAgentTokensResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse503Headers the declared response headers of an HTTP 503 response for RevokeAgentTokens
+type RevokeAgentTokensResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Agent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RevokeAgentTokensResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeAgentTokensResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeAgentTokensResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeAgentTokensResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeAgentTokensResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeAgentTokensResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeAgentTokensResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON200() *Agent {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeAgentTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeAgentTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeAgentTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeAgentTokensResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9945,9 +10317,30 @@ func (c *ClientWithResponses) UpdateAgentWithResponse(ctx context.Context, handl
 	return ParseUpdateAgentResponse(rsp)
 }
 
+// RevokeAgentTokensWithResponse End every token issued to an agent so far
+//
+// Admins only. Every token issued to the agent before this call is
+// refused from now on, on every node (open event streams end at their
+// next check); the agent logs in again with its secret for a new one.
+// Tokens minted with the signing key for this agent must carry the
+// agent's new `agent_token_gen` (see the security scheme).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/agents/{handle}/revoke-tokens (the `RevokeAgentTokens` operationId).
+func (c *ClientWithResponses) RevokeAgentTokensWithResponse(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*RevokeAgentTokensResponse, error) {
+	rsp, err := c.RevokeAgentTokens(ctx, handle, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeAgentTokensResponse(rsp)
+}
+
 // RotateAgentSecretWithResponse Replace an agent's secret
 //
-// Admins only. The new secret is returned this once; the old one stops working.
+// Admins only. The new secret is returned this once; the old one
+// stops working, and so does every token issued to the agent before
+// (as with `revoke-tokens`), on every node at once.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9993,7 +10386,21 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 // IssueTokenWithBodyWithResponse Exchange an agent's secret for an access token
 //
 // Returns a bearer token for a registered agent. A wrong secret, an
-// unknown handle and a disabled agent all get the same 401.
+// unknown handle and a disabled agent all get the same 401, and an
+// audit entry `token_issue_failure` whose target is the claimed
+// handle.
+//
+// Against guessing, failed logins are limited, never successful ones:
+// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+// (50) failures from one client address for any handles, within a
+// minute, that address's further attempts are 429 until the window
+// moves on. Failures from other addresses never refuse the owner's
+// correct secret. The client address is the peer's, or, when the
+// peer is one of `TRUSTED_PROXIES`, the one it names in
+// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+// is then 503 `ServiceUnavailable`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10009,7 +10416,21 @@ func (c *ClientWithResponses) IssueTokenWithBodyWithResponse(ctx context.Context
 // IssueTokenWithResponse Exchange an agent's secret for an access token
 //
 // Returns a bearer token for a registered agent. A wrong secret, an
-// unknown handle and a disabled agent all get the same 401.
+// unknown handle and a disabled agent all get the same 401, and an
+// audit entry `token_issue_failure` whose target is the claimed
+// handle.
+//
+// Against guessing, failed logins are limited, never successful ones:
+// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+// (50) failures from one client address for any handles, within a
+// minute, that address's further attempts are 429 until the window
+// moves on. Failures from other addresses never refuse the owner's
+// correct secret. The client address is the peer's, or, when the
+// peer is one of `TRUSTED_PROXIES`, the one it names in
+// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+// is then 503 `ServiceUnavailable`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10158,6 +10579,11 @@ func (c *ClientWithResponses) UpdateContactWithResponse(ctx context.Context, han
 // (list threads and inbox again) and continue from `next_cursor` of a
 // request without `after`.
 //
+// A waiting long-poll checks its caller again when events wake it,
+// as a stream does (401 once its token expired or was revoked, or the
+// agent was disabled), and counts against the same limits as streams
+// (429 beyond them).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /events (the `ListEvents` operationId).
@@ -10174,9 +10600,21 @@ func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params
 // A `text/event-stream`: first the events after the cursor
 // (`Last-Event-ID`, or `after`), then live ones as they happen. Each
 // event's `id` is its cursor, its `event` its type and its `data` the
-// Event as JSON. Comments keep the connection alive, and `retry:`
-// advises how long to wait before reconnecting with `Last-Event-ID`.
-// A cursor older than the retention period is 410 `CursorExpired`.
+// Event as JSON. Comments keep the connection alive (every
+// `EVENT_STREAM_KEEPALIVE`, 15 s by default), and `retry:` advises how
+// long to wait before reconnecting with `Last-Event-ID`. A cursor
+// older than the retention period is 410 `CursorExpired`.
+//
+// The stream checks its caller again whenever events wake it and at
+// every keep-alive: once the token has expired or been revoked, or
+// the agent was disabled, promoted or demoted, it sends a comment
+// saying so and ends; reconnecting then answers as any new request
+// would (401, or the new view).
+//
+// Open streams and waiting long-polls are limited per agent
+// (`MAX_EVENT_STREAMS_PER_AGENT`, 10) and in all
+// (`MAX_EVENT_STREAMS`, 10000); one more is 429 `RateLimitExceeded`
+// with `details.limit` and `details.scope` (`agent` or `server`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11218,6 +11656,203 @@ func ParseUpdateAgentResponse(rsp *http.Response) (*UpdateAgentResponse, error) 
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateAgentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeAgentTokensResponse parses an HTTP response from a RevokeAgentTokensWithResponse call
+func ParseRevokeAgentTokensResponse(rsp *http.Response) (*RevokeAgentTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeAgentTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Agent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RevokeAgentTokensResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeAgentTokensResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeAgentTokensResponse403Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeAgentTokensResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeAgentTokensResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeAgentTokensResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeAgentTokensResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17004,6 +17639,9 @@ type ServerInterface interface {
 	// UpdateAgent Change an agent's admin flag, disabled flag or display name
 	// (PATCH /admin/agents/{handle})
 	UpdateAgent(w http.ResponseWriter, r *http.Request, handle AgentHandle)
+	// RevokeAgentTokens End every token issued to an agent so far
+	// (POST /admin/agents/{handle}/revoke-tokens)
+	RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle)
 	// RotateAgentSecret Replace an agent's secret
 	// (POST /admin/agents/{handle}/rotate-secret)
 	RotateAgentSecret(w http.ResponseWriter, r *http.Request, handle AgentHandle)
@@ -17127,6 +17765,12 @@ func (_ Unimplemented) CreateAgent(w http.ResponseWriter, r *http.Request) {
 // UpdateAgent Change an agent's admin flag, disabled flag or display name
 // (PATCH /admin/agents/{handle})
 func (_ Unimplemented) UpdateAgent(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RevokeAgentTokens End every token issued to an agent so far
+// (POST /admin/agents/{handle}/revoke-tokens)
+func (_ Unimplemented) RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -17420,6 +18064,32 @@ func (siw *ServerInterfaceWrapper) UpdateAgent(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.UpdateAgent(w, r, handle)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeAgentTokens operation middleware
+func (siw *ServerInterfaceWrapper) RevokeAgentTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "handle" -------------
+	var handle AgentHandle
+
+	err = runtime.BindStyledParameterWithOptions("simple", "handle", chi.URLParam(r, "handle"), &handle, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "handle", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeAgentTokens(w, r, handle)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -19049,6 +19719,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Post(options.BaseURL+"/admin/agents/{handle}/rotate-secret", wrapper.RotateAgentSecret)
 	})
 	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/admin/agents/{handle}/revoke-tokens", wrapper.RevokeAgentTokens)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/admin/stats", wrapper.GetStats)
 	})
 	r.Group(func(r chi.Router) {
@@ -19713,6 +20386,216 @@ type UpdateAgent503JSONResponse struct {
 }
 
 func (response UpdateAgent503JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokensRequestObject struct {
+	Handle AgentHandle `json:"handle"`
+}
+
+type RevokeAgentTokensResponseObject interface {
+	VisitRevokeAgentTokensResponse(w http.ResponseWriter) error
+}
+
+type RevokeAgentTokens200JSONResponse Agent
+
+func (response RevokeAgentTokens200JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RevokeAgentTokens400JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens401ResponseHeaders
+}
+
+func (response RevokeAgentTokens401JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens403ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens403JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens403ResponseHeaders
+}
+
+func (response RevokeAgentTokens403JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens404ResponseHeaders
+}
+
+func (response RevokeAgentTokens404JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens429ResponseHeaders
+}
+
+func (response RevokeAgentTokens429JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens500ResponseHeaders
+}
+
+func (response RevokeAgentTokens500JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens503ResponseHeaders
+}
+
+func (response RevokeAgentTokens503JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -25827,6 +26710,9 @@ type StrictServerInterface interface {
 	// UpdateAgent Change an agent's admin flag, disabled flag or display name
 	// (PATCH /admin/agents/{handle})
 	UpdateAgent(ctx context.Context, request UpdateAgentRequestObject) (UpdateAgentResponseObject, error)
+	// RevokeAgentTokens End every token issued to an agent so far
+	// (POST /admin/agents/{handle}/revoke-tokens)
+	RevokeAgentTokens(ctx context.Context, request RevokeAgentTokensRequestObject) (RevokeAgentTokensResponseObject, error)
 	// RotateAgentSecret Replace an agent's secret
 	// (POST /admin/agents/{handle}/rotate-secret)
 	RotateAgentSecret(ctx context.Context, request RotateAgentSecretRequestObject) (RotateAgentSecretResponseObject, error)
@@ -26053,6 +26939,32 @@ func (sh *strictHandler) UpdateAgent(w http.ResponseWriter, r *http.Request, han
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateAgentResponseObject); ok {
 		if err := validResponse.VisitUpdateAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeAgentTokens operation middleware
+func (sh *strictHandler) RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
+	var request RevokeAgentTokensRequestObject
+
+	request.Handle = handle
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeAgentTokens(ctx, request.(RevokeAgentTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeAgentTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeAgentTokensResponseObject); ok {
+		if err := validResponse.VisitRevokeAgentTokensResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -27008,148 +27920,170 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/d9u2suBXweG+PU12KVmW7dwb+Y89rpO2Tpsfjd32vUZZEyIhCdcUwAdAdtQcf/d3MABJkAIpyrHS",
-	"5Mb9o7EkkAAG83sGMx+DmC8yzghTMhh9DOYEJ0TAn2+JEqveyVQRoT8mRMaCZopyFoyCcxJzlkikOLrB",
-	"VKEJmXJBkNDPUDZDjw6HTxFmCToaHCDO0tXjfhAGMp6TBdZvU6uMBKOAMkVmRAS3t2Hwn7235L+XRKre",
-	"2bP1CS/m+u3w+3cS0SREak6QxAuCsEQREYKLvh1wSZPIO51UgrJZcKuny7DAC6LsZk9iRa/Ja5au1qfW",
-	"3yIMAxBhSlAi9dup/u2/l0SsgjBgeKEnMKMu9YYr8ydkipepCkZKLEmYL2fCeUowg903wFlvO14KyQXi",
-	"U9hyiqVC5JowhQSJCb0miV4N+YAXWarfejhsWhxM4S4rw0oRoYf+/3eD3tP3H/fD/ae3/xGEawALg5MZ",
-	"YeonzBI9iW+ZWA/4TqI5jCkglGE1L9dgfgzCQB8VFSTJQVIu6j8EmQaj4H/tlZi5Z36Ve3Z+vZ5TzhSO",
-	"W1cUmyGfb01nCVlkXBEWr34mHkx6ia+IhFOMBcFK4++UaBoCuhmVKH1FVmgq+MJBcg3dMbuhal5+afEd",
-	"6W8pQ8NDNOdLIRFm8oYIMxMXdEYZTpFUWC3lmGmqnPBkFaLiZYLIjDNJkCF/FBUbUb23JEvxiiQjpIES",
-	"hZqqx8ysXyLG9cyz4+rS4cUYJXQ6JcJgqlkolehw8HTMoiqk3pKlJEnUH7MKJh9M9+Nh8pT0nuB/THqH",
-	"8X7Se0qG094A70+G8UFySI6m+ZGalZeH6kzQ02fhnuYCf/iFsJmaB6Ph0VEYLCjLP++HFaIYjz8M93vj",
-	"8Yd/PH//f/108QtdULV+1G/wjCBJ/yJNrCKF57xM4mgQ6jXSxXIRjPYHA1ih/RT6WOdLIiWekSa+uTA/",
-	"A99soAE75JImd6aDs2ewltfTqSQegJwpsgB5Ia9o1gQUbh72QqUGFP2fA5iBFzAXeCZ/oKmXtZ7yxQL3",
-	"JNGCQJEEKTyTxwgz4PErtMAqnhOJbuaEIarQHGu6Wlk2vDA8N0t5QoLRFKeS+Hek31rZD9Vw2ATLCzwL",
-	"bmG/Z2b4sNwfFgKv9K9SrYBMplws9OeLuSA4aUICBb+24YAZ8ckocKufNvwE9vlci2b9h2bHhAFq4CxL",
-	"aYz18vb+JfUaP5Z0/zEg+SMJUZim8JopJWmiV8kvDcOW7wbvAUgGdes/jdBiKbVigrBl/yM07D05RPEc",
-	"Cxxrwa/PEvf+QoPeU9RHl6hnN25UiGAUDPZfPP3z18M/Ds8PXg1Oj3598uvTZ//8/R8Xw59LVvA7TmkC",
-	"OzEb1fvvBi0Y/5xdk5RnxACuemwnDAEkQkQZMFhiB2v5L1ZI82WBlpLIPjoH7k4kKF16aXI0ZoeDAYpq",
-	"C4xCdDjYR9HJUs0JU/YUyp8Oxix6Q8SCSkk5e0YYJQn8cIiiV1z9wJfMfD5C0Uui5jx5xdVJmvIbO06z",
-	"91POpimNVRSi6Hci9JuKrxB3BYzL/0N0uD/QT4PC8/xDpjEQvj1A0Ru8SjlOLjj/BYuZFkRaxYzeYkWA",
-	"BT//EBOSwPijgX7LGdNsHKf51rQmGj3DCk+wJN8v5cqs5JyIaxqT3xi+xjTFk5RYOdSsCvsO1Y7ec4d6",
-	"lNq2Rytjb29LRDIa6szSTiZ4RoSihrqMIE4usdrIU+iCSIUXmV5XQqXealIhPMvG6topjNZKwKVhFM4T",
-	"wUlKY606sWUKsKtpuLmcDHMlq6MuFQZUXuJkQVm3BS6zZHso3Lps7l2pBlZ266zEgVrowr0y/ftieXzy",
-	"LxKrIFedT+EBYH5JQjXN4fSNc5R2bw4XrEI9+J5PghKOwQQ+lmCC57VdU0GP+sm1geaZGftKD/3EEyuE",
-	"dsOJ+UHfBrtE8ypsREF1izgnjLZlGuq5Dc3oS0li4VNSXDvGjOmjM1Bb5ZzfMLBkDTOmstCaq+bXP18M",
-	"/vzw62I4+Qfef6Geyj8Ww+tXv2Yv/nl1kH5/GF88Wf20v3w7IM+OuFefdOFitlZbdCOU3oAU9IJHdtY8",
-	"CkDVtY0MazPCwKn9FW/Kkd4NaX3IeVvjfn4DqtqSYixX01zoFtRD94l9D3kUbHAz29uCeFxi8CD/+oZF",
-	"PKfXREtx3xmaX6vc2u9KCB01rpvC7p6PqwIWk3oPaJlQ9fzaK5JwrLi43JZ9OKqe/7jNfp3TdmyWDaqa",
-	"XJqFj4KfSJoC3ZVAan70ReA7KvC9dARvPtq8ZAPlFSC90KP11FrRUQ4kSy5juP9GqasKaXdnsVhst7KX",
-	"sHrK9bWWx+muoR2R/OwL5tyCfZV4uSseZle0mYdVz1PvhWlLtaAyo0IEhQVzKQlLnI+CZOBGxEkiiJSX",
-	"E86vLnGS1L8y2keJ1AuicIIVLn8w8qOYz3ys/Wqky6Xgyr6MXxF2SaVckssppulSgIAuUbC26jXc+54n",
-	"qyrSnmKGbghaEKKQ4gsuBL/5f0Ho+mOOCrPe65EZj8+9UwmOkxhL9ZZIUDvWtGS+NJyqWMzBur+ggHx3",
-	"dLOOl3Vcq+FM8eLQLsWHMNajeX86vqvauOfwPY6vCEtQQow5KbqwkmYb4Hs+QS84g93txA4Ap3o32Ydn",
-	"XXwr8s42Q/nYZNV9E9fGBK4j4AavXhfjxD3jMHc2lTBrtlMqGylX2IKXdzBgKrq1D+vWTZwCk2qGjjnZ",
-	"d0G2UnPY68S8Lni/bvNU8b5Va3OGfprCty1ed8fU7raSPahnBE5fH+46L7kf+tvKrHNf0rJsv/y3MZzu",
-	"LDnnorsS/8WCNioAdiV3MGNqoVZGuUCTLcgHnQvrnyaxJvGC/xxUDtRy0SbKCgMJU38pJLa+ne7stIbI",
-	"G+Kxn0Cea4v0YcazbSRzVTvaWjdygdgotp059u8wB7hYc32vjinbmnW5oz832nw2WOHzdzdk1F/EuEJT",
-	"vvQrpa573322i6fffYsSq0v86akRjyu+o6FXKVU166EecNCWxporPwiDuhM/CIPcfx+EQd11HwC/Ag99",
-	"EAY1n31QD20bh71+xnXV60mrXvogDNYc9Pplrms+CAPXKx+EwbpLvmp5ONto959ZUzXHlsrx++iyGpFZ",
-	"t0XzsNTGqA7QwhprgMe9817fp2/f5Iv4nJtUmsyR7yTKuARizENLMU5TIr6TKOWzYySIXC4IAgxHVHkS",
-	"TDqnjoSBtkU30X91pZE9sb6FQDRC0cdxfo7jYISs4XUb9VFk6L5v9dloNGZ6sPlWjzVx0dsIYelsFUlC",
-	"JKLKbhJ+mGM2I/0xK+bXD1Ynv6SJ1C991+/334doHIDJjZX+rt/v30bokbaBxgzixgssrkiClkyPehwi",
-	"SZg2fW3SBU4A4vyGoTil+kBrGRAfXUbX1d3l9S9u5RQseU4ropeuqrqKZBAwzOnP9SpW7BHAjEaCuBeH",
-	"UKMviJEP6rKJVN5gaXBDogjwI0J6PFJ0QZxcF5uZBUdtM2HQHGcZYd6krG3SrbweJ3fNjWCre5tqtFSc",
-	"R04wJYMEdPc6edyH6+TdlIG1KdgegqSWCgul4cYFIizRf0H2UF9/0asCEdtgo6OtPDmsKCvDKpBx769B",
-	"7+nle/tH/7L3/v8UX3p51U8Ep/pFdawzyVMuWOcwcuWcw6e5Xf1egmC/P+gPNmKIXZ47c7tN78sSOUG/",
-	"/XL2rAryVr3IzaN6Uj2HJ2vYftL76cXPL1+96V383vvz/cfhE7+wOGMT/uE5UwJ0SZymr6fB6F1XL1z9",
-	"2CxzXt/rH5pkHWFgGbUqs6WAPx8jzcwNgRsmrsEz5WKhX6r5F+lpkG/2fNUOLF/Y+tm8z4HgZ39buygd",
-	"gO7KJHa8mxtM4pelOKtua2KNh7YVGKUqvKtaNBV8sXVUijLjhr9UvDW3zkSEOdNok6WUaPU/1CxMo0W/",
-	"i2PUFe9dRHQR02offO5YUVs4R7fVF4rMqwr3emedd1oKpBS0+E4467jJOnjVjWLhKhnuUVcWV4ItNChX",
-	"U0jc47YAa0Hje6LQxiDC30CeJnJU8N/qzq7IavNezBt+JrD+a5wuSddnfofB9dVfQfKueVHbmm3CdSm6",
-	"MkG5oGpVd6HUvRtrlJi/saPj7t5gtM5cGLlB8LOVQ4Is+LXNIL8iq6qontPZ3OMu2k4udYW2gU1TuG17",
-	"IGzJb1pgBj8hxm+QJMqV3xZo6AZLC8jEC8DtAOayna7A+z1f/cbDW8PNNxWGUHfty8sFF90iZWmetl6M",
-	"PBr4vE+8SOcuBnrHKa5wWhm2fzTYGNYq8r3zbHjzmrDciw+ObwlOGjJltpWiu1EQy3MdDoZPeoP93vDw",
-	"Yn8wOtgfDQb9/eHB4dGTP+9Hkawl7uPGJEQNNMqI9GTQJdb95o2+MHBnd8IpyqiiOKV/dRxvjsLrzt8c",
-	"ES2XVp3Yt/d1601D6v5styZrrADspiyYt1rpsNm/20SKjNoc/BeRIRpmC3TDxZVEUy7QAtIS89jOghBt",
-	"ZHsiOdso3ncOisAkvn2fEyzi+casDY9kXC4mBO7E5doNEkQtRd3xsuM0j9Be96jw8oRkKV8FHSlX40l+",
-	"Z6Q5N+ScsMSu4u5o0pR/U6bHvRFc/4USKuMlxA4cJFoKm45aYFNV8V/T9j8J2XZs3+zKYCmv7OSBtPzj",
-	"BmOmzUrxYoTCSral+xabOvTRgBtXL7nucBO5tEv3XI+rDh0ebWTm+WOhSxVFsnCxVi8cSjwpSdCLx667",
-	"6g5Bzgs8q05S0kP54oNB23VC63rsee8SmttqHrecQgsuFRoO7BW1ZGkuTxGJsCAoETzLSBIiLhIi0BXJ",
-	"qvEaP+He3zU0E165t+hViqUykXqqVts+nKc+NjPHj+tgdxhlYTNajdwXSsmwUDSmGWbK5SG1IDAXqiaK",
-	"3hX+6/t1ityJVW5nbhnN9rJBHr/MJbC9oW7j8DZHVSvN3NWk1Rwr9/McwzXiXMNe06GHG295NtljJRf1",
-	"nVnN9bOGdw421SDgY0OGCl46+Fc3TD4NM8srAIFWp/WeOuDqfd0FKFbfvHW/M+xuDqyKHOnGqQwT2uQx",
-	"LOXMBk+YeV+boQnYuk4MP/EbtMBsZa3BUj29IYI04vhBO45X7NTOzPDeDt9std28vHDNpipI3v5wig4O",
-	"Dp6G6LeL01bzeNDBPF6XmvyKsK5KsUdZ2jomUL9Cdte7X5UyBE82uCV9F6lKF/fGC2IWSObCmu/KTkyk",
-	"vISc/+qWyOrFfPJjTF/TF2e//XW2/4qeyTP29ig+PXtydpX95++nL5729aA/h78vkx+e8v/64+hq8uNv",
-	"+oH55Mf0X3+ev3jaj4cp850dgcQheZnfGvTlUS2ZoqkRLHp5yD5TpZ8ngwav1BVhl/UMqgnBggiP9V8H",
-	"sguVyssqK1+Ht5bJJF5q7nyu0cdaPzDtydLEl82nH3IUf/HHReC5//3T+fDoCXrxx4UpBxK9eX1+gfbw",
-	"Us33YDlwh3mhd5yU5TwkEdeQWWJ9xIDC4HsxGy/WO1cqMxfPKZtyJ91W/2mTSk9mp3yBFpgyhSkjQjPP",
-	"pUjt03K0tzejar6c9GO+2MOz4v/B+nV2eBOVUGNhgWnaS+lV7k6jbAbrpjEB/4XkU3Wj1VtjBfQRXAmU",
-	"SBKWjFnBVUGZ4Bn46oC1hxCAW4Vokt8JCdEVIRnCSM6xIIVegiacX4WmHIq5Tq+FP2coJfga7tEjvEyo",
-	"QkpgmvbHbMycPDtioA236Lmgf4EkGaHvAcBovBwMDuIXf1zAHyRCj+AcQxSnmC7kmEUu/UYh4pnhWMj+",
-	"4GbJRiGKyIdM/0Oxih73ERCzRDFfkDFrwQsNPosbkxW6mXO9TzTnaSIreDJmks6YPgGNMLBTC06o9mLB",
-	"k7s9KUNUhfocr6mkkxQK2FAlkaNk2TIEfMzgFqQ81mMwW3FGEEklQVShhJv6MYh8oFKhR4eDwxAxWOLh",
-	"4OAxrOM5zGyLIMBOncoHIZQ+gKBrXhjB5n7BA+NghD6OAdXHQYic9DH9wealmg9lWuA4uL2NULXKDk3G",
-	"zGbJRe4d/ciWyzFJW1q3t7zVUs7Ls4s1WtGoKvlSxKTPxWzPPiT39FhwPqq0JLq3z88v0MmbMyeXI08I",
-	"uQ0D/Sqc0WAUHPQH/QOTXzQHTrMHUN8rfQEz32XnEzgauNOsuYSWB4DGZ1rJ/IVKdVLe1i1rZTXkYpRD",
-	"9kxFnNtw40BbKub2fa1iyHAw6FAvpFuRjfJmtK/ABso0RvNpzmU0XA/N7L6XFqvcs7U+9Oj9rUYfbDN6",
-	"+HSL0Udbrftoi5WAiblYYLGyiIEEmVGpCLBTgFyoOYxzGdR4DM0VaPADcrkBA9HFnKAZYcRU4zG6DKKl",
-	"XzdPsYgJMBfDKfAMU7aOveau0ol1e1jyzhPU7w+v7JWo26riYO+e11B6/96nLkoieDC7KGQAsKKqKGfw",
-	"hWH4YBsMP9z/6qnnrSUcUC8setap5TasMvC9j4awbo1BvQ0rdov2aTabYRXPN9EhFKkj0ymJFeJG7uU1",
-	"MUD4Qiaspal10jOZATsnPZuc0Yn07lmabKC3ejr5l0Zxh98WxZ3CKRT09p1EQFtomuJZiPICIPBR68xW",
-	"80b2fm1n2twzF+d7pVvgEym1m8Bk5KZVVJpkdZ4moCZLxTMJQWLKZuuk+xa2ACs5N9vYNSltLcXK/X7d",
-	"dPVlyqYsxXGFVGSOBs10IPM45PY2xo9EmSjmDtHMTNCAW+DOz7X+b0yPP9V7L70muUcltAo9UJxz19mL",
-	"AMuEqr3yQk4bBkiSVy2E8ceIqzno7zCZmnNJ0M2cCKIZ1gpcF6B4xIoLzZfB/wc1Zhps1aLaisdg9dRz",
-	"Nqs2ISsqoWJiU1HSStmbjsytVstHG8PNi5iszCIAGC2lpd16O9vWJm6bH9OFNuRUh1XUy/xsv4yvynlQ",
-	"LU7U7kEAZ6GB6O5l0xfrGXDBEGpxTaRCUypkRYroQQUTyX2WoDR51Z63oNdIhJHxYNtIwJQLhNd8EX10",
-	"gm4EB3+yll4hwmzMluyK8RtmfRTA3XCp/VklI03RjKjS83c42DfOvSq/OZNySS5sVGAXFk4lpPWZTZxq",
-	"pMiL8loJM7ERcxC7R/ev1gyxUaBg9O69SyrPP8RrZolV4wGpWQW+FcpRc0s4bgaXV/Kem3jHZAWInXs4",
-	"fcLz1K1pspXVUrZN6MCynWrcX5skcGvUtIqB/FS+ZRHgBNjyhhl+/3CZ2NfsIs45NkT6IFQkEU4hfxs9",
-	"sl05uECMq8e2vQAqy083eYbzIkHb4nutwYNBufvn/9WKW5/ZvVwUUPLbTJr5Q4X8UGuMNi6F9j+DOf6N",
-	"uYpPkgQEQZ2aVn4CckXCnoS8+kbJcIol6VEmCZMUCEguJyYHwrQ90IwsAs0/QjTXmcKKb8wEzp3XokfR",
-	"/45Ar4ouI7DfUqqIwOnjYxTp9Ub23Zit+uh7EuOlJGOWG2AZVvMQ4Zx/ohuwCC3tU4kis6UIxZgxDnX9",
-	"Ib/qhqr5mEU/Pr9A5fZzp1x0jCg4xqAeEALzEjxJxqudUql8+p25ldAsFD3NFaA4BEepPqQpF9Usp7Kg",
-	"ls+kyj/6+5MMBhsTg+5Z7m4n079OKQ2YqNH92xbXBtG9ArsDk3HDUglJifLcyPyZkExax4/x+EB5L+OW",
-	"zoXHjBOJlplWETgj6zK7LGhYyu1d45BbRLFBEpo+MVQiyowe8hlk4FfvZC7h6hdu6JHkU4UMPj1u0hW9",
-	"Uu2MVZu0gRAqQyKcez3Qnw+lWvHoAXc2486PREEYq6tKtK12X20pB1G4pdcbBXESWdGHQlcXCuGmjlE1",
-	"8rKTfXSCpMIpGbOoXiQyKiyXerOcPjIpcLm7IEkk2ofEOoeB+nQYEx93kXtnZsrfE4rvQlR/RzD+8MGm",
-	"6RZi9LB+nim6oFLRGKU8vqJs9rhZD9kQdyp8xsrkjMEV/TzgIQjU5tQaoEERW+XNhqVuqDZN9AjQSxRH",
-	"kf4QIWlz0qdcaE4ETUhZ0W4R8poztQLDwvRJrJWK66M/qJrzpconDE1LGbsuyHBl/AZxptmFeWbMeJqY",
-	"e1PMFg7U1KMVp4wIyhNgHvsDVOubNUKCyBWL54Iz2M8jWJaN+Fk7aMI/mBy6x0XAj7IlsdnmTr25CGIc",
-	"Y+a2nHT24WNBv1DZGJHbZINMc2OlvbaqdZaadqi2DB8De9Eeb1McS/+8uc3gk40dBtfuwvG8O6u0fT2X",
-	"gt2hBaS5PJyv42hjD8hdWlWtATDgtZaqSmYLKBMijbh5+OczBAkGXz97xEm1GmsFtDgvOPko5WzWy3ia",
-	"uvzRMkSXO+5JJQheNAfnUaTIBxvD75nB0cgcmOk46D/aMXsU/YKl6gFu9M6eRVDszDKDx5YvpuCbZVoT",
-	"lyasb4pj9tFzHM/HLK9FG9EENCDNbnPU0X9HMCCCvzXGF1lAUYIVjvQr4YoAg0KdL85fv+qjU75YwJLh",
-	"0ocyXYAZMVc7sF6RudMQmZa70Zjh5JpKItGc3yAN1/XCzfkb8tqUta33x+ykaNJ8J1btdULBYdwz/7zI",
-	"G0jb5eYdpI+RgqzPTH+REC0v+XUpFvtNXXYrgLhja+nNrGsNRatX1Gzz5OFgMBizMaPJCB0OLXaNUK2C",
-	"6Zhp3IGbIRaVg9E4OByOgzC/KzIa18uemh/zK5Eworlp1Di4heNs7T7ewESR2d8Dr+zguwJIebnlo3O4",
-	"2NQ71xA1FNTIJ+dFwVc/g8xVO2l4gy0hnQkO4Vm4QSXzZGjpdTDYkrI7FNB2hgbEMre84N5dmjuptjmj",
-	"ljD2L/SaMA2HTPCJG9izUHVBvGdKLjWGJOYkvpJlcYC8dJKjXAP3XNAZXBA5hn6uhbbuhXxZ8mqHwC8n",
-	"2Qh/E7TUOqsSeDqlcf9vS0AoVt1+dGAgNJ6ZtmUQwfHc6TAOQRmpsDLXOEvy9GceQHXaTgl7zpXPTaUj",
-	"fLq2LeCgrS2/xt3Y0qZ9NUUC4bxt9kpVii26qbfPDUYazC4JSwyIfbNXy6H+e6fslaWTWwNAFbEBWP4N",
-	"J2wUCNVQsqUxj8+wB8Mq3CpRXm7xynnHcXHjOV0ZD4jJAOZTcPCWxLTOMV661Ww7M41dk+nXRCJu9eL2",
-	"KKmF3jdMGk69z4rkiTFDkpBKiUWLl825TK8zAkmsjNzkRZJMmkP15rxNfTc83Vyk14auIDHNqFFwE9Ir",
-	"qoAlMERCwSnjxTMvtdWPEGA9KWomfCf9KQ9FfcEvNSnKUwLxM2dGFWUg/YpeXiABSyQVFyR5yIm6/4QF",
-	"yNu2kA6h8gc48R2a8tOkK6L2itogzSnnhlZLYYQyApcDFWWxQgUthogyM0pgJk0FkXW5VfSnfSCxTdU/",
-	"a518PaT2mpWkpg+lOIsHctsJuRUhrKLVBTdGXwF4UxLGNLLqTIMzwZdZM/1d5LNimVe3yR+Njh26DCG5",
-	"vZSNfa9o+1FP9kB8D/LtayA4ziq0Jsk1EdjF8VzmAAl1p7j7TQoGtmBVTMySPS7GbMIhKV+hlGBpcnUW",
-	"SwnJumZykjw+Rg15wv0xe52XwSIfcKxcDbjkNVNIZJV95NqTfXSCYGmQULyPuEBDt/cYbIBIxAgWJtwu",
-	"VtCuLUSSI6ogcddcU0ZYmbC9tXn3B+FgMGgzAppTiLvaqptTiIua4m0ZxFVO8UkZxfWwO+SJOkfeZEFT",
-	"dllWXfV42fytAFpn1EjVMp1t4/MJc/09TrW2NdT8MOA6LpScBtcF372Hb5dOiUongCYBlGdtf9uOCYc2",
-	"tnZNVATCx7J5yG2jWDgcHJb9c3KxVKvdV3H05zc0JCEmct/gzPuROObQrp1dG3Sah+zb7tm3ZTdlv+tr",
-	"K93aHs/ZM9P40I+be0WB+Tu/O2y8WY4T40DIUdvUlVtgcQUdYMH2n6w0JpN02kcvMRTPgQxGcwtxXCn0",
-	"DHknJpXFZNHYosl9VCGkCqmMmaYVl744xAs1FWmI8ym8zzFyPBqHXlhhPuBk1yFPUxa7naraw4EPFLeJ",
-	"4vSROpjZVFC/pv77gjJ1csrS1W7o6WJuOmCuzKUeu1Au6Ixqvd6oVCFashRut5ebyL3Ua0MpQzdzGs9R",
-	"jE3dWO+LK7RxpmTN+22F0HfyGByFjin1L25tGSumPJQFzZku+BfuPqi0kPqyHAcGIT6n2+AhCX9DEv4K",
-	"CjK3y/JmBmKSKXbDQZrFJNpWSrbJyN+YeJCS35KUXLIWOem0G/EaQRf20oTbxsYkzGIB7u9HOE2LqxV5",
-	"CZdkQdljfxbDhdOIpMUxFGnOHY2sY8q2gMnnOUYRJC3lv6tikViBYw1Uy+KpR5TF6RK0XVtuzV7hsI1R",
-	"Hx8jvqBKkWSEcJoaSeitRJa3ovHkuFbcLF9TUoTTxGZD4hAA+RtPiShSp4r6gdZbmjdQWksVyimsQm97",
-	"H4uMm44OCBuM7e5/8PodLua7Zv55PyI/589dIg/MvavTYS3IUeLTtvq4OZrC4+BBxT3L4bZXcJx3N+k3",
-	"50RJq8WYnlrQlDrKmWoEtw3H0ORrHHgKGJ2YgbtHYTtRqwqTm1W5bDJKzANid6juYwGG21C7CT835lre",
-	"N88sVZbmkNa/ZQqk6zv4jGGHrx+/17Mn+bRA9urN0M/F1d0WjF6qMaUWNDvGLEHQxx9JUjRBaAlk1Lo/",
-	"7lyxKGbaxJfzPT+gbDddQ5txhWB2MPa+cbShtAgoB9EVWRk1AFAwOkYYRWyZppHFSUEW/NoG/WyLtypG",
-	"vln6MPL+fY756/+eCiDV2dtDx0DUENBh/EZrKSz54tj4v0P6EugVBj9tsLBUcrdUccyDex+vyGo749D6",
-	"BPPudFbR0Rhgf5FEdeDiP5NV8Bmw9znUL2pDW3vpHWj/gY9vE6i2uAeQu2cO7r1a72J7kaiTYbj9a51n",
-	"V6Q9U6sLykAYqVnPuZtvvoPp+rzSB7La7duUyWH85hilWBFR6n1S4bwbst8jX/Za3r3i1OqUL3o3+5o2",
-	"P1BeR1d8mVyJKCsUqLtEr/3IfafYdQfsPikWiCW0FbBRMqgUixUpL0pWUb/fFDAuXDQP8eKHePG/Q7y4",
-	"4gypksRWut2S7dLB+taxjhp8rJ6uhfmSHvyqXzeyFge5wbNarY1Rbc7+7r3GLlO3w5+uT23pF1E0eN7D",
-	"Gd273ge8tNOtqU9bNf3oOwFXvSpfjjxLfO3Ojbhlib1z4bgtizcWDuT1t55yprcNmC2hkBcVTnewgqKg",
-	"g04VO2v36H1vf7mh1EB+3ZkKJymi7yb8a/XAr30XQclkKbC2/ExJpZTPoPtEUTNNW4TrFYL6tYZfsmGW",
-	"St1K2dBixb6oqFjpfxV0ltfKBHFqvFbOPbEu83ojfSh5liwoo1IZLnZsPpet9vJ3QL+29XcUpXvM7ZpK",
-	"NRh3C7YczO372/8JAAD//w==",
+	"7H1rc9s4tuBfQXHvVtt7aVl+ZSbyhy234+4477GVZKbDrAiRkIQxBegSkB11yv99C+eAJCiBeiR2Opk4",
+	"H1KWBBLAwXm/8DlI5HgiBRNaBZ3PwYjRlOXw5wXT+WznZKBZbj6mTCU5n2guRdAJLlkiRaqIluSGck36",
+	"bCBzRnLzDBdDsnW4/5hQkZKj9gGRIpttt4IwUMmIjal5m55NWNAJuNBsyPLg9jYM/rlzwf5nypTeOX+y",
+	"OGF3ZN4Ov/+iCE9DokeMKDpmhCoSszyXecsO6PE09k6ndM7FMLg1001oTsdM282eJJpfs9cimy1Obb4l",
+	"FAYQJnTOmTJv5+a3/5myfBaEgaBjMwGO6pkN1+ZP2YBOMx10dD5lYbGcvpQZowJ23wBns+1kmiuZEzmA",
+	"LWdUacKumdAkZwnj1yw1q2Gf6HiSmbce7jctDqZwlzWhWrPcDP1/H9o7jz9+3gv3Ht/+VxAuACwMToZM",
+	"6KdUpGYS3zKpGfCLIiMYU0JoQvWoWgP+GISBOSqes7QASbWo/8rZIOgE/2u3wsxd/FXt2vnNek6l0DRZ",
+	"uqIEh3y7NZ2nbDyRmolk9px5MOklvWIKTjHJGdUGfwfM0BDQTadC6Ss2I4Ncjh0kN9CNxA3Xo+pLi+/E",
+	"fMsF2T8kIznNFaFC3bAcZ5I5H3JBM6I01VMVCUOVfZnOQlK+LGdqIoViBMmfxOVG9M4Fm2R0xtIOMUCJ",
+	"Q0PVkcD1KyKkmXl4XF86vJiSlA8GLEdMxYVyRQ7bjyMR1yF1waaKpXErEjVMPhjsJfvpY7bziP6tv3OY",
+	"7KU7j9n+YKdN9/r7yUF6yI4GxZHiyqtDdSbYMWfhnuaYfnrBxFCPgs7+0VEYjLkoPu+FNaKIok/7eztR",
+	"9OlvZx//208XL/iY68WjfkOHjCj+J2tiFRk852USR+3QrJGPp+Ogs9duwwrtp9DHOl8ypeiQNfHNMf4M",
+	"fLOBBuyQHk+/mA7On8BaXg8GinkAcq7ZGOSFuuKTJqBIfNgLlTmgmH8OYNpewHTpUP3GMy9rPZXjMd1R",
+	"zAgCzVKi6VAdEyqAx8/ImOpkxBS5GTFBuCYjauhqZtnwGHnuJJMpCzoDminm35F5a20/3MBhFSy7dBjc",
+	"wn7Pcfh+tT+a53RmflV6BmQykPnYfO6OckbTJiTQ8OsyHMARX40Ct+Zp5CewzzMjms0fhh0zAahBJ5OM",
+	"J9Qsb/ffyqzxc0X3nwNWPJIyTXkGrxlwlqVmlbKHDFt9aH8EICHqzv/UIeOpMooJoZb9d8j+zqNDkoxo",
+	"ThMj+M1Z0p0/SXvnMWmRHtmxG0cVIugE7b1nj//4x+H7w8uDV+3To388+sfjJ39/97fu/vOKFbyjGU9h",
+	"J7hRs//1oAXjz8Q1y+SEIeDqx3YiCEAiJFwAg2V2sJH/+YwYvpyTqWKqRS6BuzMFSpdZmupE4rDdJvHc",
+	"AuOQHLb3SHwy1SMmtD2F6qeDSMRvWD7mSnEpnjDBWQo/HJL4ldS/yanAz0ckfsn0SKavpD7JMnljxxn2",
+	"firFIOOJjkMSv2O5eVP5FZGugHH5f0gO99rmaVB4zj5NDAbCtwckfkNnmaRpV8oXNB8aQWRUzPiCagYs",
+	"+OxTwlgK44/a5i3nwrBxmhVbM5po/IRq2qeK/TpVM1zJJcuvecLeCnpNeUb7GbNyqFkV9h2qHb3rDvUo",
+	"tcserY29va0QCTXUoaWdSS4nLNccqQsFcdqjeiVP4WOmNB1PzLpSrsxW0xrhWTY2r53CaKME9JBROE8E",
+	"JxlPjOokphnAbk7DLeRkWChZa+pSYcBVj6ZjLtZb4HSSbg6FW5fNfajUwNpunZU4UAtduNem/1guT/b/",
+	"zRIdFKrzKTwAzC9NuaE5mr1xjtLuzeGCdagHv8p+UMEx6MPHCkzwvLFraugxf3LLQPMEx74yQ7/yxEqh",
+	"3XBiftAvg11qeBVFUVDfIi0IY9kykXpuQxzdUyzJfUqKa8fgmBY5B7VVjeSNAEsWmTFXpdZcN7/+/qz9",
+	"x6d/jPf7f6N7z/Rj9X68f/3qH5Nnf786yH49TLqPZk/3phdt9uRIevVJFy64tblFN0LpDUhBL3jU2ppH",
+	"Cah5bWNCjRmBcFr+ijfVSO+GjD7kvK1xP2+BqjakGMvVDBe6BfXQfWLPQx4lG1zN9jYgHpcYPMi/uOE8",
+	"GfFrZqS47wzx1zq39rsSQkeNW09hd8/HVQHLSb0HNE25Prv2iiSaaJn3RqtcBUSPqCZGE0uPiZEfqGoL",
+	"aX++MQp3paSwNCRURWIgc0LJgPKMpSSTQy7IVqzlFRM9rtSU9cxP09woCDcjqRjRRl0AGtYjFglcF05u",
+	"pkgyyscs3Z43Pum6ks3RUf14is85aOoYWyt0TDVFiHeCpyzLgGFUp9v86LPAh2PgNFoTL4rR+JIVLKPE",
+	"ha4ZbaYGkDsoUIEVxdZKoOpSTH+xPC+3W9tLWEfP+bVWx+muYTkF+PkuzLkB360I6r6Yr13RauZbP0+z",
+	"F2FM7JI9oO4TlKZXTzGROh9zNgH/J03TnCnV60t51aNpOv8Vqk0VUo+ZpinVtPoBBV85H36c+xXFYi+X",
+	"2v0WOILq5exaXsEUixzCbL5CzLm9LGDkrzKd1VH5lApyw8iYMU20HMs8lzf/Nwhd99JR6aXwOpii6NI7",
+	"VS5pmlClL5gCLWpB6ZdTZLzlYg4W3R/leayPhNaPtIiBc5hUvji0S/GhkXXQ3p3J4ooR9xx+pckVEylJ",
+	"GVrH+Vpcu9Gk+VX2yTMpYHf3YtZAjGA9UU6H67iK1BebQNVj/dn6m7hGi34eAVc4KdextdwzDgvfWQWz",
+	"ZrOrtpFqhUvw8gvssZoe48O6RYutxKQ5uw1P9kMwmekR7LWPrws+LppwdbxfqoQ6Q79Of90Ur9fH1PVN",
+	"P3tQTxicvjncRV5yN/S3kZXqvmTJsv1agQ1Jrc+SCy56X0pBuaCVaoFdyRdYZXORY8FlTvobkA+5zK27",
+	"nRlroVfyn4PagVou2kRZYaBg6u+FxBa3sz47nUPkFeHlryDPhUX6MOPJJpK5rh1trBu5QGwU284ce18w",
+	"B3iMC31vHlM2NfaKuEVhyvksszKE4W4IlWIipCYDOfUrpW60wn12ncCF+xadz3r06zM9tmuusH2vUqrn",
+	"bIr5+ImxPxYiE0EYzMckgjAowhFBGMxHIgLgVxBwCMJgLgQRzEfqMf5gnnEjD2bSetAhCIOFeIN5mRtp",
+	"CMLADTIEYbAYYahbHs42lrsDrQFbYEvt+H10WQ8wLVqoRZRtZZAKaGGBNcDj3nmv7zJUgekvPkcSV5gI",
+	"84siE6mAGItIWUKzjOW/KJLJ4THJmZqOGQEMJ1x78mXWzoQJA2OhrqL/+kpje2ItC4G4Q+LPUXGOUdAh",
+	"1vC6jVskRrpvWX027kTCDMZvzVgM897GhCpnq0QxpgjXdpPww4iKIWtFopzfPFifvMdTZV76odVqfQxJ",
+	"FIAhTrX5rtVq3cZky9hAkQDf3JjmVywlU2FGbYdEgRtP2hwSmgLE5Y0gScbNgc751D67jG5dJ5jXXbqR",
+	"j7PiOUsRvXJgzatIiIBhQX+uk7RmjwBmNBLEnbiJGj1Egn3SvSZSeUMV4oYiMeBHTMx4ovmYOak7NtHM",
+	"umEhsYeM6GTChDfHbJPsMa8fyl1zI9jmfVBztFSeR0EwFYMEdPc6edyH58m7KaFsVe5ACJJaaZprAzeZ",
+	"EyZS8xckQ7XMFzstr4fZ0VYeHdaUlf06kOnOn+2dx72P9o9Wb+fj/ym/9PKqp4xm5kXzWIe5YC5YRzBy",
+	"5pzD1zlj/V6CYK/VbrVXYohdnjvzcpvel/RyQt6+OH9SB/lSvchNC3tUP4dHC9h+svP02fOXr97sdN/t",
+	"/PHx8/4jv7A4F3356UzoHHRJmmWvB0Hnw7peuPljs8x5ca/vDck6wsAyal0lfwF/duMsyMQNeAYyH5uX",
+	"Gv7FdgzIV3u+5g6sWNji2XwsgOBnfxu7KB2A3pdJ7Hg3V5jELytxVt9W3xoPy1aASlX4pWrRIJfj3sbu",
+	"D4HO+Z6WS1MFMcAthUGbScaZUf9Dw8IMWrTWcYy64n0dEV1GupYPvnSsqA2co5vqC2UiWY17fbDOOyMF",
+	"Mg5a/Fo467jJ1vCqo2LhKhnuUdcWV4EtRJSbU0jc47YAW4LGd0ShjUGEv4A8MZ5U8t/6zq7YbPVe8A3P",
+	"Gaz/mmZTtu4z72Dw/OqvIBcZX7RszTZ/vBJdk5zLnOvZvAtl3ruxQInFG9d03N0ZjBaZi2A3BH62cihn",
+	"Y3ltE+Kv2Kwuqkd8OPK4izaTS+tCG2HTFG7bHAgb8pslMIOfiJA3RDHtym8LNMhhQECmXgBuBjCX7awL",
+	"vHfF6lce3gJuvqkxhHnXvuqNZb5epCwrsvDLkUdtn/dJltnp5UDvOC01zWrD9o7aK8NaZfp6kdyPrwmr",
+	"vfjgeMFo2pD4s6kUvR8FsTrX/fb+o5323s7+YXev3TnY67Tbrb39g8OjR3/cjSI5V4dAG3MqDdC4YMqT",
+	"EJha95s3+iLAnb0WTnHBNacZ/3PN8XgUXnf+6ohotbT6xL69L1pvBlJ3Z7s1WWMlYFflxlwYpcMmM28S",
+	"KUK1OfgXUyHZn4zJjcyvFBnInIwhy7KI7YwZM0a2J5KzieL9xUERmMS370tG82S0MmvDIxmn4z6DEr9C",
+	"uyE509N83vFyz2keoa1eqfHylE0yOQvWpFyDJ0UJTHNuyCUTqV3Fl6NJU/5NlTT3JpfmL5JylUwhduAg",
+	"0TS32bUlNtUV/wVt/6uQ7Z7tm/syWKoKpCKQVnxcYcwss1K8GKGpVsuyl8tNHfpowI2rV1x3fxW5LJfu",
+	"hR5XH7p/tJKZF4+FLlWUuc/lWr1wqPCkIkEvHrvuqi8IcnbpsD5JRQ/Viw/ay6ojretxx1saicV3Hrec",
+	"JmOpNNlv24q7dIq1YEwRmjOS5nIyYWlIZJ6ynFyxST1e4yfcu6uqw/DKnUWvMqo0Ruq5nm36cJEQ2cwc",
+	"Py+C3WGUpc1oNXJfKGVCc80TPqFCuzxkLggscz0nij6U/uu7dYp8EavczNxCzbbXII9fFhLYFtzbOLzN",
+	"XDVKs3Q1aUgkdz6PKFRFFxr2gg69v7Jotckeq7io78zmXD8LeOdg0xwEfGwIqeClg3/zhsnXYWZV0RAY",
+	"ddrsaQ1cvavShnL1zVv3O8O+zIFVkyPrcSpkQqs8hpWcWeEJw/ctMzQBWxeJ4am8IWMqZtYarNTTG5az",
+	"Rhw/WI7jNTt1bWZ4Z4ePW11uXnZds6kOkovfTsnBwcHjkLztni41j9trmMeLUlNeMbGuUuxRljaOCcxX",
+	"xH1pKVutq8KjFW5JX11Y5eJeWe9mgYT1d74KpIQphTUA9S2x2bNR//eEv+bPzt/+eb73ip+rc3FxlJye",
+	"Pzq/mvzz3emzxy0z6I/9d9P0t8fyX++Prvq/vzUPjPq/Z//+4/LZ41aynwnf2TFIHFK9ogjSl0c1FZpn",
+	"KFjM8oh9pk4/j9oNXqkrJnrzGVR9RnOWe6z/eSC7UKm9rLbyRXgbmcySqeHOlwZ9rPUD055MMb6Mn34r",
+	"UPzZ+27gKWd/erl/9Ig8e9/F7ibxm9eXXbJLp3q0C8uBkuyx2XFadSdRLL+GzJIrNmtF4jSjfKw6JHaR",
+	"JiZbxVa3w+InNzkzDknMPk3iSNQGcgo16qI/wM4mxaMInKFZ0ZZ2ikLh+0gMmWA5sFtCNYGqkmNC+5AP",
+	"M2ZUKNLebhFj2Y+KtJj4iqcxMUuxhWhXbNbB96Hiq/hQFNuOL89OL866vedn/4rNskJyM+IZOHwVwUqX",
+	"MBI0U5KYU50AvEZMNL2k9+bi7N3567eXcQvBYPeM3WAACrCGZMSSq+J5SrTMWE5FwowuFD973+2dvnh9",
+	"+rx3+fzsfUy2DtpEkf4sEjb/dLtFTixWY+ndIjC5IjJLUW0ShGtVQDYSW+aThQdIF6zdAUsARiI/sNtP",
+	"t7GZzB7mGAFbA38cEkOJwyOtJ9hbgYuBdFKwzZ820fhkeCrHZEy50JQLlhuBOs0z+7Tq7O4OuR5N+61E",
+	"jnfpsPw/WOzYAG/iCtqIjCnPdjJ+VbhYuRgCLvOEgU9LyYG+MVBHy7BFoOrV7FOkkSglLSiYcgL+WxD3",
+	"IQRlZyHpF3VCIblibEIoUSOas1JXJX0pr0I8Y+wYYRRCKUjG6DW0iiB0mnJNdE551opEJJzcS2axyHwl",
+	"c/4noHuH/AoAJtG03T5Inr3vwh+G/oC2Q6ynVJGok2dI5ASl2DLitARpSAfxIJFjFoklvMKAz/KL/sxg",
+	"ndknGcksVTXeEQlDGeYEDBMhJ6KkaCjTBdIvioHJIKNDpEnQeaRA6EXC5lsip6ACTwV7cSmdMzpGAoKp",
+	"x4QOKReWcLkm+VQogHGXfdKEi6IpkiJbfZlypkICjjN4+YTqEalalG1jMxNjVwD6chEJs71Xb19UOUlk",
+	"6+1/t9vt9naHqGli6LfWdsnXCiQSNyOejABoSsucOUCDBRMpEC8s8uHWEZmKwAE3hByaSa654v0MOloZ",
+	"gnXMFNuXREYC4K2OzRgqZlIwwjIFAEolNpQi7BNXmmwdtg9DImBth+2DbVjHGcxsu6IAXjitUELohQJp",
+	"C0WnFJs9CQ9EQYd8joAxREFInARM88FmduOHKrE2Cm5vY1Jvu8XTSNg809ht2hFbbo8syVjHVjuxfObl",
+	"eXeBsxgUUnKaJ6wl8+GufUjtmrHgvtdZxaIuzi675OTNuZMNVaRU3YaBeRWd8KATHLTarQPM0BuBrN4F",
+	"qO9W3rShr/vBCRwNNDkw6ojRqABZzo2Z9oIrfVKV71fN8xqymaohu9gi6zZcOdD2jrr9ONdCaL/dXqOB",
+	"0Hpdd6pWCb6OO2RiMFoOCp5s4HqIs/teWq5y1zb/MaP3Nhp9sMno/ccbjD7aaN1HG6wEnDTjMc1nFjFI",
+	"zoZcaQbCByAXGn7sFFmjzx17IoAnXaoVGAjqk1W0WFpIf15FRookpYQBc0FOAUx3EXux2u/EOg4teRcl",
+	"HneHV7ao8LauettmFHMovXfnU5c9UjyYXbVdMLCq1KnvDcPbm2D44d4PTz0XlnBAGbPoOU8tt2Gdge9+",
+	"RsK6RZfUJqzY7eJp2OyE6mS0ig6hayUbDFiijTLk2kMgfCGX3NLUIulhbs29k55Nb1qL9O5Ymqygt/mC",
+	"jO+N4g5/Loo7hVMo6a00AYzWH9aNAGNhWDuF2Ar1tWlzF83XHbRo74BSVwtMVI7RAAefRBmrQEy0pXsg",
+	"NhOaZYQrY9MMpsrs1yjTQt4QKcLS5CFCpoxsLdg5ijBjAUHgg+eRAA4Ats/2sTNhJofKmAfWEjJKtGPI",
+	"YycfwcyUrBUJa/MtuH8qww0egeXj+8EoSmhudj1ikSgO1LzT48hRrLBv0JlF0GtgW//UudYFnB4cAq4r",
+	"+F64iMErnOXH5iTfI284K43beSoq2AVRkgxovhknAI/VTuViv3dOUGTbLlOakVBllhryi4TScqIg44qL",
+	"IZr5SqJNztbiK5HYosr6jGq8L96eZyhUwwq8dAewgi1fIrzum+42VpwrwD4Q4N2rw5OMJjXprAo0aCY4",
+	"VSQPbe7W+J1pTD26RzTDCRpwC2LwhaPhJ3MdnJq9V27twuUdWh8CUJzToMSLANOU692qinYZBhj5j1wI",
+	"xh8TqUfgMoDJNIQsbkYMvaAzcAADk0u0zIlE6Yvt4hrcY2XjNI+PzHOnBK4a80y4gq7NTY3Rax3s1mRu",
+	"c235bsNli+jPHMVqyfUWbuu8Te9HWDY/NGFEjXLVKuY79m2+jB/KX1nvM7jcaQnRHITo/cum79YZ6YIh",
+	"NOKaKU0GPFc1KWIGlUykCCqBdubVry5AgVKEEgwxWn0IjZh592eLnJCbXELAz0gvo09FYiquhLwR1i2K",
+	"QaTK4LRKRpaRIdNVsOGwvVfEmyJhdwYXFHibnvp6nhYtTovepxjQMSaZ0mQ4ZUqBxue2VMXoF1SxsLQI",
+	"wqgpJBAMppnRGFUnEmiUxBcn3bPei/OX593eydvu096bs4vey/NXb7tnMdnaa28TuzpM5ZeCWQjYyJ75",
+	"AhtGFIFLCPkuvPbkyZOLs8tL9/WR2Dqqvd//PjwlUTikVVjcmEIjMeZiqllou9Hi+F8UGUxzFA5as/FE",
+	"I0AO9x87+Rs3XKTyJhJYxCZFi/xWXwe+wOYNKgtFtLdR974RGJtMZJ6zRJctp0EvqO/AHuWEmScMfMKy",
+	"DCwS5ltiC3blgMTdi7eX3bMnvTcXr/95fnYZ42VJ5leubQoCF5GI/7nzm8xvaJ6y1PwVtwjq3KqWDEBJ",
+	"X05FytKiTMEACnpHRGIrhqN5enL5tHf6+tXp24uLs1en/4q3j0mfzaRIAa4hobZV7w01GvR0YgyIfaLw",
+	"Mhncm8AO/Y39+Ovy9tygfdemstyHU7GWh/WNvYr19CYvyzdGCCb0ICO6f3b/w3r+rLcn6Hz4WLP1PyUL",
+	"nkDXMyVq8K1JDj2ygsMtO/BqnpeYkNGfAWMvgoo+5fHUbcS3kXugurpsDZXFuRHnR9OE3MaKS9Wg4lR+",
+	"ZhXIyQAqLq3zh2SrapTmqCxxm6ZDdoYiNIOiQ7Jlb8aTORFS26ysx6S6AqYpGFt0ttwU3+cuWUOUu3v+",
+	"X28T+40jumXXT7/PwDB/UAJDI4ttKgjZ+wbuqJ8sOnuSQp7XAjXN/ATkioRdBcWgjZLhlCq2w4ViQnEg",
+	"IDXtY+IuXj0GihxYvjHhhc0Q1sJRmNnnvJZsxf87xjTWXmxVeM1ymm0fk9isN7bvpmLWIr+yhE4Vi0Th",
+	"gJhQPTKqmt2CtSUs7XNFYtxSTBIqhIS7tSBBzijTkYh/P+uSavuF9zs+NkonV9jEkoB7BTypGEjOuNI+",
+	"/Q5LaZuFoueCM+hoJklmDmkg83pqftUF1udSKD767whst1dms9+x3N1Mpv+YUhow0aD7zy2uEdG9AnsN",
+	"JuNmgqQsY9rTRuQ5Y5MiiIM2KfSkxfhPITyGkoFd1p9BNHaBHqsu3JXcvm8ccjt/N0hCdIVwY8+iHvIN",
+	"ZOAPH2Sp4OoXbmRLyYEmiE/bTbqiV6qdi/pFyTaLuog9SumNwHw7lFqKRw+4sxp3fmcaHEnrqkSbavf1",
+	"a50h3D31emMhTqhq+lDo6kIhlJejqlH0Sm+RE6I0zVgk4vnO5nFpucxfWFkk1hTugjRVZA9y2R0G6tNh",
+	"MCXNRe57M1P+muy3dYjqr8h/O3ywadYLsXtYv5xoPuZK84RkMrniYrjdrIesiLuWMRPM90CPdRHwyxl4",
+	"g40GaOMI2JrYhmVvuDFNXH9xbD7ERNlCShtLCNF3XFx5DoVXEz0DwwLdy3P9jVvkPdcjOdXFhCFe62jX",
+	"5eTBGXaBz0TCqVrDJCxDPUZxmrCcyxSYx16bzN1d2yE5UzORjHIpYD9bsCwb8bZ2UF9+wgy57TLgzcWU",
+	"2RJJp0lyDDG+sgwJ7C5nH7ZQpwBqJsVwZyKzrChKMpC0TQqK0qTqOG7oFSNch5GgitCinAnSf7YO23t4",
+	"fmWFnq1aTYnMbQO6qlSvysSDn4r41nZodzeF07fhp/JsINakCFVFhmEk4GaBMorAxt48vRdcNYbcVxlZ",
+	"g8IaW37jgfUGY/6jbY4twCC2oG4KVJufV99l/mjlNeYLHSqkKsKbZpGoXn3BPfPY0qdYx9HKi+bv02xc",
+	"GuEGYWLZRiVNgCZCqCct4rvfIArS/vH5P03rdyTUQEuLNvBbJQNxBYDl+C7730WKbc6+IbFmn2ySzg4O",
+	"jjt4YHituf9oI7EVv6BK7wBu7Jw/iTEujNxu2zL+DJzPgil7H8LMtqxvkTOajCJR3BAR8xRUPOCCFnXM",
+	"3zEMiJG3zSasTPOLU6ppjOwMVmAmeHb5+lWLnMrxGJYMZbewYmzfBwXhsKItWzIan707e9XtXXYvzk5e",
+	"9p6fnb05eXH+7iwOyd4RVE+Tonja1p/DxSqdmND0miumyEjeRMIcxeINLMWkRZP5OWh9vfjCclXDomvV",
+	"rV5BAsHtujDBtAUNZ5DPAFg7AJ0OipOqCcKIKlek9BkTrkxBGb4oU0IyyeVYanwqZfCnOVaooVbgyoST",
+	"ioSicFuNkljAKlJ1XIdgXYtQkC4g2E1R1xKJGznNUhCGhZjDhrac3WBt6usJE2V+vJllQRLX0ioM6HFP",
+	"BtFfnvyz56IKpjmc/H72qmtwpb1dOE1plnnHw6h2u719DPbZ2KCIOVX/JfmRQIyxVa8tWJN1HRffqURO",
+	"WEy2MJMeb8vH0uDYK4ovYet3LIwN9mVU6YIr5Sxh/Jqlx0RDWdLEfJEy6FFwXSmRpTTEitxKHNZIpCYW",
+	"17/OYrUcXOB39S4kSONkv91uG8ThaYcc7ltW1SFzl1REwjAiKF221Bx0ouBwPwrCopi5E83fbIE/Fl1v",
+	"YETzbcFRcFs1UaCe1k1LJLJF+AfBu4anF5moT/RuXQJd7VwaiCIFNQrdUXmnh1/aViwMpIa9JWiSS0hm",
+	"AAJWZe8BrzvO3hpyj9qenaEBsWz/Aa5QlrY2PaMlSR8v+DUTBg6TXPbdMLiFqgviXeyq2xjAK1o92P5v",
+	"RXdcxxQFuTrmQ6hgPob8ptK29UK+6mp8j8CvJlkJfwzxQ9VVTgcDnrT+snSdctXLjw7M6cYzM5Y/YTQZ",
+	"FUz2F9wjUZpqZsvLCvL05+nABSRrpXc7HVxWdQf0GW62R58U2cxvvjXeWrp8NWW6+WjZ7LXGg2uhFbZd",
+	"Wz43uDRgdqOgIYh9s9dvvPjPTvCubsdZGi6tiQ3A8p84valEqIaunI1Z38gekFW4jYC93OKV847jsoFR",
+	"NkN/IdaLyAGo2xUxLXKMl+6FJWszjfsm0x+JRNwLapbnFFjo/cSk4VzpUJM8CRVEMVbrom/xsjnzz5i0",
+	"yhZp2z64mBRUb+1U9o0yPB07PY1YJHKW8AlHBTdlO2Wj59RWl+bQxg0sZXipbXBrc93LFmi/KH+CUNlC",
+	"/ntNIfR0uf/GeYRlp3+/old08AKvu8xZ+pBBePfpPVDlYyEdQss4CHk5NOWnSVdE7Zat/poLlJBWK2EE",
+	"/qWUK81FoklJiyHhAkflVChsCLgot34t5nsgsVUXPBSQstd+eEjttahIbQIlQPYsHsjtXsitDCqWtxlK",
+	"NPpKwGPPQryreG0aHOZyOmmmv24xK1VFs8ri0fjYocsQSkEq2djyirbfzWQPxPcg334EgpOiRmuKXbOc",
+	"ujheyBwgofUp7m5T6IEtWBWTinRX5pHoSyhh0SRjVGFmGzQV6htt1kzO0u1j0pBV34rE66KrLftEE+1q",
+	"wBWvGUDat2oR155skRNs9wrp93tE5mTfvV4aNgBFozTH5JR8Bjdyh0RJwjWkuWNTCwix2XCUef9eO2y3",
+	"28uMgOaE+3Vt1dUJ9+W1Ucvy7euc4qvy7+dzOCCr2jnyJguai151sYbHy+a/7W3pjAaplkxnb2r9irn+",
+	"GqfasjXM+WHAdVwqOQ2uC3n/Hr77dErULntrEkBFjcPP7ZhwaGNj10RNIHyu7oe8bRQLh+3D6orUQizN",
+	"NZeuOfqLeibFbIpbgzPvd+aYQ/ft7Fqh0zzkqq+fqz4uD83v+tpIt7bHc/4E77b34+ZueYfYF787bOxD",
+	"QlN0IBSojak3Y5pDag7Gs/ozg8ksG7TISwot3SDfF2t2o9pdPpCXg0k9mJJl78VpkRoh1UglEkUvxeIl",
+	"EuKFhopsEwrzPsfI8WgcZmGl+UDT+w554s1Hy6lqeTjwgeJWUZw5Ugczm+5Mm1P/fUGZeXKaZLP7oacu",
+	"pMNNshmWwNmFypwPudHrUaUKyVRk0Aui2kThpV4Yipc+JCOSULzYwPviGm2cazXn/bZC6Bd1bLPQSlPq",
+	"39LaMlZMeZuXTrJZV37n7oPaLcHfl+MAEeJbug0eSlZWlKzMoAvrclnezEAwmeJ+OEizmCSbSsllMvKt",
+	"yB+k5M8kJadiiZx0bpT0GkFdW2Lk3lSKCbM0B/f3Fs2yshCpaHiUjrnY9mcxdJ27Jpc4hmLDueOOdUzZ",
+	"Wz6LeY5JDElLxe+6XCTV4FgD1bJ8aouLJJummJ0NzTltwZPZ1BWbbR8TOeZas7RDaJahJPT2rSxuG/Xk",
+	"uNbcLD9SUoRzT+mKxCEA8k+eElGmTpXdZq23tLgjdyFVqKCwGr3tfi4zbtZ0QNhg7Pr+B6/foTu6b+Zf",
+	"XDnr5/yFS+SBua/rdFgIclT4tKk+jkdTehw8qLhrOdzmCo7z7ib95pJpZbUYvDYZrmKIC6YaQ21uBPc4",
+	"R4Gn3dcJDrx/FLYTLVVhCrOqkE2oxDwg9hq9sCzA6DLUbsLPlbmWd80zK5WlOaT1H5kC6foOvmHY4cfH",
+	"78XsSTkokb1eZvytuLp7y76Xas5sYSVeGnpNsykjipW3dC0JZMxd8H/vikU50yq+XOz5AWXX0zWMGVcK",
+	"Zgdj7xpHGxrxgHIQX7EZqgGAgvExoSQW0yyLLU7mDJtkW8NtESPfTH0Yefc+x+L1f02/nPrsy0PHQNQQ",
+	"0BHyxmgpIv3u2Ph/QvoS6BWInzZYWCm5G6o4+ODu5ys228w4tD7B4vpkq+gYDLC/KKbX4OLP2Sz4Bth7",
+	"Bt2+lqGt7aAAtP/AxzcJVFvcA8jdMQf3lta72F4m6kwoVP9a59kVW56ptQ7KQBipWc/5Mt/8GqbrWe2i",
+	"8pp2bJtKCXlzTDKqWV7pfUrTmfW++j3yOPPFN/HILHXKP5U3ZEyFk4h1w3Jmq0sfKG9NV3yVXAkNNgoE",
+	"+YLotR+5vyh2vQZ2n5QLhJ5deRElg77KVLOqULKO+q2mgHHponmIFz/Ei/8T4sU1Z0idJDbS7abiPh2s",
+	"F4511OBj9VyrXSzpwa/6YyNreZArPKv13hifA7yG7GSqR0Hnw0eDXdi3w5+uz23rlzwIg2meBZ1gl074",
+	"7vUe4KWdbkF92uiKnJYTcDWr8uXIizREZhmSsqQxxGwCqAnGROHKbVm+sXQgL771VAqzbcBsFeKV1M5d",
+	"kiVFQTeyOnbO1dH73v5yRauBotyZ505SRMtN+DfqgV/7LoOS6TSnxvLDlkqZHMJdLVUHT5mTxQ5Brbnr",
+	"IVXDLLUur6rhQiL7orK/q/9VOqc8M8oEczoi1849tS7zOU0F77ZLx1xwpZGLHePn6mLW4h1wu+fiO8rW",
+	"PVhdU+sG427BtoO5/Xj7/wMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
