@@ -261,6 +261,13 @@ func (c *Client) RotateAgentSecret(ctx context.Context, handle string) (agcomv1.
 	return value(r, err, (*agcomv1.RotateAgentSecretResponse).GetJSON200)
 }
 
+// RevokeAgentTokens ends every token issued to an agent so far
+// (POST /admin/agents/{handle}/revoke-tokens; admins only).
+func (c *Client) RevokeAgentTokens(ctx context.Context, handle string) (agcomv1.Agent, error) {
+	r, err := c.api.RevokeAgentTokensWithResponse(ctx, handle)
+	return value(r, err, (*agcomv1.RevokeAgentTokensResponse).GetJSON200)
+}
+
 // GetStats counts threads, messages, agents and contacts
 // (GET /admin/stats; admins only).
 func (c *Client) GetStats(ctx context.Context) (agcomv1.Stats, error) {

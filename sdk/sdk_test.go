@@ -500,6 +500,11 @@ func TestOperations(t *testing.T) {
 	check("UpdateAgent", err)
 	_, err = root.RotateAgentSecret(ctx, "dave")
 	check("RotateAgentSecret", err)
+	revoked, err := root.RevokeAgentTokens(ctx, "dave")
+	check("RevokeAgentTokens", err)
+	if revoked.Handle != "dave" {
+		t.Errorf("RevokeAgentTokens returned %q, want dave", revoked.Handle)
+	}
 	agents, err := root.ListAgents(ctx, nil)
 	check("ListAgents", err)
 	if len(agents.Agents) != 2 {

@@ -216,10 +216,9 @@ func TestAdminRotateSecret(t *testing.T) {
 			wantError(t, r.HTTPResponse, r.Body, tt.wantStatus, "AuthenticationError")
 		})
 	}
-	// Rotation is about the secret, not the tokens already issued.
-	if got := listThreads(t, e.clientWithToken(oldToken)); got.Pagination.Total != 0 {
-		t.Errorf("threads with the pre-rotation token: total %d, want 0", got.Pagination.Total)
-	}
+	// Rotation ends the tokens issued before it, too.
+	resp401, body := e.do("GET", "/api/v1/threads", oldToken, "")
+	wantError(t, resp401, body, http.StatusUnauthorized, "AuthenticationError")
 
 	r404, err := root.RotateAgentSecretWithResponse(ctx, "nobody")
 	if err != nil {
@@ -227,16 +226,17 @@ func TestAdminRotateSecret(t *testing.T) {
 	}
 	wantError(t, r404.HTTPResponse, r404.Body, http.StatusNotFound, "NotFound")
 
-	// Admin changes are audited, without secrets (the scanner checks this body too).
+	// Admin changes are audited, without secrets (the scanner checks this body
+	// too), and so is the failed login with the old secret, aimed at bob.
 	audit := auditEvents(t, root, agcomv1.ListAuditEventsParams{TargetHandle: ptr("bob")})
 	var types []string
 	for _, ev := range audit.Events {
 		types = append(types, string(ev.EventType))
-		if ev.ActorHandle != rootHandle && ev.EventType != agcomv1.AuditEventTypeTokenIssueFailure {
-			t.Errorf("%s event by %q, want by %s", ev.EventType, ev.ActorHandle, rootHandle)
+		if str(ev.ActorHandle) != rootHandle && ev.EventType != agcomv1.AuditEventTypeTokenIssueFailure {
+			t.Errorf("%s event by %q, want by %s", ev.EventType, str(ev.ActorHandle), rootHandle)
 		}
 	}
-	if want := []string{"agent_secret_rotate", "agent_create"}; !slices.Equal(types, want) {
+	if want := []string{"token_issue_failure", "agent_secret_rotate", "agent_create"}; !slices.Equal(types, want) {
 		t.Errorf("audit events aimed at bob = %v, want %v", types, want)
 	}
 }

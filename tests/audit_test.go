@@ -55,7 +55,7 @@ type eventMatch struct {
 }
 
 func (m eventMatch) matches(ev agcomv1.AuditEvent) bool {
-	if string(ev.EventType) != m.typ || ev.ActorHandle != m.actor {
+	if string(ev.EventType) != m.typ || str(ev.ActorHandle) != m.actor {
 		return false
 	}
 	switch {
@@ -287,9 +287,9 @@ func TestAuditVisibility(t *testing.T) {
 				t.Errorf("total = %d, want %d (the events shown)", got.Pagination.Total, len(got.Events))
 			}
 			for _, ev := range got.Events {
-				if ev.ActorHandle != tt.caller && str(ev.TargetHandle) != tt.caller {
+				if str(ev.ActorHandle) != tt.caller && str(ev.TargetHandle) != tt.caller {
 					t.Errorf("%s sees %s by %s to %s, which is neither by nor to it",
-						tt.caller, ev.EventType, ev.ActorHandle, str(ev.TargetHandle))
+						tt.caller, ev.EventType, str(ev.ActorHandle), str(ev.TargetHandle))
 				}
 			}
 			for _, w := range tt.mustSee {
@@ -308,7 +308,7 @@ func TestAuditVisibility(t *testing.T) {
 	t.Run("an admin sees every event", func(t *testing.T) {
 		var aliceOnly int
 		for _, ev := range all.Events {
-			if ev.ActorHandle != rootHandle && str(ev.TargetHandle) != rootHandle {
+			if str(ev.ActorHandle) != rootHandle && str(ev.TargetHandle) != rootHandle {
 				aliceOnly++
 			}
 		}

@@ -106,7 +106,8 @@ func TestIssueTokenFailures(t *testing.T) {
 		})
 	}
 
-	// Every failure left a token_issue_failure event by the handle tried.
+	// Every failure left a token_issue_failure event aimed at the handle
+	// tried, by nobody: a stranger cannot write entries as someone else.
 	failures := auditEvents(t, root, agcomv1.ListAuditEventsParams{EventType: ptr(agcomv1.AuditEventTypeTokenIssueFailure)})
 	if failures.Pagination.Total != len(tests) {
 		t.Errorf("token_issue_failure events = %d, want %d", failures.Pagination.Total, len(tests))
@@ -118,8 +119,8 @@ func TestIssueTokenFailures(t *testing.T) {
 			break
 		}
 		ev := failures.Events[j]
-		if ev.ActorHandle != tt.handle {
-			t.Errorf("%s: event actor = %q, want %q", tt.name, ev.ActorHandle, tt.handle)
+		if ev.ActorHandle != nil || str(ev.TargetHandle) != tt.handle {
+			t.Errorf("%s: event actor = %q, target %q; want no actor, target %q", tt.name, str(ev.ActorHandle), str(ev.TargetHandle), tt.handle)
 		}
 		if ev.Details["reason"] != tt.reason {
 			t.Errorf("%s: event reason = %v, want %q", tt.name, ev.Details["reason"], tt.reason)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/auth"
 	"github.com/agcom/agcom/internal/config"
 )
@@ -190,13 +192,20 @@ func hardClientFrom(ip string) *http.Client {
 }
 
 func TestRateLimitAuthToken(t *testing.T) {
-	const limit = 3
-	e := newEnv(t, hardLimits(100, 100, 100, 100, limit))
+	const (
+		limit     = 3 // failures per handle and client address
+		addrLimit = 5 // failures per client address
+	)
+	e := newSEnv(t, withAdmin(rootHandle, rootSecret), hardLimits(100, 100, 100, 100, limit), func(c *config.Config) {
+		c.RateAuthAddress = addrLimit
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.9.0/24")}
+	})
+	victim := e.createAgent(e.rootClient(), "victim", false)
 	url := e.URL + "/api/v1/auth/token"
-	login := func(t *testing.T, hc *http.Client, handle string, hdr map[string]string) (*http.Response, []byte) {
+	login := func(t *testing.T, from, handle, secret string, hdr map[string]string) (*http.Response, []byte) {
 		t.Helper()
-		body := `{"agent_handle":"` + handle + `","agent_secret":"wrong-secret"}`
-		resp, b, err := hardTry(hc, "POST", url, "", strings.NewReader(body), hdr)
+		body := `{"agent_handle":"` + handle + `","agent_secret":"` + secret + `"}`
+		resp, b, err := hardTry(hardClientFrom(from), "POST", url, "", strings.NewReader(body), hdr)
 		if err != nil {
 			if strings.Contains(err.Error(), "assign requested address") {
 				t.Skipf("cannot dial from a second loopback address here: %v", err)
@@ -206,37 +215,82 @@ func TestRateLimitAuthToken(t *testing.T) {
 		return resp, b
 	}
 
-	t.Run("per client IP", func(t *testing.T) {
-		hc := hardClientFrom("127.0.0.1")
-		for i := 1; i <= limit; i++ {
-			resp, body := login(t, hc, "ip-user-"+strconv.Itoa(i), nil)
-			wantError(t, resp, body, http.StatusUnauthorized, "AuthenticationError")
-			hardRateHeaders(t, "login "+strconv.Itoa(i), resp, limit)
+	t.Run("strangers cannot lock the owner out", func(t *testing.T) {
+		// Many wrong secrets for victim, each address up to its limit.
+		for a := 1; a <= 3; a++ {
+			from := "127.0.1." + strconv.Itoa(a)
+			for i := 1; i <= limit; i++ {
+				resp, body := login(t, from, "victim", "wrong-secret", nil)
+				wantError(t, resp, body, http.StatusUnauthorized, "AuthenticationError")
+				if got := hardRateHeaders(t, "failure "+strconv.Itoa(i), resp, limit); got != limit-i {
+					t.Errorf("failure %d: X-RateLimit-Remaining = %d, want %d", i, got, limit-i)
+				}
+			}
+			// That address may no longer try victim, even with the right secret...
+			resp, body := login(t, from, "victim", victim.AgentSecret, nil)
+			wantError(t, resp, body, http.StatusTooManyRequests, "RateLimitExceeded")
+			hardRetryAfter(t, resp, body)
 		}
-		// A fresh handle from the same IP: the IP's budget is spent.
-		resp, body := login(t, hc, "ip-user-new", nil)
+		// ...but the owner, from its own address, logs in.
+		resp, body := login(t, "127.0.2.1", "victim", victim.AgentSecret, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("the owner's login after strangers' failures: status %d, want 200; body %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("per client address", func(t *testing.T) {
+		const from = "127.0.3.1"
+		for i := 1; i <= addrLimit; i++ {
+			resp, body := login(t, from, "addr-user-"+strconv.Itoa(i), "wrong-secret", nil)
+			wantError(t, resp, body, http.StatusUnauthorized, "AuthenticationError")
+		}
+		// A fresh handle from the same address: the address's budget is spent.
+		resp, body := login(t, from, "addr-user-new", "wrong-secret", nil)
 		wantError(t, resp, body, http.StatusTooManyRequests, "RateLimitExceeded")
 		hardRetryAfter(t, resp, body)
-		// A forwarded-for header is not trusted to reset it.
-		resp, body = login(t, hc, "ip-user-new2", map[string]string{"X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9"})
+		// X-Forwarded-For from a peer that is not a trusted proxy is not
+		// believed to reset it.
+		resp, body = login(t, from, "addr-user-new2", "wrong-secret", map[string]string{"X-Forwarded-For": "203.0.113.9"})
 		wantError(t, resp, body, http.StatusTooManyRequests, "RateLimitExceeded")
-		// Another IP has its own budget.
-		resp, body = login(t, hardClientFrom("127.0.0.2"), "ip-user-other", nil)
+		// Another address has its own budget.
+		resp, body = login(t, "127.0.3.2", "addr-user-other", "wrong-secret", nil)
 		wantError(t, resp, body, http.StatusUnauthorized, "AuthenticationError")
 	})
 
-	t.Run("per claimed handle", func(t *testing.T) {
-		// Each attempt from a fresh IP: only the handle's budget is spent.
+	t.Run("successful logins are not counted", func(t *testing.T) {
+		for i := 0; i < limit+addrLimit; i++ {
+			resp, body := login(t, "127.0.4.1", "victim", victim.AgentSecret, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("login %d: status %d, want 200; body %s", i, resp.StatusCode, body)
+			}
+		}
+	})
+
+	t.Run("behind a trusted proxy", func(t *testing.T) {
+		// Every client reaches the server from the proxy's address; the
+		// proxy names each in X-Forwarded-For, and only its word counts.
+		const proxy = "127.0.9.1"
+		xff := func(client string) map[string]string {
+			return map[string]string{"X-Forwarded-For": "198.51.100.77, " + client}
+		}
 		for i := 1; i <= limit; i++ {
-			resp, body := login(t, hardClientFrom("127.0.1."+strconv.Itoa(i)), "victim", nil)
+			resp, body := login(t, proxy, "victim", "wrong-secret", xff("203.0.113.1"))
 			wantError(t, resp, body, http.StatusUnauthorized, "AuthenticationError")
 		}
-		resp, body := login(t, hardClientFrom("127.0.1.100"), "victim", nil)
+		resp, body := login(t, proxy, "victim", victim.AgentSecret, xff("203.0.113.1"))
 		wantError(t, resp, body, http.StatusTooManyRequests, "RateLimitExceeded")
-		hardRetryAfter(t, resp, body)
-		// Another handle from a fresh IP still gets an answer.
-		resp, body = login(t, hardClientFrom("127.0.1.101"), "bystander", nil)
-		wantError(t, resp, body, http.StatusUnauthorized, "AuthenticationError")
+		// The owner, another client of the same proxy, is not refused.
+		resp, body = login(t, proxy, "victim", victim.AgentSecret, xff("203.0.113.2"))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("the owner behind the proxy: status %d, want 200; body %s", resp.StatusCode, body)
+		}
+		// The failures name the client the proxy saw, not the proxy.
+		page := auditEvents(t, e.rootClient(), agcomv1.ListAuditEventsParams{
+			EventType: ptr(agcomv1.AuditEventTypeTokenIssueFailure), TargetHandle: ptr("victim"), Limit: ptr(1),
+		})
+		if len(page.Events) != 1 || page.Events[0].Details["client_address"] != "203.0.113.1" {
+			t.Errorf("newest failure = %+v, want client_address 203.0.113.1", page.Events)
+		}
 	})
 }
 

@@ -503,7 +503,7 @@ func (c *cli) audit(ctx context.Context, args []string) error {
 	t := c.newTable("TIME", "EVENT", "ACTOR", "TARGET", "DETAILS")
 	for _, e := range page.Events {
 		details, _ := json.Marshal(e.Details)
-		t.row(when(e.Timestamp), string(e.EventType), e.ActorHandle, orDash(deref(e.TargetHandle)), string(details))
+		t.row(when(e.Timestamp), string(e.EventType), orDash(deref(e.ActorHandle)), orDash(deref(e.TargetHandle)), string(details))
 	}
 	if err := t.flush(); err != nil {
 		return err

@@ -29,6 +29,7 @@ const (
 	AuditEventTypeAddressBookUpdate    AuditEventType = "address_book_update"
 	AuditEventTypeAgentCreate          AuditEventType = "agent_create"
 	AuditEventTypeAgentSecretRotate    AuditEventType = "agent_secret_rotate"
+	AuditEventTypeAgentTokensRevoke    AuditEventType = "agent_tokens_revoke"
 	AuditEventTypeAgentUpdate          AuditEventType = "agent_update"
 	AuditEventTypeMessageReply         AuditEventType = "message_reply"
 	AuditEventTypeMessageSend          AuditEventType = "message_send"
@@ -47,6 +48,8 @@ func (e AuditEventType) Valid() bool {
 	case AuditEventTypeAgentCreate:
 		return true
 	case AuditEventTypeAgentSecretRotate:
+		return true
+	case AuditEventTypeAgentTokensRevoke:
 		return true
 	case AuditEventTypeAgentUpdate:
 		return true
@@ -262,10 +265,13 @@ type ArchiveState struct {
 
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
-	// ActorHandle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
+	// ActorHandle The agent that acted; null when no agent was authenticated, as
+	// for a failed login (`token_issue_failure`, whose target is the
+	// handle that was claimed).
+	//
 	//
 	// Example: alice
-	ActorHandle Handle `json:"actor_handle"`
+	ActorHandle *string `json:"actor_handle"`
 
 	// Details Example: {"message_id":"01J9ZQ4W4S3N0C5Q6Q9D8V7T2K","subject":"Hello","thread_id":"01J9ZQ4W4S3N0C5Q6Q9D8V7T2J"}
 	Details map[string]interface{} `json:"details"`
@@ -1262,9 +1268,22 @@ type ClientInterface interface {
 	// Corresponds with PATCH /admin/agents/{handle} (the `UpdateAgent` operationId).
 	UpdateAgent(ctx context.Context, handle AgentHandle, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RevokeAgentTokens End every token issued to an agent so far
+	//
+	// Admins only. Every token issued to the agent before this call is
+	// refused from now on, on every node (open event streams end at their
+	// next check); the agent logs in again with its secret for a new one.
+	// Tokens minted with the signing key for this agent must carry the
+	// agent's new `agent_token_gen` (see the security scheme).
+	//
+	// Corresponds with POST /admin/agents/{handle}/revoke-tokens (the `RevokeAgentTokens` operationId).
+	RevokeAgentTokens(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RotateAgentSecret Replace an agent's secret
 	//
-	// Admins only. The new secret is returned this once; the old one stops working.
+	// Admins only. The new secret is returned this once; the old one
+	// stops working, and so does every token issued to the agent before
+	// (as with `revoke-tokens`), on every node at once.
 	//
 	// Corresponds with POST /admin/agents/{handle}/rotate-secret (the `RotateAgentSecret` operationId).
 	RotateAgentSecret(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1286,7 +1305,21 @@ type ClientInterface interface {
 	// IssueTokenWithBody Exchange an agent's secret for an access token
 	//
 	// Returns a bearer token for a registered agent. A wrong secret, an
-	// unknown handle and a disabled agent all get the same 401.
+	// unknown handle and a disabled agent all get the same 401, and an
+	// audit entry `token_issue_failure` whose target is the claimed
+	// handle.
+	//
+	// Against guessing, failed logins are limited, never successful ones:
+	// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+	// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+	// (50) failures from one client address for any handles, within a
+	// minute, that address's further attempts are 429 until the window
+	// moves on. Failures from other addresses never refuse the owner's
+	// correct secret. The client address is the peer's, or, when the
+	// peer is one of `TRUSTED_PROXIES`, the one it names in
+	// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+	// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+	// is then 503 `ServiceUnavailable`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1296,7 +1329,21 @@ type ClientInterface interface {
 	// IssueToken Exchange an agent's secret for an access token
 	//
 	// Returns a bearer token for a registered agent. A wrong secret, an
-	// unknown handle and a disabled agent all get the same 401.
+	// unknown handle and a disabled agent all get the same 401, and an
+	// audit entry `token_issue_failure` whose target is the claimed
+	// handle.
+	//
+	// Against guessing, failed logins are limited, never successful ones:
+	// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+	// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+	// (50) failures from one client address for any handles, within a
+	// minute, that address's further attempts are 429 until the window
+	// moves on. Failures from other addresses never refuse the owner's
+	// correct secret. The client address is the peer's, or, when the
+	// peer is one of `TRUSTED_PROXIES`, the one it names in
+	// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+	// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+	// is then 503 `ServiceUnavailable`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1383,6 +1430,11 @@ type ClientInterface interface {
 	// (list threads and inbox again) and continue from `next_cursor` of a
 	// request without `after`.
 	//
+	// A waiting long-poll checks its caller again when events wake it,
+	// as a stream does (401 once its token expired or was revoked, or the
+	// agent was disabled), and counts against the same limits as streams
+	// (429 beyond them).
+	//
 	// Corresponds with GET /events (the `ListEvents` operationId).
 	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1391,9 +1443,21 @@ type ClientInterface interface {
 	// A `text/event-stream`: first the events after the cursor
 	// (`Last-Event-ID`, or `after`), then live ones as they happen. Each
 	// event's `id` is its cursor, its `event` its type and its `data` the
-	// Event as JSON. Comments keep the connection alive, and `retry:`
-	// advises how long to wait before reconnecting with `Last-Event-ID`.
-	// A cursor older than the retention period is 410 `CursorExpired`.
+	// Event as JSON. Comments keep the connection alive (every
+	// `EVENT_STREAM_KEEPALIVE`, 15 s by default), and `retry:` advises how
+	// long to wait before reconnecting with `Last-Event-ID`. A cursor
+	// older than the retention period is 410 `CursorExpired`.
+	//
+	// The stream checks its caller again whenever events wake it and at
+	// every keep-alive: once the token has expired or been revoked, or
+	// the agent was disabled, promoted or demoted, it sends a comment
+	// saying so and ends; reconnecting then answers as any new request
+	// would (401, or the new view).
+	//
+	// Open streams and waiting long-polls are limited per agent
+	// (`MAX_EVENT_STREAMS_PER_AGENT`, 10) and in all
+	// (`MAX_EVENT_STREAMS`, 10000); one more is 429 `RateLimitExceeded`
+	// with `details.limit` and `details.scope` (`agent` or `server`).
 	//
 	// Corresponds with GET /events/stream (the `StreamEvents` operationId).
 	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1726,9 +1790,32 @@ func (c *Client) UpdateAgent(ctx context.Context, handle AgentHandle, body Updat
 	return c.Client.Do(req)
 }
 
+// RevokeAgentTokens End every token issued to an agent so far
+//
+// Admins only. Every token issued to the agent before this call is
+// refused from now on, on every node (open event streams end at their
+// next check); the agent logs in again with its secret for a new one.
+// Tokens minted with the signing key for this agent must carry the
+// agent's new `agent_token_gen` (see the security scheme).
+//
+// Corresponds with POST /admin/agents/{handle}/revoke-tokens (the `RevokeAgentTokens` operationId).
+func (c *Client) RevokeAgentTokens(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAgentTokensRequest(c.Server, handle)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RotateAgentSecret Replace an agent's secret
 //
-// Admins only. The new secret is returned this once; the old one stops working.
+// Admins only. The new secret is returned this once; the old one
+// stops working, and so does every token issued to the agent before
+// (as with `revoke-tokens`), on every node at once.
 //
 // Corresponds with POST /admin/agents/{handle}/rotate-secret (the `RotateAgentSecret` operationId).
 func (c *Client) RotateAgentSecret(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1780,7 +1867,21 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 // IssueTokenWithBody Exchange an agent's secret for an access token
 //
 // Returns a bearer token for a registered agent. A wrong secret, an
-// unknown handle and a disabled agent all get the same 401.
+// unknown handle and a disabled agent all get the same 401, and an
+// audit entry `token_issue_failure` whose target is the claimed
+// handle.
+//
+// Against guessing, failed logins are limited, never successful ones:
+// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+// (50) failures from one client address for any handles, within a
+// minute, that address's further attempts are 429 until the window
+// moves on. Failures from other addresses never refuse the owner's
+// correct secret. The client address is the peer's, or, when the
+// peer is one of `TRUSTED_PROXIES`, the one it names in
+// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+// is then 503 `ServiceUnavailable`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1800,7 +1901,21 @@ func (c *Client) IssueTokenWithBody(ctx context.Context, contentType string, bod
 // IssueToken Exchange an agent's secret for an access token
 //
 // Returns a bearer token for a registered agent. A wrong secret, an
-// unknown handle and a disabled agent all get the same 401.
+// unknown handle and a disabled agent all get the same 401, and an
+// audit entry `token_issue_failure` whose target is the claimed
+// handle.
+//
+// Against guessing, failed logins are limited, never successful ones:
+// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+// (50) failures from one client address for any handles, within a
+// minute, that address's further attempts are 429 until the window
+// moves on. Failures from other addresses never refuse the owner's
+// correct secret. The client address is the peer's, or, when the
+// peer is one of `TRUSTED_PROXIES`, the one it names in
+// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+// is then 503 `ServiceUnavailable`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1977,6 +2092,11 @@ func (c *Client) UpdateContact(ctx context.Context, handle ContactHandle, body U
 // (list threads and inbox again) and continue from `next_cursor` of a
 // request without `after`.
 //
+// A waiting long-poll checks its caller again when events wake it,
+// as a stream does (401 once its token expired or was revoked, or the
+// agent was disabled), and counts against the same limits as streams
+// (429 beyond them).
+//
 // Corresponds with GET /events (the `ListEvents` operationId).
 func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListEventsRequest(c.Server, params)
@@ -1995,9 +2115,21 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEd
 // A `text/event-stream`: first the events after the cursor
 // (`Last-Event-ID`, or `after`), then live ones as they happen. Each
 // event's `id` is its cursor, its `event` its type and its `data` the
-// Event as JSON. Comments keep the connection alive, and `retry:`
-// advises how long to wait before reconnecting with `Last-Event-ID`.
-// A cursor older than the retention period is 410 `CursorExpired`.
+// Event as JSON. Comments keep the connection alive (every
+// `EVENT_STREAM_KEEPALIVE`, 15 s by default), and `retry:` advises how
+// long to wait before reconnecting with `Last-Event-ID`. A cursor
+// older than the retention period is 410 `CursorExpired`.
+//
+// The stream checks its caller again whenever events wake it and at
+// every keep-alive: once the token has expired or been revoked, or
+// the agent was disabled, promoted or demoted, it sends a comment
+// saying so and ends; reconnecting then answers as any new request
+// would (401, or the new view).
+//
+// Open streams and waiting long-polls are limited per agent
+// (`MAX_EVENT_STREAMS_PER_AGENT`, 10) and in all
+// (`MAX_EVENT_STREAMS`, 10000); one more is 429 `RateLimitExceeded`
+// with `details.limit` and `details.scope` (`agent` or `server`).
 //
 // Corresponds with GET /events/stream (the `StreamEvents` operationId).
 func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2675,6 +2807,40 @@ func NewUpdateAgentRequestWithBody(server string, handle AgentHandle, contentTyp
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeAgentTokensRequest constructs an http.Request for the RevokeAgentTokens method
+func NewRevokeAgentTokensRequest(server string, handle AgentHandle) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "handle", handle, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/agents/%s/revoke-tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4624,9 +4790,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /admin/agents/{handle} (the `UpdateAgent` operationId).
 	UpdateAgentWithResponse(ctx context.Context, handle AgentHandle, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error)
 
+	// RevokeAgentTokensWithResponse End every token issued to an agent so far
+	//
+	// Admins only. Every token issued to the agent before this call is
+	// refused from now on, on every node (open event streams end at their
+	// next check); the agent logs in again with its secret for a new one.
+	// Tokens minted with the signing key for this agent must carry the
+	// agent's new `agent_token_gen` (see the security scheme).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/agents/{handle}/revoke-tokens (the `RevokeAgentTokens` operationId).
+	RevokeAgentTokensWithResponse(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*RevokeAgentTokensResponse, error)
+
 	// RotateAgentSecretWithResponse Replace an agent's secret
 	//
-	// Admins only. The new secret is returned this once; the old one stops working.
+	// Admins only. The new secret is returned this once; the old one
+	// stops working, and so does every token issued to the agent before
+	// (as with `revoke-tokens`), on every node at once.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4654,7 +4835,21 @@ type ClientWithResponsesInterface interface {
 	// IssueTokenWithBodyWithResponse Exchange an agent's secret for an access token
 	//
 	// Returns a bearer token for a registered agent. A wrong secret, an
-	// unknown handle and a disabled agent all get the same 401.
+	// unknown handle and a disabled agent all get the same 401, and an
+	// audit entry `token_issue_failure` whose target is the claimed
+	// handle.
+	//
+	// Against guessing, failed logins are limited, never successful ones:
+	// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+	// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+	// (50) failures from one client address for any handles, within a
+	// minute, that address's further attempts are 429 until the window
+	// moves on. Failures from other addresses never refuse the owner's
+	// correct secret. The client address is the peer's, or, when the
+	// peer is one of `TRUSTED_PROXIES`, the one it names in
+	// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+	// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+	// is then 503 `ServiceUnavailable`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4664,7 +4859,21 @@ type ClientWithResponsesInterface interface {
 	// IssueTokenWithResponse Exchange an agent's secret for an access token
 	//
 	// Returns a bearer token for a registered agent. A wrong secret, an
-	// unknown handle and a disabled agent all get the same 401.
+	// unknown handle and a disabled agent all get the same 401, and an
+	// audit entry `token_issue_failure` whose target is the claimed
+	// handle.
+	//
+	// Against guessing, failed logins are limited, never successful ones:
+	// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+	// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+	// (50) failures from one client address for any handles, within a
+	// minute, that address's further attempts are 429 until the window
+	// moves on. Failures from other addresses never refuse the owner's
+	// correct secret. The client address is the peer's, or, when the
+	// peer is one of `TRUSTED_PROXIES`, the one it names in
+	// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+	// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+	// is then 503 `ServiceUnavailable`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4759,6 +4968,11 @@ type ClientWithResponsesInterface interface {
 	// (list threads and inbox again) and continue from `next_cursor` of a
 	// request without `after`.
 	//
+	// A waiting long-poll checks its caller again when events wake it,
+	// as a stream does (401 once its token expired or was revoked, or the
+	// agent was disabled), and counts against the same limits as streams
+	// (429 beyond them).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /events (the `ListEvents` operationId).
@@ -4769,9 +4983,21 @@ type ClientWithResponsesInterface interface {
 	// A `text/event-stream`: first the events after the cursor
 	// (`Last-Event-ID`, or `after`), then live ones as they happen. Each
 	// event's `id` is its cursor, its `event` its type and its `data` the
-	// Event as JSON. Comments keep the connection alive, and `retry:`
-	// advises how long to wait before reconnecting with `Last-Event-ID`.
-	// A cursor older than the retention period is 410 `CursorExpired`.
+	// Event as JSON. Comments keep the connection alive (every
+	// `EVENT_STREAM_KEEPALIVE`, 15 s by default), and `retry:` advises how
+	// long to wait before reconnecting with `Last-Event-ID`. A cursor
+	// older than the retention period is 410 `CursorExpired`.
+	//
+	// The stream checks its caller again whenever events wake it and at
+	// every keep-alive: once the token has expired or been revoked, or
+	// the agent was disabled, promoted or demoted, it sends a comment
+	// saying so and ends; reconnecting then answers as any new request
+	// would (401, or the new view).
+	//
+	// Open streams and waiting long-polls are limited per agent
+	// (`MAX_EVENT_STREAMS_PER_AGENT`, 10) and in all
+	// (`MAX_EVENT_STREAMS`, 10000); one more is 429 `RateLimitExceeded`
+	// with `details.limit` and `details.scope` (`agent` or `server`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5492,6 +5718,152 @@ func (r UpdateAgentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeAgentTokensResponse400Headers the declared response headers of an HTTP 400 response for RevokeAgentTokens
+type RevokeAgentTokensResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse401Headers the declared response headers of an HTTP 401 response for RevokeAgentTokens
+type RevokeAgentTokensResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse403Headers the declared response headers of an HTTP 403 response for RevokeAgentTokens
+type RevokeAgentTokensResponse403Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse404Headers the declared response headers of an HTTP 404 response for RevokeAgentTokens
+type RevokeAgentTokensResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse429Headers the declared response headers of an HTTP 429 response for RevokeAgentTokens
+type RevokeAgentTokensResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse500Headers the declared response headers of an HTTP 500 response for RevokeAgentTokens
+type RevokeAgentTokensResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentTokensResponse503Headers the declared response headers of an HTTP 503 response for RevokeAgentTokens
+type RevokeAgentTokensResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Agent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RevokeAgentTokensResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeAgentTokensResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeAgentTokensResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeAgentTokensResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeAgentTokensResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeAgentTokensResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeAgentTokensResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON200() *Agent {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeAgentTokensResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeAgentTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeAgentTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeAgentTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeAgentTokensResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9945,9 +10317,30 @@ func (c *ClientWithResponses) UpdateAgentWithResponse(ctx context.Context, handl
 	return ParseUpdateAgentResponse(rsp)
 }
 
+// RevokeAgentTokensWithResponse End every token issued to an agent so far
+//
+// Admins only. Every token issued to the agent before this call is
+// refused from now on, on every node (open event streams end at their
+// next check); the agent logs in again with its secret for a new one.
+// Tokens minted with the signing key for this agent must carry the
+// agent's new `agent_token_gen` (see the security scheme).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/agents/{handle}/revoke-tokens (the `RevokeAgentTokens` operationId).
+func (c *ClientWithResponses) RevokeAgentTokensWithResponse(ctx context.Context, handle AgentHandle, reqEditors ...RequestEditorFn) (*RevokeAgentTokensResponse, error) {
+	rsp, err := c.RevokeAgentTokens(ctx, handle, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeAgentTokensResponse(rsp)
+}
+
 // RotateAgentSecretWithResponse Replace an agent's secret
 //
-// Admins only. The new secret is returned this once; the old one stops working.
+// Admins only. The new secret is returned this once; the old one
+// stops working, and so does every token issued to the agent before
+// (as with `revoke-tokens`), on every node at once.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9993,7 +10386,21 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 // IssueTokenWithBodyWithResponse Exchange an agent's secret for an access token
 //
 // Returns a bearer token for a registered agent. A wrong secret, an
-// unknown handle and a disabled agent all get the same 401.
+// unknown handle and a disabled agent all get the same 401, and an
+// audit entry `token_issue_failure` whose target is the claimed
+// handle.
+//
+// Against guessing, failed logins are limited, never successful ones:
+// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+// (50) failures from one client address for any handles, within a
+// minute, that address's further attempts are 429 until the window
+// moves on. Failures from other addresses never refuse the owner's
+// correct secret. The client address is the peer's, or, when the
+// peer is one of `TRUSTED_PROXIES`, the one it names in
+// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+// is then 503 `ServiceUnavailable`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10009,7 +10416,21 @@ func (c *ClientWithResponses) IssueTokenWithBodyWithResponse(ctx context.Context
 // IssueTokenWithResponse Exchange an agent's secret for an access token
 //
 // Returns a bearer token for a registered agent. A wrong secret, an
-// unknown handle and a disabled agent all get the same 401.
+// unknown handle and a disabled agent all get the same 401, and an
+// audit entry `token_issue_failure` whose target is the claimed
+// handle.
+//
+// Against guessing, failed logins are limited, never successful ones:
+// after `RATE_LIMIT_AUTH_PER_MINUTE` (10) failures for one handle
+// from one client address, or `RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE`
+// (50) failures from one client address for any handles, within a
+// minute, that address's further attempts are 429 until the window
+// moves on. Failures from other addresses never refuse the owner's
+// correct secret. The client address is the peer's, or, when the
+// peer is one of `TRUSTED_PROXIES`, the one it names in
+// `X-Forwarded-For`. Secrets are checked a bounded number at a time
+// (`AUTH_HASH_CONCURRENCY`); beyond that, a login waits up to 2 s and
+// is then 503 `ServiceUnavailable`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10158,6 +10579,11 @@ func (c *ClientWithResponses) UpdateContactWithResponse(ctx context.Context, han
 // (list threads and inbox again) and continue from `next_cursor` of a
 // request without `after`.
 //
+// A waiting long-poll checks its caller again when events wake it,
+// as a stream does (401 once its token expired or was revoked, or the
+// agent was disabled), and counts against the same limits as streams
+// (429 beyond them).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /events (the `ListEvents` operationId).
@@ -10174,9 +10600,21 @@ func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params
 // A `text/event-stream`: first the events after the cursor
 // (`Last-Event-ID`, or `after`), then live ones as they happen. Each
 // event's `id` is its cursor, its `event` its type and its `data` the
-// Event as JSON. Comments keep the connection alive, and `retry:`
-// advises how long to wait before reconnecting with `Last-Event-ID`.
-// A cursor older than the retention period is 410 `CursorExpired`.
+// Event as JSON. Comments keep the connection alive (every
+// `EVENT_STREAM_KEEPALIVE`, 15 s by default), and `retry:` advises how
+// long to wait before reconnecting with `Last-Event-ID`. A cursor
+// older than the retention period is 410 `CursorExpired`.
+//
+// The stream checks its caller again whenever events wake it and at
+// every keep-alive: once the token has expired or been revoked, or
+// the agent was disabled, promoted or demoted, it sends a comment
+// saying so and ends; reconnecting then answers as any new request
+// would (401, or the new view).
+//
+// Open streams and waiting long-polls are limited per agent
+// (`MAX_EVENT_STREAMS_PER_AGENT`, 10) and in all
+// (`MAX_EVENT_STREAMS`, 10000); one more is 429 `RateLimitExceeded`
+// with `details.limit` and `details.scope` (`agent` or `server`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11218,6 +11656,203 @@ func ParseUpdateAgentResponse(rsp *http.Response) (*UpdateAgentResponse, error) 
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateAgentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeAgentTokensResponse parses an HTTP response from a RevokeAgentTokensWithResponse call
+func ParseRevokeAgentTokensResponse(rsp *http.Response) (*RevokeAgentTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeAgentTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Agent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RevokeAgentTokensResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeAgentTokensResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeAgentTokensResponse403Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeAgentTokensResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeAgentTokensResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeAgentTokensResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeAgentTokensResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17004,6 +17639,9 @@ type ServerInterface interface {
 	// UpdateAgent Change an agent's admin flag, disabled flag or display name
 	// (PATCH /admin/agents/{handle})
 	UpdateAgent(w http.ResponseWriter, r *http.Request, handle AgentHandle)
+	// RevokeAgentTokens End every token issued to an agent so far
+	// (POST /admin/agents/{handle}/revoke-tokens)
+	RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle)
 	// RotateAgentSecret Replace an agent's secret
 	// (POST /admin/agents/{handle}/rotate-secret)
 	RotateAgentSecret(w http.ResponseWriter, r *http.Request, handle AgentHandle)
@@ -17127,6 +17765,12 @@ func (_ Unimplemented) CreateAgent(w http.ResponseWriter, r *http.Request) {
 // UpdateAgent Change an agent's admin flag, disabled flag or display name
 // (PATCH /admin/agents/{handle})
 func (_ Unimplemented) UpdateAgent(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RevokeAgentTokens End every token issued to an agent so far
+// (POST /admin/agents/{handle}/revoke-tokens)
+func (_ Unimplemented) RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -17420,6 +18064,32 @@ func (siw *ServerInterfaceWrapper) UpdateAgent(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.UpdateAgent(w, r, handle)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeAgentTokens operation middleware
+func (siw *ServerInterfaceWrapper) RevokeAgentTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "handle" -------------
+	var handle AgentHandle
+
+	err = runtime.BindStyledParameterWithOptions("simple", "handle", chi.URLParam(r, "handle"), &handle, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "handle", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeAgentTokens(w, r, handle)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -19049,6 +19719,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Post(options.BaseURL+"/admin/agents/{handle}/rotate-secret", wrapper.RotateAgentSecret)
 	})
 	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/admin/agents/{handle}/revoke-tokens", wrapper.RevokeAgentTokens)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/admin/stats", wrapper.GetStats)
 	})
 	r.Group(func(r chi.Router) {
@@ -19713,6 +20386,216 @@ type UpdateAgent503JSONResponse struct {
 }
 
 func (response UpdateAgent503JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokensRequestObject struct {
+	Handle AgentHandle `json:"handle"`
+}
+
+type RevokeAgentTokensResponseObject interface {
+	VisitRevokeAgentTokensResponse(w http.ResponseWriter) error
+}
+
+type RevokeAgentTokens200JSONResponse Agent
+
+func (response RevokeAgentTokens200JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RevokeAgentTokens400JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens401ResponseHeaders
+}
+
+func (response RevokeAgentTokens401JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens403ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens403JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens403ResponseHeaders
+}
+
+func (response RevokeAgentTokens403JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens404ResponseHeaders
+}
+
+func (response RevokeAgentTokens404JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens429ResponseHeaders
+}
+
+func (response RevokeAgentTokens429JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens500ResponseHeaders
+}
+
+func (response RevokeAgentTokens500JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentTokens503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentTokens503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentTokens503ResponseHeaders
+}
+
+func (response RevokeAgentTokens503JSONResponse) VisitRevokeAgentTokensResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -25827,6 +26710,9 @@ type StrictServerInterface interface {
 	// UpdateAgent Change an agent's admin flag, disabled flag or display name
 	// (PATCH /admin/agents/{handle})
 	UpdateAgent(ctx context.Context, request UpdateAgentRequestObject) (UpdateAgentResponseObject, error)
+	// RevokeAgentTokens End every token issued to an agent so far
+	// (POST /admin/agents/{handle}/revoke-tokens)
+	RevokeAgentTokens(ctx context.Context, request RevokeAgentTokensRequestObject) (RevokeAgentTokensResponseObject, error)
 	// RotateAgentSecret Replace an agent's secret
 	// (POST /admin/agents/{handle}/rotate-secret)
 	RotateAgentSecret(ctx context.Context, request RotateAgentSecretRequestObject) (RotateAgentSecretResponseObject, error)
@@ -26053,6 +26939,32 @@ func (sh *strictHandler) UpdateAgent(w http.ResponseWriter, r *http.Request, han
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateAgentResponseObject); ok {
 		if err := validResponse.VisitUpdateAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeAgentTokens operation middleware
+func (sh *strictHandler) RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
+	var request RevokeAgentTokensRequestObject
+
+	request.Handle = handle
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeAgentTokens(ctx, request.(RevokeAgentTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeAgentTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeAgentTokensResponseObject); ok {
+		if err := validResponse.VisitRevokeAgentTokensResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -27008,149 +27920,171 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/d9u2suBXweG+PUl2KVmW7dwb+Y89rpO2Tpsftd3mvUZZEyIhCdcUwAdAdtQcf/d3MABJkAIpyrHT",
-	"5Mb9o7EkkAAG83sGM5+CmC8yzghTMhh9CuYEJ0TAn6dEiVXvaKqI0B8TImNBM0U5C0bBGYk5SyRSHF1j",
-	"qtCETLkgSOhnKJuhx/vDZwizBB0M9hBn6epJPwgDGc/JAuu3qVVGglFAmSIzIoKbmzD4z94p+e8lkap3",
-	"8nx9wvO5fjv8/kgimoRIzQmSeEEQligiQnDRtwMuaBJ5p5NKUDYLbvR0GRZ4QZTd7FGs6BV5w9LV+tT6",
-	"W4RhACJMCUqkfjvVv/33kohVEAYML/QEZtSF3nBl/oRM8TJVwUiJJQnz5Uw4TwlmsPsGOOttx0shuUB8",
-	"CltOsVSIXBGmkCAxoVck0ashH/EiS/Vb94dNi4Mp3GVlWCki9ND//37Qe/bh0264++zmP4JwDWBhcDQj",
-	"TP2MWaIn8S0T6wGPJJrDmAJCGVbzcg3mxyAM9FFRQZIcJOWi/kOQaTAK/tdOiZk75le5Y+fX6znmTOG4",
-	"dUWxGfLl1nSSkEXGFWHx6hfiwaRX+JJIOMVYEKw0/k6JpiGgm1GJ0pdkhaaCLxwk19Ads2uq5uWXFt+R",
-	"/pYyNNxHc74UEmEmr4kwM3FBZ5ThFEmF1VKOmabKCU9WISpeJojMOJMEGfJHUbER1TslWYpXJBkhDZQo",
-	"1FQ9Zmb9EjGuZ54dVpcOL8YoodMpEQZTzUKpRPuDZ2MWVSF1SpaSJFF/zCqYvDfdjYfJM9J7iv8x6e3H",
-	"u0nvGRlOewO8OxnGe8k+OZjmR2pWXh6qM0FPn4V7mgv88VfCZmoejIYHB2GwoCz/vBtWiGI8/jjc7Y3H",
-	"H//x4sP/9dPFr3RB1fpRv8UzgiT9izSxihSe8zKJg0Go10gXy0Uw2h0MYIX2U+hjna+IlHhGmvjmwvwM",
-	"fLOBBuyQC5rcmg5OnsNa3kynkngAcqLIAuSFvKRZE1C4edgLlRpQ9H8OYAZewJzjmfyRpl7WeswXC9yT",
-	"RAsCRRKk8EweIsyAx6/QAqt4TiS6nhOGqEJzrOlqZdnwwvDcLOUJCUZTnEri35F+a2U/VMNhEyzP8Sy4",
-	"gf2emOHDcn9YCLzSv0q1AjKZcrHQn8/nguCkCQkU/NqGA2bEZ6PAjX7a8BPY5wstmvUfmh0TBqiBsyyl",
-	"MdbL2/mX1Gv8VNL9p4DkjyREYZrCa6aUpIleJb8wDFu+H3wAIBnUrf80Qoul1IoJwpb9j9Cw93QfxXMs",
-	"cKwFvz5L3PsLDXrPUB9doJ7duFEhglEw2H357M/f9t/tn+29Hhwf/Pb0t2fP//nHP86Hv5Ss4A+c0gR2",
-	"Yjaq998NWjD+BbsiKc+IAVz12I4YAkiEiDJgsMQO1vJfrJDmywItJZF9dAbcnUhQuvTS5GjM9gcDFNUW",
-	"GIVof7CLoqOlmhOm7CmUP+2NWfSWiAWVknL2nDBKEvhhH0WvufqRL5n5fICiV0TNefKaq6M05dd2nGbv",
-	"x5xNUxqrKETRH0ToNxVfIe4KGJf/h2h/d6CfBoXnxcdMYyB8u4eit3iVcpycc/4rFjMtiLSKGZ1iRYAF",
-	"v/gYE5LA+IOBfssJ02wcp/nWtCYaPccKT7AkPyzlyqzkjIgrGpPfGb7CNMWTlFg51KwK+w7Vjt5xh3qU",
-	"2rZHK2NvbkpEMhrqzNJOJnhGhKKGuowgTi6w2shT6IJIhReZXldCpd5qUiE8y8bq2imM1krAhWEUzhPB",
-	"UUpjrTqxZQqwq2m4uZwMcyWroy4VBlRe4GRBWbcFLrNkeyjcuGzufakGVnbrrMSBWujCvTL9h2J5fPIv",
-	"EqsgV52P4QFgfklCNc3h9K1zlHZvDhesQj34gU+CEo7BBD6WYILntV1TQY/6ybWB5rkZ+1oP/cwTK4R2",
-	"w4n5Qd8Gu0TzKmxEQXWLOCeMtmUa6rkJzegLSWLhU1JcO8aM6aMTUFvlnF8zsGQNM6ay0Jqr5tc/Xw7+",
-	"/PjbYjj5B959qZ7Jd4vh1evfspf/vNxLf9iPz5+uft5dng7I8wPu1SdduJit1RbdCKW3IAW94JGdNY8C",
-	"UHVtI8PajDBwan/F23Kkd0NaH3Le1rif34GqtqQYy9U0F7oB9dB9YtdDHgUb3Mz2tiAelxg8yL++YRHP",
-	"6RXRUtx3hubXKrf2uxJCR43rprC75+OqgMWk3gNaJlS9uPKKJBwrLi62ZR+Oquc/brNf57Qdm2WDqiaX",
-	"ZuGj4GeSpkB3JZCaH30Z+I4KfC8dwZuPNi/ZQHkFSM/1aD21VnSUA8mSyxjuv1HqqkLa3VosFtut7CWs",
-	"nnJ9reVxumtoRyQ/+4I5t2BfJV7eFw+zK9rMw6rnqffCtKVaUJlRIYLCgrmQhCXOR0EycCPiJBFEyosJ",
-	"55cXOEnqXxnto0TqBVE4wQqXPxj5UcxnPtZ+NdLlQnBlX8YvCbugUi7JxRTTdClAQJcoWFv1Gu79wJNV",
-	"FWmPMUPXBC0IUUjxBReCX/+/IHT9MQeFWe/1yIzHZ96pBMdJjKU6JRLUjjUtmS8NpyoWs7fuLygg3x3d",
-	"rONlHddqOFO8OLRL8SGM9WjenY7vqjbuOfyA40vCEpQQY06KLqyk2Qb4gU/QS85gd/diB4BTvZvsw7Mu",
-	"vhV5a5uhfGyy6r6JK2MC1xFwg1evi3HinnGYO5tKmDXbKZWNlCtswctbGDAV3dqHdesmToFJNUPHnOz7",
-	"IFupOex1Yl4XfFi3eap436q1OUM/T+HbFq+7Y2p3W8ke1HMCp68Pd52X3A39bWXWuS9pWbZf/tsYTneW",
-	"nHPR+xL/xYI2KgB2JbcwY2qhVka5QJMtyAedCeufJrEm8YL/7FUO1HLRJsoKAwlTfy0ktr6d7uy0hsgb",
-	"4rGfQZ5ri/RhxvNtJHNVO9paN3KB2Ci2nTl2bzEHuFhzfa+OKduadbmjPzfafDZY4fN3N2TUX8S4QlO+",
-	"9CulrnvffbaLp999ixKrC/z5qRFPKr6joVcpVTXroR5w0JbGmis/CIO6Ez8Ig9x/H4RB3XUfAL8CD30Q",
-	"BjWffVAPbRuHvX7GddXrSate+iAM1hz0+mWuaz4IA9crH4TBuku+ank422j3n1lTNceWyvH76LIakVm3",
-	"RfOw1MaoDtDCGmuAx73zXt2lb9/ki/icm1SazJFHEmVcAjHmoaUYpykRjyRK+ewQCSKXC4IAwxFVngST",
-	"zqkjYaBt0U30X11pZE+sbyEQjVD0aZyf4zgYIWt43UR9FBm671t9NhqNmR5svtVjTVz0JkJYOltFkhCJ",
-	"qLKbhB/mmM1If8yK+fWD1ckvaCL1S9/3+/0PIRoHYHJjpb/r9/s3EXqsbaAxg7jxAotLkqAl06OehEgS",
-	"pk1fm3SBE4A4v2YoTqk+0FoGxCeX0XV1d3n9i1s5BUue04ropauqriIZBAxz+nO9ihV7BDCjkSDuxCHU",
-	"6Ati5KO6aCKVt1ga3JAoAvyIkB6PFF0QJ9fFZmbBUdtMGDTHWUaYNylrm3Qrr8fJXXMj2OrephotFeeR",
-	"E0zJIAHdvU4e9+E6eTdlYG0KtocgqaXCQmm4cYEIS/RfkD3U11/0qkDENtjoaCtP9yvKyrAKZNz7a9B7",
-	"dvHB/tG/6H34P8WXXl71M8GpflEd60zylAvWOYxcOefweW5Xv5cg2O0P+oONGGKX587cbtP7skSO0O+/",
-	"njyvgrxVL3LzqJ5Wz+HpGrYf9X5++cur129753/0/vzwafjULyxO2IR/fMGUAF0Sp+mbaTB639ULVz82",
-	"y5zX9/pOk6wjDCyjVmW2FPDnQ6SZuSFww8Q1eKZcLPRLNf8iPQ3yzZ6v2oHlC1s/mw85EPzsb2sXpQPQ",
-	"+zKJHe/mBpP4VSnOqtuaWOOhbQVGqQpvqxZNBV9sHZWizLjhLxRvza0zEWHONNpkKSVa/Q81C9No0e/i",
-	"GHXFexcRXcS02gefOVbUFs7RbfWFIvOqwr3eW+edlgIpBS2+E846brIOXnWjWLhKhnvUlcWVYAsNytUU",
-	"Eve4LcBa0PiOKLQxiPA3kKeJHBX8t7qzS7LavBfzhl8IrP8Kp0vS9Zk/YHB99ZeQvGte1LZmm3Bdiq5M",
-	"UC6oWtVdKHXvxhol5m/s6Li7MxitMxdGrhH8bOWQIAt+ZTPIL8mqKqrndDb3uIu2k0tdoW1g0xRu2x4I",
-	"W/KbFpjBT4jxaySJcuW3BRq6xtICMvECcDuAuWynK/D+yFe/8fDWcPNthSHUXfvyYsFFt0hZmqetFyMP",
-	"Bj7vEy/SuYuB3nGKK5xWhu0eDDaGtYp87zwb3rwmLPfig+MpwUlDpsy2UvR+FMTyXIeD4dPeYLc33D/f",
-	"HYz2dkeDQX93uLd/8PTPu1Eka4n7uDEJUQONMiKln2wkEVfgjRD5uD76naX0khhzNyPxo/xiSYiixHrs",
-	"IsiLZxxFGVbzaGTTlJOMUwZ5c0uGS+8kSUKTnzwnKH/DI4n0o+iaL9ME0uwQZiutSSl3WVOaErmSiixQ",
-	"ild8CT6pmqvZvtEbRGLgle9EGpRRRXFK/+o43mCUNyqxObBbLq06se8I141QfVh3Z4I2GZUFYDcl85xq",
-	"3ckmMW8T8DLaf/BfRIZomC3QNReXEk25QAvIrsxDVAtClN7fekBqG/vh1rEdmMS37zOCRTzfmHziEfDL",
-	"xYTA1b5cSUOCqKWo+4/uOVsltLdWKiIpIVnKV0FHBqTxJL/60pzickZYYldxezRpSiMqs/zeCq7/QgmV",
-	"8RJCIA4SLYXNqi2wqWq/rBktn4Vs92ym3ZfdVd48yuOB+ccNNlmbseXFCIWVbMtaLja176MBNz2g5LrD",
-	"TeTSrqTk6mh16PBgIzPPHwtdqihynou1euFQ4klJgl48dr1ut4jVnuNZdZKSHsoX7w3abkVaD2rPeyXS",
-	"XLrzeBcVWnCp0HBgb9olS3MHjEiEBUGJ4FmmFQQuEiLQJcmqYSc/4d7dbToTJbqzIFyKpTIJB1Sttn04",
-	"z+BsZo6f1sHuMMrC9LWGhS8ilGGhaEwzzJTLQ2qxbC5UTRS9L9zwd+vbuRWr3M5qNAr6RYM8fpVLYHvR",
-	"3qYT2FRbrftz1yBQc6zcz0YPVrmhsGYKDDdeVm0yK0su6juzmgdrDe8cbKpBwMeGDBW8cvCvbl99HmaW",
-	"NxkCrU6DDr8ZV+/qSkOx+uat+316t/PDVeRIN05lmNAmx2cpZzY49Mz72uxlwNZ1YviZX6MFZitr1Jbq",
-	"6TURpBHH99pxvGJud2aGd3b4ZqvtVvK5azZVQXL64zHa29t7FqLfz49brfxBByt/XWryS8K6KsUeZWnr",
-	"0Eb9Jtxtr7BVqik83eBd9d0HKz31G++5WSCZe3e+m0cxkfICri5Ut0RWL+eTn2L6hr48+f2vk93X9ESe",
-	"sNOD+Pjk6cll9p9/HL981teD/hz+sUx+fMb/693B5eSn3/UD88lP6b/+PHv5rB8PU+Y7OwL5T/Iiv/zo",
-	"SwdbMkVTI1j08pB9pko/TwcNzrVLwi7qiWATggURHuu/DmQXKpWXVVa+Dm8tk0m81Nz5TKOPtX5g2qOl",
-	"CZObTz/mKP7y3Xngucb+89nw4Cl6+e7cVDWJ3r45O0c7eKnmO7AcuIq90DtOyqokhe/HuroBhcH3YjZe",
-	"rHeuVGbuz1M25U7WsP7T5sYezY75Ai0wZQpTRoRmnkuR2qflaGdnRtV8OenHfLGDZ8X/g/Vb+fAmKqFU",
-	"xALTtAdeMsMhKZvBumlMwH8h+VRda/XWWAF9BDcbJZKEJWNWcFVQJngGLkdg7SHEEVchmuRXW0J0SUiG",
-	"MJJzLEihl6AJ55ehqepiqgJo4c8ZSgm+gnIACC8TqpASmKb9MRszJ12QGGhDMQAu6F8gSUboBwAwGi8H",
-	"g7345btz+INE6DGcY4jiFNOFHLPIpd8oRDwzHAvZH9xk3yhEEfmY6X8oVtGTPgJilijmCzJmLXihwWdx",
-	"Y7JC13Ou94nmPE1kBU/GTNIZ0yegEQZ2asFpvI4GPLn3ljJEVajP8YpKOkmhDg9VEjlKlq2mwMcMLnPK",
-	"Qz3GeidJKgmiCiXclMFB5COVCj3eH+yHiMES9wd7T2AdL2BmW8sBduoUcAihggPEjvP6DjaFDR4YByP0",
-	"aQyoPg5C5GTB6Q82vdZ8KLMbx8HNTYSqxYJoMmY22S9ySw1EtuqPyT3Tur3lrZZyXp2cr9GKRlXJlyIm",
-	"fS5mO/YhuaPHgvNRpSXRnb44O0dHb0+clJQ8r+UmDPSrcEaDUbDXH/T3TJrUHDjNDkB9p/QFzHx3to/g",
-	"aOBqtuYSWh4AGp9oJfNXKtVReem4LPnVkFJSDtkxhX1uwo0DbcWbmw+1wifDwaBD2ZNutULKC96+OiEo",
-	"0xjNpzmX0XDdN7P7XlqscseWLNGjd7cavbfN6OGzLUYfbLXugy1WAibmYoHFyiIGEmRGpSLATgFyoeYw",
-	"zp1W4zE0N7nBD8jlBgxE53OCZoQRU1TI6DKIln7dPFMkJsBcDKfAM0zZOvaaK1dH1u1hyTvPs787vLI3",
-	"u26qioO9Ql9D6d07n7qo7ODB7KIeA8CKqqIqw1eG4YNtMHx/95unnlNLOKBeWPSsU8tNWGXgO58MYd0Y",
-	"g3obVuzWHtRsNsMqnm+iQ6i1R6ZTEivEjdzLS3uA8IWEXktT66RnEhzunfRsjkkn0rtjabKB3upZ8V8b",
-	"xe1/XxR3DKdQ0NsjiYC20DTFsxDldUzgo9aZreaN7DXhzrS5Y+7/90q3wGdSajeBych1q6g0Ofc8TUBN",
-	"lopnEoLElM3WSfcUtgArOTPbuG9S2lqKlfv9tunq65RNWYrjCqnIHA2a6UDmccjtbYyfiDJRzHtEMzNB",
-	"A26BOz/X+r8zPf5Y7730muQeldAq9EBxzpVtLwIsE6p2yntFbRggSV58EcYfIq7moL/DZGrOJUHXcyIg",
-	"e2kFrgtQPGLFhebL4P+DUjkNtmpRNMZjsHrKUptVm5AVlVD4sam2aqV6T0fmVitJpI3h5kVMVmYRAIyW",
-	"Ctlu2aBtSyy3zY/pQhtyqsMq6tWKtl/GN+U8qNZYavcggLPQQPT+ZdNX6xlwwRBqcU2kQlMqZEWK6EEF",
-	"E8l9lqA0edWeU9BrJMLIeLBtJGDKBcJrvog+OkLXgoM/WUuvEGE2Zkt2yfg1sz4K4G641P6skpGmaEZU",
-	"6fnbH+wa516V35xIuSTnNipwHxZOJaT1hU2caqTIi/JaCTOxEXMQ94/u36wZYqNAwej9B5dUXnyM18wS",
-	"q8YDUrMKfCuUo+aWcNwMLq/kPTPxjskKEDv3cPqE57FbmmUrq6Xs/tCBZTtFxb81SeCW2mkVA/mpfM8i",
-	"wAmw5X0//P7hMrGv2UWcc2yI9EGoSCKcQv42emybi3CBGFdPbJcEVFbRbvIM57WOtsX3Wp8Kg3J3z/+r",
-	"hcO+sHu5qAPlt5k084dC/6HWGG1cCu1+AXP8O3MVHyUJCII6Na38BOSKhB0JefWNkuEYS9KjTBImKRCQ",
-	"XE5MDoTp3qAZWQSaf4RorjOFFd+YCZw7r0WPo/8dgV4VXURgv6VUEYHTJ4co0uuN7LsxW/XRDyTGS0nG",
-	"LDfAMqzmIcI5/0TXYBFa2qcSRWZLEYoxYxzaE0B+1TVV8zGLfnpxjsrt50656BBRcIxBWSME5iV4koxX",
-	"O6VS+fQ7cyuhWSh6ekRAjQuOUn1IUy6qWU5lXTCfSZV/9LdZGQw2JgbdsdzdTqZ/m1IaMFGj+/ctrg2i",
-	"ewV2BybjhqUSkhLluVj6CyGZtI4f4/GBKmXGLZ0LjxknEi0zrSJwRtZldlmXsZTb941Dbi3IBklo2t1Q",
-	"iSgzesgXkIHfvJO5hKtfuKHHkk8VMvj0pElX9Eq1E1btNQdCqAyJcO71QH85lGrFowfc2Yw7PxEFYayu",
-	"KtG22n21Mx5E4ZZebxTESWRFHwpdXSiEmzpG1cirZ/bREZIKp2TMonqty6iwXOo9f/rIpMDl7oIkkWgX",
-	"EuscBurTYUx83EXuezNT/p5QfBei+juC8fsPNk23EKOH9fNM0QWVisYo5fElZbMnzXrIhrhT4TNWJmcM",
-	"Kg3kAQ9BoMSo1gANithidTYsdU21aaJHgF6iOIr0hwhJm5M+5UJzIuilyoqukZDXnKkVGBam3WOt4l0f",
-	"vaNqzpcqnzA0nXHsuiDDlfFrxJlmF+aZMeNpYu5NMVv/UFOPVpwyIihPgHnsDlCt/dcICSJXLJ4LzmA/",
-	"j2FZNuJn7aAJ/2hy6J4UAT/KlsRmmztl8yKIcYyZ2znT2YePBf1KZWNEbpMNMs2NlfYSsdZZarq62mqC",
-	"DOxFe7xNcSz98+ZuiU83NkpcuwvH8yaz0rYnXQp2i06W5vJwvo6Dja0s79Oqag2AAa+1VFUyW0CZEGnE",
-	"zcM/XyBIMPj22SNOqkVlK6DFed3Mxylns17G09Tlj5YhutxxRypB8KI5OI8iRT7aGH7PDI5G5sBMRRL/",
-	"0Y7Z4+hXLFUPcKN38jyCmm2WGTyxfDEF3yzTmrg0YX1T47OPXuB4PmZ5Sd2IJqABaXabo47+O4IBEfyt",
-	"Mb7IAoIqKpF+JVwRYFBv9OXZm9d9dMwXC1gyXPpQppkxI+ZqB9YrMncaItM5OBoznFxRSSSa82uk4bpe",
-	"fzp/Q15is7b1/pgdFb2mb8WqvU4oOIw75p/neR9su9y8EfYhUpD1mekvEqLlJb8qxWK/qVlwBRC37JC9",
-	"mXWtoWj1iprtAT0cDAZjNmY0GaH9ocWuEaoVYh0zjTtwM8SicjAaB/vDcRDmd0VG43r1VvNjfiUSRjT3",
-	"vhoHN3CcrU3UG5goMvt74JUdfFcAKS+3fHwGF5t6ZxqihoIa+eS8qFvrZ5C5aicNb7CVsDPBITwLN6hk",
-	"ngwtvQ4GWxn3HgW0naEBscwtL7h3l+ZOqm3OqCWM/Su9IkzDIRN84gb2LFRdEO+YkkuNIYk5iS9lWRwg",
-	"L53kKNfAPRd0BhdEDqEtbaGteyFfVu66R+CXk2yEvwlaap1VCTyd0rj/tyUgFKtuPzowEBrPTNsyiOB4",
-	"7jRKh6CMVFiZa5wlefozD6DIbqeEPefK56bSET5d2xZw0NaWX+Nu7MzTvpoigXDeNnulKsUWTeHb5wYj",
-	"DWaXhCUGxL7Zq1Vd/71T9soK0K0BoIrYACz/jhM2CoRqKNnSmMdn2INhFW6VKC+3eO2847C48ZyujAfE",
-	"ZADzKTIFDHNiWucYr9yivJ2Zxn2T6bdEIm4R5vYoqYXed0waTtnSiuSJMUOSkEqJRYuXzblMbzICSayM",
-	"XOdFkkyaQ/XmvMgreGqenpf9HDNBYppRo+AmpFdUAUtgiISCU8aLZ15qqx8hwHpS1Ex4JP0pD0V9wa81",
-	"KcpTAvELZ0YVZSD9il5eIAFLJBUXJHnIibr7hAXI27aQDqHyBzjxHZry06QronaK2iDNKeeGVkthhDIC",
-	"lwMVZbFCBS2GiDIzSmAmTQWRdblVtNl9ILFN1T9rDYk9pPaGlaSmD6U4iwdyuxdyK0JYRccOboy+AvCm",
-	"JIzpx9WZBmeCL7Nm+jvPZ8Uyr26TPxodOnQZQnJ7KRv7XtH2k57sgfge5Nu3QHCcVWhNkisisIvjucwB",
-	"EupOcXebFAxswaqYmCU7XIzZhENSvkIpwdLk6iyWEpJ1zeQkeXKIGvKE+2P2Ji+DRT7iWLkacMlrppDI",
-	"KvvItSf76AjB0iCheBdxgYZuCzXYAJGIESxMuF2soOtciCRHVEHirrmmjLAyYXtr8+4OwsFg0GYENKcQ",
-	"d7VVN6cQFzXF2zKIq5ziszKK62F3yBN1jrzJgqbsoqy66vGy+VsBtM6okaplOtuN6DPm+nucam1rqPlh",
-	"wHVcKDkNrgt+/x6++3RKVDoBNAmgPGv7+3ZMOLSxtWuiIhA+lT1QbhrFwv5gv2wDlIulWu2+iqM/v6Eh",
-	"CTGR+wZn3k/EMYfu29m1Qad5yL7tnn1bNoX2u7620q3t8Zw8N/0b/bi5UxSYv/W7w8ab5TgxDoQctU1d",
-	"uQUWl9DIFmz/yUpjMkmnffQKQ/EcyGA0txDHlULPkHdiUllMFo0tmtxHFUKqkMqYaVpx6YtDvFBTkYY4",
-	"n8L7HCPHo3HohRXmA07uO+RpymK3U1V7OPCB4jZRnD5SBzObCurX1H9fUKZOTlm6uh96Op+bRp4rc6nH",
-	"LpQLOqNarzcqVYiWLIXb7eUmci/12lDK0PWcxnMUY1M31vviCm2cKFnzflsh9EgegqPQMaX+xa0tY8WU",
-	"h7KgOdM5/8rdB5UWUl+X48AgxJd0Gzwk4W9Iwl9BQeZ2Wd7MQEwyxf1wkGYxibaVkm0y8ncmHqTk9yQl",
-	"l6xFTjrtRrxG0Lm9NOG2sTEJs1iA+/sxTtPiakVewiVZUPbEn8Vw7jQiaXEMRZpzRyPrmLItYPJ5DlEE",
-	"SUv576pYJFbgWAPVsnjqMWVxugRt15Zbs1c4bH/XJ4eIL6hSJBkhnKZGEnorkeWtaDw5rhU3y7eUFOE0",
-	"sdmQOARA/s5TIorUqaJ+oPWW5g2U1lKFcgqr0NvOpyLjpqMDwgZju/sfvH6H8/l9M/+8H5Gf8+cukQfm",
-	"3tXpsBbkKPFpW33cHE3hcfCg4o7lcNsrOM67m/SbM6Kk1WJMTy3orR3lTDWC24ZjaPI1DjwFjI7MwPtH",
-	"YTtRqwqTm1W5bDJKzANid6juYwGG21C7CT835lreNc8sVZbmkNa/ZQqk6zv4gmGHbx+/17Mn+bRA9urN",
-	"0C/F1d0WjF6qMaUWNDvGLEFXOF0SJEnRBKElkFHr/njvikUx0ya+nO/5AWW76RrajCsEs4Oxd42jDaVF",
-	"QDmILsnKqAGAgtEhwihiyzSNLE4KsuBXNuhnW7xVMfLt0oeRd+9zzF//91QAqc7eHjoGooaADuPXWkth",
-	"yVfHxv8d0pdArzD4aYOFpZK7pYpjHtz5dElW2xmH1ieYd6ezio7GAPuLJKoDF/+FrIIvgL0voH5RG9ra",
-	"S+9A+w98fJtAtcU9gNwdc3Dv1XoX24tEnQzD7V/rPLsk7ZlaXVAGwkjNes7tfPMdTNcXlT6Q1W7fpkwO",
-	"49eHKMWKiFLvkwrn3ZD9Hvmy1/L9K06tTvmid7OvafMD5XV0xZfJlYiyQoG6TfTaj9y3il13wO6jYoFY",
-	"QlsBGyWDSrFYkfKiZBX1+00B48JF8xAvfogX/zvEiyvOkCpJbKXbLdl9OlhPHeuowcfq6VqYL+nBr/pt",
-	"I2txkBs8q9XaGNXm7O8/aOwydTv86frUln4RRYPnHZzRnatdwEs73Zr6tFXTj74TcNWr8uXIs8TX7tyI",
-	"W5bYOxeO27J4Y+FAXn/rMWd624DZEgp5UeF0BysoCjroVLGzdo/e9/ZXG0oN5NedqXCSIvpuwr9WD/za",
-	"dxGUTJYCa8vPlFRK+Qy6TxQ107RFuF4hqF9r+CUbZqnUrZQNLVbsi4qKlf5XQWd5rUwQp8Zr5dwT6zKv",
-	"N9KHkmfJgjIqleFih+Zz2Wovfwf0a1t/R1G6x9yuqVSDcbdgy8HcfLj5nwAAAP//",
+	"7H1rc9s4tuBfQXHvVtt7KVl+ZSbyhy234+4477GVZKbDrAiRkIQxBegSkBV1yv99CwcACVKgHomdTibO",
+	"h5QlgQRwcN4vfA4SPplyRpgUQfdzMCY4JTn8eUlkvmidDiXJ1ceUiCSnU0k5C7rBFUk4SwWSHM0xlWhA",
+	"hjwnKFfPUDZCO0cHjxFmKTruHCLOssVuOwgDkYzJBKu3ycWUBN2AMklGJA9ub8Pgn61L8j8zImTr4sny",
+	"hL2xejv8/otANA2RHBMk8IQgLFBM8pznbTOgT9PYO52QOWWj4FZNN8U5nhBpNnuaSHpDXrNssTy1+hZh",
+	"GIAIkzklQr2dqt/+Z0byRRAGDE/UBHpUX224Mn9KhniWyaAr8xkJ7XIGnGcEM9h9A5zVtpNZLniO+BC2",
+	"nGEhEbkhTKKcJITekFSthnzCk2mm3np00LQ4mMJd1hRLSXI19P996LQef/y8H+4/vv2vIFwCWBicjgiT",
+	"TzFL1SS+ZWI14BeBxjCmgNAUy3G5Bv1jEAbqqGhOUguSclH/lZNh0A3+116JmXv6V7Fn5lfrOeNM4mTl",
+	"ihI95Nut6SIlkymXhCWL58SDSS/xNRFwiklOsFT4OySKhoBuuiVKX5MFGuZ84iC5gm7E5lSOyy8NviP1",
+	"LWXo4AiN+SwXCDMxJ7meied0RBnOkJBYzkTEFFUOeLoIUfGynIgpZ4IgTf4oLjYiW5dkmuEFSbtIASUO",
+	"FVVHTK9fIMbVzKOT6tLhxRildDgkucZUvVAq0FHnccTiKqQuyUyQNG5HrILJh8P95CB9TFqP8N8GraNk",
+	"P209JgfDVgfvDw6Sw/SIHA/tkeqVl4fqTNBSZ+Ge5gR/ekHYSI6D7sHxcRhMKLOf98MKUUTRp4P9VhR9",
+	"+tv5x//208ULOqFy+ajf4BFBgv5JmlhFBs95mcRxJ1RrpJPZJOjudzqwQvMp9LHOl0QIPCJNfHOifwa+",
+	"2UADZkifpl9MBxdPYC2vh0NBPAC5kGQC8kJc02kTULh+2AuVGlDUPwcwHS9gengkfqOZl7We8ckEtwRR",
+	"gkCSFEk8EicIM+DxCzTBMhkTgeZjwhCVaIwVXS0MG55onjvNeEqC7hBngvh3pN5a2Q9VcFgHyx4eBbew",
+	"3ws9/KDcH85zvFC/CrkAMhnyfKI+98Y5wWkTEkj4dRUO6BFfjQK36mnNT2Cf50o0qz8UOyYMUANPpxlN",
+	"sFre3r+FWuPnku4/B8Q+khKJaQavGVKSpWqVvK8ZtvjQ+QhA0qhb/6mLJjOhFBOEDfvvooPWoyOUjHGO",
+	"EyX41Vni1p+o03qM2qiPWmbjWoUIukFn/9njP/5x9P7o6vBV5+z4H4/+8fjJ39/9rXfwvGQF73BGU9iJ",
+	"3qja/2bQgvHn7IZkfEo04KrHdsoQQCJElAGDJWawkv/5Aim+nKOZIKKNroC7EwFKl1qa6EbsqNNBcW2B",
+	"cYiOOvsoPp3JMWHSnEL502HE4jckn1AhKGdPCKMkhR+OUPyKy9/4jOnPxyh+SeSYp6+4PM0yPjfjFHs/",
+	"42yY0UTGIYrfkVy9qfgKcVfAuPw/REf7HfU0KDznn6YKA+HbQxS/wYuM47TH+Qucj5QgUipmfIklARZ8",
+	"/ikhJIXxxx31lgum2DjO7NaUJho/wRIPsCC/zsRCr+SK5Dc0IW8ZvsE0w4OMGDnUrAr7DtWM3nOHepTa",
+	"VY9Wxt7eloikNdSRoZ1pzqckl1RTlxbEaR/LtTyFToiQeDJV60qpUFtNK4Rn2FhdO4XRSgnoa0bhPBGc",
+	"ZjRRqhObZQC7moZr5WRolawNdakwoKKP0wllmy1wNk23h8Kty+Y+lGpgZbfOShyohS7cK9N/LJbHB/8m",
+	"iQys6nwGDwDzS1OqaA5nb5yjNHtzuGAV6sGvfBCUcAwG8LEEEzyv7JoKetRPbhVonuixr9TQrzyxQmg3",
+	"nJgf9KtglypehbUoqG4RW8JYtUxNPbehHt0XJMl9Soprx+gxbXQBaqsY8zkDS1YzYyoKrblqfv39WeeP",
+	"T/+YHAz+hvefycfi/eTg5tU/ps/+fn2Y/XqU9B4tnu7PLjvkyTH36pMuXPTWaotuhNIbkIJe8IiNNY8C",
+	"UHVtY4qVGaHhtPoVb8qR3g0pfch5W+N+3gJVbUkxhqspLnQL6qH7xL6HPAo2uJ7tbUE8LjF4kH95w3ky",
+	"pjdESXHfGepfq9za70oIHTVuM4XdPR9XBSwm9R7QLKXy/MYrknAied4fr3MVIDnGEilNLD1BSn5oVZtx",
+	"8/NcKdylkkLSEGERsSHPEUZDTDOSooyPKEM7seTXhPWpEDPSVz/NcqUgzMdcECSVugA0LMckYnpdenI1",
+	"RZJhOiHpbt34xJtKNkdH9eOpfs5BU8fYWqNjipmGeDd4SrIMGEZ5us2PPgt8OAZOow3xwo7WL1nDMgpc",
+	"6KnRamoAuYMCJVi12FoLVFmI6S+W58V2K3sJq+hZX2t5nO4aVlOAn+/CnFvw3ZKg7ov5mhWtZ77V81R7",
+	"YcrELtiD1n2CwvTqC8JS52NOpuD/xGmaEyH6A86v+zhN619ptalE6gmROMUSlz9owVfMpz/WftVisZ9z",
+	"6X4LHEH0c3LDr2GKZQ6hNl8iZm0vSxj5K08XVVQ+wwzNCZoQIpHkE57nfP5/g9B1Lx0XXgqvgymKrrxT",
+	"5RynCRbykgjQopaUfj7TjLdYzOGy+6M4j82R0PiRljGwhknFi0OzFB8aGQft3Zksrhhxz+FXnFwTlqKU",
+	"aOs434hrN5o0v/IBesYZ7O5ezBqIEWwmyvFoE1eR+GITqHxssNh8Ezfaoq8j4Bon5Sa2lnvGofWdlTBr",
+	"NrsqGylXuAIvv8Aeq+gxPqxbttgKTKrZbfpkPwTThRzDXgf6dcHHZROuivcrlVBn6Nfpr9vi9eaYurnp",
+	"Zw7qCYHTV4e7zEvuhv62slLdl6xYtl8rMCGpzVmy5aL3pRQUC1qrFpiVfIFVVoscM8pzNNiCfNBVbtzt",
+	"RFkL/YL/HFYO1HDRJsoKAwFTfy8ktrydzdlpDZHXhJe/gjyXFunDjCfbSOaqdrS1buQCsVFsO3Psf8Ec",
+	"4DG2+l4dU7Y19mzcwppyPsusCGG4G9JKMWJcoiGf+ZVSN1rhPrtJ4MJ9i8wXffz1mR67FVfYgVcplTWb",
+	"oh4/UfbHUmQiCIN6TCIIAxuOCMKgHokIgF9BwCEIg1oIIqhH6nX8QT3jRh7UpNWgQxAGS/EG9TI30hCE",
+	"gRtkCMJgOcJQtTycbax2BxoD1mJL5fh9dFkNMC1bqDbKtjZIBbSwxBrgce+8N3cZqtDpLz5HEhU6EeYX",
+	"gaZcADHaSFmCs4zkvwiU8dEJyomYTQgCDEdUevJlNs6ECQNloa6j/+pKY3NibQOBuIviz5E9xyjoImN4",
+	"3cZtFGu6bxt9Nu5GTA3W36qxOsx7GyMsnK0iQYhAVJpNwg9jzEakHbFifvVgdfI+TYV66Yd2u/0xRFEA",
+	"hjiW6rt2u30box1lA0UMfHMTnF+TFM2YGrUbIgFuPG5ySHAKEOdzhpKMqgOt+dQ+u4xuUyeY1126lY+z",
+	"5DkrEb10YNVVJI2AoaU/10lasUcAMxoJ4k7cRI0eIkY+yX4TqbzBQuOGQDHgR4zUeCTphDipOybRzLhh",
+	"IbEHjfF0Spg3x2yb7DGvH8pdcyPY6j6oGi0V52EJpmSQgO5eJ4/7cJ28mxLK1uUOhCCphcS5VHDjOSIs",
+	"VX9BMlRbfdFqez3Mjrby6KiirBxUgYxbf3Zaj/sfzR/tfuvj/ym+9PKqpwRn6kV1rNO5YC5YxzBy4ZzD",
+	"1zlj/V6CYL/daXfWYohZnjvzapvel/Ryit6+uHhSBflKvchNC3tUPYdHS9h+2nr67PnLV29avXetPz5+",
+	"PnjkFxYXbMA/nTOZgy6Js+z1MOh+2NQLVz82w5yX9/pekawjDAyjlmXyF/BnN86imbgCz5DnE/VSxb9I",
+	"S4F8veerdmB2Yctn89ECwc/+tnZROgC9L5PY8W6uMYlfluKsuq2BMR5WrUArVeGXqkXDnE/6W7s/mHbO",
+	"9yVfmSqoA9ycKbSZZpQo9T9ULEyhRXsTx6gr3jcR0UWka/XgK8eK2sI5uq2+UCSSVbjXB+O8U1Igo6DF",
+	"b4SzjptsA6+6VixcJcM96sriSrCFGuVqCol73AZgK9D4jii0MYjwF5CnjicV/Le6s2uyWL8X/YbnBNZ/",
+	"g7MZ2fSZdzC4vvpryEXWL1q1ZpM/XoquaU55TuWi7kKpezeWKNG+cUPH3Z3BaJm5MDJH8LORQzmZ8BuT",
+	"EH9NFlVRPaajscddtJ1c2hTaGjZN4bbtgbAlv1kBM/gJMT5HgkhXfhugQQ6DBmTqBeB2AHPZzqbAe2dX",
+	"v/bwlnDzTYUh1F37oj/h+WaRssxm4Rcjjzs+7xMvstOLgd5xkkucVYbtH3fWhrWK9HWb3K9fE5Z78cHx",
+	"kuC0IfFnWyl6Pwpiea4HnYNHrc5+6+Cot9/pHu53O532/sHh0fGjP+5GkazVIeDGnEoFNMqIEH6yESS/",
+	"AW9Ebse10VuW0Wuizd0pSX6xdTIhilPjsYshzZ9xFE+xHMddk3WdTjllkEI0Y/WUJKahaN/wi0DqUTTn",
+	"syyFrEGE2UJpUtJd1pBmRCyEJBOU4QWfgU+q5mo2b/QGkRh45TciDcqopDijf244XmOUNyqxPrBbLq06",
+	"se8Il41QdVh3Z4I2GZUFYNel+Fwq3cnkZG8T8NLaf/AvIkJ0MJ2gOc+vBRryHE0gWdSGqCaESLW/5YDU",
+	"NvbDF8d2YBLfvq8IzpPx2uQTj4CfTQYEKhWtkoZyImd53X90z9kqoSnCqYiklEwzvgg2ZEAKT2wlT3OK",
+	"yxVhqVnFl6NJUxpRmfv3JufqL5RSkcwgBOIg0Sw3ScIFNlXtlyWj5auQ7Z7NtPuyu8pCKhsPtB/X2GSr",
+	"jC0vRkgsxaok7GJTRz4acNMDSq57sI5cVispVh2tDj04XsvM7WOhSxVFCnexVi8cSjwpSdCLx67X7Qti",
+	"tT08qk5S0kP54sPOqiJP40FteSs8dQ2hx7so0YQLiQ46pnAwnemSNiIQzglKcz6dKgWB5ynJ0TWZVsNO",
+	"fsK9u+JAHSW6syBchoXUCQdULrZ92OZ1NjPHz8tgdxhlYfoaw8IXEZriXNKETjGTLg+pxbJ5Lmui6EPh",
+	"hr9b384XscrtrEatoPcb5PFLK4FN3wCTTmAScJXuz12DAPLhnc9aD5bWUFgyBQ7W1t42mZUlF/WdWc2D",
+	"tYR3DjbVIOBjQ5oKXjr4V7evvg4zy8KMQKnToMOvx9W7qtAoVt+8db9P78v8cBU5shmn0kxoneOzlDNr",
+	"HHr6favsZcDWZWJ4yudogtnCGLWlejonOWnE8cPVOF4xtzdmhnd2+Hqrq63knms2VUFy+dsZOjw8fByi",
+	"t72zlVZ+ZwMrf1lq8mvCNlWKPcrS1qGNemHfl1bkVZpDPFrjXfWVt5We+rVlewZIuozQV0iVECF0KUN1",
+	"S2TxbDz4PaGv6bOLt39e7L+iF+KCXR4nZxePLq6n/3x39uxxWw364+DdLP3tMf/X++Prwe9v1QPjwe/Z",
+	"v/+4eva4nRxkzHd2BPKfRN/WcvrSwWZM0kwLFrU8ZJ6p0s+jToNz7Zqwfj0RbEBwTnKP9V8HsguVyssq",
+	"K1+Gt5LJJJkp7nyl0MdYPzDt6UyHyfWn3yyKP3vfCzxV+U+vDo4foWfve7pJS/zm9VUP7eGZHO/BcqCy",
+	"fKJ2nJZNVgrfzzVZtCN2lmE6EV0Uu0gTox271d3Q/uTmmMYhismnaRyxykCKodSeDYa6QYt9VANnpFa0",
+	"I53aVvg+YiPCSA7sFmGJoDjmBOEBpPVMCGYCdXbbSFn2Y5vdE1/TNEZqKaae7posuvp9WvEVdMTstuOr",
+	"87PL817/+fm/YrWsEM3HNAO/tUC6YCeMGM4ER+pUpwCvMWFNL+m/uTx/d/H67VXc1mAwe9ZNbQAKsIZk",
+	"TJJr+zxGkmckxywhSheKn73v9c9evD573r96fv4+RjuHHSTQYBExk0a720anBqt1BeEyMKlAPEu12sQQ",
+	"lcJCNmI76pOBB0gXXYIElgCM1PzAbD/d1T1x9nWqFLA18MdpYihweCzlVLeIoGzInUxy9afJlz4dnfEJ",
+	"mmDKJKaM5EqgzvLMPC26e3sjKsezQTvhkz08Kv4PlhtPwJuogG4oE0yzFnhOtdSkbAS4TBMCPi3Bh3Ku",
+	"oK4twzaC4l21T5ZGrJC0oGDyKbihQdyHEFtehGhgy51CdE3IFGEkxjgnha6KBpxfh/qMdeMLpRByhjKC",
+	"b6DjBcKzlEokc0yzdsQi5qSQEoNF6iue0z8B3bvoVwAwimadzmHy7H0P/lD0B7Qd6rJQEbEqeYaIT7UU",
+	"W0WchiAV6Wg8SPiERGwFr1DgM/xisFBYp/aJxjxLRYV3RExRhjoBxUTQKSsoGqqNgfRtTTMaZnikaRJ0",
+	"Hs409CJm0kY1p8BMn4puKSZkTvBEExBMPUF4hCkzhEslymdMAIx75JNElNneTgLtDHhKiQgROM7g5eAK",
+	"Lzut7eqeLMquAPSlLGJqe6/evihTq9DO2//udDqd3S4Ss0TRb6V7lK+jScTmY5qMAWhC8tx1tsOCEWca",
+	"Lwzy6a1rZLLxD6oIOVST3FBBBxk05lIE65gppr0KjxjAW5yoMca/TzIBAEq57ouFyCcqJNo56hyFiMHa",
+	"jjqHu7COc5jZNHcBvHA6uoTQ0gWyL2zDF5MECg9EQRd9joAxREGInDxS9cEkqOsPZX5wFNzexqjaPYym",
+	"ETPpsrHbeyQ23F6zJGUdG+3E8JmXF70lzqJQSPBZnpA2z0d75iGxp8aC+15mJYu6PL/qodM3F05Sl80M",
+	"uw0D9So8pUE3OGx32oc60XAMsnoPoL5XetNGviYOp3A00KtBqSNKowJkuVBm2gsq5GnZhaDsAdiQlFUO",
+	"2dOdvm7DtQNNC6zbj7VOSAedzgZ9kDZrHlR2fPA1DkJThdF8aHmyguuRnt330mKVe6aHkRq9v9Xow21G",
+	"HzzeYvTxVus+3mIl4KSZTHC+MIiBcjKiQhIQPgC5UPFjp1Zc+9x1awfwpHOxBgNBfTKKFkmt9KdlZMTm",
+	"WiUEmIvmFMB0l7FXFy2eGsehIW9bqXJ3eGVqI2+rqrfpqVFD6f07n7po9eLB7LJ7hIJVqU59bxje2QbD",
+	"j/Z/eOq5NIQDyphBzzq13IZVBr73WRPWrXZJbcOK3Wakis1OsUzG6+gQmm+S4ZAkUilDrj0EwhdS4g1N",
+	"LZOeThG6d9IzWVobkd4dS5M19FavK/neKO7o56K4MziFgt4KE0Bp/WHVCFAWhrFTkCm035g297T52tIW",
+	"7R1Q6nqBqZVjbYCDT6KIVWhMNBWIIDYTnGWICmXTDGdC7Vcp04zPEWdhYfIgxlOCdpbsHIGIsoAg8EHz",
+	"iAEHANtn98SZMOMjocwDYwkpJdox5HVDIkbUlKQdMWPzLbl/SsMNHoHl6/eDUZTgXO16TCJmD1S90+PI",
+	"EcTaN9qZhbTXwHQwqnKtSzg9OAS9ruB74SIKr/QsPzYn+R55w3lh3NapyLILJDga4nw7TgAeq1bpYr93",
+	"TmCThlcpzZpQeZYq8ouYkHwqIOOKspE28wXXNjnZiK9EbAcL4zOq8L54t85QsIQVeOkOYAVbvtLwum+6",
+	"21pxLgH7QIB3rw5PM5xUpLOwaNBMcMImD23v1vidSJ16dI9opidowC2IwVtHw0/mOjhTey/d2tblHRof",
+	"AlCc02fFiwCzlMq9shh4FQYo+a+5EIw/QVyOwWUAk0kIWczHRHtBF+AABiaXSJ4jrqWv7nrX4B4r+r95",
+	"fGSeqzH0qnWeCRXQfLqpv3ulEd+GzK3WXfA2XLWIwcJRrFbc0uF2ANz2modV80MvSa1RrltFvfHg9sv4",
+	"ofyV1XaJq52WEM3REL1/2fTdOiNdMIRKXBMh0ZDmoiJF1KCCidigEmhnXv3qEhQogTDSIUajD2kjpu7+",
+	"bKNTNM85BPyU9FL6VMRm7JrxOTNuUR1EKg1Oo2RkGRoRWQYbjjr7Nt4UMbMzuGfB27vV17rVdmq1LVx1",
+	"QEeZZEKi0YwIARqf2xlWR7+gGIekNggjZpBAMJxlSmMU3YhpoyS+PO2d919cvLzo9U/f9p7235xf9l9e",
+	"vHrbO4/Rzn5nF5nV6VR+zoiBgInsqS903wsbuISQ79JrT588uTy/unJfH7Gd48r7/e/Tp8SsQ1qE9uIX",
+	"HLEJZTNJQtNUV4//RaDhLNfCQUoymUoNkKODx07+xpyylM8jpmvxOGuj36rr0C8weYPCQFHb21r3njMd",
+	"m0x4npNEFp2zQS+o7sAc5ZSoJxR8wqKaLWLqW2TqjvkQxb3Lt1e98yf9N5ev/3lxfhXrO5/Ur1SaFATK",
+	"Ihb/s/Ubz+c4T0mq/orbSOvcopIMgNGAz1hKUlumoAAFLTAithPD0Tw9vXraP3v96uzt5eX5q7N/xbsn",
+	"aEAWHGp8sEJ/03F4jpUGPZsqA+IACX0njt4b0xcNNF4rUJW3FwrteyaV5T6cipU8rG/sVaymN3lZvjJC",
+	"dEKPZkT3z+5/WM+f8fYE3Q8fK7b+p2TJE+h6plgFvhXJIcdGcLhlB17N80onZAwWwNhtUNGnPJ65/QS3",
+	"cg+UN7BtoLI4F/v8aJqQ2x9ypRpkT+VnVoGcDCB7954/JFtWozRHZZHb+x2yMwTCGRQdoh1zwR/PEePS",
+	"ZGU9RuVNNk3BWNugc1t8r90Vp1Hu7vl/tdvtN47oFs1L/T4DxfxBCQyVLDapIGj/G7ijfrLo7GkKeV5L",
+	"1LTwE5ArEvYEFIM2SoYzLEiLMkGYoEBAYjbQibv6BjVQ5MDyjRG1NkNYCUfpzD7ntWgn/t+xTmPtx0aF",
+	"lyTH2e4JitV6Y/NuzBZt9CtJ8EyQiFkHxBTLsVLVzBaMLWFonwoU6y3FKMGMcbgiDBLklDIdsfj38x4q",
+	"t2+93/GJUjqp0L04EbhXwJOqA8kZFdKn3+lS2mah6LmnDRqzcZSpQxryvJqaXzaz9bkU7Ef/VYedztps",
+	"9juWu9vJ9B9TSgMmKnT/ucW1RnSvwN6AybiZICnJiPR0Q3lOyNQGcbRNCq11dfzHCo8RJ2CXDRYQjV2i",
+	"x7KZeCm37xuH3AbmDZJQu0Kosme1HvINZOAPH2Qp4eoXbmhH8KFEGp92m3RFr1S7YNX7nk0WtY09cu6N",
+	"wHw7lFqJRw+4sx53ficSHEmbqkTbavfV26kh3D3zemMhTigq+lDo6kIhlJdrVcO2fG+jUyQkzkjE4nqD",
+	"9riwXOr3btrEGusuSFOB9iGX3WGgPh1Gp6S5yH1vZspfk/22CVH9FflvRw82zWYhdg/r51NJJ1RImqCM",
+	"J9eUjXab9ZA1cdciZqLzPbTH2gb8cgLeYKUBmjiC7rBswrJzqkwT118cqw8xEqaQ0sQSQu07tje3Q+HV",
+	"VC7AsNDu5Vqb5jZ6T+WYz6SdMNS3U5p1OXlwil3oZyLmVK3pJCxFPUpxmpKc8hSYx34H1a7g7aKciAVL",
+	"xjlnsJ8dWJaJeBs7aMA/6Qy53SLgTdmMmBJJp9dzDDG+ogwJ7C5nH6ZQxwI142zUmvIss0VJCpKmSYEt",
+	"TSqPY46vCaIyjBgWCNtyJkj/2Tnq7OvzKyr0TNVqinhu+uiVpXplJh78ZONbu6HZ3QxO34SfirOBWJNA",
+	"WNgMw4jBBQlFFIFMvHl6L6hoDLmvM7KG1hpbfXGD8Qbr/EfT45uBQWxA3RSoVj+vv5L90drb2Jc6VHBh",
+	"w5tqkVq9+oLr8nVLH7uO47X35d+n2bgywg3CxLCNUpoATYRQT2rju98gCtL58fk/TqtXPVRAi203+52C",
+	"gbgCwHB8l/3vaYptzr5BsSSfTJJOSw+Ou/rAdJ9A/9FGbCd+gYVsAW60Lp7EOi6sud2uYfwZOJ8ZEeZa",
+	"h4XpvN9G5zgZR8xedBHTFFQ84IIGddTfMQyINW9bTEmR5ge9DWPNzmAFaoJnV69ftdEZn0xgyVB2CyvW",
+	"7fugIBxWtGNKRuPzd+evev2r3uX56cv+8/PzN6cvLt6dxyHaP4bqaWSLp039OdwP040RTm+oIAKN+Txi",
+	"6iiWL5Kxk9pe+TVofb340uWqikVXqlu9ggSC21VhotMWJJxBvgBgtQA6XS1OyiYIYyxckTIghLkyRcvw",
+	"ZZkSomnOJ1zqp1ICf6pjhRpqAa5MOKmICQyX7giuC1hZKk6qEKxqEQLSBRiZ27qWiOnGlDuQj2GSwaAv",
+	"LyVzXZv6ekpYkR+vZlmSxJW0CgV6vSeF6C9P/9l3UUWnOZz+fv6qp3Cls2udpjjLvONhVKfT2T0B+2yi",
+	"UESdqv+u/4hpjDFVr21Yk3Ed2+9EwqckRjs6k15f+q9Lg2OvKL6Crd+xMFbYl2EhLVfKSULoDUlPkISy",
+	"pKn6IiXQo+CmVCILaagrcktxWCGRiljc/FaO9XJwid9Vu5BoGkcHnU5HIQ5Nu+jowLCqLqrdtRExxYig",
+	"dNlQc9CNgqODKAhtMXM3ql/QoX+0XW9gRPOlx1FwWzZRwJ7WTSskskH4B8G7gadXM1Gf6N25ArpqXSmI",
+	"agpqFLrj4moSv7QtWRhIDXPZ0TTnkMwABCyK3gNed5y5/OQetT0zQwNimf4DVGhZ2t72jFYkfbygN4Qp",
+	"OExzPnDD4AaqLoj3dFfdxgCebfVg+r/Z7riOKQpydUJHUMF8AvlNhW3rhXzZnPkegV9Oshb+OsQPVVc5",
+	"Hg5p0v7L0nWKVa8+OjCnG89MWf6I4GRsmaxpdI2ExJKY8jJLnv48HbhHZaP0bqeDy7rugD7DzfTo4yxb",
+	"+M23xstXV6+mSDcfr5q90nhwI7TSbddWzw0uDZhdKWgaxL7Zqxd3/GcneJeX/KwMl1bEBmD5T5zeVCBU",
+	"Q1fOxqxvzR40q3AbAXu5xSvnHSdFA6Nsof2Ful6ED5HuUW+JaZljvHTvXdmYadw3mf5IJOLes7M6p8BA",
+	"7ycmDedmiorkSTBDgpBKF32Dl82Zf8qkFaZI2/TB1UlB1dZORd8oxdPtzQ4Ry0lCp1QruClpFY2eU1Nd",
+	"mkMbN7CU4aWmwa3JdS9aoP0i/AlCRQv57zWF0NPl/hvnERad/v2Knu3gBV53npP0IYPw7tN7oMrHQDqE",
+	"lnEQ8nJoyk+TrojaK1r9NRcoaVothRH4l1IqJGWJRAUthogyPSrHTOiGgMty61c73wOJrbvgwULKXPvh",
+	"IbXXrCS1KZQAmbN4ILd7IbciqFhcysi10VcAXvcs1Fcub0yDo5zPps3017OzYmGbVdpH4xOHLkMoBSll",
+	"Y9sr2n5Xkz0Q34N8+xEIjrMKrQlyQ3Ls4riVOUBCm1Pc3abQA1swKiZm6R7PIzbgUMIiUUaw0Jlt0FRo",
+	"oLRZNTlJd09QQ1Z9O2KvbVdb8gkn0tWAS14zhLRv0UauPdlGp7rdK6Tf7yOeowP3lmzYABSN4lwnp+QL",
+	"uFg8RIIjKiHNXTe1gBCbCUep9+93wk6ns8oIaE6439RWXZ9wX1wbtSrfvsopvir/vp7DAVnVzpE3WdCU",
+	"9cuLNTxeNv9tbytnVEi1Yjpz4exXzPXXONVWraHmhwHXcaHkNLgu+P17+O7TKVG57K1JANkah5/bMeHQ",
+	"xtauiYpA+Fxec3nbKBaOOkflTa9WLNWaS1cc/baeSRCT4tbgzPudOObQfTu71ug0D7nqm+eqT4pD87u+",
+	"ttKtzfFcPNFX9Ptxc6+4Q+yL3x029iHBqXYgWNTWqTcTnENqjo5nDRYKk0k2bKOXGFq6Qb6vrtmNKnf5",
+	"QF6OTurRKVnmXpw2qhBShVQiZnsp2pdwiBcqKjJNKNT7HCPHo3GohRXmA07vO+Spbz5aTVWrw4EPFLeO",
+	"4tSROpjZdGdaTf33BWXq5DTNFvdDTz1Ih5tmC10CZxbKczqiSq/XKlWIZiyDXhDlJqyXemmovvQhGaME",
+	"64sNvC+u0MaFFDXvtxFCv4gTk4VWmFL/5saWMWLK27x0mi16/Dt3H1RuCf6+HAcaIb6l2+ChZGVNycoC",
+	"urCuluXNDEQnU9wPB2kWk2hbKblKRr5l+YOU/Jmk5IytkJPOjZJeI6hnSozcm0p1wizOwf29g7OsKESy",
+	"DY/SCWW7/iyGnnPX5ArHUKw4d9w1jilzy6ed5wTFkLRkf5fFIrEExxqolsVTO5Ql2SzV2dnQnNMUPKlN",
+	"XZPF7gniEyolSbsIZ5mWhN6+lfa2UU+Oa8XN8iMlRTj3lK5JHAIg/+QpEUXqVNFt1nhL7R25S6lClsIq",
+	"9Lb3uci42dABYYKxm/sfvH6H3vi+mb+9ctbP+a1L5IG5b+p0WApylPi0rT6uj6bwOHhQcc9wuO0VHOfd",
+	"TfrNFZHCaDH62mS4iiG2TDWG2twI7nGOAk+7r1M98P5R2Ey0UoWxZpWVTVqJeUDsDXphGYDhVajdhJ9r",
+	"cy3vmmeWKktzSOs/MgXS9R18w7DDj4/fy9mTfFgge7XM+FtxdfeWfS/VnJvCSn1p6A3OZgQJUtzStSKQ",
+	"Ubvg/94Vi2KmdXzZ7vkBZTfTNZQZVwhmB2PvGkcbGvGAchBfk4VWAwAF4xOEUcxmWRYbnMyJbpJtDLdl",
+	"jHwz82Hk3fsc7ev/mn451dlXh46BqCGgw/hcaSks/e7Y+H9C+hLoFRo/TbCwVHK3VHH0g3ufr8liO+PQ",
+	"+ATt9clG0VEYYH4RRG7AxZ+TRfANsPccun2tQlvTQQFo/4GPbxOoNrgHkLtjDu4trXexvUjUmWKo/jXO",
+	"s2uyOlNrE5SBMFKznvNlvvkNTNfzykXlFe3YNJVifH6CMixJXup9QuKF8b76PfJ65stv4pFZ6ZR/yudo",
+	"gpmTiDUnOTHVpQ+Ut6ErvkyuhAYbFkG+IHrtR+4vil1vgN2nxQKhZ1duo2TQVxlLUhZKVlG/3RQwLlw0",
+	"D/Hih3jxf0K8uOIMqZLEVrrdjN2ng/XSsY4afKyea7Xtkh78qj82shYHucazWu2N8TnQ15CdzuQ46H74",
+	"qLBL9+3wp+tT0/olD8JglmdBN9jDU7p3sw94aaZbUp+2uiKn7QRc1ap8OfIsDTWzDFFR0hjqbAKoCdaJ",
+	"wqXbsnhj4UBefusZZ2rbgNki1FdSO3dJFhQF3ciq2Fmro/e9/eWaVgO23JnmTlJE2034V+qBX/sugpLp",
+	"LMfK8tMtlTI+grtayg6ePEfLHYLateshRcMslS6vouFCIvOior+r/1UyxzRTygRxOiJXzj01LvOapqLv",
+	"tksnlFEhNRc70Z/Li1ntO+B2z+V3FK17dHVNpRuMuwXTDub24+3/DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -168,6 +168,7 @@ const (
 	EventAgentCreate          = "agent_create"
 	EventAgentUpdate          = "agent_update"
 	EventAgentSecretRotate    = "agent_secret_rotate"
+	EventAgentTokensRevoke    = "agent_tokens_revoke"
 	EventTokenIssueFailure    = "token_issue_failure"
 )
 
@@ -203,8 +204,11 @@ type Agent struct {
 	DisplayName string // empty: none
 	IsAdmin     bool
 	Disabled    bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// TokenGeneration rises each time the agent's tokens are revoked;
+	// tokens issued for an older generation are refused.
+	TokenGeneration int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // AgentList is a page of agents.

@@ -84,10 +84,14 @@ func NormalizeTags(field string, tags []string) ([]string, error) {
 }
 
 // CheckText returns a ValidationError about field unless s is valid UTF-8 of
-// 1 to max characters and not blank.
+// 1 to max characters, not blank, without NUL (which PostgreSQL cannot
+// store in text).
 func CheckText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
 		return Invalid(field, "must be valid UTF-8")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return Invalid(field, "must not contain the NUL character (U+0000)")
 	}
 	if strings.TrimSpace(s) == "" {
 		return Invalid(field, "must not be blank")

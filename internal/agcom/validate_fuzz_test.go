@@ -22,7 +22,7 @@ func oracleValidHandle(s string) bool {
 }
 
 func oracleValidText(s string, max int) bool {
-	return utf8.ValidString(s) && strings.TrimSpace(s) != "" && utf8.RuneCountInString(s) <= max
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0) && strings.TrimSpace(s) != "" && utf8.RuneCountInString(s) <= max
 }
 
 // dedup keeps the first of each value, in order.

@@ -58,7 +58,7 @@ type App struct {
 // builds the HTTP API. Logs go to logOut.
 func New(ctx context.Context, cfg config.Config, version string, logOut io.Writer) (*App, error) {
 	log := NewLogger(cfg, logOut)
-	keys, err := auth.NewKeys(cfg.SecretKey)
+	keys, err := auth.NewKeys(cfg.SecretKey, auth.WithPreviousKey(cfg.SecretKeyPrevious), auth.WithClockSkew(cfg.ClockSkew))
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,8 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	closeLimits := func() error { return nil }
 	if cfg.RateLimits {
 		limits = &httpapi.RateLimits{
-			Write: cfg.RateWrite, Read: cfg.RateRead, Search: cfg.RateSearch, Audit: cfg.RateAudit, Auth: cfg.RateAuth,
+			Write: cfg.RateWrite, Read: cfg.RateRead, Search: cfg.RateSearch, Audit: cfg.RateAudit,
+			Auth: cfg.RateAuth, AuthAddress: cfg.RateAuthAddress,
 		}
 		if cfg.RedisURL != "" {
 			counters, err := httpapi.NewRedisCounters(ctx, httpapi.RedisOptions{
@@ -96,17 +97,21 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		}
 	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
-		Store:        store,
-		Keys:         keys,
-		Lookup:       statusLookup(store),
-		Logger:       log,
-		TokenTTL:     cfg.TokenTTL,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Version:      version,
-		SpecYAML:     contract.OpenAPIYAML,
-		RateLimits:   limits,
-		CORSOrigins:  cfg.CORSOrigins,
-		Observer:     m,
+		Store:          store,
+		Keys:           keys,
+		Lookup:         statusLookup(store),
+		Hasher:         auth.NewHasher(cfg.HashConcurrency),
+		TrustedProxies: cfg.TrustedProxies,
+		Streams:        httpapi.StreamLimits{PerAgent: cfg.StreamsPerAgent, Total: cfg.Streams},
+		KeepAlive:      cfg.StreamKeepAlive,
+		Logger:         log,
+		TokenTTL:       cfg.TokenTTL,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Version:        version,
+		SpecYAML:       contract.OpenAPIYAML,
+		RateLimits:     limits,
+		CORSOrigins:    cfg.CORSOrigins,
+		Observer:       m,
 	})
 	if err != nil {
 		closeLimits()
@@ -273,7 +278,8 @@ func (a *App) newServer(h http.Handler) *http.Server {
 	}
 }
 
-// statusLookup reads an agent's admin and disabled flags from the store;
+// statusLookup reads an agent's admin and disabled flags and token
+// generation from the store;
 // a handle that is not registered is an ordinary agent.
 func statusLookup(store Store) auth.StatusLookup {
 	return func(ctx context.Context, handle string) (auth.AgentStatus, error) {
@@ -283,7 +289,7 @@ func statusLookup(store Store) auth.StatusLookup {
 		} else if err != nil {
 			return auth.AgentStatus{}, err
 		}
-		return auth.AgentStatus{Registered: true, IsAdmin: a.IsAdmin, Disabled: a.Disabled}, nil
+		return auth.AgentStatus{Registered: true, IsAdmin: a.IsAdmin, Disabled: a.Disabled, TokenGeneration: a.TokenGeneration}, nil
 	}
 }
 

@@ -4,6 +4,8 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/agcom/agcom/internal/agcom"
@@ -24,42 +27,116 @@ const MinKeyLen = 32
 const (
 	claimHandle      = "agent_handle"
 	claimDisplayName = "agent_display_name"
+	// claimGeneration is the agent's token generation when the token was
+	// issued: revoking an agent's tokens raises its generation, and every
+	// token of an older generation stops working.
+	claimGeneration = "agent_token_gen"
 )
 
 // Claims is what a token says about its holder.
 type Claims struct {
 	Handle      string
 	DisplayName string
-	ExpiresAt   time.Time
+	// Generation is the agent's token generation at issue (0 when the
+	// token does not say).
+	Generation int64
+	ExpiresAt  time.Time
 }
 
 // verifiedCacheSize bounds the cache of verified tokens.
 const verifiedCacheSize = 10_000
 
-// Keys signs and verifies HS256 tokens with one secret key.
+// signingKey is one HS256 key and the id tokens signed with it carry.
+type signingKey struct {
+	id     string
+	secret []byte
+}
+
+func newSigningKey(secret string) (signingKey, error) {
+	if len(secret) < MinKeyLen {
+		return signingKey{}, fmt.Errorf("auth: the signing key must be at least %d bytes, got %d", MinKeyLen, len(secret))
+	}
+	// The id names the key without revealing it: a digest of a random
+	// key of 32 bytes or more says nothing usable about the key.
+	sum := sha256.Sum256([]byte("agcom key id\x00" + secret))
+	return signingKey{id: hex.EncodeToString(sum[:8]), secret: []byte(secret)}, nil
+}
+
+// Keys signs tokens with the current key and verifies them with the
+// current key or, while keys rotate, the previous one.
 type Keys struct {
-	key []byte
+	current  signingKey
+	previous *signingKey
+	skew     time.Duration
+	now      func() time.Time
 
 	// verified remembers tokens whose signature and claims checked out,
 	// until they expire, so that an agent's every request does not parse
 	// and verify its token again. It caches only what the token itself
-	// says: admin and disabled flags are still read on every request.
+	// says: admin and disabled flags and the token generation are still
+	// read on every request.
 	mu       sync.Mutex
 	verified map[string]Claims
 }
 
-// NewKeys returns Keys for secret, which must be at least MinKeyLen bytes.
-func NewKeys(secret string) (*Keys, error) {
-	if len(secret) < MinKeyLen {
-		return nil, fmt.Errorf("auth: the signing key must be at least %d bytes, got %d", MinKeyLen, len(secret))
+// KeyOption adjusts Keys.
+type KeyOption func(*Keys) error
+
+// WithPreviousKey accepts tokens signed with secret (but never signs with
+// it), so that the signing key can be rotated without logging anyone out.
+func WithPreviousKey(secret string) KeyOption {
+	return func(k *Keys) error {
+		if secret == "" {
+			return nil
+		}
+		p, err := newSigningKey(secret)
+		if err != nil {
+			return fmt.Errorf("auth: previous key: %w", err)
+		}
+		k.previous = &p
+		return nil
 	}
-	return &Keys{key: []byte(secret), verified: map[string]Claims{}}, nil
 }
+
+// WithClockSkew tolerates clocks up to d apart on exp, nbf and iat.
+func WithClockSkew(d time.Duration) KeyOption {
+	return func(k *Keys) error { k.skew = d; return nil }
+}
+
+// WithClock replaces time.Now (tests that control time).
+func WithClock(now func() time.Time) KeyOption {
+	return func(k *Keys) error { k.now = now; return nil }
+}
+
+// NewKeys returns Keys that sign with secret, which must be at least
+// MinKeyLen bytes.
+func NewKeys(secret string, opts ...KeyOption) (*Keys, error) {
+	cur, err := newSigningKey(secret)
+	if err != nil {
+		return nil, err
+	}
+	k := &Keys{current: cur, now: time.Now, verified: map[string]Claims{}}
+	for _, o := range opts {
+		if err := o(k); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
+}
+
+// KeyID is the id (the JWS kid header) of the key tokens are signed with.
+func (k *Keys) KeyID() string { return k.current.id }
 
 // Mint returns a token for handle that expires after ttl.
 func (k *Keys) Mint(handle, displayName string, ttl time.Duration, now time.Time) (string, error) {
-	if !agcom.ValidHandle(handle) {
-		return "", fmt.Errorf("auth: %q is not a valid handle", handle)
+	return k.Issue(Claims{Handle: handle, DisplayName: displayName}, ttl, now)
+}
+
+// Issue returns a token carrying c's handle, display name and generation
+// that expires after ttl.
+func (k *Keys) Issue(c Claims, ttl time.Duration, now time.Time) (string, error) {
+	if !agcom.ValidHandle(c.Handle) {
+		return "", fmt.Errorf("auth: %q is not a valid handle", c.Handle)
 	}
 	if ttl <= 0 {
 		return "", errors.New("auth: the token lifetime must be positive")
@@ -67,29 +144,39 @@ func (k *Keys) Mint(handle, displayName string, ttl time.Duration, now time.Time
 	b := jwt.NewBuilder().
 		IssuedAt(now).
 		Expiration(now.Add(ttl)).
-		Claim(claimHandle, handle)
-	if displayName != "" {
-		b = b.Claim(claimDisplayName, displayName)
+		Claim(claimHandle, c.Handle)
+	if c.DisplayName != "" {
+		b = b.Claim(claimDisplayName, c.DisplayName)
+	}
+	if c.Generation != 0 {
+		b = b.Claim(claimGeneration, c.Generation)
 	}
 	tok, err := b.Build()
 	if err != nil {
 		return "", fmt.Errorf("auth: build token: %w", err)
 	}
-	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), k.key))
+	hdr := jws.NewHeaders()
+	if err := hdr.Set(jws.KeyIDKey, k.current.id); err != nil {
+		return "", fmt.Errorf("auth: token header: %w", err)
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), k.current.secret, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
 		return "", fmt.Errorf("auth: sign token: %w", err)
 	}
 	return string(signed), nil
 }
 
-// Verify checks the token's HS256 signature, its expiry (required) and its
-// handle, and returns its claims. Any failure is EUNAUTHENTICATED.
+// Verify checks the token's HS256 signature, its expiry (required), its
+// issue and not-before times (when present) and its handle, and returns
+// its claims. Any failure is EUNAUTHENTICATED.
 func (k *Keys) Verify(token string) (Claims, error) {
-	now := time.Now()
 	k.mu.Lock()
 	c, ok := k.verified[token]
 	k.mu.Unlock()
-	if ok && now.Before(c.ExpiresAt) {
+	if ok {
+		if err := k.checkExpiry(c); err != nil {
+			return Claims{}, err
+		}
 		return c, nil
 	}
 	c, err := k.verify(token)
@@ -105,11 +192,35 @@ func (k *Keys) Verify(token string) (Claims, error) {
 	return c, nil
 }
 
+// checkExpiry fails once c's token has expired, allowing for clock skew.
+func (k *Keys) checkExpiry(c Claims) error {
+	if !k.now().Before(c.ExpiresAt.Add(k.skew)) {
+		return unauthenticated("invalid or expired token")
+	}
+	return nil
+}
+
+// keyProvider offers the key a token's kid names, or every accepted key
+// when it names none; a kid of no accepted key verifies nothing.
+func (k *Keys) keyProvider() jws.KeyProvider {
+	return jws.KeyProviderFunc(func(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+		kid, named := sig.ProtectedHeaders().KeyID()
+		for _, key := range []*signingKey{&k.current, k.previous} {
+			if key != nil && (!named || kid == key.id) {
+				sink.Key(jwa.HS256(), key.secret)
+			}
+		}
+		return nil
+	})
+}
+
 func (k *Keys) verify(token string) (Claims, error) {
 	tok, err := jwt.Parse([]byte(token),
-		jwt.WithKey(jwa.HS256(), k.key),
+		jwt.WithKeyProvider(k.keyProvider()),
 		jwt.WithValidate(true),
 		jwt.WithRequiredClaim("exp"),
+		jwt.WithAcceptableSkew(k.skew),
+		jwt.WithClock(jwt.ClockFunc(k.now)),
 	)
 	if err != nil {
 		return Claims{}, unauthenticated("invalid or expired token")
@@ -123,6 +234,13 @@ func (k *Keys) verify(token string) (Claims, error) {
 			return Claims{}, unauthenticated("token has an invalid agent_display_name")
 		}
 	}
+	if tok.Has(claimGeneration) {
+		var gen float64 // JSON numbers decode as float64
+		if err := tok.Get(claimGeneration, &gen); err != nil || gen < 0 || gen != float64(int64(gen)) {
+			return Claims{}, unauthenticated("token has an invalid agent_token_gen")
+		}
+		c.Generation = int64(gen)
+	}
 	c.ExpiresAt, _ = tok.Expiration()
 	return c, nil
 }
@@ -131,36 +249,93 @@ func unauthenticated(msg string) error {
 	return &agcom.Error{Code: agcom.EUNAUTHENTICATED, Message: msg}
 }
 
-type callerKey struct{}
+type sessionKey struct{}
+
+// session is what the context carries of an authenticated request.
+type session struct {
+	caller agcom.Caller
+	claims Claims
+}
 
 // WithCaller returns ctx carrying the authenticated caller.
 func WithCaller(ctx context.Context, c agcom.Caller) context.Context {
-	return context.WithValue(ctx, callerKey{}, c)
+	return context.WithValue(ctx, sessionKey{}, session{caller: c})
 }
 
 // CallerFrom returns the authenticated caller of the request, if any.
 func CallerFrom(ctx context.Context) (agcom.Caller, bool) {
-	c, ok := ctx.Value(callerKey{}).(agcom.Caller)
-	return c, ok
+	s, ok := ctx.Value(sessionKey{}).(session)
+	return s.caller, ok
+}
+
+// ClaimsFrom returns the claims of the token the request authenticated
+// with, if any.
+func ClaimsFrom(ctx context.Context) (Claims, bool) {
+	s, ok := ctx.Value(sessionKey{}).(session)
+	return s.claims, ok && s.claims.Handle != ""
 }
 
 // AgentStatus is what the store knows of a handle: registered agents may be
-// admins or disabled; unregistered ones are ordinary agents.
+// admins or disabled, and may have had their tokens revoked; unregistered
+// ones are ordinary agents.
 type AgentStatus struct {
 	Registered bool
 	IsAdmin    bool
 	Disabled   bool
+	// TokenGeneration is the oldest token generation still accepted.
+	TokenGeneration int64
 }
 
 // StatusLookup reads an agent's current status; it runs on every request so
-// that promotion, demotion and disabling take effect at once.
+// that promotion, demotion, disabling and revocation take effect at once.
 type StatusLookup func(ctx context.Context, handle string) (AgentStatus, error)
+
+// Authenticator turns a bearer token into the caller it stands for, now.
+type Authenticator struct {
+	Keys   *Keys
+	Lookup StatusLookup
+}
+
+// Authenticate verifies token and reads its agent's current status.
+func (a Authenticator) Authenticate(ctx context.Context, token string) (agcom.Caller, Claims, error) {
+	claims, err := a.Keys.Verify(token)
+	if err != nil {
+		return agcom.Caller{}, Claims{}, err
+	}
+	caller, err := a.caller(ctx, claims)
+	return caller, claims, err
+}
+
+// Recheck answers, for a request that authenticated earlier and is still
+// open (an event stream), who its caller is now: its token may have
+// expired or been revoked, and its agent disabled, promoted or demoted
+// since.
+func (a Authenticator) Recheck(ctx context.Context, claims Claims) (agcom.Caller, error) {
+	if err := a.Keys.checkExpiry(claims); err != nil {
+		return agcom.Caller{}, err
+	}
+	return a.caller(ctx, claims)
+}
+
+func (a Authenticator) caller(ctx context.Context, claims Claims) (agcom.Caller, error) {
+	status, err := a.Lookup(ctx, claims.Handle)
+	if err != nil {
+		return agcom.Caller{}, err
+	}
+	if status.Disabled {
+		return agcom.Caller{}, unauthenticated("agent is disabled")
+	}
+	if claims.Generation < status.TokenGeneration {
+		return agcom.Caller{}, unauthenticated("token has been revoked: log in again")
+	}
+	return agcom.Caller{Handle: claims.Handle, DisplayName: claims.DisplayName, IsAdmin: status.IsAdmin}, nil
+}
 
 // Middleware authenticates requests: it verifies the bearer token once,
 // reads the agent's current status, and puts the caller in the context.
 // Requests for which public returns true pass without a token. Failures go
 // to fail, which writes the response.
-func Middleware(keys *Keys, lookup StatusLookup, public func(*http.Request) bool, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+func Middleware(a Authenticator, public func(*http.Request) bool, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if public(r) {
@@ -173,22 +348,13 @@ func Middleware(keys *Keys, lookup StatusLookup, public func(*http.Request) bool
 				fail(w, r, unauthenticated("missing bearer token: send Authorization: Bearer <token>"))
 				return
 			}
-			claims, err := keys.Verify(strings.TrimSpace(token))
+			caller, claims, err := a.Authenticate(r.Context(), strings.TrimSpace(token))
 			if err != nil {
 				fail(w, r, err)
 				return
 			}
-			status, err := lookup(r.Context(), claims.Handle)
-			if err != nil {
-				fail(w, r, err)
-				return
-			}
-			if status.Disabled {
-				fail(w, r, unauthenticated("agent is disabled"))
-				return
-			}
-			caller := agcom.Caller{Handle: claims.Handle, DisplayName: claims.DisplayName, IsAdmin: status.IsAdmin}
-			next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), caller)))
+			ctx := context.WithValue(r.Context(), sessionKey{}, session{caller: caller, claims: claims})
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 }

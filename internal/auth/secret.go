@@ -1,14 +1,18 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/agcom/agcom/internal/agcom"
 )
 
 // argon2id parameters (the OWASP baseline): slow enough to make guessing
@@ -107,4 +111,68 @@ func NewCredentials() (secret, hash string, err error) {
 		return "", "", err
 	}
 	return secret, hash, nil
+}
+
+// hashWait is how long a login waits for a free hashing slot before it is
+// answered 503: long enough to ride out a burst, short enough that a flood
+// does not pile up requests.
+const hashWait = 2 * time.Second
+
+// Hasher hashes and checks secrets, a bounded number at a time: each
+// argon2id computation holds argonMemory KiB, so a flood of logins waits
+// for a slot instead of exhausting memory.
+type Hasher struct {
+	slots chan struct{}
+}
+
+// NewHasher returns a Hasher that runs at most concurrency hashes at once.
+func NewHasher(concurrency int) *Hasher {
+	return &Hasher{slots: make(chan struct{}, max(1, concurrency))}
+}
+
+// acquire takes a slot, or fails with EUNAVAILABLE after hashWait.
+func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(hashWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	case <-t.C:
+		return nil, &agcom.Error{Code: agcom.EUNAVAILABLE,
+			Message: "too many secrets are being checked at once; retry shortly",
+			Details: map[string]any{"max_concurrent_hashes": cap(h.slots)}}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Check reports whether secret matches hash; an empty hash (no such
+// agent) costs the same time and never matches.
+func (h *Hasher) Check(ctx context.Context, hash, secret string) (bool, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return CheckSecretOrDummy(hash, secret), nil
+}
+
+// Hash returns the hash of secret to store.
+func (h *Hasher) Hash(ctx context.Context, secret string) (string, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return HashSecret(secret)
+}
+
+// NewCredentials returns a new secret and its hash.
+func (h *Hasher) NewCredentials(ctx context.Context) (secret, hash string, err error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	defer release()
+	return NewCredentials()
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -35,6 +36,12 @@ const (
 	DefaultRateAudit           = 100
 	DefaultRateAuth            = 10
 	DefaultEventRetentionHours = 7 * 24
+	DefaultRateAuthAddress     = 50
+	DefaultClockSkew           = 30 * time.Second
+	DefaultStreamKeepAlive     = 15 * time.Second
+	DefaultStreamsPerAgent     = 10
+	DefaultStreams             = 10_000
+	DefaultHashConcurrency     = 4
 	// DefaultMetricsAddr keeps /metrics on the loopback interface, apart
 	// from the API's port.
 	DefaultMetricsAddr = "127.0.0.1:9464"
@@ -55,22 +62,43 @@ type Config struct {
 	RateLimitFailOpen bool
 	DBBusyTimeout     time.Duration
 	SecretKey         string
-	TokenTTL          time.Duration
-	Host              string
-	Port              int
-	CORSOrigins       []string
-	RateLimits        bool
-	RateWrite         int // requests per minute per agent, by category
-	RateRead          int
-	RateSearch        int
-	RateAudit         int
-	RateAuth          int // token requests per minute per client IP and per handle
-	LogLevel          slog.Level
-	LogFormat         string // "json" or "text"
-	AdminHandle       string
-	AdminSecret       string
-	MaxBodyBytes      int64
-	ShutdownTimeout   time.Duration
+	// SecretKeyPrevious, when set, still verifies tokens (never signs
+	// them), so that SECRET_KEY can be rotated without logging anyone out.
+	SecretKeyPrevious string
+	// ClockSkew is tolerated on a token's exp, nbf and iat.
+	ClockSkew time.Duration
+	// TrustedProxies are the addresses whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// StreamKeepAlive is how often a quiet event stream sends a comment
+	// and checks its caller again.
+	StreamKeepAlive time.Duration
+	// StreamsPerAgent and Streams bound open event streams and waiting
+	// long-polls, per agent and in all.
+	StreamsPerAgent int
+	Streams         int
+	// HashConcurrency bounds how many secrets are hashed at once (each
+	// argon2id hash holds 19 MiB).
+	HashConcurrency int
+	TokenTTL        time.Duration
+	Host            string
+	Port            int
+	CORSOrigins     []string
+	RateLimits      bool
+	RateWrite       int // requests per minute per agent, by category
+	RateRead        int
+	RateSearch      int
+	RateAudit       int
+	// RateAuth bounds failed logins per minute per (handle, client
+	// address); RateAuthAddress per client address, whatever the handle.
+	// Successful logins are never refused for someone else's failures.
+	RateAuth        int
+	RateAuthAddress int
+	LogLevel        slog.Level
+	LogFormat       string // "json" or "text"
+	AdminHandle     string
+	AdminSecret     string
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
 	// EventRetention is how long agents' events are kept for resuming.
 	EventRetention time.Duration
 	// MetricsAddr is the listen address of /metrics (and pprof), never the
@@ -142,6 +170,14 @@ func Load(getenv Getenv) (Config, error) {
 		RateSearch:        r.int("RATE_LIMIT_SEARCH_PER_MINUTE", DefaultRateSearch, 1, 1_000_000),
 		RateAudit:         r.int("RATE_LIMIT_AUDIT_PER_MINUTE", DefaultRateAudit, 1, 1_000_000),
 		RateAuth:          r.int("RATE_LIMIT_AUTH_PER_MINUTE", DefaultRateAuth, 1, 1_000_000),
+		RateAuthAddress:   r.int("RATE_LIMIT_AUTH_ADDRESS_PER_MINUTE", DefaultRateAuthAddress, 1, 1_000_000),
+		SecretKeyPrevious: r.str("SECRET_KEY_PREVIOUS", ""),
+		ClockSkew:         r.duration("JWT_CLOCK_SKEW", DefaultClockSkew, 0, 10*time.Minute),
+		TrustedProxies:    r.prefixes("TRUSTED_PROXIES"),
+		StreamKeepAlive:   r.duration("EVENT_STREAM_KEEPALIVE", DefaultStreamKeepAlive, 100*time.Millisecond, 10*time.Minute),
+		StreamsPerAgent:   r.int("MAX_EVENT_STREAMS_PER_AGENT", DefaultStreamsPerAgent, 1, 1_000_000),
+		Streams:           r.int("MAX_EVENT_STREAMS", DefaultStreams, 1, 10_000_000),
+		HashConcurrency:   r.int("AUTH_HASH_CONCURRENCY", DefaultHashConcurrency, 1, 1024),
 		LogFormat:         strings.ToLower(r.str("LOG_FORMAT", DefaultLogFormat)),
 		AdminHandle:       r.str("ADMIN_HANDLE", ""),
 		AdminSecret:       r.str("ADMIN_SECRET", ""),
@@ -177,6 +213,9 @@ func Load(getenv Getenv) (Config, error) {
 		r.fail("SECRET_KEY is not set: set it to at least %d random bytes, e.g. `openssl rand -hex 32` (make run writes one into .env)", minSecretKeyLen)
 	case len(c.SecretKey) < minSecretKeyLen:
 		r.fail("SECRET_KEY is too short: %d bytes, at least %d are needed", len(c.SecretKey), minSecretKeyLen)
+	}
+	if c.SecretKeyPrevious != "" && len(c.SecretKeyPrevious) < minSecretKeyLen {
+		r.fail("SECRET_KEY_PREVIOUS is too short: %d bytes, at least %d are needed", len(c.SecretKeyPrevious), minSecretKeyLen)
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		r.fail("DATABASE_URL: must be a postgres:// URL (leave it unset for the SQLite file at DB_PATH)")
@@ -261,6 +300,45 @@ func (r *reader) int(name string, def, min, max int) int {
 		return def
 	}
 	return n
+}
+
+// duration reads a Go duration ("30s", "1m"); a bare integer is seconds.
+func (r *reader) duration(name string, def, min, max time.Duration) time.Duration {
+	v, ok := r.getenv(name)
+	if !ok || v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if n, aerr := strconv.Atoi(v); aerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d < min || d > max {
+		r.fail("%s: must be a duration from %s to %s (such as 30s), got %q", name, min, max, v)
+		return def
+	}
+	return d
+}
+
+// prefixes reads a comma-separated list of CIDRs or single addresses.
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, f := range strings.Split(r.str(name, ""), ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				r.fail("%s: %q is neither a CIDR (10.0.0.0/8) nor an address", name, f)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func (r *reader) bool(name string, def bool) bool {

@@ -46,6 +46,11 @@ func TestLoadRejects(t *testing.T) {
 		{"bool", map[string]string{"SECRET_KEY": key, "RATE_LIMIT_ENABLED": "maybe"}, "RATE_LIMIT_ENABLED"},
 		{"admin half", map[string]string{"SECRET_KEY": key, "ADMIN_HANDLE": "root"}, "set together"},
 		{"log level", map[string]string{"SECRET_KEY": key, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"},
+		{"trusted proxies", map[string]string{"SECRET_KEY": key, "TRUSTED_PROXIES": "10.0.0.0/8, nginx"}, "TRUSTED_PROXIES"},
+		{"skew", map[string]string{"SECRET_KEY": key, "JWT_CLOCK_SKEW": "soon"}, "JWT_CLOCK_SKEW"},
+		{"skew too large", map[string]string{"SECRET_KEY": key, "JWT_CLOCK_SKEW": "1h"}, "JWT_CLOCK_SKEW"},
+		{"short previous key", map[string]string{"SECRET_KEY": key, "SECRET_KEY_PREVIOUS": "short"}, "SECRET_KEY_PREVIOUS"},
+		{"streams", map[string]string{"SECRET_KEY": key, "MAX_EVENT_STREAMS_PER_AGENT": "0"}, "MAX_EVENT_STREAMS_PER_AGENT"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,6 +59,36 @@ func TestLoadRejects(t *testing.T) {
 				t.Errorf("Load() error = %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestLoadSecuritySettings(t *testing.T) {
+	c, err := config.Load(env(map[string]string{
+		"SECRET_KEY": key, "SECRET_KEY_PREVIOUS": key + "-old",
+		"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7 ,fd00::/8", "JWT_CLOCK_SKEW": "5",
+		"EVENT_STREAM_KEEPALIVE": "250ms", "AUTH_HASH_CONCURRENCY": "2",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxies []string
+	for _, p := range c.TrustedProxies {
+		proxies = append(proxies, p.String())
+	}
+	if got := strings.Join(proxies, " "); got != "10.0.0.0/8 192.168.1.7/32 fd00::/8" {
+		t.Errorf("TrustedProxies = %s", got)
+	}
+	if c.ClockSkew != 5*time.Second || c.StreamKeepAlive != 250*time.Millisecond || c.HashConcurrency != 2 ||
+		c.SecretKeyPrevious != key+"-old" {
+		t.Errorf("settings = %+v", c)
+	}
+	d, err := config.Load(env(map[string]string{"SECRET_KEY": key}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ClockSkew != 30*time.Second || d.StreamKeepAlive != 15*time.Second || d.TrustedProxies != nil ||
+		d.RateAuth != 10 || d.RateAuthAddress != 50 || d.StreamsPerAgent != 10 || d.Streams != 10000 {
+		t.Errorf("defaults = %+v", d)
 	}
 }
 

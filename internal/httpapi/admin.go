@@ -5,7 +5,6 @@ import (
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
-	"github.com/agcom/agcom/internal/auth"
 )
 
 // requireAdmin returns the caller if it is an admin, PermissionDenied
@@ -41,7 +40,7 @@ func (s *Server) CreateAgent(ctx context.Context, req agcomv1.CreateAgentRequest
 	if err != nil {
 		return nil, err
 	}
-	secret, hash, err := auth.NewCredentials()
+	secret, hash, err := s.hasher.NewCredentials(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +74,7 @@ func (s *Server) RotateAgentSecret(ctx context.Context, req agcomv1.RotateAgentS
 	if err != nil {
 		return nil, err
 	}
-	secret, hash, err := auth.NewCredentials()
+	secret, hash, err := s.hasher.NewCredentials(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +83,19 @@ func (s *Server) RotateAgentSecret(ctx context.Context, req agcomv1.RotateAgentS
 		return nil, err
 	}
 	return agcomv1.RotateAgentSecret200JSONResponse{Agent: toAPIAgent(a), AgentSecret: secret}, nil
+}
+
+// RevokeAgentTokens implements POST /admin/agents/{handle}/revoke-tokens.
+func (s *Server) RevokeAgentTokens(ctx context.Context, req agcomv1.RevokeAgentTokensRequestObject) (agcomv1.RevokeAgentTokensResponseObject, error) {
+	caller, err := requireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.RevokeAgentTokens(ctx, caller.Handle, req.Handle)
+	if err != nil {
+		return nil, err
+	}
+	return agcomv1.RevokeAgentTokens200JSONResponse(toAPIAgent(a)), nil
 }
 
 // GetStats implements GET /admin/stats.

@@ -83,7 +83,7 @@ func toAPIAuditEvent(e agcom.AuditEvent) agcomv1.AuditEvent {
 	return agcomv1.AuditEvent{
 		EventId:      e.ID,
 		EventType:    agcomv1.AuditEventType(e.Type),
-		ActorHandle:  e.ActorHandle,
+		ActorHandle:  optional(e.ActorHandle),
 		TargetHandle: optional(e.TargetHandle),
 		Details:      d,
 		Timestamp:    e.Timestamp,

@@ -3,22 +3,27 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/auth"
 )
 
 // Event delivery tuning.
 const (
 	defaultEventLimit = 100
 	streamBatch       = 500
-	keepAliveEvery    = 15 * time.Second
+	defaultKeepAlive  = 15 * time.Second
 	retryAdviceMillis = 2000
 	streamWriteWait   = 30 * time.Second // a client that stops reading is dropped
+	// streamsFullRetry is the advice given when no stream slot is free.
+	streamsFullRetry = 5
 )
 
 // ListEvents implements GET /events: a long-poll from a cursor.
@@ -35,6 +40,14 @@ func (s *Server) ListEvents(ctx context.Context, req agcomv1.ListEventsRequestOb
 	if limit <= 0 {
 		limit = defaultEventLimit
 	}
+	wait := time.Duration(deref(req.Params.Wait)) * time.Second
+	if wait > 0 {
+		release, err := s.streams.acquire(caller.Handle)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	// Subscribe before reading, so that an event committed in between
 	// still wakes the wait.
 	wake, unsubscribe := s.store.Subscribe(caller.Handle)
@@ -43,7 +56,7 @@ func (s *Server) ListEvents(ctx context.Context, req agcomv1.ListEventsRequestOb
 	if err != nil {
 		return nil, err
 	}
-	if wait := time.Duration(deref(req.Params.Wait)) * time.Second; len(page.Events) == 0 && wait > 0 {
+	if len(page.Events) == 0 && wait > 0 {
 		cursor := page.Next
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
@@ -51,6 +64,10 @@ func (s *Server) ListEvents(ctx context.Context, req agcomv1.ListEventsRequestOb
 		for len(page.Events) == 0 {
 			select {
 			case <-wake:
+				// The caller may have lost its rights while it waited.
+				if caller, err = s.recheck(ctx); err != nil {
+					return nil, err
+				}
 				if page, err = s.store.Events(ctx, caller, &cursor, limit); err != nil {
 					return nil, err
 				}
@@ -64,9 +81,19 @@ func (s *Server) ListEvents(ctx context.Context, req agcomv1.ListEventsRequestOb
 	return agcomv1.ListEvents200JSONResponse(toAPIEventPage(page)), nil
 }
 
+// recheck answers who the caller of a request still open is now: its
+// token may have expired or been revoked, its agent disabled or demoted.
+func (s *Server) recheck(ctx context.Context) (agcom.Caller, error) {
+	claims, ok := auth.ClaimsFrom(ctx)
+	if !ok {
+		return callerFrom(ctx)
+	}
+	return s.authn.Recheck(ctx, claims)
+}
+
 // StreamEvents implements GET /events/stream: Server-Sent Events from a
-// cursor. It answers errors (a bad or expired cursor) before the stream
-// starts; the stream itself is written by eventStream.
+// cursor. It answers errors (no free stream slot, a bad or expired cursor)
+// before the stream starts; the stream itself is written by eventStream.
 func (s *Server) StreamEvents(ctx context.Context, req agcomv1.StreamEventsRequestObject) (agcomv1.StreamEventsResponseObject, error) {
 	caller, err := callerFrom(ctx)
 	if err != nil {
@@ -80,25 +107,35 @@ func (s *Server) StreamEvents(ctx context.Context, req agcomv1.StreamEventsReque
 	if err != nil {
 		return nil, err
 	}
-	// Check the cursor now, while an error can still be an error response.
-	first, err := s.store.Events(ctx, caller, after, streamBatch)
+	release, err := s.streams.acquire(caller.Handle)
 	if err != nil {
 		return nil, err
 	}
-	return eventStream{ctx: ctx, s: s, caller: caller, first: first}, nil
+	// Check the cursor now, while an error can still be an error response.
+	first, err := s.store.Events(ctx, caller, after, streamBatch)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return eventStream{ctx: ctx, s: s, caller: caller, first: first, release: release}, nil
 }
 
 // eventStream writes the event stream: the backlog, then live events as
-// the store signals them, with keep-alive comments in between.
+// the store signals them, with keep-alive comments in between. It checks
+// its caller again at every wake and keep-alive, and ends once the answer
+// changed.
 type eventStream struct {
-	ctx    context.Context
-	s      *Server
-	caller agcom.Caller
-	first  agcom.EventPage
+	ctx     context.Context
+	s       *Server
+	caller  agcom.Caller
+	first   agcom.EventPage
+	release func()
 }
 
-// VisitStreamEventsResponse writes the stream until the client leaves.
+// VisitStreamEventsResponse writes the stream until the client leaves or
+// the caller's rights change.
 func (es eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
+	defer es.release()
 	wake, unsubscribe := es.s.store.Subscribe(es.caller.Handle)
 	defer unsubscribe()
 	rc := http.NewResponseController(w)
@@ -118,9 +155,9 @@ func (es eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 	if err := write(fmt.Sprintf("retry: %d\n\n", retryAdviceMillis)); err != nil {
 		return nil // the client left
 	}
-	page := es.first
-	keepAlive := time.NewTicker(keepAliveEvery)
+	keepAlive := time.NewTicker(es.s.keepAlive)
 	defer keepAlive.Stop()
+	page := es.first
 	for {
 		for _, e := range page.Events {
 			data, err := json.Marshal(toAPIEvent(e))
@@ -132,17 +169,27 @@ func (es eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 			}
 		}
 		cursor := page.Next
-		if len(page.Events) < streamBatch { // otherwise more backlog is waiting
+		// A full page means more backlog is waiting; otherwise wait for
+		// a wake, with keep-alives (and checks of the caller) meanwhile.
+		for woken := len(page.Events) == streamBatch; !woken; {
 			select {
 			case <-wake:
+				woken = true
 			case <-keepAlive.C:
 				if err := write(": keep-alive\n\n"); err != nil {
 					return nil
 				}
-				continue
+				if ended := es.ended(); ended != "" {
+					write(": " + ended + "\n\n")
+					return nil
+				}
 			case <-es.ctx.Done():
 				return nil
 			}
+		}
+		if ended := es.ended(); ended != "" {
+			write(": " + ended + "\n\n")
+			return nil
 		}
 		var err error
 		if page, err = es.s.store.Events(es.ctx, es.caller, &cursor, streamBatch); err != nil {
@@ -152,6 +199,72 @@ func (es eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 			return nil
 		}
 	}
+}
+
+// ended checks the caller again and says why the stream must end, or
+// returns "" while the caller may go on seeing what it saw.
+func (es eventStream) ended() string {
+	now, err := es.s.recheck(es.ctx)
+	var e *agcom.Error
+	switch {
+	case errors.As(err, &e) && e.Code == agcom.EUNAUTHENTICATED:
+		return "authentication ended: " + e.Message
+	case err != nil:
+		return "error checking the caller; reconnect"
+	case now.IsAdmin != es.caller.IsAdmin:
+		return "the agent's rights changed; reconnect"
+	}
+	return ""
+}
+
+// StreamLimits bound the event streams and waiting long-polls open at
+// once; zero means no bound.
+type StreamLimits struct {
+	PerAgent int
+	Total    int
+}
+
+// streamSlots counts open streams, per agent and in all.
+type streamSlots struct {
+	limits   StreamLimits
+	mu       sync.Mutex
+	total    int
+	perAgent map[string]int
+}
+
+func newStreamSlots(l StreamLimits) *streamSlots {
+	return &streamSlots{limits: l, perAgent: map[string]int{}}
+}
+
+// acquire takes a slot for handle, or answers RateLimitExceeded when the
+// agent's or the server's slots are all taken. release gives it back.
+func (s *streamSlots) acquire(handle string) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	full := func(scope string, limit int) error {
+		return &agcom.Error{Code: agcom.ERATELIMIT, RetryAfter: streamsFullRetry,
+			Message: fmt.Sprintf("too many open event streams (%s limit %d): close one first", scope, limit),
+			Details: map[string]any{"limit": limit, "scope": scope}}
+	}
+	if l := s.limits.PerAgent; l > 0 && s.perAgent[handle] >= l {
+		return nil, full("agent", l)
+	}
+	if l := s.limits.Total; l > 0 && s.total >= l {
+		return nil, full("server", l)
+	}
+	s.total++
+	s.perAgent[handle]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.total--
+			if s.perAgent[handle]--; s.perAgent[handle] == 0 {
+				delete(s.perAgent, handle)
+			}
+		})
+	}, nil
 }
 
 // parseCursor reads an optional cursor parameter.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -26,9 +27,10 @@ import (
 // inner layers can tell the log who the caller was, and handlers how the
 // answer will be compressed.
 type requestInfo struct {
-	id    string
-	agent string
-	gzip  bool // compress will gzip a large answer (see gzipChosen)
+	id     string
+	agent  string
+	client string // the client's address (see clientAddress)
+	gzip   bool   // compress will gzip a large answer (see gzipChosen)
 }
 
 // requestInfoFrom returns the request's info, or a blank one (which goes
@@ -49,17 +51,59 @@ func requestIDFrom(ctx context.Context) string { return requestInfoFrom(ctx).id 
 var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // requestID gives every request an id (the caller's X-Request-ID when it is
-// sane) and echoes it in the X-Request-ID response header.
-func requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !clientRequestID.MatchString(id) {
-			id = ulid.MustNew(ulid.Now(), rand.Reader).String()
+// sane), echoes it in the X-Request-ID response header, and notes the
+// client's address.
+func requestID(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get("X-Request-ID")
+			if !clientRequestID.MatchString(id) {
+				id = ulid.MustNew(ulid.Now(), rand.Reader).String()
+			}
+			w.Header().Set("X-Request-ID", id)
+			ri := &requestInfo{id: id, client: clientAddress(r, trusted)}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri)))
+		})
+	}
+}
+
+// clientAddress is the address of the client that sent r: the peer's, or,
+// when the peer is a trusted proxy, the nearest address in X-Forwarded-For
+// that is not a trusted proxy. Nobody else's X-Forwarded-For is believed:
+// a client could write anything there.
+func clientAddress(r *http.Request, trusted []netip.Prefix) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	addr := peer.Addr().Unmap()
+	if !isTrusted(addr, trusted) {
+		return addr.String()
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		parts := strings.Split(hops[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			hop, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return addr.String() // a malformed hop: believe nothing before it
+			}
+			addr = hop.Unmap()
+			if !isTrusted(addr, trusted) {
+				return addr.String()
+			}
 		}
-		w.Header().Set("X-Request-ID", id)
-		ctx := context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+	}
+	return addr.String()
+}
+
+func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // statusRecorder remembers the status a handler wrote.
@@ -119,6 +163,7 @@ func accessLog(log *slog.Logger, obs Observer) func(http.Handler) http.Handler {
 				slog.String("method", r.Method),
 				slog.String("route", route),
 				slog.String("path", r.URL.Path),
+				slog.String("client", ri.client),
 				slog.Int("status", rec.status),
 				slog.Int("bytes", rec.bytes),
 				slog.Duration("duration", d),
@@ -216,6 +261,10 @@ func limitBody(max int64, ew errorWriter) func(http.Handler) http.Handler {
 				ew.Write(w, r, agcom.Invalid("body", "must be one well-formed JSON object"))
 				return
 			}
+			if hasNUL(body) {
+				ew.Write(w, r, agcom.Invalid("body", "text must not contain the NUL character (U+0000)"))
+				return
+			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 			r.ContentLength = int64(len(body))
@@ -232,4 +281,24 @@ func noteAgent(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// hasNUL reports whether a string of the well-formed JSON document doc
+// holds U+0000, which it can only spell as an escape. The scan runs only
+// when the escape's text appears at all, which also matches an escaped
+// backslash followed by "u0000": that is literal text, not NUL.
+func hasNUL(doc []byte) bool {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if s, ok := tok.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -73,11 +74,12 @@ type Store interface {
 	IdempotentAnswer(ctx context.Context, handle, key string) (request string, status int, body []byte, err error)
 
 	AgentCredentials(ctx context.Context, handle string) (agcom.Agent, string, error)
-	RecordTokenFailure(ctx context.Context, handle, reason string) error
+	RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error
 	ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, error)
 	CreateAgent(ctx context.Context, actor string, a agcom.Agent, secretHash string) (agcom.Agent, error)
 	UpdateAgent(ctx context.Context, actor, handle string, u agcom.AgentUpdate) (agcom.Agent, error)
 	SetAgentSecret(ctx context.Context, actor, handle, secretHash string) (agcom.Agent, error)
+	RevokeAgentTokens(ctx context.Context, actor, handle string) (agcom.Agent, error)
 	Stats(ctx context.Context) (agcom.Stats, error)
 }
 
@@ -85,9 +87,18 @@ type Store interface {
 type Options struct {
 	Store Store
 	Keys  *auth.Keys
-	// Lookup reads an agent's admin and disabled flags on every request.
+	// Lookup reads an agent's admin and disabled flags and token
+	// generation on every request.
 	Lookup auth.StatusLookup
-	Logger *slog.Logger
+	// Hasher checks and hashes secrets, a bounded number at a time.
+	Hasher *auth.Hasher
+	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+	// Streams bounds event streams and waiting long-polls; KeepAlive is
+	// how often a quiet stream sends a comment and checks its caller.
+	Streams   StreamLimits
+	KeepAlive time.Duration
+	Logger    *slog.Logger
 	// TokenTTL is the lifetime of tokens issued by POST /auth/token.
 	TokenTTL time.Duration
 	// MaxBodyBytes bounds request bodies; larger ones get 413.
@@ -109,11 +120,15 @@ type Options struct {
 
 // Server implements the generated strict-server interface.
 type Server struct {
-	store    Store
-	keys     *auth.Keys
-	tokenTTL time.Duration
-	version  string
-	now      func() time.Time
+	store     Store
+	keys      *auth.Keys
+	authn     auth.Authenticator
+	hasher    *auth.Hasher
+	streams   *streamSlots
+	keepAlive time.Duration
+	tokenTTL  time.Duration
+	version   string
+	now       func() time.Time
 }
 
 var _ agcomv1.StrictServerInterface = (*Server)(nil)
@@ -136,7 +151,17 @@ func NewHandler(o Options) (http.Handler, error) {
 		log = slog.Default()
 	}
 	ew := errorWriter{log: log}
-	srv := &Server{store: o.Store, keys: o.Keys, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now}
+	if o.Hasher == nil {
+		o.Hasher = auth.NewHasher(1)
+	}
+	if o.KeepAlive <= 0 {
+		o.KeepAlive = defaultKeepAlive
+	}
+	authn := auth.Authenticator{Keys: o.Keys, Lookup: o.Lookup}
+	srv := &Server{
+		store: o.Store, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
+		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now,
+	}
 	public := publicRoutes(spec)
 	validate, err := validator(spec, ew)
 	if err != nil {
@@ -150,7 +175,7 @@ func NewHandler(o Options) (http.Handler, error) {
 
 	r := chi.NewRouter()
 	r.Use(
-		requestID,
+		requestID(o.TrustedProxies),
 		accessLog(log, obs),
 		recoverer(log, ew),
 		securityHeaders,
@@ -185,7 +210,7 @@ func NewHandler(o Options) (http.Handler, error) {
 
 	r.Group(func(r chi.Router) {
 		r.Use(
-			auth.Middleware(o.Keys, o.Lookup, func(r *http.Request) bool {
+			auth.Middleware(authn, func(r *http.Request) bool {
 				return public[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
 			}, ew.Write),
 			noteAgent,

@@ -19,22 +19,29 @@ func (s *Server) IssueToken(ctx context.Context, req agcomv1.IssueTokenRequestOb
 	reason := ""
 	switch {
 	case agcom.ErrorCode(err) == agcom.ENOTFOUND:
-		auth.CheckSecretOrDummy("", secret)
-		reason = "unknown_agent"
+		hash, reason = "", "unknown_agent" // checked against a dummy: the same time
 	case err != nil:
 		return nil, err
-	case !auth.CheckSecretOrDummy(hash, secret):
+	}
+	ok, err := s.hasher.Check(ctx, hash, secret)
+	switch {
+	case err != nil:
+		return nil, err
+	case reason != "":
+	case !ok:
 		reason = "wrong_secret"
 	case agent.Disabled:
 		reason = "disabled"
 	}
 	if reason != "" {
-		if err := s.store.RecordTokenFailure(ctx, handle, reason); err != nil {
+		if err := s.store.RecordTokenFailure(ctx, handle, reason, requestInfoFrom(ctx).client); err != nil {
 			return nil, err
 		}
 		return nil, badCredentials
 	}
-	token, err := s.keys.Mint(agent.Handle, agent.DisplayName, s.tokenTTL, s.now())
+	token, err := s.keys.Issue(auth.Claims{
+		Handle: agent.Handle, DisplayName: agent.DisplayName, Generation: agent.TokenGeneration,
+	}, s.tokenTTL, s.now())
 	if err != nil {
 		return nil, err
 	}

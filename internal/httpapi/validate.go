@@ -67,6 +67,10 @@ func validator(spec *openapi3.T, ew errorWriter) (func(http.Handler) http.Handle
 					return
 				}
 			}
+			if name := nulParameter(r, params); name != "" {
+				ew.Write(w, r, agcom.Invalid(name, "must not contain the NUL character (U+0000)"))
+				return
+			}
 			input := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}
 			if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
 				ew.Write(w, r, describeValidation(err))
@@ -75,6 +79,27 @@ func validator(spec *openapi3.T, ew errorWriter) (func(http.Handler) http.Handle
 			next.ServeHTTP(w, r)
 		})
 	}, nil
+}
+
+// nulParameter names a decoded path or query parameter of r that holds
+// U+0000, or returns "". Bodies are checked by limitBody.
+func nulParameter(r *http.Request, path map[string]string) string {
+	for name, v := range path {
+		if strings.IndexByte(v, 0) >= 0 {
+			return name
+		}
+	}
+	if !strings.Contains(r.URL.RawQuery, "%00") {
+		return ""
+	}
+	for name, vs := range r.URL.Query() {
+		for _, v := range vs {
+			if strings.IndexByte(v, 0) >= 0 {
+				return name
+			}
+		}
+	}
+	return ""
 }
 
 // routeOf returns r's operation and its path parameters, still escaped:

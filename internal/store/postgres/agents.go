@@ -9,7 +9,7 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
-const agentColumns = `a.handle, a.display_name, a.is_admin, a.disabled, a.created_at, a.updated_at`
+const agentColumns = `a.handle, a.display_name, a.is_admin, a.disabled, a.token_gen, a.created_at, a.updated_at`
 
 const (
 	sqlGetAgent         = `SELECT ` + agentColumns + ` FROM agents a WHERE a.handle = $1`
@@ -23,7 +23,8 @@ const (
 		UPDATE agents SET is_admin = coalesce($1, is_admin), disabled = coalesce($2, disabled),
 			display_name = coalesce($3, display_name), updated_at = $4
 		WHERE handle = $5`
-	sqlSetAgentSecret = `UPDATE agents SET secret_hash = $1, updated_at = $2 WHERE handle = $3`
+	sqlSetAgentSecret = `UPDATE agents SET secret_hash = $1, token_gen = token_gen + 1, updated_at = $2 WHERE handle = $3`
+	sqlRevokeTokens   = `UPDATE agents SET token_gen = token_gen + 1, updated_at = $1 WHERE handle = $2`
 	sqlUpsertAdmin    = `
 		INSERT INTO agents (handle, display_name, secret_hash, is_admin, disabled, created_at, updated_at)
 		VALUES ($1, NULL, $2, true, false, $3, $3)
@@ -64,10 +65,12 @@ func (s *Store) AgentCredentials(ctx context.Context, handle string) (agcom.Agen
 	return a, hash, translate(err)
 }
 
-// RecordTokenFailure audits a failed login for handle.
-func (s *Store) RecordTokenFailure(ctx context.Context, handle, reason string) error {
+// RecordTokenFailure audits a failed login for the claimed handle, from
+// the client address clientAddr. Nobody authenticated, so the entry has no
+// actor: the handle is its target.
+func (s *Store) RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error {
 	return s.writeTx(ctx, func(t *tx) error {
-		return t.audit(agcom.EventTokenIssueFailure, handle, "", map[string]any{"reason": reason})
+		return t.audit(agcom.EventTokenIssueFailure, "", handle, map[string]any{"reason": reason, "client_address": clientAddr})
 	})
 }
 
@@ -147,6 +150,9 @@ func (s *Store) UpdateAgent(ctx context.Context, actor, handle string, u agcom.A
 		if out, err = t.getAgent(handle); err != nil {
 			return err
 		}
+		if err := t.wake(handle); err != nil {
+			return err
+		}
 		details := map[string]any{}
 		if u.IsAdmin != nil {
 			details["is_admin"] = *u.IsAdmin
@@ -177,7 +183,34 @@ func (s *Store) SetAgentSecret(ctx context.Context, actor, handle, secretHash st
 		if out, err = t.getAgent(handle); err != nil {
 			return err
 		}
+		if err := t.wake(handle); err != nil {
+			return err
+		}
 		return t.audit(agcom.EventAgentSecretRotate, actor, handle, map[string]any{})
+	})
+	return out, err
+}
+
+// RevokeAgentTokens ends every token issued to the agent so far: it
+// raises the agent's token generation. Returns ENOTFOUND when there is no
+// such agent.
+func (s *Store) RevokeAgentTokens(ctx context.Context, actor, handle string) (agcom.Agent, error) {
+	var out agcom.Agent
+	err := s.writeTx(ctx, func(t *tx) error {
+		tag, err := t.exec(sqlRevokeTokens, toMicros(t.now), handle)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return agcom.Errorf(agcom.ENOTFOUND, "agent not found")
+		}
+		if out, err = t.getAgent(handle); err != nil {
+			return err
+		}
+		if err := t.wake(handle); err != nil {
+			return err
+		}
+		return t.audit(agcom.EventAgentTokensRevoke, actor, handle, map[string]any{"token_generation": out.TokenGeneration})
 	})
 	return out, err
 }
@@ -212,7 +245,7 @@ func scanAgent(row scanner, extra ...any) (agcom.Agent, error) {
 		name             *string
 		created, updated int64
 	)
-	dest := append([]any{&a.Handle, &name, &a.IsAdmin, &a.Disabled, &created, &updated}, extra...)
+	dest := append([]any{&a.Handle, &name, &a.IsAdmin, &a.Disabled, &a.TokenGeneration, &created, &updated}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return a, err
 	}
@@ -221,4 +254,12 @@ func scanAgent(row scanner, extra ...any) (agcom.Agent, error) {
 	}
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return a, nil
+}
+
+// wake makes the agent's open event streams and waiting long-polls, on
+// every node, look again after the commit, so that they check the agent's
+// new rights now.
+func (t *tx) wake(handle string) error {
+	_, err := t.exec(sqlNotify, notifyChannel, handle)
+	return err
 }

@@ -83,7 +83,7 @@ var importTables = []importTable{
 		{"target_handle", kindText}, {"details", kindText}, {"created_at", kindInt}}},
 	{name: "agents", columns: []importColumn{
 		{"handle", kindText}, {"display_name", kindText}, {"secret_hash", kindText}, {"is_admin", kindBool},
-		{"disabled", kindBool}, {"created_at", kindInt}, {"updated_at", kindInt}}},
+		{"disabled", kindBool}, {"created_at", kindInt}, {"updated_at", kindInt}, {"token_gen", kindInt}}},
 	{name: "counters", special: true, columns: []importColumn{
 		{"name", kindText}, {"value", kindInt}}},
 	{name: "events", columns: []importColumn{

@@ -146,7 +146,7 @@ func TestViewCacheFollowsWrites(t *testing.T) {
 	if !read(func() { audit() }) {
 		t.Error("audit: the second read was not answered from memory")
 	}
-	if err := s.RecordTokenFailure(ctx, "bob", "bad secret"); err != nil {
+	if err := s.RecordTokenFailure(ctx, "bob", "bad secret", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	var after agcom.AuditEventList
@@ -370,7 +370,7 @@ func TestAnotherProcessThenOurWrite(t *testing.T) {
 	}
 	// This store writes too, before anyone reads: its commit must not
 	// hide the other's.
-	if err := s.RecordTokenFailure(ctx, "dave", "bad secret"); err != nil {
+	if err := s.RecordTokenFailure(ctx, "dave", "bad secret", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	if a, err := s.Agent(ctx, "carol"); err != nil || !a.Disabled {
