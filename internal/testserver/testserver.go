@@ -5,6 +5,7 @@ package testserver
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,7 +28,8 @@ type Options struct {
 	Env map[string]string
 	// Logs receives the program's logs; nil discards them.
 	Logs io.Writer
-	// Wrap, when set, stands in front of the program's handler.
+	// Wrap, when set, stands in front of the program's handler (and of the
+	// contract check: answers it makes itself are not checked).
 	Wrap func(http.Handler) http.Handler
 	// Config adjusts the loaded configuration, in order.
 	Config []func(*config.Config)
@@ -38,9 +40,12 @@ type Server struct {
 	URL string
 	App *app.App
 	srv *httptest.Server
+	// contract checks every answer against openapi.yaml (see contract.go).
+	contract *contractCheck
 }
 
-// Start starts a server whose database lives in dir.
+// Start starts a server whose database lives in dir. Every answer of the
+// program is checked against openapi.yaml; see ReportTo.
 func Start(dir string, o Options) (*Server, error) {
 	env := map[string]string{
 		"SECRET_KEY":         SecretKey,
@@ -69,12 +74,17 @@ func Start(dir string, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := a.Handler
+	check, err := newContractCheck()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	h := check.wrap(a.Handler)
 	if o.Wrap != nil {
 		h = o.Wrap(h)
 	}
 	srv := httptest.NewServer(h)
-	return &Server{URL: srv.URL, App: a, srv: srv}, nil
+	return &Server{URL: srv.URL, App: a, srv: srv, contract: check}, nil
 }
 
 // New starts a server for the test tb, on a temporary directory, and
@@ -85,6 +95,11 @@ func New(tb testing.TB, o Options) *Server {
 	if err != nil {
 		tb.Fatalf("start the server: %v", err)
 	}
+	if _, fuzz := tb.(*testing.F); !fuzz {
+		// A fuzz test may not fail while its target runs; Close reports
+		// to it instead, unless the target takes the reports itself.
+		s.ReportTo(tb)
+	}
 	tb.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			tb.Errorf("close the server: %v", err)
@@ -93,10 +108,15 @@ func New(tb testing.TB, o Options) *Server {
 	return s
 }
 
-// Close stops serving, then closes the program.
+// ReportTo fails tb (tb.Errorf) for every answer of the server that
+// openapi.yaml does not allow, from now on and those kept so far.
+func (s *Server) ReportTo(tb testing.TB) { s.contract.reportTo(tb) }
+
+// Close stops serving, then closes the program. Its error includes the
+// answers that broke openapi.yaml while no test was being reported to.
 func (s *Server) Close() error {
 	s.srv.Close()
-	return s.App.Close()
+	return errors.Join(s.App.Close(), s.contract.err())
 }
 
 // Mint returns a token for handle, valid for an hour, signed with the
