@@ -49,6 +49,7 @@ func newServer(t *testing.T, opts ...func(*config.Config)) *server {
 	if err != nil {
 		t.Fatalf("boot: %v", err)
 	}
+	s.ReportTo(t)
 	t.Cleanup(stop)
 	return s
 }

@@ -74,6 +74,7 @@ type hardServer struct {
 	MetricsURL string
 	App        *app.App
 	Logs       *hardLogBuffer
+	srv        *testserver.Server
 }
 
 // hardBoot boots the program on a temporary database with rate limits off
@@ -86,7 +87,7 @@ func hardBoot(tb testing.TB, opts ...func(*config.Config)) *hardServer {
 		Logs:   logs,
 		Config: append([]func(*config.Config){onTestStore(tb)}, opts...),
 	})
-	return &hardServer{URL: s.URL, MetricsURL: s.MetricsURL, App: s.App, Logs: logs}
+	return &hardServer{URL: s.URL, MetricsURL: s.MetricsURL, App: s.App, Logs: logs, srv: s}
 }
 
 // hardToken mints a token for handle with the server's key.

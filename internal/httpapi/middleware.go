@@ -226,15 +226,17 @@ func recoverer(log *slog.Logger, ew errorWriter) func(http.Handler) http.Handler
 	}
 }
 
-// limitBody reads the request body, up to max bytes, before anything else
+// limitBody reads the request body of the operations that take one
+// (routes, as "METHOD /pattern"), up to max bytes, before anything else
 // looks at it: a larger body is 413, and a body that is not valid UTF-8 is
-// 400. Later layers read the buffered copy.
-func limitBody(max int64, ew errorWriter) func(http.Handler) http.Handler {
+// 400. Later layers read the buffered copy. Other operations never read a
+// body, so one sent to them changes nothing: they cannot answer 413.
+func limitBody(max int64, routes map[string]bool, ew errorWriter) func(http.Handler) http.Handler {
 	tooLarge := &agcom.Error{Code: agcom.ETOOLARGE, Message: "request body is larger than the limit",
 		Details: map[string]any{"max_bytes": max}}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Body == nil || r.Body == http.NoBody {
+			if r.Body == nil || r.Body == http.NoBody || !routes[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()] {
 				next.ServeHTTP(w, r)
 				return
 			}

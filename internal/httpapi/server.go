@@ -187,7 +187,6 @@ func NewHandler(o Options) (http.Handler, error) {
 			MaxAge:         600,
 		}),
 		compress,
-		limitBody(o.MaxBodyBytes, ew),
 	)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		ew.Write(w, r, agcom.Errorf(agcom.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -210,6 +209,8 @@ func NewHandler(o Options) (http.Handler, error) {
 
 	r.Group(func(r chi.Router) {
 		r.Use(
+			// Here, after routing, so that it knows the operation.
+			limitBody(o.MaxBodyBytes, routesWithBody(spec), ew),
 			auth.Middleware(authn, func(r *http.Request) bool {
 				return public[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
 			}, ew.Write),
@@ -245,6 +246,20 @@ func routesWithHeader(spec *openapi3.T, name string) map[string]bool {
 				if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && p.Value.Name == name {
 					routes[method+" "+BasePath+path] = true
 				}
+			}
+		}
+	}
+	return routes
+}
+
+// routesWithBody lists, as "METHOD /api/v1/path", the operations that take
+// a request body.
+func routesWithBody(spec *openapi3.T) map[string]bool {
+	routes := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody != nil {
+				routes[method+" "+BasePath+path] = true
 			}
 		}
 	}

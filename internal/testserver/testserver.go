@@ -29,7 +29,8 @@ type Options struct {
 	Env map[string]string
 	// Logs receives the program's logs; nil discards them.
 	Logs io.Writer
-	// Wrap, when set, stands in front of the program's handler.
+	// Wrap, when set, stands in front of the program's handler (and of the
+	// contract check: answers it makes itself are not checked).
 	Wrap func(http.Handler) http.Handler
 	// Config adjusts the loaded configuration, in order.
 	Config []func(*config.Config)
@@ -53,9 +54,12 @@ type Server struct {
 	// With Options.Listen: stop ends Serve, which sends its result on served.
 	stop   context.CancelFunc
 	served chan error
+	// contract checks every answer against openapi.yaml (see contract.go).
+	contract *contractCheck
 }
 
-// Start starts a server whose database lives in dir.
+// Start starts a server whose database lives in dir. Every answer of the
+// program is checked against openapi.yaml; see ReportTo.
 func Start(dir string, o Options) (*Server, error) {
 	env := map[string]string{
 		"SECRET_KEY":         SecretKey,
@@ -87,14 +91,20 @@ func Start(dir string, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	check, err := newContractCheck()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Handler = check.wrap(a.Handler)
 	if o.Listen {
-		return listen(a)
+		return listen(a, check)
 	}
 	h := a.Handler
 	if o.Wrap != nil {
 		h = o.Wrap(h)
 	}
-	s := &Server{App: a, srv: httptest.NewServer(h)}
+	s := &Server{App: a, srv: httptest.NewServer(h), contract: check}
 	s.URL = s.srv.URL
 	if a.MetricsHandler != nil {
 		s.metrics = httptest.NewServer(a.MetricsHandler)
@@ -104,14 +114,14 @@ func Start(dir string, o Options) (*Server, error) {
 }
 
 // listen serves a on the listeners its configuration names.
-func listen(a *app.App) (*Server, error) {
+func listen(a *app.App, check *contractCheck) (*Server, error) {
 	ls, err := a.Listen()
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Server{App: a, stop: stop, served: make(chan error, 1)}
+	s := &Server{App: a, stop: stop, served: make(chan error, 1), contract: check}
 	scheme := "http://"
 	if a.Config.TLS() {
 		scheme = "https://"
@@ -132,6 +142,11 @@ func New(tb testing.TB, o Options) *Server {
 	if err != nil {
 		tb.Fatalf("start the server: %v", err)
 	}
+	if _, fuzz := tb.(*testing.F); !fuzz {
+		// A fuzz test may not fail while its target runs; Close reports
+		// to it instead, unless the target takes the reports itself.
+		s.ReportTo(tb)
+	}
 	tb.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			tb.Errorf("close the server: %v", err)
@@ -140,7 +155,12 @@ func New(tb testing.TB, o Options) *Server {
 	return s
 }
 
-// Close stops serving, then closes the program.
+// ReportTo fails tb (tb.Errorf) for every answer of the server that
+// openapi.yaml does not allow, from now on and those kept so far.
+func (s *Server) ReportTo(tb testing.TB) { s.contract.reportTo(tb) }
+
+// Close stops serving, then closes the program. Its error includes the
+// answers that broke openapi.yaml while no test was being reported to.
 func (s *Server) Close() error {
 	var served error
 	if s.stop != nil {
@@ -152,7 +172,7 @@ func (s *Server) Close() error {
 			s.metrics.Close()
 		}
 	}
-	return errors.Join(served, s.App.Close())
+	return errors.Join(served, s.App.Close(), s.contract.err())
 }
 
 // Mint returns a token for handle, valid for an hour, signed with the
