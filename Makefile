@@ -78,8 +78,10 @@ test-go-all:
 services:
 	$(TEST_SERVICES) $${SHELL:-bash}
 
-# Short fuzz runs beyond the seed corpora (which test-go already runs), on
-# SQLite. Go fuzzes one target per package per run, hence one line each.
+# Short fuzz runs beyond the seed corpora (which test-go already runs, on
+# both stores). The domain targets need no store; the HTTP target runs on
+# SQLite and on PostgreSQL. Go fuzzes one target per package per run, hence
+# one line each.
 # Budgets are counts of inputs, not durations: before Go 1.27 a duration
 # can end with a spurious "context deadline exceeded" failure when a worker
 # is busy at the deadline (golang/go#75804); a count has no deadline.
@@ -92,6 +94,7 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzValidHandle$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzCheckText$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzHTTP$$' -fuzztime=$(FUZZTIME_HTTP) ./tests
+	$(TEST_SERVICES) env AGCOM_TEST_STORE=postgres $(GO) test -run='^$$' -fuzz='^FuzzHTTP$$' -fuzztime=$(FUZZTIME_HTTP) ./tests
 
 # Third-party client and docs checks (clients/ts, Node.js 20 + npm): the
 # spectral lint of openapi.yaml, the TypeScript client generated from it

@@ -215,7 +215,29 @@ func TestOperatorCLI(t *testing.T) {
 		}
 		r := e.issueToken("carol", carolSecret)
 		wantError(t, r.HTTPResponse, r.Body, http.StatusUnauthorized, "AuthenticationError")
-		e.login("carol", newSecret)
+		// The token issued before the rotation ends with it.
+		resp, body := e.do(http.MethodGet, "/api/v1/threads", carolToken, "")
+		wantError(t, resp, body, http.StatusUnauthorized, "AuthenticationError")
+		carolToken = e.login("carol", newSecret)
+	})
+
+	t.Run("revoke-tokens", func(t *testing.T) {
+		minted := strings.TrimSpace(c.ok("token", "--handle", "carol"))
+		if !strings.Contains(c.ok("agent", "revoke-tokens", "carol"), "carol") {
+			t.Errorf("revoke-tokens does not name carol")
+		}
+		for _, tok := range []string{carolToken, minted} {
+			resp, body := e.do(http.MethodGet, "/api/v1/threads", tok, "")
+			wantError(t, resp, body, http.StatusUnauthorized, "AuthenticationError")
+		}
+		// A token minted now carries carol's new generation.
+		fresh := strings.TrimSpace(c.ok("token", "--handle", "carol"))
+		if resp, body := e.do(http.MethodGet, "/api/v1/threads", fresh, ""); resp.StatusCode != http.StatusOK {
+			t.Errorf("a token minted after the revocation: status %d, want 200; body %s", resp.StatusCode, body)
+		}
+		if _, _, code := c.run("agent", "revoke-tokens", "nobody"); code == 0 {
+			t.Errorf("revoke-tokens for an unknown handle: exit 0, want a failure")
+		}
 	})
 
 	t.Run("changes are audited as the operator", func(t *testing.T) {

@@ -81,6 +81,7 @@ func FuzzHTTP(f *testing.F) {
 		f.Add(n, "not-a-ulid", "limit=-1&offset=abc&archived=maybe&tags=A,,b", []byte(`{"`), false)
 		f.Add(n, "", "query=%ff%fe&in_subject=false&in_body=false", []byte("\xff\xfe\x00"), true)
 		f.Add(n, "..", "tags="+strings.Repeat("t,", 30), []byte(`[]`), false)
+		f.Add(n, pathArg+"%00", "query=a%00b&key=%00", []byte(`{"to_handles":["bob"],"subject":"s\u0000","body":"\u0000","key":"k\u0000","value":"\u0000","handle":"dave","display_name":"\u0000"}`), false)
 		f.Add(n, strings.Repeat("a", 300), "limit=1e3&offset=99999999999999999999", []byte(`{"to_handles":null,"body":{},"key":[]}`), true)
 	}
 

@@ -76,6 +76,13 @@ func agent(ctx context.Context, args []string, getenv config.Getenv, stdout, std
 			return err
 		}
 		return printSecret(stdout, a, secret)
+	case "revoke-tokens":
+		a, err := store.RevokeAgentTokens(ctx, operator, handle)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "agent %s: every token issued before now is refused\n", a.Handle)
+		return err
 	case "disable":
 		return updateAgent(ctx, store, stdout, handle, agcom.AgentUpdate{Disabled: &yes})
 	case "enable":

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 	case "migrate":
 		return migrate(ctx, getenv, stdout)
 	case "token":
-		return token(args, getenv, stdout, stderr)
+		return token(ctx, args, getenv, stdout, stderr)
 	case "agent":
 		return agent(ctx, args, getenv, stdout, stderr)
 	case "backup":
@@ -91,6 +91,8 @@ commands:
   agent list
   agent disable|enable|promote|demote HANDLE
   agent rotate-secret HANDLE
+  agent revoke-tokens HANDLE
+                         end every token issued to HANDLE so far
   backup --to FILE       write a consistent copy of the database (server may run)
   copy --from sqlite://PATH [--to postgres://…]
                          copy a SQLite database into an empty PostgreSQL

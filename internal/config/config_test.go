@@ -262,3 +262,29 @@ func TestLoadRejectsListeners(t *testing.T) {
 		})
 	}
 }
+
+// TestEverySettingDocumented: every variable Load reads is in .env.example
+// and in the README, so that no setting exists only in the code.
+func TestEverySettingDocumented(t *testing.T) {
+	var names []string
+	if _, err := config.Load(func(name string) (string, bool) {
+		names = append(names, name)
+		if name == "SECRET_KEY" {
+			return key, true
+		}
+		return "", false
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []string{"../../.env.example", "../../README.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			if !strings.Contains(string(b), name) {
+				t.Errorf("%s does not document %s", doc, name)
+			}
+		}
+	}
+}

@@ -67,7 +67,7 @@ func validator(spec *openapi3.T, ew errorWriter) (func(http.Handler) http.Handle
 					return
 				}
 			}
-			if name := nulParameter(r, params); name != "" {
+			if name := nulParameter(r, route.Operation, params); name != "" {
 				ew.Write(w, r, agcom.Invalid(name, "must not contain the NUL character (U+0000)"))
 				return
 			}
@@ -81,9 +81,10 @@ func validator(spec *openapi3.T, ew errorWriter) (func(http.Handler) http.Handle
 	}, nil
 }
 
-// nulParameter names a decoded path or query parameter of r that holds
-// U+0000, or returns "". Bodies are checked by limitBody.
-func nulParameter(r *http.Request, path map[string]string) string {
+// nulParameter names a path or query parameter of op, as r sends it
+// decoded, that holds U+0000, or returns "". Parameters op does not take
+// are ignored, as everywhere; bodies are checked by limitBody.
+func nulParameter(r *http.Request, op *openapi3.Operation, path map[string]string) string {
 	for name, v := range path {
 		if strings.IndexByte(v, 0) >= 0 {
 			return name
@@ -92,10 +93,14 @@ func nulParameter(r *http.Request, path map[string]string) string {
 	if !strings.Contains(r.URL.RawQuery, "%00") {
 		return ""
 	}
-	for name, vs := range r.URL.Query() {
-		for _, v := range vs {
+	query := r.URL.Query()
+	for _, p := range op.Parameters {
+		if p.Value == nil || p.Value.In != openapi3.ParameterInQuery {
+			continue
+		}
+		for _, v := range query[p.Value.Name] {
 			if strings.IndexByte(v, 0) >= 0 {
-				return name
+				return p.Value.Name
 			}
 		}
 	}
