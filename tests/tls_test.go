@@ -186,8 +186,9 @@ func TestTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /threads over HTTPS: status %d; body %s", resp.StatusCode, body)
 	}
-	// Plain HTTP on the HTTPS port is not served.
-	if resp, body, err := hardTry(nil, "GET", "http"+strings.TrimPrefix(s.URL, "https")+"/api/v1/health", "", nil, nil); err == nil && resp.StatusCode == http.StatusOK {
+	// Plain HTTP on the HTTPS port is not served: Go's server answers it
+	// before the API sees it, so not through the contract-checked client.
+	if resp, body, err := hardTry(&http.Client{Transport: &http.Transport{}}, "GET", "http"+strings.TrimPrefix(s.URL, "https")+"/api/v1/health", "", nil, nil); err == nil && resp.StatusCode == http.StatusOK {
 		t.Errorf("plain HTTP on the HTTPS port: status 200; body %s", body)
 	}
 	tlsWantRefused(t, s.URL)
