@@ -91,6 +91,7 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeTags$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzValidHandle$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzCheckText$$' -fuzztime=$(FUZZTIME) ./internal/agcom
+	$(GO) test -run='^$$' -fuzz='^FuzzMatcher$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzHTTP$$' -fuzztime=$(FUZZTIME_HTTP) ./tests
 
 # Third-party client and docs checks (clients/ts, Node.js 20 + npm): the
