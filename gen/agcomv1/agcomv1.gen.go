@@ -712,6 +712,16 @@ type SearchResult struct {
 
 	// Query Example: deploy
 	Query string `json:"query"`
+
+	// Truncated True when the search stopped at the server's scan limit
+	// (`SEARCH_MAX_SCAN_BYTES`) before it had looked at every
+	// candidate: older messages may match too. False when the
+	// answer is complete up to `limit`. Absent from the answers of
+	// servers older than this field: read absent as false.
+	//
+	//
+	// Example: false
+	Truncated *bool `json:"truncated,omitempty"`
 }
 
 // SendMessageRequest Example: {"body":"Can we meet tomorrow?","subject":"Project discussion","tags":["urgent","meeting"],"to_handles":["bob","charlie"]}
@@ -1492,6 +1502,14 @@ type ClientInterface interface {
 	// of 1 or 2 characters matches nearly everything, so it looks only at
 	// the newest 10,000 messages the caller can see.
 	//
+	// One search reads at most `SEARCH_MAX_SCAN_BYTES` bytes of the
+	// subjects and bodies of candidate messages (a server setting,
+	// default 67108864, 64 MiB; far more than a realistic search reads).
+	// A search that reaches it stops there and answers the matches it
+	// found so far, newest first, with `truncated: true`: older
+	// messages may match too; narrow the search (a longer query, a
+	// sender or a recipient) to reach them.
+	//
 	// Corresponds with GET /messages/search (the `SearchMessages` operationId).
 	SearchMessages(ctx context.Context, params *SearchMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1556,7 +1574,11 @@ type ClientInterface interface {
 
 	// ArchiveThread Archive a thread
 	//
-	// Sets the metadata key `archived` to `"true"`.
+	// Sets the metadata key `archived` to `"true"`. The key counts
+	// against the thread's metadata limits (see `PUT
+	// /threads/{thread_id}/metadata`): on a thread whose metadata is
+	// full, archiving is refused with 400 `ValidationError` until a key
+	// is removed.
 	//
 	// Corresponds with POST /threads/{thread_id}/archive (the `ArchiveThread` operationId).
 	ArchiveThread(ctx context.Context, threadId ThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1579,6 +1601,20 @@ type ClientInterface interface {
 	//
 	// Sets `key` to `value`; a `null` value removes the key.
 	//
+	// A thread's metadata comes with every read of the thread, so it is
+	// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+	// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+	// UTF-8 (default 16384), both server settings. The limits count the
+	// metadata as this write would leave it: replacing a key's value
+	// counts the new value instead of the old one. A write that would
+	// exceed either is refused with 400 `ValidationError` and changes
+	// nothing; its `details` name the limit (`limit`:
+	// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+	// value (`max`) and what the thread holds now (`current`; for
+	// bytes also `after`, what the write would make). A write that does
+	// not grow what it would exceed always passes: removing a key, or
+	// a value no longer than the one it replaces.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /threads/{thread_id}/metadata (the `PutThreadMetadata` operationId).
@@ -1587,6 +1623,20 @@ type ClientInterface interface {
 	// PutThreadMetadata Set or remove one metadata key
 	//
 	// Sets `key` to `value`; a `null` value removes the key.
+	//
+	// A thread's metadata comes with every read of the thread, so it is
+	// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+	// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+	// UTF-8 (default 16384), both server settings. The limits count the
+	// metadata as this write would leave it: replacing a key's value
+	// counts the new value instead of the old one. A write that would
+	// exceed either is refused with 400 `ValidationError` and changes
+	// nothing; its `details` name the limit (`limit`:
+	// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+	// value (`max`) and what the thread holds now (`current`; for
+	// bytes also `after`, what the write would make). A write that does
+	// not grow what it would exceed always passes: removing a key, or
+	// a value no longer than the one it replaces.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2206,6 +2256,14 @@ func (c *Client) SendGroupMessage(ctx context.Context, params *SendGroupMessageP
 // of 1 or 2 characters matches nearly everything, so it looks only at
 // the newest 10,000 messages the caller can see.
 //
+// One search reads at most `SEARCH_MAX_SCAN_BYTES` bytes of the
+// subjects and bodies of candidate messages (a server setting,
+// default 67108864, 64 MiB; far more than a realistic search reads).
+// A search that reaches it stops there and answers the matches it
+// found so far, newest first, with `truncated: true`: older
+// messages may match too; narrow the search (a longer query, a
+// sender or a recipient) to reach them.
+//
 // Corresponds with GET /messages/search (the `SearchMessages` operationId).
 func (c *Client) SearchMessages(ctx context.Context, params *SearchMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSearchMessagesRequest(c.Server, params)
@@ -2350,7 +2408,11 @@ func (c *Client) GetThread(ctx context.Context, threadId ThreadID, reqEditors ..
 
 // ArchiveThread Archive a thread
 //
-// Sets the metadata key `archived` to `"true"`.
+// Sets the metadata key `archived` to `"true"`. The key counts
+// against the thread's metadata limits (see `PUT
+// /threads/{thread_id}/metadata`): on a thread whose metadata is
+// full, archiving is refused with 400 `ValidationError` until a key
+// is removed.
 //
 // Corresponds with POST /threads/{thread_id}/archive (the `ArchiveThread` operationId).
 func (c *Client) ArchiveThread(ctx context.Context, threadId ThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2403,6 +2465,20 @@ func (c *Client) GetThreadMetadata(ctx context.Context, threadId ThreadID, reqEd
 //
 // Sets `key` to `value`; a `null` value removes the key.
 //
+// A thread's metadata comes with every read of the thread, so it is
+// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+// UTF-8 (default 16384), both server settings. The limits count the
+// metadata as this write would leave it: replacing a key's value
+// counts the new value instead of the old one. A write that would
+// exceed either is refused with 400 `ValidationError` and changes
+// nothing; its `details` name the limit (`limit`:
+// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+// value (`max`) and what the thread holds now (`current`; for
+// bytes also `after`, what the write would make). A write that does
+// not grow what it would exceed always passes: removing a key, or
+// a value no longer than the one it replaces.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /threads/{thread_id}/metadata (the `PutThreadMetadata` operationId).
@@ -2421,6 +2497,20 @@ func (c *Client) PutThreadMetadataWithBody(ctx context.Context, threadId ThreadI
 // PutThreadMetadata Set or remove one metadata key
 //
 // Sets `key` to `value`; a `null` value removes the key.
+//
+// A thread's metadata comes with every read of the thread, so it is
+// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+// UTF-8 (default 16384), both server settings. The limits count the
+// metadata as this write would leave it: replacing a key's value
+// counts the new value instead of the old one. A write that would
+// exceed either is refused with 400 `ValidationError` and changes
+// nothing; its `details` name the limit (`limit`:
+// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+// value (`max`) and what the thread holds now (`current`; for
+// bytes also `after`, what the write would make). A write that does
+// not grow what it would exceed always passes: removing a key, or
+// a value no longer than the one it replaces.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4880,6 +4970,14 @@ type ClientWithResponsesInterface interface {
 	// of 1 or 2 characters matches nearly everything, so it looks only at
 	// the newest 10,000 messages the caller can see.
 	//
+	// One search reads at most `SEARCH_MAX_SCAN_BYTES` bytes of the
+	// subjects and bodies of candidate messages (a server setting,
+	// default 67108864, 64 MiB; far more than a realistic search reads).
+	// A search that reaches it stops there and answers the matches it
+	// found so far, newest first, with `truncated: true`: older
+	// messages may match too; narrow the search (a longer query, a
+	// sender or a recipient) to reach them.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /messages/search (the `SearchMessages` operationId).
@@ -4956,7 +5054,11 @@ type ClientWithResponsesInterface interface {
 
 	// ArchiveThreadWithResponse Archive a thread
 	//
-	// Sets the metadata key `archived` to `"true"`.
+	// Sets the metadata key `archived` to `"true"`. The key counts
+	// against the thread's metadata limits (see `PUT
+	// /threads/{thread_id}/metadata`): on a thread whose metadata is
+	// full, archiving is refused with 400 `ValidationError` until a key
+	// is removed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4985,6 +5087,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Sets `key` to `value`; a `null` value removes the key.
 	//
+	// A thread's metadata comes with every read of the thread, so it is
+	// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+	// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+	// UTF-8 (default 16384), both server settings. The limits count the
+	// metadata as this write would leave it: replacing a key's value
+	// counts the new value instead of the old one. A write that would
+	// exceed either is refused with 400 `ValidationError` and changes
+	// nothing; its `details` name the limit (`limit`:
+	// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+	// value (`max`) and what the thread holds now (`current`; for
+	// bytes also `after`, what the write would make). A write that does
+	// not grow what it would exceed always passes: removing a key, or
+	// a value no longer than the one it replaces.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /threads/{thread_id}/metadata (the `PutThreadMetadata` operationId).
@@ -4993,6 +5109,20 @@ type ClientWithResponsesInterface interface {
 	// PutThreadMetadataWithResponse Set or remove one metadata key
 	//
 	// Sets `key` to `value`; a `null` value removes the key.
+	//
+	// A thread's metadata comes with every read of the thread, so it is
+	// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+	// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+	// UTF-8 (default 16384), both server settings. The limits count the
+	// metadata as this write would leave it: replacing a key's value
+	// counts the new value instead of the old one. A write that would
+	// exceed either is refused with 400 `ValidationError` and changes
+	// nothing; its `details` name the limit (`limit`:
+	// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+	// value (`max`) and what the thread holds now (`current`; for
+	// bytes also `after`, what the write would make). A write that does
+	// not grow what it would exceed always passes: removing a key, or
+	// a value no longer than the one it replaces.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10351,6 +10481,14 @@ func (c *ClientWithResponses) SendGroupMessageWithResponse(ctx context.Context, 
 // of 1 or 2 characters matches nearly everything, so it looks only at
 // the newest 10,000 messages the caller can see.
 //
+// One search reads at most `SEARCH_MAX_SCAN_BYTES` bytes of the
+// subjects and bodies of candidate messages (a server setting,
+// default 67108864, 64 MiB; far more than a realistic search reads).
+// A search that reaches it stops there and answers the matches it
+// found so far, newest first, with `truncated: true`: older
+// messages may match too; narrow the search (a longer query, a
+// sender or a recipient) to reach them.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /messages/search (the `SearchMessages` operationId).
@@ -10475,7 +10613,11 @@ func (c *ClientWithResponses) GetThreadWithResponse(ctx context.Context, threadI
 
 // ArchiveThreadWithResponse Archive a thread
 //
-// Sets the metadata key `archived` to `"true"`.
+// Sets the metadata key `archived` to `"true"`. The key counts
+// against the thread's metadata limits (see `PUT
+// /threads/{thread_id}/metadata`): on a thread whose metadata is
+// full, archiving is refused with 400 `ValidationError` until a key
+// is removed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10522,6 +10664,20 @@ func (c *ClientWithResponses) GetThreadMetadataWithResponse(ctx context.Context,
 //
 // Sets `key` to `value`; a `null` value removes the key.
 //
+// A thread's metadata comes with every read of the thread, so it is
+// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+// UTF-8 (default 16384), both server settings. The limits count the
+// metadata as this write would leave it: replacing a key's value
+// counts the new value instead of the old one. A write that would
+// exceed either is refused with 400 `ValidationError` and changes
+// nothing; its `details` name the limit (`limit`:
+// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+// value (`max`) and what the thread holds now (`current`; for
+// bytes also `after`, what the write would make). A write that does
+// not grow what it would exceed always passes: removing a key, or
+// a value no longer than the one it replaces.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /threads/{thread_id}/metadata (the `PutThreadMetadata` operationId).
@@ -10536,6 +10692,20 @@ func (c *ClientWithResponses) PutThreadMetadataWithBodyWithResponse(ctx context.
 // PutThreadMetadataWithResponse Set or remove one metadata key
 //
 // Sets `key` to `value`; a `null` value removes the key.
+//
+// A thread's metadata comes with every read of the thread, so it is
+// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+// UTF-8 (default 16384), both server settings. The limits count the
+// metadata as this write would leave it: replacing a key's value
+// counts the new value instead of the old one. A write that would
+// exceed either is refused with 400 `ValidationError` and changes
+// nothing; its `details` name the limit (`limit`:
+// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+// value (`max`) and what the thread holds now (`current`; for
+// bytes also `after`, what the write would make). A write that does
+// not grow what it would exceed always passes: removing a key, or
+// a value no longer than the one it replaces.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27008,148 +27178,161 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/d9u2suBXweG+PU12KVmW7dwb+Y89rpO2Tpsfjd32vUZZEyIhCdcUwAdAdtQcf/d3MABJkAIpyrHS",
-	"5Mb9o7EkkAAG83sGMx+DmC8yzghTMhh9DOYEJ0TAn2+JEqveyVQRoT8mRMaCZopyFoyCcxJzlkikOLrB",
-	"VKEJmXJBkNDPUDZDjw6HTxFmCToaHCDO0tXjfhAGMp6TBdZvU6uMBKOAMkVmRAS3t2Hwn7235L+XRKre",
-	"2bP1CS/m+u3w+3cS0SREak6QxAuCsEQREYKLvh1wSZPIO51UgrJZcKuny7DAC6LsZk9iRa/Ja5au1qfW",
-	"3yIMAxBhSlAi9dup/u2/l0SsgjBgeKEnMKMu9YYr8ydkipepCkZKLEmYL2fCeUowg903wFlvO14KyQXi",
-	"U9hyiqVC5JowhQSJCb0miV4N+YAXWarfejhsWhxM4S4rw0oRoYf+/3eD3tP3H/fD/ae3/xGEawALg5MZ",
-	"YeonzBI9iW+ZWA/4TqI5jCkglGE1L9dgfgzCQB8VFSTJQVIu6j8EmQaj4H/tlZi5Z36Ve3Z+vZ5TzhSO",
-	"W1cUmyGfb01nCVlkXBEWr34mHkx6ia+IhFOMBcFK4++UaBoCuhmVKH1FVmgq+MJBcg3dMbuhal5+afEd",
-	"6W8pQ8NDNOdLIRFm8oYIMxMXdEYZTpFUWC3lmGmqnPBkFaLiZYLIjDNJkCF/FBUbUb23JEvxiiQjpIES",
-	"hZqqx8ysXyLG9cyz4+rS4cUYJXQ6JcJgqlkolehw8HTMoiqk3pKlJEnUH7MKJh9M9+Nh8pT0nuB/THqH",
-	"8X7Se0qG094A70+G8UFySI6m+ZGalZeH6kzQ02fhnuYCf/iFsJmaB6Ph0VEYLCjLP++HFaIYjz8M93vj",
-	"8Yd/PH//f/108QtdULV+1G/wjCBJ/yJNrCKF57xM4mgQ6jXSxXIRjPYHA1ih/RT6WOdLIiWekSa+uTA/",
-	"A99soAE75JImd6aDs2ewltfTqSQegJwpsgB5Ia9o1gQUbh72QqUGFP2fA5iBFzAXeCZ/oKmXtZ7yxQL3",
-	"JNGCQJEEKTyTxwgz4PErtMAqnhOJbuaEIarQHGu6Wlk2vDA8N0t5QoLRFKeS+Hek31rZD9Vw2ATLCzwL",
-	"bmG/Z2b4sNwfFgKv9K9SrYBMplws9OeLuSA4aUICBb+24YAZ8ckocKufNvwE9vlci2b9h2bHhAFq4CxL",
-	"aYz18vb+JfUaP5Z0/zEg+SMJUZim8JopJWmiV8kvDcOW7wbvAUgGdes/jdBiKbVigrBl/yM07D05RPEc",
-	"Cxxrwa/PEvf+QoPeU9RHl6hnN25UiGAUDPZfPP3z18M/Ds8PXg1Oj3598uvTZ//8/R8Xw59LVvA7TmkC",
-	"OzEb1fvvBi0Y/5xdk5RnxACuemwnDAEkQkQZMFhiB2v5L1ZI82WBlpLIPjoH7k4kKF16aXI0ZoeDAYpq",
-	"C4xCdDjYR9HJUs0JU/YUyp8Oxix6Q8SCSkk5e0YYJQn8cIiiV1z9wJfMfD5C0Uui5jx5xdVJmvIbO06z",
-	"91POpimNVRSi6Hci9JuKrxB3BYzL/0N0uD/QT4PC8/xDpjEQvj1A0Ru8SjlOLjj/BYuZFkRaxYzeYkWA",
-	"BT//EBOSwPijgX7LGdNsHKf51rQmGj3DCk+wJN8v5cqs5JyIaxqT3xi+xjTFk5RYOdSsCvsO1Y7ec4d6",
-	"lNq2Rytjb29LRDIa6szSTiZ4RoSihrqMIE4usdrIU+iCSIUXmV5XQqXealIhPMvG6topjNZKwKVhFM4T",
-	"wUlKY606sWUKsKtpuLmcDHMlq6MuFQZUXuJkQVm3BS6zZHso3Lps7l2pBlZ266zEgVrowr0y/ftieXzy",
-	"LxKrIFedT+EBYH5JQjXN4fSNc5R2bw4XrEI9+J5PghKOwQQ+lmCC57VdU0GP+sm1geaZGftKD/3EEyuE",
-	"dsOJ+UHfBrtE8ypsREF1izgnjLZlGuq5Dc3oS0li4VNSXDvGjOmjM1Bb5ZzfMLBkDTOmstCaq+bXP18M",
-	"/vzw62I4+Qfef6Geyj8Ww+tXv2Yv/nl1kH5/GF88Wf20v3w7IM+OuFefdOFitlZbdCOU3oAU9IJHdtY8",
-	"CkDVtY0MazPCwKn9FW/Kkd4NaX3IeVvjfn4DqtqSYixX01zoFtRD94l9D3kUbHAz29uCeFxi8CD/+oZF",
-	"PKfXREtx3xmaX6vc2u9KCB01rpvC7p6PqwIWk3oPaJlQ9fzaK5JwrLi43JZ9OKqe/7jNfp3TdmyWDaqa",
-	"XJqFj4KfSJoC3ZVAan70ReA7KvC9dARvPtq8ZAPlFSC90KP11FrRUQ4kSy5juP9GqasKaXdnsVhst7KX",
-	"sHrK9bWWx+muoR2R/OwL5tyCfZV4uSseZle0mYdVz1PvhWlLtaAyo0IEhQVzKQlLnI+CZOBGxEkiiJSX",
-	"E86vLnGS1L8y2keJ1AuicIIVLn8w8qOYz3ys/Wqky6Xgyr6MXxF2SaVckssppulSgIAuUbC26jXc+54n",
-	"qyrSnmKGbghaEKKQ4gsuBL/5f0Ho+mOOCrPe65EZj8+9UwmOkxhL9ZZIUDvWtGS+NJyqWMzBur+ggHx3",
-	"dLOOl3Vcq+FM8eLQLsWHMNajeX86vqvauOfwPY6vCEtQQow5KbqwkmYb4Hs+QS84g93txA4Ap3o32Ydn",
-	"XXwr8s42Q/nYZNV9E9fGBK4j4AavXhfjxD3jMHc2lTBrtlMqGylX2IKXdzBgKrq1D+vWTZwCk2qGjjnZ",
-	"d0G2UnPY68S8Lni/bvNU8b5Va3OGfprCty1ed8fU7raSPahnBE5fH+46L7kf+tvKrHNf0rJsv/y3MZzu",
-	"LDnnorsS/8WCNioAdiV3MGNqoVZGuUCTLcgHnQvrnyaxJvGC/xxUDtRy0SbKCgMJU38pJLa+ne7stIbI",
-	"G+Kxn0Cea4v0YcazbSRzVTvaWjdygdgotp059u8wB7hYc32vjinbmnW5oz832nw2WOHzdzdk1F/EuEJT",
-	"vvQrpa573322i6fffYsSq0v86akRjyu+o6FXKVU166EecNCWxporPwiDuhM/CIPcfx+EQd11HwC/Ag99",
-	"EAY1n31QD20bh71+xnXV60mrXvogDNYc9Pplrms+CAPXKx+EwbpLvmp5ONto959ZUzXHlsrx++iyGpFZ",
-	"t0XzsNTGqA7QwhprgMe9817fp2/f5Iv4nJtUmsyR7yTKuARizENLMU5TIr6TKOWzYySIXC4IAgxHVHkS",
-	"TDqnjoSBtkU30X91pZE9sb6FQDRC0cdxfo7jYISs4XUb9VFk6L5v9dloNGZ6sPlWjzVx0dsIYelsFUlC",
-	"JKLKbhJ+mGM2I/0xK+bXD1Ynv6SJ1C991+/334doHIDJjZX+rt/v30bokbaBxgzixgssrkiClkyPehwi",
-	"SZg2fW3SBU4A4vyGoTil+kBrGRAfXUbX1d3l9S9u5RQseU4ropeuqrqKZBAwzOnP9SpW7BHAjEaCuBeH",
-	"UKMviJEP6rKJVN5gaXBDogjwI0J6PFJ0QZxcF5uZBUdtM2HQHGcZYd6krG3SrbweJ3fNjWCre5tqtFSc",
-	"R04wJYMEdPc6edyH6+TdlIG1KdgegqSWCgul4cYFIizRf0H2UF9/0asCEdtgo6OtPDmsKCvDKpBx769B",
-	"7+nle/tH/7L3/v8UX3p51U8Ep/pFdawzyVMuWOcwcuWcw6e5Xf1egmC/P+gPNmKIXZ47c7tN78sSOUG/",
-	"/XL2rAryVr3IzaN6Uj2HJ2vYftL76cXPL1+96V383vvz/cfhE7+wOGMT/uE5UwJ0SZymr6fB6F1XL1z9",
-	"2CxzXt/rH5pkHWFgGbUqs6WAPx8jzcwNgRsmrsEz5WKhX6r5F+lpkG/2fNUOLF/Y+tm8z4HgZ39buygd",
-	"gO7KJHa8mxtM4pelOKtua2KNh7YVGKUqvKtaNBV8sXVUijLjhr9UvDW3zkSEOdNok6WUaPU/1CxMo0W/",
-	"i2PUFe9dRHQR02offO5YUVs4R7fVF4rMqwr3emedd1oKpBS0+E4467jJOnjVjWLhKhnuUVcWV4ItNChX",
-	"U0jc47YAa0Hje6LQxiDC30CeJnJU8N/qzq7IavNezBt+JrD+a5wuSddnfofB9dVfQfKueVHbmm3CdSm6",
-	"MkG5oGpVd6HUvRtrlJi/saPj7t5gtM5cGLlB8LOVQ4Is+LXNIL8iq6qontPZ3OMu2k4udYW2gU1TuG17",
-	"IGzJb1pgBj8hxm+QJMqV3xZo6AZLC8jEC8DtAOayna7A+z1f/cbDW8PNNxWGUHfty8sFF90iZWmetl6M",
-	"PBr4vE+8SOcuBnrHKa5wWhm2fzTYGNYq8r3zbHjzmrDciw+ObwlOGjJltpWiu1EQy3MdDoZPeoP93vDw",
-	"Yn8wOtgfDQb9/eHB4dGTP+9Hkawl7uPGJEQNNMqI9GTQJdb95o2+MHBnd8IpyqiiOKV/dRxvjsLrzt8c",
-	"ES2XVp3Yt/d1601D6v5styZrrADspiyYt1rpsNm/20SKjNoc/BeRIRpmC3TDxZVEUy7QAtIS89jOghBt",
-	"ZHsiOdso3ncOisAkvn2fEyzi+casDY9kXC4mBO7E5doNEkQtRd3xsuM0j9Be96jw8oRkKV8FHSlX40l+",
-	"Z6Q5N+ScsMSu4u5o0pR/U6bHvRFc/4USKuMlxA4cJFoKm45aYFNV8V/T9j8J2XZs3+zKYCmv7OSBtPzj",
-	"BmOmzUrxYoTCSral+xabOvTRgBtXL7nucBO5tEv3XI+rDh0ebWTm+WOhSxVFsnCxVi8cSjwpSdCLx667",
-	"6g5Bzgs8q05S0kP54oNB23VC63rsee8SmttqHrecQgsuFRoO7BW1ZGkuTxGJsCAoETzLSBIiLhIi0BXJ",
-	"qvEaP+He3zU0E165t+hViqUykXqqVts+nKc+NjPHj+tgdxhlYTNajdwXSsmwUDSmGWbK5SG1IDAXqiaK",
-	"3hX+6/t1ityJVW5nbhnN9rJBHr/MJbC9oW7j8DZHVSvN3NWk1Rwr9/McwzXiXMNe06GHG295NtljJRf1",
-	"nVnN9bOGdw421SDgY0OGCl46+Fc3TD4NM8srAIFWp/WeOuDqfd0FKFbfvHW/M+xuDqyKHOnGqQwT2uQx",
-	"LOXMBk+YeV+boQnYuk4MP/EbtMBsZa3BUj29IYI04vhBO45X7NTOzPDeDt9std28vHDNpipI3v5wig4O",
-	"Dp6G6LeL01bzeNDBPF6XmvyKsK5KsUdZ2jomUL9Cdte7X5UyBE82uCV9F6lKF/fGC2IWSObCmu/KTkyk",
-	"vISc/+qWyOrFfPJjTF/TF2e//XW2/4qeyTP29ig+PXtydpX95++nL5729aA/h78vkx+e8v/64+hq8uNv",
-	"+oH55Mf0X3+ev3jaj4cp850dgcQheZnfGvTlUS2ZoqkRLHp5yD5TpZ8ngwav1BVhl/UMqgnBggiP9V8H",
-	"sguVyssqK1+Ht5bJJF5q7nyu0cdaPzDtydLEl82nH3IUf/HHReC5//3T+fDoCXrxx4UpBxK9eX1+gfbw",
-	"Us33YDlwh3mhd5yU5TwkEdeQWWJ9xIDC4HsxGy/WO1cqMxfPKZtyJ91W/2mTSk9mp3yBFpgyhSkjQjPP",
-	"pUjt03K0tzejar6c9GO+2MOz4v/B+nV2eBOVUGNhgWnaS+lV7k6jbAbrpjEB/4XkU3Wj1VtjBfQRXAmU",
-	"SBKWjFnBVUGZ4Bn46oC1hxCAW4Vokt8JCdEVIRnCSM6xIIVegiacX4WmHIq5Tq+FP2coJfga7tEjvEyo",
-	"QkpgmvbHbMycPDtioA236Lmgf4EkGaHvAcBovBwMDuIXf1zAHyRCj+AcQxSnmC7kmEUu/UYh4pnhWMj+",
-	"4GbJRiGKyIdM/0Oxih73ERCzRDFfkDFrwQsNPosbkxW6mXO9TzTnaSIreDJmks6YPgGNMLBTC06o9mLB",
-	"k7s9KUNUhfocr6mkkxQK2FAlkaNk2TIEfMzgFqQ81mMwW3FGEEklQVShhJv6MYh8oFKhR4eDwxAxWOLh",
-	"4OAxrOM5zGyLIMBOncoHIZQ+gKBrXhjB5n7BA+NghD6OAdXHQYic9DH9wealmg9lWuA4uL2NULXKDk3G",
-	"zGbJRe4d/ciWyzFJW1q3t7zVUs7Ls4s1WtGoKvlSxKTPxWzPPiT39FhwPqq0JLq3z88v0MmbMyeXI08I",
-	"uQ0D/Sqc0WAUHPQH/QOTXzQHTrMHUN8rfQEz32XnEzgauNOsuYSWB4DGZ1rJ/IVKdVLe1i1rZTXkYpRD",
-	"9kxFnNtw40BbKub2fa1iyHAw6FAvpFuRjfJmtK/ABso0RvNpzmU0XA/N7L6XFqvcs7U+9Oj9rUYfbDN6",
-	"+HSL0Udbrftoi5WAiblYYLGyiIEEmVGpCLBTgFyoOYxzGdR4DM0VaPADcrkBA9HFnKAZYcRU4zG6DKKl",
-	"XzdPsYgJMBfDKfAMU7aOveau0ol1e1jyzhPU7w+v7JWo26riYO+e11B6/96nLkoieDC7KGQAsKKqKGfw",
-	"hWH4YBsMP9z/6qnnrSUcUC8setap5TasMvC9j4awbo1BvQ0rdov2aTabYRXPN9EhFKkj0ymJFeJG7uU1",
-	"MUD4Qiaspal10jOZATsnPZuc0Yn07lmabKC3ejr5l0Zxh98WxZ3CKRT09p1EQFtomuJZiPICIPBR68xW",
-	"80b2fm1n2twzF+d7pVvgEym1m8Bk5KZVVJpkdZ4moCZLxTMJQWLKZuuk+xa2ACs5N9vYNSltLcXK/X7d",
-	"dPVlyqYsxXGFVGSOBs10IPM45PY2xo9EmSjmDtHMTNCAW+DOz7X+b0yPP9V7L70muUcltAo9UJxz19mL",
-	"AMuEqr3yQk4bBkiSVy2E8ceIqzno7zCZmnNJ0M2cCKIZ1gpcF6B4xIoLzZfB/wc1Zhps1aLaisdg9dRz",
-	"Nqs2ISsqoWJiU1HSStmbjsytVstHG8PNi5iszCIAGC2lpd16O9vWJm6bH9OFNuRUh1XUy/xsv4yvynlQ",
-	"LU7U7kEAZ6GB6O5l0xfrGXDBEGpxTaRCUypkRYroQQUTyX2WoDR51Z63oNdIhJHxYNtIwJQLhNd8EX10",
-	"gm4EB3+yll4hwmzMluyK8RtmfRTA3XCp/VklI03RjKjS83c42DfOvSq/OZNySS5sVGAXFk4lpPWZTZxq",
-	"pMiL8loJM7ERcxC7R/ev1gyxUaBg9O69SyrPP8RrZolV4wGpWQW+FcpRc0s4bgaXV/Kem3jHZAWInXs4",
-	"fcLz1K1pspXVUrZN6MCynWrcX5skcGvUtIqB/FS+ZRHgBNjyhhl+/3CZ2NfsIs45NkT6IFQkEU4hfxs9",
-	"sl05uECMq8e2vQAqy083eYbzIkHb4nutwYNBufvn/9WKW5/ZvVwUUPLbTJr5Q4X8UGuMNi6F9j+DOf6N",
-	"uYpPkgQEQZ2aVn4CckXCnoS8+kbJcIol6VEmCZMUCEguJyYHwrQ90IwsAs0/QjTXmcKKb8wEzp3XokfR",
-	"/45Ar4ouI7DfUqqIwOnjYxTp9Ub23Zit+uh7EuOlJGOWG2AZVvMQ4Zx/ohuwCC3tU4kis6UIxZgxDnX9",
-	"Ib/qhqr5mEU/Pr9A5fZzp1x0jCg4xqAeEALzEjxJxqudUql8+p25ldAsFD3NFaA4BEepPqQpF9Usp7Kg",
-	"ls+kyj/6+5MMBhsTg+5Z7m4n079OKQ2YqNH92xbXBtG9ArsDk3HDUglJifLcyPyZkExax4/x+EB5L+OW",
-	"zoXHjBOJlplWETgj6zK7LGhYyu1d45BbRLFBEpo+MVQiyowe8hlk4FfvZC7h6hdu6JHkU4UMPj1u0hW9",
-	"Uu2MVZu0gRAqQyKcez3Qnw+lWvHoAXc2486PREEYq6tKtK12X20pB1G4pdcbBXESWdGHQlcXCuGmjlE1",
-	"8rKTfXSCpMIpGbOoXiQyKiyXerOcPjIpcLm7IEkk2ofEOoeB+nQYEx93kXtnZsrfE4rvQlR/RzD+8MGm",
-	"6RZi9LB+nim6oFLRGKU8vqJs9rhZD9kQdyp8xsrkjMEV/TzgIQjU5tQaoEERW+XNhqVuqDZN9AjQSxRH",
-	"kf4QIWlz0qdcaE4ETUhZ0W4R8poztQLDwvRJrJWK66M/qJrzpconDE1LGbsuyHBl/AZxptmFeWbMeJqY",
-	"e1PMFg7U1KMVp4wIyhNgHvsDVOubNUKCyBWL54Iz2M8jWJaN+Fk7aMI/mBy6x0XAj7IlsdnmTr25CGIc",
-	"Y+a2nHT24WNBv1DZGJHbZINMc2OlvbaqdZaadqi2DB8De9Eeb1McS/+8uc3gk40dBtfuwvG8O6u0fT2X",
-	"gt2hBaS5PJyv42hjD8hdWlWtATDgtZaqSmYLKBMijbh5+OczBAkGXz97xEm1GmsFtDgvOPko5WzWy3ia",
-	"uvzRMkSXO+5JJQheNAfnUaTIBxvD75nB0cgcmOk46D/aMXsU/YKl6gFu9M6eRVDszDKDx5YvpuCbZVoT",
-	"lyasb4pj9tFzHM/HLK9FG9EENCDNbnPU0X9HMCCCvzXGF1lAUYIVjvQr4YoAg0KdL85fv+qjU75YwJLh",
-	"0ocyXYAZMVc7sF6RudMQmZa70Zjh5JpKItGc3yAN1/XCzfkb8tqUta33x+ykaNJ8J1btdULBYdwz/7zI",
-	"G0jb5eYdpI+RgqzPTH+REC0v+XUpFvtNXXYrgLhja+nNrGsNRatX1Gzz5OFgMBizMaPJCB0OLXaNUK2C",
-	"6Zhp3IGbIRaVg9E4OByOgzC/KzIa18uemh/zK5Eworlp1Di4heNs7T7ewESR2d8Dr+zguwJIebnlo3O4",
-	"2NQ71xA1FNTIJ+dFwVc/g8xVO2l4gy0hnQkO4Vm4QSXzZGjpdTDYkrI7FNB2hgbEMre84N5dmjuptjmj",
-	"ljD2L/SaMA2HTPCJG9izUHVBvGdKLjWGJOYkvpJlcYC8dJKjXAP3XNAZXBA5hn6uhbbuhXxZ8mqHwC8n",
-	"2Qh/E7TUOqsSeDqlcf9vS0AoVt1+dGAgNJ6ZtmUQwfHc6TAOQRmpsDLXOEvy9GceQHXaTgl7zpXPTaUj",
-	"fLq2LeCgrS2/xt3Y0qZ9NUUC4bxt9kpVii26qbfPDUYazC4JSwyIfbNXy6H+e6fslaWTWwNAFbEBWP4N",
-	"J2wUCNVQsqUxj8+wB8Mq3CpRXm7xynnHcXHjOV0ZD4jJAOZTcPCWxLTOMV661Ww7M41dk+nXRCJu9eL2",
-	"KKmF3jdMGk69z4rkiTFDkpBKiUWLl825TK8zAkmsjNzkRZJMmkP15rxNfTc83Vyk14auIDHNqFFwE9Ir",
-	"qoAlMERCwSnjxTMvtdWPEGA9KWomfCf9KQ9FfcEvNSnKUwLxM2dGFWUg/YpeXiABSyQVFyR5yIm6/4QF",
-	"yNu2kA6h8gc48R2a8tOkK6L2itogzSnnhlZLYYQyApcDFWWxQgUthogyM0pgJk0FkXW5VfSnfSCxTdU/",
-	"a518PaT2mpWkpg+lOIsHctsJuRUhrKLVBTdGXwF4UxLGNLLqTIMzwZdZM/1d5LNimVe3yR+Njh26DCG5",
-	"vZSNfa9o+1FP9kB8D/LtayA4ziq0Jsk1EdjF8VzmAAl1p7j7TQoGtmBVTMySPS7GbMIhKV+hlGBpcnUW",
-	"SwnJumZykjw+Rg15wv0xe52XwSIfcKxcDbjkNVNIZJV95NqTfXSCYGmQULyPuEBDt/cYbIBIxAgWJtwu",
-	"VtCuLUSSI6ogcddcU0ZYmbC9tXn3B+FgMGgzAppTiLvaqptTiIua4m0ZxFVO8UkZxfWwO+SJOkfeZEFT",
-	"dllWXfV42fytAFpn1EjVMp1t4/MJc/09TrW2NdT8MOA6LpScBtcF372Hb5dOiUongCYBlGdtf9uOCYc2",
-	"tnZNVATCx7J5yG2jWDgcHJb9c3KxVKvdV3H05zc0JCEmct/gzPuROObQrp1dG3Sah+zb7tm3ZTdlv+tr",
-	"K93aHs/ZM9P40I+be0WB+Tu/O2y8WY4T40DIUdvUlVtgcQUdYMH2n6w0JpN02kcvMRTPgQxGcwtxXCn0",
-	"DHknJpXFZNHYosl9VCGkCqmMmaYVl744xAs1FWmI8ym8zzFyPBqHXlhhPuBk1yFPUxa7naraw4EPFLeJ",
-	"4vSROpjZVFC/pv77gjJ1csrS1W7o6WJuOmCuzKUeu1Au6Ixqvd6oVCFashRut5ebyL3Ua0MpQzdzGs9R",
-	"jE3dWO+LK7RxpmTN+22F0HfyGByFjin1L25tGSumPJQFzZku+BfuPqi0kPqyHAcGIT6n2+AhCX9DEv4K",
-	"CjK3y/JmBmKSKXbDQZrFJNpWSrbJyN+YeJCS35KUXLIWOem0G/EaQRf20oTbxsYkzGIB7u9HOE2LqxV5",
-	"CZdkQdljfxbDhdOIpMUxFGnOHY2sY8q2gMnnOUYRJC3lv6tikViBYw1Uy+KpR5TF6RK0XVtuzV7hsI1R",
-	"Hx8jvqBKkWSEcJoaSeitRJa3ovHkuFbcLF9TUoTTxGZD4hAA+RtPiShSp4r6gdZbmjdQWksVyimsQm97",
-	"H4uMm44OCBuM7e5/8PodLua7Zv55PyI/589dIg/MvavTYS3IUeLTtvq4OZrC4+BBxT3L4bZXcJx3N+k3",
-	"50RJq8WYnlrQlDrKmWoEtw3H0ORrHHgKGJ2YgbtHYTtRqwqTm1W5bDJKzANid6juYwGG21C7CT835lre",
-	"N88sVZbmkNa/ZQqk6zv4jGGHrx+/17Mn+bRA9urN0M/F1d0WjF6qMaUWNDvGLEHQxx9JUjRBaAlk1Lo/",
-	"7lyxKGbaxJfzPT+gbDddQ5txhWB2MPa+cbShtAgoB9EVWRk1AFAwOkYYRWyZppHFSUEW/NoG/WyLtypG",
-	"vln6MPL+fY756/+eCiDV2dtDx0DUENBh/EZrKSz54tj4v0P6EugVBj9tsLBUcrdUccyDex+vyGo749D6",
-	"BPPudFbR0Rhgf5FEdeDiP5NV8Bmw9znUL2pDW3vpHWj/gY9vE6i2uAeQu2cO7r1a72J7kaiTYbj9a51n",
-	"V6Q9U6sLykAYqVnPuZtvvoPp+rzSB7La7duUyWH85hilWBFR6n1S4bwbst8jX/Za3r3i1OqUL3o3+5o2",
-	"P1BeR1d8mVyJKCsUqLtEr/3IfafYdQfsPikWiCW0FbBRMqgUixUpL0pWUb/fFDAuXDQP8eKHePG/Q7y4",
-	"4gypksRWut2S7dLB+taxjhp8rJ6uhfmSHvyqXzeyFge5wbNarY1Rbc7+7r3GLlO3w5+uT23pF1E0eN7D",
-	"Gd273ge8tNOtqU9bNf3oOwFXvSpfjjxLfO3Ojbhlib1z4bgtizcWDuT1t55yprcNmC2hkBcVTnewgqKg",
-	"g04VO2v36H1vf7mh1EB+3ZkKJymi7yb8a/XAr30XQclkKbC2/ExJpZTPoPtEUTNNW4TrFYL6tYZfsmGW",
-	"St1K2dBixb6oqFjpfxV0ltfKBHFqvFbOPbEu83ojfSh5liwoo1IZLnZsPpet9vJ3QL+29XcUpXvM7ZpK",
-	"NRh3C7YczO372/8JAAD//w==",
+	"7H1rd9u2tuBfweLcWbVnKFl+nkb+MMtx3NZpk6a2m57TMCNCJCThmAJ0AdCOmuX/fhc2QBKkQD0cO01O",
+	"3A+NJYEEsLHfL3wMEj6dcUaYkkH/YzAhOCUC/rwgSsw7JyNFhP6YEpkIOlOUs6AfXJKEs1QixdEtpgoN",
+	"yYgLgoR+hrIx2jrYe4YwS9Fhbx9xls23u0EYyGRCpli/Tc1nJOgHlCkyJiK4uwuDf3YuyH/nRKrO+YvF",
+	"Ca8m+u3w+3cS0TREakKQxFOCsEQxEYKLrh0woGnsnU4qQdk4uNPTzbDAU6LsZk8SRW/IryybL06tv0UY",
+	"BiDClKBE6rdT/dt/50TMgzBgeKonMKMGesO1+VMywnmmgr4SOQmL5Qw5zwhmsPsWOOttJ7mQXCA+gi1n",
+	"WCpEbghTSJCE0BuS6tWQD3g6y/RbD/baFgdTuMuaYaWI0EP//7te59n7j7vh7rO7/wrCBYCFwcmYMPUT",
+	"ZqmexLdMrAd8J9EExpQQmmE1qdZgfgzCQB8VFSQtQFIt6r8EGQX94H/tVJi5Y36VO3Z+vZ5TzhROlq4o",
+	"MUM+35rOUzKdcUVYMv+ZeDDpFb4mEk4xEQQrjb8jomkI6KZfofQ1maOR4FMHyTV0I3ZL1aT60uI70t9S",
+	"hvYO0ITnQiLM5C0RZiYu6JgynCGpsMplxDRVDnk6D1H5MkHkjDNJkCF/FJcbUZ0LMsvwnKR9pIESh5qq",
+	"I2bWLxHjeubxcX3p8GKMUjoaEWEw1SyUSnTQexaxuA6pC5JLksbdiNUweX+0m+ylz0jnCP9j2DlIdtPO",
+	"M7I36vTw7nAv2U8PyOGoOFKz8upQnQk6+izc05ziD78QNlaToL93eBgGU8qKz7thjSii6MPebieKPvzj",
+	"7P3/9dPFL3RK1eJRv8FjgiT9i7Sxigye8zKJw16o10in+TTo7/Z6sEL7KfSxzldESjwmbXxzan4GvtlC",
+	"A3bIgKb3poPzF7CWX0cjSTwAOVdkCvJCXtNZG1C4edgLlQZQ9H8OYHpewFzhsfyBZl7WesqnU9yRRAsC",
+	"RVKk8FgeI8yAx8/RFKtkQiS6nRCGqEITrOlqbtnw1PDcWcZTEvRHOJPEvyP91tp+qIbDKlhe4XFwB/s9",
+	"N8P3qv1hIfBc/yrVHMhkxMVUf76aCILTNiRQ8OsyHDAjPhkF7vTThp/APs+0aNZ/aHZMGKAGns0ymmC9",
+	"vJ1/S73GjxXdfwxI8UhKFKYZvGZESZbqVfKBYdjyXe89AMmgbvOnPprmUismCFv230d7naMDlEywwIkW",
+	"/Poscecv1Os8Q100QB27caNCBP2gt/vy2Z+/HfxxcLn/und6+NvRb89efP/2H1d7P1es4C3OaAo7MRvV",
+	"+18PWjD+jN2QjM+IAVz92E4YAkiEiDJgsMQO1vJfzJHmywLlksguugTuTiQoXXppsh+xg14PxY0FxiE6",
+	"6O2i+CRXE8KUPYXqp/2IxW+ImFIpKWcvCKMkhR8OUPyaqx94zsznQxS/ImrC09dcnWQZv7XjNHs/5WyU",
+	"0UTFIYrfEqHfVH6FuCtgXP4fooPdnn4aFJ6zDzONgfDtPorf4HnGcXrF+S9YjLUg0ipmfIEVARZ89iEh",
+	"JIXxhz39lnOm2TjOiq1pTTR+gRUeYkme53JuVnJJxA1NyO8M32Ca4WFGrBxqV4V9h2pH77hDPUrtskdr",
+	"Y+/uKkQyGurY0s5M8BkRihrqMoI4HWC1kqfQKZEKT2d6XSmVeqtpjfAsG2tqpzBaKwEDwyicJ4KTjCZa",
+	"dWJ5BrBraLiFnAwLJWtNXSoMqBzgdErZegvMZ+nmULhz2dy7Sg2s7dZZiQO10IV7bfr35fL48N8kUUGh",
+	"Op/CA8D80pRqmsPZG+co7d4cLliHevCcD4MKjsEQPlZggue1XVNDj+bJLQPNCzP2tR76iSdWCu2WE/OD",
+	"fhnsUs2rsBEF9S3igjCWLdNQz11oRg8kSYRPSXHtGDOmi85BbZUTfsvAkjXMmMpSa66bX9+/7P354bfp",
+	"3vAfePeleib/mO7dvP5t9vL76/3s+UFydTT/aTe/6JEXh9yrT7pwMVtrLLoVSm9ACnrBI9fWPEpANbWN",
+	"GdZmhIHT8le8qUZ6N6T1Iedtrfv5HahqQ4qxXE1zoTtQD90ndj3kUbLB1WxvA+JxicGD/IsbFsmE3hAt",
+	"xX1naH6tc2u/KyF01Lj1FHb3fFwVsJzUe0B5StXZjVck4URxMdiUfTiqnv+4zX6d03ZslhWqmszNwvvB",
+	"TyTLgO4qILU/+jLwHRX4XtYEbzHavGQF5ZUgvdKj9dRa0VEOJCsuY7j/SqmrSml3b7FYbre2l7B+ys21",
+	"VsfprmE5IvnZF8y5Afuq8PKxeJhd0WoeVj9PvRemLdWSyowKEZQWzEASljofBZmBGxGnqSBSDoacXw9w",
+	"mja/MtpHhdRTonCKFa5+MPKjnM98bPxqpMtAcGVfxq8JG1ApczIYYZrlAgR0hYKNVS/g3nOezutIe4oZ",
+	"uiVoSohCik+5EPz2/wWh6485LM16r0cmii69UwmO0wRLdUEkqB0LWjLPDacqF7O/6C8oIb8+ulnHyyKu",
+	"NXCmfHFol+JDGOvRfDgd31Vt3HN4jpNrwlKUEmNOinVYSbsN8JwP0UvOYHePYgeAU3092YfH6/hW5L1t",
+	"huqx4Xz9TdwYE7iJgCu8eusYJ+4Zh4WzqYJZu51S20i1wiV4eQ8DpqZb+7Bu0cQpMalh6JiTfRfM5moC",
+	"ex2a1wXvF22eOt4v1dqcoZ+m8G2K1+tj6vq2kj2oFwROXx/uIi95GPrbyKxzX7Jk2X75b2M467Pkgos+",
+	"lvgvF7RSAbAruYcZ0wi1MsoFGm5APuhSWP80STSJl/xnv3aglou2UVYYSJj6SyGxxe2sz04biLwiHvsJ",
+	"5LmwSB9mvNhEMte1o411IxeIrWLbmWP3HnOAi7XQ95qYsqlZVzj6C6PNZ4OVPn93Q0b9RYwrNOK5Xyl1",
+	"3fvus+t4+t23KDEf4E9Pjdiu+Y72vEqpalgPzYCDtjQWXPlBGDSd+EEYFP77IAyarvsA+BV46IMwaPjs",
+	"g2Zo2zjs9TOuq15PWvfSB2Gw4KDXL3Nd80EYuF75IAwWXfJ1y8PZxnL/mTVVC2ypHb+PLusRmUVbtAhL",
+	"rYzqAC0ssAZ43DvvzUP69k2+iM+5SaXJHPlOohmXQIxFaCnBWUbEdxJlfHyMBJH5lCDAcESVJ8Fk7dSR",
+	"MNC26Cr6r680tifWtRCI+yj+GBXnGAV9ZA2vu7iLYkP3XavPxv2I6cHmWz3WxEXvYoSls1UkCZGIKrtJ",
+	"+GGC2Zh0I1bOrx+sTz6gqdQvfdftdt+HKArA5MZKf9ftdu9itKVtoIhB3HiKxTVJUc70qO0QScK06WuT",
+	"LnAKEOe3DCUZ1QfayID46DK6dd1dXv/iRk7BiucsRfTKVdVUkQwChgX9uV7Fmj0CmNFKEA/iEGr1BTHy",
+	"QQ3aSOUNlgY3JIoBP2KkxyNFp8TJdbGZWXDUNhMGTfBsRpg3KWuTdCuvx8ldcyvYmt6mBi2V51EQTMUg",
+	"Ad29Th734SZ5t2VgrQq2hyCppcJCabhxgQhL9V+QPdTVX3TqQMQ22OhoK0cHNWVlrw5k3Pmr13k2eG//",
+	"6A467/9P+aWXV/1EcKZf1MQ6kzzlgnUCI+fOOXya29XvJQh2u71ubyWG2OW5My+36X1ZIifo91/OX9RB",
+	"vlQvcvOojurncLSA7Sedn17+/Or1m87V286f7z/uHfmFxTkb8g9nTAnQJXGW/ToK+u/W9cI1j80y58W9",
+	"/qFJ1hEGllGrKlsK+PMx0szcELhh4ho8Iy6m+qWaf5GOBvlqz1fjwIqFLZ7N+wIIfva3sYvSAehjmcSO",
+	"d3OFSfyqEmf1bQ2t8bBsBUapCu+rFo0En24claLMuOEHii/NrTMRYc402swySrT6H2oWptGiu45j1BXv",
+	"64joMqa1fPClY0Vt4BzdVF8oM69q3Ouddd5pKZBR0OLXwlnHTbaGV90oFq6S4R51bXEV2EKDcg2FxD1u",
+	"C7AlaPxAFNoaRPgbyNNEjkr+W9/ZNZmv3ot5w88E1n+Ds5ys+8xbGNxc/TUk75oXLVuzTbiuRNdMUC6o",
+	"mjddKE3vxgIlFm9c03H3YDBaZC6M3CL42cohQab8xmaQX5N5XVRP6HjicRdtJpfWhbaBTVu4bXMgbMhv",
+	"lsAMfkKM3yJJlCu/LdDQLZYWkKkXgJsBzGU76wLvbbH6lYe3gJtvagyh6dqXgykX60XKsiJtvRx52PN5",
+	"n3iZzl0O9I5TXOGsNmz3sLcyrFXmexfZ8OY1YbUXHxwvCE5bMmU2laKPoyBW57rX2zvq9HY7ewdXu73+",
+	"/m6/1+vu7u0fHB79+TCKZCNxH7cmIWqgUUakJ4Mute43b/SFgTt7LZyijCqKM/rXmuPNUXjd+asjotXS",
+	"6hP79r5ovWlIPZzt1maNlYBdlQVzoZUOm/27SaTIqM3Bv4gM0d5sim65uJZoxAWaQlpiEduZEqKNbE8k",
+	"ZxPF+95BEZjEt+9LgkUyWZm14ZGM+XRIoCau0G6QICoXTcfLI6d5hLbco8bLUzLL+Nxn3CqRs6SIyzZz",
+	"ZBubFDmp5JYEOCGp+GxGUoSV/VbcgAdRJpghYKER24ovz04uTn8avDr55+Dy9OT14Pm/rs4u4+0iEAG1",
+	"LCnKOL82r4JigoglmKVUM6I+4lmqWV4B2Sm25TBIcd5FP+j1lmuLmKk2Q1QiDbqMKILyGVIcxbCkuItO",
+	"huD4LCvaivo0PoqY2YS0c6oJttm1EAbqA5NF2DyPJQJYNbyk6wWjHS24KNFpT8W5JCy1h35/qmxLd6qy",
+	"Ed8Irv9CKZVJDqEah2ZzYbN/S+Kt21kLxtUn0fYjm5OPZR9WFVJF3LL4uMJ2XGYUejFCYSWXZVeXmzrw",
+	"sRw3jaEScnuruNNyZapQm+tD9w5Xys7isdClijI3u1yrFw4VnlQcz4vHrnfwHjHlKzyuT1LRQ/Xi/d6y",
+	"6k3r6e14SzdNcaDHC6rQlEuF9nq2IjDNTa0akQgLglIBPDhEXGiGdU1m9fCYn3AfrurPRLMeLFiYYalM",
+	"YgRV800fLjJN25njx0WwO4yyNNGtAeSLXM2wUDShM8yUy0MaMXcuVEPyvyvDBQ/rg7oXq9zMujWGxKBF",
+	"/XlViGXbEMCmPdiUYG2jcNdwUROrLdjPEwxV24VBs2Cy7K0sqm0zfysu6juzhqdtAe8cbGpAwMeGDBW8",
+	"cvCvaQd+GmZWFRdaadNYtA6uPlTpRbn69q37fY/38xfW5Mh6nMowoVUO2krOrHA8mvcts+sBWxeJ4Sd+",
+	"i6aYza3xXemst0SQVhzfX47jNbfA2szwwQ7fbHW5NX/lWql1kFz8cIr29/efhej3q9Ol3ojeGt6IRanJ",
+	"rwlbVyn2KEsbh2CaFXv3LbWrdX04WuEF9tWtVRGFlfV4FkimPtBXIZUQKQdQYlHfEpm/nAx/TOiv9OX5",
+	"73+d776m5/KcXRwmp+dH59ezf749ffmsqwf9ufc2T394xv/1x+H18Mff9QOT4Y/Zv/+8fPmsm+xlzHd2",
+	"BPK05KAo0vSlreVM0cwIFr08ZJ+p089Rr8UJeE3YoJmwNiRYEOFxtjSB7EKl9rLayhfhrWUySXLNnS81",
+	"+ljrB6Y9yU0433z6oUDxl39cBZ5y+58u9w6P0Ms/roytGr/59fIK7eBcTXZgOVAyPtU7TqvuKaUZbl3y",
+	"gMJgipqNl+udKDUzdf6UjbiT3az/tDm8J+NTPkVTTJnClBGhmWcuMvu07O/sjKma5MNuwqc7eFz+P1js",
+	"HgBvohJaWkwxzToZvS68l5SNYd00IeAuknykbrV6a6yALoIKTIkkYWnESq4KygSfgeUPrD2EeOc8RMOi",
+	"BCdE14TMEEZyggUp9RI05Pw6NN1nTPcCLfw5QxnBN9C2AOE8pQopgWnWjVjEnLRGYqANTQu4oH+BJOmj",
+	"5wBgFOW93n7y8o8r+IPEaAvOMURJhulURix26TcOEZ8ZjoXsD25SchyimHyY6X8oVvF2FwExg3ODRGwJ",
+	"XmjwWdwYztHthOt9ognPUlnDk4hJOmb6BDTCwE4tOKG5jgVP4WWmDFEV6nO8oZIOM+gXRJVEjpJluz7w",
+	"iEHRqTzWYzCbc0YQyST4fFJu2vUg8oFKhbYOegchYrDEg97+NqzjDGa2PSdgp06jiRA6TUCMu+hDYVPt",
+	"4IEo6KOPEaB6FITIydbTH2wasPlQZWFGwd1djOpNjWgaMZuUGLstEWLbnch4f7Rub3mrpZxX51cLtKJR",
+	"VfJcJKTLxXjHPiR39Fjw9aqsIrqLs8srdPLm3EmdKfJv7sJAvwrPaNAP9ru97r5J55oAp9kBqO9UvoCx",
+	"r7b8BI4GSsg1l9DyAND4XCuZv1CpTqri6Ko1WUvqSzVkxzQgugtXDrSdee7eNxq07PV6a7RnWa+nSVWI",
+	"7utngmYao/mo4DIargdmdt9Ly1Xu2NYqevTuRqP3Nxm992yD0Ycbrftwg5WAiTmdYjG3iIEEGVOpCLBT",
+	"gFyoOYxTe2s8hqbiHPyAXK7AQHQ1IWhMGDHNj4wug2jlRi8yWhICzMVwCjzGlC1irykNO7FuD0veRT3A",
+	"w+GVrUC7qysOttS/gdK7Dz512YHCg9ll3wiAFVVl94gvDMN7m2D4we5XTz0XlnBAvbDo2aSWu7DOwHc+",
+	"GsK6Mwb1JqzY7ZGo2ewMq2Syig6hJyAZjUiiEDdyr2hBAsIXEo8tTS2SnknEeHTSs7kwa5HeA0uTFfTW",
+	"zN7/0iju4NuiuFM4hZLevpMIaAuNMjwOUdFvBT5qndlq3siWM69NmzumT0Gncgt8IqWuJzAZuV0qKk1t",
+	"AM9SUJOl4jMJMXnKxoukewFbgJVcmm08NiltLMWq/X7ddPVlyqZZhpMaqcgCDdrpQBZxyM1tjB+JMlHM",
+	"R0QzM0ELboE7v9D6vzE9/lTvvfKaFB6V0Cr0QHFOabkXAfKUqp2q/mkZBkhSNImE8ceIqwno7zCZmnCT",
+	"wSGIZlhzcF2A4pEoLjRfBv8ftPRpsVXL5jYeg9XTPtus2oSsqIQGlW09YGtdhtZkbo3WSdoYbl/EcG4W",
+	"AcBY0snbbW+0aSvoZfNjOi1yeFatotlVafNlfFXOg3ovqOUeBHAWGog+vmz6Yj0DLhhCLa6JVGhEhaxJ",
+	"ET2oZCKFzxKUJq/acwF6jUQYGQ+2jQSMuEB4wRfRRSfoVnDwJ2vpFSLMIpaza8ZvmfVRAHfDlfZnlYws",
+	"Q2OiKs/fQW/XOPfq/OZcypxc2ajAY1g4tZDWZzZx6pEiL8prJczERsxBPD66f7VmiI0CBf13711SOfuQ",
+	"LJglVo0HpGY1+NYoR00s4bgZXF7Je2niHcM5IHbh4fQJz1O3hcxGVkt1S8UaLNtpfv61SQK3JdBSMVCc",
+	"yrcsApwAW3E/id8/XCX2tbuIC44NkT4IFUmEM0iXR1v2EhQuEONq297mgKpu322e4aIn06b43rhPw6Dc",
+	"w/P/eoOzz+xeLvtV+W0mzfzhQoJQa4w2LoV2P4M5/o25ik/SFARBk5rmfgJyRcKOSc9vlQynWJIOZZIw",
+	"SYGAZD40ORA2rZ6PUAyaf4xooTOFNd+YCZw7r0Vb8f+OQa+KBzHYbxlVROBs+xjFer2xfTdm8y56ThKc",
+	"SxKxwgCbYTUJES74J7oFi9DSPpUoNluKUYIZ43CNAuRX3VI1iVj849kVqrZfOOXiY0TBMQbtlxCYl+BJ",
+	"Ml7tjErl0+9MEUi7UPTcZQG9ODjUMGgJXs9yqvqX+Uyq4qP/Opheb2Vi0APL3c1k+tcppQETNbp/2+La",
+	"ILpXYK/BZNywVEoyojwFsD8TMpPW8WM8PlBGY9zShfAYcyJRPtMqAmdkUWZX/SMruf3YOOT2rGyRhOZa",
+	"HioRZUYP+Qwy8Kt3Mldw9Qs3tCX5SCGDT9ttuqJXqp2z+p14IISqkAjnXg/050OppXj0hDurcedHoiCM",
+	"ta5KtKl2X7/BD6JwudcbBXESWdOHQlcXCqFSx6gaRZfPLjpBUuGMRCxu9uSMS8uleTdRF5kUuMJdkKYS",
+	"7UJincNAfTqMiY+7yP1oZsrfE4pfh6j+jmD8wZNNs16I0cP6+UzRKZWKJijjyTVl4+12PWRF3Kn0GSuT",
+	"MwblwUXAQxBohao1QIMitqmeDUvdUm2a6BGyqBzWH2IkbU76iAvNieDOV1ZWD0Ne80zNwbAw11I2OvN1",
+	"0R9UTXiuiglDc4OPXRdkuDJ+izjT7MI8E7FaJTKINMLA5JoRQXkKzGO3hxrXlPWRIHLOkongDPazBcuy",
+	"ET9rBw35B5NDt10G/CjLic02d9r7xRDjiJh7w6ezDx8L+oXK1ojcKhtkVBgry1vZWmepuX3Wdj1kYC/a",
+	"422LY+mfV9/qeLTyQseFWjheXIYr7TWquWD3uHHTFA8X6zhceeXmY1pVSwNgwGstVVXMFlAmhBL6Ivzz",
+	"GYIEva+fPeK03vy2Blpc9Pfcyjgbd2Y8y1z+aBmiyx13pBIET9uD8yhW5ION4XfM4LhvDsxc8Og/2oht",
+	"xb9gqTqAG53zFzH0lrPMYNvyxQx8s0xr4tKE9U0v0i46w8kkYkXr35imoAFpdlugjv47hgEx/K0xvswC",
+	"ilOscGyaPcAK9AQvL3993UWnfDqFJUPRhzKXLjNiSjuwXpGpaYjNDcdxxHB6QyWRaMJvkYbrYp/s4g1F",
+	"K9DG1rsROynvxL4Xq/Y6oeAwHph/XhX3ddvlFhd2HyMFWZ8z/UVKtLzkN5VY7LZdalwDxD1v8l7NuhZQ",
+	"tF6iZu+q3uv1ehGLGE376GDPYlcfNRrGRkzjDlSGWFQO+lFwsBcFYVEr0o+aXWbNj0VJJIxov6MrCu7g",
+	"OJde9t7CRJHZ3xOvXMN3BZDycsutSyhs6lxqiBoKauWTk7K/rp9BFqqdNLzBduyeCQ7hWaigkkUytPQ6",
+	"GGwH30cU0HaGFsQyVV5Qd5cVTqpNzmhJGPsXekOYhsNM8KEb2LNQdUG8YzpctYYkJiS5llVzgKJTlaNc",
+	"A/ec0jEUiBzD9bmltu6FfNVh7BGBX02yEv4maKl1ViXwaEST7t+WgFCuevnRgYHQembalkEEJxPnQncI",
+	"ykiFlSnjrMjTn3kAzYDXSthzSj5XtY7w6dq2gYO2tvwad2vTpuWrKRMIJ8tmr3Wl2ODy+uVz2/ZV1FTF",
+	"GhD7Zq93n/3PTtmrOlUvDQDVxAZg+TecsFEiVEvLltY8PsMeDKtwu0R5ucVr5x3HZcVzNjceEJMBzEfg",
+	"4K2IaZFjvHKbB6/NNB6bTL8mEnGbRS+PklrofcOk4bRXrUmeBDMkCal1tLR42Z7L9OuMQBIrI7dFkyST",
+	"5lCvnLep74anm0J6begKktAZNQpuSjplF7AUhkhoOGW8eOaltvsRAqwnZc+E76Q/5aHsL/ilJkV5WiB+",
+	"5syosuumX9ErGiRgiaTigqRPOVEPn7AAedsW0iF0/gAnvkNTfpp0RdRO2RukPeXc0GoljNCMQHGgoixR",
+	"qKTFEFFmRgnMpOkgsii3yuuAn0hsVffPxsXJHlL7lVWkpg+lPIsncnsUcitDWOXNItwYfSXgTUsYc2/Y",
+	"2jQ4FjyftdPfVTErlkV3m+LR+NihyxCS2yvZ2PWKth/1ZE/E9yTfvgaC46xGa5LcEIFdHC9kDpDQ+hT3",
+	"sEnBwBasiolZusNFxIYckvIVygiWJldnmktI1jWTk3T7GLXkCXcj9mvRBot8wIlyNeCK14wgkVV2kWtP",
+	"dtEJgqVBQvEu4gLtuVe9wQaIRIxgYcLtYg6344VIckQVJO6aMmWElQnbW5t3txf2er1lRgB0qtJSyTZF",
+	"t/F127a3pfs5Gs5V2TI1YhaSxs055Ck1v5Ut0Kv5t3DhUZREKb2FiFknFjr6x27v+++PDkJ0dIBe0efH",
+	"aIQFmnKwKDCDYjmcmQQLd7HbEMKy34ALVmgOb66jNE0DVJk8XThkwTSycKUqYibHWnI9Z91jENqwWdlt",
+	"vo80K4ttX3ennVutsfsxYlgIfus2nN/C4Icnwhx3iHDELJrYYkCLJ9sm/I5hQ2Tanua9rj9hdZp32WZ/",
+	"WZZ3nZt/UtZ3MzXCnl5Jlm1eDsoGVWdcjyfUfzvG0hk14S+Zzt5s9Qlz/T2Oz2VraPjKwL1fKqIt7iX+",
+	"+F7Yx3Qc1S7HaFMSisz6b9t55NDGxu6jmtD+WN2nc9cqug96B9XVHIXq0OivWAvGFFU0khCTXdHicP2R",
+	"OCbrYzskV+idTxnS62dIVxeM+92TG9k/9njOX5i7QP24uVNeAnDvd4et1f84NU6eArVN778pFtegoYB/",
+	"ZjjXmEyyURe9wtDgCLJMTaVoVGvGDblBJt3IZDrZxtZdVCOkGqloNYPU6ItDTFdTkYY4H8H7HEPUo3Ho",
+	"hZUmHk4fOyxtWpcvp6rlIdsniltFcfpIHcxsu/SgYaL5AmdNcppl88ehp6uJuRR2bgqv7EK5oGOqbS+j",
+	"UoUoZxl0IKg2UUQSFoZShm4nNJmgBJvevt4X12jjXMlGhMIKoe/kMThzHXP339zam1ZMeSgL7iu74l+4",
+	"i6d2q9qX5dwxCPE5XTtPhRIrCiXm0DR7uSxvZyAm4eVxOEi7mESbSsllMvJ3Jp6k5LckJXO2RE46V8J4",
+	"jaArW9jiXjVkkpqxgBDFFs6ysvylaLOTTinb9meaXDmXxSxxDMWFLwuch/aanmKeYxRDYlnxuyoXiRU4",
+	"P0G1LJ/aoizJctB2bUs8W2Zj7wrePkZ8ShW40HCWGUno7RZXXBfkyUOuuVm+psQV56KhFcldAORvPG2l",
+	"TG8rezxan2xxydVCOldBYTV62/lYZkWt6YCwAfP1/Q9ev8PV5LGZf3FnlJ/zFy6RJ+a+rtNhIRBV4dOm",
+	"+rg5mtLj4EHFHcvhNldwnHe36TeXRNn4hr33DO5pjwumGkNFaAQXsUVBbDox6xGmn2zEoKLSkmFh1VTv",
+	"grI/ibY08sdvfr+KmHeDxfh4W8sOhOspY+XbqIzYKM+y0MoeLTvAGT3KZXEp0EGvh+K3OKMp0AkcYmwv",
+	"VoK9RYxWd9B7zKsTs/PHp0k70VKdrISoPQ+jlT1R6hotpSzA8DJabSO4lQm+Dy0EKh2sPUb3H5l322Ab",
+	"nyuO8vXj92LKLh+VyF4vR/5cYsq999NLNaa/h5YemKXoBmc5QZKUN28sicw0rhx9dE2pnGkVXy72/ISy",
+	"6ylP2i4t5bmDsQ+Noy39bEDbia/J3Og1gILxMcIoZnmWxRYnjXYgC0u0dk2cq90kfEqkUTtM2y+QAzWu",
+	"ViTdaNVlyHOWgjlb5Mu8Ovnn4NXZ1cmLk6uTwc9n/7ocvDm7GFz9dHF28iLWU0P+u0l4Oextm0aE9acg",
+	"xab2WJltA8/PslyabUlEWcR+v/qh83311t2j/e8PtkM05GrSSLaRRtmzKlxie+hDdr3dP1SIUoluBVUE",
+	"3fI8S82VgoiqPrhZcWKiWddk/p1dRsSM6ohs4pGFuVYiHejZazxMg2v9dvAiwBQRIx8SQlJEKHRZW08D",
+	"hJYf0BhHRloUTygbH9sKe3M/XgzNjWy3xClVaCuGf+N+xOJizwMN1MGMiIE5X7h8sPoVYO/+vA3l/REz",
+	"m9yKp/hDXFQuYFdrtncVMn6LtuIkF4IwFR+jEeSawYniTPKql0r5uAv8Kb4m2w2YabUEdozGgt+a56gF",
+	"JbKQxNkt1riCpSSyb/C/PLgQ6TVge06MF1lJZeU/tCFR9ryJNxr4Jvex8IePOhSv/3v6NNVnX548AlIQ",
+	"Qrr6yKXCLP3i9J7/hCRTUMQNQ7fpApWZu6FNYB7c+XhN5pu5h2xUoLhD1FoGGgPsL5KoNdSen8k8+AzY",
+	"ewZd5pahrW1NAgzhSfHZJFXF4h5A7oFVHm8DFBfby1S9GYYeDdZ9fk2W52qugzIQSG43DO4XnVvDeXVW",
+	"u623pnjZZmaM3x6jDCsiKkNJKlzcWe+PyVU34j++pbE0LFfesO+7Wv+J8tYMxlUp8Ig6zsV75K/4kfte",
+	"2StrYPdJuUAsId/bxslBQ8WKVOXsddTvtqWMlD7Np4yRp4yR/4SMkZr3sE4SG+l2OXvMEMuF405oibJ4",
+	"7pYtlvQUiPi6kbU8yBWhiHoHo4+Buf7rJFeToP/uvcYu457xF+xQ26BLlNfw7+AZ3bnZBby00y2oTxtd",
+	"zdR1Ui70qnxVMiwNDbMMUVl4Hhq3GHRuMKUClZ+/fGMZcVl86ylnetuA2RLaLVLh3OFYeaNY2sTORrcT",
+	"39tfrWgIUzSloMJJi+q6JT9aPfBr32VaQpoLrC0/0/gu42O4I6jsbKktwsU+bt3GtYyyZZZad2HZchGW",
+	"fVHZV9j/KiUwzbQyQZxO3LVzT22MqaGpmDvl0illVCrDxY7N5+pC1OIdcKvm4jvKBmumBrLWs8vdgm3a",
+	"dff+7n8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/agcom/agcom/internal/agcom"
 )
 
 // Defaults.
@@ -35,6 +37,13 @@ const (
 	DefaultRateAuth            = 10
 	DefaultEventRetentionHours = 7 * 24
 	minSecretKeyLen            = 32
+)
+
+// Defaults of the limits the store enforces (agcom.Limits).
+const (
+	DefaultMaxMetadataKeysPerThread  = agcom.DefaultMetadataKeys
+	DefaultMaxMetadataBytesPerThread = agcom.DefaultMetadataBytes
+	DefaultSearchMaxScanBytes        = agcom.DefaultSearchScanBytes
 )
 
 // Config is the server's configuration.
@@ -72,6 +81,13 @@ type Config struct {
 	// Pprof serves Go's profiler at /debug/pprof/ (unauthenticated: only
 	// for diagnosing, on a trusted network).
 	Pprof bool
+	// MaxMetadataKeys and MaxMetadataBytes bound one thread's metadata:
+	// its keys, and the bytes of its keys plus values (UTF-8).
+	MaxMetadataKeys  int
+	MaxMetadataBytes int
+	// SearchMaxScanBytes bounds the bytes of candidate subjects and bodies
+	// one message search reads before it answers what it found so far.
+	SearchMaxScanBytes int64
 }
 
 // Addr is the listen address.
@@ -134,6 +150,9 @@ func Load(getenv Getenv) (Config, error) {
 		EventRetention:    time.Duration(r.int("EVENT_RETENTION_HOURS", DefaultEventRetentionHours, 1, 24*365)) * time.Hour,
 		ShutdownTimeout:   time.Duration(r.int("SHUTDOWN_TIMEOUT_SECONDS", int(DefaultShutdownTimeout/time.Second), 1, 3600)) * time.Second,
 	}
+	c.MaxMetadataKeys = r.int("MAX_METADATA_KEYS_PER_THREAD", DefaultMaxMetadataKeysPerThread, 1, 10_000)
+	c.MaxMetadataBytes = r.int("MAX_METADATA_BYTES_PER_THREAD", DefaultMaxMetadataBytesPerThread, 64, 1<<20)
+	c.SearchMaxScanBytes = int64(r.int("SEARCH_MAX_SCAN_BYTES", DefaultSearchMaxScanBytes, 1, 1<<40))
 	if alg := r.str("ALGORITHM", DefaultAlgorithm); alg != DefaultAlgorithm {
 		r.fail("ALGORITHM: only HS256 is supported, got %q", alg)
 	}
