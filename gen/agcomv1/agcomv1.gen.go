@@ -718,6 +718,16 @@ type SearchResult struct {
 
 	// Query Example: deploy
 	Query string `json:"query"`
+
+	// Truncated True when the search stopped at the server's scan limit
+	// (`SEARCH_MAX_SCAN_BYTES`) before it had looked at every
+	// candidate: older messages may match too. False when the
+	// answer is complete up to `limit`. Absent from the answers of
+	// servers older than this field: read absent as false.
+	//
+	//
+	// Example: false
+	Truncated *bool `json:"truncated,omitempty"`
 }
 
 // SendMessageRequest Example: {"body":"Can we meet tomorrow?","subject":"Project discussion","tags":["urgent","meeting"],"to_handles":["bob","charlie"]}
@@ -1556,6 +1566,14 @@ type ClientInterface interface {
 	// of 1 or 2 characters matches nearly everything, so it looks only at
 	// the newest 10,000 messages the caller can see.
 	//
+	// One search reads at most `SEARCH_MAX_SCAN_BYTES` bytes of the
+	// subjects and bodies of candidate messages (a server setting,
+	// default 67108864, 64 MiB; far more than a realistic search reads).
+	// A search that reaches it stops there and answers the matches it
+	// found so far, newest first, with `truncated: true`: older
+	// messages may match too; narrow the search (a longer query, a
+	// sender or a recipient) to reach them.
+	//
 	// Corresponds with GET /messages/search (the `SearchMessages` operationId).
 	SearchMessages(ctx context.Context, params *SearchMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1620,7 +1638,11 @@ type ClientInterface interface {
 
 	// ArchiveThread Archive a thread
 	//
-	// Sets the metadata key `archived` to `"true"`.
+	// Sets the metadata key `archived` to `"true"`. The key counts
+	// against the thread's metadata limits (see `PUT
+	// /threads/{thread_id}/metadata`): on a thread whose metadata is
+	// full, archiving is refused with 400 `ValidationError` until a key
+	// is removed.
 	//
 	// Corresponds with POST /threads/{thread_id}/archive (the `ArchiveThread` operationId).
 	ArchiveThread(ctx context.Context, threadId ThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1643,6 +1665,20 @@ type ClientInterface interface {
 	//
 	// Sets `key` to `value`; a `null` value removes the key.
 	//
+	// A thread's metadata comes with every read of the thread, so it is
+	// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+	// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+	// UTF-8 (default 16384), both server settings. The limits count the
+	// metadata as this write would leave it: replacing a key's value
+	// counts the new value instead of the old one. A write that would
+	// exceed either is refused with 400 `ValidationError` and changes
+	// nothing; its `details` name the limit (`limit`:
+	// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+	// value (`max`) and what the thread holds now (`current`; for
+	// bytes also `after`, what the write would make). A write that does
+	// not grow what it would exceed always passes: removing a key, or
+	// a value no longer than the one it replaces.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /threads/{thread_id}/metadata (the `PutThreadMetadata` operationId).
@@ -1651,6 +1687,20 @@ type ClientInterface interface {
 	// PutThreadMetadata Set or remove one metadata key
 	//
 	// Sets `key` to `value`; a `null` value removes the key.
+	//
+	// A thread's metadata comes with every read of the thread, so it is
+	// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+	// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+	// UTF-8 (default 16384), both server settings. The limits count the
+	// metadata as this write would leave it: replacing a key's value
+	// counts the new value instead of the old one. A write that would
+	// exceed either is refused with 400 `ValidationError` and changes
+	// nothing; its `details` name the limit (`limit`:
+	// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+	// value (`max`) and what the thread holds now (`current`; for
+	// bytes also `after`, what the write would make). A write that does
+	// not grow what it would exceed always passes: removing a key, or
+	// a value no longer than the one it replaces.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2338,6 +2388,14 @@ func (c *Client) SendGroupMessage(ctx context.Context, params *SendGroupMessageP
 // of 1 or 2 characters matches nearly everything, so it looks only at
 // the newest 10,000 messages the caller can see.
 //
+// One search reads at most `SEARCH_MAX_SCAN_BYTES` bytes of the
+// subjects and bodies of candidate messages (a server setting,
+// default 67108864, 64 MiB; far more than a realistic search reads).
+// A search that reaches it stops there and answers the matches it
+// found so far, newest first, with `truncated: true`: older
+// messages may match too; narrow the search (a longer query, a
+// sender or a recipient) to reach them.
+//
 // Corresponds with GET /messages/search (the `SearchMessages` operationId).
 func (c *Client) SearchMessages(ctx context.Context, params *SearchMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSearchMessagesRequest(c.Server, params)
@@ -2482,7 +2540,11 @@ func (c *Client) GetThread(ctx context.Context, threadId ThreadID, reqEditors ..
 
 // ArchiveThread Archive a thread
 //
-// Sets the metadata key `archived` to `"true"`.
+// Sets the metadata key `archived` to `"true"`. The key counts
+// against the thread's metadata limits (see `PUT
+// /threads/{thread_id}/metadata`): on a thread whose metadata is
+// full, archiving is refused with 400 `ValidationError` until a key
+// is removed.
 //
 // Corresponds with POST /threads/{thread_id}/archive (the `ArchiveThread` operationId).
 func (c *Client) ArchiveThread(ctx context.Context, threadId ThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2535,6 +2597,20 @@ func (c *Client) GetThreadMetadata(ctx context.Context, threadId ThreadID, reqEd
 //
 // Sets `key` to `value`; a `null` value removes the key.
 //
+// A thread's metadata comes with every read of the thread, so it is
+// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+// UTF-8 (default 16384), both server settings. The limits count the
+// metadata as this write would leave it: replacing a key's value
+// counts the new value instead of the old one. A write that would
+// exceed either is refused with 400 `ValidationError` and changes
+// nothing; its `details` name the limit (`limit`:
+// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+// value (`max`) and what the thread holds now (`current`; for
+// bytes also `after`, what the write would make). A write that does
+// not grow what it would exceed always passes: removing a key, or
+// a value no longer than the one it replaces.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /threads/{thread_id}/metadata (the `PutThreadMetadata` operationId).
@@ -2553,6 +2629,20 @@ func (c *Client) PutThreadMetadataWithBody(ctx context.Context, threadId ThreadI
 // PutThreadMetadata Set or remove one metadata key
 //
 // Sets `key` to `value`; a `null` value removes the key.
+//
+// A thread's metadata comes with every read of the thread, so it is
+// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+// UTF-8 (default 16384), both server settings. The limits count the
+// metadata as this write would leave it: replacing a key's value
+// counts the new value instead of the old one. A write that would
+// exceed either is refused with 400 `ValidationError` and changes
+// nothing; its `details` name the limit (`limit`:
+// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+// value (`max`) and what the thread holds now (`current`; for
+// bytes also `after`, what the write would make). A write that does
+// not grow what it would exceed always passes: removing a key, or
+// a value no longer than the one it replaces.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5106,6 +5196,14 @@ type ClientWithResponsesInterface interface {
 	// of 1 or 2 characters matches nearly everything, so it looks only at
 	// the newest 10,000 messages the caller can see.
 	//
+	// One search reads at most `SEARCH_MAX_SCAN_BYTES` bytes of the
+	// subjects and bodies of candidate messages (a server setting,
+	// default 67108864, 64 MiB; far more than a realistic search reads).
+	// A search that reaches it stops there and answers the matches it
+	// found so far, newest first, with `truncated: true`: older
+	// messages may match too; narrow the search (a longer query, a
+	// sender or a recipient) to reach them.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /messages/search (the `SearchMessages` operationId).
@@ -5182,7 +5280,11 @@ type ClientWithResponsesInterface interface {
 
 	// ArchiveThreadWithResponse Archive a thread
 	//
-	// Sets the metadata key `archived` to `"true"`.
+	// Sets the metadata key `archived` to `"true"`. The key counts
+	// against the thread's metadata limits (see `PUT
+	// /threads/{thread_id}/metadata`): on a thread whose metadata is
+	// full, archiving is refused with 400 `ValidationError` until a key
+	// is removed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5211,6 +5313,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Sets `key` to `value`; a `null` value removes the key.
 	//
+	// A thread's metadata comes with every read of the thread, so it is
+	// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+	// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+	// UTF-8 (default 16384), both server settings. The limits count the
+	// metadata as this write would leave it: replacing a key's value
+	// counts the new value instead of the old one. A write that would
+	// exceed either is refused with 400 `ValidationError` and changes
+	// nothing; its `details` name the limit (`limit`:
+	// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+	// value (`max`) and what the thread holds now (`current`; for
+	// bytes also `after`, what the write would make). A write that does
+	// not grow what it would exceed always passes: removing a key, or
+	// a value no longer than the one it replaces.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /threads/{thread_id}/metadata (the `PutThreadMetadata` operationId).
@@ -5219,6 +5335,20 @@ type ClientWithResponsesInterface interface {
 	// PutThreadMetadataWithResponse Set or remove one metadata key
 	//
 	// Sets `key` to `value`; a `null` value removes the key.
+	//
+	// A thread's metadata comes with every read of the thread, so it is
+	// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+	// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+	// UTF-8 (default 16384), both server settings. The limits count the
+	// metadata as this write would leave it: replacing a key's value
+	// counts the new value instead of the old one. A write that would
+	// exceed either is refused with 400 `ValidationError` and changes
+	// nothing; its `details` name the limit (`limit`:
+	// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+	// value (`max`) and what the thread holds now (`current`; for
+	// bytes also `after`, what the write would make). A write that does
+	// not grow what it would exceed always passes: removing a key, or
+	// a value no longer than the one it replaces.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10789,6 +10919,14 @@ func (c *ClientWithResponses) SendGroupMessageWithResponse(ctx context.Context, 
 // of 1 or 2 characters matches nearly everything, so it looks only at
 // the newest 10,000 messages the caller can see.
 //
+// One search reads at most `SEARCH_MAX_SCAN_BYTES` bytes of the
+// subjects and bodies of candidate messages (a server setting,
+// default 67108864, 64 MiB; far more than a realistic search reads).
+// A search that reaches it stops there and answers the matches it
+// found so far, newest first, with `truncated: true`: older
+// messages may match too; narrow the search (a longer query, a
+// sender or a recipient) to reach them.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /messages/search (the `SearchMessages` operationId).
@@ -10913,7 +11051,11 @@ func (c *ClientWithResponses) GetThreadWithResponse(ctx context.Context, threadI
 
 // ArchiveThreadWithResponse Archive a thread
 //
-// Sets the metadata key `archived` to `"true"`.
+// Sets the metadata key `archived` to `"true"`. The key counts
+// against the thread's metadata limits (see `PUT
+// /threads/{thread_id}/metadata`): on a thread whose metadata is
+// full, archiving is refused with 400 `ValidationError` until a key
+// is removed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10960,6 +11102,20 @@ func (c *ClientWithResponses) GetThreadMetadataWithResponse(ctx context.Context,
 //
 // Sets `key` to `value`; a `null` value removes the key.
 //
+// A thread's metadata comes with every read of the thread, so it is
+// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+// UTF-8 (default 16384), both server settings. The limits count the
+// metadata as this write would leave it: replacing a key's value
+// counts the new value instead of the old one. A write that would
+// exceed either is refused with 400 `ValidationError` and changes
+// nothing; its `details` name the limit (`limit`:
+// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+// value (`max`) and what the thread holds now (`current`; for
+// bytes also `after`, what the write would make). A write that does
+// not grow what it would exceed always passes: removing a key, or
+// a value no longer than the one it replaces.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /threads/{thread_id}/metadata (the `PutThreadMetadata` operationId).
@@ -10974,6 +11130,20 @@ func (c *ClientWithResponses) PutThreadMetadataWithBodyWithResponse(ctx context.
 // PutThreadMetadataWithResponse Set or remove one metadata key
 //
 // Sets `key` to `value`; a `null` value removes the key.
+//
+// A thread's metadata comes with every read of the thread, so it is
+// bounded: at most `MAX_METADATA_KEYS_PER_THREAD` keys (default 50)
+// and `MAX_METADATA_BYTES_PER_THREAD` bytes of keys plus values in
+// UTF-8 (default 16384), both server settings. The limits count the
+// metadata as this write would leave it: replacing a key's value
+// counts the new value instead of the old one. A write that would
+// exceed either is refused with 400 `ValidationError` and changes
+// nothing; its `details` name the limit (`limit`:
+// `metadata_keys_per_thread` or `metadata_bytes_per_thread`), its
+// value (`max`) and what the thread holds now (`current`; for
+// bytes also `after`, what the write would make). A write that does
+// not grow what it would exceed always passes: removing a key, or
+// a value no longer than the one it replaces.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27920,172 +28090,185 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pd9s4tuBfweG8OWXPo2V5S3fkD3NcjqviVLa2nVR3FTMiJEIS2hSgR0B2VDn+73NwL0CCEqglsVOV",
-	"jvMhx5JILBd33/Ap6svxRAomtIo6n6IRoxkr4M8LpovZzslAs8J8zJjqF3yiuRRRJ7pkfSkyRbQkt5Rr",
-	"0mMDWTBSmHe4GJKtw/2nhIqMHLUPiBT5bLsVxZHqj9iYmtH0bMKiTsSFZkNWRHd3cfTPnQv2P1Om9M75",
-	"s8UJr0ZmdPj9B0V4FhM9YkTRMSNUkZQVhSxa9oEuz9LgdEoXXAyjOzPdhBZ0zLTd7Elf8xv2RuSzxanN",
-	"t4TCA4QJXXCmzOjc/PY/U1bMojgSdGwmwKe6ZsO1+TM2oNNcRx1dTFnsltOTMmdUwO4b4Gy23Z8WShZE",
-	"DmDLOVWasBsmNClYn/EblpnVsI90PMnNqIf7TYuDKfxlTajWrDCP/r/f2ztPP3zai/ee3v1XFC8ALI5O",
-	"hkzo51RkZpLQMql54AdFRvBMCaEJ1aNqDfhjFEfmqHjBMgeSalH/VbBB1In+126Fmbv4q9q185v1nEqh",
-	"aX/pivr4yNdb03nGxhOpmejPfmEBTHpFr5mCU+wXjGqDvwNmaAjoplOh9DWbkUEhxx6SG+gm4pbrUfWl",
-	"xXdivuWC7B+SkZwWilChblmBM8mCD7mgOVGa6qlKhKHKnsxmMSkHK5iaSKEYQfInabkRvXPBJjmdsaxD",
-	"DFDS2FB1InD9ighpZh4e15cOA1OS8cGAFYipuFCuyGH7aSLSOqQu2FSxLG0loobJB4O9/n72lO08oX/r",
-	"7Rz297Kdp2x/sNOme739/kF2yI4G7khx5dWhehPsmLPwT3NMP75kYqhHUWf/6CiOxly4z3txjSiS5OP+",
-	"3k6SfPzb2Yf/DtPFSz7mevGo39IhI4r/wZpYRQ7vBZnEUTs2a+Tj6Tjq7LXbsEL7KQ6xzldMKTpkTXxz",
-	"jD8D32ygAftIl2efTQfnz2AtbwYDxQIAOddsDPJCXfNJE1AkvhyEyhxQzD8PMO0gYK7oUP3E8yBrPZXj",
-	"Md1RzAgCzTKi6VAdEyqAx8/ImOr+iClyO2KCcE1G1NDVzLLhMfLcSS4zFnUGNFcsvCMzam0/3MBhFSyv",
-	"6DC6g/2e4+P71f5oUdCZ+VXpGZDJQBZj8/lqVDCaNSGBhl+X4QA+8cUocGfeRn4C+zwzotn8YdgxE4Aa",
-	"dDLJeZ+a5e3+W5k1fqro/lPE3CsZ05TnMMyAszwzq5RdZNjq9/YHABKi7vxPHTKeKqOYEGrZf4fs7zw5",
-	"JP0RLWjfCH5zlnTnD9LeeUpapEt27MZRhYg6UXvvxdPf/nH46+Hlwev26dE/nvzj6bO/v//b1f4vFSt4",
-	"T3OewU5wo2b/60ELnj8TNyyXE4aAqx/biSAAiZhwAQyW2YeN/C9mxPDlgkwVUy1yCdydKVC6zNJUJxGH",
-	"7TZJ5xaYxuSwvUfSk6keMaHtKVQ/HSQifcuKMVeKS/GMCc4y+OGQpK+l/klOBX4+Iukrpkcyey31SZ7L",
-	"W/ucYe+nUgxy3tdpTNL3rDAjlV8R6QsYn//H5HCvbd4Ghefs48RgIHx7QNK3dJZLml1J+ZIWQyOIjIqZ",
-	"XlDNgAWffewzlsHzR20zyrkwbJzmbmtGE02fUU17VLEfp2qGK7lkxQ3vs3eC3lCe017O0hYxKp+RlERO",
-	"WAEAInpENdEgwGkpz4wcJYZqFJGCxURJUHYNv+hTYUYwghg2sCULYs5jIAtCyZjmhmwZiuJtlJ9SjwxW",
-	"8qEwujSFn1AmNqvlIQSzT+/6jwYU7GWv1p69u6uQGrXloaXjSWEApDlSOioFWZfqlfyNj5nSdDwx68q4",
-	"MmDPakzAstR5TRmeNgpJF5mW90Z0kvO+UePENIdznNO2ncyOncK3pl4XR1x1aTbmYr0FTifZ5lC481nu",
-	"75VKWtuttxIParEP99r0H8rlyd6/WV9HTo0/hReAEWcZN+hN87feUdq9eRy5DvXoR9mLKjhGPfhYgQne",
-	"NzZWDT3mT24ZaJ7hs6/No194YqUC0XBiYdAvg11m+CZFsVTfInWEsWyZSD13MT7dVaxfhBQm36bCZ1rk",
-	"HFRoNZK3wjIaw5i4KjX4uin49xft3z7+Y7zf+xvde6Gfql/H+zev/zF58ffrg/zHw/7Vk9nzvelFmz07",
-	"kkHd1ocLbm1u0Y1QegsSOQgetbYWVAJqXvOZUGPSIJyWD/G2ejK4IaObeaM17ucdUNWGFGO5muFCd6Cq",
-	"+m/sBcijZIOr2d4GxOMTQwD5Fzdc9Ef8hhmNInSG+GudW4fdGrGnUq5nPPjn46uj5aTBA5pmXJ/dBEUS",
-	"7WtZdEer3BYo3Y1WmB0TIz9Q7RfS/nxrlP9KYWJZTKhKBMryAeU5y0guh1yQrVTLaya6XKkp65qfpoVR",
-	"Vm5HUjGijeoCNKxHLBG4LpzcTNHPKR+zbHveEKbrSjZPXw7jKb7noaln+K3Qd9UUId6JnrM8B4ZRnW7z",
-	"qy+iEI6BA2tNvHBP4yArWEaJC1fmaTM1gNxDgQqsKLZWAlWXYvqz5Xm53dpe4jp6zq+1Ok5/DcspIMx3",
-	"Yc4N+G5FUA/FfO2KVjPf+nmavQhj7pfsAXWfqDQDu4qJzPtYsAn4YmmWFUypbk/K6y7NsvmvUG2qkHrM",
-	"NM2optUPKPjK+fDj3K8oFruF1P63wBFUt2A38hqmWOQQZvMVYs7tZQEjf5TZrI7Kp1SQW0bGjGmi5VgW",
-	"hbz9v1Hsu7qOSo9J0NmVJJfBqQpJsz5V+oIp0KIWlH45RcZbLuZg0RVTnsf6SGh9WosYOIdJ5cCxXUoI",
-	"jayz+P5MFl+M+OfwI+1fM5GRjKGlXqzFtRtNmh9lj7yQAnb3IGYNxCvWE+V0uI7bSn22CVS91putv4kb",
-	"9C7MI+AKh+k6tpZ/xrHz41Uwaza7ahupVrgELz/DHqvpMSGsW7TYSkyas9vwZH+PJjM9gr32cLjow6IJ",
-	"V8f7pUqo9+iX6a+b4vX6mLq+6WcP6hmD0zeHu8hL7of+NrJS/UGWLDusFdjw2Pos2XHRh1IKygWtVAvs",
-	"Sj7DKpuLYgsuC9LbgHzIZWFd/8xYC92S/xzUDtRy0SbKiiMFU/9VSGxxO+uz0zlEXhHq/gLyXFhkCDOe",
-	"bSKZ69rRxrqRD8RGse3NsfcZc4D32ul785iyqbHnYijOlAtZZmU4xd8QKsVESE0GchpWSv3Iif/uOkEU",
-	"fxRdzLr0y7NOtmuusP2gUqrnbIr5WI6xPxaiJFEczcdHojhyoZEojuajIhHwKwh+RHE0Fw6J5rMGMBZi",
-	"3vGjIGbSegAkiqOF2IcZzI96RHHkBzyiOFqMdtQtD28by92B1oB12FI7/hBd1oNdixaqi/itDJgBLSyw",
-	"Bng9OO/NfYYqMBUn5EjiCpNyflBkIhUQo4va9Wmes+IHRXI5PCYFU9MxI4DhhOtA7s7aWTlxZCzUVfRf",
-	"X2lqT6xlIZB2SPopceeYRB1iDa+7tEVSpPuW1WfTTiLMw/iteRZDzncpocrbKlGMKcK13ST8MKJiyFqJ",
-	"KOc3L9Yn7/JMmUF/b7VaH2KSRGCIU22+a7VadynZMjZQIsA3N6bFNcvIVJintmOiwI0nbT4LzQDi8laQ",
-	"fs7Ngc751D75jG5dJ1jQXbqRj7PiOUsRvXJgzatIiICxoz/fSVqzRwAzGgniXtxEjR4iwT7qbhOpvKUK",
-	"cUORFPAjJeZ5ovmYeWlENunNumEhyYiM6GTCRDDfbZNMtqAfyl9zI9jmfVBztFSehyOYikECugedPP7L",
-	"8+TdlNy2Ko8hBkmtNC20gZssCBOZ+QsSs1rmi51W0MPsaStPDmvKyn4dyHTnj/bO0+4H+0eru/Ph/5Rf",
-	"BnnVc0ZzM9A81mFemg/WETw5887hy5yxYS9BtNdqt9orMcQuz595uU0fSsA5Ie9enj+rg3ypXuSnqD2p",
-	"n8OTBWw/2Xn+4pdXr9/uXL3f+e3Dp/0nYWFxLnry45nQBeiSNM/fDKLO7+t64eaPzTLnxb3+akjWEwaW",
-	"UesqEQ34sx9nQSZuwDOQxdgMavgX2zEgX+35mjswt7DFs/nggBBmfxu7KD2APpRJ7Hk3V5jErypxVt9W",
-	"zxoPy1aASlX8uWrRoJDj7sbuD4HO+a6WS9MWMcAthUGbSc6ZUf9jw8IMWrTWcYz64n0dEV1GupY/fOlZ",
-	"URs4RzfVF8qkthr3+t0674wUyDlo8WvhrOcmW8OrjoqFr2T4R11bXAW2GFFuTiHxj9sCbAka3xOFNgYR",
-	"/gTyxHhSyX/rO7tms9V7wRF+YbD+G5pP2brvvIeH51d/DXnRONCyNdtc9kp0TQouC65n8y6Uee/GAiW6",
-	"Edd03N0bjBaZi2C3BH62cqhgY3ljk/Ov2awuqkd8OAq4izaTS+tCG2HTFG7bHAgb8pslMIOfiJC3RDHt",
-	"y28LNMhhQEBmQQBuBjCf7awLvPdu9SsPbwE339YYwrxrX3XHslgvUpa7ioDyyaN2yPsky0z58sHgc1pq",
-	"mtce2ztqrwxrlan0rtAAh4mrvYTgeMFo1pD4s6kUfRgFsTrX/fb+k5323s7+4dVeu3Ow12m3W3v7B4dH",
-	"T367H0VyriaCNuZUGqBxwZQKk41ixQ14Iwr3XIu8Ezm/ZmjuTlj/B1ezE5M0sx67FEoOhCTphOpR2rEZ",
-	"4NlEcgEpRFMxn5IkEIpuhB8UMa+SWznNM8gaJFTMjCal/WUNeM7UTGk2JjmdySn4pOZczXbEYBBJgFd+",
-	"LdLggmtOc/7Hms8jRgWjEqsDu9XS6hOHjnDRCDWHdX8maJNRWQJ2VYrPhdGdbE72JgEv1P6jfzEVk/3J",
-	"mNzK4lpBEvoYkkVdiGrMmDb7WwxIbWI/fHZsByYJ7fuS0aI/Wpl8EhDw03GPQdWkU9JIwfS0mPcfPXC2",
-	"SmwLgmoiKWOTXM6iNRmQwRNXVdSc4nLJRGZX8flo0pRGVOX+vS2k+YtkXPWnEALxkGha2CThEpvq9suC",
-	"0fJFyPbAZtpD2V1VUZeLB7qPK2yyZcZWECM01WpZEna5qcMQDfjpARXX3V9FLsuVFKeO1h/dP1rJzN1r",
-	"sU8VZQp3udYgHCo8qUgwiMe+1+0zYrVXdFifpKKHauCD9rKCU+tB3QlWm2I9Y8C7qMlYKk3227aIMZti",
-	"eR1ThBaMZIWcTIyCIIuMFeSaTephpzDh3l+hIkaJ7i0Il1OlMeGA69mmL7u8zmbm+GkR7B6jLE1fa1iE",
-	"IkITWmje5xMqtM9D5mLZstBzouj30g1/v76dz2KVm1mNqKB3G+TxKyeBbQ8Dm05gE3CN7i99gwBL7arP",
-	"qAdrZygsmAL7K+uAm8zKiouGzmzOg7WAdx42zUEgxIaQCl55+DdvX30ZZlaFGZFRp0GHX42r91WhUa6+",
-	"eethn97n+eFqcmQ9ToVMaJXjs5IzKxx6ON4yexmwdZEYnstbMqZiZo3aSj29ZQVrxPGD5TheM7fXZob3",
-	"dvi41eVW8pVvNtVBcvHTKTk4OHgak3dXp0ut/PYaVv6i1JTXTKyrFAeUpY1DG/OFfZ9bkVdrVPFkhXc1",
-	"VN5WeepXlu1ZIGEZYaiQqs+UwlKG+pbY7MWo93Ofv+Evzt/9cb73mp+rc3Fx1D89f3J+Pfnn+9MXT1vm",
-	"od/230+zn57Kf/16dN37+Z15YdT7Of/3b5cvnrb6+7kInR2D/CfVdbWcoXSwqdA8R8FilkfsO3X6edJu",
-	"cK5dM9GdTwTrMVqwImD9zwPZh0ptsNrKF+FtZDLrTw13vjToY60fmPZkimFy/PSTQ/EXv15FgQ4Bzy/3",
-	"j56QF79eYcOY9O2byyuyS6d6tAvLgSr3sdlxVjV8KX0/12zWSsRpTvlYdUjqI01KttxWt2P3k59jmsYk",
-	"ZR8naSJqD3IKZf+iN8BmMe5VBM7QrGhLe7Wt8H0ihky4UnuqCRTHHBPag7SeMaNCkfZ2ixjLfuSye9Jr",
-	"nqXELMXW012zWQfHQ8VX8aFw204vz04vzq66v5z9KzXLisntiOfgt1YEC3biRNBcSWJOdQLwGjHRNEj3",
-	"7cXZ+/M37y7TFoLB7hkb7AAUYA39Eetfu/cp0TJnBRV9ZnSh9MWvV93Tl29Of+le/nL2a0q2DtpEkd4s",
-	"ETaNdrtFTixWYwXhIjC5IjLPUG0ShGvlIJuILfPJwgOkC5YggSUATyI/sNvPtrE/zx6mSgFbA38cEkOJ",
-	"wyOtJ9iugouB9DLJzZ82X/pkeCrHZEy50JQLVhiBOi1y+7bq7O4OuR5Ne62+HO/SYfl/tNgEA0biCjqz",
-	"jCnPd8BzilKTiyHgMu8z8GkpOdC3BupoGbYIFO+afYosEaWkBQVTTsANDeI+htjyLCY9V+4Uk2vGJoQS",
-	"NaIFK3VV0pPyOsYzxiYcRiGUguSM3kD3DUKnGddEF5TnrUQkwkshZRaLzFey4H8AunfIjwBgkkzb7YP+",
-	"i1+v4A9Df0DbMZaFqkTUyTMmcoJSbBlxWoI0pIN40JdjloglvMKAz/KL3sxgndknGck8UzXekQhDGeYE",
-	"DBMhJ6KkaKg2BtJ3Nc1kkNMh0iToPFIg9BJh00aRU2DDDWHbmyldMDpGAoKpx4QOKReWcLkmxVQogPEV",
-	"+6gJF64vhyJbPZlxpmICjjMYHFzhVde3bewPY+wKQF8uEmG29/rdyyq1imy9++92u93e7hA17Y+8zh9A",
-	"KaHuKom4HfH+CICmtCx8ZzssmEiBeGGRD7eOyOTiH9wQcmwmueGK93JoEmYI1jNTbKsXmQiAtzo2z1j/",
-	"PssVACiT2KOLsI9cabJ12D6MiYC1HbYPtmEdZzCzbTQDeOF1l4mhvQxkX7jmMzYJFF5Iog75lABjSKKY",
-	"eHmk5oNNUMcPVX5wEt3dpaTeyYxnibDpsqnfeyS13B5ZkrGOrXZi+cyr86sFzmJQSMlp0WctWQx37Utq",
-	"1zwL7nudVyzq4uzyipy8PfeSulxm2F0cmaHohEed6KDVbh1gouEIZPUuQH238qYNQ00cTuBooFeDUUfK",
-	"djLnxkx7yZU+qboQVP0IG5Kyqkd2sevYXbzyQduO6+7DXFem/XZ7jZ5M6zUyqjo+hJoYkYnBaDlwPNnA",
-	"9RBnDw1arnLX9lMyT+9t9PTBJk/vP93g6aON1n20wUrASTMe02JmEYMUbMiVZiB8AHKx4cderTj63LG1",
-	"A3jSpVqBgaA+WUWLZU768yoy4nKt+gyYC3IKYLqL2ItFiyfWcWjJ21Wq3B9e2drIu7rqbXtqzKH03r1P",
-	"XbZ6CWB21T3CwKpSp/5qGN7eBMMP97556rmwhAPKmEXPeWq5i+sMfPcTEtYduqQ2YcV+Y1TDZidU90er",
-	"6BD6iLHBgPU1kSj3nPYEwhdS4i1NLZIepgg9OOnZLK21SO+epckKepuvK/mrUdzh90Vxp3AKJb2VJoDR",
-	"+uO6EWAsDGunEFtovzZt7qL5uoMW7T1Q6mqBicoxGuDgkyhjFYiJtgIRxGaf5jnhytg0g6ky+zXKtJC3",
-	"RIq4NHmIkBkjWwt2jiLMWEAQ+OBFIoADgO1juwPihLkcKmMeWEvIKNGeIY8NiQQzU7JWIqzNt+D+qQw3",
-	"eAWWj+ODUdSnhdn1iCXCHagZM+DIUczZN+jMIug1sB2M6lzrAk4PDgHXFf1VuIjBK5zl2+Ykf0XecFYa",
-	"t/NU5NgFUZIMaLEZJwCP1U7lYn9wTuCShpcpzbaNZ54Z8kuE0nKiIOOKiyGa+UqiTc7W4iuJ2KLK+oxq",
-	"vC/dnmcoVMMKgnQHsIItXyK8HpruNlacK8A+EuD9q8OTnPZr0lk5NGgmOOWShzZ3a/zMNKYePSCa4QQN",
-	"uAUxeOdo+M5cB6dm75Vb27m8Y+tDAIrz+qwEEWCacb1bFQMvwwAj/5ELwfPH2MPYTaYhZHE7YugFnYED",
-	"GJhcX8uCSJS+2PWuwT1W9n8L+MgC13TgqjHPhCtohN3Ua77WiG9N5jbXXfAuXraI3sxTrJbcGOJ3ANz0",
-	"yoll80MvSdQoV61ivvHg5sv4pvyV9XaJy52WEM1BiD68bPrLOiN9MMRGXDOlyYAXqiZFzEMlE3FBJdDO",
-	"gvrVBShQilCCIUarD6ERM+/+bJETcltICPgZ6WX0qURMxbWQt8K6RTGIVBmcVsnIczJkugo2HLb3XLwp",
-	"EXZncOdDsHdrqHWr69TqWrhiQMeYZEqT4ZQpBRqf3xkWo19QjMMyF4RRU0ggGExzozGqTiLQKEkvTq7O",
-	"ui/PX51fdU/eXT3vvj276L46f/3u6iwlW3vtbWJXh6n8UjALARvZM19g3wsXuISQ78KwJ8+eXZxdXvrD",
-	"J2LrqDZ+eDw8JeEc0ip2l9DQRIy5mGoW26a6+PwPigymBQoHrdl4ohEgh/tPvfyNWy4yeZsIrMWTokV+",
-	"qq8DB7B5g8pCEe1t1L1vBcYm+7IoWF+XnbNBL6jvwB7lhJk3DHzispotEeZbYuuO5YCkVxfvLq/OnnXf",
-	"Xrz55/nZZYr3T5lfubYpCFwkIv3nzk+yuKVFxjLzV9oiqHOrWjIAJT05FRnLXJmCARS0wEjEVgpH8/zk",
-	"8nn39M3r03cXF2evT/+Vbh+THptJqPGhBv1tx+FbajTo6cQYEPtE4f08uDeBlx6ErjgI2AnnBu2vbCrL",
-	"QzgVa3lYX9mrWE9vCrJ8Y4RgQg8yoodn99+s5896e6LO7x9qtv7H/oIn0PdMiRp8a5JDj6zg8MsOgprn",
-	"JSZk9GbA2F1QMaQ8nvr9BDdyD1S3wa2hsniXDH1rmpDfH3KpGuRO5XtWgbwMIHcPYDgkW1WjNEdlid/7",
-	"HbIzFKE5FB2SLXvZoCyIkNpmZT0l1a06TcFY16BzU3yfu7cOUe7++X+92+1XjuiWzUvDPgPD/EEJjI0s",
-	"tqkgZO8ruKO+s+jsSQZ5XgvUNAsTkC8SdhUUgzZKhlOq2A4XignFgYDUtIeJu3ibGyhyYPmmhDubIa6F",
-	"ozCzzxuWbKX/O8U01m5qVXjNCppvH5PUrDe1Y1Mxa5EfWZ9OFUuEc0BMqB4ZVc1uwdoSlva5IiluKSV9",
-	"KoSE68ogQc4o04lIfz67ItX2nfc7PTZKJ1fYi5OAewU8qRhIzrnSIf0OS2mbhWLgzjhozCZJbg5pIIt6",
-	"an7VzDbkUnAfw9cuttsrs9nvWe5uJtO/TSkNmGjQ/fsW14joQYG9BpPxM0EyljMd6IbyC2MTF8RBmxRa",
-	"62L8xwmPoWRgl/VmEI1doMeqmXgltx8ah/wG5g2SEF0h3NizqId8BRn4zQdZKriGhRvZUnKgCeLTdpOu",
-	"GJRq56J+97TNonaxRymDEZivh1JL8egRd1bjzs9MgyNpXZVoU+2+flM2hLunQW8sxAlVTR+KfV0ohvJy",
-	"VDVcy/cWOSFK05wlIp1v0J6Wlsv8HaAusca5C7JMkT3IZfcYaEiHwZQ0H7kfzEz5c7Lf1iGqPyP/7fDR",
-	"plkvxB5g/XKi+Zgrzfskl/1rLobbzXrIirhrGTPBfA/0WLuAX8HAG2w0QBtHwA7LNix7y41p4vuLU/Mh",
-	"JcoWUtpYQoy+Y3eLPBReTfQMDAt0L8+1aW6RX7keyal2E8Z4O6Vdl5cHZ9gFvpMIr2oNk7AM9RjFacIK",
-	"LjNgHnttMncdcIcUTM1Ef1RIAfvZgmXZiLe1g3ryI2bIbZcBby6mzJZIer2eU4jxlWVIYHd5+7CFOg6o",
-	"uRTDnYnMc1eUZCBpmxS40qTqOG7pNSNcx4mgilBXzgTpP1uH7T08v7JCz1atZkQWto9eVapXZeLBTy6+",
-	"tR3b3U3h9G34qTwbiDUpQpXLMEwEXJBQRhHYOJin95KrxpD7KiNr4Kyx5Rc3WG8w5j/aHt8CDGIL6qZA",
-	"tfl59fXwT1beDL/QoUIqF940i0T16jOu7seWPm4dRyvv7n9Is3FphBuEiWUblTQBmoihntTFd79CFKT9",
-	"7fN/mtWveqiBlrpu9lslA/EFgOX4PvvfRYptzr4hqWYfbZLODj6cdvDAsE9g+GgTsZW+pErvAG7snD9L",
-	"MS6M3G7bMv4cnM+CKXutw8x23m+RM9ofJcJddJHyDFQ84IIWdczfKTyQIm+bTViZ5ge9DVNkZ7ACM8GL",
-	"yzevW+RUjsewZCi7hRVj+z4oCIcVbdmS0fTs/dnrq+7l1cXZyavuL2dnb09enr8/S2OydwTV08QVT9v6",
-	"c7gfppMSmt1wxRQZydtEmKNYvEjGTep65c9B68vFF5arGhZdq24NChIIbteFCaYtaDiDYgbA2gHodFCc",
-	"VE0QRlT5IqXHmPBlCsrwRZkSk0khx1LjWxmDP82xQg21AlcmnFQiFIVLd5TEAlaRqeM6BOtahIJ0AcFu",
-	"XV1LIrAx5RbkY9hkMOjLy9kt1qa+mTBR5sebWRYkcS2twoAe92QQ/dXJP7s+qmCaw8nPZ6+vDK60t53T",
-	"lOZ58Hl4qt1ubx+DfTY2KGJOdf8pSRfu3kkTgRhjq15bsCbrOnbfqb6csJRsYSY9lFunWBqcBkXxJWz9",
-	"noWxwb6cKu24UsH6jN+w7JhoKEuamC8yBj0KbiolspSGWJFbicMaidTE4vq3cqyWgwv8rt6FBGmc7Lfb",
-	"bYM4POuQw33Lqjpk7q6NRBhGBKXLlpqjThId7idR7IqZO8n8BR34o+t6A080X3qcRHdVEwUaaN20RCJb",
-	"hH8UvGt4epGJhkTv1iXQ1c6lgShSUKPQHZVXk4SlbcXCQGrYy44mhYRkBiBgVfYeCLrj7OUnD6jt2Rka",
-	"EMv2H+AKZWlr0zNakvTxkt8wYeAwKWTPD4NbqPog3sWuuo0BPNfqwfZ/c91xPVMU5OqYD6GC+Rjym0rb",
-	"Ngj5qjnzAwK/mmQl/DHED1VXBR0MeL/1p6XrlKtefnRgTjeembH8CaP9kWOyttE1UZpqZsvLHHmG83Tg",
-	"HpW10ru9Di6rugOGDDfbo0+KfBY23xovX12+mjLdfLRs9lrjwbXQCtuuLZ8bXBowu1HQEMSh2esXd/xn",
-	"J3hXl/wsDZfWxAZg+Xec3lQiVENXzsasb2QPyCr8RsBBbvHaG+O4bGCUz9BfiPUickCwR70jpkWO8cq/",
-	"d2VtpvHQZPotkYh/z87ynAILve+YNLybKWqSp08FUYzVuuhbvGzO/DMmrbJF2rYPLiYF1Vs7lX2jDE93",
-	"NzskomB9PuGo4GZsp2z0nNnq0gLauIGlDIPaBrc2171sgfaDCicIlS3k/6ophIEu9185j7Ds9B9W9FwH",
-	"L/C6y4JljxmE95/eA1U+FtIxtIyDkJdHU2Ga9EXUbtnqr7lACWm1EkbgX8q40lz0NSlpMSZc4FMFFQob",
-	"Ai7KrR/dfI8ktuqCBwcpe+1HgNTeiIrUJlACZM/ikdwehNzKoGJ5KaNEo68EPPYsxCuX16bBYSGnk2b6",
-	"u3KzUuWaVbpX02OPLmMoBalkYyso2n42kz0S36N8+xYITooarSl2wwrq47iTOUBC61Pc/abQA1uwKiYV",
-	"2a4sEtGTUMKiSc6owsw2aCrUM9qsmZxl28ekIau+lYg3rqst+0j72teAK14zgLRv1SK+PdkiJ9juFdLv",
-	"94gsyL5/SzZsAIpGaYHJKcUMLhaPiZKEa0hzx6YWEGKz4Sgz/l47brfby4yA5oT7dW3V1Qn35bVRy/Lt",
-	"65zii/Lv53M4IKvaO/ImC5qLbnWxRsDLFr7tbemMBqmWTGcvnP2Cuf4cp9qyNcz5YcB1XCo5Da4L+fAe",
-	"vod0StQue2sSQK7G4ft2THi0sbFroiYQPlXXXN41ioXD9mF106sTS3PNpWuOflfPpJhNcWtw5v3MPHPo",
-	"oZ1dK3Sax1z19XPVx+WhhV1fG+nW9njOn+EV/WHc3C3vEPvssePGPiQ0QweCQ21MvRnTAlJzMJ7VmxlM",
-	"ZvmgRV5RaOkG+b5Ys5vU7vKBvBxM6sGULHsvTovUCKlGKolwvRTdIBLihYaKbBMKM55n5AQ0DrOw0nyg",
-	"2UOHPPHmo+VUtTwc+EhxqyjOHKmHmU13ps2p/6GgzDw5TfLZw9DTFaTDTfIZlsDZhcqCD7nR61GlislU",
-	"5NALotqE81IvPIqXPvRHpE/xYoPgwDXaONdqzvtthdAP6thmoZWm1L+ltWWsmAo2L53ksyv5F3cf1G4J",
-	"/ms5DhAhvqbb4LFkZUXJygy6sC6X5c0MBJMpHoaDNItJsqmUXCYj34niUUp+T1JyKpbISe9GyaARdGVL",
-	"jPybSjFhlhbg/t6ieV4WIrmGR9mYi+1wFsOVd9fkEsdQajh32rGOKXvLp5vnmKSQtOR+1+UiqQbHGqiW",
-	"5VtbXPTzaYbZ2dCc0xY8mU1ds9n2MZFjrjXLOoTmOUrCYN9Kd9toIMe15mb5lpIivHtKVyQOAZC/85SI",
-	"MnWq7DZrvaXujtyFVCFHYTV62/1UZtys6YCwwdj1/Q9Bv8PV6KGZv7tyNsz5nUvkkbmv63RYCHJU+LSp",
-	"Po5HU3ocAqi4aznc5gqON3aTfnPJtLJaDF6bDFcxpI6pplCbm8A9zkkUaPd1gg8+PArbiZaqMM6scrIJ",
-	"lZhHxF6jF5YFGF2G2k34uTLX8r55ZqWyNIe0/iNTIH3fwVcMO3z7+L2YPSkHJbLXy4y/Flf3b9kPUs2Z",
-	"LazES0NvaD5lRLHylq4lgYy5C/4fXLEoZ1rFl92eH1F2PV3DmHGlYPYw9r5xtKERDygH6TWboRoAKJge",
-	"E0pSMc3z1OJkwbBJtjXcFjHy7TSEkffvc3TD/zn9cuqzLw8dA1FDQEfIW6OliOwvx8b/E9KXQK9A/LTB",
-	"wkrJ3VDFwRd3P12z2WbGofUJuuuTraJjMMD+opheg4v/wmbRV8DeM+j2tQxtbQcFoP1HPr5JoNriHkDu",
-	"njl4sLTex/YyUWdCofrXOs+u2fJMrXVQBsJIzXrO5/nm1zBdz2oXlde0Y9tUSsjbY5JTzYpK71Oazqz3",
-	"NeyRx5kvvopHZqlT/rm8JWMqvESsW1YwW136SHlruuKr5EposOEQ5DOi12Hk/qzY9RrYfVIuEHp2FS5K",
-	"Bn2VqWZVoWQd9VtNAePSRfMYL36MF/8nxItrzpA6SWyk203FQzpYLzzrqMHHGrhW2y3p0a/6bSNreZAr",
-	"PKv13hifIryG7GSqR1Hn9w8Gu7BvRzhdn9vWL0UUR9MijzrRLp3w3Zs9wEs73YL6tNEVOS0v4GpWFcqR",
-	"F1mMzDImZUljjNkEUBOMicKV27IcsXQgL456KoXZNmC2ivFKau8uyZKioBtZHTvn6uhDo79a0WrAlTvz",
-	"wkuKaPkJ/0Y9CGvfZVAymxbUWH7YUimXQ7irpergKQuy2CGoNXc9pGqYpdblVTVcSGQHKvu7hofSBeW5",
-	"USaY1xG5du6ZdZnPaSp4t1025oIrjVzsGD9XF7O6MeB2z8UxytY9WF1T6wbjb8G2g7n7cPf/AwAA//8=",
+	"7H1pc9u4tuBfQXHeVOx5tCxvuR35w5TjuDvO3raS3pgRIRKScE0BegRkR53yf5/COQAJSqSWxE53bjsf",
+	"UpZEYjk4+4bPQSLHEymY0CrofA5GjKYshz8vmM5nOycDzXLzMWUqyflEcymCTnDJEilSRbQkN5Rr0mcD",
+	"mTOSm3e4GJKtw/0nhIqUHLUPiBTZbLsVhIFKRmxMzWh6NmFBJ+BCsyHLg9vbMPh154L9z5QpvXP+bHHC",
+	"7siMDr8/UoSnIdEjRhQdM0IViVmey7xlH+jxNK6dTumci2Fwa6ab0JyOmbabPUk0v2ZvRTZbnNp8Syg8",
+	"QJjQOWfKjM7Nb/8zZfksCANBx2YCfKpnNlyZP2UDOs100NH5lIVuOX0pM0YF7L4BzmbbyTRXMidyAFvO",
+	"qNKEXTOhSc4Sxq9ZalbDPtHxJDOjHu43LQ6m8Jc1oVqz3Dz6//5o7zz5+Hkv3Hty+19BuACwMDgZMqGf",
+	"U5GaSeqWSc0DjxQZwTMFhCZUj8o14I9BGJij4jlLHUjKRf1XzgZBJ/hfuyVm7uKvatfOb9ZzKoWmydIV",
+	"JfjIt1vTecrGE6mZSGYvWQ0mvaZXTMEpJjmj2uDvgBkaArrplCh9xWZkkMuxh+QGupG44XpUfmnxnZhv",
+	"uSD7h2Qkp7kiVKgbluNMMudDLmhGlKZ6qiJhqLIv01lIisFypiZSKEaQ/ElcbETvXLBJRmcs7RADlDg0",
+	"VB0JXL8iQpqZh8fVpcPAlKR8MGA5YioulCty2H4SibgKqQs2VSyNW5GoYPLBYC/ZT5+wncf0X/2dw2Qv",
+	"3XnC9gc7bbrX308O0kN2NHBHiisvD9WbYMechX+aY/rpFRNDPQo6+0dHYTDmwn3eCytEEUWf9vd2oujT",
+	"v84+/nc9XbziY64Xj/odHTKi+J+siVVk8F4tkzhqh2aNfDwdB529dhtWaD+FdazzNVOKDlkT3xzjz8A3",
+	"G2jAPtLj6RfTwfkzWMvbwUCxGoCcazYGeaGu+KQJKBJfroXKHFDMPw8w7VrAdOlQ/cizWtZ6KsdjuqOY",
+	"EQSapUTToTomVACPn5Ex1cmIKXIzYoJwTUbU0NXMsuEx8txJJlMWdAY0U6x+R2bUyn64gcMqWHbpMLiF",
+	"/Z7j4/vl/mie05n5VekZkMlA5mPzuTvKGU2bkEDDr8twAJ/4ahS4NW8jP4F9nhnRbP4w7JgJQA06mWQ8",
+	"oWZ5u/9WZo2fS7r/HDD3Sso05RkMM+AsS80qZQ8Ztvqj/RGAhKg7/1OHjKfKKCaEWvbfIfs7jw9JMqI5",
+	"TYzgN2dJd/4k7Z0npEV6ZMduHFWIoBO09148+f3nw18OLw/etE+Pfn7885NnP3z4V3f/ZckKPtCMp7AT",
+	"3KjZ/3rQgufPxDXL5IQh4KrHdiIIQCIkXACDZfZhI//zGTF8OSdTxVSLXAJ3ZwqULrM01YnEYbtN4rkF",
+	"xiE5bO+R+GSqR0xoewrlTweRiN+xfMyV4lI8Y4KzFH44JPEbqX+UU4Gfj0j8mumRTN9IfZJl8sY+Z9j7",
+	"qRSDjCc6Dkn8geVmpOIrIn0B4/P/kBzutc3boPCcfZoYDIRvD0j8js4ySdOulK9oPjSCyKiY8QXVDFjw",
+	"2aeEsRSeP2qbUc6FYeM0c1szmmj8jGrap4o9naoZruSS5dc8Ye8FvaY8o/2MxS1iVD4jKYmcsBwARPSI",
+	"aqJBgNNCnhk5SgzVKCIFC4mSoOwafpFQYUYwghg2sCVzYs5jIHNCyZhmhmwZiuJtlJ9SjwxW8qEwujSF",
+	"n1AmNqvldQhmn971H61RsJe9Wnn29rZEatSWh5aOJ7kBkOZI6agUpD2qV/I3PmZK0/HErCvlyoA9rTAB",
+	"y1LnNWV42igkPWRa3hvBScYTo8aJaQbnOKdtO5kdOoVvTb0uDLjq0XTMxXoLnE7SzaFw67PcP0qVtLJb",
+	"byUe1EIf7pXpPxbLk/1/s0QHTo0/hReAEacpN+hNs3feUdq9eRy5CvXgqewHJRyDPnwswQTvGxurgh7z",
+	"J7cMNM/w2Tfm0a88sUKBaDixetAvg11q+CZFsVTdInWEsWyZSD23IT7dUyzJ6xQm36bCZ1rkHFRoNZI3",
+	"wjIaw5i4KjT4qin4w4v2759+Hu/3/0X3Xugn6pfx/vWbnycvfrg6yJ4eJt3Hs+d704s2e3Yka3VbHy64",
+	"tblFN0LpHUjkWvCotbWgAlDzms+EGpMG4bR8iHflk7UbMrqZN1rjft4DVW1IMZarGS50C6qq/8ZeDXkU",
+	"bHA129uAeHxiqEH+xQ3nyYhfM6NR1J0h/lrl1vVujdBTKdczHvzz8dXRYtLaA5qmXJ9d14okmmiZ90ar",
+	"3BYo3Y1WmB4TIz9Q7RfS/nxjlP9SYWJpSKiKBMryAeUZS0kmh1yQrVjLKyZ6XKkp65mfprlRVm5GUjGi",
+	"jeoCNKxHLBK4LpzcTJFklI9Zuj1vCNN1JZunL9fjKb7noaln+K3Qd9UUId4JnrMsA4ZRnm7zqy+COhwD",
+	"B9aaeOGexkFWsIwCF7rmaTM1gNxDgRKsKLZWAlUXYvqL5Xmx3cpewip6zq+1PE5/DcspoJ7vwpwb8N2S",
+	"oO6L+doVrWa+1fM0exHG3C/YA+o+QWEG9hQTqfcxZxPwxdI0zZlSvb6UVz2apvNfodpUIvWYaZpSTcsf",
+	"UPAV8+HHuV9RLPZyqf1vgSOoXs6u5RVMscghzOZLxJzbywJGPpXprIrKp1SQG0bGjGmi5Vjmubz5v0Ho",
+	"u7qOCo9JrbMrii5rp8olTROq9AVToEUtKP1yioy3WMzBoiumOI/1kdD6tBYxcA6TioFDu5Q6NLLO4rsz",
+	"WXwx4p/DU5pcMZGSlKGlnq/FtRtNmqeyT15IAbu7F7MG4hXriXI6XMdtpb7YBCpf68/W38Q1ehfmEXCF",
+	"w3QdW8s/49D58UqYNZtdlY2UK1yCl19gj1X0mDqsW7TYCkyas9vwZP8IJjM9gr32cbjg46IJV8X7pUqo",
+	"9+jX6a+b4vX6mLq+6WcP6hmD0zeHu8hL7ob+NrJS/UGWLLteK7DhsfVZsuOi96UUFAtaqRbYlXyBVTYX",
+	"xRZc5qS/AfmQy9y6/pmxFnoF/zmoHKjlok2UFQYKpv67kNjidtZnp3OIvCLU/RXkubDIOsx4tolkrmpH",
+	"G+tGPhAbxbY3x94XzAHea6fvzWPKpsaei6E4U67OMivCKf6GUCkmQmoykNN6pdSPnPjvrhNE8UfR+axH",
+	"vz7rZLviCtuvVUr1nE0xH8sx9sdClCQIg/n4SBAGLjQShMF8VCQAfgXBjyAM5sIhwXzWAMZCzDt+FMRM",
+	"Wg2ABGGwEPswg/lRjyAM/IBHEAaL0Y6q5eFtY7k70BqwDlsqx19Hl9Vg16KF6iJ+KwNmQAsLrAFer533",
+	"+i5DFZiKU+dI4gqTch4pMpEKiNFF7RKaZSx/pEgmh8ckZ2o6ZgQwnHBdk7uzdlZOGBgLdRX9V1ca2xNr",
+	"WQjEHRJ/jtw5RkGHWMPrNm6RGOm+ZfXZuBMJ8zB+a57FkPNtTKjytkoUY4pwbTcJP4yoGLJWJIr5zYvV",
+	"yXs8VWbQP1qt1seQRAEY4lSb71qt1m1MtowNFAnwzY1pfsVSMhXmqe2QKHDjSZvPQlOAuLwRJMm4OdA5",
+	"n9pnn9Gt6wSrdZdu5OMsec5SRC8dWPMqEiJg6OjPd5JW7BHAjEaCuBM3UaOHSLBPutdEKu+oQtxQJAb8",
+	"iIl5nmg+Zl4akU16s25YSDIiIzqZMFGb77ZJJlutH8pfcyPY5n1Qc7RUnIcjmJJBArrXOnn8l+fJuym5",
+	"bVUeQwiSWmmaawM3mRMmUvMXJGa1zBc7rVoPs6etPD6sKCv7VSDTnT/bO096H+0frd7Ox/9TfFnLq54z",
+	"mpmB5rEO89J8sI7gyZl3Dl/njK33EgR7rXarvRJD7PL8mZfb9HUJOCfk/avzZ1WQL9WL/BS1x9VzeLyA",
+	"7Sc7z1+8fP3m3U73w87vHz/vP64XFueiLz+dCZ2DLkmz7O0g6Pyxrhdu/tgsc17c6y+GZD1hYBm1LhPR",
+	"gD/7cRZk4gY8A5mPzaCGf7EdA/LVnq+5A3MLWzybjw4I9exvYxelB9D7Mok97+YKk/h1Kc6q2+pb42HZ",
+	"ClCpCr9ULRrkctzb2P0h0Dnf03Jp2iIGuKUwaDPJODPqf2hYmEGL1jqOUV+8ryOii0jX8ocvPStqA+fo",
+	"pvpCkdRW4V5/WOedkQIZBy1+LZz13GRreNVRsfCVDP+oK4srwRYiys0pJP5xW4AtQeM7otDGIMJfQJ4Y",
+	"Tyr4b3VnV2y2ei84wksG67+m2ZSt+84HeHh+9VeQF40DLVuzzWUvRdck5zLnejbvQpn3bixQohtxTcfd",
+	"ncFokbkIdkPgZyuHcjaW1zY5/4rNqqJ6xIejGnfRZnJpXWgjbJrCbZsDYUN+swRm8BMR8oYopn35bYEG",
+	"OQwIyLQWgJsBzGc76wLvg1v9ysNbwM13FYYw79pXvbHM14uUZa4ioHjyqF3nfZJFpnzxYO1zWmqaVR7b",
+	"O2qvDGsVqfSu0ACHCcu91MHxgtG0IfFnUyl6Pwpiea777f3HO+29nf3D7l67c7DXabdbe/sHh0ePf78b",
+	"RXKuJoI25lQaoHHBlKonG8Xya/BG5O65FnkvMn7F0NydsOSRq9kJSZxaj10MJQdCknhC9Sju2AzwdCK5",
+	"gBSiqZhPSRIIRTfCI0XMq+RGTrMUsgYJFTOjSWl/WQOeMTVTmo1JRmdyCj6pOVezHbE2iCTAK78WaXDB",
+	"NacZ/3PN5xGjaqMSqwO75dKqE9cd4aIRag7r7kzQJqOyAOyqFJ8LozvZnOxNAl6o/Qe/MRWS/cmY3Mj8",
+	"SkES+hiSRV2IasyYNvtbDEhtYj98cWwHJqnb9yWjeTJamXxSI+Cn4z6DqkmnpJGc6Wk+7z+652yV0BYE",
+	"VURSyiaZnNXZ6DqfisSFl+czl+c2mU9ZKX4VwIkoLScTlhKqqzSuEioISIJIbMWXZycXp897r09+7V2e",
+	"nrzpPf2te3YZb7t4ClQ7pSST8gqHgnKTSCRUpNzw0w6RWWo4t4PsmNqCKaKlbJEfzXqLtRVlEFwRA7qM",
+	"aUamE6IliWFJcYuc9MF/W9Q8ugpGOYgEbkLZOfWI2pxniGZ1gKsSiu9TRQBWc87e9WLqnjLviriaM4ou",
+	"mUjtoX85VTZlbZWplu9yaf4iKVfJFCJOHs1Oc5uTXRBv1VxcsBG/irbv2Sq+LzO3rKFz4Vf3cYUJvMy2",
+	"rcUITbValvNebOqwjuX42RilkNtfxZ2W64RO+68+un+0Una610KfKoqM+WKttXAo8aTkeLV47Ds5vyA0",
+	"3qXD6iQlPZQDH7SX1fdah/VObXEvlo/WOHM1GUulyX7b1oymU6xmZIrQnJE0Bx4cEpkbhnXFJtUoXz3h",
+	"3l1dKAbl7izmmVGlMb+D69mmL7s02mbm+HkR7B6jLDwN1o6rC8BNaK55widUaJ+HzKUOyFzPSf4/iqjH",
+	"3brSvohVbmakoz3Ua1B/XjuxbFtG2OwNm+9sTC3p219Y2Vh+RrNDO7tswfLaX1l23WTFl1y07szmHIYL",
+	"eOdh0xwE6tgQUsFrD//mzdmvw8yyDsYobQxMptW4elcFMcXqm7de70L9MrdnRY6sx6mQCa3yM5dyZoX/",
+	"FMdb5p4AbF0khufyhoypmFkfQqmz3rCcNeL4wXIcr3g31maGd3b4uNXlTomub6VWQXLx4yk5ODh4EpL3",
+	"3dOlTpX2Gk6VRakpr5hYVymuUZY2jiTN11F+aQFkpS/I4xXO7LpqwjIwsrJK0gIJqzbr6tYSphRWjlS3",
+	"xGYvRv2fEv6Wvzh//+f53ht+rs7FxVFyev74/Gry64fTF09a5qHf9z9M0x+fyN9+Obrq//TevDDq/5T9",
+	"+/fLF09ayX4m6s6OQbqZ6rnS2brsu6nQPEPBYpZH7DtV+nncbvBlXjHRm8+76zOas7zG2TIPZB8qlcEq",
+	"K1+Et5HJLJka7nxp0MdaPzDtyRSzEvDTjw7FX/zSDWoaMjy/3D96TF780kVbNX739rJLdulUj3ZhOdBU",
+	"YGx2nJb9dQoz/IrNWpE4zSgfqw6JfaSJyZbb6nbofvJTeuOQxOzTJI5E5UFOocuC6A+wN497FYEzNCva",
+	"0l4pMXwfiSETrrMB1QRqkY6dFT1mVCjS3m6R7sj1BHqkSHzF05iYpdjyxSs26+B4qPgqPhRu2/Hl2enF",
+	"Wbf38uy32CwrJDcjnkGYQBGsjwojQTMliTnVCcBrxETTIL13F2cfzt++v4xbCAa7Z+xnBFCANSQjlly5",
+	"9ynRMmM5FQkzulD84pdu7/TV29OXvcuXZ7/EZOugTRTpzyJhXS3bLXJisRoLNheBySuOCK6Vg2wktswn",
+	"Cw+QLljxBZYAPIn8wG4/3cZ2SHvorAC2Bu4JJIYCh0daT7A7CBcD6SXumz9tevrJ8FSOyZhyoSkXLDcC",
+	"dZpn9m3V2d0dcj2a9luJHO/SYfF/sNhzBEbiChrhjCnPdsBRjVKTiyHgMk8YuBCVHOgbA3W0DFsEaqXN",
+	"PkUaiULSgoIpJ+ANAnEfQih/FpK+qy4LyRVjE0KJGtGcFboq6Ut5FeIZY88ToxBKQTJGr6HZCaHTlGui",
+	"c8qzViQi4WXsMotF5iuZ8z8B3TvkKQCYRNN2+yB58UsX/jD0B7QdYhWuikSVPEMiJyjFlhGnJUhDOogH",
+	"iRyzSCzhFQZ8ll/0ZwbrzD7JSGapqvCOSBjKMCdgmAg5EQVFQ3E3kL4rISeDjA6RJkHnkcK58GyWLnIK",
+	"7G8ibDc5pXNGx0hAMPWY0CHlwhIu1ySfCgUw7rJPmnDh2qAostWXKWcqJOA4g8Eh8lA22dvGdjzGrgD0",
+	"5SISZntv3r8qM9nI1vv/brfb7e0OUdNk5DVaAUqpa2YTiZsRT0YANKVl7sc2YMFECsQLi3y4dUQmF27i",
+	"hpBDM8k1V7yfQU82Q7CemWI768hIALzVsXnGhlNYpgBAqcSWaIR94kqTrcP2YUgErO2wfbAN6ziDmW1f",
+	"H8ALr5lPCN18INnF9fqxObfwQhR0yOcIGEMUhMRL2zUfbD0AfijTsaPg9jYm1cZxPI2EzU6O/VYvseX2",
+	"yJKMdWy1E8tnXp93FziLQSElp3nCWjIf7tqX1K55FqIlOitZ1MXZZZecvDv3cuhcIt5tGJih6IQHneCg",
+	"1W4dYF7nCGT1LkB9t/SmDet6ZpzA0UBrDKOOFN17zo2Z9oorfVI2fSjbPzbkwJWP7GKTt9tw5YO2+9nt",
+	"x7kmWPvt9hotsNbrG1U22KjrGUUmBqPlwPFkA9dDnL1u0GKVu7Z9lXl6b6OnDzZ5ev/JBk8fbbTuow1W",
+	"Ak6a8ZjmM4sYJGdDrjQD4QOQCw0/9krz0eeOnTTAky7VCgwE9ckqWix10p+XgSiX2pYwYC7IKYDpLmIv",
+	"1oieWMehJW9XGHR3eGVLUW+rqrdtYTKH0nt3PnXRWacGs8tmHQZWpTr1d8Pw9iYYfrj33VPPhSUcUMYs",
+	"es5Ty21YZeC7n5GwbtEltQkr9vvQGjY7oToZraJDaNvGBgOWaCJR7jntCYQvVCBYmlokPczIunfSs0lx",
+	"a5HeHUuTFfQ2X8bzd6O4w38WxZ3CKRT0VpgARusPq0aAsTCsnUJsX4O1aXMXzdcdtGjvgFJXC0xUjtEA",
+	"B59EEatATLQJCiA2E5plhCtj0wymyuzXKNNC3hApwsLkIUKmjGwt2DmKMOHSJHgeCeAAYPvYZow4YSaH",
+	"ypgH1hIySrRnyGP/J8HMlKwVCWvzLbh/SsMNXoHl4/hgFCU0N7uGTAl7oGbMGkeOYs6+QWcWQa+BbRhV",
+	"5VoXcHpwCLiu4O/CRQxe4SzfNyf5O/KGs8K4nacixy6IkmRA8804AXisdkoX+71zApejvUxptl1Ts9SQ",
+	"XySUlhMFCW5cDNHMVxJtcrYWX4nEFlXWZ1ThffH2PEOhGlZQS3cAK9jyJcLrvuluY8W5BOwDAd69OjzJ",
+	"aFKRzsqhQTPBKZc8tLlb4yemMfXoHtEMJ2jALYjBO0fDP8x1cGr2Xrq1ncs7tD4EoDivrU0tAkxTrnfL",
+	"2utlGGDkP3IheP4YW0a7yTSELG5GDL2gM3AAA5NLtMyJROmLTQYb3GNFu70aH1nNrSi4aswz4Qr6jje1",
+	"9q/0PVyTuc01c7wNly2iP/MUqyUXtPgNFze94WPZ/NC6EzXKVauY7/O4+TK+K39ltTvlcqclRHMQovcv",
+	"m/62zkgfDKER10xpMuC5qkgR81DBRFxQCbSzWv3qAhQoRSjBEKPVh9CImXd/tsgJucklBPyM9DL6VCSm",
+	"4krIG2HdohhEKg1Oq2RkGRkyXQYbDtt7Lt4UCbszuGKjtlVuXadc1xjXdczFgI4xyZQmwylTCjQ+vxEv",
+	"Rr8gvZylLgijppBAMJhmRmNUnUigURJfnHTPeq/OX593eyfvu897784ueq/P37zvnsVka6+9TezqsHJC",
+	"CmYhYCN75gtsM+IClxDyXRj25Nmzi7PLS3/4SGwdVcavHw9PSTiHtArdnT80EmMuppqFtocxPv9IkcE0",
+	"R+GgNRtPNALkcP+Jl79xw0UqbyKBpY9StMiP1XXgADZvUFkoor2NuveNwNhkIvOcJbpoVA56QXUH9ign",
+	"zLxh4BN6FQLmW2LLvOWAxN2L95fds2e9dxdvfz0/u4zxui/zK9c2BYGLSMS/7vwo8xuapyw1f8Utgjq3",
+	"qiQDUNKXU5Gy1FWFGEBBx5FIbMVwNM9PLp/3Tt++OX1/cXH25vS3ePuY9NlMQkkVNehvGzzfUKNBY/nC",
+	"PlF4HRLuTeAdE3U3StTYCecG7bs2leU+nIqVPKxv7FWspjfVsnxjhGBCDzKi+2f3363nz3p7gs4fHyu2",
+	"/qdkwRPoe6ZEBb4VyaFHVnD4ZQe1muclJmT0Z8DYXVCxTnk89ds3buQeKC/fW0Nl8e50+t40Ib8d51I1",
+	"yJ3KP1kF8jKA3LWL9SHZshqlOSpL/Fb7kJ2hCM2gxpNs2bsdZU6E1DYr6wkpLzFqCsa6fqib4vvcNYGI",
+	"cnfP/6vNhb9xRLfoFVvvMzDMH5TA0MhimwpC9r6BO+ofFp09SSHPa4GaZvUE5IuEXawpbZQMp1SxHS4U",
+	"E4oDAalpHxN3bS2oUeTA8o0JdzZDWAlHYWafNyzZiv93jGmsvdiq8JrlNNs+JrFZb2zHpmLWIk9ZQqeK",
+	"RcI5ICZUj4yqZrdgbQlL+1yRGLcUk4QKIeF2OEiQM8p0JOKfzrqk3L7zfsfHRunkClufEnCvgCcVA8kZ",
+	"V7pOv8PK5WahWHNFH/TBk1B4ayR4NTW/7B1c51JwH+tvuWy3V2az37Hc3Uymf59SGjDRoPs/W1wjotcK",
+	"7DWYjJ8JkrKM6ZrmMy8Zm7ggDtqkUPuN8R8nPIaSgV3Wn0E0doEey97tpdy+bxzy+8U3SEJ0hXBjz6Ie",
+	"8g1k4HcfZCnhWi/cyJaSA00Qn7abdMVaqXYuqld92yxqF3uUsjYC8+1QaikePeDOatz5iWlwJK2rEm2q",
+	"3VcvJodw97TWGwtxQlXRh0JfFwqhvBxVDddhv0VOiNI0Y5GI5/vhx4XlMn/lqkusce6CNFVkD3LZPQZa",
+	"p8NgSpqP3Pdmpvw12W/rENVfkf92+GDTrBdir2H9cqL5mCvNE5LJ5IqL4XazHrIi7lrETDDfAz3WLuCX",
+	"M/AGGw3QxhGwobUNy95wY5r4/uLYfIiJsoWUNpYQou/YtbyBwquJnoFhge7lua7YLfIL1yM51W7CEC8D",
+	"tevy8uAMu8B3IlFpnwMijQkwuSYs5zIF5rHXJnO3L3dIztRMJKNcCtjPFizLRrytHdSXnzBDbrsIeHMx",
+	"ZbZE0mutHUOMryhDArvL24ct1HFAzaQY7kxklrmiJANJ26TAlSaVx3FDrxjhOowEVYS6ciZI/9k6bO/h",
+	"+RUVerZqNSUyt20Ly1K9MhMPfnLxre3Q7m4Kp2/DT8XZQKxJEapchmEk4D6KIorAxrV5eq+4agy5rzKy",
+	"Bs4aW35PhvUGY/6jbakuwCC2oG4KVJufV9/G/3jlRfwLHSqkcuFNs0hUr5oW4RoY1qwCW/q4dbg7XJpv",
+	"/rpPs3FphBuEiWUbpTQBmgihntTFd79BFKT9/fN/mlZv1qiAlrrLA7YKBuILAMvxffa/ixTbnH1DYs0+",
+	"2SSdHXw47uCBYVvG+qONxFb8iiq9A7ixc/4sxrgwcrtty/gzcD4LpuwtGjN70UGLnNFkFAl3r0jMU1Dx",
+	"gAta1DF/x/BAjLxtNmFFmh+0koyRncEKzAQvLt++aZFTOR7DkqHsFlaM3RKhIBxWtGVLRuOzD2dvur3L",
+	"7sXZyevey7Ozdyevzj+cxSHZO4LqaeKKp239OVzH04kJTa+5YoqM5E0kzFEs3tvjJnVXE8xB6+vFF5ar",
+	"GhZdqW6tFSQQ3K4KE0xb0HAG+QyAtQPQ6aA4KZsgjKjyRUqfMeHLFJThizIlJJNcjqXGt1IGf5pjhRpq",
+	"Ba5MOKlIKAp3HCmJBawiVcdVCFa1CAXpAoLduLqWSGAf0C3Ix7DJYNAGmbMbrE19O2GiyI83syxI4kpa",
+	"hQE97skg+uuTX3s+qmCaw8lPZ2+6Blfa285pSrOs9nl4qt1ubx+DfTaGVoQKUhbihauO4kggxtiq1xZ2",
+	"EkQMdN+pRE5YTLYwkx7KrWMsDY5rRfElbP2OhbHBvowq7bhSzhLGr1l6TDSUJU3MFymDHgXXpRJZSEOs",
+	"yC3FYYVEKmJx/UtQVsvBBX5X7UKCNE722+22QRyedsjhvmVVHTJ3tUkkDCOC0mVLzUEnCg73oyB0xcyd",
+	"aP4+FPzRdb2BJ5rvmI6C27KJAq1p3bREIluEfxC8a3h6kYnWid6tS6CrnUsDUaSgRqE7Km6CqZe2JQsD",
+	"qWHvlprkEpIZgIBV0Xug1h1n75q5R23PztCAWLb/AFcoS1ubntGSpI9X/JoJA4dJLvt+GNxC1QfxLjYx",
+	"bgzguVYPtv+ba0bsmaIgV8d8CBXMx5DfVNi2tZAve2HfI/DLSVbCH0P8UHWV08GAJ62/LF2nWPXyowNz",
+	"uvHMjOVPGE1GjsnavuJEaaqZLS9z5FmfpwPX1qyV3u11cFnVHbDOcLM9+qTIZvXmW2Nf3uWrKdLNR8tm",
+	"rzQeXAutsO3a8rlth2KOTW4QxHWzV+9J+c9O8C7vVFoaLq2IDcDyf3B6U4FQDV05G7O+kT0gq/AbAddy",
+	"izfeGMdFA6Nshv5CrBeRA4JXAjhiWuQYr/1rbtZmGvdNpt8TifjXGi3PKbDQ+weThncRSEXyJFQQxVjl",
+	"0gKLl82Zf8akVbZI2/bBxaSgamunom+U4enuIo1I5CzhE44Kbsp2ikbPqa0uzaGNG1jKMKhtcGtz3YsW",
+	"aI9UfYJQ0UL+75pCWNPl/hvnERYXK9Qreq6DF3jdZc7ShwzCu0/vgSofC+kQWsZByMujqXqa9EXUbtHq",
+	"r7lACWm1FEbgX0q50lwkmhS0GBIu8KmcCoUNARfl1lM33wOJrbrgwUHK3rJSQ2pvRUlqEygBsmfxQG73",
+	"Qm5FULG4A1Oi0VcAHnsW4g3Xa9PgMJfTSTP9dd2sVLlmle7V+NijyxBKQUrZ2KoVbT+ZyR6I70G+fQ8E",
+	"J0WF1hS7Zjn1cdzJHCCh9SnublPogS1YFZOKdFfmkehLKGHRJGNUYWYbNBXquzuhWLp9TBqy6luReOu6",
+	"2rJPNNG+BlzymgGkfasW8e3JFjnBdq+Qfr9HZE72/UvJYQNQNEpzTE7JZ3CPe0iUJFxDmjs2tYAQmw1H",
+	"mfH32mG73V5mBGC4ShT3XtlsFHszS8MFV6Q/08WtGJGwkEQ3Jzawhdord8tVOf8WdR5FxbQ2Wyg6RpPH",
+	"/9pr//DD48OQPD4kr/nTYzKgOQavIFhJzdoyTEfyF7vdisSJ+wZcsLnh8Awux8dWNrooNXAOWTCNLFy5",
+	"jgRWJGBDn6rHILQB1eJCsQ4xrCy2V3d53Zkrd3cdE0HzXN74d4ptUfDDsxyPOyQ0EhZNbOm4xZNtzOWg",
+	"sCE2bi6KWNefsLooorhJbVlNRJWbf1WNxHyejT29giybvBxc9MrLT2o8ofUXIC6d0RD+kunsHcxfMddf",
+	"4/hctoY5Xxm49wtFtMG9JO/fC3ufjqPK/YdNSoKrQ/lnO4882tjYfVQR2p/Lm19vG0X3YfuwvH3RqQ5z",
+	"DcArwRhXc6aYTUNscLj+xDyT9b4dkiv0zod6gvXrCcbFodW7Jzeyf+zxnD8Lbj824uZucc/bF48dNvaK",
+	"oSk6eRxqY3rUmOaQPoUxx/7MYDLLBi3ymkLbPcjJxrrqqHLfEuROYeIVps3Zu4tapEJIFVIxagar0JeE",
+	"mK6hItsoxIznGaI1GodZWGHi0fS+w9J4O9Vyqloesn2guFUUZ47Uw8yme+3mTLS6wNk8OU2y2f3QUxdS",
+	"FifZDMsU7UJlzofc2F6oUoVkKjLo11FuwkUSFh7FizmSEUkoXj5RO3CFNs61motQWCH0SB3bTMHC3P23",
+	"tPamFVO1DWYn2awr/+YunsrF2X8v5w4ixLd07TyUFa0oK5pBp9zlsryZgWDCy/1wkGYxSTaVkstk5HuR",
+	"P0jJf5KUnIolctK79bPWCOraMjD/NllMaqY5hCi2aJYVxWKuKVU65mK7PtOk690HusQxFDtfFjgP7U2s",
+	"bp5jEkNimftdF4ukGpyfoFoWb21xkWTTFDPooYGqLUozm7pis+1jIsdcgwuNZhlKwtreou5G2Jo85Iqb",
+	"5XtKXPHukl2R3AVA/oenrRTpbUVHYOuTdfcYL6RzOQqr0Nvu5yIrak0HhA2Yr+9/qPU7dEf3zfzdtcD1",
+	"nN+5RB6Y+7pOh4VAVIlPm+rjeDSFx6EGFXcth9tcwfHGbtJvLpm28Q17tTVclxE7phpD/XQEd21HQYwd",
+	"Rs0TWI4bCb8e11k15Vi2OBcu0Ijfve9GonaD7vl428gOQqspY8VoXEViMM2y0MoeIzvAGY0XkUDkpfa6",
+	"Qtt7FfYGXUNzNpbXrNa8OsGd3z9N2omW6mQFRO15oFb2QKlrNGCzAKPLaLWJ4FYm+N61ECh1sOYY3X9k",
+	"3u0c2/hWcZTvH78XU3bloED2am37txJTjk83Us2ZrebFm2qvaTZlRLHiarglkRlHG3aCe9eUiplW8WW3",
+	"5weUXU95MnZpIc89jL1rHG3o/gTaTnzFZqjXAArGx4SSWEyzLLY4idqBcpZo5R5jX7tJ5JjZi4uwUB1v",
+	"ffa5mku6MaqLbYbeKfNlXp/82nt91j15dtI96b08+w1rt7vPL85OnsV4Z/uWS3g5am/bS9crb0GKTeW1",
+	"ItsG3p9kU4Xbwtbt77s/7vxQjrr3+OCHw+2Q9KUezSXbKFT2rAqX2BtXILve7h8qRLkiNznXjGCZO9wQ",
+	"TrjugJuVJhjNumKzR3YZkbCdXIo6eIC5USI96NnbpfA6BDM6eBFgikgwKEYnjENPwvU0QGghA22kVGRE",
+	"8YiL4bFt14Bl63jHvu0tOuaabMVY3N6JROz23DNA7U1Y3sPzxeL24leAvf/zNvSKiARucise00+xq1yg",
+	"vtZsrx4X8oZsxck0z5nQ8TEZQK4ZnChc2l90Hipe94E/pldsew5mRi2BHZNhLm/wPW5BSSwkaXZDDa5Q",
+	"pZjqIP4XB4d9FKg9JyFdVlLRE8JeD5Dbzmp1SvW7aR0Lv/uogxv+r+lqVp19efIISEEI6ZojV5qK9G+n",
+	"9/wnJJmCIo4M3aYLlGbuhjYBvrj7+YrNNnMP2aiAu+TeWgYGA+wviuk11J6XbBZ8A+w9g56My9DW9rkB",
+	"hvCg+GySqmJxDyB3xypPbQMUH9uLVL0JhR4N1n1+xZbnaq6DMhBIbjYMviw6t4bzCg2KIv7mK1629Z+Q",
+	"N8cko5rlpaGkNJ3Z+Et9TA5nvvgmPtmlYbnn8oaMqfBSMW9YzmwPgAfKWzMYV6bAQxskhyBfkL9Sj9xf",
+	"lL2yBnafFAuEzoq5i5ODhko1K8vZq6jfakoZKXyaDxkjDxkj/wkZIxXvYZUkNtLtpuI+QywXnjuhIcqy",
+	"SLLv3ZIeAhHfN7IWB7kiFFHtYPQ5wMsiT6Z6FHT++GiwC90z9QU73DboyoMwmOZZ0Al26YTvXu8BXtrp",
+	"FtSnjS4ya3kpF2ZVdVUyIg2RWYakKDwP0S0GnRuwVKD08xcjFhGXxVFPpTDbBsxW0LuT596Nv6U3SqTz",
+	"2DnX7aRu9NcrGsK4phQ899KiWn7Jj1EP6rXvIi0hnebUWH7Y+C6TQ7hRq+yzLHOy2MetNXeJr2qYpdKL",
+	"WzVcG2cHKrpw1w+lc8ozo0wwr2995dxTG2Oa01TwBtJ0zAVXGrnYMX4ur892Y8AdzItjFA3WsAay0rPL",
+	"34Jt2nX78fb/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

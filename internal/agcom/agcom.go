@@ -284,7 +284,7 @@ type Event struct {
 	// Message is the new message of a message.created event.
 	Message *Message
 	// Thread is the thread, as the agent sees it now, of a thread.updated
-	// event.
+	// event; the events of one page share it, so it must not be changed.
 	Thread *Thread
 	// MessageIDs and ReadAt describe a message.read event; ReadAt is nil
 	// when the messages were marked unread.

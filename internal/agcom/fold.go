@@ -1,6 +1,8 @@
 package agcom
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,6 +19,14 @@ func foldRune(r rune) rune {
 		}
 		return r
 	}
+	if r < rune(len(foldTable)) {
+		return rune(foldTable[r])
+	}
+	return foldOrbit(r)
+}
+
+// foldOrbit is foldRune by walking r's orbit.
+func foldOrbit(r rune) rune {
 	least := r
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
 		least = min(least, f)
@@ -27,90 +37,81 @@ func foldRune(r rune) rune {
 	return least
 }
 
+// foldTable holds foldOrbit of the two-byte runes (Latin, Greek, Cyrillic
+// and more), the non-ASCII text most often folded. A fold is never above
+// its rune, so each fits the table's type.
+var foldTable = func() (t [0x800]uint16) {
+	for r := range t {
+		t[r] = uint16(foldOrbit(rune(r)))
+	}
+	return t
+}()
+
 // Matcher finds a query in texts as a case-insensitive substring (Unicode
 // simple case folding). Every character is literal: there are no
-// wildcards.
+// wildcards. It folds each text once, then looks for the folded query in
+// it as plain bytes; the folded texts are valid UTF-8 (a byte that is not
+// is read as U+FFFD, as when decoding), so a match always starts on a
+// character. A Matcher reuses one buffer: it is not safe for concurrent
+// use.
 type Matcher struct {
-	needle []rune // folded
-	ascii  []byte // the folded needle, when it is all ASCII
+	needle []byte // the query, folded
+	buf    []byte // the latest text, folded
 }
 
 // NewMatcher returns a Matcher for query.
-func NewMatcher(query string) Matcher {
-	m := Matcher{needle: make([]rune, 0, len(query))}
-	for _, r := range query {
-		m.needle = append(m.needle, foldRune(r))
-	}
-	if isASCII(query) {
-		m.ascii = []byte(string(m.needle))
-	}
-	return m
+func NewMatcher(query string) *Matcher {
+	return &Matcher{needle: appendFold(nil, query)}
 }
 
 // Match reports whether text contains the query, ignoring case.
-func (m Matcher) Match(text string) bool {
+func (m *Matcher) Match(text string) bool {
 	if len(m.needle) == 0 {
 		return true
 	}
-	if m.ascii != nil && isASCII(text) {
-		return m.matchASCII(text)
-	}
-	for i := 0; i < len(text); {
-		if m.matchAt(text[i:]) {
-			return true
-		}
-		_, size := utf8.DecodeRuneInString(text[i:])
-		i += size
-	}
-	return false
+	m.buf = appendFold(m.buf[:0], text)
+	return bytes.Index(m.buf, m.needle) >= 0
 }
 
-func (m Matcher) matchAt(text string) bool {
-	for _, want := range m.needle {
-		if text == "" {
-			return false
+// appendFold appends s to dst with every character replaced by its fold
+// (foldRune).
+func appendFold(dst []byte, s string) []byte {
+	for len(s) > 0 {
+		// A run of ASCII, one byte for one.
+		dst = slices.Grow(dst, len(s))
+		out := dst[len(dst) : len(dst)+len(s)]
+		n := 0
+		for n < len(s) && n < len(out) {
+			c := s[n]
+			if c >= utf8.RuneSelf {
+				break
+			}
+			out[n] = asciiFold[c]
+			n++
 		}
-		r, size := utf8.DecodeRuneInString(text)
-		if foldRune(r) != want {
-			return false
+		dst, s = dst[:len(dst)+n], s[n:]
+		for len(s) > 0 && s[0] >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s)
+			dst = utf8.AppendRune(dst, foldRune(r))
+			s = s[size:]
 		}
-		text = text[size:]
 	}
-	return true
+	return dst
 }
 
-// matchASCII is Match for an ASCII query in an ASCII text, byte by byte.
-func (m Matcher) matchASCII(text string) bool {
-	first := m.ascii[0]
-	for i := 0; i+len(m.ascii) <= len(text); i++ {
-		if lowerASCII(text[i]) != first {
-			continue
-		}
-		j := 1
-		for j < len(m.ascii) && lowerASCII(text[i+j]) == m.ascii[j] {
-			j++
-		}
-		if j == len(m.ascii) {
-			return true
-		}
+// asciiFold lowers ASCII letters and keeps every other byte.
+var asciiFold = func() (t [256]byte) {
+	for c := range t {
+		t[c] = lowerASCII(byte(c))
 	}
-	return false
-}
+	return t
+}()
 
 func lowerASCII(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
 		return c + 'a' - 'A'
 	}
 	return c
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 // searchSeparator joins the fields of a contact's search text. searchFold

@@ -45,7 +45,18 @@ func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
 
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (Store, error) {
 	if cfg.DatabaseURL != "" {
-		return postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log))
+		return postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log), postgres.WithLimits(storeLimits(cfg)))
 	}
-	return sqlite.Open(ctx, cfg.DBPath, sqlite.WithBusyTimeout(cfg.DBBusyTimeout), sqlite.WithLogger(log))
+	return sqlite.Open(ctx, cfg.DBPath, sqlite.WithBusyTimeout(cfg.DBBusyTimeout), sqlite.WithLogger(log),
+		sqlite.WithLimits(storeLimits(cfg)))
+}
+
+// storeLimits are the limits the configuration sets on the store; a
+// setting left at zero takes its default.
+func storeLimits(cfg config.Config) agcom.Limits {
+	return agcom.Limits{
+		MetadataKeys:    cfg.MaxMetadataKeys,
+		MetadataBytes:   cfg.MaxMetadataBytes,
+		SearchScanBytes: cfg.SearchMaxScanBytes,
+	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/agcom/agcom/internal/agcom"
 )
 
 // Defaults.
@@ -46,6 +48,13 @@ const (
 	// from the API's port.
 	DefaultMetricsAddr = "127.0.0.1:9464"
 	minSecretKeyLen    = 32
+)
+
+// Defaults of the limits the store enforces (agcom.Limits).
+const (
+	DefaultMaxMetadataKeysPerThread  = agcom.DefaultMetadataKeys
+	DefaultMaxMetadataBytesPerThread = agcom.DefaultMetadataBytes
+	DefaultSearchMaxScanBytes        = agcom.DefaultSearchScanBytes
 )
 
 // Config is the server's configuration.
@@ -111,6 +120,13 @@ type Config struct {
 	// this PEM certificate (chain) and key, read again on SIGHUP.
 	TLSCertFile string
 	TLSKeyFile  string
+	// MaxMetadataKeys and MaxMetadataBytes bound one thread's metadata:
+	// its keys, and the bytes of its keys plus values (UTF-8).
+	MaxMetadataKeys  int
+	MaxMetadataBytes int
+	// SearchMaxScanBytes bounds the bytes of candidate subjects and bodies
+	// one message search reads before it answers what it found so far.
+	SearchMaxScanBytes int64
 }
 
 // TLS reports whether the API serves HTTPS.
@@ -189,6 +205,9 @@ func Load(getenv Getenv) (Config, error) {
 		EventRetention:    time.Duration(r.int("EVENT_RETENTION_HOURS", DefaultEventRetentionHours, 1, 24*365)) * time.Hour,
 		ShutdownTimeout:   time.Duration(r.int("SHUTDOWN_TIMEOUT_SECONDS", int(DefaultShutdownTimeout/time.Second), 1, 3600)) * time.Second,
 	}
+	c.MaxMetadataKeys = r.int("MAX_METADATA_KEYS_PER_THREAD", DefaultMaxMetadataKeysPerThread, 1, 10_000)
+	c.MaxMetadataBytes = r.int("MAX_METADATA_BYTES_PER_THREAD", DefaultMaxMetadataBytesPerThread, 64, 1<<20)
+	c.SearchMaxScanBytes = int64(r.int("SEARCH_MAX_SCAN_BYTES", DefaultSearchMaxScanBytes, 1, 1<<40))
 	if alg := r.str("ALGORITHM", DefaultAlgorithm); alg != DefaultAlgorithm {
 		r.fail("ALGORITHM: only HS256 is supported, got %q", alg)
 	}

@@ -288,3 +288,31 @@ func TestEverySettingDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadStoreLimits(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"SECRET_KEY": key}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxMetadataKeys != 50 || c.MaxMetadataBytes != 16384 || c.SearchMaxScanBytes != 64<<20 {
+		t.Errorf("defaults: %d keys, %d bytes of metadata, %d bytes of search scan; want 50, 16384, 64 MiB",
+			c.MaxMetadataKeys, c.MaxMetadataBytes, c.SearchMaxScanBytes)
+	}
+	c, err = config.Load(env(map[string]string{"SECRET_KEY": key,
+		"MAX_METADATA_KEYS_PER_THREAD": "7", "MAX_METADATA_BYTES_PER_THREAD": "2048", "SEARCH_MAX_SCAN_BYTES": "1000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxMetadataKeys != 7 || c.MaxMetadataBytes != 2048 || c.SearchMaxScanBytes != 1000 {
+		t.Errorf("set: %d, %d, %d; want 7, 2048, 1000", c.MaxMetadataKeys, c.MaxMetadataBytes, c.SearchMaxScanBytes)
+	}
+	for name, v := range map[string]string{
+		"MAX_METADATA_KEYS_PER_THREAD":  "0",
+		"MAX_METADATA_BYTES_PER_THREAD": "63",
+		"SEARCH_MAX_SCAN_BYTES":         "-1",
+	} {
+		if _, err := config.Load(env(map[string]string{"SECRET_KEY": key, name: v})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: error %v, want one naming it", name, v, err)
+		}
+	}
+}

@@ -111,14 +111,16 @@ func (s *Server) SearchMessages(ctx context.Context, req agcomv1.SearchMessagesR
 	if p.InBody != nil {
 		inBody = *p.InBody
 	}
-	ms, err := s.store.SearchMessages(ctx, caller, agcom.MessageSearch{
+	res, err := s.store.SearchMessages(ctx, caller, agcom.MessageSearch{
 		Query: p.Query, InSubject: inSubject, InBody: inBody,
 		FromHandle: deref(p.FromHandle), ToHandle: deref(p.ToHandle), Limit: deref(p.Limit),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.SearchMessages200JSONResponse{Messages: toAPIMessages(ms), Query: p.Query, Count: len(ms)}, nil
+	return agcomv1.SearchMessages200JSONResponse{
+		Messages: toAPIMessages(res.Messages), Query: p.Query, Count: len(res.Messages), Truncated: &res.Truncated,
+	}, nil
 }
 
 // ReplyToMessage implements POST /messages/{message_id}/reply.

@@ -42,7 +42,7 @@ type Store interface {
 	ReplyToThread(ctx context.Context, caller agcom.Caller, threadID string, r agcom.Reply) (agcom.Message, error)
 	GetMessage(ctx context.Context, caller agcom.Caller, id string) (agcom.Message, error)
 	ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error)
-	SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) ([]agcom.Message, error)
+	SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error)
 
 	GetThread(ctx context.Context, caller agcom.Caller, id string) (agcom.Thread, error)
 	ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error)

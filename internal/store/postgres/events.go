@@ -192,6 +192,9 @@ func (t *tx) readEvents(caller agcom.Caller, after int64, limit int) ([]agcom.Ev
 		return nil, err
 	}
 	events := make([]agcom.Event, 0, len(raw))
+	// Each event of a thread carries the thread as it is now, the same
+	// for all of them: it is read once per page.
+	threads := map[string]*agcom.Thread{}
 	for _, r := range raw {
 		e := r.e
 		switch e.Type {
@@ -205,11 +208,16 @@ func (t *tx) readEvents(caller agcom.Caller, after int64, limit int) ([]agcom.Ev
 			}
 			e.Message = &m
 		case agcom.EventThreadUpdated:
+			if th, ok := threads[e.ThreadID]; ok {
+				e.Thread = th
+				break
+			}
 			th, err := scanThread(t.queryRow(sqlGetVisibleThread, caller.Handle, caller.IsAdmin, e.ThreadID))
 			if err != nil {
 				return nil, err
 			}
 			e.Thread = &th
+			threads[e.ThreadID] = &th
 		case agcom.EventMessageRead:
 			var d agcom.ReadEventData
 			if r.data != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -405,28 +406,37 @@ func (t *tx) checkThreadVisible(caller agcom.Caller, id string) error {
 	return err
 }
 
-// Search. The query narrows with ILIKE (served by the trigram indexes
-// for 3 or more characters) and every row it returns is confirmed in Go
-// (agcom.Matcher: case-insensitive substring, no wildcards), so both
-// stores have the same semantics. An agent searches its own mailbox. A
-// shorter query searches at most the newest ShortQueryScan messages the
-// caller can see. Pages are asked for with a LIMIT, so the database stops
-// at what one answer needs.
+// Search. Candidates are walked newest first, in pages taken after the
+// last one read (by created_at, then seq), and every one that ILIKE
+// accepts is confirmed in Go (agcom.Matcher: case-insensitive substring,
+// no wildcards), so both stores have the same semantics. An agent walks
+// its own mailbox; an admin walks every message, or, for a query of 3 or
+// more characters, the messages the trigram indexes find with ILIKE. A
+// walk hands back every candidate with its size (and its text when ILIKE
+// accepts it), so that the search counts what the database read against
+// the store's limit and stops there; an indexed search counts what the
+// index found. A shorter query looks at the newest ShortQueryScan
+// candidates at most.
 const (
-	searchColumns = `m.seq, m.subject, m.body, m.created_at`
-
 	// The mailbox is walked newest first on its index (its own columns
-	// order the page), and each message fetched by its key: OFFSET 0 keeps
-	// the planner from turning this into a scan of every message with the
-	// pattern (it underrates ILIKE's cost), and a page stops as soon as it
-	// is full.
+	// order the walk), and each message fetched by its key: OFFSET 0
+	// keeps the planner from turning this into a scan of every message
+	// with the pattern (it underrates ILIKE's cost).
 	sqlSearchMailbox = `SELECT am.message_seq AS seq, m.subject, m.body, am.created_at FROM agent_messages am
 		CROSS JOIN LATERAL (SELECT * FROM messages WHERE seq = am.message_seq OFFSET 0) m
 		WHERE am.handle = $1`
-	sqlSearchMailboxOrder = ` ORDER BY am.created_at DESC, am.message_seq DESC`
 
-	sqlSearchAll      = `SELECT ` + searchColumns + ` FROM messages m WHERE true`
-	sqlSearchAllOrder = ` ORDER BY m.created_at DESC, m.seq DESC`
+	sqlSearchAll = `SELECT m.seq, m.subject, m.body, m.created_at FROM messages m WHERE true`
+
+	// A page of candidates ({cands}) newest first after a key ({after}):
+	// in a walk each comes with its size, and with its text when ILIKE
+	// ({hit}) accepts it; an indexed search asks only for those ILIKE
+	// accepts.
+	sqlSearchWalk = `SELECT h.seq, h.created_at, h.size, CASE WHEN h.hit THEN h.subject END, CASE WHEN h.hit THEN h.body END
+		FROM (SELECT c.seq, c.created_at, octet_length(c.subject) + octet_length(c.body) AS size, {hit} AS hit, c.subject, c.body
+			FROM ({cands}) c WHERE {after} ORDER BY c.created_at DESC, c.seq DESC LIMIT {limit}) h`
+	sqlSearchIndexed = `SELECT c.seq, c.created_at, octet_length(c.subject) + octet_length(c.body), c.subject, c.body
+		FROM ({cands}) c WHERE {hit} AND {after} ORDER BY c.created_at DESC, c.seq DESC LIMIT {limit}`
 
 	sqlMessagesBySeq = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq = ANY($1)
 		ORDER BY m.created_at DESC, m.seq DESC`
@@ -437,63 +447,78 @@ const (
 // messages the caller can see.
 const ShortQueryScan = 10_000
 
+// maxSearchPage bounds the candidates of one page of a search's walk, and
+// so what the database reads past the scan limit.
+const maxSearchPage = 1024
+
 // SearchMessages returns the visible messages whose subject and/or body
-// contain the query, case-insensitively, newest first. Returns EINVALID for
-// a bad search.
-func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) ([]agcom.Message, error) {
+// contain the query, case-insensitively, newest first, up to the limit or
+// until the search has read the store's limit of candidate bytes. Returns
+// EINVALID for a bad search.
+func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error) {
 	if err := q.Validate(); err != nil {
-		return nil, err
+		return agcom.MessageSearchResult{}, err
 	}
-	match := agcom.NewMatcher(q.Query)
-	query, args := searchQuery(caller, q)
-	var msgs []agcom.Message
+	short := utf8.RuneCountInString(q.Query) < 3
+	query, args := searchQuery(caller, q, caller.IsAdmin && !short)
+	var res agcom.MessageSearchResult
 	err := s.readTx(ctx, func(t *tx) error {
+		scan := s.limits.NewSearchScan(q)
 		seqs := []int64{}
-		// ILIKE may let through a row the Matcher rejects (see
-		// likePattern); then the next rows are asked for.
-		for offset, batch := 0, q.Limit; len(seqs) < q.Limit; offset, batch = offset+batch, 2*batch {
-			rows, err := t.query(query, append(args, batch, offset)...)
+		// The first page starts after the newest possible key.
+		afterCreated, afterSeq, candidates := int64(math.MaxInt64), int64(0), 0
+	pages:
+		for page := 2 * q.Limit; ; page = min(2*page, maxSearchPage) {
+			rows, err := t.query(query, append(args, afterCreated, afterSeq, page)...)
 			if err != nil {
 				return err
 			}
 			n := 0
 			for rows.Next() {
+				if short && candidates == ShortQueryScan || !scan.Next() {
+					rows.Close()
+					break pages
+				}
 				var (
-					seq           int64
-					subject, body string
-					created       int64
+					seq, size     int64
+					subject, body *string
 				)
-				if err := rows.Scan(&seq, &subject, &body, &created); err != nil {
+				if err := rows.Scan(&seq, &afterCreated, &size, &subject, &body); err != nil {
 					rows.Close()
 					return err
 				}
+				afterSeq = seq
 				n++
-				if len(seqs) < q.Limit && (q.InSubject && match.Match(subject) || q.InBody && match.Match(body)) {
+				candidates++
+				if subject == nil || body == nil {
+					scan.Skip(size)
+				} else if scan.Match(*subject, *body) {
 					seqs = append(seqs, seq)
 				}
 			}
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			if n < batch {
+			if n < page {
 				break // no more candidates
 			}
 		}
+		res.Truncated = scan.Truncated
 		var err error
-		msgs, err = t.queryMessages(sqlMessagesBySeq, seqs)
+		res.Messages, err = t.queryMessages(sqlMessagesBySeq, seqs)
 		return err
 	})
-	return msgs, err
+	return res, err
 }
 
-// searchQuery builds the query for the caller's candidates and its
-// arguments; the page's LIMIT and OFFSET are the last two, added by the
-// caller.
-func searchQuery(caller agcom.Caller, q agcom.MessageSearch) (string, []any) {
+// searchQuery builds the query for a page of the caller's candidates and
+// its arguments; the page's key (created_at, seq) and size are the last
+// three, added by the caller. indexed asks the trigram indexes for the
+// candidates instead of walking them.
+func searchQuery(caller agcom.Caller, q agcom.MessageSearch, indexed bool) (string, []any) {
 	var (
-		b     strings.Builder
-		args  []any
-		order string
+		b    strings.Builder
+		args []any
 	)
 	arg := func(v any) string {
 		args = append(args, v)
@@ -501,11 +526,9 @@ func searchQuery(caller agcom.Caller, q agcom.MessageSearch) (string, []any) {
 	}
 	if caller.IsAdmin {
 		b.WriteString(sqlSearchAll)
-		order = sqlSearchAllOrder
 	} else {
 		args = append(args, caller.Handle)
 		b.WriteString(sqlSearchMailbox)
-		order = sqlSearchMailboxOrder
 	}
 	if q.FromHandle != "" {
 		b.WriteString(" AND m.from_handle = " + arg(q.FromHandle))
@@ -524,14 +547,17 @@ func searchQuery(caller agcom.Caller, q agcom.MessageSearch) (string, []any) {
 	if len(fields) == 0 {
 		fields = append(fields, "false")
 	}
-	candidates := b.String()
-	if utf8.RuneCountInString(q.Query) < 3 {
-		candidates += order + " LIMIT " + arg(ShortQueryScan)
-	}
 	n := len(args)
-	return "SELECT c.seq, c.subject, c.body, c.created_at FROM (" + candidates + ") c WHERE (" +
-		strings.Join(fields, " OR ") + ") ORDER BY c.created_at DESC, c.seq DESC LIMIT $" +
-		strconv.Itoa(n+1) + " OFFSET $" + strconv.Itoa(n+2), args
+	query := sqlSearchWalk
+	if indexed {
+		query = sqlSearchIndexed
+	}
+	return strings.NewReplacer(
+		"{cands}", b.String(),
+		"{hit}", "("+strings.Join(fields, " OR ")+")",
+		"{after}", "(c.created_at, c.seq) < ($"+strconv.Itoa(n+1)+", $"+strconv.Itoa(n+2)+")",
+		"{limit}", "$"+strconv.Itoa(n+3),
+	).Replace(query), args
 }
 
 // likePattern is an ILIKE pattern for the rows that contain query,

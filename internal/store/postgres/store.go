@@ -63,6 +63,8 @@ type Store struct {
 
 	hub      hub.Hub // this node's event subscribers
 	listener *listener
+
+	limits agcom.Limits // what one caller can make the store hold or do
 }
 
 // Option adjusts how Open connects.
@@ -72,6 +74,12 @@ type Option func(*Store)
 // LISTEN connection); the default discards it.
 func WithLogger(log *slog.Logger) Option {
 	return func(s *Store) { s.log = log }
+}
+
+// WithLimits sets the limits the store enforces; a field left at zero
+// takes its default.
+func WithLimits(l agcom.Limits) Option {
+	return func(s *Store) { s.limits = l }
 }
 
 // Open connects to the database at url (postgres://…), applies any pending
@@ -96,6 +104,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	s.limits = s.limits.WithDefaults()
 	if err := s.checkDatabase(ctx); err != nil {
 		pool.Close()
 		return nil, err

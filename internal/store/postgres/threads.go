@@ -50,6 +50,11 @@ const (
 	sqlSetArchivedParts = `UPDATE thread_participants SET archived = $2 WHERE thread_id = $1`
 )
 
+// sqlMetadataUsage reads what a thread's metadata holds (bytes of UTF-8),
+// and the current value of key $2.
+const sqlMetadataUsage = `SELECT count(*), coalesce(sum(octet_length(key) + octet_length(value)), 0),
+		max(value) FILTER (WHERE key = $2) FROM thread_metadata WHERE thread_id = $1`
+
 // GetThread returns the thread id. Returns ENOTFOUND when it does not exist
 // or the caller cannot see it.
 func (s *Store) GetThread(ctx context.Context, caller agcom.Caller, id string) (agcom.Thread, error) {
@@ -175,7 +180,8 @@ func (s *Store) ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id
 // SetThreadMetadata sets key to *value on the thread id, or removes it when
 // value is nil. The key "archived" with the value "true" archives the
 // thread. Returns ENOTFOUND when the caller cannot see the thread, EINVALID
-// for a bad key or value.
+// for a bad key or value, or when the write would take the thread's
+// metadata over the store's limits.
 func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error {
 	if err := agcom.CheckMetadata(key, value); err != nil {
 		return err
@@ -184,8 +190,20 @@ func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, 
 		if err := t.checkThreadVisible(caller, id); err != nil {
 			return err
 		}
+		// The thread's row lock orders its metadata writers: each counts
+		// what the one before it committed.
 		var subject string
 		if err := t.queryRow(sqlLockThread, id).Scan(&subject); err != nil {
+			return err
+		}
+		var (
+			usage agcom.MetadataUsage
+			old   *string
+		)
+		if err := t.queryRow(sqlMetadataUsage, id, key).Scan(&usage.Keys, &usage.Bytes, &old); err != nil {
+			return err
+		}
+		if err := t.s.limits.CheckMetadataWrite(usage, key, old, value); err != nil {
 			return err
 		}
 		var err error

@@ -156,6 +156,9 @@ func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event,
 		return nil, err
 	}
 	events := make([]agcom.Event, 0, len(raw))
+	// Each event of a thread carries the thread as it is now, the same
+	// for all of them: it is read once per page.
+	threads := map[string]*agcom.Thread{}
 	for _, r := range raw {
 		e := r.e
 		switch e.Type {
@@ -166,11 +169,16 @@ func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event,
 			}
 			e.Message = &m
 		case agcom.EventThreadUpdated:
+			if th, ok := threads[e.ThreadID]; ok {
+				e.Thread = th
+				break
+			}
 			th, err := scanThread(t.queryRow(sqlGetVisibleThread, caller.Handle, caller.IsAdmin, e.ThreadID))
 			if err != nil {
 				return nil, err
 			}
 			e.Thread = &th
+			threads[e.ThreadID] = &th
 		case agcom.EventMessageRead:
 			var d agcom.ReadEventData
 			if err := json.Unmarshal([]byte(r.data.String), &d); err != nil {

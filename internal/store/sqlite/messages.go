@@ -416,15 +416,15 @@ const ShortQueryScan = 10_000
 const mailboxScanLimit = 20_000
 
 // searchMessages returns the visible messages whose subject and/or body
-// contain the query, case-insensitively, newest first. Returns EINVALID for
-// a bad search.
-func (s *Store) searchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) ([]agcom.Message, error) {
+// contain the query, case-insensitively, newest first, up to the limit or
+// until the search has read the store's limit of candidate bytes. Returns
+// EINVALID for a bad search.
+func (s *Store) searchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error) {
 	if err := q.Validate(); err != nil {
-		return nil, err
+		return agcom.MessageSearchResult{}, err
 	}
 	long := utf8.RuneCountInString(q.Query) >= 3
-	match := agcom.NewMatcher(q.Query)
-	var msgs []agcom.Message
+	var res agcom.MessageSearchResult
 	err := s.readTx(ctx, func(t *tx) error {
 		query, err := t.searchQuery(caller, q, long)
 		if err != nil {
@@ -438,8 +438,9 @@ func (s *Store) searchMessages(ctx context.Context, caller agcom.Caller, q agcom
 		if err != nil {
 			return err
 		}
+		scan := s.limits.NewSearchScan(q)
 		seqs := []int64{}
-		for rows.Next() && len(seqs) < q.Limit {
+		for rows.Next() && scan.Next() {
 			var (
 				seq           int64
 				subject, body string
@@ -448,7 +449,7 @@ func (s *Store) searchMessages(ctx context.Context, caller agcom.Caller, q agcom
 				rows.Close()
 				return err
 			}
-			if q.InSubject && match.Match(subject) || q.InBody && match.Match(body) {
+			if scan.Match(subject, body) {
 				seqs = append(seqs, seq)
 			}
 		}
@@ -462,10 +463,11 @@ func (s *Store) searchMessages(ctx context.Context, caller agcom.Caller, q agcom
 		if err != nil {
 			return err
 		}
-		msgs, err = t.queryMessages(sqlMessagesBySeq, string(ids))
+		res.Truncated = scan.Truncated
+		res.Messages, err = t.queryMessages(sqlMessagesBySeq, string(ids))
 		return err
 	})
-	return msgs, err
+	return res, err
 }
 
 // searchQuery chooses how to walk the caller's candidates.

@@ -102,7 +102,8 @@ type Store struct {
 
 	hub hub.Hub // wakes event subscribers after commits
 
-	log *slog.Logger
+	log    *slog.Logger
+	limits agcom.Limits // what one caller can make the store hold or do
 
 	jobs       chan *writeJob // to the writer goroutine
 	closing    chan struct{}
@@ -126,12 +127,19 @@ type Option func(*options)
 type options struct {
 	busyTimeout time.Duration
 	log         *slog.Logger
+	limits      agcom.Limits
 }
 
 // WithLogger sets where the store reports how it was built when that makes
 // it slower (see stablePlans); the default discards it.
 func WithLogger(log *slog.Logger) Option {
 	return func(o *options) { o.log = log }
+}
+
+// WithLimits sets the limits the store enforces; a field left at zero
+// takes its default.
+func WithLimits(l agcom.Limits) Option {
+	return func(o *options) { o.limits = l }
 }
 
 // WithBusyTimeout sets how long a statement waits for a lock held by
@@ -229,6 +237,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		clock:   time.Now,
 		entropy: ulid.Monotonic(rand.Reader, 0),
 		log:     o.log,
+		limits:  o.limits.WithDefaults(),
 	}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()

@@ -55,6 +55,11 @@ const (
 	sqlSetArchivedParts = `UPDATE thread_participants SET archived = ?2 WHERE thread_id = ?1`
 )
 
+// sqlMetadataUsage reads what a thread's metadata holds (bytes of UTF-8: a
+// text cast to a blob is its bytes), and the current value of key ?2.
+const sqlMetadataUsage = `SELECT count(*), coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0),
+		max(CASE WHEN key = ?2 THEN value END) FROM thread_metadata WHERE thread_id = ?1`
+
 // GetThread returns the thread id. Returns ENOTFOUND when it does not exist
 // or the caller cannot see it.
 func (s *Store) GetThread(ctx context.Context, caller agcom.Caller, id string) (agcom.Thread, error) {
@@ -160,13 +165,30 @@ func (s *Store) ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id
 // SetThreadMetadata sets key to *value on the thread id, or removes it when
 // value is nil. The key "archived" with the value "true" archives the
 // thread. Returns ENOTFOUND when the caller cannot see the thread, EINVALID
-// for a bad key or value.
+// for a bad key or value, or when the write would take the thread's
+// metadata over the store's limits.
 func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error {
 	if err := agcom.CheckMetadata(key, value); err != nil {
 		return err
 	}
 	return s.writeTx(ctx, func(t *tx) error {
 		if err := t.checkThreadVisible(caller, id); err != nil {
+			return err
+		}
+		// The single writer runs one transaction at a time: nothing
+		// changes the metadata between this count and the write.
+		var (
+			usage agcom.MetadataUsage
+			old   sql.NullString
+		)
+		if err := t.queryRow(sqlMetadataUsage, id, key).Scan(&usage.Keys, &usage.Bytes, &old); err != nil {
+			return err
+		}
+		var oldValue *string
+		if old.Valid {
+			oldValue = &old.String
+		}
+		if err := s.limits.CheckMetadataWrite(usage, key, oldValue, value); err != nil {
 			return err
 		}
 		var err error

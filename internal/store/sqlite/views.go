@@ -321,10 +321,10 @@ func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id 
 }
 
 // SearchMessages returns the visible messages that contain the query.
-func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) ([]agcom.Message, error) {
+func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error) {
 	return cachedRead(s, viewScope(caller), viewKey("search", caller, q),
-		func(ms []agcom.Message) int { return sizeOfAll(ms, messageSize) },
-		func(*agcom.Memo) ([]agcom.Message, error) { return s.searchMessages(ctx, caller, q) })
+		func(r agcom.MessageSearchResult) int { return sizeOfAll(r.Messages, messageSize) },
+		func(*agcom.Memo) (agcom.MessageSearchResult, error) { return s.searchMessages(ctx, caller, q) })
 }
 
 // ListInbox returns the messages addressed to the caller, newest first.
