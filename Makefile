@@ -19,7 +19,7 @@ export CGO_CFLAGS
 BIN     := bin/agcomd
 CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
-.PHONY: all run build generate check-generated vet test test-go test-go-all services test-fuzz test-clients bench bench-postgres bench-quick clean
+.PHONY: all run build generate check-generated vet vulncheck test test-go test-go-all services test-fuzz test-clients bench bench-postgres bench-quick clean
 
 all: build
 
@@ -51,6 +51,19 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
+
+# govulncheck against a local database: cmd/agcom-vulndb builds it from the
+# module golang.org/x/vulndb, which holds the public database's entries (the
+# database's own site cannot be reached from here). tools.go pins both that
+# module and golang.org/x/vuln in go.mod, so the go command fetches them
+# through the module proxy. The database is kept under .cache/vulndb/ for the
+# version go.mod names; a new version replaces it.
+VULNDB_CACHE := .cache/vulndb
+## vulncheck: fail on any known vulnerability that the code can reach
+vulncheck:
+	@v=$$($(GO) list -m -f '{{.Version}}' golang.org/x/vulndb) && db="$(CURDIR)/$(VULNDB_CACHE)/$$v" && \
+	if [ ! -f "$$db/index/modules.json" ]; then rm -rf "$(VULNDB_CACHE)" && $(GO) run ./cmd/agcom-vulndb -out "$$db"; fi && \
+	$(GO) run golang.org/x/vuln/cmd/govulncheck -db "file://$$db" ./...
 
 ## test: everything CI runs
 test: check-generated vet test-go test-fuzz bench-quick test-clients
