@@ -41,14 +41,18 @@ type RateLimits struct {
 	NewCounter func() httprate.LimitCounter
 }
 
-// Rate limit categories.
+// Rate limit categories, as the spec's x-rate-limit-category names them.
 const (
 	catWrite  = "write"
 	catRead   = "read"
 	catSearch = "search"
 	catAudit  = "audit"
 	catAuth   = "auth"
+	catNone   = "none" // never limited
 )
+
+// rateCategories are the categories an operation may name.
+var rateCategories = []string{catRead, catWrite, catSearch, catAudit, catAuth, catNone}
 
 // categoryOf returns the limit category of a route, or "" for routes that
 // are never limited (health).
