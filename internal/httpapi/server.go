@@ -164,7 +164,8 @@ func NewHandler(o Options) (http.Handler, error) {
 		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now,
 	}
 	public := publicRoutes(spec)
-	if _, err := rateLimitCategories(spec); err != nil {
+	categories, err := rateLimitCategories(spec)
+	if err != nil {
 		return nil, err
 	}
 	validate, err := validator(spec, ew)
@@ -221,7 +222,7 @@ func NewHandler(o Options) (http.Handler, error) {
 			noteAgent,
 		)
 		if o.RateLimits != nil {
-			r.Use(newRateLimiter(*o.RateLimits, ew, obs.RateLimited).Handler)
+			r.Use(newRateLimiter(*o.RateLimits, categories, ew, obs.RateLimited).Handler)
 		}
 		r.Use(
 			validate,
