@@ -106,6 +106,7 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeTags$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzValidHandle$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzCheckText$$' -fuzztime=$(FUZZTIME) ./internal/agcom
+	$(GO) test -run='^$$' -fuzz='^FuzzCheckMetadata$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzMatcher$$' -fuzztime=$(FUZZTIME) ./internal/agcom
 	$(GO) test -run='^$$' -fuzz='^FuzzHTTP$$' -fuzztime=$(FUZZTIME_HTTP) ./tests
 	$(TEST_SERVICES) env AGCOM_TEST_STORE=postgres $(GO) test -run='^$$' -fuzz='^FuzzHTTP$$' -fuzztime=$(FUZZTIME_HTTP) ./tests

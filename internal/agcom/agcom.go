@@ -2,7 +2,8 @@ package agcom
 
 import "time"
 
-// Paging limits shared by every list.
+// Paging limits shared by every list: the default and the maximum of the
+// contract's Limit parameter (contract_test.go keeps them equal).
 const (
 	DefaultLimit = 50
 	MaxLimit     = 100
@@ -16,7 +17,7 @@ type Caller struct {
 	IsAdmin bool
 }
 
-// Page selects a window of a list.
+// Page selects a window of a list. A Limit of 0 asks for DefaultLimit.
 type Page struct {
 	Limit  int
 	Offset int

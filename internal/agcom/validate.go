@@ -8,6 +8,9 @@ import (
 )
 
 // Limits of the domain rules. Lengths count characters (runes), not bytes.
+// Each is the bound openapi.yaml gives the field it checks: the request
+// validator enforces the contract's, these bind callers that do not come
+// through the API, and contract_test.go fails when the two differ.
 const (
 	MaxRecipients     = 100
 	MaxTags           = 20
@@ -60,7 +63,7 @@ func validTag(s string) bool {
 // CheckHandle returns a ValidationError about field unless s is a handle.
 func CheckHandle(field, s string) error {
 	if !ValidHandle(s) {
-		return Invalid(field, "must be a handle: 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -")
+		return Invalid(field, "must be a handle: %d-%d characters of a-z 0-9 . _ -, not starting or ending with . or -", minHandleLen, maxHandleLen)
 	}
 	return nil
 }
@@ -156,7 +159,7 @@ func (r *Reply) Validate() error {
 	return nil
 }
 
-// Validate checks s and clamps its limit.
+// Validate checks s and applies the default limit when it has none.
 func (s *MessageSearch) Validate() error {
 	if s.Query == "" {
 		return Invalid("query", "must not be empty")
@@ -180,7 +183,12 @@ func (s *MessageSearch) Validate() error {
 			return err
 		}
 	}
-	s.Limit = clampLimit(s.Limit)
+	switch {
+	case s.Limit == 0:
+		s.Limit = DefaultLimit
+	case s.Limit < 0 || s.Limit > MaxLimit:
+		return Invalid("limit", "must be 1-%d, got %d", MaxLimit, s.Limit)
+	}
 	return nil
 }
 
@@ -203,23 +211,19 @@ func CheckMetadata(key string, value *string) error {
 	return nil
 }
 
-// Normalize applies the default and maximum limit and a non-negative offset.
+// Normalize returns p with DefaultLimit when it has no limit. No page out
+// of bounds comes through the API: the request validator refuses a limit
+// above MaxLimit (the contract's maximum) and a negative offset. Other
+// callers (operator commands, tests) are bounded here rather than refused
+// because the stores call Normalize where it cannot return an error, and
+// no caller may make a store read an unbounded page.
 func (p Page) Normalize() Page {
-	p.Limit = clampLimit(p.Limit)
-	if p.Offset < 0 {
-		p.Offset = 0
+	if p.Limit <= 0 {
+		p.Limit = DefaultLimit
 	}
+	p.Limit = min(p.Limit, MaxLimit)
+	p.Offset = max(p.Offset, 0)
 	return p
-}
-
-func clampLimit(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return n
 }
 
 // CheckContactFields checks the fields of a contact a client supplies and

@@ -2,7 +2,6 @@ package agcom_test
 
 import (
 	"errors"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -11,15 +10,12 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
-// The rules of PRODUCT.md, written independently of the code under test.
-var (
-	oracleHandle = regexp.MustCompile(`^[a-z0-9_][a-z0-9._-]*[a-z0-9_]$`)
-	oracleTag    = regexp.MustCompile(`^[a-z0-9_-]{1,30}$`)
-)
+// The oracles, written independently of the code under test: a handle or
+// a tag is valid when the contract's schema for it accepts it, as the
+// request validator decides; text follows the rules of PRODUCT.md.
+func oracleValidHandle(tb testing.TB, s string) bool { return contractAccepts(tb, "Handle", s) }
 
-func oracleValidHandle(s string) bool {
-	return len(s) >= 2 && len(s) <= 64 && oracleHandle.MatchString(s)
-}
+func oracleValidTag(tb testing.TB, s string) bool { return contractAccepts(tb, "Tag", s) }
 
 func oracleValidText(s string, max int) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0) && strings.TrimSpace(s) != "" && utf8.RuneCountInString(s) <= max
@@ -69,7 +65,7 @@ func checkTags(t *testing.T, in, got []string) {
 		t.Fatalf("tags: %d, want at most %d", len(got), agcom.MaxTags)
 	}
 	for _, tag := range got {
-		if !oracleTag.MatchString(tag) {
+		if !oracleValidTag(t, tag) {
 			t.Fatalf("tag %q accepted, breaks the tag rule", tag)
 		}
 	}
@@ -109,10 +105,10 @@ func FuzzNewMessageValidate(f *testing.F) {
 			oracleValidText(subject, agcom.MaxSubjectLen) && oracleValidText(body, agcom.MaxBodyLen) &&
 			len(in.Tags) <= agcom.MaxTags
 		for _, h := range in.ToHandles {
-			wantOK = wantOK && oracleValidHandle(h)
+			wantOK = wantOK && oracleValidHandle(t, h)
 		}
 		for _, tag := range in.Tags {
-			wantOK = wantOK && oracleTag.MatchString(tag)
+			wantOK = wantOK && oracleValidTag(t, tag)
 		}
 		if err != nil {
 			if wantOK {
@@ -128,7 +124,7 @@ func FuzzNewMessageValidate(f *testing.F) {
 			t.Fatalf("%d recipients after validation", len(m.ToHandles))
 		}
 		for _, h := range m.ToHandles {
-			if !oracleValidHandle(h) {
+			if !oracleValidHandle(t, h) {
 				t.Fatalf("recipient %q accepted, breaks the handle rule", h)
 			}
 		}
@@ -173,7 +169,7 @@ func FuzzReplyValidate(f *testing.F) {
 		err := r.Validate()
 		wantOK := oracleValidText(body, agcom.MaxBodyLen) && len(in) <= agcom.MaxTags
 		for _, tag := range in {
-			wantOK = wantOK && oracleTag.MatchString(tag)
+			wantOK = wantOK && oracleValidTag(t, tag)
 		}
 		if err != nil {
 			if wantOK {
@@ -201,12 +197,15 @@ func FuzzNormalizeTags(f *testing.F) {
 	f.Add(strings.Repeat("t,", 19) + "t")
 	f.Add(strings.Repeat("t,", 20) + "t")
 	f.Add("é")
+	for _, tag := range append(lengths(contractSchema(f, "Tag"), "x"), "-", "_", "-a-", "a.b", "a b", "a\x00", "\xff") {
+		f.Add(tag)
+	}
 	f.Fuzz(func(t *testing.T, tags string) {
 		in := splitList(tags)
 		got, err := agcom.NormalizeTags("tags", slices.Clone(in))
 		wantOK := len(in) <= agcom.MaxTags
 		for _, tag := range in {
-			wantOK = wantOK && oracleTag.MatchString(tag)
+			wantOK = wantOK && oracleValidTag(t, tag)
 		}
 		if err != nil {
 			if wantOK {
@@ -224,11 +223,14 @@ func FuzzNormalizeTags(f *testing.F) {
 
 func FuzzValidHandle(f *testing.F) {
 	for _, s := range []string{"", "a", "ab", "alice", "a.b", "a-b", "a_b", "_a", "a_", ".a", "a.", "-a", "a-",
-		"A", "al ice", "alïce", strings.Repeat("a", 64), strings.Repeat("a", 65), "a\x00", "..", "a..b"} {
+		"A", "al ice", "alïce", "a\x00", "..", "a..b", "__", "a--b", "aB", "a\nb", "ab\n", "\xff\xfe", "0123", "a/b"} {
+		f.Add(s)
+	}
+	for _, s := range lengths(contractSchema(f, "Handle"), "a") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, want := agcom.ValidHandle(s), oracleValidHandle(s)
+		got, want := agcom.ValidHandle(s), oracleValidHandle(t, s)
 		if got != want {
 			t.Fatalf("ValidHandle(%q) = %t, want %t", s, got, want)
 		}
@@ -242,13 +244,32 @@ func FuzzValidHandle(f *testing.F) {
 	})
 }
 
+// textFields are the text fields of the contract and their domain limits.
+var textFields = []struct {
+	schema string
+	max    int
+}{
+	{"Subject", agcom.MaxSubjectLen},
+	{"Body", agcom.MaxBodyLen},
+	{"DisplayName", agcom.MaxDisplayNameLen},
+	{"Description", agcom.MaxDescriptionLen},
+}
+
 func FuzzCheckText(f *testing.F) {
-	for _, s := range []string{"", " ", "\t\n", "a", " a ", "\u00a0", "\u3000x", "\xff", "é", strings.Repeat("é", 10), strings.Repeat("é", 11)} {
+	for _, s := range []string{"", " ", "\t\n", "a", " a ", "\u00a0", "\u3000x", "\u2028", "\xff", "é", strings.Repeat("é", 10), strings.Repeat("é", 11)} {
 		f.Add(s, 10)
 	}
 	f.Add("x", 0)
 	f.Add("x", -1)
+	// The edges of each field's length, checked here rather than added to
+	// the corpus: the body's would slow the fuzzer down.
+	for _, fd := range textFields {
+		for _, s := range lengths(contractSchema(f, fd.schema), "é") {
+			checkTextWithinContract(f, s)
+		}
+	}
 	f.Fuzz(func(t *testing.T, s string, max int) {
+		checkTextWithinContract(t, s)
 		err := agcom.CheckText("field", s, max)
 		want := oracleValidText(s, max)
 		if (err == nil) != want {
@@ -265,4 +286,25 @@ func FuzzCheckText(f *testing.F) {
 			t.Fatalf("CheckOptionalText(%q, %d) = %v, want valid=%t", s, max, opt, want)
 		}
 	})
+}
+
+// checkTextWithinContract fails when the domain accepts s for a text field
+// that the contract does not accept, so that what a caller stores without
+// the API can always be answered through it. The domain is stricter: it
+// refuses NUL, and text of Unicode spaces only.
+func checkTextWithinContract(tb testing.TB, s string) {
+	tb.Helper()
+	for _, fd := range textFields {
+		if agcom.CheckText("field", s, fd.max) == nil && !contractAccepts(tb, fd.schema, s) {
+			tb.Fatalf("CheckText accepts %q (%d characters) for %s, the contract does not", excerpt(s), utf8.RuneCountInString(s), fd.schema)
+		}
+	}
+}
+
+// excerpt shortens s for a failure message.
+func excerpt(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
 }

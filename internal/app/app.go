@@ -29,7 +29,7 @@ import (
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 30 * time.Second
-	writeTimeout      = 90 * time.Second // above the longest long-poll (60 s); streams extend their own
+	writeTimeout      = 90 * time.Second // above the longest long-poll (GET /events?wait); streams extend their own
 	idleTimeout       = 120 * time.Second
 )
 

@@ -37,9 +37,10 @@ func (s *Server) SearchContacts(ctx context.Context, req agcomv1.SearchContactsR
 	}), nil
 }
 
-// activeOnly applies the default of the active_only parameter: true.
+// activeOnly applies the default of the active_only parameter, and of a
+// contact update's is_active.
 func activeOnly(p *bool) bool {
-	return p == nil || *p
+	return orDefault(p, defaultActive)
 }
 
 // CreateContact implements POST /contacts.

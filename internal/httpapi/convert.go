@@ -8,6 +8,14 @@ import (
 // Converters between the generated API models and the domain types. Every
 // crossing of the boundary goes through one of these.
 
+// Defaults of optional parameters and properties that the handlers apply
+// (the validator leaves them out), as openapi.yaml gives them;
+// defaults_test.go fails when the two differ.
+const (
+	defaultSearchIn = true // in_subject and in_body of a message search
+	defaultActive   = true // active_only of a contact list, is_active of a contact update
+)
+
 func toAPIMessage(m agcom.Message) agcomv1.Message {
 	return agcomv1.Message{
 		MessageId:  m.ID,
@@ -109,8 +117,10 @@ func toDomainReply(b *agcomv1.ReplyRequest) agcom.Reply {
 	return agcom.Reply{Body: b.Body, Tags: deref(b.Tags)}
 }
 
+// toDomainPage converts the paging parameters, which the validator has
+// held to the contract's bounds. An absent limit is 0: the default page.
 func toDomainPage(limit, offset *int) agcom.Page {
-	return agcom.Page{Limit: deref(limit), Offset: deref(offset)}.Normalize()
+	return agcom.Page{Limit: deref(limit), Offset: deref(offset)}
 }
 
 // optional maps the domain's "empty means absent" onto a nullable field.
@@ -119,6 +129,15 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// orDefault returns *p, or def when p is nil: an optional parameter or
+// property the request left out takes the contract's default.
+func orDefault[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 // deref returns *p, or the zero value for nil.

@@ -17,6 +17,9 @@ import (
 
 // Event delivery tuning.
 const (
+	// defaultEventLimit is the default of GET /events?limit in openapi.yaml,
+	// and streamBatch, how many events a stream reads at a time, its
+	// maximum (defaults_test.go keeps them equal).
 	defaultEventLimit = 100
 	streamBatch       = 500
 	defaultKeepAlive  = 15 * time.Second
@@ -36,10 +39,7 @@ func (s *Server) ListEvents(ctx context.Context, req agcomv1.ListEventsRequestOb
 	if err != nil {
 		return nil, err
 	}
-	limit := deref(req.Params.Limit)
-	if limit <= 0 {
-		limit = defaultEventLimit
-	}
+	limit := orDefault(req.Params.Limit, defaultEventLimit)
 	wait := time.Duration(deref(req.Params.Wait)) * time.Second
 	if wait > 0 {
 		release, err := s.streams.acquire(caller.Handle)

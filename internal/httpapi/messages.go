@@ -104,15 +104,8 @@ func (s *Server) SearchMessages(ctx context.Context, req agcomv1.SearchMessagesR
 		return nil, err
 	}
 	p := req.Params
-	inSubject, inBody := true, true
-	if p.InSubject != nil {
-		inSubject = *p.InSubject
-	}
-	if p.InBody != nil {
-		inBody = *p.InBody
-	}
 	res, err := s.store.SearchMessages(ctx, caller, agcom.MessageSearch{
-		Query: p.Query, InSubject: inSubject, InBody: inBody,
+		Query: p.Query, InSubject: orDefault(p.InSubject, defaultSearchIn), InBody: orDefault(p.InBody, defaultSearchIn),
 		FromHandle: deref(p.FromHandle), ToHandle: deref(p.ToHandle), Limit: deref(p.Limit),
 	})
 	if err != nil {

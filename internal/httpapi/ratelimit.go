@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -41,38 +40,27 @@ type RateLimits struct {
 	NewCounter func() httprate.LimitCounter
 }
 
-// Rate limit categories.
+// Rate limit categories, as the spec's x-rate-limit-category names them.
 const (
 	catWrite  = "write"
 	catRead   = "read"
 	catSearch = "search"
 	catAudit  = "audit"
 	catAuth   = "auth"
+	catNone   = "none" // never limited
 )
 
-// categoryOf returns the limit category of a route, or "" for routes that
-// are never limited (health).
-func categoryOf(method, pattern string) string {
-	switch {
-	case strings.HasPrefix(pattern, BasePath+"/health"):
-		return ""
-	case pattern == BasePath+"/auth/token":
-		return catAuth
-	case strings.HasSuffix(pattern, "/search"):
-		return catSearch
-	case strings.HasPrefix(pattern, BasePath+"/audit"):
-		return catAudit
-	case method == http.MethodGet || method == http.MethodHead:
-		return catRead
-	}
-	return catWrite
-}
+// rateCategories are the categories an operation may name.
+var rateCategories = []string{catRead, catWrite, catSearch, catAudit, catAuth, catNone}
 
 // rateLimiter applies RateLimits. Authenticated requests are counted per
 // agent (the verified handle in the context); others per client address.
 // Logins count only their failures (see login).
 type rateLimiter struct {
-	limiters map[string]*httprate.RateLimiter
+	// categories maps every operation, as "METHOD /api/v1/path", to the
+	// category the spec names (rateLimitCategories).
+	categories map[string]string
+	limiters   map[string]*httprate.RateLimiter
 	// loginFailures per (handle, address), and per address.
 	loginFailures, addressFailures *failureLimit
 	ew                             errorWriter
@@ -82,8 +70,8 @@ type rateLimiter struct {
 	shared bool
 }
 
-func newRateLimiter(l RateLimits, ew errorWriter, onLimit func(category string)) *rateLimiter {
-	rl := &rateLimiter{limiters: map[string]*httprate.RateLimiter{}, ew: ew, onLimit: onLimit, shared: l.NewCounter != nil}
+func newRateLimiter(l RateLimits, categories map[string]string, ew errorWriter, onLimit func(category string)) *rateLimiter {
+	rl := &rateLimiter{categories: categories, limiters: map[string]*httprate.RateLimiter{}, ew: ew, onLimit: onLimit, shared: l.NewCounter != nil}
 	newCounter := func() httprate.LimitCounter { return httprate.NewLocalLimitCounter(rateWindow) }
 	if l.NewCounter != nil {
 		newCounter = l.NewCounter
@@ -107,13 +95,13 @@ func newRateLimiter(l RateLimits, ew errorWriter, onLimit func(category string))
 // matched routes.
 func (rl *rateLimiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cat := categoryOf(r.Method, chi.RouteContext(r.Context()).RoutePattern())
+		cat := rl.categories[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
 		if cat == catAuth {
 			rl.login(w, r, next)
 			return
 		}
 		lim := rl.limiters[cat]
-		if lim == nil {
+		if lim == nil { // none, or a limit turned off
 			next.ServeHTTP(w, r)
 			return
 		}

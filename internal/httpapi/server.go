@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,6 +164,10 @@ func NewHandler(o Options) (http.Handler, error) {
 		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now,
 	}
 	public := publicRoutes(spec)
+	categories, err := rateLimitCategories(spec)
+	if err != nil {
+		return nil, err
+	}
 	validate, err := validator(spec, ew)
 	if err != nil {
 		return nil, err
@@ -217,7 +222,7 @@ func NewHandler(o Options) (http.Handler, error) {
 			noteAgent,
 		)
 		if o.RateLimits != nil {
-			r.Use(newRateLimiter(*o.RateLimits, ew, obs.RateLimited).Handler)
+			r.Use(newRateLimiter(*o.RateLimits, categories, ew, obs.RateLimited).Handler)
 		}
 		r.Use(
 			validate,
@@ -278,6 +283,29 @@ func publicRoutes(spec *openapi3.T) map[string]bool {
 		}
 	}
 	return public
+}
+
+// rateLimitCategory is the extension by which every operation of the
+// spec names its rate-limit category.
+const rateLimitCategory = "x-rate-limit-category"
+
+// rateLimitCategories maps every operation, as "METHOD /api/v1/path", to
+// the rate-limit category its x-rate-limit-category names. An operation
+// without one, or with one the limiter does not know, is an error: it
+// would be limited by guesswork.
+func rateLimitCategories(spec *openapi3.T) (map[string]string, error) {
+	categories := map[string]string{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			route := method + " " + BasePath + path
+			cat, _ := op.Extensions[rateLimitCategory].(string)
+			if !slices.Contains(rateCategories, cat) {
+				return nil, fmt.Errorf("httpapi: %s: %s is %q, want one of %q", route, rateLimitCategory, cat, rateCategories)
+			}
+			categories[route] = cat
+		}
+	}
+	return categories, nil
 }
 
 // yamlToJSON serves the contract as written in JSON too: the same

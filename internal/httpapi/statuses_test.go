@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -40,10 +39,11 @@ func TestContractDeclaresPipelineStatuses(t *testing.T) {
 	public := publicRoutes(spec)
 	bodies := routesWithBody(spec)
 	idempotent := routesWithHeader(spec, "Idempotency-Key")
-	limited := func(route string) bool {
-		method, pattern, _ := strings.Cut(route, " ")
-		return categoryOf(method, pattern) != ""
+	categories, err := rateLimitCategories(spec)
+	if err != nil {
+		t.Fatal(err)
 	}
+	limited := func(route string) bool { return categories[route] != catNone }
 	hasIn := func(params openapi3.Parameters, in string) bool {
 		return slices.ContainsFunc(params, func(p *openapi3.ParameterRef) bool { return p.Value.In == in })
 	}
@@ -54,7 +54,7 @@ func TestContractDeclaresPipelineStatuses(t *testing.T) {
 			func(o operation) bool { return !public[o.route] }},
 		{503, "auth.Middleware reads the agent from the store, which may be busy or unreachable",
 			func(o operation) bool { return !public[o.route] }},
-		{429, "the rate limiter limits every operation with a category (categoryOf)",
+		{429, "the rate limiter limits every operation whose x-rate-limit-category is not none",
 			func(o operation) bool { return limited(o.route) }},
 		{503, "a rate limit's shared counter may fail (ServiceUnavailable)",
 			func(o operation) bool { return limited(o.route) }},
@@ -74,7 +74,7 @@ func TestContractDeclaresPipelineStatuses(t *testing.T) {
 	mustNot := []statusRule{
 		{413, "only limitBody answers 413, and only to operations that take a body",
 			func(o operation) bool { return !bodies[o.route] }},
-		{429, "only the rate limiter answers 429, and never to operations without a category",
+		{429, "only the rate limiter answers 429, and never to operations of category none",
 			func(o operation) bool { return !limited(o.route) }},
 	}
 
