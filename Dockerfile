@@ -8,6 +8,9 @@
 # METRICS_ADDR= (empty) to turn it off.
 
 FROM golang:1.26-bookworm AS build
+# The Go release the project builds with (as in the Makefile): the image's go
+# fetches it from the module proxy, in the go mod download layer below.
+ENV GOTOOLCHAIN=go1.27.3
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -3,7 +3,8 @@
 // port; the address is read from the server's "agcomd listening" log line).
 //
 // The binary is $AGCOM_BIN when set (the Makefile builds it once), otherwise
-// it is built here with `go build -tags sqlite_fts5` from the repository root.
+// it is built here from the repository root as the Makefile builds it: the
+// same Go release, tags and C flags.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -34,6 +35,11 @@ export function agcomdBinary(): string {
   const out = join(mkdtempSync(join(tmpdir(), "agcomd-bin-")), "agcomd");
   const r = spawnSync("go", ["build", "-tags", "sqlite_fts5", "-o", out, "./cmd/agcomd"], {
     cwd: repoRoot,
+    env: {
+      ...process.env,
+      GOTOOLCHAIN: "go1.27.3",
+      CGO_CFLAGS: "-O2 -g -DSQLITE_ENABLE_QPSG",
+    },
     stdio: ["ignore", "inherit", "inherit"],
   });
   if (r.status !== 0) throw new Error(`go build ./cmd/agcomd failed (status ${r.status})`);
