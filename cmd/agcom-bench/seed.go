@@ -56,7 +56,8 @@ func seed(ctx context.Context, path string, o options) (*seedData, error) {
 	data := &seedData{threads: make([]seedThread, 0, o.threads)}
 	caller := func(i int) agcom.Caller { return agcom.Caller{Handle: agentName(i)} }
 
-	err = store.Seed(ctx, func(sd *sqlite.Seeder) error {
+	err = store.Seed(ctx, func(tx agcom.Tx) error {
+		sd := agcom.NewSeeder(tx)
 		for i := range o.agents {
 			_, err := sd.CreateContact(caller(i), agcom.Contact{
 				Handle: agentName(i), DisplayName: "Agent " + agentName(i), Description: sentence(rnd, 6),
@@ -74,7 +75,8 @@ func seed(ctx context.Context, path string, o options) (*seedData, error) {
 
 	sent := 0
 	for sent < o.messages {
-		err := store.Seed(ctx, func(sd *sqlite.Seeder) error {
+		err := store.Seed(ctx, func(tx agcom.Tx) error {
+			sd := agcom.NewSeeder(tx)
 			for n := 0; n < seedBatch && sent < o.messages; n++ {
 				if len(data.threads) < o.threads {
 					a := rnd.IntN(o.agents)

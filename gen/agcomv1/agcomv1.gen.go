@@ -959,8 +959,9 @@ type ListContactsParams struct {
 // CreateContactParams defines parameters for CreateContact.
 type CreateContactParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
-	// with the same request within 24 hours answers the original status
-	// and body, with the response header `Idempotent-Replayed: true`, and
+	// with the same request within 24 hours answers 201 with what the
+	// first request created (its message or messages; a contact as it is
+	// now), with the response header `Idempotent-Replayed: true`, and
 	// creates nothing; the same key with a different request is 409
 	// `IdempotencyKeyReused`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1038,8 +1039,9 @@ type ListMessagesParams struct {
 // SendMessageParams defines parameters for SendMessage.
 type SendMessageParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
-	// with the same request within 24 hours answers the original status
-	// and body, with the response header `Idempotent-Replayed: true`, and
+	// with the same request within 24 hours answers 201 with what the
+	// first request created (its message or messages; a contact as it is
+	// now), with the response header `Idempotent-Replayed: true`, and
 	// creates nothing; the same key with a different request is 409
 	// `IdempotencyKeyReused`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1048,8 +1050,9 @@ type SendMessageParams struct {
 // BroadcastMessageParams defines parameters for BroadcastMessage.
 type BroadcastMessageParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
-	// with the same request within 24 hours answers the original status
-	// and body, with the response header `Idempotent-Replayed: true`, and
+	// with the same request within 24 hours answers 201 with what the
+	// first request created (its message or messages; a contact as it is
+	// now), with the response header `Idempotent-Replayed: true`, and
 	// creates nothing; the same key with a different request is 409
 	// `IdempotencyKeyReused`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1058,8 +1061,9 @@ type BroadcastMessageParams struct {
 // SendGroupMessageParams defines parameters for SendGroupMessage.
 type SendGroupMessageParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
-	// with the same request within 24 hours answers the original status
-	// and body, with the response header `Idempotent-Replayed: true`, and
+	// with the same request within 24 hours answers 201 with what the
+	// first request created (its message or messages; a contact as it is
+	// now), with the response header `Idempotent-Replayed: true`, and
 	// creates nothing; the same key with a different request is 409
 	// `IdempotencyKeyReused`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1089,8 +1093,9 @@ type SearchMessagesParams struct {
 // ReplyToMessageParams defines parameters for ReplyToMessage.
 type ReplyToMessageParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
-	// with the same request within 24 hours answers the original status
-	// and body, with the response header `Idempotent-Replayed: true`, and
+	// with the same request within 24 hours answers 201 with what the
+	// first request created (its message or messages; a contact as it is
+	// now), with the response header `Idempotent-Replayed: true`, and
 	// creates nothing; the same key with a different request is 409
 	// `IdempotencyKeyReused`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1121,8 +1126,9 @@ type ListThreadMessagesParams struct {
 // ReplyToThreadParams defines parameters for ReplyToThread.
 type ReplyToThreadParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key from the same agent
-	// with the same request within 24 hours answers the original status
-	// and body, with the response header `Idempotent-Replayed: true`, and
+	// with the same request within 24 hours answers 201 with what the
+	// first request created (its message or messages; a contact as it is
+	// now), with the response header `Idempotent-Replayed: true`, and
 	// creates nothing; the same key with a different request is 409
 	// `IdempotencyKeyReused`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -6625,6 +6631,11 @@ func (r ListContactsResponse) ContentType() string {
 	return ""
 }
 
+// CreateContactResponse201Headers the declared response headers of an HTTP 201 response for CreateContact
+type CreateContactResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // CreateContactResponse400Headers the declared response headers of an HTTP 400 response for CreateContact
 type CreateContactResponse400Headers struct {
 	RetryAfter *int
@@ -6686,6 +6697,8 @@ type CreateContactResponse struct {
 	JSON500 *Error
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateContactResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CreateContactResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7924,6 +7937,11 @@ func (r ListMessagesResponse) ContentType() string {
 	return ""
 }
 
+// SendMessageResponse201Headers the declared response headers of an HTTP 201 response for SendMessage
+type SendMessageResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // SendMessageResponse400Headers the declared response headers of an HTTP 400 response for SendMessage
 type SendMessageResponse400Headers struct {
 	RetryAfter *int
@@ -7985,6 +8003,8 @@ type SendMessageResponse struct {
 	JSON500 *Error
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *SendMessageResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *SendMessageResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -8070,6 +8090,11 @@ func (r SendMessageResponse) ContentType() string {
 	return ""
 }
 
+// BroadcastMessageResponse201Headers the declared response headers of an HTTP 201 response for BroadcastMessage
+type BroadcastMessageResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // BroadcastMessageResponse400Headers the declared response headers of an HTTP 400 response for BroadcastMessage
 type BroadcastMessageResponse400Headers struct {
 	RetryAfter *int
@@ -8131,6 +8156,8 @@ type BroadcastMessageResponse struct {
 	JSON500 *Error
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *BroadcastMessageResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *BroadcastMessageResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -8216,6 +8243,11 @@ func (r BroadcastMessageResponse) ContentType() string {
 	return ""
 }
 
+// SendGroupMessageResponse201Headers the declared response headers of an HTTP 201 response for SendGroupMessage
+type SendGroupMessageResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // SendGroupMessageResponse400Headers the declared response headers of an HTTP 400 response for SendGroupMessage
 type SendGroupMessageResponse400Headers struct {
 	RetryAfter *int
@@ -8277,6 +8309,8 @@ type SendGroupMessageResponse struct {
 	JSON500 *Error
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *SendGroupMessageResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *SendGroupMessageResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -8740,6 +8774,11 @@ func (r MarkMessageReadResponse) ContentType() string {
 	return ""
 }
 
+// ReplyToMessageResponse201Headers the declared response headers of an HTTP 201 response for ReplyToMessage
+type ReplyToMessageResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // ReplyToMessageResponse400Headers the declared response headers of an HTTP 400 response for ReplyToMessage
 type ReplyToMessageResponse400Headers struct {
 	RetryAfter *int
@@ -8809,6 +8848,8 @@ type ReplyToMessageResponse struct {
 	JSON500 *Error
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *ReplyToMessageResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ReplyToMessageResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10080,6 +10121,11 @@ func (r MarkThreadReadResponse) ContentType() string {
 	return ""
 }
 
+// ReplyToThreadResponse201Headers the declared response headers of an HTTP 201 response for ReplyToThread
+type ReplyToThreadResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 // ReplyToThreadResponse400Headers the declared response headers of an HTTP 400 response for ReplyToThread
 type ReplyToThreadResponse400Headers struct {
 	RetryAfter *int
@@ -10149,6 +10195,8 @@ type ReplyToThreadResponse struct {
 	JSON500 *Error
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *ReplyToThreadResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ReplyToThreadResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -12933,6 +12981,16 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateContactResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers CreateContactResponse400Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -14613,6 +14671,16 @@ func ParseSendMessageResponse(rsp *http.Response) (*SendMessageResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers SendMessageResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers SendMessageResponse400Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -14810,6 +14878,16 @@ func ParseBroadcastMessageResponse(rsp *http.Response) (*BroadcastMessageRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers BroadcastMessageResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers BroadcastMessageResponse400Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -15007,6 +15085,16 @@ func ParseSendGroupMessageResponse(rsp *http.Response) (*SendGroupMessageRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers SendGroupMessageResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers SendGroupMessageResponse400Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -15706,6 +15794,16 @@ func ParseReplyToMessageResponse(rsp *http.Response) (*ReplyToMessageResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers ReplyToMessageResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers ReplyToMessageResponse400Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -17484,6 +17582,16 @@ func ParseReplyToThreadResponse(rsp *http.Response) (*ReplyToThreadResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers ReplyToThreadResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers ReplyToThreadResponse400Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -21645,15 +21753,25 @@ type CreateContactResponseObject interface {
 	VisitCreateContactResponse(w http.ResponseWriter) error
 }
 
-type CreateContact201JSONResponse Contact
+type CreateContact201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type CreateContact201JSONResponse struct {
+	Body    Contact
+	Headers CreateContact201ResponseHeaders
+}
 
 func (response CreateContact201JSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -23424,15 +23542,25 @@ type SendMessageResponseObject interface {
 	VisitSendMessageResponse(w http.ResponseWriter) error
 }
 
-type SendMessage201JSONResponse Message
+type SendMessage201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type SendMessage201JSONResponse struct {
+	Body    Message
+	Headers SendMessage201ResponseHeaders
+}
 
 func (response SendMessage201JSONResponse) VisitSendMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -23635,15 +23763,25 @@ type BroadcastMessageResponseObject interface {
 	VisitBroadcastMessageResponse(w http.ResponseWriter) error
 }
 
-type BroadcastMessage201JSONResponse BroadcastResult
+type BroadcastMessage201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type BroadcastMessage201JSONResponse struct {
+	Body    BroadcastResult
+	Headers BroadcastMessage201ResponseHeaders
+}
 
 func (response BroadcastMessage201JSONResponse) VisitBroadcastMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -23846,15 +23984,25 @@ type SendGroupMessageResponseObject interface {
 	VisitSendGroupMessageResponse(w http.ResponseWriter) error
 }
 
-type SendGroupMessage201JSONResponse Message
+type SendGroupMessage201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type SendGroupMessage201JSONResponse struct {
+	Body    Message
+	Headers SendGroupMessage201ResponseHeaders
+}
 
 func (response SendGroupMessage201JSONResponse) VisitSendGroupMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -24576,15 +24724,25 @@ type ReplyToMessageResponseObject interface {
 	VisitReplyToMessageResponse(w http.ResponseWriter) error
 }
 
-type ReplyToMessage201JSONResponse Message
+type ReplyToMessage201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type ReplyToMessage201JSONResponse struct {
+	Body    Message
+	Headers ReplyToMessage201ResponseHeaders
+}
 
 func (response ReplyToMessage201JSONResponse) VisitReplyToMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -26457,15 +26615,25 @@ type ReplyToThreadResponseObject interface {
 	VisitReplyToThreadResponse(w http.ResponseWriter) error
 }
 
-type ReplyToThread201JSONResponse Message
+type ReplyToThread201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type ReplyToThread201JSONResponse struct {
+	Body    Message
+	Headers ReplyToThread201ResponseHeaders
+}
 
 func (response ReplyToThread201JSONResponse) VisitReplyToThreadResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -28090,188 +28258,191 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rd9u2tuBfweLcWbXn0rLsODmN/GGW67iN0+ZxbKU5bZURIRG2cEwBugRkR83yf5+19wZIUCL1cOw0",
-	"Oc2XNhZBAtjY7xc+RkM9nmgllDVR52M0EjwVOf7zTNh8tnN0YUUOf6bCDHM5sVKrqBOdi6FWqWFWsxsu",
-	"LRuIC50LlsM7Ul2yrYP9p4yrlD1uP2JaZbPtVhRHZjgSYw5fs7OJiDqRVFZcijy6vY2jf+2cif+ZCmN3",
-	"Tp8tTtgdwdfx+XeGyTRmdiSY4WPBuGGJyHOdt9yAvkyT2umMzaW6jG5hugnP+VhYt9mjoZXX4rXKZotT",
-	"w6+M4wAmlM2lMPB1Cc/+ZyryWRRHio9hAhrVhw1X5k/FBZ9mNurYfCpiv5yB1pngCnffAGfY9nCaG50z",
-	"fYFbzrixTFwLZVkuhkJeixRWIz7w8SSDrx7sNy0OpwiXNeHWihyG/r8/2jtP33/ci/ee3v5XFC8ALI6O",
-	"LoWyz7lKM1G/TA4DvjNshGMKCE24HZVroIdRHMFRyVykHiTlov4rFxdRJ/pfuyVm7tJTs+vmh/Uca2X5",
-	"cOmKhjTk863pNBXjibZCDWc/ixpMesmvhMFTHOaCW8DfCwE0hHTTKVH6SszYRa7H5S8I3Z66kXZU/ujw",
-	"ncGvUrH9AzbS09wwrsyNyGkmnctLqXjGjOV2anoKqHKg01nMio/lwky0MoIR+bOk2IjdOROTjM9E2mEA",
-	"lCQGqu4pWr9hSsPMl4fVpeOHOUvlxYXICVNpodKwg/bTnkqqkDoTUyPSpNVTFUx+dLE33E+fip0n/B+D",
-	"nYPhXrrzVOxf7LT53mB/+Cg9EI8v/JHSystDDSbYgbMIT3PMP/wi1KUdRZ39x4/jaCyV/3svrhBFr/dh",
-	"f2+n1/vwj5P3/11PF7/IsbSLR/2GXwpm5J+iiVVk+F4tk3jcjmGNcjwdR529dhtX6P6K61jnS2EMvxRN",
-	"fHNMj5FvNtCAG9KX6Z3p4PQZruX1xYURNQA5tWKM8sJcyUkTUDS9XAuVOaC02xXAtGsB0+WX5keZ1bLW",
-	"Yz0e8x0jQBBYkTLLL80h4wp5/IyNuR2OhGE3I6GYtGzEga5mjg2PiedOMp2KqHPBMyPqdwRfrexHAhxW",
-	"wbLLL6Nb3O8pDd8v98fznM/gqbEzJJMLnY/h7+4oFzxtQgKLT5fhAI34ZBS4jSPPT3CfJyCa4R/AjoVC",
-	"1OCTSSaHHJa3+28Da/xY0v3HSPhXUmG5zPAzF1JkKaxS94lhmz/a7xFIhLrzjzpsPDWgmDDu2H+H7e88",
-	"OWDDEc/50IrcwFnynT9Ze+cpa7E+23EbJxUi6kTtvRdPf//nwbuD80ev2seP//nkn0+fff/rP7r7P5es",
-	"4FeeyRR3QhuF/a8HLRx/oq5FpieCAFc9tiPFEBIxkwoZrHCDQf7nMwZ8OWdTI0yLnSN3FwaVLlia6fTU",
-	"QbvNkrkFJjE7aO+x5GhqR0JZOZx79KinkjciH0tjpFbPhJIixQcHLHml7Y96qujvxyx5KexIp6+0Pcoy",
-	"fePGAXs/1uoik0ObxCz5VeTwpeInpnNWz/9jdrDXhrdR4Tn5MJG5+/URS97wWaZ52tX6F55fgiACFTM5",
-	"41YgCz75MBQixfGP2/CVU2VFrnjmtwaaaPKMWz7gRvwwNTNaybnIr+VQvFX8msuMDzKRtBiofCApmZ6I",
-	"HAHE7IhbZlGA80KegRxlQDWGaSViZjQqu8Avhlz1FAli3MCWzhmcx4XOGWdjngHZChLF2yQ/tR0BVspL",
-	"pXNAW3hEMrFZLa9DMDd6Nxxao2Ave7Uy9va2RGrSli8dHU9yAJCVROmkFKR9blfyNzkWxvLxBNaVSgNg",
-	"TytMwLHUeU0ZR4NC0iemFbwRHWVyKKI4UtMMz3FO2/YyO/YK35p6XRxJ0+fpWKr1FjidpJtD4TZkuX+U",
-	"Kmllt8FKAqjFIdwr078vlqcH/xZDG3k1/hhfQEacphLQm2dvgqN0ews4chXq0Q96EJVwjAZ6EC6O3gcb",
-	"q4Ie8ye3DDTPaOwrGPqJJ1YoEA0nVg/6ZbBLhbKSk1iqbpF7wli2TPwMfA9H940Y5sLWC21vU9GYFjtF",
-	"FdqM9I1yjAYYkzSFBl81Bb9/0f79wz/H+4N/8L0X9ql5N96/fvXPyYvvrx5lPxwMu09mz/emZ23x7LGu",
-	"1W1DuNDW5hbdCKU3KJFrwWPW1oIKQM1rPhMOJg3Bafkn3pQjazdkosrXGvfzFqlqQ4pxXA240C2qquEb",
-	"ezXkUbDB1WxvA+IJiaEG+Rc3nA9H8lqARlF3hvS0yq3r3RpxoFKuZzyE5xOqo8WktQc0TaU9ua4VSXxo",
-	"dd4frXJbkHQHrTA9ZCA/SO1X2j2+AeW/VJhEGjNueopk+QWXmUhZpi+lYluJ1VdC9aUxU9GHR9MclJWb",
-	"kTaCWVBdkIbtSPQUrYsmhymGGZdjkW7PG8J8XckW6Mv1eErvBWgaGH4r9F0zJYh3ouciy5BhlKfb/OqL",
-	"qA7H0IG1Jl740fSRFSyjwIUujIapEeQBCpRgJbG1Eqi2ENN3lufFdit7iavoOb/W8jjDNSyngHq+i3Nu",
-	"wHeLzz0Y83UrWs18q+cJe1HTccAeSPeJCjOwb4RKgz9zMUFfLE/TXBjTH2h91edpOv8TqU0lUo+F5Sm3",
-	"vHxAgq+Yj/6ce0pisZ9rG/6KHMH0c3Gtr3CKRQ4Bmy8Rc24vCxj5g05nVVQ+5ordCDYWwjKrxzrP9c3/",
-	"jeLQ1fW48JjUOrt6vfPaqXLN0yE39kwY1KIWlH49VbaymEeLrpjiPNZHQufTWsTAOUwqPhy7pdShkXMW",
-	"35/JEoqR8Bx+4MMroVKWCrLU87W4dqNJ84MesBdaCbPOZ+6iJGO8Yj1RDo6s1W4rc2cTqHxtMFt/E9fk",
-	"XZhHwBUO03VsrfCMY+/HK2HWbHZVNlKucAle3sEeq+gxdVi3aLEVmDRnt9HJ/hFNZnaEex3Q56L3iyZc",
-	"Fe+XKqHB0E/TXzfF6/UxdX3Tzx3UM4GnD4e7yEvuh/42slLDjyxZdr1W4MJj67Nk97UHUwqKBa1UC9xK",
-	"7mCVzUWxldQ5G2xAPuw8d65/AdZCv+A/jyoH6rhoE2XFkcGpvxQSW9zO+ux0DpFXhLo/gTwXFlmHGc82",
-	"kcxV7Whj3SgEYqPYDubYu8Mc6L32+t48pmxq7PkYijfl6iyzIpwSboiUYqa0ZRcQAKhbaRg5Cd9dJ4gS",
-	"fsXmsz7/9KyT7YorbL9WKbVzNsV8LAfsj4UoSRRH8/GRKI58aCSKo/moSBRHPvgRxdFcOCSKo7pYCLwT",
-	"RkFg0moAJIqjhdgHfCyMekRxFAY8ojhajHZULY9gG8vdgc6A9dhSOf46uqwGuxYtVB/xWxkwQ1qYXw29",
-	"Xjvv9X2GKigVp86RJA0l5Xxn2EQbJEYftRvyLBP5dwY8RIcsF2Y6FgwxnElbk7uzdlZOHIGFuor+qytN",
-	"3Im1HASSDks+9vw59qIOc4bXbdJiCdF9y+mzSaenYDD9CmMp5HybMG6CrTIjhIEYGG0SH4y4uhStnirm",
-	"hxerk/dlauCjf7Rarfcx60VoiHMLv7VarduEbYEN1FPomxvz/EqkbKpg1HbMDLrxNM6WYxTrO8PATz7M",
-	"JBzonE/tY8jo1nWC1bpLN/JxljxnKaKXDqx5FYkQMPb0FzpJK/YIYkYjQdyLm6jRQ6TEB9tvIpU33BBu",
-	"GJYgfiQMxjMrxyJII6LXvRsWk4zYiE8mQon0U2imyQ8VrrkRbPM+qDlaKs7DE0zJIBHda5084cvz5N2U",
-	"3LYqjyFGSW0szy3ATedMqBT+hYlZLfhhp1XrYQ60lScHFWVlvwpkvvNne+dp/737R6u/8/7/FD/W8qrn",
-	"gmd2tIh1lJcWgnWEI2fR+5qv3MUZW+8liPZa7VZ7JYa45YUzL7fp6xJwjtjbX06fVUG+VC8KU9SeVM/h",
-	"yQK2H+08f/Hzy1dvdrq/7vz+/uP+k3phcaoG+sOJsjnqkjzLXl9EnT/W9cLNH5tjzot7fQckGwgDx6ht",
-	"mYiG/DmMsxATB/BAUgR8FPiX2AGQr/Z8zR2YX9ji2bz3QKhnfxu7KAOAPpRJHHg3V5jEL0txVt3WwBkP",
-	"y1ZASlV8V7UIUlX7G7s/FDnn+1YvTVukALdWgsFwKUD9j4GFAVq01nGMhuJ9HRFdRLqWDz4PrKgNnKOb",
-	"6gtFUluFe/3hnHcgBTKJWvxaOFvCfx2vOikWoZIRHnVlcSXYYkK5OYUkPG4HsCVofE8U2hhE+AvIk+JJ",
-	"Bf+t7uxKzFbvhb4A2cwg0ng2Feu+8ysOnl/9FeZF04eWrdnlspeia5JLnUs7m3ehzHs3FijRf3FNx929",
-	"wWiRuShxw/Cxk0O5GOtrl5x/JWZVUT2Sl6Mad9FmcmldaBNsmsJtmwNhQ36zBGb4iCl9w4ywofx2QMMc",
-	"BgJkWgvAzQAWsp11gferX/3Kw1vAzTcVhjDv2jf9sc7Xi5RlviKgGPm4Xed90kWmfDGwdpzVlmeVYXuP",
-	"2yvDWkUqvS80oM/E5V7q4HgmeNqQ+LOpFH0YBbE81/32/pOd9t7O/kF3r915tNdpt1t7+48OHj/5/X4U",
-	"ybmaCN6YUwlAk0oYU082RuTX6I3I/bgWe6syeSVwz2Yiht/5mp2YJanz2CVYcqA0SyBNP6HqIKHSiZYK",
-	"U4imaj4lSREU/RfAF8XtiN3oaZZi1iBUMGjl5vXLupCZMDNjxRgyyvUUfVJzrmb3xdogkkKv/FqkIZWE",
-	"zEn555rjCaNqoxKrA7vl0qoT1x3hohEKh3V/JmiTUVkAdlWKD5RhzVxO9iYBL9L+o9+Eidn+ZMxudH5l",
-	"MAl9LFpeEUNkF+ArqAlIbWI/3Dm2g5PU7ftcQO7fyuSTGgE/HQ8EVk16JY3lwk7zef/RA2erxK4gqCKS",
-	"UjHJ9KzORrf5VA19eHk+c3luk/lUlOLXIJyYsXoyESnjtkrjZsgVQ0nQU1vJ+cnR2fHz/sujf/XPj49e",
-	"9X/4rXtynmz7eApWO0FCo76iT2G5SU8NuUohPiI6TGcpcG4P2TF3BVPMat1iP8J6i7UVZRDSMABdJqxg",
-	"0wk4axNcUtJiRwP03xY1j76CUV/0FG3CuDntiLucZ4xmdZCrMk7vc8MQVnPO3vVi6oEy74u4mjOKzoVK",
-	"3aHfnSqbsrbKVMs3uYZ/sVSa4RQjTgHNTnOXk10Qb9VcXLARP4m2H9gqfigzt6yh8+FX/+cKE3iZbVuL",
-	"EZZbsyznvdjUQR3LCbMxSiG3v4o7LdcJvfZfHbr/eKXs9K/FIVUUGfPFWmvhUOJJMWM9HodOzjuExqFI",
-	"sjJJSQ/lhx+1l9X3Oof1Tm1xL85Qo9MdWTbWxrL9tqsZTadUzSgM47lgaY48GHxUwLCuxKQa5asn3Pur",
-	"C6Wg3L3FPDNuLOV3SDvb9GWfRtvMHD8ugj1glIWnwdlxdQG4Cc+tHMoJVzbkIXOpAzq3c5L/jyLqcb+u",
-	"tDuxys2MdLKH+g3qz0svll3LCPo4c/nOIvVhUmd/UWVj+TeZHdbbZQuW1/7KsusmK77konVnNucwXMC7",
-	"AJvmIFDHhogKXgb4N2/OfhpmlnUwoLSJKF4LV++rIKZYffPW612od3N7VuTIepwKx6/0M5dyZoX/lL63",
-	"zD2B2LpIDM/1DRtD4T5hTKmz3ohcNOL4o+U4XvFurM0M7+3waavLnRLd0EqtguTsx2P26NGjpzF72z1e",
-	"6lRpr+FUWZSaUN6wrlJcoyxtHEmar6O8awFkpS/IkxXO7LpqwjIwsrJK0gGJqjbr6taGwhiqHKluScxe",
-	"jAY/DeVr+eL07Z+ne6/kqTlVZ4+Hx6dPTq8m//r1+MXTFgz6ff/XafrjU/3bu8dXg5/ewgujwU/Zv38/",
-	"f/G0NdzPVN3ZCUw3M32pFtHGZ99NlZUZCRZYHnPvVOnnSbvBlwmlL/N5dwPBc5FH71cCOYRK5WOVlS/C",
-	"G2SyGE6BO58D+jjrB6eFFL/yrx89ir94141qGjI8P99//IS9eNclWzV58/q8y3bBEbeLy8GmAmPYcVr2",
-	"1ynMcIgs9NQxlPmZDktCpEnYlt/qduwfhSm90EtBfJgkPVUZKDl2WVCDC+rN418l4FzCirZsUEqMv/fU",
-	"pVC+swG3DGuRDr0VPRZcGdbebjFwpIx8MlVyJdOEwVJc+eKVmHXoe6T4Gnmp/LaT85Pjs5Nu/+eT3xJY",
-	"FlRAygzDBIZRfVTcUzwzmsGpThBeI6GaPtJ/c3by6+nrt+dJi8Dg9kz9jBAKuIbhSAyv/PucWZ2JnKuh",
-	"AF0oefGu2z/+5fXxz/3zn0/eJWzrUZsZNpj1lHO1bLfYkcNqKthcBKasOCKkNR6yPbUFfzl4oHShii+0",
-	"BHAk8QO3/XSb2iHtkbMC2Rq6J4gYChweWTuh7iBSXeggcR/+6dLTjy6P9ZiNuVSWSyVyAxpSnrm3TWd3",
-	"91La0XTQGurxLr8s/hst9hzBL0mDjXDGXGY76KgmqQkpRIYySNGFaPSFvQGok2XYYlgrDfuEHlGFpEUF",
-	"U0/QG4TiPsZQ/ixmA19dFrMrISaMMzPiuSh0VQa1eTGdMfU8AYVQK5YJfo3NThiHCkFmcy6zVk/1VJCx",
-	"KxwWwU86l38iunfYDwhg1pu224+GL9518R9Af0jbMVXhmp6qkmfM9ISk2DLidAQJpEN4MNRj0VNLeAWA",
-	"z/GLwQywDvbJRjpLTYV39BRQBpwAMBF2pAqKxuJuJH1fQs4uMn5JNIk6j1beheeydIlTUH8T5brJGZsL",
-	"PiYCwqnHjF9yqRzhSsvyqTII4y4k7Enl26AYtjXQqRQmZug4w49j5KFssrdN7XjArkD0laqnYHuv3v5S",
-	"ZrKxrbf/DVWK2x1mpsNR0GgFKaWumQ1kg8rhCIFmrM7D2AYumGlFeOGQj7ZOyOTDTRIIOYZJrqWRgwx7",
-	"sgHBBmaK66yjewrhbQ5hjAuniMwggFJNLdGY+CCNZVsH7YOYKVzbAWSkwzpOcGbX1wfxImjmE2M3H0x2",
-	"8b1+XM4tvgCZsJB/O5uIXgQZskXaLvzh6gHojzIduxfd3ias2jhOpj3lspOTsNVL4rh9sNKyAw5xfgBL",
-	"Duofum4ZkNmlzmdFi6IPVigjteqp5MNOOXDHD8RaeDkcVc4JmEKHJfB/IKGbXFoBZ5uQW5s69SClJzET",
-	"fDhiaPiJlE1E7mr0NXyJAy1NC/8yiik3iREWsyGTs6PuSf+X05en3T7xgOOj7slPr89+w79E/83JWf/l",
-	"6au33ZPkEGa1I1yzyAX23OipsODf0ErYlhGihsK3D3HpSiuReFRAeIi01VPvkLIASPQjkaxWMTI2cpoD",
-	"lvlXgsMY8jyXArjUv3aKOoAd/C9AMPzxDPg4cI6E9IPqMyNs4jgsoB1CEY6GjleapjZLjrcGPYZc/z7w",
-	"qTid1kmnl6fdBXkEjMfoaT4ULZ1f7rqXzC6MxRibzUrBdnZy3mVHb06DzEufvglx9IlQfCKjTvSo1W49",
-	"omzgEWp4u0iru6UP9rKu08oRDDJ4uKDEFkA+TaNO9Is09qhsFVI2DW3InCyH7CLAMHVyxUDXM+/2/Vzr",
-	"tP12e43Gaet1GyvbstR1GmMT4IOQR0ySHOB60G43fbRY5a5regaj9zYa/WiT0ftPNxj9eKN1P95gJeja",
-	"G495PnOIwXJxKY0VqLIg5GKQ4kFDB4rUIBqCXVLLEqNO5J0lE21WICjq5E57F6lXKWUZ3fT5kkOB5E48",
-	"ByX5InJT4fGR80Y7meGrze4P7Wga3xsw7Cx4u4Dxe/c+ddGuqQbxyw4wAKtSR//SCKC9CQEc7H31xHXm",
-	"6AoFoUPPtYkJ1Qf8YIX/734kurwlP+gmnDxsfgxcegKx7lV0ir0CxcWFGFqmSTvyKjtqVlj24mhukTQp",
-	"DfDBSZOmWY8071kYraDH+dqxL40iD/5eFHmMp8D4vN0JpmZctTxB5XXGMXPNNO6NdnfJp7JDbpZ7oOTV",
-	"ApfsIJyQHGVFAI0w1WXNoNiFEBqTBgztC6jjJQsPUmZBq/d2OFM6FWxrwfg2TCifuyPznkIOgQb59mEw",
-	"YaYvDdhbzjwHPTzwLlFTMshv1goSYZwjYsEnWXoT8BVcPn0fLXUwMGYufccdOHyzxrtohDe6ycPKkMqF",
-	"62JW5WpneHp4CLSu6EvhMoBXNMvXzWm+RN5xUnhc5qnIsxNmNLvg+f1yCnSz7pRxoQfnFL6wYJlSToSs",
-	"MzS3e8pYPTGYlSnVJfmmjCZHkliL7/TUFjfOGK/wxmR7nuGAF1YNRS1dIqxwy+cEr4emy40V8xKw3wj0",
-	"/tXtScaHFeluPBrcnSCN5Xf1uvwkLOXTPSAa0gQNuIdePdN6cNz5IlU92HsZq/FxnNi5OJAig15NGzo5",
-	"ED/Albtb9htYhiBG+H73OP6Q2qT7tVgM05F31o7EDD2oyCOHVudMk3CnxpoNzr2ixWSNh6/mJiBaNeVW",
-	"SYO99puus6j0+lyTN841ML2Nly1iMAv0tiWXEoVNRje91WbZ/NiulhTWVauY7226+TK+Km9rtSPrcpcr",
-	"jHUQfXjR9sW6UkMwxCDthbHsQuamIoRg0DIeQwMck/FhGFT+atW3M9TPDFy2QFFhHO9sqHnnLiQH3ORa",
-	"XTrhCOpaT03VlYI+M4TZFFgt7WGnw2QZuxS2DMAdtPd8DLan3M7x2pna9tF13aN9s2jfRZqCnGARGssu",
-	"p8IYVCirsSpgji6W5KNRZopJNRfTjGmFt4aQTRSGyY7edp+HYTG2tdfeZm51VE2klXAQcNFu+IFa7/hg",
-	"PqZBLHz26Nmzs5Pz8/DzPbX1uPL9+u/RKSnvbjexvweL9xRFAWPX15vGQ6nbNCfhYa0YT1y8DQJcZU7T",
-	"jVSpvukpKgfWCqpZKuugD9AnhXFQJHMfP6BvFMXrhzrPxdAWzfu7o4UduKOcCHgD4BMHVTPwK3OtDyB7",
-	"pXv29rx78qz/5uz1v05PzhO6Ag+eSuuDswoDgj/q/IbnqUjhX0mLkUpvKgkycL3IVKUi9ZVSACjswgMV",
-	"Qng0z4/On/ePX786fnt2dvLq+DeIZg7ETGOZIQf0J7zCZmzGhVz3maErwmhviu5dqbtlpcYMOQW077r0",
-	"rofweVZyEz+z07Oa8lcrEsDGoSQ3YkQPLw6+WsekczZFnT/eV1wNH4YLjsrQMaYq8K1IFjtaLljsiORK",
-	"WKlTq7ieUw7TYIZ830dU63TP47Dj6UbOifK+yjU0nuAatK9NkQo72C7Vovyp/J01qCBpzt9UWh+PDgu4",
-	"7hiSZuHlFZjvZBjP4KUZ23K3peqcKW1dnuNTVl4L1hSJdqe9MTnMXbxJGHn/0qParvszh7M9bBocFiA6",
-	"UIWMQZK7NBm29xl8ZX+z0PRRipmTC8Q225C+AneZH75L6W6NguWYG7EjlRHKSCQwMx1QqryrvgY1Ee3u",
-	"BOJDRKFxJRZHmV7BZ9lW8r9dYlg/cQaCFTnPtg9ZAvtJ3Le5mrXYD2LIp0b0lHd/QKoVKIJuC85ScbxB",
-	"GlZk8A25UhrvY8SUVFDVeyr56aTLyu17131yyCj3DJsNM3TuwApdjmEmja3THqlXQLNMXSQai50nNZa6",
-	"g35QLYYpu3XXOTT8n/X3yrbbK+tH7llsb6YSfJ1CHjER0P3vLe0J0Wvl/YZMyDGcKhcK82RSkQlb0w/q",
-	"ZyEmPkRFJjG2Y6Dolpc+l1qgWTiYYSx6gWDL6xRKwf/QSFbOmTaJUvLESDCnceznyD356kNIJVzrpSPb",
-	"gmoRRvi0fTdZGdeLxVNVvZ3fFT74yKvWtfGlz4dyS/HsG26txq2fhEU/1yfrXIVNs5F14Y4xzAWY1vqS",
-	"MYhqKvpWHOpaMTaMIFXG35kBTmVjOfhNk/kbLpLCcpq/RNlnJXlnR5oatofVKQH/rdORKN8vxP0HM5P+",
-	"mtTCdWjur0guPPhmU62Xf1AjOfTEyrE0Vg5ZpoeQKbN9d2NrRdS5iAhRsgz54324Mxfo6wYN1EVJ8H+J",
-	"C0rfSDCNQm94An8kzLjSaRcpickz7ptcYanlxM7QsCHn+Vwf/BZ7J+1IT62fMKbrf926giRDYCf0Tk9V",
-	"GmahRBQKTb6JyKVOkbnstdncfesdlgszU8NRrhXuZwuX5dIBnB020B8o/XC7yAaQaipcUXTQTD/BCGdR",
-	"eMhuqvtwpXkeqJlWlzsTnWW+DFFayqn0JQyV47jhV4JJC9VLEMFzBYyYO7UFd9zj+RU1ua5OPQWvFDUq",
-	"LYtzyzRHfOSjd9ux290UT98F14qz8TVbxk0NJcAQTCpiJGJcmwQJzrqmhINVRt6FtwaX34zjfN0IKH+J",
-	"gkKD3IG6KUwPjytGbdGEro0NEqglxpP2qh4wCz1ptPHBXVgkaWdNi/AtS2tWsdcO1+FvbWq+6+8hzdal",
-	"8X0UNo5tlNIGaSLGCnIf3f4MMZ721y8feFq9S6cCWu4Ay7YKBhIKCBq7XmYSjd0lgm5OTWIJuI5o9A4N",
-	"Tjp0nrjOhpOH0Oov3NgdRB0ouKWgODHDbScXMvSdK2HctTozd/NJi53w4ain/EVDCfRjkI5JOsyCfyc4",
-	"IMF/A0EUKZTYWzYhbocrgAlenL9+1WLHejzGJWMdPq6Y2qdihwhc0ZarIU9Ofj151e2fd89Ojl72fz45",
-	"eXP0y+mvJ0nM9h5jOwXmuym4hhR4P1cnYTy9lkYYNoL4OpzU4kVeflJ/V8kctD5dulH9OnDwSrl7rZyB",
-	"/c7JGtwQt3gG+QyBtYPQ6ZC0KbuijLgJJc5ACBWKHBLxiyInZpNcj7Wlt1KB/4RjxaYKBj2teFI9ZThe",
-	"emY0LgqeHlYhWFUyDOZKQJjAyeKeosbAW5iM4jLl4Pm1FDdUrP56IlRRmwCzLAjqSk5JWY0NiA7tRUNU",
-	"oRyPo59OXnUBV9rb3qfLs6x2PI6CdgCHaP2NAUWaC5J7ijDGlcG3qLUoYaD/zQz1BDo9UBUDlZVTeXhS",
-	"K6nPcev3LKsB+zJurGdauRgK6CR2yCyWjE3gh1SooavG9qqSF5ZUol9KywqJVKTm+rcirRaTC/yu2paI",
-	"aJztt9ttQByZdtjBvmNVHTZ311FPASPCXgaOmqNOLzrY70Wx727Q6c1fkEQPfRssHNF86Xwvuu2pCizm",
-	"d9wssB3Cf5PLaziiiYnWSeatc6SrnXOAKFHQXWXyqLg5ql4YlxwOhYq7i26Sa0z0QPo2numZWl+gu5vq",
-	"AXVFN0MD3rkWFdKQqG1teoRLEmJ+kddCARwmuR6EOQAOqktOQGklwhPYpZ7ojdFJ3znGtZP0vc0DOxel",
-	"8lhewnzpIaaGFYZz7cGUrfUf8GzKSVYeD0KA6uVyfnEhh62/LNOpWPUnnSya8o1HCl4H6rfimLG7xYAZ",
-	"y61wdYOe9utTnPCSrLUS64N+Uat6kdYZja4jKPhF6k3Hxi7gy1dTJPqPls1eaXO6FtadPls9t+uHLqml",
-	"lsibZq/eyvSfnVpf3uC2NFRckUmI5X/jzLACoRp6ADfm2xN7WEtKh13Ja5nJq2CKw6KbWjYjVyYV8ugL",
-	"RveTeFpbZCgvwzu31uYpD03FXxMFhXesLU+3cND7G1NOcCtRRTANuWJGiMoNKjTq7jmVYG0bV7tPmOjS",
-	"qapt6IoedyAR/KU/4GEfyokk3TsVO0VT+tQVFefYcpIr/1HXjNvVIBTtGr8z9alVxXUXX2pyZs2NHJ85",
-	"Q9MDqEGLdACmeIHORfotN/P+E6Ow+spBOsb2lhisC2hqQ5INIod++G7RtrS5sIxouZRl6BpLpbFSDS0r",
-	"aDUG/xeOyrky1Nx0Uez94Of7RoKrLqvxkHI3RtWQ4mtVkiIcSnEW38jxQcixCJd6oFtNJmUBeOq/Srf1",
-	"3xuNXuZ6Ommmz65fFTe+bad/NTkM6DbGGp5StrZqReNPMNk34vwmH78GgtSqQotGXIuchzjuZRKS0P1R",
-	"5P0WN9hRqcJyle5CSA3u5mJb3LJMcEMpg9jLauDvxxMpVDXU1zu0INzlOnyLD3xoQw275FUXmJBvWiw0",
-	"ZyEuiUvDwog9iCvtl22tDW1AGKYEzyltJ5/ZERZoGw3BPShAoF4oGF10kTj4/l47brfby2wQitQpv0fm",
-	"8nTcLVUNl/2xwcx6s1j0lIMk+WipmTc8K278K+ff4qzaUDkuuuezJ//Ya3///ZODmD05YC/lD4fQ04ni",
-	"dhin5bC2jBK5wsVC7O3I/4L+4xwkBHabZtQhyRZFIN6bjJaZgytca0i1ItRHqurPiF0subhcscOA1SXu",
-	"GsOeqr/H8JApDjfyhfcrbnGMMYicjjuG1CaHJq5lgMOTbcpy4bghMW4uV1nXnbG6XKW4VXJZtUqV239S",
-	"9cp8BpI7vYIsm5wsUvXLi6Bq/LT1l8EunREIf8l07j76T5jrr3HLLlvDnCdPmhL3mpZj9acsZj0P10P6",
-	"rSp3wTYpEb5C6O/tuwpo4/68V2GxUCHVP5bXZN82yvaD9kF5Va17Yf62BJ3PrRAeGeEyOBscwj+JwCZ+",
-	"aIfpCsX1WyXH+pUc4+LQ7uQ+3ci+cqcHnvr3jai7W9yZeedvx409hnhKTiiP+ZRZBjFN1HBgakibk9aI",
-	"7KLFXnLsBonZ8FRR36vcXYdpZ5SzRhmH7h64FqvQWYWSQE0RFfLTGNBWmg5EX+D3AkO3RmOBhRUmJE8f",
-	"OiZPN/0tJ7rlAelvBLmKIOFIA8xsuiN0zgRcGRass//myG2SzR6G3rqYDTrJZlR/6jaicwkXTGZOZYvZ",
-	"VGXCVKSij4QsDKVLkODWGU4X/dR+uEI7p9bMRVicDPvOHLokTD+a/VtLFYyo75s8yWZd/YW7mHCVX6Zz",
-	"iRDic7qWvhV8rSj4mtHdRndTBVYyGEoHehgO0yxm2aZSdpmMfavyb1L27yRlp+oT5GxwQ3OtDUY3KFcE",
-	"nss35zmGYLYg0uG+UjRLS8dSbdcn4nSDu5uXOK4S72tD56a7NdvPc8gSTMvzz22xSG7ROYuqa/HWllTD",
-	"bJpScQM2/nXlhLCpKzGDSoGxtOji41lGkrS2J677Yl2KeMUN9DXl9QT3fq9IjUMg/82zeorkwKLRtfMZ",
-	"+zvnF5Lh3MD10uHc4N2PRU7Zmu4RGr+Bd6TWK9IdPbTscDM0CA7vsPkmG9Z1iSzE2dZGt02tATq5wh9S",
-	"g6m7jj9urj4F327Sns6FddEbYTkUCeAdNIlnyQnWzfciEBu9KKG+uTCCyrB7KqzD9jZV+S1XlO3u43zb",
-	"7anaDfrxyTZIHsarCXfF1+Aqn4tplsVOcoHkkca1+3W36dReTOs6CuPesBduLqCjcK1xd0Q7f3iSdRMt",
-	"1fgKiLrzIJ3vGyGv0RjQAYzfiZQXNbk5fF2RXX3fMqTU8JojlP+RSc9zbOVzRZG+fvxfzJeG1h9FHlXY",
-	"8+ALkXKezTcS1Ymr8qYrza95NhXMiOI6xyVRKU86boIH18OKmVaxdb/nbxi9nmoGRnGhDgQI/ZlRuKHn",
-	"GOpSyZWYkdaEGJocMs4SNc2yxKEs6R7GW8mV+/BD3Wmox8LdJUb9DWBAlSf6hCVQjNwFAp0y1wiSjF6e",
-	"dI+eHXWP+j+f/EYl/93nZydHzxKYGmsTKFnocXubmtFW38L0pMprRaYSvj/Jpoa2RdcdvO3+uPN9+dW9",
-	"J4++P9iO2UDb0VyikiFV0imIQ3fJEVY+uP1j5TD0yMmlFYy6I2SCX4OE7KALmQ8pknclZt+5ZfQUKaZl",
-	"+wSEuVTGBtBzF77RFSLwdfRw4BQ9JbCHARMSG2mup18C5Kh5memBIIekh0PX5YO6HSTYgC64zH0rwf8n",
-	"nZ5K/J77ANT+ROR9Ol/qiVA8RdiHj7exxUhP0Sa3kjH/kPiqEh7q5Gyks9RgV6qtZDjNc6Fscgh+pZ6i",
-	"E+WZ0WU/q+L1EPhjfiW252CWardjyE+8ofekAyVzkOTZDQdc4cYI0yH8Lw6O2m9wd05K+4yuopWIu1Ij",
-	"d/386lT2N9M6Dn//ERX/+b+ml1519uWJNygkMZwNR24sV+kXpzX9JyTwohpPDN1lUpRG9D1bHPTh3Y9X",
-	"YraZ78pFPK6lkYNMeLsDMMQ9McKuoTX9LGbRZ8DuE2wkugytXfskZBjf9KZNsnwcbiLkPq/GVNt2JySW",
-	"IktywrH1h4sMXInlabLrYBTG2JvNjrsFJtfwrJG5UoQeQ73N9aNU+uaQZdyKvLTSjOUzF3qqD0fSzGef",
-	"xZ+8NCL5XN+wMXSxKtZ+I3LhmkN8I8w145Bl9QE23/II8gCpP/XIf6fEnzWw/6jYALYDzX2KASrA3Apj",
-	"60mj1ZRtUzhkvyXbfEu2+U9Itqm4Nqskca+q41Q9ZPzoLPBmNISQFkn6rV/StyjL143MxUF+Ypyl2lnr",
-	"Y0T3vx5N7QgabQH2kfeovhZLur5yeRRH0zyLOtEun8jd6z3EW7ecBfVso7sJW0G2CqyqrgBKpTEx25gV",
-	"PQli8tph0w+qAimDGMUX/U81Xz3WCraNmG+wI63MgzvAS2cZ1OJVsXeuj07d11+u6ETk+5nIPMg4a4XV",
-	"XKB+1Gv3RUZHOs2hmapr55jpS7wFr2wurnO22J2wNXdvt2mYpdKg3jRc9eg+VLSmr/+UzbnMQBkRwWUO",
-	"lXNPpa1594guFYbcLGkscblD+ru8UN9/A36t+UbRF5DKWyu95MItuGZyt+9v//8A",
+	"7H1pVxu5tuhf0ap332p4tzBmyumYD2/RhO6QznTASU53O88luwTWoSz5lmSIO4v//tbeW6rJVR4IpJPT",
+	"fEmwrSpJW3ue9DkY6vFEK6GsCTqfg5HgsUjxz9NYjCfaCmW3zsQk4TMRw9exMMNUTqzUKugEkU2nImI3",
+	"I6GYHUnDuDI3ImXSMDsSLMUHmb5gXDHB00SKlKXif6bCWHYj7ainYJjhY8GibMLhbOtXMYs6TFpmRvrG",
+	"sJsRt8zCP/7hYSq4FXHIuOkpaWFCpW9CxlXMlLYjqS7ZDTd+HOOXXKoWOxoYoSzTinF2IVNj3YJbPRWE",
+	"gRmOxJjDLoWajoPOHwFsL/gYBnY2EUEnMDaV6jK4vQ2DM2HT2dbRhRXpPFjOxVCr2DCr2Q2Xlg3EhU4B",
+	"HDadwco29nef4lIP2ntMq2S22SpN76aTyopLkeJ8/9o6o61vnT6bn7CLwMbffzBMxiHL4MoNi0Sa6rTl",
+	"BvRlHNVOl+3uNgwmPOVjYR0uHA2tvBZvVDKbnxq+ZRwHMKFsKoWBt0v47X+mIp0FYaD4GCagUX3YcGn+",
+	"WFzwaWKDDoA7A/ZA60RwhbtvgDNsezhNjU4Bx2DLCTeWiWs45FQMhbwWMaxGfOLjSQJv3d9tWhxOUVzW",
+	"hFsrUhj6//5obz39+Hkn3Hl6+19BHTocXQpln3MVJ6J+mRwG/GDYCMdkEJpwO8rXQD8GYQBHJVMRe5Dk",
+	"i/qvVFwEneB/beeEu02/mm03P6znWCvLhwtXNKQhX29NBQL/VdRg0it+JYhvENUywy8E0BDSTSdH6Ssx",
+	"YxepHuffIHR7ClhK/mWR0UjFdvfZSE9Tz6MM223v4G+evYieIp5QYTJsQ1rDxsIYfimYTv2f5pBxD0Ug",
+	"M2RDPaX0zWbIsqWkwky0MoIRb2VRDWPtMOSjyL56iqY1no8dljeOL+YslhcXIhUqX600bL/9tKeiMpzP",
+	"xNSIOCIOl9PB3sXOcDd+Krae8H8MtvaHO/HWU7F7sdXmO4Pd4V68Lw4uPELQynOUqHDqEtGM+aeXQl3a",
+	"UdDZPTgIg7FU/vNOWCKpXu/T7s5Wr/fpHycf/7ueql7KsbTziPIWzsHIP0UTo0nwuVoWc9AOYY1yDAx+",
+	"p93GFbpPYR3jfUWH3cR1HS4g122gIDekL+M7U9HpM1zLm4sLI2oAcmrFGKWNuZKTJqBoergWKhWgtNsl",
+	"wLRrAdPll+ZnmdQy5mM9HvMtI0CMAAVZfgnUolBCzNiY2+FIGNIbpGUjDlQ5c0x8TBx7kuhYBJ0LnhhR",
+	"vyN4a2k/EuCwDJZdfhnc4n5Pafhuvj+epnwGvxo7QzK50OkYPndHqeBxExJY/HURDtCIL0aB2zDw/AT3",
+	"eQKCHf4ANiQUogafTBI55LC87X8bWOPnnO4/B8I/EgvLZYKvuZAiiWGVuk/s3vzR/ohAItSt/tRh46kB",
+	"tYZxJzw6bHfryT4bjnjKh1akBpW+rT9Ze+spa7E+23IbJwUk6ATtnRdPf//n/of9873X7eODfz7559Nn",
+	"P77/R3f315wVvOeJjHEntFHY/2rQwvEn6lokeiIIcOVjO1IMIREyqZDBCjcYtId0xoAvp2xqhGmxc8st",
+	"/IUqGyzNdHpqv91mUWWBUcj22zssOprakVBWDis/7fVU9FakY2mM1OqZUFLE+MM+i15r+7OeKvp8wKJX",
+	"wo50/FrboyTRN24csPdjrS4SObRRyKL3IoU3ZV+BdKrn/yHb32nD06gunXyayNR9u8eit3yWaB53tX7J",
+	"00sQRKCgRmfcCmTBJ5+GQsQ4/qANbzlVVqSKJ35roMdGz7jlA27ET1Mzo5Wci/RaDsU7xa+5TPggEVGL",
+	"gcLYU1wxPREpAohUe4vin2fybKDjGQOqMUwrETKjUVUGfjHkqqdIjOMGNnTK4DwudMo4G/MEyFbE+IpN",
+	"kp/ajgAr5aXSKaAt/EQysWDzVJT6OgRzo7eLQ2vU80WPlsbe3uZITbr2paPjSQoAspIo3ekifW6X8jc5",
+	"Fsby8QTWFUsDYI9LTMCx1KqejaNBIekT0yo8ERwlciiCMFDTBM+xoqt7mR16dXFFrTAMpOnzeCzVaguc",
+	"TuL1oXBbZLl/5AptabeFlRSgFhbhXpo+Nwr14N9iaANvBBzjA8iI41gCevPkbeEo3d4KHLkM9eAnPQhy",
+	"OAYDPSgujp4HC62EHtWTWwSaZzT2NQz9whPLFIiGE6sH/SLYxUJZyUkslbfIPWEsWia+Bt6Ho/tGDFNh",
+	"64W2t8hoTIudogoNDgflGI3zaXiJWzYkf3zR/v3TP8e7g3/wnRf2qfkw3r1+/c/Jix+v9pKf9ofdJ7Pn",
+	"O9Oztnh2oGt12yJcaGuVRTdC6S1K5FrwmJW1oAxQVc1nwi+l4gSnxa94m4+s3ZAJSm9r3M87pKo1KcZx",
+	"NeBCt6iqFp/YqSGPjA0uZ3trEE+RGGqQf37D6XAkrwVoFHVnSL+WuXW9UyQsqJSrGQ/F8ymqo9mktQc0",
+	"jaU9ua4VSXxoddofLXN6kHQHrTA+ZCA/SO1X2v0MbjqeK0zeqUey/ILLRMQs0ZdSsY3I6iuh+tKYqejD",
+	"T9MUlJWbkTaCWVBdrHM99hStiyaHKYYJl2MRb1YNYb6qZCvoy/V4Ss8V0LRg+C3Rd82UIN4JnoskQYaR",
+	"n27zoy+COhxD99eKeOFH00uWsIwMF7owGqZGkBdQIAcria2lQLWZmL6zPM+2W9pLWEbP6lrz4yyuYTEF",
+	"1PNdnHMNvpu97sGYr1vRcuZbPs+i25uQj3SfIDMD+0aouPAxFRP05PI4ToUx/YHWV30ex9WvSG3KkXos",
+	"LI+55fkPJPiy+ehj5VcSi/1U2+K3yBFMPxXX+gqnmOcQsPkcMSt7mcPIn3Q8K6PyMVfsRrCxEJZZPdZp",
+	"qm/+bxAWXV0Hmcek1tnV653XTpVqHg+5sWfCoBY1p/TrqbKlxezNu2Ky81gdCZ1Pax4DK5iUvTh0S6lD",
+	"I+dqvj+TpShGiufwEx9eCRWzWJClnq7EtRtNmp/0gL3QSphVXnMXJRmjHauJcnBkLXdbmTubQPljg9nq",
+	"m7gm70IVAZc4TFextYpnHHo/Xg6zZrOrtJF8hQvw8g72WEmPqcO6eYstw6SK3UYn+0cwmdkR7nVArws+",
+	"zptwZbxfqIQWhn6Z/rouXq+Oqaubfu6gngk8fTjceV5yP/S3lpVafMmCZddrBS4stDpLdm97MKUgW9BS",
+	"tcCt5A5WWSUGrqRO2WAN8mHnqXP9C7AW+hn/2SsdqOOiTZQVBgan/lZIbH47q7PTCiIvCZR/AXnOLbIO",
+	"M56tI5nL2tHaulERiI1iuzDHzh3mQO+11/eqmLKusedjKN6Uq7PMsnBKcUOkFDOlLbuAAEDdSouRk+Kz",
+	"qwRRim+x6azPvzxnZbPkCtutVUptxaaoxnLA/piLkgRhUI2PBGHgQyNBGFSjIkEY+OBHEAaVcEgQBnWx",
+	"EHimGAWBScsBkCAM5mIf8LJi1CMIg2LAIwiD+WhH2fIobGOxO9AZsB5bSsdfR5flYNe8heojfksDZkgL",
+	"1dXQ47XzXt9nqIISeeocSdJQSs8Phk20QWL0UbshTxKR/mDAQ3TIUmGmY8EQw5m0NZk/K+f0hAFYqMvo",
+	"v5IN506s5SAQdVj0uefPsRd0mDO8bqMWi4juW06fjTo9BYPpWxhLIefbiHFT2CozQmCqCW0SfxhxdSla",
+	"PZXNDw+WJ+/L2MBL/2i1Wh9D1gvQEOcWvmu1WrcR2wAbqKfQNzfm6ZWI2VTBqM2QYdKc1ThbilGsHwwD",
+	"P/kwkXCgFZ/a5yKjW9UJVusuXcvHmfOchYieO7CqKhIhYOjpr+gkLdkjiBmNBHEvbqJGD5ESn2y/iVTe",
+	"ckO4YViE+BExGM+sHItCGhE97t2wlCw54pOJUCL+Eppp8kMV19wItqoPqkJL2Xl4gskZJKJ7rZOn+HCV",
+	"vJtS45blMYQoqY3lqQW46ZQJFcNfmJjVgi+2WrUe5oK28mS/pKzsloHMt/5sbz3tf3R/tPpbH/9P9mUt",
+	"r3oueGJH81hnMHOhCNYRjpzVJLXezRlb7yUIdlrtVnsphrjlFWdebNPXJeAcsXcvT5+VQb5QLyqmqD0p",
+	"n8OTOWw/2nr+4tdXr99udd9v/f7x8+6TemFxqgb604myKeqSPEneXASdP1b1wlWPzTHn+b1+oETrTBg4",
+	"Rm3zRDTkz8U4CzFxAA8kRcBLgX+JLQD5cs9X5cD8wubP5qMHQj37W9tFWQDoQ5nEBe/mEpP4VS7Oytsa",
+	"OONh0QpIqQrvqhZBomt/bfeHIud83+qFaYsU4NaKUvWlAPU/BBYGaNFaxTFaFO+riOgs0rV48HnBilrD",
+	"ObquvpAltZW41x/OeQdSIJGoxa+Eszn8V/Gqk2JRVDKKR11aXA62kFCuopAUj9sBbAEa3xOFNgYR/gLy",
+	"pHhSxn/LO7sSs+V7oTdANjOINJ5MxarPvMfB1dVfYV40vWjRml0mfC66JqnUqbSzqgul6t2Yo0T/xhUd",
+	"d/cGo3nmosQNw5+dHErFWF+71P4rMSuL6pG8HNW4i9aTS6tCm2DTFG5bHwhr8psFMMOfoIaJGWGL8tsB",
+	"DXMYCJBxLQDXA1iR7awKvPd+9UsPbw4335YYQtW1b/pjna4WKUt8RUA28qBd533SWaZ8NrB2nNWWJ6Vh",
+	"OwftpWGtLJXeFxrQa8J8L3VwPBM8bkj8WVeKPoyCmJ/rbnv3yVZ7Z2t3v7vT7uztdNrt1s7u3v7Bk9/v",
+	"R5Gs1ETwxpxKAJpUwph6sjEivUZvROrHtdg7lcgrgXs2EzH8wVf8hCyKnccuwpIDpVkEafoR1RYJFU+0",
+	"VJhCNFXVlCRFUPRvAF8Uh9ohPU1izBqECgat3Lx+WRcyEWZmrBhDRrmeok+q4mp2b6wNIin0yq9EGlJJ",
+	"yJyUf644njCqNiqxPLCbL608cd0RzhuhcFj3Z4I2GZUZYJel+EAZ1szlZK8T8CLtP/hNmJDtTsbsRqdX",
+	"BpPQx6LlFTFEdgG+gpqA1Dr2w51jOzhJ3b7PBeT+LU0+qRHw0/FAYM2lV9JYKuw0rfqPHjhbJXQFQSWR",
+	"FItJomd1NrpNp2row8vVzOXKJtOpyMWvQTgxY/VkImLGbZnGzZArhpKgpzai85Ojs+Pn/VdH/+qfHx+9",
+	"7v/0W/fkPNr08RSsdoKERn1Fr8Jyk54achVDfER0mE5ikRcZsjF3BVPMat1iP8N6s7VlZRDSMABdIqxg",
+	"0wk4ayNcUpQVPWcVk77+UV/0FG3CuDntiLucZ4xmdZCrMk7Pc8MQVhVn72ox9YIy74u4mjOKzoWK3aHf",
+	"nSqbsrbyVMu3qYa/WCzNcIoRpwLNTlOXk50Rb9lcnLMRv4i2H9gqfigzN6+h8+FX/3GJCbzItq3FCMut",
+	"WZTznm1qv47lFLMxciG3u4w7LdYJvfZfHrp7sFR2+sfCIlVkGfPZWmvhkONJNmM9HhednHcIjUORZGmS",
+	"nB7yF++1F9X3Oof1Vm1xL85Qo9MdWTbWxrLdtqsZjadUzSgM46lgcYo8GHxUwLCuxKQc5asn3PurC6Wg",
+	"3L3FPBNuLOV3SDtb92GfRtvMHD/Pg73AKDNPg7Pj6gJwE55aOZQTrmyRh1RSB3RqK5L/jyzqcb+utDux",
+	"yvWMdLKH+g3qzysvll3DCXo5c/nOIvZhUmd/WddawH8ms8N6u2zO8tpdWnbdZMXnXLTuzCoOwzm8K2BT",
+	"BQJ1bIio4FUB/6rm7JdhZl4HQx1YwpVw9b4KYrLVN2+93oV6N7dnSY6sxqlw/FI/cy5nlvhP6X2L3BOI",
+	"rfPE8FzfsDEU7hPG5DrrjUhFI47vLcbxkndjZWZ4b4dPW13slOgWrdQySM5+PmZ7e3tPQ/aue7zQqdJe",
+	"wakyLzWhvGFVpbhGWVo7klSto7xrAWSpL8iTJc7sumrCPDCytErSAYmqNuvq1obCGKocKW9JzF6MBr8M",
+	"5Rv54vTdn6c7r+WpOVVnB8Pj0yenV5N/vT9+8bQFg37ffT+Nf36qf/twcDX45R08MBr8kvz79/MXT1vD",
+	"3UTVnZ3AdDPTl2oebXz23VRZmZBggeUx90yZfp60G3yZUPpSzbsbCJ6KNPi4FMhFqJReVlr5PLxBJovh",
+	"FLjzOaCPs35wWkjxyz/97FH8xYduUNOQ4fn57sET9uJDl2zV6O2b8y7bBkfcNi4HmwqMYcdx3l8nM8Mh",
+	"stBTx1DmZzosKiJNxDb8VjdD/1MxpRd6KYhPk6inSgMlxy4LanBBvXn8owScS1jRhi2UEuP3PXUplO9s",
+	"wC3DWqRDb0WPBVeGtTdbDBwpI59MFV3JOGKwFFe+eCVmHXofKb5GXiq/7ej85PjspNv/9eS3CJYFFZAy",
+	"wTCBYVQfFfYUT4xmcKoThNdIqKaX9N+enbw/ffPuPGoRGNyewbkQExRwDcORGF755zmzOhEpV0MBulD0",
+	"4kO3f/zyzfGv/fNfTz5EbGOvzQwbzHrKuVo2W+zIYTUVbM4DU5YcEdIaD9mewh5MDh4oXajiCy0BHEn8",
+	"wG0/3qR2SDuFxm7oniBiyHB4ZO2EuoNIdaELifvwp0tPP7o81mM25lJZLpVIDWhIaeKeNp3t7UtpR9NB",
+	"a6jH2/wy+zeY7zmCb8IueUyMuUy20FFNUhNSiAxlkKIL0egLewNQJ8uwxbBWGvYJPaIySYsKpp6gNwjF",
+	"fYih/FnIBr66LGRXQkwYZ2bEU5Hpqgxq80I6Y+p5AgqhViwR/BqbnTAOFYLMplwmrZ7qqULGrnBYBF/p",
+	"VP6J6N5hPyGAWW/abu8NX3zo4h9Af0jbIVXhmp4qk2fI9ISk2CLidAQJpEN4MNRj6NnVzCsAfI5fDGaA",
+	"dbBPNtJJbEq8o6eAMuAEgImwI5VRNBZ3I+n7EnJ2kfBLoknUebTyLjyXpUucgvqbKNeLzthU8DEREE49",
+	"po6EjnClZelUGYRxFxL2pPJtUAzbGOhYChMydJzhyzHykLfo26R2PGBXIPpKRX0VX797mWeysY13/w1V",
+	"ipsdZqbDUaHRClJKXTMbyAaVwxECzVidFmMbuGCmFeGFQz7aOiGTDzdJIOQQJrmWRg4S7OgGBFswU1xn",
+	"Hd1TCG9zCGNcOEUkBgEUa2qJxsQnaSzb2G/vh0zh2vYhIx3WcYIzu74+iBeFZj4hdvPBZBff68fl3OID",
+	"kAkL+beziegFkCGbpe3CB1cPQB/ydOxecHsbsXLbORn3lMtOjoqtXiLH7QsrzTvgEOcHsKSg/qHrlgGZ",
+	"Xep0lrUo+mSFMlKrnoo+beUDt/xArIWXw1HpnIApdFgE/wMJ3aTSCjjbiNza1KkHKT0KmeDDEUPDT8Rs",
+	"IlJXo6/hTRxoaZr5l1FMuUmMsJgNGZ0ddU/6L09fnXb7xAOOj7onv7w5+w0/if7bk7P+q9PX77on0SHM",
+	"ake4ZpEK7LnRU8WCf0MrYRtGiBoK3zzEpSutRORRAeEh4lZPfUDKAiDRl0SyWoXI2MhpDljmHykcxpCn",
+	"qRTApf61ldUBbOG/AMHil2fAx4FzRKQflH8zwkaOwwLaIRThaOh4pWlqs+R4a6HHkOvfBz4Vp9M66fTq",
+	"tDsnj4DxGD1Nh6Kl08tt95DZhrEYY7NJLtjOTs677OjtaSHz0qdvQhx9IhSfyKAT7LXarT3KBh6hhreN",
+	"tLqd+2Av6zqtHMEgg4cLSmwG5NM46AQvpbFHeauQvOVoQ+ZkPmQbAYapk0sGup55tx8rrdN22+0VGqet",
+	"1m0sb8tS12mMTbBv5IWX5ADX/Xa76aXZKrdd0zMYvbPW6L11Ru8+XWP0wVrrPlhjJejaG495OnOIwVJx",
+	"KY0VqLIg5EKQ4oWGDhSpQTQEu6SWJQadwDtLJtosQVDUyZ32LmKvUso8uunzJYcCyZ14DvUWnkNuKjw+",
+	"ct5oJzN8tdn9oR1N43sDFjsL3s5h/M69T521a6pB/LwDDMAq19G/NQJor0MA+zvfPXGdObpCQejQc2Vi",
+	"QvUBX1ji/9ufiS5vyQ+6Dicvtk4GLj2BWPcyOsVegeLiQgyxm3fRCEfNCsteHM3NkyalAT44adI0q5Hm",
+	"PQujJfRYrR371ihy/+9Fkcd4CoxX7U4wNcOy5QkqrzOOmWumcW+0u00+lS1ys9wDJS8XuGQH4YTkKMsC",
+	"aISpLmsGxS6E0LDDdiouoI6XLDxImQWt3tvhTOlYsI0549swoXzujkx7CjkEGuSbh4UJE31pwN5y5jno",
+	"4QXvEjUlg/xmrSARxjki5nySuTcBH8Hl0/vRUgcDY+bSd9yBwztrvItGeKObPKwMqVy4LmZlrnaGp4eH",
+	"QOsKvhUuA3hFs3zfnOZb5B0nmcelSkWenTCj2QVP75dToJt1K48LPTin8IUFi5RyImSdoLndU8bqicGs",
+	"TKkuyTdlNDmSxEp8p6c2uHHGeIk3RptVhgNeWDUUtXSJsMItnxO8Hpou11bMc8A+Euj9q9uThA9L0t14",
+	"NLg7QRrL7+p1+UVYyqd7QDSkCRpwD716pvXguPNNqnqw9zxW4+M4oXNxIEUWejWt6eRA/ABX7nbeb2AR",
+	"ghjh+93j+ENqk+7XYjFMR95ZOxIz9KAijxxanTJNwp0aazY497IWkzUevpp7hGjVlFslDfbab7rOotTr",
+	"c0XeWGlgehsuWsRgVtDbFlxpVGwyuu6dOIvmx3a1pLAuW0W1t+n6y/iuvK3ljqyLXa4w1kH04UXbN+tK",
+	"LYIhBGkvjKUL0Io8BgYt4jE0wDEZH4ZB5a9WfTtD/czAZQsUFcbxzoaqOnchOeAm1erSCUdQ13pqqq4U",
+	"9JkhzKbAam4POx0mSdilsHkAbr+942OwPeV2jtfO1LaPruse7ZtF+y7SFOQEi9BYdjkVxqBCWY5VAXN0",
+	"sSQfjTJTTKq5mCZMK7w1hGyiYpjs6F33eTEsxjZ22pvMrY6qibQSDgIu2g1fUOsdH8zHNIi51x49e3Z2",
+	"cn5efH1PbRyU3l//Pjol5d3tJvS3aPGeoihg6Pp603godZumJDysFeOJi7dBgCvPabqRKtY3PUXlwFpB",
+	"NUtpHfQCeqUwDopk7uML9I2ieP1Qp6kY2qx5f3c0twN3lBMBTwB8wkLVDHzLXOsDyF7pnr0775486789",
+	"e/Ov05PziC7Qg1+l9cFZhQHBn3V6w9NYxPBX1GKk0ptSggxcLzJVsYh9pRQACrvwQIUQHs3zo/Pn/eM3",
+	"r4/fnZ2dvD7+DaKZAzHTWGbIAf0Jr7AZm3Eh111m6Iow2puie1fqblmpMUNOAe27Lr3rIXyepdzEr+z0",
+	"LKf81YoEsHEoyY0Y0cOLg+/WMemcTUHnj48lV8On4ZyjsugYUyX4liSLHS0WLHZEcqVYqVOruJ5TDtNg",
+	"hnzfR1TrdM/jYsfTtZwT+W2XK2g8hWvQvjdFqtjBdqEW5U/l76xBFZLm/D2n9fHoYgHXHUPSrHh5BeY7",
+	"GcYTeGjGNtxdqzplSluX5/iU5deCNUWi3WmvTQ6VazsJI+9fepTbdX/lcLaHTYPDAkQHqpAhSHKXJsN2",
+	"WuXbwxpuTF50FVjdI7e3D01kf7eA91GM+ZhzJDxbk2oLTjg/fJuS6BrF1TE3YksqI5SRSLZmOqAEfFfT",
+	"DconWvMRRJ2I7sNShI/yxwqvZRvR/3bpZv3ImR1WpDzZPGQR7Cdy7+Zq1mI/iSGfGtFT3qkCCVxh4eZa",
+	"sn8cx5GGZXmBQ66UxlseMdGV7uuOfjnpsnz7PiAQHdL1t9TCmKHLCFboMhcTaWydTkodCJol9TwpWuxn",
+	"qbGAHrSOcolN3gO8zk3iP9bfVttuL61KuWdlYD1F4/tUHRATAd3/3joEIXqtFrEmE3IMp8yFitk3sUiE",
+	"reky9asQEx/4IkMbmzxQzMzLtEst0NgczDDCPUew+SUNuTrx0EiWzxk3CWjy70gw0nHs18ho+e4DUzlc",
+	"66Uj24AaFEb4tHk3WRnWi8VTd0yeBlw5hY/nal0btfp6KLcQzx5xazlu/SIses++WOfKLKW1bBZ3jMUM",
+	"g2mthxpDs6akb4VFXSvENhSkyvibOMBVbSwHb2xUvTcjyuyx6tXMPtfJu1Di2LAdrHkp8N86HYmyCIu4",
+	"/2DG11+TsLgKzf0VKYv7jzbValkNNZJDT6wcS2PlkCV6CPk3m3c3tpbEsrM4E6XgkJffB1FTgR500EBd",
+	"7AX/i1yo+0aCaVT0sUfwIWLGFWS7+EtI/nbfOgsLOCd2hoYNueQr3fVb7IO0Iz21fsKQLhV26yqkLgI7",
+	"oWd6qtSGCyWiUGjyTUQqdYzMZafNKre4d1gqzEwNR6lWuJ8NXJZLMnB22EB/oqTGzSzHQKqpcKXWhRb9",
+	"EcZNs3JGdlPehyv480BNtLrcmugk8cWN0lKmpi+MKB3HDb8STFqoiYK4oCuLxIysDbg5H88vq/R11e8x",
+	"+Lqo/Wle8psnT+JPPia4GbrdTfH0XcguOxtfCWbc1FBYDCGqLPIixrWpleACbEpjWGbkXXhrcPF9O86D",
+	"joDyVzMoNMgdqJuC//BzyajNWtu1se0CNdp40l7WWWau0402PmQMiyTtrGkRvhFqzSp22sV1+Lugmm8Q",
+	"fEizdWHWAAobxzZyaYM0EWJduo+Zf4XIUfv7lw88Lt/QUwItd4BlGxkDKQoIGrtavhON3SaCbk54YhG4",
+	"jmj0Fg2OOnSeuM6Gk4eA7Utu7BaiDpTxUqidmOGmkwsJeuSVMO6ynpm7T6XFTvhw1FP++qIIujxIxyQd",
+	"ZsHfEQ6I8G8giCwxEzvWRsTtcAUwwYvzN69b7FiPx7hkrO7HFVNTVuw7gSvacJXp0cn7k9fd/nn37OTo",
+	"Vf/Xk5O3Ry9P359EIds5wCYNzPdocG0u8NavTsR4fC2NMGwEUXs4qfnrwfyk/gaUCrS+XLpRVTxw8FIR",
+	"fa2cgf1WZA1uiFs8g3SGwNpC6HRI2uS9VkbcFCXOQAhVFDkk4udFTsgmqR5rS0/FAv+EY8VWDQY9rXhS",
+	"PWU4XqVmNC4Kfj0sQ7CsZBjMwIDgg5PFPUXthjcwxcXl38Hv11LcUAn8m4lQWcUDzDInqEuZKnmNNyA6",
+	"NC0togpljhz9cvK6C7jS3vQ+XZ4kteNxFDQZOETrbwwo0lzm3FOEMa64vkUNSwkD/XdmqCfQP4JqI6hY",
+	"nYrOo1pJfY5bv2dZDdiXcGM900rFUEB/skNmsRBtAl/EQg1djbdXlbywpHBPLi1LJFKSmqvftbRcTM7x",
+	"u3KzI6JxtttutwFxZNxh+7uOVXVY5QalngJGhB0SHDUHnV6wv9sLQt8zodOrXrtEP/rmWjii+Sr7XnDb",
+	"UyVYVHfcLLAdwj/K5RUc0cRE6yTzxjnS1dY5QJQo6K4yeZTdR1UvjHMOh0LF3XA3STWmjyB9G8/0TK0v",
+	"0N149YC6opuhAe9c4wtpSNS21j3CBWk2L+W1UACHSaoHxcwCB9UFJ6C0EsUT2KZO643RSd+PxjWp9B3T",
+	"C3YuSuWxvIT54kNMOMsM59qDyRv2P+DZ5JMsPR6EAFXhpfziQg5bf1n+VLbqLzpZNOUbjxS8DtTFxTFj",
+	"dzcCM5Zb4aoRPe3XJ07h1VsrpesXulAt63BaZzS6PqPgF6k3HRt7iy9eTVY+MFo0e6l56kpYd/ps+dyu",
+	"y7qkRl0ibZq9fNfTf3bCfn4v3MJQcUkmIZb/jfPNMoRq6CzcmMVP7GElKV3sdV7LTF4XpjjMerQlM3Jl",
+	"UnmQvmB064mntXmG8qp4k9fKPOWhqfh7oqDizW2L0y0c9P7GlFO466gkmIZcMSNE6V4WGnX3TE2wto3r",
+	"CECY6NKpys3tss55IBH8VULgYR/KiSTdOxZbWav72JUqp9jIkiv/Utfi21U2ZE0gfzD1qVXZJRrfaspn",
+	"zT0fXznv0wOoQYt0AKZ4gU6px/1jxuf3kG6FlWLu/EJsxYkhwAKlrskICvFIP3w7a7HaXARHHCKXkOhw",
+	"i6WxUg0tyzhACF41HJVyZagR67ww/cnP90jYyy7W8ZByt1vVEPgblRM4HEp2Fo9E/h0ReRba9UdpNZm/",
+	"2XFSB1oDtYP3R/mXqZ5Omqm+61fFjW9c6h+NDgvcIMQqpmypNa4u2OQvMNkjyT/K8r8vmWtVonAjrkXK",
+	"i5Tj5ScS5v3R+f2Wd9hRrsRzFW9DUBHuPGMb3LJEcENJk9gjbODvHRQx1HXUV3y0IODnOqeLT3xoizZG",
+	"zgEvsCTBtFjRoIfILC4NS0N2ILK2m7cLN7QBYZgSPKXEpXRmR1j4bjSEN6EEg3rMYHzVxSLh/TvtsN1u",
+	"L7LCKFap/B6Zy1Ryt381XKLIBjOb3bzUUw6S5KWmJunwW3aTYj7/BmflRtVhdisBe/KPnfaPPz7ZD9mT",
+	"ffZK/nQIvbIocomRag5rSyiVrbhYiD4e+W/Qg56C3MEu3ow6T9msDMb709E2dXCF6yKpWob6c5U9OqGL",
+	"pmeXVnYYMNDIXQ/ZU/X3Qx4yxeGmw+K9lRscoywipeMOIbnLoYlrxeDwZJPyfDhuSIybC3ZWdegsL9jJ",
+	"butcVK9TliFfVL9TzcFyp5eRZZObSap+fsFWjae6/pLdhTMC4S+Yzt3z/wVz/TWO6UVrqPgypclxr2k5",
+	"Vn/JYlbz8T2k5650x26TauJrpP7e3rsCbdyf/65YLpVJ9c/59eO3jbJ9v72fXwHsHqjeQqHTygrhJyNc",
+	"DmuDS/wXUbDfH9plvEQdfqxlWb2WZZwd2p0cyGtZbe70IFbxsRF1t7O7SO/87rCxdxOPyWHmMZ9y6yCq",
+	"ixoOTA2Jg9IakVy02CuOXTaxHoA6FfRKdwJi4h1l7VHOpbtfr8VKdFaiJFBTRIn8NIb0laYD0Rf4voL5",
+	"XKOxwMIyw5THD52VQDcoLia6xSH5R4JcRpBwpAXMbLp7tWICLg2M1tl/FXKbJLOHobcu5sNOkhlV4LqN",
+	"6FTCxZ2JU9lCNlWJMCWp6GNBc0Ppcim4zYfTBUq1Ly7Rzqk1lRiTk2E/mEOXhupHs39rqQoj6vtRT5JZ",
+	"V3/jjitc5bfpsiKE+P4dVo+FdEsK6WZ0E9XdFIylbIvSrB6GbzULb7au7F4kud+p9FF2/51k91R9gfQu",
+	"3Kdda9nRfdclMery+HmK4aINiMq4t2St7eKxVJv1CU7dwk3bC9xhkffgocvU3XHu5zlkEaY7+t9ttkhu",
+	"0eWLCnH21IZUw2QaU9EItml2ZZqwqSsxgwqMsbToOORJQvK5toOxe2Nd6n3JufQ95UsVbmlfknKIQP6b",
+	"Z0tlSZdZW3LnicZ+B3DrSDXJ0A1cLc3QDd7+nOXqreh0ofFr+FxqfS3d0UPLDjdDg+DwbqBH2bCqo2Uu",
+	"ercyuq1rY9DJZV6WGkzddvxxffWp8O4m7elcWBcTEpZD8QXeGBR5lhxhP4JeAGKjF0TU5RhGUHl7TxXr",
+	"272llr/LFbu721PfdXuqdoN+fLQJkofxciJj9ja4eOlimiShk1wgeaRxzZnd3Ue11wi7/s+4N+xcnAro",
+	"/1xrMh7Rzh+eZN1ECzW+DKLuPEjneyTkFRouOoDxO5HyvCZXwdclWev3LUNyDa857vkfmUxeYStfKzb1",
+	"/eP/fB46tFTJcr6KvSS+ESnn2XwjUZ246nm6gP6aJ1PBjMgu31wQ6/Kk4yZ4cD0sm2kZW/d7fsTo1VQz",
+	"MIozdaCA0F8ZhRt6uaEuFV2JGWlNiKHRIeMsUtMkiRzKku5hvJXsmhnN605DPRbu5jfqGwEDyjzRp0GB",
+	"YuSue+jkGUyQuvTqpHv07Kh71P/15DdqpdB9fnZy9CyCqbHmg1KQDtqb1OS3/BQmPZUey/Kf8PlJMjW0",
+	"Lbqc4l33560f87fuPNn7cX8zZANtR5X0J0OqpFMQh+5KKqwocfvHimzoPZRKKxh1nUgEvwYJ2UHHNB9S",
+	"fPBKzH5wy+gpUkzzthQIc6mMLUDPXc9HF77A29HDgVP0lMDeEExIbFC6mn4JkKOmcKYHghxSKQ5d9xTq",
+	"IhFhY7/C1fsbEf4fdXoq8nvuA1D7E5H26Xyp10T2K8K++PMmtm7pKdrkRjTmnyJfrcOLOjkb6SQ22O1r",
+	"IxpO01QoGx2CX6mn6ER5YnTeJyx7vAj8Mb8SmxWYxdrtGLIeb+g56UDJHCR5csMBV7gxwnQI/7ODo7Ym",
+	"3J2T0j5PLGvR4i5ASV2fxDqV/e20jsPff5zGv/6v6VFYnn1xOg8KSQySw5Eby1X8zWlN/wlpwajGE0N3",
+	"+Rm5EX3PFge9ePvzlZit57tyEY9raeQgEd7uAAxxvxhhV9CafhWz4Ctg9wk2aF2E1q4tFTKMR71pndwh",
+	"h5sIua+rMdW2MyoSS5Z7OeHYUsVFBq7E4uTbVTAKI/fNZsfdApMreNbIXMlCj0W9zfX5VPrmkCXcijS3",
+	"0ozlMxd6qg9H0sxnX8WfvDAi+VzfsDF0B8vWfiNS4ZpuPBLminHIvKYBm5p5BHmAhKJ65L9TOtEK2H+U",
+	"bQDbrKY+xQAVYG6FsfWk0WrK4ckcso8pPI8pPI8pPE0pPCWHaZnQ7lUhnaqHjEqdFXwkDYGpeUbxzi/p",
+	"MXbzfSNzdpBfGL0p90H7HNAdwEdTO4K2aIB95JOqrxuTrgtgGoTBNE2CTrDNJ3L7egfx1i1nTulb637K",
+	"ViEHBlZVV6yl4pBYeMiyXg8h+QKxRQtVrOShkeyN/quatx5rBdtGzDfYP1imhXvgcxcc1A2WsbfS9aju",
+	"7a+W9I3y3WdkWshjaxUrz0CpqbcZsjyReJpC61vXfDPRl3gTYt4KXqdsvpdkq3J3u2mYpXSdgGm47tO9",
+	"KLtIoP5VNuUyARVHFK7eKJ17LG3Ns0d0sTRkfEljicsd0mcqeC2+A76teUfWxZFKcUud/4pbcK3/bj/e",
+	"/v8BAA==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

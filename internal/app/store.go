@@ -16,6 +16,8 @@ import (
 // operations around them. SQLite (the default) and PostgreSQL implement it.
 type Store interface {
 	httpapi.Store
+	// Write runs the use cases' write transactions.
+	agcom.Writer
 	// Agent returns the registered agent handle, or ENOTFOUND.
 	Agent(ctx context.Context, handle string) (agcom.Agent, error)
 	// EnsureAdmin applies the ADMIN_HANDLE/ADMIN_SECRET bootstrap.

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
@@ -50,14 +49,13 @@ func (s *Server) CreateContact(ctx context.Context, req agcomv1.CreateContactReq
 		return nil, err
 	}
 	b := req.Body
-	answerWith(ctx, http.StatusCreated, func(result any) any { return toAPIContact(result.(agcom.Contact)) })
-	c, err := s.store.CreateContact(ctx, caller, agcom.Contact{
+	c, replayed, err := s.creates.CreateContact(ctx, caller, agcom.Contact{
 		Handle: b.Handle, DisplayName: deref(b.DisplayName), Description: deref(b.Description), Tags: deref(b.Tags),
-	})
+	}, idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.CreateContact201JSONResponse(toAPIContact(c)), nil
+	return agcomv1.CreateContact201JSONResponse{Body: toAPIContact(c), Headers: agcomv1.CreateContact201ResponseHeaders{IdempotentReplayed: replayedHeader(replayed)}}, nil
 }
 
 // GetContact implements GET /contacts/{handle}.

@@ -49,15 +49,6 @@ type errorWriter struct {
 // Write answers r with err in the error envelope. An error that is not an
 // *agcom.Error is logged with the request id and shown as InternalError.
 func (ew errorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
-	var replay *agcom.Replay
-	if errors.As(err, &replay) {
-		// Not an error for the client: the stored answer to its retry.
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Idempotent-Replayed", "true")
-		w.WriteHeader(replay.Status)
-		w.Write(replay.Body)
-		return
-	}
 	var e *agcom.Error
 	if !errors.As(err, &e) {
 		ew.log.ErrorContext(r.Context(), "internal error",

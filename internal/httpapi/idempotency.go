@@ -1,11 +1,9 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
 
@@ -15,16 +13,12 @@ import (
 	"github.com/agcom/agcom/internal/auth"
 )
 
-// idempotency makes POSTs that carry an Idempotency-Key safe to retry. A
-// key the agent used before, within the window, is answered here: with the
-// stored answer when the request is the same, IdempotencyKeyReused when it
-// is not. Otherwise the key travels in the context and the create stores
-// its answer in its own transaction (see answerWith), so that concurrent
-// retries, or a crash between commit and response, still create once.
-//
-// It acts only on the operations whose contract takes the header (routes,
-// as "METHOD /pattern"); elsewhere the header means nothing.
-func idempotency(store Store, routes map[string]bool, ew errorWriter) func(http.Handler) http.Handler {
+// idempotency notes the Idempotency-Key of a create, with the fingerprint
+// of its request, for the handler to pass to the use case (see
+// idempotencyKeyFrom). It acts only on the operations whose contract takes
+// the header (routes, as "METHOD /pattern"); elsewhere the header means
+// nothing.
+func idempotency(routes map[string]bool, ew errorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := r.Header.Get("Idempotency-Key")
@@ -33,27 +27,20 @@ func idempotency(store Store, routes map[string]bool, ew errorWriter) func(http.
 				next.ServeHTTP(w, r)
 				return
 			}
-			request, err := requestFingerprint(r)
+			fingerprint, err := requestFingerprint(r)
 			if err != nil {
 				ew.Write(w, r, err)
 				return
 			}
-			stored, status, body, err := store.IdempotentAnswer(r.Context(), caller.Handle, key)
-			switch {
-			case err == nil && stored != request:
-				ew.Write(w, r, agcom.Errorf(agcom.EIDEMPOTENCY, "this Idempotency-Key was used for a different request; use a new key"))
-				return
-			case err == nil:
-				ew.Write(w, r, &agcom.Replay{Status: status, Body: body})
-				return
-			case agcom.ErrorCode(err) != agcom.ENOTFOUND:
-				ew.Write(w, r, err)
-				return
-			}
-			ctx := agcom.WithIdempotency(r.Context(), &agcom.Idempotency{Handle: caller.Handle, Key: key, Request: request})
-			next.ServeHTTP(w, r.WithContext(ctx))
+			requestInfoFrom(r.Context()).idempotency = &agcom.IdempotencyKey{Handle: caller.Handle, Key: key, Fingerprint: fingerprint}
+			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// idempotencyKeyFrom returns the request's idempotency key, or nil.
+func idempotencyKeyFrom(ctx context.Context) *agcom.IdempotencyKey {
+	return requestInfoFrom(ctx).idempotency
 }
 
 // requestFingerprint identifies a request by its method, path and body.
@@ -73,19 +60,12 @@ func requestFingerprint(r *http.Request) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// answerWith tells the create in ctx, if it carries an idempotency key, how
-// to render its result as the answer a retry gets: the status and the JSON
-// the strict server writes for it.
-func answerWith(ctx context.Context, status int, toAPI func(result any) any) {
-	idem := agcom.IdempotencyFrom(ctx)
-	if idem == nil {
-		return
+// replayedHeader is the Idempotent-Replayed header of a create's answer:
+// "true" on a replay, absent otherwise.
+func replayedHeader(replayed bool) *string {
+	if !replayed {
+		return nil
 	}
-	idem.Render = func(result any) (int, []byte, error) {
-		var buf bytes.Buffer
-		if err := json.NewEncoder(&buf).Encode(toAPI(result)); err != nil {
-			return 0, nil, err
-		}
-		return status, buf.Bytes(), nil
-	}
+	t := "true"
+	return &t
 }

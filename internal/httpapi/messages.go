@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
@@ -28,12 +27,11 @@ func (s *Server) SendMessage(ctx context.Context, req agcomv1.SendMessageRequest
 	if err != nil {
 		return nil, err
 	}
-	answerWith(ctx, http.StatusCreated, messageToAPI)
-	m, err := s.store.SendMessage(ctx, caller, toDomainNewMessage(req.Body))
+	m, replayed, err := s.creates.SendMessage(ctx, caller, toDomainNewMessage(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.SendMessage201JSONResponse(toAPIMessage(m)), nil
+	return agcomv1.SendMessage201JSONResponse{Body: toAPIMessage(m), Headers: agcomv1.SendMessage201ResponseHeaders{IdempotentReplayed: replayedHeader(replayed)}}, nil
 }
 
 // SendGroupMessage implements POST /messages/group: one thread, all recipients.
@@ -42,12 +40,11 @@ func (s *Server) SendGroupMessage(ctx context.Context, req agcomv1.SendGroupMess
 	if err != nil {
 		return nil, err
 	}
-	answerWith(ctx, http.StatusCreated, messageToAPI)
-	m, err := s.store.SendMessage(ctx, caller, toDomainNewMessage(req.Body))
+	m, replayed, err := s.creates.SendMessage(ctx, caller, toDomainNewMessage(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.SendGroupMessage201JSONResponse(toAPIMessage(m)), nil
+	return agcomv1.SendGroupMessage201JSONResponse{Body: toAPIMessage(m), Headers: agcomv1.SendGroupMessage201ResponseHeaders{IdempotentReplayed: replayedHeader(replayed)}}, nil
 }
 
 // BroadcastMessage implements POST /messages/broadcast.
@@ -56,12 +53,11 @@ func (s *Server) BroadcastMessage(ctx context.Context, req agcomv1.BroadcastMess
 	if err != nil {
 		return nil, err
 	}
-	answerWith(ctx, http.StatusCreated, func(result any) any { return toAPIBroadcast(result.([]agcom.Message)) })
-	ms, err := s.store.Broadcast(ctx, caller, toDomainNewMessage(req.Body))
+	ms, replayed, err := s.creates.Broadcast(ctx, caller, toDomainNewMessage(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.BroadcastMessage201JSONResponse(toAPIBroadcast(ms)), nil
+	return agcomv1.BroadcastMessage201JSONResponse{Body: toAPIBroadcast(ms), Headers: agcomv1.BroadcastMessage201ResponseHeaders{IdempotentReplayed: replayedHeader(replayed)}}, nil
 }
 
 // GetMessage implements GET /messages/{message_id}.
@@ -122,13 +118,9 @@ func (s *Server) ReplyToMessage(ctx context.Context, req agcomv1.ReplyToMessageR
 	if err != nil {
 		return nil, err
 	}
-	answerWith(ctx, http.StatusCreated, messageToAPI)
-	m, err := s.store.ReplyToMessage(ctx, caller, req.MessageId, toDomainReply(req.Body))
+	m, replayed, err := s.creates.ReplyToMessage(ctx, caller, req.MessageId, toDomainReply(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.ReplyToMessage201JSONResponse(toAPIMessage(m)), nil
+	return agcomv1.ReplyToMessage201JSONResponse{Body: toAPIMessage(m), Headers: agcomv1.ReplyToMessage201ResponseHeaders{IdempotentReplayed: replayedHeader(replayed)}}, nil
 }
-
-// messageToAPI renders a created message for its idempotency record.
-func messageToAPI(result any) any { return toAPIMessage(result.(agcom.Message)) }

@@ -31,6 +31,8 @@ type requestInfo struct {
 	agent  string
 	client string // the client's address (see clientAddress)
 	gzip   bool   // compress will gzip a large answer (see gzipChosen)
+	// idempotency is the key of a create that carries one (see idempotency).
+	idempotency *agcom.IdempotencyKey
 }
 
 // requestInfoFrom returns the request's info, or a blank one (which goes

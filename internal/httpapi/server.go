@@ -37,10 +37,6 @@ const BasePath = "/api/v1"
 type Store interface {
 	Ping(ctx context.Context) (schemaVersion int, err error)
 
-	SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) (agcom.Message, error)
-	Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) ([]agcom.Message, error)
-	ReplyToMessage(ctx context.Context, caller agcom.Caller, messageID string, r agcom.Reply) (agcom.Message, error)
-	ReplyToThread(ctx context.Context, caller agcom.Caller, threadID string, r agcom.Reply) (agcom.Message, error)
 	GetMessage(ctx context.Context, caller agcom.Caller, id string) (agcom.Message, error)
 	ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error)
 	SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error)
@@ -53,7 +49,6 @@ type Store interface {
 	SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error
 
 	ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error)
-	CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact) (agcom.Contact, error)
 	GetContact(ctx context.Context, handle string) (agcom.Contact, error)
 	UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error)
 	DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error)
@@ -72,8 +67,6 @@ type Store interface {
 	// committed; the function ends the subscription.
 	Subscribe(handle string) (<-chan struct{}, func())
 
-	IdempotentAnswer(ctx context.Context, handle, key string) (request string, status int, body []byte, err error)
-
 	AgentCredentials(ctx context.Context, handle string) (agcom.Agent, string, error)
 	RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error
 	ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, error)
@@ -84,10 +77,21 @@ type Store interface {
 	Stats(ctx context.Context) (agcom.Stats, error)
 }
 
+// Creates are the use cases that create, each safe to retry with an
+// idempotency key (agcom.Service).
+type Creates interface {
+	SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
+	Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) ([]agcom.Message, bool, error)
+	ReplyToMessage(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
+	ReplyToThread(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
+	CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact, key *agcom.IdempotencyKey) (agcom.Contact, bool, error)
+}
+
 // Options configures the HTTP API.
 type Options struct {
-	Store Store
-	Keys  *auth.Keys
+	Store   Store
+	Creates Creates
+	Keys    *auth.Keys
 	// Lookup reads an agent's admin and disabled flags and token
 	// generation on every request.
 	Lookup auth.StatusLookup
@@ -122,6 +126,7 @@ type Options struct {
 // Server implements the generated strict-server interface.
 type Server struct {
 	store     Store
+	creates   Creates
 	keys      *auth.Keys
 	authn     auth.Authenticator
 	hasher    *auth.Hasher
@@ -160,7 +165,7 @@ func NewHandler(o Options) (http.Handler, error) {
 	}
 	authn := auth.Authenticator{Keys: o.Keys, Lookup: o.Lookup}
 	srv := &Server{
-		store: o.Store, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
+		store: o.Store, creates: o.Creates, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
 		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now,
 	}
 	public := publicRoutes(spec)
@@ -226,7 +231,7 @@ func NewHandler(o Options) (http.Handler, error) {
 		}
 		r.Use(
 			validate,
-			idempotency(o.Store, routesWithHeader(spec, "Idempotency-Key"), ew),
+			idempotency(routesWithHeader(spec, "Idempotency-Key"), ew),
 		)
 		strict := agcomv1.NewStrictHandlerWithOptions(srv, nil, agcomv1.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  ew.requestError,

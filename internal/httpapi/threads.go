@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
@@ -64,12 +63,11 @@ func (s *Server) ReplyToThread(ctx context.Context, req agcomv1.ReplyToThreadReq
 	if err != nil {
 		return nil, err
 	}
-	answerWith(ctx, http.StatusCreated, messageToAPI)
-	m, err := s.store.ReplyToThread(ctx, caller, req.ThreadId, toDomainReply(req.Body))
+	m, replayed, err := s.creates.ReplyToThread(ctx, caller, req.ThreadId, toDomainReply(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.ReplyToThread201JSONResponse(toAPIMessage(m)), nil
+	return agcomv1.ReplyToThread201JSONResponse{Body: toAPIMessage(m), Headers: agcomv1.ReplyToThread201ResponseHeaders{IdempotentReplayed: replayedHeader(replayed)}}, nil
 }
 
 // GetThreadMetadata implements GET /threads/{thread_id}/metadata.

@@ -64,7 +64,7 @@ func caller(handle string) agcom.Caller { return agcom.Caller{Handle: handle} }
 
 func send(t *testing.T, s app.Store, from string, to []string, subject, body string) agcom.Message {
 	t.Helper()
-	m, err := s.SendMessage(context.Background(), caller(from), agcom.NewMessage{ToHandles: to, Subject: subject, Body: body})
+	m, _, err := agcom.NewService(s).SendMessage(context.Background(), caller(from), agcom.NewMessage{ToHandles: to, Subject: subject, Body: body}, nil)
 	if err != nil {
 		t.Fatalf("send %s→%v: %v", from, to, err)
 	}
@@ -90,8 +90,8 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range each {
-					m, err := s.SendMessage(ctx, caller(fmt.Sprintf("w%d", w)), agcom.NewMessage{
-						ToHandles: []string{"bob"}, Subject: "s", Body: fmt.Sprintf("%d-%d", w, i)})
+					m, _, err := agcom.NewService(s).SendMessage(ctx, caller(fmt.Sprintf("w%d", w)), agcom.NewMessage{
+						ToHandles: []string{"bob"}, Subject: "s", Body: fmt.Sprintf("%d-%d", w, i)}, nil)
 					if err != nil {
 						t.Errorf("send: %v", err)
 						return
@@ -150,31 +150,28 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 // and every retry gets the first answer.
 func TestIdempotentCreateOnceUnderConcurrency(t *testing.T) {
 	eachStore(t, func(t *testing.T, s app.Store) {
-		idem := &agcom.Idempotency{Handle: "alice", Key: "k1", Request: "POST /messages #1",
-			Render: func(result any) (int, []byte, error) {
-				return 201, []byte(`{"id":"` + result.(agcom.Message).ID + `"}`), nil
-			}}
-		ctx := agcom.WithIdempotency(context.Background(), idem)
+		key := &agcom.IdempotencyKey{Handle: "alice", Key: "k1", Fingerprint: "POST /messages #1"}
+		ctx := context.Background()
+		service := agcom.NewService(s)
 		const tries = 10
 		var (
 			wg      sync.WaitGroup
 			mu      sync.Mutex
 			created []string
-			replays [][]byte
+			replays []string
 		)
 		for range tries {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				m, err := s.SendMessage(ctx, caller("alice"), agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "once", Body: "b"})
+				m, replayed, err := service.SendMessage(ctx, caller("alice"), agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "once", Body: "b"}, key)
 				mu.Lock()
 				defer mu.Unlock()
-				var replay *agcom.Replay
 				switch {
-				case err == nil:
+				case err == nil && !replayed:
 					created = append(created, m.ID)
-				case asReplay(err, &replay):
-					replays = append(replays, replay.Body)
+				case err == nil:
+					replays = append(replays, m.ID)
 				default:
 					t.Errorf("send: %v", err)
 				}
@@ -184,10 +181,9 @@ func TestIdempotentCreateOnceUnderConcurrency(t *testing.T) {
 		if len(created) != 1 || len(replays) != tries-1 {
 			t.Fatalf("created %d, replayed %d; want 1 and %d", len(created), len(replays), tries-1)
 		}
-		want := `{"id":"` + created[0] + `"}`
-		for _, b := range replays {
-			if string(b) != want {
-				t.Errorf("replay %s, want %s", b, want)
+		for _, id := range replays {
+			if id != created[0] {
+				t.Errorf("replay answered message %s, want %s", id, created[0])
 			}
 		}
 		list, err := s.ListMessages(context.Background(), caller("bob"), agcom.MessageFilter{})
@@ -195,10 +191,10 @@ func TestIdempotentCreateOnceUnderConcurrency(t *testing.T) {
 			t.Errorf("bob's messages: total %d (err %v), want 1", list.Pagination.Total, err)
 		}
 		// The same key for another request is refused and changes nothing.
-		other := *idem
-		other.Request = "POST /messages #2"
-		_, err = s.SendMessage(agcom.WithIdempotency(context.Background(), &other), caller("alice"),
-			agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "other", Body: "b"})
+		other := *key
+		other.Fingerprint = "POST /messages #2"
+		_, _, err = service.SendMessage(ctx, caller("alice"),
+			agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "other", Body: "b"}, &other)
 		if agcom.ErrorCode(err) != agcom.EIDEMPOTENCY {
 			t.Errorf("reused key: %v, want %s", err, agcom.EIDEMPOTENCY)
 		}
@@ -206,12 +202,6 @@ func TestIdempotentCreateOnceUnderConcurrency(t *testing.T) {
 			t.Errorf("stats %+v, want 1 message in 1 thread", st)
 		}
 	})
-}
-
-func asReplay(err error, r **agcom.Replay) bool {
-	rp, ok := err.(*agcom.Replay)
-	*r = rp
-	return ok
 }
 
 // Replies racing on one thread each add their participants: none is lost
@@ -230,7 +220,7 @@ func TestConcurrentRepliesKeepParticipantsAndCounts(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				admin := agcom.Caller{Handle: fmt.Sprintf("op%02d", i), IsAdmin: true}
-				if _, err := s.ReplyToThread(ctx, admin, first.ThreadID, agcom.Reply{Body: "joining"}); err != nil {
+				if _, _, err := agcom.NewService(s).ReplyToThread(ctx, admin, first.ThreadID, agcom.Reply{Body: "joining"}, nil); err != nil {
 					t.Errorf("reply: %v", err)
 				}
 			}()
@@ -267,7 +257,7 @@ func TestConcurrentRepliesKeepParticipantsAndCounts(t *testing.T) {
 func TestContactVersionCheckUnderConcurrency(t *testing.T) {
 	eachStore(t, func(t *testing.T, s app.Store) {
 		ctx := context.Background()
-		if _, err := s.CreateContact(ctx, caller("alice"), agcom.Contact{Handle: "carol", DisplayName: "Carol"}); err != nil {
+		if _, _, err := agcom.NewService(s).CreateContact(ctx, caller("alice"), agcom.Contact{Handle: "carol", DisplayName: "Carol"}, nil); err != nil {
 			t.Fatalf("create: %v", err)
 		}
 		const n = 10
@@ -308,7 +298,7 @@ func TestMarkReadRaceCountsOnce(t *testing.T) {
 	eachStore(t, func(t *testing.T, s app.Store) {
 		ctx := context.Background()
 		m1 := send(t, s, "alice", []string{"bob"}, "s", "one")
-		if _, err := s.ReplyToMessage(ctx, caller("alice"), m1.ID, agcom.Reply{Body: "two"}); err != nil {
+		if _, _, err := agcom.NewService(s).ReplyToMessage(ctx, caller("alice"), m1.ID, agcom.Reply{Body: "two"}, nil); err != nil {
 			t.Fatalf("reply: %v", err)
 		}
 		var wg sync.WaitGroup

@@ -13,9 +13,9 @@ const sqlInsertAudit = `
 	INSERT INTO audit_events (id, event_type, actor_handle, target_handle, details, created_at)
 	VALUES ($1, $2, $3, $4, $5, $6)`
 
-// audit records an event in the transaction of the change it describes.
+// Audit records an event in the transaction of the change it describes.
 // An empty target is stored as NULL.
-func (t *tx) audit(eventType, actor, target string, details map[string]any) error {
+func (t *tx) Audit(eventType, actor, target string, details map[string]any) error {
 	d, err := json.Marshal(details)
 	if err != nil {
 		return err

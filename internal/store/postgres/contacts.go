@@ -32,53 +32,24 @@ const (
 	sqlInsertContactTags = `INSERT INTO contact_tags (tag, handle) SELECT tag, $1 FROM unnest($2::text[]) AS tag ON CONFLICT DO NOTHING`
 )
 
-// CreateContact adds c to the address book at version 1. Returns
-// ECONFLICT when the handle exists (active or not), EINVALID for bad fields.
-func (s *Store) CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact) (agcom.Contact, error) {
-	if err := agcom.CheckHandle("handle", c.Handle); err != nil {
-		return agcom.Contact{}, err
-	}
-	tags, err := agcom.CheckContactFields(c.DisplayName, c.Description, c.Tags)
+// InsertContact stores c, whose fields are valid and whose tags are
+// normalised, as a new entry.
+func (t *tx) InsertContact(c agcom.Contact) error {
+	tagsJSON, err := json.Marshal(c.Tags)
 	if err != nil {
-		return agcom.Contact{}, err
-	}
-	var out agcom.Contact
-	err = s.writeTx(ctx, func(t *tx) error {
-		var err error
-		out, err = t.createContact(caller, c, tags)
-		t.result = out
 		return err
-	})
-	return out, err
-}
-
-// createContact inserts c, whose fields are valid and whose tags are
-// normalised, at version 1.
-func (t *tx) createContact(caller agcom.Caller, c agcom.Contact, tags []string) (agcom.Contact, error) {
-	tagsJSON, err := json.Marshal(tags)
-	if err != nil {
-		return agcom.Contact{}, err
 	}
 	// ON CONFLICT DO NOTHING rather than a unique violation, which would
 	// abort the transaction (and a batch of seeded use cases with it).
 	tag, err := t.exec(sqlInsertContact+` ON CONFLICT (handle) DO NOTHING`, c.Handle, nullString(c.DisplayName), nullString(c.Description),
-		string(tagsJSON), toMicros(t.now), caller.Handle, agcom.ContactSearchText(c.Handle, c.DisplayName, c.Description))
+		string(tagsJSON), toMicros(c.CreatedAt), c.UpdatedBy, agcom.ContactSearchText(c.Handle, c.DisplayName, c.Description))
 	if err != nil {
-		return agcom.Contact{}, err
+		return err
 	}
 	if tag.RowsAffected() == 0 {
-		return agcom.Contact{}, agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
+		return agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
 	}
-	if err := t.setContactTags(c.Handle, tags); err != nil {
-		return agcom.Contact{}, err
-	}
-	out := agcom.Contact{
-		Handle: c.Handle, DisplayName: c.DisplayName, Description: c.Description, Tags: tags, IsActive: true,
-		CreatedAt: t.now, UpdatedAt: t.now, UpdatedBy: caller.Handle, Version: 1,
-	}
-	return out, t.audit(agcom.EventAddressBookAdd, caller.Handle, c.Handle, map[string]any{
-		"display_name": nullString(c.DisplayName), "tags": tags, "version": 1,
-	})
+	return t.setContactTags(c.Handle, c.Tags)
 }
 
 // GetContact returns the entry for handle, active or not. Returns ENOTFOUND
@@ -87,13 +58,14 @@ func (s *Store) GetContact(ctx context.Context, handle string) (agcom.Contact, e
 	var c agcom.Contact
 	err := s.readTx(ctx, func(t *tx) error {
 		var err error
-		c, err = t.getContact(handle)
+		c, err = t.Contact(handle)
 		return err
 	})
 	return c, err
 }
 
-func (t *tx) getContact(handle string) (agcom.Contact, error) {
+// Contact returns the entry for handle, active or not.
+func (t *tx) Contact(handle string) (agcom.Contact, error) {
 	c, err := scanContact(t.queryRow(sqlGetContact, handle))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, agcom.Errorf(agcom.ENOTFOUND, "contact not found")
@@ -126,7 +98,7 @@ func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle s
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			if _, err := t.getContact(handle); err != nil {
+			if _, err := t.Contact(handle); err != nil {
 				return err
 			}
 			return agcom.Errorf(agcom.EVERSION, "contact %s is no longer at version %d; read it again and retry", handle, u.ExpectedVersion)
@@ -134,10 +106,10 @@ func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle s
 		if err := t.setContactTags(handle, tags); err != nil {
 			return err
 		}
-		if out, err = t.getContact(handle); err != nil {
+		if out, err = t.Contact(handle); err != nil {
 			return err
 		}
-		return t.audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+		return t.Audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
 			"display_name": nullString(u.DisplayName), "tags": tags, "is_active": u.IsActive, "version": out.Version,
 		})
 	})
@@ -154,13 +126,13 @@ func (s *Store) DeactivateContact(ctx context.Context, caller agcom.Caller, hand
 		if err != nil {
 			return err
 		}
-		if out, err = t.getContact(handle); err != nil {
+		if out, err = t.Contact(handle); err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
 			return nil
 		}
-		return t.audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+		return t.Audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
 			"is_active": false, "version": out.Version,
 		})
 	})

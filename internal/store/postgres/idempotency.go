@@ -1,69 +1,54 @@
 package postgres
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/agcom/agcom/internal/agcom"
 )
 
-// IdempotencyWindow is how long an idempotency key answers retries.
-const IdempotencyWindow = 24 * time.Hour
-
 const (
-	sqlGetIdempotency = `SELECT request, status, body FROM idempotency_keys
+	// Creates with the same key take turns from here to their commit, so
+	// that a concurrent retry finds the record of the one before it.
+	sqlLockIdempotency = `SELECT pg_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0))`
+	sqlGetIdempotency  = `SELECT request, kind, ids FROM idempotency_keys
 		WHERE handle = $1 AND key = $2 AND created_at >= $3`
-	// A key whose answer is older than the window is taken over; a fresh
-	// one is left alone (and the insert reports no row).
-	sqlPutIdempotency = `INSERT INTO idempotency_keys (handle, key, request, status, body, created_at)
+	// A key whose record is older than the window is taken over.
+	sqlPutIdempotency = `INSERT INTO idempotency_keys (handle, key, request, kind, ids, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (handle, key) DO UPDATE SET request = excluded.request, status = excluded.status,
-			body = excluded.body, created_at = excluded.created_at
-		WHERE idempotency_keys.created_at < $7`
+		ON CONFLICT (handle, key) DO UPDATE SET request = excluded.request, kind = excluded.kind,
+			ids = excluded.ids, created_at = excluded.created_at`
 )
 
-// IdempotentAnswer returns the answer stored for an agent's idempotency
-// key within the window: the request it answered, its status and body. It
-// returns ENOTFOUND when there is none.
-func (s *Store) IdempotentAnswer(ctx context.Context, handle, key string) (request string, status int, body []byte, err error) {
-	since := toMicros(s.now().Add(-IdempotencyWindow))
-	err = s.pool.QueryRow(ctx, sqlGetIdempotency, handle, key, since).Scan(&request, &status, &body)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", 0, nil, agcom.Errorf(agcom.ENOTFOUND, "no answer stored for this idempotency key")
+// IdempotentRecord returns the record under the agent's key made within
+// the window, after any transaction using the key now has ended.
+func (t *tx) IdempotentRecord(handle, key string) (agcom.IdempotentRecord, bool, error) {
+	var (
+		r   agcom.IdempotentRecord
+		ids string
+	)
+	if _, err := t.exec(sqlLockIdempotency, handle, key); err != nil {
+		return r, false, err
 	}
-	return request, status, body, translate(err)
+	since := toMicros(t.now.Add(-agcom.IdempotencyWindow))
+	err := t.queryRow(sqlGetIdempotency, handle, key, since).Scan(&r.Fingerprint, &r.Kind, &ids)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, false, nil
+	} else if err != nil {
+		return r, false, err
+	}
+	return r, true, json.Unmarshal([]byte(ids), &r.IDs)
 }
 
-// saveIdempotency stores the create's answer under the request's
-// idempotency key, in the create's own transaction. If a request with the
-// same key committed first (concurrent retries, on any node), the insert
-// waits for it and finds its row: the create is undone and answered with
-// the stored answer, or with IdempotencyKeyReused when that answer was for
-// a different request.
-func (t *tx) saveIdempotency() error {
-	idem := agcom.IdempotencyFrom(t.ctx)
-	if idem == nil || idem.Render == nil || t.result == nil {
-		return nil
-	}
-	status, body, err := idem.Render(t.result)
+// SaveIdempotentRecord stores r under the agent's key, which
+// IdempotentRecord locked.
+func (t *tx) SaveIdempotentRecord(handle, key string, r agcom.IdempotentRecord) error {
+	ids, err := json.Marshal(r.IDs)
 	if err != nil {
 		return err
 	}
-	window := toMicros(t.now.Add(-IdempotencyWindow))
-	tag, err := t.exec(sqlPutIdempotency, idem.Handle, idem.Key, idem.Request, status, body, toMicros(t.now), window)
-	if err != nil || tag.RowsAffected() == 1 {
-		return err
-	}
-	var request string
-	err = t.queryRow(sqlGetIdempotency, idem.Handle, idem.Key, window).Scan(&request, &status, &body)
-	switch {
-	case err != nil:
-		return err
-	case request != idem.Request:
-		return agcom.Errorf(agcom.EIDEMPOTENCY, "this Idempotency-Key was used for a different request; use a new key")
-	}
-	return &agcom.Replay{Status: status, Body: body}
+	_, err = t.exec(sqlPutIdempotency, handle, key, r.Fingerprint, r.Kind, string(ids), toMicros(t.now))
+	return err
 }

@@ -20,10 +20,9 @@ var ErrNotEmpty = errors.New("the PostgreSQL database is not empty")
 type kind int
 
 const (
-	kindInt   kind = iota // int64
-	kindText              // string
-	kindBool              // SQLite's 0/1 becomes a boolean
-	kindBytes             // bytea
+	kindInt  kind = iota // int64
+	kindText             // string
+	kindBool             // SQLite's 0/1 becomes a boolean
 )
 
 type importColumn struct {
@@ -90,14 +89,14 @@ var importTables = []importTable{
 		{"seq", kindInt}, {"handle", kindText}, {"type", kindText}, {"thread_id", kindText},
 		{"message_seq", kindInt}, {"data", kindText}, {"created_at", kindInt}}},
 	{name: "idempotency_keys", columns: []importColumn{
-		{"handle", kindText}, {"key", kindText}, {"request", kindText}, {"status", kindInt},
-		{"body", kindBytes}, {"created_at", kindInt}}},
+		{"handle", kindText}, {"key", kindText}, {"request", kindText}, {"kind", kindText},
+		{"ids", kindText}, {"created_at", kindInt}}},
 }
 
 // createStaging is the statement that creates t's staging table, dropped
 // at the commit.
 func (t importTable) createStaging() string {
-	types := map[kind]string{kindInt: "bigint", kindText: "text", kindBool: "boolean", kindBytes: "bytea"}
+	types := map[kind]string{kindInt: "bigint", kindText: "text", kindBool: "boolean"}
 	cols := make([]string, len(t.columns))
 	for i, c := range t.columns {
 		cols[i] = c.name + " " + types[c.kind]
@@ -446,13 +445,6 @@ func convert(v any, k kind) (any, error) {
 				return b == 1, nil
 			}
 			return nil, fmt.Errorf("%d is not a boolean (0 or 1)", b)
-		}
-	case kindBytes:
-		switch b := v.(type) {
-		case []byte:
-			return b, nil
-		case string:
-			return []byte(b), nil
 		}
 	}
 	return nil, fmt.Errorf("unexpected value of type %T", v)

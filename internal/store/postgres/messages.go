@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -63,189 +64,69 @@ const (
 	sqlLockThread = `SELECT subject FROM threads WHERE id = $1 FOR UPDATE`
 )
 
-// SendMessage opens a thread whose participants are the caller and the
-// recipients, and posts m in it. Returns EINVALID for a bad message.
-func (s *Store) SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) (agcom.Message, error) {
-	if err := m.Validate(); err != nil {
-		return agcom.Message{}, err
-	}
-	var msg agcom.Message
-	err := s.writeTx(ctx, func(t *tx) error {
-		var err error
-		msg, err = t.openThread(caller, m.ToHandles, m)
-		t.result = msg
-		return err
-	})
-	return msg, err
-}
+// Now returns the transaction's time.
+func (t *tx) Now() time.Time { return t.now }
 
-// Broadcast opens one thread per distinct recipient and posts m in each, all
-// in one transaction. Returns EINVALID for a bad message.
-func (s *Store) Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) ([]agcom.Message, error) {
-	if err := m.Validate(); err != nil {
-		return nil, err
-	}
-	var msgs []agcom.Message
-	err := s.writeTx(ctx, func(t *tx) error {
-		msgs = make([]agcom.Message, 0, len(m.ToHandles))
-		for _, to := range m.ToHandles {
-			msg, err := t.openThread(caller, []string{to}, m)
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, msg)
-		}
-		t.result = msgs
-		return nil
-	})
-	return msgs, err
-}
-
-// ReplyToMessage posts r as a reply to the message id in its thread. It goes
-// to the original sender, or, when the caller is that sender, to the
-// original recipients. Returns ENOTFOUND when the caller cannot see the
-// message, EINVALID for a bad reply.
-func (s *Store) ReplyToMessage(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply) (agcom.Message, error) {
-	return s.reply(ctx, caller, toMessage, id, r)
-}
-
-// ReplyToThread posts r as a reply to the latest message of the thread id.
-// Returns ENOTFOUND when the caller cannot see the thread, EINVALID for a
-// bad reply.
-func (s *Store) ReplyToThread(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply) (agcom.Message, error) {
-	return s.reply(ctx, caller, toThread, id, r)
-}
-
-// replyTarget is what a reply answers: a message, or a thread's latest
-// message.
-type replyTarget struct {
-	find     string // the query for the original: caller, is-admin, id
-	notFound string
-	thread   bool // id names a thread
-}
-
-var (
-	toMessage = replyTarget{find: sqlGetVisibleMessage, notFound: "message not found"}
-	toThread  = replyTarget{find: sqlLatestVisibleMessage, notFound: "thread not found", thread: true}
-)
-
-func (s *Store) reply(ctx context.Context, caller agcom.Caller, to replyTarget, id string, r agcom.Reply) (agcom.Message, error) {
-	if err := r.Validate(); err != nil {
-		return agcom.Message{}, err
-	}
-	var msg agcom.Message
-	err := s.writeTx(ctx, func(t *tx) error {
-		var err error
-		msg, err = t.reply(caller, to, id, r)
-		t.result = msg
-		return err
-	})
-	return msg, err
-}
-
-// reply posts r in answer to the original that target finds for id.
-func (t *tx) reply(caller agcom.Caller, target replyTarget, id string, r agcom.Reply) (agcom.Message, error) {
-	// Replies to one thread take turns on its row. A reply to a thread
-	// takes it before reading the thread's latest message, which the reply
-	// before it may have just posted; a message's own thread is known only
-	// once the message is read.
-	lock := func(threadID string) (subject string, err error) {
-		err = t.queryRow(sqlLockThread, threadID).Scan(&subject)
-		return subject, err
-	}
-	var subject string
-	if target.thread {
-		var err error
-		if subject, err = lock(id); errors.Is(err, pgx.ErrNoRows) {
-			return agcom.Message{}, agcom.Errorf(agcom.ENOTFOUND, "%s", target.notFound)
-		} else if err != nil {
-			return agcom.Message{}, err
-		}
-	}
-	orig, err := scanMessage(t.queryRow(target.find, caller.Handle, caller.IsAdmin, id))
+// VisibleMessage returns the message id if the caller may see it.
+func (t *tx) VisibleMessage(caller agcom.Caller, id string) (agcom.Message, error) {
+	msg, err := scanMessage(t.queryRow(sqlGetVisibleMessage, caller.Handle, caller.IsAdmin, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return agcom.Message{}, agcom.Errorf(agcom.ENOTFOUND, "%s", target.notFound)
-	} else if err != nil {
-		return agcom.Message{}, err
+		return msg, agcom.Errorf(agcom.ENOTFOUND, "message not found")
 	}
-	if !target.thread {
-		if subject, err = lock(orig.ThreadID); err != nil {
-			return agcom.Message{}, err
-		}
-	}
-	to := []string{orig.FromHandle}
-	if caller.Handle == orig.FromHandle {
-		to = orig.ToHandles
-	}
-	if _, err := t.exec(sqlTouchThread, orig.ThreadID, toMicros(t.now)); err != nil {
-		return agcom.Message{}, err
-	}
-	if _, err := t.exec(sqlTouchThreadParticipants, orig.ThreadID, toMicros(t.now)); err != nil {
-		return agcom.Message{}, err
-	}
-	for _, h := range append([]string{caller.Handle}, to...) {
-		if err := t.addParticipant(orig.ThreadID, h); err != nil {
-			return agcom.Message{}, err
-		}
-	}
-	msg := agcom.Message{
-		ThreadID: orig.ThreadID, FromHandle: caller.Handle, ToHandles: to,
-		Subject: subject, Body: r.Body, InReplyTo: orig.ID, Tags: r.Tags,
-	}
-	if err := t.insertMessage(&msg); err != nil {
-		return agcom.Message{}, err
-	}
-	for _, h := range to {
-		if err := t.audit(agcom.EventMessageReply, caller.Handle, h, map[string]any{
-			"message_id": msg.ID, "thread_id": msg.ThreadID, "in_reply_to": orig.ID,
-		}); err != nil {
-			return agcom.Message{}, err
-		}
-	}
-	return msg, nil
+	return msg, err
 }
 
-// openThread creates a thread for the caller and to, and posts m in it.
-func (t *tx) openThread(caller agcom.Caller, to []string, m agcom.NewMessage) (agcom.Message, error) {
+// LatestVisibleMessage returns the latest message of the thread if the
+// caller may see it.
+func (t *tx) LatestVisibleMessage(caller agcom.Caller, threadID string) (agcom.Message, error) {
+	msg, err := scanMessage(t.queryRow(sqlLatestVisibleMessage, caller.Handle, caller.IsAdmin, threadID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return msg, agcom.Errorf(agcom.ENOTFOUND, "thread not found")
+	}
+	return msg, err
+}
+
+// LockThread locks the thread's row until the transaction ends, so that
+// each reply sees the participants the one before it added.
+func (t *tx) LockThread(threadID string) (string, error) {
+	var subject string
+	err := t.queryRow(sqlLockThread, threadID).Scan(&subject)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", agcom.Errorf(agcom.ENOTFOUND, "thread not found")
+	}
+	return subject, err
+}
+
+// CreateThread stores a new thread with its participants.
+func (t *tx) CreateThread(subject string, participants []string) (string, error) {
 	threadID := t.newID()
-	participants := agcom.Participants(caller.Handle, to)
 	partsJSON, err := json.Marshal(participants)
 	if err != nil {
-		return agcom.Message{}, err
+		return "", err
 	}
-	if _, err := t.exec(sqlInsertThread, threadID, m.Subject, toMicros(t.now), string(partsJSON)); err != nil {
-		return agcom.Message{}, err
+	if _, err := t.exec(sqlInsertThread, threadID, subject, toMicros(t.now), string(partsJSON)); err != nil {
+		return "", err
 	}
 	t.countUp("threads", 1)
 	for _, h := range participants {
 		if _, err := t.exec(sqlInsertParticipant, threadID, h); err != nil {
-			return agcom.Message{}, err
+			return "", err
 		}
 	}
-	msg := agcom.Message{
-		ThreadID: threadID, FromHandle: caller.Handle, ToHandles: to,
-		Subject: m.Subject, Body: m.Body, Tags: m.Tags,
-	}
-	if err := t.insertMessage(&msg); err != nil {
-		return agcom.Message{}, err
-	}
-	if err := t.audit(agcom.EventThreadCreate, caller.Handle, "", map[string]any{
-		"thread_id": threadID, "subject": m.Subject, "participant_handles": participants,
-	}); err != nil {
-		return agcom.Message{}, err
-	}
-	for _, h := range to {
-		if err := t.audit(agcom.EventMessageSend, caller.Handle, h, map[string]any{
-			"message_id": msg.ID, "thread_id": threadID, "subject": m.Subject,
-		}); err != nil {
-			return agcom.Message{}, err
-		}
-	}
-	return msg, nil
+	return threadID, nil
 }
 
-// insertMessage stores msg and its recipients, filling in its id and time.
-func (t *tx) insertMessage(msg *agcom.Message) error {
+// TouchThread sets the thread's last activity, for every participant too.
+func (t *tx) TouchThread(threadID string) error {
+	if _, err := t.exec(sqlTouchThread, threadID, toMicros(t.now)); err != nil {
+		return err
+	}
+	_, err := t.exec(sqlTouchThreadParticipants, threadID, toMicros(t.now))
+	return err
+}
+
+// InsertMessage stores msg and its recipients, filling in its id and time.
+func (t *tx) InsertMessage(msg *agcom.Message) error {
 	msg.ID = t.newID()
 	msg.CreatedAt = t.now
 	to, err := json.Marshal(msg.ToHandles)
@@ -276,9 +157,9 @@ func (t *tx) insertMessage(msg *agcom.Message) error {
 	return nil
 }
 
-// addParticipant adds handle to the thread, if it is not there yet, with
+// AddParticipant adds handle to the thread, if it is not there yet, with
 // the thread's earlier messages in its mailbox.
-func (t *tx) addParticipant(threadID, handle string) error {
+func (t *tx) AddParticipant(threadID, handle string) error {
 	tag, err := t.exec(sqlInsertParticipant, threadID, handle)
 	if err != nil || tag.RowsAffected() == 0 {
 		return err

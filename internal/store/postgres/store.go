@@ -342,9 +342,6 @@ func (s *Store) tryWrite(ctx context.Context, fn func(*tx) error) error {
 		if err := fn(t); err != nil {
 			return err
 		}
-		if err := t.saveIdempotency(); err != nil {
-			return err
-		}
 		if err := t.flushCounts(); err != nil {
 			return err
 		}

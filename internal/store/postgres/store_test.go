@@ -48,7 +48,7 @@ func TestWriteTxRetriesConflictsThenGivesUp(t *testing.T) {
 		if runs == 1 {
 			return &pgconn.PgError{Code: codeDeadlockDetected}
 		}
-		return t.audit("test.retry", "alice", "", map[string]any{"run": runs})
+		return t.Audit("test.retry", "alice", "", map[string]any{"run": runs})
 	})
 	if err != nil || runs != 2 {
 		t.Fatalf("conflict then success: %v after %d runs, want nil after 2", err, runs)
@@ -106,8 +106,8 @@ func TestListenerReconnects(t *testing.T) {
 	}
 	send := func() {
 		t.Helper()
-		if _, err := s.SendMessage(ctx, agcom.Caller{Handle: "alice"}, agcom.NewMessage{
-			ToHandles: []string{"bob"}, Subject: "s", Body: "b"}); err != nil {
+		if _, _, err := agcom.NewService(s).SendMessage(ctx, agcom.Caller{Handle: "alice"}, agcom.NewMessage{
+			ToHandles: []string{"bob"}, Subject: "s", Body: "b"}, nil); err != nil {
 			t.Fatalf("send: %v", err)
 		}
 	}

@@ -240,7 +240,7 @@ func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, 
 		if value != nil {
 			v = *value
 		}
-		return t.audit(agcom.EventThreadMetadataUpdate, caller.Handle, "", map[string]any{
+		return t.Audit(agcom.EventThreadMetadataUpdate, caller.Handle, "", map[string]any{
 			"thread_id": id, "key": key, "value": v,
 		})
 	})

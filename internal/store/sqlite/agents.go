@@ -100,7 +100,7 @@ func (s *Store) AgentCredentials(ctx context.Context, handle string) (agcom.Agen
 // actor: the handle is its target.
 func (s *Store) RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error {
 	return s.writeTx(ctx, func(t *tx) error {
-		return t.audit(agcom.EventTokenIssueFailure, "", handle, map[string]any{"reason": reason, "client_address": clientAddr})
+		return t.Audit(agcom.EventTokenIssueFailure, "", handle, map[string]any{"reason": reason, "client_address": clientAddr})
 	})
 }
 
@@ -154,8 +154,7 @@ func (s *Store) CreateAgent(ctx context.Context, actor string, a agcom.Agent, se
 			return err
 		}
 		out = agcom.Agent{Handle: a.Handle, DisplayName: a.DisplayName, IsAdmin: a.IsAdmin, CreatedAt: t.now, UpdatedAt: t.now}
-		t.result = out
-		return t.audit(agcom.EventAgentCreate, actor, a.Handle, map[string]any{"is_admin": a.IsAdmin})
+		return t.Audit(agcom.EventAgentCreate, actor, a.Handle, map[string]any{"is_admin": a.IsAdmin})
 	})
 	return out, err
 }
@@ -195,7 +194,7 @@ func (s *Store) UpdateAgent(ctx context.Context, actor, handle string, u agcom.A
 		if u.DisplayName != nil {
 			details["display_name"] = *u.DisplayName
 		}
-		return t.audit(agcom.EventAgentUpdate, actor, handle, details)
+		return t.Audit(agcom.EventAgentUpdate, actor, handle, details)
 	})
 	return out, err
 }
@@ -220,7 +219,7 @@ func (s *Store) SetAgentSecret(ctx context.Context, actor, handle, secretHash st
 		if err := t.wake(handle); err != nil {
 			return err
 		}
-		return t.audit(agcom.EventAgentSecretRotate, actor, handle, map[string]any{})
+		return t.Audit(agcom.EventAgentSecretRotate, actor, handle, map[string]any{})
 	})
 	return out, err
 }
@@ -246,7 +245,7 @@ func (s *Store) RevokeAgentTokens(ctx context.Context, actor, handle string) (ag
 		if err := t.wake(handle); err != nil {
 			return err
 		}
-		return t.audit(agcom.EventAgentTokensRevoke, actor, handle, map[string]any{"token_generation": out.TokenGeneration})
+		return t.Audit(agcom.EventAgentTokensRevoke, actor, handle, map[string]any{"token_generation": out.TokenGeneration})
 	})
 	return out, err
 }
@@ -261,7 +260,7 @@ func (s *Store) EnsureAdmin(ctx context.Context, handle, secretHash string) erro
 		if _, err := t.execAgents(sqlUpsertAdmin, handle, secretHash, toMicros(t.now), toMicros(t.now)); err != nil {
 			return err
 		}
-		return t.audit(agcom.EventAgentUpdate, handle, handle, map[string]any{"is_admin": true, "disabled": false, "bootstrap": true})
+		return t.Audit(agcom.EventAgentUpdate, handle, handle, map[string]any{"is_admin": true, "disabled": false, "bootstrap": true})
 	})
 }
 

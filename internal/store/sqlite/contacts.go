@@ -31,51 +31,22 @@ const (
 	sqlInsertContactTag  = `INSERT INTO contact_tags (tag, handle) VALUES (?, ?) ON CONFLICT DO NOTHING`
 )
 
-// CreateContact adds c to the address book at version 1. Returns
-// ECONFLICT when the handle exists (active or not), EINVALID for bad fields.
-func (s *Store) CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact) (agcom.Contact, error) {
-	if err := agcom.CheckHandle("handle", c.Handle); err != nil {
-		return agcom.Contact{}, err
-	}
-	tags, err := agcom.CheckContactFields(c.DisplayName, c.Description, c.Tags)
-	if err != nil {
-		return agcom.Contact{}, err
-	}
-	var out agcom.Contact
-	err = s.writeTx(ctx, func(t *tx) error {
-		var err error
-		out, err = t.createContact(caller, c, tags)
-		t.result = out
-		return err
-	})
-	return out, err
-}
-
-// createContact inserts c, whose fields are valid and whose tags are
-// normalised, at version 1.
-func (t *tx) createContact(caller agcom.Caller, c agcom.Contact, tags []string) (agcom.Contact, error) {
+// InsertContact stores c, whose fields are valid and whose tags are
+// normalised, as a new entry.
+func (t *tx) InsertContact(c agcom.Contact) error {
 	t.touched = append(t.touched, contactsScope)
-	tagsJSON, err := json.Marshal(tags)
+	tagsJSON, err := json.Marshal(c.Tags)
 	if err != nil {
-		return agcom.Contact{}, err
+		return err
 	}
 	_, err = t.exec(sqlInsertContact, c.Handle, nullString(c.DisplayName), nullString(c.Description),
-		string(tagsJSON), toMicros(t.now), toMicros(t.now), caller.Handle, agcom.ContactSearchText(c.Handle, c.DisplayName, c.Description))
+		string(tagsJSON), toMicros(c.CreatedAt), toMicros(c.UpdatedAt), c.UpdatedBy, agcom.ContactSearchText(c.Handle, c.DisplayName, c.Description))
 	if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
-		return agcom.Contact{}, agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
+		return agcom.Errorf(agcom.ECONFLICT, "contact %s already exists", c.Handle)
 	} else if err != nil {
-		return agcom.Contact{}, err
+		return err
 	}
-	if err := t.setContactTags(c.Handle, tags); err != nil {
-		return agcom.Contact{}, err
-	}
-	out := agcom.Contact{
-		Handle: c.Handle, DisplayName: c.DisplayName, Description: c.Description, Tags: tags, IsActive: true,
-		CreatedAt: t.now, UpdatedAt: t.now, UpdatedBy: caller.Handle, Version: 1,
-	}
-	return out, t.audit(agcom.EventAddressBookAdd, caller.Handle, c.Handle, map[string]any{
-		"display_name": nullString(c.DisplayName), "tags": tags, "version": 1,
-	})
+	return t.setContactTags(c.Handle, c.Tags)
 }
 
 // GetContact returns the entry for handle, active or not. Returns ENOTFOUND
@@ -84,13 +55,14 @@ func (s *Store) GetContact(ctx context.Context, handle string) (agcom.Contact, e
 	var c agcom.Contact
 	err := s.readTx(ctx, func(t *tx) error {
 		var err error
-		c, err = t.getContact(handle)
+		c, err = t.Contact(handle)
 		return err
 	})
 	return c, err
 }
 
-func (t *tx) getContact(handle string) (agcom.Contact, error) {
+// Contact returns the entry for handle, active or not.
+func (t *tx) Contact(handle string) (agcom.Contact, error) {
 	c, err := scanContact(t.queryRow(sqlGetContact, handle))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, agcom.Errorf(agcom.ENOTFOUND, "contact not found")
@@ -123,7 +95,7 @@ func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle s
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			if _, err := t.getContact(handle); err != nil {
+			if _, err := t.Contact(handle); err != nil {
 				return err
 			}
 			return agcom.Errorf(agcom.EVERSION, "contact %s is no longer at version %d; read it again and retry", handle, u.ExpectedVersion)
@@ -131,10 +103,10 @@ func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle s
 		if err := t.setContactTags(handle, tags); err != nil {
 			return err
 		}
-		if out, err = t.getContact(handle); err != nil {
+		if out, err = t.Contact(handle); err != nil {
 			return err
 		}
-		return t.audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+		return t.Audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
 			"display_name": nullString(u.DisplayName), "tags": tags, "is_active": u.IsActive, "version": out.Version,
 		})
 	})
@@ -156,13 +128,13 @@ func (s *Store) DeactivateContact(ctx context.Context, caller agcom.Caller, hand
 		if err != nil {
 			return err
 		}
-		if out, err = t.getContact(handle); err != nil {
+		if out, err = t.Contact(handle); err != nil {
 			return err
 		}
 		if changed == 0 {
 			return nil
 		}
-		return t.audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+		return t.Audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
 			"is_active": false, "version": out.Version,
 		})
 	})

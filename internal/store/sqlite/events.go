@@ -218,7 +218,7 @@ func (s *Store) Prune(ctx context.Context, eventsBefore time.Time) error {
 				return err
 			}
 		}
-		_, err = t.exec(sqlPruneIdempotency, toMicros(t.now.Add(-IdempotencyWindow)))
+		_, err = t.exec(sqlPruneIdempotency, toMicros(t.now.Add(-agcom.IdempotencyWindow)))
 		return err
 	})
 }

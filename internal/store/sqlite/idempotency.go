@@ -1,70 +1,48 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/agcom/agcom/internal/agcom"
 )
 
-// IdempotencyWindow is how long an idempotency key answers retries.
-const IdempotencyWindow = 24 * time.Hour
-
 const (
-	sqlGetIdempotency = `SELECT request, status, body FROM idempotency_keys
+	sqlGetIdempotency = `SELECT request, kind, ids FROM idempotency_keys
 		WHERE handle = ? AND key = ? AND created_at >= ?`
-	sqlPutIdempotency = `INSERT INTO idempotency_keys (handle, key, request, status, body, created_at)
+	// A key whose record is older than the window is taken over.
+	sqlPutIdempotency = `INSERT INTO idempotency_keys (handle, key, request, kind, ids, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (handle, key) DO UPDATE SET request = excluded.request, status = excluded.status,
-			body = excluded.body, created_at = excluded.created_at`
+		ON CONFLICT (handle, key) DO UPDATE SET request = excluded.request, kind = excluded.kind,
+			ids = excluded.ids, created_at = excluded.created_at`
 )
 
-// IdempotentAnswer returns the answer stored for an agent's idempotency
-// key within the window: the request it answered, its status and body. It
-// returns ENOTFOUND when there is none.
-func (s *Store) IdempotentAnswer(ctx context.Context, handle, key string) (request string, status int, body []byte, err error) {
-	since := toMicros(s.now().Add(-IdempotencyWindow))
-	err = s.readOne(ctx, sqlGetIdempotency, handle, key, since).Scan(&request, &status, &body)
+// IdempotentRecord returns the record under the agent's key made within
+// the window.
+func (t *tx) IdempotentRecord(handle, key string) (agcom.IdempotentRecord, bool, error) {
+	var (
+		r   agcom.IdempotentRecord
+		ids string
+	)
+	since := toMicros(t.now.Add(-agcom.IdempotencyWindow))
+	err := t.queryRow(sqlGetIdempotency, handle, key, since).Scan(&r.Fingerprint, &r.Kind, &ids)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", 0, nil, agcom.Errorf(agcom.ENOTFOUND, "no answer stored for this idempotency key")
+		return r, false, nil
+	} else if err != nil {
+		return r, false, err
 	}
-	return request, status, body, translate(err)
+	return r, true, json.Unmarshal([]byte(ids), &r.IDs)
 }
 
-// saveIdempotency stores the create's answer under the request's
-// idempotency key, in the create's own transaction. If a request with the
-// same key committed first (concurrent retries), the create is undone and
-// answered with the stored answer, or with IdempotencyKeyReused when that
-// answer was for a different request.
-func (t *tx) saveIdempotency() error {
-	idem := agcom.IdempotencyFrom(t.ctx)
-	if idem == nil || idem.Render == nil || t.result == nil {
-		return nil
-	}
-	var (
-		request string
-		status  int
-		body    []byte
-	)
-	err := t.queryRow(sqlGetIdempotency, idem.Handle, idem.Key, toMicros(t.now.Add(-IdempotencyWindow))).Scan(&request, &status, &body)
-	switch {
-	case err == nil && request != idem.Request:
-		return reusedKey()
-	case err == nil:
-		return &agcom.Replay{Status: status, Body: body}
-	case !errors.Is(err, sql.ErrNoRows):
-		return err
-	}
-	status, body, err = idem.Render(t.result)
+// SaveIdempotentRecord stores r under the agent's key. The writer runs one
+// transaction at a time, so no other create took the key since
+// IdempotentRecord looked.
+func (t *tx) SaveIdempotentRecord(handle, key string, r agcom.IdempotentRecord) error {
+	ids, err := json.Marshal(r.IDs)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(sqlPutIdempotency, idem.Handle, idem.Key, idem.Request, status, body, toMicros(t.now))
+	_, err = t.exec(sqlPutIdempotency, handle, key, r.Fingerprint, r.Kind, string(ids), toMicros(t.now))
 	return err
-}
-
-func reusedKey() error {
-	return agcom.Errorf(agcom.EIDEMPOTENCY, "this Idempotency-Key was used for a different request; use a new key")
 }

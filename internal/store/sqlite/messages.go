@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/agcom/agcom/internal/agcom"
@@ -60,160 +61,71 @@ const (
 	sqlThreadSubject = `SELECT subject FROM threads WHERE id = ?`
 )
 
-// SendMessage opens a thread whose participants are the caller and the
-// recipients, and posts m in it. Returns EINVALID for a bad message.
-func (s *Store) SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) (agcom.Message, error) {
-	if err := m.Validate(); err != nil {
-		return agcom.Message{}, err
-	}
-	var msg agcom.Message
-	err := s.writeTx(ctx, func(t *tx) error {
-		var err error
-		msg, err = t.openThread(caller, m.ToHandles, m)
-		t.result = msg
-		return err
-	})
-	return msg, err
-}
+// Now returns the transaction's time.
+func (t *tx) Now() time.Time { return t.now }
 
-// Broadcast opens one thread per distinct recipient and posts m in each, all
-// in one transaction. Returns EINVALID for a bad message.
-func (s *Store) Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage) ([]agcom.Message, error) {
-	if err := m.Validate(); err != nil {
-		return nil, err
-	}
-	var msgs []agcom.Message
-	err := s.writeTx(ctx, func(t *tx) error {
-		msgs = make([]agcom.Message, 0, len(m.ToHandles)) // from scratch if run again
-		for _, to := range m.ToHandles {
-			msg, err := t.openThread(caller, []string{to}, m)
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, msg)
-		}
-		t.result = msgs
-		return nil
-	})
-	return msgs, err
-}
-
-// ReplyToMessage posts r as a reply to the message id in its thread. It goes
-// to the original sender, or, when the caller is that sender, to the
-// original recipients. Returns ENOTFOUND when the caller cannot see the
-// message, EINVALID for a bad reply.
-func (s *Store) ReplyToMessage(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply) (agcom.Message, error) {
-	return s.reply(ctx, caller, sqlGetVisibleMessage, id, "message not found", r)
-}
-
-// ReplyToThread posts r as a reply to the latest message of the thread id.
-// Returns ENOTFOUND when the caller cannot see the thread, EINVALID for a
-// bad reply.
-func (s *Store) ReplyToThread(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply) (agcom.Message, error) {
-	return s.reply(ctx, caller, sqlLatestVisibleMessage, id, "thread not found", r)
-}
-
-func (s *Store) reply(ctx context.Context, caller agcom.Caller, findOriginal, id, notFound string, r agcom.Reply) (agcom.Message, error) {
-	if err := r.Validate(); err != nil {
-		return agcom.Message{}, err
-	}
-	var msg agcom.Message
-	err := s.writeTx(ctx, func(t *tx) error {
-		var err error
-		msg, err = t.reply(caller, findOriginal, id, notFound, r)
-		t.result = msg
-		return err
-	})
-	return msg, err
-}
-
-// reply posts r in answer to the message findOriginal finds for id.
-func (t *tx) reply(caller agcom.Caller, findOriginal, id, notFound string, r agcom.Reply) (agcom.Message, error) {
-	orig, err := scanMessage(t.queryRow(findOriginal, caller.Handle, caller.IsAdmin, id))
+// VisibleMessage returns the message id if the caller may see it.
+func (t *tx) VisibleMessage(caller agcom.Caller, id string) (agcom.Message, error) {
+	msg, err := scanMessage(t.queryRow(sqlGetVisibleMessage, caller.Handle, caller.IsAdmin, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return agcom.Message{}, agcom.Errorf(agcom.ENOTFOUND, "%s", notFound)
-	} else if err != nil {
-		return agcom.Message{}, err
+		return msg, agcom.Errorf(agcom.ENOTFOUND, "message not found")
 	}
-	to := []string{orig.FromHandle}
-	if caller.Handle == orig.FromHandle {
-		to = orig.ToHandles
-	}
-	var subject string
-	if err := t.queryRow(sqlThreadSubject, orig.ThreadID).Scan(&subject); err != nil {
-		return agcom.Message{}, err
-	}
-	if _, err := t.exec(sqlTouchThread, orig.ThreadID, toMicros(t.now)); err != nil {
-		return agcom.Message{}, err
-	}
-	if _, err := t.exec(sqlTouchThreadParticipants, orig.ThreadID, toMicros(t.now)); err != nil {
-		return agcom.Message{}, err
-	}
-	for _, h := range append([]string{caller.Handle}, to...) {
-		if err := t.addParticipant(orig.ThreadID, h); err != nil {
-			return agcom.Message{}, err
-		}
-	}
-	msg := agcom.Message{
-		ThreadID: orig.ThreadID, FromHandle: caller.Handle, ToHandles: to,
-		Subject: subject, Body: r.Body, InReplyTo: orig.ID, Tags: r.Tags,
-	}
-	if err := t.insertMessage(&msg); err != nil {
-		return agcom.Message{}, err
-	}
-	for _, h := range to {
-		if err := t.audit(agcom.EventMessageReply, caller.Handle, h, map[string]any{
-			"message_id": msg.ID, "thread_id": msg.ThreadID, "in_reply_to": orig.ID,
-		}); err != nil {
-			return agcom.Message{}, err
-		}
-	}
-	return msg, nil
+	return msg, err
 }
 
-// openThread creates a thread for the caller and to, and posts m in it.
-func (t *tx) openThread(caller agcom.Caller, to []string, m agcom.NewMessage) (agcom.Message, error) {
+// LatestVisibleMessage returns the latest message of the thread if the
+// caller may see it.
+func (t *tx) LatestVisibleMessage(caller agcom.Caller, threadID string) (agcom.Message, error) {
+	msg, err := scanMessage(t.queryRow(sqlLatestVisibleMessage, caller.Handle, caller.IsAdmin, threadID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return msg, agcom.Errorf(agcom.ENOTFOUND, "thread not found")
+	}
+	return msg, err
+}
+
+// LockThread returns the thread's subject: writers take turns already, one
+// writer holding the database.
+func (t *tx) LockThread(threadID string) (string, error) {
+	var subject string
+	err := t.queryRow(sqlThreadSubject, threadID).Scan(&subject)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", agcom.Errorf(agcom.ENOTFOUND, "thread not found")
+	}
+	return subject, err
+}
+
+// CreateThread stores a new thread with its participants.
+func (t *tx) CreateThread(subject string, participants []string) (string, error) {
 	threadID := t.newID()
-	participants := agcom.Participants(caller.Handle, to)
 	partsJSON, err := json.Marshal(participants)
 	if err != nil {
-		return agcom.Message{}, err
+		return "", err
 	}
-	if _, err := t.exec(sqlInsertThread, threadID, m.Subject, toMicros(t.now), toMicros(t.now), string(partsJSON)); err != nil {
-		return agcom.Message{}, err
+	if _, err := t.exec(sqlInsertThread, threadID, subject, toMicros(t.now), toMicros(t.now), string(partsJSON)); err != nil {
+		return "", err
 	}
 	if _, err := t.exec(sqlCountUp, "threads"); err != nil {
-		return agcom.Message{}, err
+		return "", err
 	}
 	for _, h := range participants {
 		if _, err := t.exec(sqlInsertParticipant, threadID, h); err != nil {
-			return agcom.Message{}, err
+			return "", err
 		}
 	}
-	msg := agcom.Message{
-		ThreadID: threadID, FromHandle: caller.Handle, ToHandles: to,
-		Subject: m.Subject, Body: m.Body, Tags: m.Tags,
-	}
-	if err := t.insertMessage(&msg); err != nil {
-		return agcom.Message{}, err
-	}
-	if err := t.audit(agcom.EventThreadCreate, caller.Handle, "", map[string]any{
-		"thread_id": threadID, "subject": m.Subject, "participant_handles": participants,
-	}); err != nil {
-		return agcom.Message{}, err
-	}
-	for _, h := range to {
-		if err := t.audit(agcom.EventMessageSend, caller.Handle, h, map[string]any{
-			"message_id": msg.ID, "thread_id": threadID, "subject": m.Subject,
-		}); err != nil {
-			return agcom.Message{}, err
-		}
-	}
-	return msg, nil
+	return threadID, nil
 }
 
-// insertMessage stores msg and its recipients, filling in its id and time.
-func (t *tx) insertMessage(msg *agcom.Message) error {
+// TouchThread sets the thread's last activity, for every participant too.
+func (t *tx) TouchThread(threadID string) error {
+	if _, err := t.exec(sqlTouchThread, threadID, toMicros(t.now)); err != nil {
+		return err
+	}
+	_, err := t.exec(sqlTouchThreadParticipants, threadID, toMicros(t.now))
+	return err
+}
+
+// InsertMessage stores msg and its recipients, filling in its id and time.
+func (t *tx) InsertMessage(msg *agcom.Message) error {
 	msg.ID = t.newID()
 	msg.CreatedAt = t.now
 	to, err := json.Marshal(msg.ToHandles)
@@ -254,9 +166,9 @@ func (t *tx) insertMessage(msg *agcom.Message) error {
 	return t.emitMessageCreated(*msg, seq)
 }
 
-// addParticipant adds handle to the thread, if it is not there yet, with
+// AddParticipant adds handle to the thread, if it is not there yet, with
 // the thread's earlier messages in its mailbox.
-func (t *tx) addParticipant(threadID, handle string) error {
+func (t *tx) AddParticipant(threadID, handle string) error {
 	res, err := t.exec(sqlInsertParticipant, threadID, handle)
 	if err != nil {
 		return err

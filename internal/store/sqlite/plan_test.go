@@ -103,13 +103,13 @@ func workload(t *testing.T, s *Store) {
 		_, err := s.CreateAgent(ctx, "root", agcom.Agent{Handle: h}, "hash")
 		must("create agent", err)
 	}
-	m, err := s.SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "plans", Body: "query plans", Tags: []string{"x"}})
+	m, _, err := agcom.NewService(s).SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "plans", Body: "query plans", Tags: []string{"x"}}, nil)
 	must("send", err)
-	_, err = s.Broadcast(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob", "carol"}, Subject: "all", Body: "hello"})
+	_, _, err = agcom.NewService(s).Broadcast(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob", "carol"}, Subject: "all", Body: "hello"}, nil)
 	must("broadcast", err)
-	r, err := s.ReplyToMessage(ctx, bob, m.ID, agcom.Reply{Body: "re"})
+	r, _, err := agcom.NewService(s).ReplyToMessage(ctx, bob, m.ID, agcom.Reply{Body: "re"}, nil)
 	must("reply", err)
-	_, err = s.ReplyToThread(ctx, alice, m.ThreadID, agcom.Reply{Body: "re re"})
+	_, _, err = agcom.NewService(s).ReplyToThread(ctx, alice, m.ThreadID, agcom.Reply{Body: "re re"}, nil)
 	must("thread reply", err)
 	_, err = s.GetMessage(ctx, bob, r.ID)
 	must("get message", err)
@@ -128,7 +128,7 @@ func workload(t *testing.T, s *Store) {
 	must("thread metadata", err)
 	_, err = s.ThreadMetadataValue(ctx, bob, m.ThreadID, agcom.MetadataArchived)
 	must("thread metadata value", err)
-	c, err := s.CreateContact(ctx, alice, agcom.Contact{Handle: "bob", DisplayName: "Bob", Tags: []string{"team"}})
+	c, _, err := agcom.NewService(s).CreateContact(ctx, alice, agcom.Contact{Handle: "bob", DisplayName: "Bob", Tags: []string{"team"}}, nil)
 	must("create contact", err)
 	_, err = s.UpdateContact(ctx, alice, "bob", agcom.ContactUpdate{DisplayName: "Robert", Tags: []string{"team"}, IsActive: true, ExpectedVersion: c.Version})
 	must("update contact", err)
@@ -194,9 +194,10 @@ func workload(t *testing.T, s *Store) {
 	_, err = s.Stats(ctx)
 	must("stats", err)
 	must("prune", s.Prune(ctx, time.Now().Add(-time.Hour)))
-	_, _, _, err = s.IdempotentAnswer(ctx, "alice", "k")
-	if err != nil && agcom.ErrorCode(err) != agcom.ENOTFOUND {
-		t.Fatalf("idempotent answer: %v", err)
+	key := &agcom.IdempotencyKey{Handle: "alice", Key: "k", Fingerprint: "f"}
+	for range 2 { // a create, then its replay
+		_, _, err = agcom.NewService(s).SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "k", Body: "k"}, key)
+		must("idempotent send", err)
 	}
 	// Statements are prepared in the background on first use; wait for them.
 	s.readStmts.wg.Wait()

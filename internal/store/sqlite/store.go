@@ -426,8 +426,6 @@ type tx struct {
 	s     *Store
 	stmts *stmtCache
 
-	// result is what a create made, for its idempotency record.
-	result any
 	// notify lists the agents whose event logs this transaction grew.
 	notify []string
 	// touched lists the scopes of kept answers it may have changed.

@@ -23,7 +23,7 @@ func TestViewCacheFollowsWrites(t *testing.T) {
 	admin := agcom.Caller{Handle: "root", IsAdmin: true}
 	send := func(from agcom.Caller, to, subject string) agcom.Message {
 		t.Helper()
-		m, err := s.SendMessage(ctx, from, agcom.NewMessage{ToHandles: []string{to}, Subject: subject, Body: "b"})
+		m, _, err := agcom.NewService(s).SendMessage(ctx, from, agcom.NewMessage{ToHandles: []string{to}, Subject: subject, Body: "b"}, nil)
 		if err != nil {
 			t.Fatalf("send: %v", err)
 		}
@@ -73,7 +73,7 @@ func TestViewCacheFollowsWrites(t *testing.T) {
 		{"a thread with bob", func() { send(carol, "bob", "second") }, bob, false,
 			func(l agcom.ThreadList) string { return wantSubjects(subjects(l), "second", "first") }},
 		{"a reply in bob's thread", func() {
-			if _, err := s.ReplyToMessage(ctx, alice, first.ID, agcom.Reply{Body: "re"}); err != nil {
+			if _, _, err := agcom.NewService(s).ReplyToMessage(ctx, alice, first.ID, agcom.Reply{Body: "re"}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}, bob, false, func(l agcom.ThreadList) string { return wantSubjects(subjects(l), "first", "second") }},
@@ -161,7 +161,7 @@ func TestViewCacheFollowsWrites(t *testing.T) {
 		return l
 	}
 	contacts()
-	if _, err := s.CreateContact(ctx, carol, agcom.Contact{Handle: "dave"}); err != nil {
+	if _, _, err := agcom.NewService(s).CreateContact(ctx, carol, agcom.Contact{Handle: "dave"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var book agcom.ContactList
@@ -226,7 +226,7 @@ func TestViewCacheReadsYourWrites(t *testing.T) {
 			defer writers.Done()
 			from := agcom.Caller{Handle: fmt.Sprintf("writer%d", w)}
 			for range 10 {
-				m, err := s.SendMessage(ctx, from, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "s", Body: "b"})
+				m, _, err := agcom.NewService(s).SendMessage(ctx, from, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "s", Body: "b"}, nil)
 				if err != nil {
 					t.Error(err)
 					return
@@ -384,7 +384,7 @@ func TestMemoBytesCount(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
 	alice, bob := agcom.Caller{Handle: "alice"}, agcom.Caller{Handle: "bob"}
-	if _, err := s.SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "s", Body: "b"}); err != nil {
+	if _, _, err := agcom.NewService(s).SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "s", Body: "b"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cost := func() int {

@@ -178,12 +178,7 @@ func (s *Store) runJobs(batch []*writeJob, errs []error, notify, touched *[]stri
 		// writer queuing behind request goroutines for a CPU. A job whose
 		// caller has gone is skipped above, before it starts.
 		t := &tx{Tx: sqlTx, ctx: context.WithoutCancel(j.ctx), now: s.writeNow(), s: s, stmts: s.writeStmts}
-		fn := func(t *tx) error {
-			if err := j.fn(t); err != nil {
-				return err
-			}
-			return t.saveIdempotency()
-		}
+		fn := j.fn
 		switch {
 		case savepoints:
 			errs[i] = runInSavepoint(t, i, fn)

@@ -209,9 +209,9 @@ func TestBatchRunAgainAnswersOnce(t *testing.T) {
 	var failRuns atomic.Int32
 	errs := runOneBatch(t, s, []func() error{
 		func() (err error) {
-			sent, err = s.Broadcast(context.Background(), alice, agcom.NewMessage{
+			sent, _, err = agcom.NewService(s).Broadcast(context.Background(), alice, agcom.NewMessage{
 				ToHandles: []string{"bob", "carol"}, Subject: "hello", Body: "to both",
-			})
+			}, nil)
 			return err
 		},
 		job(s, insertJob("r-fail", &failRuns, true), false),

@@ -1,0 +1,68 @@
+package agcom
+
+import (
+	"context"
+	"time"
+)
+
+// Writer runs the use cases' write transactions; each store is one.
+type Writer interface {
+	// Write runs fn as one transaction: committed whole before Write
+	// returns nil, or not at all. fn runs once, except that a store may
+	// run it again on a fresh transaction after the database refused the
+	// first for a conflict, so fn keeps no state of its own between runs.
+	// fn makes every refusal before its first write: a refusal must leave
+	// nothing to undo.
+	Write(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is what the use cases do inside one write transaction.
+type Tx interface {
+	// Now is the transaction's time: every row it writes carries it.
+	Now() time.Time
+	MessageTx
+	ContactTx
+	AuditTx
+	IdempotencyTx
+}
+
+// MessageTx persists threads and messages.
+type MessageTx interface {
+	// VisibleMessage returns the message id if the caller may see it;
+	// ENOTFOUND otherwise.
+	VisibleMessage(caller Caller, id string) (Message, error)
+	// LatestVisibleMessage returns the latest message of the thread id if
+	// the caller may see it; ENOTFOUND otherwise.
+	LatestVisibleMessage(caller Caller, threadID string) (Message, error)
+	// LockThread makes writers to the thread take turns until the
+	// transaction ends, and returns its subject; ENOTFOUND when there is
+	// no such thread.
+	LockThread(threadID string) (subject string, err error)
+	// CreateThread stores a new thread with its participants and returns
+	// its id.
+	CreateThread(subject string, participants []string) (id string, err error)
+	// TouchThread sets the thread's last activity to now.
+	TouchThread(threadID string) error
+	// AddParticipant adds handle to the thread, with the thread's earlier
+	// messages in its mailbox; nothing when it takes part already.
+	AddParticipant(threadID, handle string) error
+	// InsertMessage stores msg in its thread and delivers it to every
+	// participant, filling in its id and time.
+	InsertMessage(msg *Message) error
+}
+
+// ContactTx persists the address book.
+type ContactTx interface {
+	// InsertContact stores c as a new entry; ECONFLICT when the handle
+	// has one, active or not.
+	InsertContact(c Contact) error
+	// Contact returns the entry for handle, active or not; ENOTFOUND when
+	// there is none.
+	Contact(handle string) (Contact, error)
+}
+
+// AuditTx records audit events.
+type AuditTx interface {
+	// Audit records an event; target is empty for none.
+	Audit(eventType, actor, target string, details map[string]any) error
+}

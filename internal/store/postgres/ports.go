@@ -1,0 +1,26 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/agcom/agcom/internal/agcom"
+)
+
+// The store is the use cases' agcom.Writer, and its tx their agcom.Tx.
+var (
+	_ agcom.Writer = (*Store)(nil)
+	_ agcom.Tx     = (*tx)(nil)
+)
+
+// Write runs fn as one write transaction (see writeTx).
+func (s *Store) Write(ctx context.Context, fn func(agcom.Tx) error) error {
+	return s.writeTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+// Seed runs fn in one write transaction of its own, for loading data in
+// bulk (benchmarks, imports) through the use cases. fn runs exactly once,
+// never again after a conflict, so it may keep state (what it created so
+// far, a random source).
+func (s *Store) Seed(ctx context.Context, fn func(agcom.Tx) error) error {
+	return translate(s.tryWrite(ctx, func(t *tx) error { return fn(t) }))
+}
