@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
@@ -43,7 +43,8 @@ type Claims struct {
 	ExpiresAt  time.Time
 }
 
-// verifiedCacheSize bounds the cache of verified tokens.
+// verifiedCacheSize is how many verified tokens are remembered; the least
+// recently used is forgotten first.
 const verifiedCacheSize = 10_000
 
 // signingKey is one HS256 key and the id tokens signed with it carry.
@@ -75,8 +76,7 @@ type Keys struct {
 	// and verify its token again. It caches only what the token itself
 	// says: admin and disabled flags and the token generation are still
 	// read on every request.
-	mu       sync.Mutex
-	verified map[string]Claims
+	verified *lru.Cache[string, Claims]
 }
 
 // KeyOption adjusts Keys.
@@ -111,11 +111,20 @@ func WithClock(now func() time.Time) KeyOption {
 // NewKeys returns Keys that sign with secret, which must be at least
 // MinKeyLen bytes.
 func NewKeys(secret string, opts ...KeyOption) (*Keys, error) {
+	return newKeys(secret, verifiedCacheSize, opts...)
+}
+
+// newKeys is NewKeys remembering up to cacheSize verified tokens.
+func newKeys(secret string, cacheSize int, opts ...KeyOption) (*Keys, error) {
 	cur, err := newSigningKey(secret)
 	if err != nil {
 		return nil, err
 	}
-	k := &Keys{current: cur, now: time.Now, verified: map[string]Claims{}}
+	verified, err := lru.New[string, Claims](cacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("auth: token cache: %w", err)
+	}
+	k := &Keys{current: cur, now: time.Now, verified: verified}
 	for _, o := range opts {
 		if err := o(k); err != nil {
 			return nil, err
@@ -170,11 +179,9 @@ func (k *Keys) Issue(c Claims, ttl time.Duration, now time.Time) (string, error)
 // issue and not-before times (when present) and its handle, and returns
 // its claims. Any failure is EUNAUTHENTICATED.
 func (k *Keys) Verify(token string) (Claims, error) {
-	k.mu.Lock()
-	c, ok := k.verified[token]
-	k.mu.Unlock()
-	if ok {
+	if c, ok := k.verified.Get(token); ok {
 		if err := k.checkExpiry(c); err != nil {
+			k.verified.Remove(token) // an expired token only takes a slot
 			return Claims{}, err
 		}
 		return c, nil
@@ -183,12 +190,7 @@ func (k *Keys) Verify(token string) (Claims, error) {
 	if err != nil {
 		return Claims{}, err
 	}
-	k.mu.Lock()
-	if len(k.verified) >= verifiedCacheSize {
-		clear(k.verified) // simple and bounded; hot tokens come back at once
-	}
-	k.verified[token] = c
-	k.mu.Unlock()
+	k.verified.Add(token, c)
 	return c, nil
 }
 
