@@ -7,15 +7,14 @@ import (
 )
 
 // checkpointEvery is how often the checkpointer copies committed pages
-// from the WAL into the database file. Each checkpoint syncs both files,
-// and commits made meanwhile wait longer: under a steady stream of sends,
-// a checkpoint every second put its stall into the 99th percentile (88 ms
-// against 36–42 ms every five seconds, at the same throughput).
+// from the WAL into the database file. Each checkpoint syncs both files and
+// commits made meanwhile wait, so fewer checkpoints keep the tail short
+// (measured in docs/PERFORMANCE.md).
 const checkpointEvery = 5 * time.Second
 
 // walLimitFrames is the WAL length (in pages) past which the writer itself
 // checkpoints between two batches, so that the WAL can start over.
-const walLimitFrames = 16_384 // 64 MiB of 4 KiB pages
+const walLimitFrames = 16_384 // 32 MiB of 2 KiB pages
 
 // The writer does not checkpoint after its commits: SQLite's automatic
 // checkpoint runs in the committing connection, so every thousand pages a

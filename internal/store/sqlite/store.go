@@ -48,21 +48,15 @@ func init() {
 	}})
 }
 
-// writeCacheKiB is the write connection's page cache. A message touches a
-// page in each of a dozen indexes; pages kept between batches are not read
-// again from the file (readers keep SQLite's default 2 MiB each). 32 MiB
-// was a little faster, but took the server past 200 MB with 1,000 event
-// streams open.
+// writeCacheKiB is the write connection's page cache: a message touches a
+// page in each of a dozen indexes, and pages kept between batches are not
+// read again (docs/PERFORMANCE.md weighs sizes against memory).
 const writeCacheKiB = 16 << 10
 
-// pageSize is the page size of the databases the store creates. A send
-// adds one small row to each of a dozen per-agent index ranges, each on a
-// page of its own, and every page a commit changes is written whole into
-// the WAL and later copied into the database. With 2 KiB pages instead of
-// SQLite's default 4 KiB, a reply wrote about 47 KB into the WAL instead
-// of 80 KB at 100,000 messages, and the 99th percentile of sends fell by
-// about a fifth, for a file 6 % larger (1 KiB pages did no better, for
-// 15 %). A database keeps the page size it was created with.
+// pageSize is the page size of the databases the store creates: a send
+// dirties a page in each of a dozen index ranges, and every dirty page is
+// written whole into the WAL, so smaller pages write less (measured in
+// docs/PERFORMANCE.md). A database keeps the page size it was created with.
 const pageSize = 2048
 
 // The database, its -wal and -shm files and backups hold secret hashes and
