@@ -84,7 +84,7 @@ func (s *Store) Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewM
 	}
 	var msgs []agcom.Message
 	err := s.writeTx(ctx, func(t *tx) error {
-		msgs = make([]agcom.Message, 0, len(m.ToHandles)) // from scratch if run again
+		msgs = make([]agcom.Message, 0, len(m.ToHandles))
 		for _, to := range m.ToHandles {
 			msg, err := t.openThread(caller, []string{to}, m)
 			if err != nil {

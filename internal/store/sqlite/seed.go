@@ -17,7 +17,7 @@ type Seeder struct {
 // nothing if fn fails. fn runs exactly once, so it may keep state (what it
 // created so far, a random source).
 func (s *Store) Seed(ctx context.Context, fn func(*Seeder) error) error {
-	return s.submit(&writeJob{ctx: ctx, fn: func(t *tx) error { return fn(&Seeder{t: t}) }, once: true})
+	return s.writeTx(ctx, func(t *tx) error { return fn(&Seeder{t: t}) })
 }
 
 // Send is SendMessage within the seeding transaction.
