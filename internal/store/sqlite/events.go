@@ -196,7 +196,7 @@ func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event,
 // then answer EGONE.
 func (s *Store) Prune(ctx context.Context, eventsBefore time.Time) error {
 	return s.writeTx(ctx, func(t *tx) error {
-		rows, err := t.query(sqlPruneEvents, toMicros(eventsBefore))
+		rows, err := t.queryChanges(sqlPruneEvents, toMicros(eventsBefore))
 		if err != nil {
 			return err
 		}

@@ -22,5 +22,5 @@ func (s *Store) Write(ctx context.Context, fn func(agcom.Tx) error) error {
 // the API, a fraction of the commits. fn runs exactly once, so it may keep
 // state (what it created so far, a random source).
 func (s *Store) Seed(ctx context.Context, fn func(agcom.Tx) error) error {
-	return s.submit(&writeJob{ctx: ctx, fn: func(t *tx) error { return fn(t) }, once: true})
+	return s.writeTx(ctx, func(t *tx) error { return fn(t) })
 }

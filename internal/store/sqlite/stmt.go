@@ -79,12 +79,22 @@ func (s *Store) readOne(ctx context.Context, query string, args ...any) *sql.Row
 	return s.read.QueryRowContext(ctx, query, args...)
 }
 
-// exec runs a statement in the transaction, prepared when it can be.
-func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+// exec runs a statement in the transaction, prepared when it can be, and
+// counts the rows it changed.
+func (t *tx) exec(query string, args ...any) (res sql.Result, err error) {
 	if st := t.stmts.get(query); st != nil {
-		return t.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+		res, err = t.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+	} else {
+		res, err = t.ExecContext(t.ctx, query, args...)
 	}
-	return t.ExecContext(t.ctx, query, args...)
+	if err == nil {
+		n, nerr := res.RowsAffected()
+		if nerr != nil {
+			n = 1 // unknown: assume it changed something
+		}
+		t.changed += n
+	}
+	return res, err
 }
 
 // query runs a query in the transaction, prepared when it can be.
@@ -93,6 +103,32 @@ func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
 		return t.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
 	}
 	return t.QueryContext(t.ctx, query, args...)
+}
+
+// queryChanges runs a statement that changes rows and returns one row for
+// each of them (RETURNING), counting the rows as they are read: once the
+// first row is read, all of its changes are made.
+func (t *tx) queryChanges(query string, args ...any) (*changedRows, error) {
+	rows, err := t.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return &changedRows{Rows: rows, t: t}, nil
+}
+
+// changedRows are the rows of a RETURNING statement: each is a changed row.
+type changedRows struct {
+	*sql.Rows
+	t *tx
+}
+
+// Next counts the row it advances to as changed.
+func (r *changedRows) Next() bool {
+	if !r.Rows.Next() {
+		return false
+	}
+	r.t.changed++
+	return true
 }
 
 // queryRow runs a one-row query in the transaction, prepared when it can be.

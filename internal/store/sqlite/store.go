@@ -102,9 +102,6 @@ type Store struct {
 	jobs       chan *writeJob // to the writer goroutine
 	closing    chan struct{}
 	writerDone chan struct{}
-	// jobsFailing: a job of the last batch failed, so the next batch runs
-	// with savepoints from the start (writer goroutine only).
-	jobsFailing bool
 	// commitNo is the commit count of the writer's latest commit
 	// (writer_commits; writer goroutine only).
 	commitNo int64
@@ -424,6 +421,9 @@ type tx struct {
 	notify []string
 	// touched lists the scopes of kept answers it may have changed.
 	touched []string
+	// changed counts the rows its statements changed: a write job that
+	// fails having changed none can fail alone (see runBatch).
+	changed int64
 }
 
 // newID returns a new ULID at the transaction's time; ids made in one

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/agcom/agcom/internal/agcom"
 )
 
 // maxBatch bounds how many write transactions share one commit.
@@ -14,18 +17,11 @@ const maxBatch = 256
 // errClosed answers writes submitted after Close.
 var errClosed = errors.New("store: closed")
 
-// errRerun stops a batch run without savepoints when one of its jobs
-// failed: the batch is rolled back and run again with savepoints.
-var errRerun = errors.New("store: a job failed; run the batch again with savepoints")
-
 // writeJob is one use case's write transaction, waiting for the writer.
 type writeJob struct {
 	ctx  context.Context
 	fn   func(*tx) error
 	done chan error
-	// once marks a job whose fn keeps state of its own between calls and
-	// so must not run twice; a batch holding one uses savepoints at once.
-	once bool
 }
 
 // writeTx runs fn as one write transaction: all of it is committed before
@@ -33,12 +29,15 @@ type writeJob struct {
 //
 // Every write goes through a single writer goroutine (SQLite has one
 // writer anyway). It takes whatever transactions are waiting and commits
-// them together (group commit): a failing use case fails alone, and nobody
-// hears "done" before the shared commit has succeeded.
+// them together (group commit), and nobody hears "done" before the shared
+// commit has succeeded.
 //
-// fn may run more than once, each time on a fresh transaction, when
-// another job of its batch fails (see runBatch). It must only write and set
-// its results, never accumulate across calls.
+// fn runs exactly once (or never, when its caller has gone or its batch
+// was undone before its turn), in the batch's transaction, without a
+// savepoint of its own: a failure that changed nothing fails alone, but
+// one after a write undoes the whole batch (see runBatch). So a use case
+// must do its checks and reads before its first write, so that a refusal
+// changes nothing.
 func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) error {
 	return s.submit(&writeJob{ctx: ctx, fn: fn})
 }
@@ -127,44 +126,22 @@ func (s *Store) commit(batch []*writeJob) {
 	}
 }
 
-// runBatch returns an error that fails the whole batch; each job's own
-// failure goes into errs.
+// runBatch runs the batch's jobs, each once, in one transaction and
+// commits it. It returns an error that fails the whole batch; each job's
+// own failure goes into errs.
 //
-// Savepoints let one job of a batch fail alone, but they cost: SQLite
-// first copies every page a job changes into the savepoint's journal. So
-// while jobs succeed, a batch runs without them, and when one fails the
-// batch is rolled back and run again with a savepoint per job. After a
-// batch with a failing job, the next starts with savepoints: failures
-// tend to come together, and running twice would then be the rule. A job
-// alone in its batch needs none: its failure rolls back only itself.
+// Jobs run without savepoints: SQLite would first copy every page a job
+// changes into the savepoint's journal. A job that fails before it
+// changed a row has nothing to undo, and the batch goes on without it. One
+// that fails after changing rows cannot be undone alone: the whole batch
+// is rolled back, and its other jobs are told to retry.
 func (s *Store) runBatch(batch []*writeJob, errs []error, notify, touched *[]string) error {
-	if len(batch) == 1 {
-		return s.runJobs(batch, errs, notify, touched, false)
-	}
-	if !s.jobsFailing && !holdsOnce(batch) {
-		err := s.runJobs(batch, errs, notify, touched, false)
-		if !errors.Is(err, errRerun) {
-			s.jobsFailing = failed(batch, errs)
-			return err
-		}
-		clear(errs)
-		*notify, *touched = (*notify)[:0], (*touched)[:0]
-	}
-	err := s.runJobs(batch, errs, notify, touched, true)
-	s.jobsFailing = failed(batch, errs)
-	return err
-}
-
-// runJobs runs the batch in one transaction. With savepoints, a failing
-// job rolls back to its own savepoint. Without, a failing job rolls back
-// everything: alone in its batch it simply fails, and in a batch of more
-// it makes runJobs return errRerun.
-func (s *Store) runJobs(batch []*writeJob, errs []error, notify, touched *[]string, savepoints bool) error {
 	sqlTx, err := s.write.BeginTx(context.Background(), nil)
 	if err != nil {
 		return err
 	}
 	defer sqlTx.Rollback()
+	done := 0
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			errs[i] = err
@@ -178,26 +155,25 @@ func (s *Store) runJobs(batch []*writeJob, errs []error, notify, touched *[]stri
 		// writer queuing behind request goroutines for a CPU. A job whose
 		// caller has gone is skipped above, before it starts.
 		t := &tx{Tx: sqlTx, ctx: context.WithoutCancel(j.ctx), now: s.writeNow(), s: s, stmts: s.writeStmts}
-		fn := j.fn
-		switch {
-		case savepoints:
-			errs[i] = runInSavepoint(t, i, fn)
-			if isFatal(errs[i]) {
-				return errs[i]
+		if errs[i] = j.fn(t); errs[i] != nil {
+			if t.changed > 0 || isFatal(errs[i]) {
+				// A refusal earlier in the batch may rest on writes now
+				// undone: those jobs retry too.
+				for k := range i {
+					if batch[k].ctx.Err() == nil {
+						errs[k] = nil
+					}
+				}
+				return batchUndone()
 			}
-		case len(batch) == 1:
-			if errs[i] = fn(t); errs[i] != nil {
-				return nil // nothing else to commit
-			}
-		default:
-			if err := fn(t); err != nil {
-				return errRerun
-			}
+			continue
 		}
-		if errs[i] == nil {
-			*notify = append(*notify, t.notify...)
-			*touched = append(*touched, t.touched...)
-		}
+		done++
+		*notify = append(*notify, t.notify...)
+		*touched = append(*touched, t.touched...)
+	}
+	if done == 0 {
+		return nil // nothing to commit
 	}
 	// Count the commit (see viewCache): the count before this one, read
 	// while this transaction holds the write lock, tells whether another
@@ -212,52 +188,22 @@ func (s *Store) runJobs(batch []*writeJob, errs []error, notify, touched *[]stri
 // sqlCountCommit raises the writer's commit count and returns it.
 const sqlCountCommit = `UPDATE writer_commits SET n = n + 1 WHERE id = 1 RETURNING n`
 
-// holdsOnce reports whether a job of the batch must not run twice.
-func holdsOnce(batch []*writeJob) bool {
-	for _, j := range batch {
-		if j.once {
-			return true
-		}
-	}
-	return false
+// batchUndone answers the jobs of a batch that was rolled back because
+// another of its jobs failed after writing: theirs was not made, and
+// trying again will most likely succeed.
+func batchUndone() error {
+	return &agcom.Error{Code: agcom.EBUSY, Message: "a write committed together with this one failed, so this one was not made; retry"}
 }
 
-// failed reports whether a job of the batch failed by itself (not because
-// its caller had gone before it started).
-func failed(batch []*writeJob, errs []error) bool {
-	for i, err := range errs {
-		if err != nil && batch[i].ctx.Err() == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// runInSavepoint runs fn so that its failure undoes only its own work.
-func runInSavepoint(t *tx, i int, fn func(*tx) error) error {
-	name := "job" + strconv.Itoa(i)
-	if _, err := t.ExecContext(context.Background(), "SAVEPOINT "+name); err != nil {
-		return err
-	}
-	if err := fn(t); err != nil {
-		if _, rerr := t.ExecContext(context.Background(), "ROLLBACK TO "+name); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		t.ExecContext(context.Background(), "RELEASE "+name)
-		return err
-	}
-	_, err := t.ExecContext(context.Background(), "RELEASE "+name)
-	return err
-}
-
-// isFatal reports whether err leaves the transaction unusable for the rest
-// of the batch (the database itself failing, not a use case's own error).
+// isFatal reports whether err may have left the transaction unusable for
+// the rest of the batch: the database itself failing, not a use case's own
+// error. After some errors (a full disk, an I/O error) SQLite rolls back
+// the whole transaction by itself; only a constraint failure is known to
+// undo no more than its own statement.
 func isFatal(err error) bool {
-	if err == nil {
-		return false
-	}
 	if errors.Is(err, sql.ErrTxDone) || errors.Is(err, sql.ErrConnDone) {
 		return true
 	}
-	return false
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code != sqlite3.ErrConstraint
 }

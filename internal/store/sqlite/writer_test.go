@@ -57,16 +57,23 @@ func runOneBatch(t *testing.T, s *Store, calls []func() error) []error {
 	return errs
 }
 
-// job submits fn as a write job; once marks a job that must not run twice.
-func job(s *Store, fn func(*tx) error, once bool) func() error {
-	return func() error { return s.submit(&writeJob{ctx: context.Background(), fn: fn, once: once}) }
+// job submits fn as a write job.
+func job(s *Store, fn func(*tx) error) func() error {
+	return func() error { return s.writeTx(context.Background(), fn) }
 }
 
-// insertJob writes one counter row named name, counting its runs; with
-// fail set it writes and then fails.
-func insertJob(name string, runs *atomic.Int32, fail bool) func(*tx) error {
+// insertJob writes one counter row named name, counting its runs. With
+// refuse set it fails before writing, with fail set after writing.
+func insertJob(name string, runs *atomic.Int32, refuse, fail bool) func(*tx) error {
 	return func(t *tx) error {
 		runs.Add(1)
+		var n int
+		if err := t.queryRow(`SELECT count(*) FROM counters WHERE name = ?`, name).Scan(&n); err != nil {
+			return err
+		}
+		if refuse {
+			return agcom.Errorf(agcom.EINVALID, "%s refuses before writing", name)
+		}
 		if _, err := t.exec(`INSERT INTO counters (name, value) VALUES (?, 1)`, name); err != nil {
 			return err
 		}
@@ -96,18 +103,16 @@ func jobRows(t *testing.T, s *Store, prefix string) []string {
 	return names
 }
 
-// A failing job in a batch fails alone: the others are committed, once
-// each, and the failing one leaves nothing behind. The batch runs without
-// savepoints first, again with them after the failure, and the batch after
-// a failure starts with them.
-func TestBatchJobFailsAlone(t *testing.T) {
+// A job that refuses before writing fails alone: the others of its batch
+// are committed, and every job runs exactly once.
+func TestBatchRefusalFailsAlone(t *testing.T) {
 	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
 
 	const n = 6
 	runs := make([]atomic.Int32, n)
 	var jobs []func() error
 	for i := range n {
-		jobs = append(jobs, job(s, insertJob(fmt.Sprintf("a-job%d", i), &runs[i], i == 3), false))
+		jobs = append(jobs, job(s, insertJob(fmt.Sprintf("a-job%d", i), &runs[i], i == 3, false)))
 	}
 	errs := runOneBatch(t, s, jobs)
 	for i, err := range errs {
@@ -125,115 +130,226 @@ func TestBatchJobFailsAlone(t *testing.T) {
 	if got := jobRows(t, s, "a-"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rows: got %v, want %v", got, want)
 	}
-	// Jobs before the failure ran twice (without, then with savepoints),
-	// the failing one twice, the ones after it once.
-	for i, want := range []int32{2, 2, 2, 2, 1, 1} {
+	for i := range runs {
+		if got := runs[i].Load(); got != 1 {
+			t.Errorf("job %d ran %d times, want 1", i, got)
+		}
+	}
+}
+
+// A job that fails after writing undoes its whole batch: it gets its own
+// error, the others a retryable one (a refusal before it too: it may rest
+// on writes now undone), nothing of the batch is committed, and no job
+// runs twice (those after the failure do not run at all).
+func TestBatchFailureAfterWriteUndoesBatch(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
+
+	const n, refusing, failing = 6, 1, 3
+	runs := make([]atomic.Int32, n)
+	var jobs []func() error
+	for i := range n {
+		jobs = append(jobs, job(s, insertJob(fmt.Sprintf("b-job%d", i), &runs[i], i == refusing, i == failing)))
+	}
+	errs := runOneBatch(t, s, jobs)
+	for i, err := range errs {
+		want := agcom.EBUSY
+		if i == failing {
+			want = agcom.EINVALID
+		}
+		if got := agcom.ErrorCode(err); got != want {
+			t.Errorf("job %d: got %v, want %s", i, err, want)
+		}
+	}
+	if got := jobRows(t, s, "b-"); len(got) != 0 {
+		t.Errorf("the undone batch left rows %v", got)
+	}
+	for i := range runs {
+		want := int32(1)
+		if i > failing {
+			want = 0
+		}
 		if got := runs[i].Load(); got != want {
 			t.Errorf("job %d ran %d times, want %d", i, got, want)
 		}
 	}
 
-	// The next batch starts with savepoints: every job runs once, its
-	// failing last one too.
-	runs = make([]atomic.Int32, n)
-	jobs = jobs[:0]
+	// The writer goes on: the jobs told to retry succeed when they do.
 	for i := range n {
-		jobs = append(jobs, job(s, insertJob(fmt.Sprintf("b-job%d", i), &runs[i], i == n-1), false))
-	}
-	for i, err := range runOneBatch(t, s, jobs) {
-		if (err != nil) != (i == n-1) {
-			t.Errorf("b job %d: %v", i, err)
+		if i == failing {
+			continue
 		}
-		if got := runs[i].Load(); got != 1 {
-			t.Errorf("b job %d ran %d times, want 1", i, got)
+		if err := job(s, insertJob(fmt.Sprintf("b-job%d", i), &runs[i], false, false))(); err != nil {
+			t.Errorf("retry of job %d: %v", i, err)
 		}
 	}
-	if got := jobRows(t, s, "b-"); len(got) != n-1 {
-		t.Errorf("b rows: got %v, want %d", got, n-1)
-	}
-	if !s.jobsFailing {
-		t.Error("a batch with a failure left the writer expecting none")
-	}
-
-	// A batch without failures runs once each, and the writer goes back
-	// to batches without savepoints.
-	runs = make([]atomic.Int32, n)
-	jobs = jobs[:0]
-	for i := range n {
-		jobs = append(jobs, job(s, insertJob(fmt.Sprintf("c-job%d", i), &runs[i], false), false))
-	}
-	for i, err := range runOneBatch(t, s, jobs) {
-		if err != nil {
-			t.Errorf("c job %d: %v", i, err)
-		}
-		if got := runs[i].Load(); got != 1 {
-			t.Errorf("c job %d ran %d times, want 1", i, got)
-		}
-	}
-	if s.jobsFailing {
-		t.Error("a batch without failures left the writer expecting failures")
+	if got, want := jobRows(t, s, "b-"), []string{"b-job0", "b-job1", "b-job2", "b-job4", "b-job5"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows after the retries: got %v, want %v", got, want)
 	}
 }
 
-// A job that must not run twice (a seeding function keeping its own
-// state) runs once even when another job of its batch fails.
-func TestBatchOnceJobRunsOnce(t *testing.T) {
+// Rows a statement changed count whether it ran with exec or as a query
+// with RETURNING, and an error of the database itself, changes or not,
+// undoes the batch: the transaction may have gone with it.
+func TestBatchCountsEveryChange(t *testing.T) {
 	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
-	var onceRuns, okRuns, failRuns atomic.Int32
-	errs := runOneBatch(t, s, []func() error{
-		job(s, insertJob("o-ok", &okRuns, false), false),
-		job(s, insertJob("o-once", &onceRuns, false), true),
-		job(s, insertJob("o-fail", &failRuns, true), false),
-	})
-	if errs[0] != nil || errs[1] != nil || agcom.ErrorCode(errs[2]) != agcom.EINVALID {
-		t.Fatalf("outcomes: %v", errs)
+	if _, err := s.write.Exec(`INSERT INTO counters (name, value) VALUES ('c-row', 1)`); err != nil {
+		t.Fatal(err)
 	}
-	if got := onceRuns.Load(); got != 1 {
-		t.Errorf("the once job ran %d times", got)
-	}
-	if got := okRuns.Load(); got != 1 {
-		t.Errorf("a batch holding a once job ran again: the ok job ran %d times", got)
-	}
-	if got, want := jobRows(t, s, "o-"), []string{"o-ok", "o-once"}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("rows: got %v, want %v", got, want)
-	}
-}
-
-// Use cases run again when their batch does, and answer only what the
-// run that was committed did: a broadcast before a failing job reports
-// one message per recipient, not one per run.
-func TestBatchRunAgainAnswersOnce(t *testing.T) {
-	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
-	alice := agcom.Caller{Handle: "alice"}
-	var sent []agcom.Message
-	var failRuns atomic.Int32
-	errs := runOneBatch(t, s, []func() error{
-		func() (err error) {
-			sent, _, err = agcom.NewService(s).Broadcast(context.Background(), alice, agcom.NewMessage{
-				ToHandles: []string{"bob", "carol"}, Subject: "hello", Body: "to both",
-			}, nil)
+	var okRuns atomic.Int32
+	for _, c := range []struct {
+		name string
+		fn   func(*tx) error
+	}{
+		{"delete returning", func(t *tx) error {
+			rows, err := t.queryChanges(`DELETE FROM counters WHERE name = 'c-row' RETURNING value`)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+			return agcom.Errorf(agcom.EINVALID, "fails after deleting")
+		}},
+		{"database error", func(t *tx) error {
+			_, err := t.exec(`INSERT INTO no_such_table VALUES (1)`)
 			return err
-		},
-		job(s, insertJob("r-fail", &failRuns, true), false),
-	})
-	if errs[0] != nil || agcom.ErrorCode(errs[1]) != agcom.EINVALID {
-		t.Fatalf("outcomes: %v", errs)
-	}
-	if failRuns.Load() != 2 {
-		t.Fatalf("the batch did not run again (the failing job ran %d times)", failRuns.Load())
-	}
-	if len(sent) != 2 || sent[0].ToHandles[0] != "bob" || sent[1].ToHandles[0] != "carol" {
-		t.Fatalf("broadcast answered %+v, want one message to bob and one to carol", sent)
-	}
-	for _, m := range sent {
-		got, err := s.GetMessage(context.Background(), alice, m.ID)
-		if err != nil || got.ThreadID != m.ThreadID {
-			t.Errorf("message %s as answered: %v, %+v", m.ID, err, got)
+		}},
+	} {
+		errs := runOneBatch(t, s, []func() error{
+			job(s, insertJob("c-ok", &okRuns, false, false)),
+			job(s, c.fn),
+		})
+		if agcom.ErrorCode(errs[0]) != agcom.EBUSY || errs[1] == nil || agcom.ErrorCode(errs[1]) == agcom.EBUSY {
+			t.Errorf("%s: outcomes %v, want a retry for the first job and its own error for the second", c.name, errs)
+		}
+		if got, want := jobRows(t, s, "c-"), []string{"c-row"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: rows %v, want %v", c.name, got, want)
 		}
 	}
-	var threads int
-	if err := s.write.QueryRow(`SELECT count(*) FROM threads`).Scan(&threads); err != nil || threads != 2 {
-		t.Errorf("threads stored: %d (%v), want 2", threads, err)
+}
+
+// A job alone in its batch gets its own error, whether it failed before
+// or after writing, and leaves nothing behind.
+func TestLoneJobFails(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "agcom.db"))
+	for _, c := range []struct {
+		name          string
+		refuse, fails bool
+	}{{"d-refuses", true, false}, {"d-fails", false, true}} {
+		var runs atomic.Int32
+		err := job(s, insertJob(c.name, &runs, c.refuse, c.fails))()
+		if agcom.ErrorCode(err) != agcom.EINVALID {
+			t.Errorf("%s: got %v, want its own EINVALID", c.name, err)
+		}
+		if got := runs.Load(); got != 1 {
+			t.Errorf("%s ran %d times, want 1", c.name, got)
+		}
+	}
+	if got := jobRows(t, s, "d-"); len(got) != 0 {
+		t.Errorf("failed jobs left rows %v", got)
+	}
+}
+
+// Every use case refuses before it writes: batched with a job that
+// succeeds, a refusal leaves that job to be committed.
+func TestUseCasesRefuseWithoutWriting(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "agcom.db"), WithLimits(agcom.Limits{MetadataKeys: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	alice, carol := agcom.Caller{Handle: "alice"}, agcom.Caller{Handle: "carol"}
+	msg, _, err := agcom.NewService(s).SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "hi", Body: "hello"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAgent(ctx, "admin", agcom.Agent{Handle: "dave"}, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := agcom.NewService(s).CreateContact(ctx, alice, agcom.Contact{Handle: "erin"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	one := "1"
+	if err := s.SetThreadMetadata(ctx, alice, msg.ThreadID, "first", &one); err != nil {
+		t.Fatal(err)
+	}
+	reply := agcom.Reply{Body: "re"}
+
+	for i, c := range []struct {
+		name string
+		want agcom.Code
+		call func() error
+	}{
+		{"CreateAgent taken", agcom.ECONFLICT, func() error {
+			_, err := s.CreateAgent(ctx, "admin", agcom.Agent{Handle: "dave"}, "hash")
+			return err
+		}},
+		{"UpdateAgent missing", agcom.ENOTFOUND, func() error {
+			_, err := s.UpdateAgent(ctx, "admin", "nobody", agcom.AgentUpdate{DisplayName: &one})
+			return err
+		}},
+		{"SetAgentSecret missing", agcom.ENOTFOUND, func() error {
+			_, err := s.SetAgentSecret(ctx, "admin", "nobody", "hash")
+			return err
+		}},
+		{"RevokeAgentTokens missing", agcom.ENOTFOUND, func() error {
+			_, err := s.RevokeAgentTokens(ctx, "admin", "nobody")
+			return err
+		}},
+		{"CreateContact taken", agcom.ECONFLICT, func() error {
+			_, _, err := agcom.NewService(s).CreateContact(ctx, alice, agcom.Contact{Handle: "erin"}, nil)
+			return err
+		}},
+		{"UpdateContact old version", agcom.EVERSION, func() error {
+			_, err := s.UpdateContact(ctx, alice, "erin", agcom.ContactUpdate{ExpectedVersion: 7, IsActive: true})
+			return err
+		}},
+		{"UpdateContact missing", agcom.ENOTFOUND, func() error {
+			_, err := s.UpdateContact(ctx, alice, "nobody", agcom.ContactUpdate{ExpectedVersion: 1, IsActive: true})
+			return err
+		}},
+		{"DeactivateContact missing", agcom.ENOTFOUND, func() error {
+			_, err := s.DeactivateContact(ctx, alice, "nobody")
+			return err
+		}},
+		{"MarkRead not a recipient", agcom.ENOTFOUND, func() error {
+			_, err := s.MarkRead(ctx, carol, msg.ID, true)
+			return err
+		}},
+		{"MarkThreadRead not visible", agcom.ENOTFOUND, func() error {
+			_, err := s.MarkThreadRead(ctx, carol, msg.ThreadID)
+			return err
+		}},
+		{"SetThreadMetadata not visible", agcom.ENOTFOUND, func() error {
+			return s.SetThreadMetadata(ctx, carol, msg.ThreadID, "k", &one)
+		}},
+		{"SetThreadMetadata over the limit", agcom.EINVALID, func() error {
+			return s.SetThreadMetadata(ctx, alice, msg.ThreadID, "second", &one)
+		}},
+		{"ReplyToMessage not visible", agcom.ENOTFOUND, func() error {
+			_, _, err := agcom.NewService(s).ReplyToMessage(ctx, carol, msg.ID, reply, nil)
+			return err
+		}},
+		{"ReplyToThread not visible", agcom.ENOTFOUND, func() error {
+			_, _, err := agcom.NewService(s).ReplyToThread(ctx, carol, msg.ThreadID, reply, nil)
+			return err
+		}},
+		{"Seed refused reply", agcom.ENOTFOUND, func() error {
+			return s.Seed(ctx, func(tx agcom.Tx) error {
+				_, err := agcom.NewSeeder(tx).Reply(carol, msg.ID, reply)
+				return err
+			})
+		}},
+	} {
+		var runs atomic.Int32
+		errs := runOneBatch(t, s, []func() error{c.call, job(s, insertJob(fmt.Sprintf("e-%d", i), &runs, false, false))})
+		if got := agcom.ErrorCode(errs[0]); got != c.want {
+			t.Errorf("%s: got %v, want %s", c.name, errs[0], c.want)
+		}
+		if errs[1] != nil {
+			t.Errorf("%s changed rows before refusing: the job after it got %v", c.name, errs[1])
+		}
 	}
 }
 
