@@ -78,6 +78,11 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	}
 	m := metrics.New()
 	store.SetObserver(m.ObserveTx)
+	api, err := WithCache(store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	var limits *httpapi.RateLimits
 	closeLimits := func() error { return nil }
 	if cfg.RateLimits {
@@ -97,9 +102,9 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		}
 	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
-		Store:          store,
+		Store:          api,
 		Keys:           keys,
-		Lookup:         statusLookup(store),
+		Lookup:         statusLookup(api),
 		Hasher:         auth.NewHasher(cfg.HashConcurrency),
 		TrustedProxies: cfg.TrustedProxies,
 		Streams:        httpapi.StreamLimits{PerAgent: cfg.StreamsPerAgent, Total: cfg.Streams},

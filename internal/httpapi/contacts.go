@@ -17,9 +17,7 @@ func (s *Server) ListContacts(ctx context.Context, req agcomv1.ListContactsReque
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListContacts", func() any {
-		return agcomv1.ListContacts200JSONResponse(toAPIContactPage(list))
-	}), nil
+	return agcomv1.ListContacts200JSONResponse(toAPIContactPage(list)), nil
 }
 
 // SearchContacts implements GET /contacts/search.
@@ -32,9 +30,7 @@ func (s *Server) SearchContacts(ctx context.Context, req agcomv1.SearchContactsR
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "SearchContacts", func() any {
-		return agcomv1.SearchContacts200JSONResponse(toAPIContactPage(list))
-	}), nil
+	return agcomv1.SearchContacts200JSONResponse(toAPIContactPage(list)), nil
 }
 
 // activeOnly applies the default of the active_only parameter, and of a

@@ -60,11 +60,9 @@ func (s *Server) ListInbox(ctx context.Context, req agcomv1.ListInboxRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListInbox", func() any {
-		return agcomv1.ListInbox200JSONResponse{
-			Messages: convertAll(list.Entries, toAPIInboxEntry), Pagination: toAPIPagination(list.Pagination),
-		}
-	}), nil
+	return agcomv1.ListInbox200JSONResponse{
+		Messages: convertAll(list.Entries, toAPIInboxEntry), Pagination: toAPIPagination(list.Pagination),
+	}, nil
 }
 
 func toAPIInboxEntry(e agcom.InboxEntry) agcomv1.InboxEntry {

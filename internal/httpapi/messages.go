@@ -90,11 +90,9 @@ func (s *Server) ListMessages(ctx context.Context, req agcomv1.ListMessagesReque
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListMessages", func() any {
-		return agcomv1.ListMessages200JSONResponse{
-			Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
-		}
-	}), nil
+	return agcomv1.ListMessages200JSONResponse{
+		Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
+	}, nil
 }
 
 // SearchMessages implements GET /messages/search.

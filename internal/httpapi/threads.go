@@ -21,11 +21,9 @@ func (s *Server) ListThreads(ctx context.Context, req agcomv1.ListThreadsRequest
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListThreads", func() any {
-		return agcomv1.ListThreads200JSONResponse{
-			Threads: convertAll(list.Threads, toAPIThread), Pagination: toAPIPagination(list.Pagination),
-		}
-	}), nil
+	return agcomv1.ListThreads200JSONResponse{
+		Threads: convertAll(list.Threads, toAPIThread), Pagination: toAPIPagination(list.Pagination),
+	}, nil
 }
 
 // GetThread implements GET /threads/{thread_id}.
@@ -51,11 +49,9 @@ func (s *Server) ListThreadMessages(ctx context.Context, req agcomv1.ListThreadM
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListThreadMessages", func() any {
-		return agcomv1.ListThreadMessages200JSONResponse{
-			Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
-		}
-	}), nil
+	return agcomv1.ListThreadMessages200JSONResponse{
+		Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
+	}, nil
 }
 
 // ReplyToThread implements POST /threads/{thread_id}/reply.
