@@ -117,6 +117,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		RateLimits:     limits,
 		CORSOrigins:    cfg.CORSOrigins,
 		Observer:       m,
+		KeptEncodings:  keptEncodings(api),
 	})
 	if err != nil {
 		closeLimits()

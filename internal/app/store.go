@@ -90,3 +90,13 @@ type cachedStore struct {
 // uncached holds the store one level deeper than cache.Reads, so that
 // where both have a method, cachedStore's is the cache's.
 type uncached struct{ Store }
+
+// keptEncodings is how many list answers' encodings the API keeps for s
+// (httpapi.Options.KeptEncodings): as many as the cache keeps answers,
+// and none when s reads every answer afresh.
+func keptEncodings(s Store) int {
+	if _, ok := s.(cachedStore); ok {
+		return cache.DefaultLists
+	}
+	return 0
+}

@@ -17,7 +17,9 @@ func (s *Server) ListContacts(ctx context.Context, req agcomv1.ListContactsReque
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.ListContacts200JSONResponse(toAPIContactPage(list)), nil
+	return newListJSON(ctx, s, "ListContacts", list.Contacts, func() any {
+		return agcomv1.ListContacts200JSONResponse(toAPIContactPage(list))
+	}), nil
 }
 
 // SearchContacts implements GET /contacts/search.
@@ -30,7 +32,9 @@ func (s *Server) SearchContacts(ctx context.Context, req agcomv1.SearchContactsR
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.SearchContacts200JSONResponse(toAPIContactPage(list)), nil
+	return newListJSON(ctx, s, "SearchContacts", list.Contacts, func() any {
+		return agcomv1.SearchContacts200JSONResponse(toAPIContactPage(list))
+	}), nil
 }
 
 // activeOnly applies the default of the active_only parameter, and of a

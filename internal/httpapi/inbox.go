@@ -60,9 +60,11 @@ func (s *Server) ListInbox(ctx context.Context, req agcomv1.ListInboxRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.ListInbox200JSONResponse{
-		Messages: convertAll(list.Entries, toAPIInboxEntry), Pagination: toAPIPagination(list.Pagination),
-	}, nil
+	return newListJSON(ctx, s, "ListInbox", list.Entries, func() any {
+		return agcomv1.ListInbox200JSONResponse{
+			Messages: convertAll(list.Entries, toAPIInboxEntry), Pagination: toAPIPagination(list.Pagination),
+		}
+	}), nil
 }
 
 func toAPIInboxEntry(e agcom.InboxEntry) agcomv1.InboxEntry {

@@ -90,9 +90,11 @@ func (s *Server) ListMessages(ctx context.Context, req agcomv1.ListMessagesReque
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.ListMessages200JSONResponse{
-		Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
-	}, nil
+	return newListJSON(ctx, s, "ListMessages", list.Messages, func() any {
+		return agcomv1.ListMessages200JSONResponse{
+			Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
+		}
+	}), nil
 }
 
 // SearchMessages implements GET /messages/search.

@@ -21,9 +21,11 @@ func (s *Server) ListThreads(ctx context.Context, req agcomv1.ListThreadsRequest
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.ListThreads200JSONResponse{
-		Threads: convertAll(list.Threads, toAPIThread), Pagination: toAPIPagination(list.Pagination),
-	}, nil
+	return newListJSON(ctx, s, "ListThreads", list.Threads, func() any {
+		return agcomv1.ListThreads200JSONResponse{
+			Threads: convertAll(list.Threads, toAPIThread), Pagination: toAPIPagination(list.Pagination),
+		}
+	}), nil
 }
 
 // GetThread implements GET /threads/{thread_id}.
@@ -49,9 +51,11 @@ func (s *Server) ListThreadMessages(ctx context.Context, req agcomv1.ListThreadM
 	if err != nil {
 		return nil, err
 	}
-	return agcomv1.ListThreadMessages200JSONResponse{
-		Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
-	}, nil
+	return newListJSON(ctx, s, "ListThreadMessages", list.Messages, func() any {
+		return agcomv1.ListThreadMessages200JSONResponse{
+			Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
+		}
+	}), nil
 }
 
 // ReplyToThread implements POST /threads/{thread_id}/reply.
