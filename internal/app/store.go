@@ -81,7 +81,7 @@ func WithCache(s Store) (Store, error) {
 	return cachedStore{reads, uncached{s}}, nil
 }
 
-// cachedStore is a Store whose reads that cache.Reads has come from it.
+// cachedStore is a Store with the reads that cache.Reads has answered by it.
 type cachedStore struct {
 	*cache.Reads
 	uncached

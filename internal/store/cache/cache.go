@@ -68,7 +68,7 @@ type Reads struct {
 	lists  *lru.Cache[key, entry]
 	agents *lru.Cache[string, entry]
 
-	hits, misses atomic.Uint64 // answers given from memory, and read
+	hits atomic.Uint64 // answers given from memory
 }
 
 var _ Reader = (*Reads)(nil)
@@ -124,7 +124,6 @@ func kept[K comparable, V any](ctx context.Context, r *Reads, c *lru.Cache[K, en
 		r.hits.Add(1)
 		return e.value.(V), nil
 	}
-	r.misses.Add(1)
 	val, err := read()
 	if err == nil {
 		c.Add(k, entry{v, val})
