@@ -66,16 +66,12 @@ type Thread struct {
 type MessageList struct {
 	Messages   []Message
 	Pagination Pagination
-	// Memo is set when the store keeps this answer (see Memo).
-	Memo *Memo
 }
 
 // ThreadList is a page of threads.
 type ThreadList struct {
 	Threads    []Thread
 	Pagination Pagination
-	// Memo is set when the store keeps this answer (see Memo).
-	Memo *Memo
 }
 
 // NewMessage is what a sender supplies to open a thread (or, in a
@@ -136,8 +132,6 @@ type Contact struct {
 type ContactList struct {
 	Contacts   []Contact
 	Pagination Pagination
-	// Memo is set when the store keeps this answer (see Memo).
-	Memo *Memo
 }
 
 // ContactFilter selects contacts for a list or a search.
@@ -195,8 +189,6 @@ type AuditFilter struct {
 type AuditEventList struct {
 	Events     []AuditEvent
 	Pagination Pagination
-	// Memo is set when the store keeps this answer (see Memo).
-	Memo *Memo
 }
 
 // Agent is a registered agent that can exchange its secret for a token.
@@ -264,8 +256,6 @@ type InboxFilter struct {
 type InboxList struct {
 	Entries    []InboxEntry
 	Pagination Pagination
-	// Memo is set when the store keeps this answer (see Memo).
-	Memo *Memo
 }
 
 // Event types.

@@ -78,6 +78,11 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	}
 	m := metrics.New()
 	store.SetObserver(m.ObserveTx)
+	api, err := WithCache(store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	var limits *httpapi.RateLimits
 	closeLimits := func() error { return nil }
 	if cfg.RateLimits {
@@ -97,10 +102,10 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		}
 	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
-		Store:          store,
+		Store:          api,
 		Creates:        agcom.NewService(store),
 		Keys:           keys,
-		Lookup:         statusLookup(store),
+		Lookup:         statusLookup(api),
 		Hasher:         auth.NewHasher(cfg.HashConcurrency),
 		TrustedProxies: cfg.TrustedProxies,
 		Streams:        httpapi.StreamLimits{PerAgent: cfg.StreamsPerAgent, Total: cfg.Streams},
@@ -113,6 +118,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		RateLimits:     limits,
 		CORSOrigins:    cfg.CORSOrigins,
 		Observer:       m,
+		KeptEncodings:  keptEncodings(api),
 	})
 	if err != nil {
 		closeLimits()

@@ -8,6 +8,7 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/httpapi"
+	"github.com/agcom/agcom/internal/store/cache"
 	"github.com/agcom/agcom/internal/store/postgres"
 	"github.com/agcom/agcom/internal/store/sqlite"
 )
@@ -34,8 +35,9 @@ type Store interface {
 }
 
 var (
-	_ Store = (*sqlite.Store)(nil)
-	_ Store = (*postgres.Store)(nil)
+	_ Store       = (*sqlite.Store)(nil)
+	_ Store       = (*postgres.Store)(nil)
+	_ cache.Store = (*sqlite.Store)(nil)
 )
 
 // OpenStore opens (and migrates) the store the configuration names: the
@@ -61,4 +63,42 @@ func storeLimits(cfg config.Config) agcom.Limits {
 		MetadataBytes:   cfg.MaxMetadataBytes,
 		SearchScanBytes: cfg.SearchMaxScanBytes,
 	}
+}
+
+// WithCache returns s with its list and search reads and its agent records
+// answered from memory while they are current (cache.Reads), when s can
+// tell what each commit changed, as SQLite's store can. PostgreSQL's stays
+// uncached: nodes share its database, and a node cannot learn of another
+// node's commits before it reads without a round trip to the database per
+// read and a row that every writer updates.
+func WithCache(s Store) (Store, error) {
+	cs, ok := s.(cache.Store)
+	if !ok {
+		return s, nil
+	}
+	reads, err := cache.New(cs, cache.DefaultLists, cache.DefaultAgents)
+	if err != nil {
+		return nil, err
+	}
+	return cachedStore{reads, uncached{s}}, nil
+}
+
+// cachedStore is a Store with the reads that cache.Reads has answered by it.
+type cachedStore struct {
+	*cache.Reads
+	uncached
+}
+
+// uncached holds the store one level deeper than cache.Reads, so that
+// where both have a method, cachedStore's is the cache's.
+type uncached struct{ Store }
+
+// keptEncodings is how many list answers' encodings the API keeps for s
+// (httpapi.Options.KeptEncodings): as many as the cache keeps answers,
+// and none when s reads every answer afresh.
+func keptEncodings(s Store) int {
+	if _, ok := s.(cachedStore); ok {
+		return cache.DefaultLists
+	}
+	return 0
 }

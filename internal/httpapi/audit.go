@@ -21,7 +21,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req agcomv1.ListAuditEvent
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListAuditEvents", func() any {
+	return newListJSON(ctx, s, "ListAuditEvents", list.Events, func() any {
 		return agcomv1.ListAuditEvents200JSONResponse{
 			Events: convertAll(list.Events, toAPIAuditEvent), Pagination: toAPIPagination(list.Pagination),
 		}

@@ -16,7 +16,7 @@ func (s *Server) ListContacts(ctx context.Context, req agcomv1.ListContactsReque
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListContacts", func() any {
+	return newListJSON(ctx, s, "ListContacts", list.Contacts, func() any {
 		return agcomv1.ListContacts200JSONResponse(toAPIContactPage(list))
 	}), nil
 }
@@ -31,7 +31,7 @@ func (s *Server) SearchContacts(ctx context.Context, req agcomv1.SearchContactsR
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "SearchContacts", func() any {
+	return newListJSON(ctx, s, "SearchContacts", list.Contacts, func() any {
 		return agcomv1.SearchContacts200JSONResponse(toAPIContactPage(list))
 	}), nil
 }

@@ -60,7 +60,7 @@ func (s *Server) ListInbox(ctx context.Context, req agcomv1.ListInboxRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListInbox", func() any {
+	return newListJSON(ctx, s, "ListInbox", list.Entries, func() any {
 		return agcomv1.ListInbox200JSONResponse{
 			Messages: convertAll(list.Entries, toAPIInboxEntry), Pagination: toAPIPagination(list.Pagination),
 		}

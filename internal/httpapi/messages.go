@@ -86,7 +86,7 @@ func (s *Server) ListMessages(ctx context.Context, req agcomv1.ListMessagesReque
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListMessages", func() any {
+	return newListJSON(ctx, s, "ListMessages", list.Messages, func() any {
 		return agcomv1.ListMessages200JSONResponse{
 			Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
 		}

@@ -121,6 +121,10 @@ type Options struct {
 	// Observer receives request measurements; nil discards them. The
 	// metrics themselves are served apart from the API (internal/app).
 	Observer Observer
+	// KeptEncodings is how many list answers' encodings to keep (see
+	// encodings), for a Store that gives one answer to many requests
+	// (internal/store/cache); 0 keeps none.
+	KeptEncodings int
 }
 
 // Server implements the generated strict-server interface.
@@ -135,6 +139,7 @@ type Server struct {
 	tokenTTL  time.Duration
 	version   string
 	now       func() time.Time
+	encodings *encodings // nil: none kept
 }
 
 var _ agcomv1.StrictServerInterface = (*Server)(nil)
@@ -163,10 +168,14 @@ func NewHandler(o Options) (http.Handler, error) {
 	if o.KeepAlive <= 0 {
 		o.KeepAlive = defaultKeepAlive
 	}
+	encodings, err := newEncodings(o.KeptEncodings)
+	if err != nil {
+		return nil, err
+	}
 	authn := auth.Authenticator{Keys: o.Keys, Lookup: o.Lookup}
 	srv := &Server{
 		store: o.Store, creates: o.Creates, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
-		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now,
+		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now, encodings: encodings,
 	}
 	public := publicRoutes(spec)
 	categories, err := rateLimitCategories(spec)
@@ -327,7 +336,7 @@ func yamlToJSON(doc []byte) ([]byte, error) {
 // clients that accept it; never an event stream, whose events must go out
 // as they happen. The fastest level: JSON pages shrink nearly as much, for
 // about half the CPU of the default level. It notes in the request's info
-// when it will choose gzip, so that a kept answer (keptJSON) can be sent
+// when it will choose gzip, so that a kept answer (listJSON) can be sent
 // compressed as it was kept: the wrapper passes on a body that already has
 // a Content-Encoding.
 var compress = func() func(http.Handler) http.Handler {

@@ -20,7 +20,7 @@ func (s *Server) ListThreads(ctx context.Context, req agcomv1.ListThreadsRequest
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListThreads", func() any {
+	return newListJSON(ctx, s, "ListThreads", list.Threads, func() any {
 		return agcomv1.ListThreads200JSONResponse{
 			Threads: convertAll(list.Threads, toAPIThread), Pagination: toAPIPagination(list.Pagination),
 		}
@@ -50,7 +50,7 @@ func (s *Server) ListThreadMessages(ctx context.Context, req agcomv1.ListThreadM
 	if err != nil {
 		return nil, err
 	}
-	return newKeptJSON(ctx, list.Memo, "ListThreadMessages", func() any {
+	return newListJSON(ctx, s, "ListThreadMessages", list.Messages, func() any {
 		return agcomv1.ListThreadMessages200JSONResponse{
 			Messages: toAPIMessages(list.Messages), Pagination: toAPIPagination(list.Pagination),
 		}

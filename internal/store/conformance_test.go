@@ -1,5 +1,6 @@
 // Package store_test runs one set of store tests on every store: SQLite
-// always, PostgreSQL when AGCOM_TEST_DATABASE_URL names a database
+// always (also read through the cache, as the API reads it), PostgreSQL
+// when AGCOM_TEST_DATABASE_URL names a database
 // (scripts/test-services starts a throwaway one; `make test` always does).
 // They check, below the HTTP layer, what concurrency can break: cursors
 // that never skip an event, creates that happen once per idempotency key,
@@ -29,16 +30,19 @@ func eachStore(t *testing.T, test func(t *testing.T, s app.Store)) {
 // eachStoreWith is eachStore with the configuration adjusted (when adjust
 // is not nil) before each store opens.
 func eachStoreWith(t *testing.T, adjust func(*config.Config), test func(t *testing.T, s app.Store)) {
+	sqliteConfig := func(t *testing.T) config.Config {
+		return config.Config{DBPath: filepath.Join(t.TempDir(), "agcom.db"), DBBusyTimeout: 5 * time.Second}
+	}
 	stores := []struct {
-		name string
-		cfg  func(t *testing.T) config.Config
+		name   string
+		cfg    func(t *testing.T) config.Config
+		cached bool // read through app.WithCache, as the API does
 	}{
-		{"sqlite", func(t *testing.T) config.Config {
-			return config.Config{DBPath: filepath.Join(t.TempDir(), "agcom.db"), DBBusyTimeout: 5 * time.Second}
-		}},
+		{"sqlite", sqliteConfig, false},
+		{"sqlite-cached", sqliteConfig, true},
 		{"postgres", func(t *testing.T) config.Config {
 			return config.Config{DatabaseURL: testdb.NeedPostgres(t)}
-		}},
+		}, false},
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
@@ -55,6 +59,11 @@ func eachStoreWith(t *testing.T, adjust func(*config.Config), test func(t *testi
 					t.Errorf("close: %v", err)
 				}
 			})
+			if st.cached {
+				if s, err = app.WithCache(s); err != nil {
+					t.Fatalf("cache: %v", err)
+				}
+			}
 			test(t, s)
 		})
 	}

@@ -39,31 +39,18 @@ const (
 // is none.
 //
 // Every authenticated request asks for its caller (for the admin and
-// disabled flags), so the answer, found or not, is kept until a write to
-// agents (execAgents) makes it stale, and is read with one prepared
-// statement rather than a transaction.
+// disabled flags), so it is read with one prepared statement rather than a
+// transaction.
 func (s *Store) Agent(ctx context.Context, handle string) (agcom.Agent, error) {
-	type answer struct {
-		agent agcom.Agent
-		found bool
+	a, err := scanAgent(s.readOne(ctx, sqlGetAgent, handle))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, agcom.Errorf(agcom.ENOTFOUND, "agent not found")
 	}
-	ans, err := cachedRead(s, agentsScope, "agent "+handle,
-		func(a answer) int { return agentSize(a.agent) },
-		func(*agcom.Memo) (answer, error) {
-			a, err := scanAgent(s.readOne(ctx, sqlGetAgent, handle))
-			if errors.Is(err, sql.ErrNoRows) {
-				return answer{}, nil
-			}
-			return answer{a, true}, translate(err)
-		})
-	if err == nil && !ans.found {
-		err = agcom.Errorf(agcom.ENOTFOUND, "agent not found")
-	}
-	return ans.agent, err
+	return a, translate(err)
 }
 
-// execAgents runs a statement that writes agents, and makes the kept
-// answers of Agent stale. Every write to agents goes through it.
+// execAgents runs a statement that writes agents, and raises the version
+// of Agent's answers (AgentsVersion). Every write to agents goes through it.
 func (t *tx) execAgents(query string, args ...any) (sql.Result, error) {
 	t.touched = append(t.touched, agentsScope)
 	return t.exec(query, args...)

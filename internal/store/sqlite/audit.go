@@ -39,9 +39,9 @@ const sqlCountAudit = `SELECT value FROM counters WHERE name = 'audit_events'`
 
 const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.details, a.created_at`
 
-// listAuditEvents returns audit events newest first: every event for an
+// ListAuditEvents returns audit events newest first: every event for an
 // admin, otherwise those where the caller is the actor or the target.
-func (s *Store) listAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
+func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
 	page := f.Page.Normalize()
 	// sideFilter is filter for a walk of the caller's own events: a unary
 	// + keeps SQLite from walking a filter's index instead of the caller's.

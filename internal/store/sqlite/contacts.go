@@ -153,10 +153,10 @@ func (t *tx) setContactTags(handle string, tags []string) error {
 	return nil
 }
 
-// listContacts returns address book entries by handle: all of them, or
+// ListContacts returns address book entries by handle: all of them, or
 // those matching f's text query (a case-insensitive substring of handle,
 // display name or description), any of its tags, and its active flag.
-func (s *Store) listContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
+func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
 	if f.Query != "" {
 		if err := agcom.CheckText("query", f.Query, agcom.MaxQueryLen); err != nil {
 			return agcom.ContactList{}, err

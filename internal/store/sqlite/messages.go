@@ -220,11 +220,11 @@ const (
 	sqlCountThreadMessages = `SELECT count(*) FROM messages WHERE thread_id = ?`
 )
 
-// listMessages returns the messages the caller can see, newest first, or
+// ListMessages returns the messages the caller can see, newest first, or
 // those of one thread (newest first too). A thread filter naming a thread
 // the caller cannot see, or one that does not exist, matches no messages:
 // the contract gives this list no 404.
-func (s *Store) listMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error) {
+func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error) {
 	page := f.Page.Normalize()
 	if f.ThreadID != "" {
 		list, err := s.threadMessages(ctx, caller, f.ThreadID, f.Page, sqlListThreadMessagesDesc)
@@ -253,9 +253,9 @@ func (s *Store) listMessages(ctx context.Context, caller agcom.Caller, f agcom.M
 	return list, err
 }
 
-// listThreadMessages returns the messages of the thread id, oldest first.
+// ListThreadMessages returns the messages of the thread id, oldest first.
 // Returns ENOTFOUND when the caller cannot see the thread.
-func (s *Store) listThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error) {
+func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error) {
 	return s.threadMessages(ctx, caller, id, p, sqlListThreadMessagesAsc)
 }
 
@@ -327,11 +327,11 @@ const ShortQueryScan = 10_000
 // the trigram index instead of its mailbox.
 const mailboxScanLimit = 20_000
 
-// searchMessages returns the visible messages whose subject and/or body
+// SearchMessages returns the visible messages whose subject and/or body
 // contain the query, case-insensitively, newest first, up to the limit or
 // until the search has read the store's limit of candidate bytes. Returns
 // EINVALID for a bad search.
-func (s *Store) searchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error) {
+func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error) {
 	if err := q.Validate(); err != nil {
 		return agcom.MessageSearchResult{}, err
 	}

@@ -119,9 +119,9 @@ func (s *Store) MarkThreadRead(ctx context.Context, caller agcom.Caller, threadI
 	return out, err
 }
 
-// listInbox returns the messages addressed to the caller, newest first,
+// ListInbox returns the messages addressed to the caller, newest first,
 // with their read state.
-func (s *Store) listInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error) {
+func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error) {
 	page := f.Page.Normalize()
 	cond := " WHERE r.handle = ?"
 	args := []any{caller.Handle}

@@ -79,7 +79,7 @@ type Store struct {
 	read   *sql.DB
 
 	writeStmts, readStmts *stmtCache
-	views                 *viewCache // answers kept while what they show is unchanged
+	versions              *versions // what each commit changed, for a cache of answers
 
 	// clock returns the current time; SetClock replaces it. Every
 	// transaction reads it once, so one change has one timestamp.
@@ -261,7 +261,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	read.SetConnMaxIdleTime(0)
 	read.SetConnMaxLifetime(0)
 	s.read = read
-	if s.views, err = newViewCache("file:" + path + "?" + params + "&_query_only=true"); err != nil {
+	if s.versions, err = newVersions("file:" + path + "?" + params + "&_query_only=true"); err != nil {
 		read.Close()
 		write.Close()
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -271,7 +271,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.closing = make(chan struct{})
 	s.writerDone = make(chan struct{})
 	if err := s.startCheckpointer(); err != nil {
-		s.views.close()
+		s.versions.close()
 		read.Close()
 		write.Close()
 		return nil, fmt.Errorf("store: start the checkpointer: %w", err)
@@ -305,8 +305,8 @@ func (s *Store) Close() error {
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}
-	if s.views != nil {
-		errs = append(errs, s.views.close())
+	if s.versions != nil {
+		errs = append(errs, s.versions.close())
 	}
 	errs = append(errs, s.write.Close())
 	return errors.Join(errs...)
@@ -419,7 +419,7 @@ type tx struct {
 
 	// notify lists the agents whose event logs this transaction grew.
 	notify []string
-	// touched lists the scopes of kept answers it may have changed.
+	// touched lists the scopes whose versions it may have changed.
 	touched []string
 	// changed counts the rows its statements changed: a write job that
 	// fails having changed none can fail alone (see runBatch).

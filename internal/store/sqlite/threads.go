@@ -75,9 +75,9 @@ func (s *Store) GetThread(ctx context.Context, caller agcom.Caller, id string) (
 	return th, err
 }
 
-// listThreads returns the caller's threads (every thread for an admin),
+// ListThreads returns the caller's threads (every thread for an admin),
 // newest activity first.
-func (s *Store) listThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error) {
+func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error) {
 	page := f.Page.Normalize()
 	var archived any
 	if f.Archived != nil {

@@ -113,7 +113,7 @@ func (s *Store) commit(batch []*writeJob) {
 	var notify, touched []string
 	err := s.runBatch(batch, errs, &notify, &touched)
 	if err == nil {
-		s.views.committed(touched, s.commitNo) // before anyone hears "done" and reads again
+		s.versions.committed(touched, s.commitNo) // before anyone hears "done" and reads again
 	}
 	for i, j := range batch {
 		if err != nil && errs[i] == nil {
@@ -175,7 +175,7 @@ func (s *Store) runBatch(batch []*writeJob, errs []error, notify, touched *[]str
 	if done == 0 {
 		return nil // nothing to commit
 	}
-	// Count the commit (see viewCache): the count before this one, read
+	// Count the commit (see versions): the count before this one, read
 	// while this transaction holds the write lock, tells whether another
 	// process committed since this writer last did.
 	t := &tx{Tx: sqlTx, ctx: context.Background(), s: s, stmts: s.writeStmts}
