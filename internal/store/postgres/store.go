@@ -8,7 +8,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
@@ -18,16 +17,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/oklog/ulid/v2"
 
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/store/hub"
+	"github.com/agcom/agcom/internal/store/stamp"
 )
 
 //go:embed migrations/*.sql
@@ -48,18 +46,12 @@ type Store struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
-	// clock returns the current time; SetClock replaces it. Every
-	// transaction reads it once, so one change has one timestamp.
-	clock func() time.Time
+	// clock gives transactions their time (each reads it once, so one
+	// change has one timestamp) and ids; SetClock replaces its source.
+	clock *stamp.Clock
 	// observe, when set, is told the kind ("read" or "write"), duration
 	// and outcome of every transaction.
 	observe func(kind string, d time.Duration, err error)
-
-	idMu    sync.Mutex
-	entropy *ulid.MonotonicEntropy
-
-	clockMu sync.Mutex
-	last    time.Time // the latest write timestamp this node handed out
 
 	hub      hub.Hub // this node's event subscribers
 	listener *listener
@@ -96,10 +88,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("store: connect: %w", redactErr(err))
 	}
 	s := &Store{
-		pool:    pool,
-		log:     slog.New(slog.DiscardHandler),
-		clock:   time.Now,
-		entropy: ulid.Monotonic(rand.Reader, 0),
+		pool:  pool,
+		log:   slog.New(slog.DiscardHandler),
+		clock: stamp.New(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -118,7 +109,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: read the latest timestamp: %w", err)
 	}
-	s.last = fromMicros(last)
+	s.clock.NotBefore(fromMicros(last))
 	s.listener, err = startListener(ctx, cfg.ConnConfig, &s.hub, s.log)
 	if err != nil {
 		pool.Close()
@@ -229,19 +220,10 @@ func (s *Store) SetObserver(observe func(kind string, d time.Duration, err error
 }
 
 // SetClock replaces the store's clock (for tests that control time).
-func (s *Store) SetClock(clock func() time.Time) {
-	s.clockMu.Lock()
-	defer s.clockMu.Unlock()
-	s.clock = clock
-}
+func (s *Store) SetClock(clock func() time.Time) { s.clock.Set(clock) }
 
 // now is the store's clock at the precision it stores: microseconds, UTC.
-func (s *Store) now() time.Time {
-	s.clockMu.Lock()
-	clock := s.clock
-	s.clockMu.Unlock()
-	return clock().UTC().Truncate(time.Microsecond)
-}
+func (s *Store) now() time.Time { return s.clock.Now() }
 
 // sqlLatestWrite finds the latest timestamp stored; each part is the top
 // of an index.
@@ -252,16 +234,7 @@ const sqlLatestWrite = `SELECT greatest(
 
 // writeNow is the time of a write transaction. It never runs backwards on
 // this node, even when the wall clock does.
-func (s *Store) writeNow() time.Time {
-	now := s.now()
-	s.clockMu.Lock()
-	defer s.clockMu.Unlock()
-	if now.Before(s.last) {
-		now = s.last
-	}
-	s.last = now
-	return now
-}
+func (s *Store) writeNow() time.Time { return s.clock.WriteNow() }
 
 // tx is one transaction with its fixed timestamp.
 type tx struct {
@@ -280,11 +253,7 @@ type tx struct {
 
 // newID returns a new ULID at the transaction's time; ids made on one node
 // are strictly increasing.
-func (t *tx) newID() string {
-	t.s.idMu.Lock()
-	defer t.s.idMu.Unlock()
-	return ulid.MustNew(ulid.Timestamp(t.now), t.s.entropy).String()
-}
+func (t *tx) newID() string { return t.s.clock.NewID(t.now) }
 
 func (t *tx) exec(query string, args ...any) (pgconn.CommandTag, error) {
 	return t.Exec(t.ctx, query, args...)

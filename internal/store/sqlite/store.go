@@ -6,7 +6,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
 	"errors"
@@ -24,10 +23,10 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
-	"github.com/oklog/ulid/v2"
 
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/store/hub"
+	"github.com/agcom/agcom/internal/store/stamp"
 )
 
 //go:embed migrations/*.sql
@@ -81,18 +80,12 @@ type Store struct {
 	writeStmts, readStmts *stmtCache
 	versions              *versions // what each commit changed, for a cache of answers
 
-	// clock returns the current time; SetClock replaces it. Every
-	// transaction reads it once, so one change has one timestamp.
-	clock func() time.Time
+	// clock gives transactions their time (each reads it once, so one
+	// change has one timestamp) and ids; SetClock replaces its source.
+	clock *stamp.Clock
 	// Observe, when set, is told the kind ("read" or "write"), duration
 	// and outcome of every transaction.
 	Observe func(kind string, d time.Duration, err error)
-
-	idMu    sync.Mutex
-	entropy *ulid.MonotonicEntropy
-
-	clockMu sync.Mutex
-	last    time.Time // the latest write timestamp handed out
 
 	hub hub.Hub // wakes event subscribers after commits
 
@@ -222,13 +215,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	write.SetConnMaxIdleTime(0)
 
 	s := &Store{
-		path:    path,
-		params:  params,
-		write:   write,
-		clock:   time.Now,
-		entropy: ulid.Monotonic(rand.Reader, 0),
-		log:     o.log,
-		limits:  o.limits.WithDefaults(),
+		path:   path,
+		params: params,
+		write:  write,
+		clock:  stamp.New(),
+		log:    o.log,
+		limits: o.limits.WithDefaults(),
 	}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
@@ -248,7 +240,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("store: read the latest timestamp: %w", err)
 	}
-	s.last = fromMicros(last.Int64)
+	s.clock.NotBefore(fromMicros(last.Int64))
 
 	read, err := sql.Open(driverName, "file:"+path+"?"+params+"&_query_only=true")
 	if err != nil {
@@ -428,11 +420,7 @@ type tx struct {
 
 // newID returns a new ULID at the transaction's time; ids made in one
 // process are strictly increasing.
-func (t *tx) newID() string {
-	t.s.idMu.Lock()
-	defer t.s.idMu.Unlock()
-	return ulid.MustNew(ulid.Timestamp(t.now), t.s.entropy).String()
-}
+func (t *tx) newID() string { return t.s.clock.NewID(t.now) }
 
 // readTx runs fn in a read-only transaction: one consistent snapshot.
 func (s *Store) readTx(ctx context.Context, fn func(*tx) error) (err error) {
@@ -457,19 +445,10 @@ func (s *Store) SetObserver(observe func(kind string, d time.Duration, err error
 }
 
 // SetClock replaces the store's clock (for tests that control time).
-func (s *Store) SetClock(clock func() time.Time) {
-	s.clockMu.Lock()
-	defer s.clockMu.Unlock()
-	s.clock = clock
-}
+func (s *Store) SetClock(clock func() time.Time) { s.clock.Set(clock) }
 
 // now is the store's clock at the precision it stores: microseconds, UTC.
-func (s *Store) now() time.Time {
-	s.clockMu.Lock()
-	clock := s.clock
-	s.clockMu.Unlock()
-	return clock().UTC().Truncate(time.Microsecond)
-}
+func (s *Store) now() time.Time { return s.clock.Now() }
 
 // sqlLatestWrite finds the latest timestamp stored; each part is one
 // lookup (the last row, or the top of an index).
@@ -481,16 +460,7 @@ const sqlLatestWrite = `SELECT max(
 // writeNow is the time of a write transaction. It never runs backwards,
 // even when the wall clock does, so the order in which writes are stored
 // is also their (timestamp, id) order: lists can walk storage order.
-func (s *Store) writeNow() time.Time {
-	now := s.now()
-	s.clockMu.Lock()
-	defer s.clockMu.Unlock()
-	if now.Before(s.last) {
-		now = s.last
-	}
-	s.last = now
-	return now
-}
+func (s *Store) writeNow() time.Time { return s.clock.WriteNow() }
 
 // translate maps driver errors onto domain errors by code, never by text.
 func translate(err error) error {
