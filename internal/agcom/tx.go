@@ -20,7 +20,10 @@ type Writer interface {
 type Tx interface {
 	// Now is the transaction's time: every row it writes carries it.
 	Now() time.Time
+	// Limits are what the store lets one caller make it hold.
+	Limits() Limits
 	MessageTx
+	ThreadTx
 	ContactTx
 	AuditTx
 	IdempotencyTx
@@ -49,6 +52,23 @@ type MessageTx interface {
 	// InsertMessage stores msg in its thread and delivers it to every
 	// participant, filling in its id and time.
 	InsertMessage(msg *Message) error
+}
+
+// ThreadTx persists a thread's metadata and archive state.
+type ThreadTx interface {
+	// ThreadVisible returns ENOTFOUND unless the caller can see the
+	// thread.
+	ThreadVisible(caller Caller, threadID string) error
+	// MetadataUsage returns what the thread's metadata holds, and the
+	// value of key (nil: not set).
+	MetadataUsage(threadID, key string) (usage MetadataUsage, old *string, err error)
+	// SetMetadata sets key to *value on the thread, or removes it when
+	// value is nil, and tells everyone who can see the thread that it
+	// changed.
+	SetMetadata(threadID, key string, value *string) error
+	// SetArchived archives the thread, or brings it back, for every
+	// participant.
+	SetArchived(threadID string, archived bool) error
 }
 
 // ContactTx persists the address book.

@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
 		Store:          store,
-		Creates:        agcom.NewService(store),
+		Writes:         agcom.NewService(store),
 		Keys:           keys,
 		Lookup:         statusLookup(store),
 		Hasher:         auth.NewHasher(cfg.HashConcurrency),

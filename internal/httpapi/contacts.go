@@ -49,7 +49,7 @@ func (s *Server) CreateContact(ctx context.Context, req agcomv1.CreateContactReq
 		return nil, err
 	}
 	b := req.Body
-	c, replayed, err := s.creates.CreateContact(ctx, caller, agcom.Contact{
+	c, replayed, err := s.writes.CreateContact(ctx, caller, agcom.Contact{
 		Handle: b.Handle, DisplayName: deref(b.DisplayName), Description: deref(b.Description), Tags: deref(b.Tags),
 	}, idempotencyKeyFrom(ctx))
 	if err != nil {

@@ -46,7 +46,6 @@ type Store interface {
 	ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error)
 	ThreadMetadata(ctx context.Context, caller agcom.Caller, id string) (map[string]string, error)
 	ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id, key string) (string, error)
-	SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error
 
 	ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error)
 	GetContact(ctx context.Context, handle string) (agcom.Contact, error)
@@ -77,8 +76,15 @@ type Store interface {
 	Stats(ctx context.Context) (agcom.Stats, error)
 }
 
+// Writes are the use cases that change something (agcom.Service), as
+// the handlers of each group declare them.
+type Writes interface {
+	Creates
+	threadWriter
+}
+
 // Creates are the use cases that create, each safe to retry with an
-// idempotency key (agcom.Service).
+// idempotency key.
 type Creates interface {
 	SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
 	Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) ([]agcom.Message, bool, error)
@@ -89,9 +95,10 @@ type Creates interface {
 
 // Options configures the HTTP API.
 type Options struct {
-	Store   Store
-	Creates Creates
-	Keys    *auth.Keys
+	Store Store
+	// Writes runs the use cases that write: agcom.Service over the store.
+	Writes Writes
+	Keys   *auth.Keys
 	// Lookup reads an agent's admin and disabled flags and token
 	// generation on every request.
 	Lookup auth.StatusLookup
@@ -126,7 +133,7 @@ type Options struct {
 // Server implements the generated strict-server interface.
 type Server struct {
 	store     Store
-	creates   Creates
+	writes    Writes
 	keys      *auth.Keys
 	authn     auth.Authenticator
 	hasher    *auth.Hasher
@@ -165,7 +172,7 @@ func NewHandler(o Options) (http.Handler, error) {
 	}
 	authn := auth.Authenticator{Keys: o.Keys, Lookup: o.Lookup}
 	srv := &Server{
-		store: o.Store, creates: o.Creates, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
+		store: o.Store, writes: o.Writes, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
 		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now,
 	}
 	public := publicRoutes(spec)

@@ -395,7 +395,7 @@ func TestAdminTotalsMatchTheLists(t *testing.T) {
 		}
 		setArchived := func(id string, archived bool) {
 			v := fmt.Sprint(archived)
-			if err := s.SetThreadMetadata(ctx, caller("alice"), id, agcom.MetadataArchived, &v); err != nil {
+			if err := agcom.NewService(s).SetThreadMetadata(ctx, caller("alice"), id, agcom.MetadataArchived, &v); err != nil {
 				t.Errorf("archive %s = %v: %v", id, archived, err)
 			}
 		}

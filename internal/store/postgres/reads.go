@@ -97,7 +97,7 @@ func (s *Store) MarkRead(ctx context.Context, caller agcom.Caller, id string, re
 func (s *Store) MarkThreadRead(ctx context.Context, caller agcom.Caller, threadID string) (agcom.ThreadReadState, error) {
 	var out agcom.ThreadReadState
 	err := s.writeTx(ctx, func(t *tx) error {
-		if err := t.checkThreadVisible(caller, threadID); err != nil {
+		if err := t.ThreadVisible(caller, threadID); err != nil {
 			return err
 		}
 		out = agcom.ThreadReadState{ThreadID: threadID, ReadAt: t.now}

@@ -120,10 +120,10 @@ func workload(t *testing.T, s *Store) {
 	_, err = s.MarkThreadRead(ctx, bob, m.ThreadID)
 	must("mark thread read", err)
 	v := "high"
-	must("metadata", s.SetThreadMetadata(ctx, alice, m.ThreadID, "priority", &v))
-	must("metadata delete", s.SetThreadMetadata(ctx, alice, m.ThreadID, "priority", nil))
+	must("metadata", agcom.NewService(s).SetThreadMetadata(ctx, alice, m.ThreadID, "priority", &v))
+	must("metadata delete", agcom.NewService(s).SetThreadMetadata(ctx, alice, m.ThreadID, "priority", nil))
 	yes := "true"
-	must("archive", s.SetThreadMetadata(ctx, alice, m.ThreadID, agcom.MetadataArchived, &yes))
+	must("archive", agcom.NewService(s).SetThreadMetadata(ctx, alice, m.ThreadID, agcom.MetadataArchived, &yes))
 	_, err = s.ThreadMetadata(ctx, bob, m.ThreadID)
 	must("thread metadata", err)
 	_, err = s.ThreadMetadataValue(ctx, bob, m.ThreadID, agcom.MetadataArchived)
