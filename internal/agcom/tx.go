@@ -79,6 +79,11 @@ type ContactTx interface {
 	// Contact returns the entry for handle, active or not; ENOTFOUND when
 	// there is none.
 	Contact(handle string) (Contact, error)
+	// LockContact is Contact, and makes other writers to the entry wait
+	// until the transaction ends.
+	LockContact(handle string) (Contact, error)
+	// UpdateContact replaces the entry c.Handle with c.
+	UpdateContact(c Contact) error
 }
 
 // AuditTx records audit events.

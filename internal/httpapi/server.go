@@ -49,8 +49,6 @@ type Store interface {
 
 	ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error)
 	GetContact(ctx context.Context, handle string) (agcom.Contact, error)
-	UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error)
-	DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error)
 
 	ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error)
 
@@ -81,6 +79,7 @@ type Store interface {
 type Writes interface {
 	Creates
 	threadWriter
+	contactWriter
 }
 
 // Creates are the use cases that create, each safe to retry with an

@@ -270,7 +270,7 @@ func TestContactVersionCheckUnderConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := s.UpdateContact(ctx, caller("alice"), "carol", agcom.ContactUpdate{
+				_, err := agcom.NewService(s).UpdateContact(ctx, caller("alice"), "carol", agcom.ContactUpdate{
 					DisplayName: fmt.Sprintf("Carol %d", i), IsActive: true, ExpectedVersion: 1})
 				mu.Lock()
 				defer mu.Unlock()

@@ -130,11 +130,11 @@ func workload(t *testing.T, s *Store) {
 	must("thread metadata value", err)
 	c, _, err := agcom.NewService(s).CreateContact(ctx, alice, agcom.Contact{Handle: "bob", DisplayName: "Bob", Tags: []string{"team"}}, nil)
 	must("create contact", err)
-	_, err = s.UpdateContact(ctx, alice, "bob", agcom.ContactUpdate{DisplayName: "Robert", Tags: []string{"team"}, IsActive: true, ExpectedVersion: c.Version})
+	_, err = agcom.NewService(s).UpdateContact(ctx, alice, "bob", agcom.ContactUpdate{DisplayName: "Robert", Tags: []string{"team"}, IsActive: true, ExpectedVersion: c.Version})
 	must("update contact", err)
 	_, err = s.GetContact(ctx, "bob")
 	must("get contact", err)
-	_, err = s.DeactivateContact(ctx, alice, "bob")
+	_, err = agcom.NewService(s).DeactivateContact(ctx, alice, "bob")
 	must("deactivate contact", err)
 
 	tr, fa := true, false
