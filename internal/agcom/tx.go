@@ -24,6 +24,7 @@ type Tx interface {
 	Limits() Limits
 	MessageTx
 	ThreadTx
+	ReadMarkTx
 	ContactTx
 	AuditTx
 	IdempotencyTx
@@ -69,6 +70,27 @@ type ThreadTx interface {
 	// SetArchived archives the thread, or brings it back, for every
 	// participant.
 	SetArchived(threadID string, archived bool) error
+}
+
+// ReadMarkTx persists what each recipient has read. Marking a message
+// read or unread moves the reader's unread count of its thread, and tells
+// the reader's own clients (a message.read event).
+type ReadMarkTx interface {
+	// LockReadState returns the thread of the message id addressed to
+	// handle, and when handle read it (nil: unread); handle's other marks
+	// in that thread wait until the transaction ends. ENOTFOUND when the
+	// message is not addressed to handle.
+	LockReadState(handle, messageID string) (threadID string, readAt *time.Time, err error)
+	// SetReadAt marks the message, addressed to handle, read at *at, or
+	// unread when at is nil.
+	SetReadAt(handle, threadID, messageID string, at *time.Time) error
+	// LockUnread returns the ids of the thread's messages addressed to
+	// handle that it has not read, oldest first; handle's other marks in
+	// the thread wait until the transaction ends.
+	LockUnread(handle, threadID string) ([]string, error)
+	// ReadThread marks the messages ids, all those of the thread addressed
+	// to handle and unread, read at at.
+	ReadThread(handle, threadID string, ids []string, at time.Time) error
 }
 
 // ContactTx persists the address book.

@@ -52,8 +52,6 @@ type Store interface {
 
 	ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error)
 
-	MarkRead(ctx context.Context, caller agcom.Caller, messageID string, read bool) (agcom.ReadState, error)
-	MarkThreadRead(ctx context.Context, caller agcom.Caller, threadID string) (agcom.ThreadReadState, error)
 	ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error)
 
 	// Events returns the caller's events after the cursor after (or, when
@@ -80,6 +78,7 @@ type Writes interface {
 	Creates
 	threadWriter
 	contactWriter
+	readMarker
 }
 
 // Creates are the use cases that create, each safe to retry with an

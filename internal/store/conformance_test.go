@@ -306,7 +306,7 @@ func TestMarkReadRaceCountsOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := s.MarkRead(ctx, caller("bob"), m1.ID, true); err != nil {
+				if _, err := agcom.NewService(s).MarkRead(ctx, caller("bob"), m1.ID, true); err != nil {
 					t.Errorf("mark read: %v", err)
 				}
 			}()
@@ -316,7 +316,7 @@ func TestMarkReadRaceCountsOnce(t *testing.T) {
 		if err != nil || th.UnreadCount != 1 {
 			t.Errorf("unread %d (err %v), want 1", th.UnreadCount, err)
 		}
-		if _, err := s.MarkThreadRead(ctx, caller("bob"), m1.ThreadID); err != nil {
+		if _, err := agcom.NewService(s).MarkThreadRead(ctx, caller("bob"), m1.ThreadID); err != nil {
 			t.Fatalf("mark thread read: %v", err)
 		}
 		if th, _ := s.GetThread(ctx, caller("bob"), m1.ThreadID); th.UnreadCount != 0 {
