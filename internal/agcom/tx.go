@@ -26,6 +26,7 @@ type Tx interface {
 	ThreadTx
 	ReadMarkTx
 	ContactTx
+	AgentTx
 	AuditTx
 	IdempotencyTx
 }
@@ -106,6 +107,25 @@ type ContactTx interface {
 	LockContact(handle string) (Contact, error)
 	// UpdateContact replaces the entry c.Handle with c.
 	UpdateContact(c Contact) error
+}
+
+// AgentTx persists registered agents.
+type AgentTx interface {
+	// InsertAgent registers a, at token generation 0, with the secret
+	// hash; ECONFLICT when the handle is taken.
+	InsertAgent(a Agent, secretHash string) error
+	// LockAgent returns the agent handle, and makes other writers to it
+	// wait until the transaction ends; ENOTFOUND when there is none.
+	LockAgent(handle string) (Agent, error)
+	// UpdateAgent stores a's display name, flags, token generation and
+	// update time, and wakes its open event streams and waiting
+	// long-polls after the commit, so that they check its rights now.
+	UpdateAgent(a Agent) error
+	// SetSecretHash replaces the agent's secret hash.
+	SetSecretHash(handle, secretHash string) error
+	// UpsertAdmin makes handle an enabled admin with the secret hash,
+	// registering it when there is no such agent.
+	UpsertAdmin(handle, secretHash string) error
 }
 
 // AuditTx records audit events.

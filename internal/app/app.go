@@ -303,7 +303,7 @@ func bootstrapAdmin(ctx context.Context, cfg config.Config, store Store) error {
 	if err != nil {
 		return err
 	}
-	if err := store.EnsureAdmin(ctx, cfg.AdminHandle, hash); err != nil {
+	if err := agcom.NewService(store).EnsureAdmin(ctx, cfg.AdminHandle, hash); err != nil {
 		return fmt.Errorf("ADMIN_HANDLE: %w", err)
 	}
 	return nil

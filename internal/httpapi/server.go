@@ -63,12 +63,7 @@ type Store interface {
 	Subscribe(handle string) (<-chan struct{}, func())
 
 	AgentCredentials(ctx context.Context, handle string) (agcom.Agent, string, error)
-	RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error
 	ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, error)
-	CreateAgent(ctx context.Context, actor string, a agcom.Agent, secretHash string) (agcom.Agent, error)
-	UpdateAgent(ctx context.Context, actor, handle string, u agcom.AgentUpdate) (agcom.Agent, error)
-	SetAgentSecret(ctx context.Context, actor, handle, secretHash string) (agcom.Agent, error)
-	RevokeAgentTokens(ctx context.Context, actor, handle string) (agcom.Agent, error)
 	Stats(ctx context.Context) (agcom.Stats, error)
 }
 
@@ -79,6 +74,8 @@ type Writes interface {
 	threadWriter
 	contactWriter
 	readMarker
+	agentWriter
+	loginAuditor
 }
 
 // Creates are the use cases that create, each safe to retry with an
