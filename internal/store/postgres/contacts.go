@@ -64,17 +64,18 @@ func (s *Store) GetContact(ctx context.Context, handle string) (agcom.Contact, e
 
 // Contact returns the entry for handle, active or not.
 func (t *tx) Contact(handle string) (agcom.Contact, error) {
-	c, err := scanContact(t.queryRow(sqlGetContact, handle))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, agcom.Errorf(agcom.ENOTFOUND, "contact not found")
-	}
-	return c, err
+	return t.contact(sqlGetContact, handle)
 }
 
 // LockContact returns the entry for handle, locking its row until the
 // transaction ends.
 func (t *tx) LockContact(handle string) (agcom.Contact, error) {
-	c, err := scanContact(t.queryRow(sqlLockContact, handle))
+	return t.contact(sqlLockContact, handle)
+}
+
+// contact reads the entry for handle with query.
+func (t *tx) contact(query, handle string) (agcom.Contact, error) {
+	c, err := scanContact(t.queryRow(query, handle))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, agcom.Errorf(agcom.ENOTFOUND, "contact not found")
 	}

@@ -6,8 +6,9 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
-// The package's tests call the write use cases on the store; they run
-// through agcom.Service, as the server runs them.
+// The view cache's tests (views_test.go) write through these methods of
+// the store: each runs the use case through agcom.Service, as the server
+// does, with an actor acting as an admin.
 
 func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error {
 	return agcom.NewService(s).SetThreadMetadata(ctx, caller, id, key, value)
@@ -33,8 +34,8 @@ func (s *Store) EnsureAdmin(ctx context.Context, handle, secretHash string) erro
 	return agcom.NewService(s).EnsureAdmin(ctx, handle, secretHash)
 }
 
-func asAdmin(handle string) agcom.Caller { return agcom.Caller{Handle: handle, IsAdmin: true} }
-
 func (s *Store) RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error {
 	return agcom.NewService(s).RecordTokenFailure(ctx, handle, reason, clientAddr)
 }
+
+func asAdmin(handle string) agcom.Caller { return agcom.Caller{Handle: handle, IsAdmin: true} }
