@@ -31,7 +31,7 @@ func TestAdminEvents(t *testing.T) {
 	}
 
 	no := false
-	if _, err := e.App.Store.UpdateAgent(ctx, "operator", "root", agcom.AgentUpdate{IsAdmin: &no}); err != nil {
+	if _, err := agcom.NewService(e.App.Store).UpdateAgent(ctx, agcom.Caller{Handle: "operator", IsAdmin: true}, "root", agcom.AgentUpdate{IsAdmin: &no}); err != nil {
 		t.Fatal(err)
 	}
 	again, err := admin.ListEventsWithResponse(ctx, &agcomv1.ListEventsParams{After: &cursor})

@@ -71,7 +71,7 @@ func TestMessageListsAfterJoining(t *testing.T) {
 		t.Fatalf("admin reply: %v %s", err, rr.Body)
 	}
 	no := false
-	if _, err := e.App.Store.UpdateAgent(ctx, "operator", "root", agcom.AgentUpdate{IsAdmin: &no}); err != nil {
+	if _, err := agcom.NewService(e.App.Store).UpdateAgent(ctx, agcom.Caller{Handle: "operator", IsAdmin: true}, "root", agcom.AgentUpdate{IsAdmin: &no}); err != nil {
 		t.Fatal(err)
 	}
 	r, err = admin.ListMessagesWithResponse(ctx, &agcomv1.ListMessagesParams{})

@@ -13,9 +13,9 @@ import (
 	"github.com/agcom/agcom/internal/config"
 )
 
-// operator is the actor recorded in the audit trail for changes made with
-// the agent commands.
-const operator = "operator"
+// operator is who makes the changes of the agent commands, as the audit
+// trail records them: whoever holds the database acts as an admin.
+var operator = agcom.Caller{Handle: "operator", IsAdmin: true}
 
 // agent manages registered agents directly on the store (DATABASE_URL or
 // DB_PATH): for the first admin
@@ -54,6 +54,7 @@ func agent(ctx context.Context, args []string, getenv config.Getenv, stdout, std
 		return fmt.Errorf("agent %s: exactly one HANDLE is required", sub)
 	}
 	handle := rest[0]
+	service := agcom.NewService(store)
 	yes, no := true, false
 	switch sub {
 	case "add":
@@ -61,7 +62,7 @@ func agent(ctx context.Context, args []string, getenv config.Getenv, stdout, std
 		if err != nil {
 			return err
 		}
-		a, err := store.CreateAgent(ctx, operator, agcom.Agent{Handle: handle, DisplayName: *displayName, IsAdmin: *admin}, hash)
+		a, err := service.CreateAgent(ctx, operator, agcom.Agent{Handle: handle, DisplayName: *displayName, IsAdmin: *admin}, hash)
 		if err != nil {
 			return err
 		}
@@ -71,26 +72,26 @@ func agent(ctx context.Context, args []string, getenv config.Getenv, stdout, std
 		if err != nil {
 			return err
 		}
-		a, err := store.SetAgentSecret(ctx, operator, handle, hash)
+		a, err := service.SetAgentSecret(ctx, operator, handle, hash)
 		if err != nil {
 			return err
 		}
 		return printSecret(stdout, a, secret)
 	case "revoke-tokens":
-		a, err := store.RevokeAgentTokens(ctx, operator, handle)
+		a, err := service.RevokeAgentTokens(ctx, operator, handle)
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(stdout, "agent %s: every token issued before now is refused\n", a.Handle)
 		return err
 	case "disable":
-		return updateAgent(ctx, store, stdout, handle, agcom.AgentUpdate{Disabled: &yes})
+		return updateAgent(ctx, service, stdout, handle, agcom.AgentUpdate{Disabled: &yes})
 	case "enable":
-		return updateAgent(ctx, store, stdout, handle, agcom.AgentUpdate{Disabled: &no})
+		return updateAgent(ctx, service, stdout, handle, agcom.AgentUpdate{Disabled: &no})
 	case "promote":
-		return updateAgent(ctx, store, stdout, handle, agcom.AgentUpdate{IsAdmin: &yes})
+		return updateAgent(ctx, service, stdout, handle, agcom.AgentUpdate{IsAdmin: &yes})
 	case "demote":
-		return updateAgent(ctx, store, stdout, handle, agcom.AgentUpdate{IsAdmin: &no})
+		return updateAgent(ctx, service, stdout, handle, agcom.AgentUpdate{IsAdmin: &no})
 	}
 	return fmt.Errorf("agent: unknown subcommand %q", sub)
 }
@@ -101,8 +102,8 @@ func printSecret(w io.Writer, a agcom.Agent, secret string) error {
 	return err
 }
 
-func updateAgent(ctx context.Context, store app.Store, w io.Writer, handle string, u agcom.AgentUpdate) error {
-	a, err := store.UpdateAgent(ctx, operator, handle, u)
+func updateAgent(ctx context.Context, service *agcom.Service, w io.Writer, handle string, u agcom.AgentUpdate) error {
+	a, err := service.UpdateAgent(ctx, operator, handle, u)
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
 		Store:          api,
-		Creates:        agcom.NewService(store),
+		Writes:         agcom.NewService(store),
 		Keys:           keys,
 		Lookup:         statusLookup(api),
 		Hasher:         auth.NewHasher(cfg.HashConcurrency),
@@ -309,7 +309,7 @@ func bootstrapAdmin(ctx context.Context, cfg config.Config, store Store) error {
 	if err != nil {
 		return err
 	}
-	if err := store.EnsureAdmin(ctx, cfg.AdminHandle, hash); err != nil {
+	if err := agcom.NewService(store).EnsureAdmin(ctx, cfg.AdminHandle, hash); err != nil {
 		return fmt.Errorf("ADMIN_HANDLE: %w", err)
 	}
 	return nil

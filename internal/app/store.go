@@ -21,8 +21,6 @@ type Store interface {
 	agcom.Writer
 	// Agent returns the registered agent handle, or ENOTFOUND.
 	Agent(ctx context.Context, handle string) (agcom.Agent, error)
-	// EnsureAdmin applies the ADMIN_HANDLE/ADMIN_SECRET bootstrap.
-	EnsureAdmin(ctx context.Context, handle, secretHash string) error
 	// Prune deletes events older than eventsBefore and expired
 	// idempotency keys.
 	Prune(ctx context.Context, eventsBefore time.Time) error

@@ -7,6 +7,15 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// agentWriter registers and changes agents; each use case refuses a
+// caller that is not an admin.
+type agentWriter interface {
+	CreateAgent(ctx context.Context, caller agcom.Caller, a agcom.Agent, secretHash string) (agcom.Agent, error)
+	UpdateAgent(ctx context.Context, caller agcom.Caller, handle string, u agcom.AgentUpdate) (agcom.Agent, error)
+	SetAgentSecret(ctx context.Context, caller agcom.Caller, handle, secretHash string) (agcom.Agent, error)
+	RevokeAgentTokens(ctx context.Context, caller agcom.Caller, handle string) (agcom.Agent, error)
+}
+
 // requireAdmin returns the caller if it is an admin, PermissionDenied
 // otherwise. The flag comes from the store on this very request.
 func requireAdmin(ctx context.Context) (agcom.Caller, error) {
@@ -36,7 +45,7 @@ func (s *Server) ListAgents(ctx context.Context, req agcomv1.ListAgentsRequestOb
 
 // CreateAgent implements POST /admin/agents; the secret is shown only here.
 func (s *Server) CreateAgent(ctx context.Context, req agcomv1.CreateAgentRequestObject) (agcomv1.CreateAgentResponseObject, error) {
-	caller, err := requireAdmin(ctx)
+	caller, err := requireAdmin(ctx) // before a secret is hashed for nothing
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +53,7 @@ func (s *Server) CreateAgent(ctx context.Context, req agcomv1.CreateAgentRequest
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.CreateAgent(ctx, caller.Handle, agcom.Agent{
+	a, err := s.writes.CreateAgent(ctx, caller, agcom.Agent{
 		Handle: req.Body.Handle, DisplayName: deref(req.Body.DisplayName), IsAdmin: deref(req.Body.IsAdmin),
 	}, hash)
 	if err != nil {
@@ -55,11 +64,11 @@ func (s *Server) CreateAgent(ctx context.Context, req agcomv1.CreateAgentRequest
 
 // UpdateAgent implements PATCH /admin/agents/{handle}.
 func (s *Server) UpdateAgent(ctx context.Context, req agcomv1.UpdateAgentRequestObject) (agcomv1.UpdateAgentResponseObject, error) {
-	caller, err := requireAdmin(ctx)
+	caller, err := callerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.UpdateAgent(ctx, caller.Handle, req.Handle, agcom.AgentUpdate{
+	a, err := s.writes.UpdateAgent(ctx, caller, req.Handle, agcom.AgentUpdate{
 		IsAdmin: req.Body.IsAdmin, Disabled: req.Body.Disabled, DisplayName: req.Body.DisplayName,
 	})
 	if err != nil {
@@ -70,7 +79,7 @@ func (s *Server) UpdateAgent(ctx context.Context, req agcomv1.UpdateAgentRequest
 
 // RotateAgentSecret implements POST /admin/agents/{handle}/rotate-secret.
 func (s *Server) RotateAgentSecret(ctx context.Context, req agcomv1.RotateAgentSecretRequestObject) (agcomv1.RotateAgentSecretResponseObject, error) {
-	caller, err := requireAdmin(ctx)
+	caller, err := requireAdmin(ctx) // before a secret is hashed for nothing
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +87,7 @@ func (s *Server) RotateAgentSecret(ctx context.Context, req agcomv1.RotateAgentS
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.SetAgentSecret(ctx, caller.Handle, req.Handle, hash)
+	a, err := s.writes.SetAgentSecret(ctx, caller, req.Handle, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +96,11 @@ func (s *Server) RotateAgentSecret(ctx context.Context, req agcomv1.RotateAgentS
 
 // RevokeAgentTokens implements POST /admin/agents/{handle}/revoke-tokens.
 func (s *Server) RevokeAgentTokens(ctx context.Context, req agcomv1.RevokeAgentTokensRequestObject) (agcomv1.RevokeAgentTokensResponseObject, error) {
-	caller, err := requireAdmin(ctx)
+	caller, err := callerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.RevokeAgentTokens(ctx, caller.Handle, req.Handle)
+	a, err := s.writes.RevokeAgentTokens(ctx, caller, req.Handle)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,12 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// contactWriter changes address book entries.
+type contactWriter interface {
+	UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error)
+	DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error)
+}
+
 // ListContacts implements GET /contacts.
 func (s *Server) ListContacts(ctx context.Context, req agcomv1.ListContactsRequestObject) (agcomv1.ListContactsResponseObject, error) {
 	p := req.Params
@@ -49,7 +55,7 @@ func (s *Server) CreateContact(ctx context.Context, req agcomv1.CreateContactReq
 		return nil, err
 	}
 	b := req.Body
-	c, replayed, err := s.creates.CreateContact(ctx, caller, agcom.Contact{
+	c, replayed, err := s.writes.CreateContact(ctx, caller, agcom.Contact{
 		Handle: b.Handle, DisplayName: deref(b.DisplayName), Description: deref(b.Description), Tags: deref(b.Tags),
 	}, idempotencyKeyFrom(ctx))
 	if err != nil {
@@ -74,7 +80,7 @@ func (s *Server) UpdateContact(ctx context.Context, req agcomv1.UpdateContactReq
 		return nil, err
 	}
 	b := req.Body
-	c, err := s.store.UpdateContact(ctx, caller, req.Handle, agcom.ContactUpdate{
+	c, err := s.writes.UpdateContact(ctx, caller, req.Handle, agcom.ContactUpdate{
 		DisplayName: deref(b.DisplayName), Description: deref(b.Description), Tags: deref(b.Tags),
 		IsActive: activeOnly(b.IsActive), ExpectedVersion: b.ExpectedVersion,
 	})
@@ -90,7 +96,7 @@ func (s *Server) DeactivateContact(ctx context.Context, req agcomv1.DeactivateCo
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.store.DeactivateContact(ctx, caller, req.Handle)
+	c, err := s.writes.DeactivateContact(ctx, caller, req.Handle)
 	if err != nil {
 		return nil, err
 	}

@@ -7,13 +7,19 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// readMarker marks messages read or unread for their recipient.
+type readMarker interface {
+	MarkRead(ctx context.Context, caller agcom.Caller, messageID string, read bool) (agcom.ReadState, error)
+	MarkThreadRead(ctx context.Context, caller agcom.Caller, threadID string) (agcom.ThreadReadState, error)
+}
+
 // MarkMessageRead implements POST /messages/{message_id}/read.
 func (s *Server) MarkMessageRead(ctx context.Context, req agcomv1.MarkMessageReadRequestObject) (agcomv1.MarkMessageReadResponseObject, error) {
 	caller, err := callerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.store.MarkRead(ctx, caller, req.MessageId, true)
+	st, err := s.writes.MarkRead(ctx, caller, req.MessageId, true)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +32,7 @@ func (s *Server) MarkMessageUnread(ctx context.Context, req agcomv1.MarkMessageU
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.store.MarkRead(ctx, caller, req.MessageId, false)
+	st, err := s.writes.MarkRead(ctx, caller, req.MessageId, false)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +45,7 @@ func (s *Server) MarkThreadRead(ctx context.Context, req agcomv1.MarkThreadReadR
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.store.MarkThreadRead(ctx, caller, req.ThreadId)
+	st, err := s.writes.MarkThreadRead(ctx, caller, req.ThreadId)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func (s *Server) SendMessage(ctx context.Context, req agcomv1.SendMessageRequest
 	if err != nil {
 		return nil, err
 	}
-	m, replayed, err := s.creates.SendMessage(ctx, caller, toDomainNewMessage(req.Body), idempotencyKeyFrom(ctx))
+	m, replayed, err := s.writes.SendMessage(ctx, caller, toDomainNewMessage(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (s *Server) SendGroupMessage(ctx context.Context, req agcomv1.SendGroupMess
 	if err != nil {
 		return nil, err
 	}
-	m, replayed, err := s.creates.SendMessage(ctx, caller, toDomainNewMessage(req.Body), idempotencyKeyFrom(ctx))
+	m, replayed, err := s.writes.SendMessage(ctx, caller, toDomainNewMessage(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (s *Server) BroadcastMessage(ctx context.Context, req agcomv1.BroadcastMess
 	if err != nil {
 		return nil, err
 	}
-	ms, replayed, err := s.creates.Broadcast(ctx, caller, toDomainNewMessage(req.Body), idempotencyKeyFrom(ctx))
+	ms, replayed, err := s.writes.Broadcast(ctx, caller, toDomainNewMessage(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (s *Server) ReplyToMessage(ctx context.Context, req agcomv1.ReplyToMessageR
 	if err != nil {
 		return nil, err
 	}
-	m, replayed, err := s.creates.ReplyToMessage(ctx, caller, req.MessageId, toDomainReply(req.Body), idempotencyKeyFrom(ctx))
+	m, replayed, err := s.writes.ReplyToMessage(ctx, caller, req.MessageId, toDomainReply(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}

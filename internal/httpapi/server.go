@@ -46,17 +46,12 @@ type Store interface {
 	ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error)
 	ThreadMetadata(ctx context.Context, caller agcom.Caller, id string) (map[string]string, error)
 	ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id, key string) (string, error)
-	SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error
 
 	ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error)
 	GetContact(ctx context.Context, handle string) (agcom.Contact, error)
-	UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error)
-	DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error)
 
 	ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error)
 
-	MarkRead(ctx context.Context, caller agcom.Caller, messageID string, read bool) (agcom.ReadState, error)
-	MarkThreadRead(ctx context.Context, caller agcom.Caller, threadID string) (agcom.ThreadReadState, error)
 	ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error)
 
 	// Events returns the caller's events after the cursor after (or, when
@@ -68,17 +63,23 @@ type Store interface {
 	Subscribe(handle string) (<-chan struct{}, func())
 
 	AgentCredentials(ctx context.Context, handle string) (agcom.Agent, string, error)
-	RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error
 	ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, error)
-	CreateAgent(ctx context.Context, actor string, a agcom.Agent, secretHash string) (agcom.Agent, error)
-	UpdateAgent(ctx context.Context, actor, handle string, u agcom.AgentUpdate) (agcom.Agent, error)
-	SetAgentSecret(ctx context.Context, actor, handle, secretHash string) (agcom.Agent, error)
-	RevokeAgentTokens(ctx context.Context, actor, handle string) (agcom.Agent, error)
 	Stats(ctx context.Context) (agcom.Stats, error)
 }
 
+// Writes are the use cases that change something (agcom.Service), as
+// the handlers of each group declare them.
+type Writes interface {
+	Creates
+	threadWriter
+	contactWriter
+	readMarker
+	agentWriter
+	loginAuditor
+}
+
 // Creates are the use cases that create, each safe to retry with an
-// idempotency key (agcom.Service).
+// idempotency key.
 type Creates interface {
 	SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
 	Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) ([]agcom.Message, bool, error)
@@ -89,9 +90,10 @@ type Creates interface {
 
 // Options configures the HTTP API.
 type Options struct {
-	Store   Store
-	Creates Creates
-	Keys    *auth.Keys
+	Store Store
+	// Writes runs the use cases that write: agcom.Service over the store.
+	Writes Writes
+	Keys   *auth.Keys
 	// Lookup reads an agent's admin and disabled flags and token
 	// generation on every request.
 	Lookup auth.StatusLookup
@@ -130,7 +132,7 @@ type Options struct {
 // Server implements the generated strict-server interface.
 type Server struct {
 	store     Store
-	creates   Creates
+	writes    Writes
 	keys      *auth.Keys
 	authn     auth.Authenticator
 	hasher    *auth.Hasher
@@ -174,7 +176,7 @@ func NewHandler(o Options) (http.Handler, error) {
 	}
 	authn := auth.Authenticator{Keys: o.Keys, Lookup: o.Lookup}
 	srv := &Server{
-		store: o.Store, creates: o.Creates, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
+		store: o.Store, writes: o.Writes, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
 		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now, encodings: encodings,
 	}
 	public := publicRoutes(spec)

@@ -7,6 +7,12 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// threadWriter changes a thread's metadata and archive state.
+type threadWriter interface {
+	SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error
+	SetThreadArchived(ctx context.Context, caller agcom.Caller, id string, archived bool) error
+}
+
 // ListThreads implements GET /threads.
 func (s *Server) ListThreads(ctx context.Context, req agcomv1.ListThreadsRequestObject) (agcomv1.ListThreadsResponseObject, error) {
 	caller, err := callerFrom(ctx)
@@ -63,7 +69,7 @@ func (s *Server) ReplyToThread(ctx context.Context, req agcomv1.ReplyToThreadReq
 	if err != nil {
 		return nil, err
 	}
-	m, replayed, err := s.creates.ReplyToThread(ctx, caller, req.ThreadId, toDomainReply(req.Body), idempotencyKeyFrom(ctx))
+	m, replayed, err := s.writes.ReplyToThread(ctx, caller, req.ThreadId, toDomainReply(req.Body), idempotencyKeyFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +108,7 @@ func (s *Server) PutThreadMetadata(ctx context.Context, req agcomv1.PutThreadMet
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.SetThreadMetadata(ctx, caller, req.ThreadId, req.Body.Key, req.Body.Value); err != nil {
+	if err := s.writes.SetThreadMetadata(ctx, caller, req.ThreadId, req.Body.Key, req.Body.Value); err != nil {
 		return nil, err
 	}
 	return agcomv1.PutThreadMetadata200JSONResponse{ThreadId: req.ThreadId, Key: req.Body.Key, Value: req.Body.Value}, nil
@@ -124,16 +130,11 @@ func (s *Server) UnarchiveThread(ctx context.Context, req agcomv1.UnarchiveThrea
 	return agcomv1.UnarchiveThread200JSONResponse{ThreadId: req.ThreadId, Archived: false}, nil
 }
 
-// setArchived sets the "archived" metadata key to "true", or removes it.
+// setArchived archives the thread, or brings it back.
 func (s *Server) setArchived(ctx context.Context, threadID string, archived bool) error {
 	caller, err := callerFrom(ctx)
 	if err != nil {
 		return err
 	}
-	var value *string
-	if archived {
-		v := "true"
-		value = &v
-	}
-	return s.store.SetThreadMetadata(ctx, caller, threadID, agcom.MetadataArchived, value)
+	return s.writes.SetThreadArchived(ctx, caller, threadID, archived)
 }

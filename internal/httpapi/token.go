@@ -8,6 +8,11 @@ import (
 	"github.com/agcom/agcom/internal/auth"
 )
 
+// loginAuditor records failed logins.
+type loginAuditor interface {
+	RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error
+}
+
 // badCredentials is the one answer to every failed login, so that it does
 // not tell an unknown handle from a wrong secret or a disabled agent.
 var badCredentials = &agcom.Error{Code: agcom.EUNAUTHENTICATED, Message: "invalid agent handle or secret"}
@@ -34,7 +39,7 @@ func (s *Server) IssueToken(ctx context.Context, req agcomv1.IssueTokenRequestOb
 		reason = "disabled"
 	}
 	if reason != "" {
-		if err := s.store.RecordTokenFailure(ctx, handle, reason, requestInfoFrom(ctx).client); err != nil {
+		if err := s.writes.RecordTokenFailure(ctx, handle, reason, requestInfoFrom(ctx).client); err != nil {
 			return nil, err
 		}
 		return nil, badCredentials

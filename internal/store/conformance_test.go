@@ -279,7 +279,7 @@ func TestContactVersionCheckUnderConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := s.UpdateContact(ctx, caller("alice"), "carol", agcom.ContactUpdate{
+				_, err := agcom.NewService(s).UpdateContact(ctx, caller("alice"), "carol", agcom.ContactUpdate{
 					DisplayName: fmt.Sprintf("Carol %d", i), IsActive: true, ExpectedVersion: 1})
 				mu.Lock()
 				defer mu.Unlock()
@@ -315,7 +315,7 @@ func TestMarkReadRaceCountsOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := s.MarkRead(ctx, caller("bob"), m1.ID, true); err != nil {
+				if _, err := agcom.NewService(s).MarkRead(ctx, caller("bob"), m1.ID, true); err != nil {
 					t.Errorf("mark read: %v", err)
 				}
 			}()
@@ -325,7 +325,7 @@ func TestMarkReadRaceCountsOnce(t *testing.T) {
 		if err != nil || th.UnreadCount != 1 {
 			t.Errorf("unread %d (err %v), want 1", th.UnreadCount, err)
 		}
-		if _, err := s.MarkThreadRead(ctx, caller("bob"), m1.ThreadID); err != nil {
+		if _, err := agcom.NewService(s).MarkThreadRead(ctx, caller("bob"), m1.ThreadID); err != nil {
 			t.Fatalf("mark thread read: %v", err)
 		}
 		if th, _ := s.GetThread(ctx, caller("bob"), m1.ThreadID); th.UnreadCount != 0 {
@@ -404,7 +404,7 @@ func TestAdminTotalsMatchTheLists(t *testing.T) {
 		}
 		setArchived := func(id string, archived bool) {
 			v := fmt.Sprint(archived)
-			if err := s.SetThreadMetadata(ctx, caller("alice"), id, agcom.MetadataArchived, &v); err != nil {
+			if err := agcom.NewService(s).SetThreadMetadata(ctx, caller("alice"), id, agcom.MetadataArchived, &v); err != nil {
 				t.Errorf("archive %s = %v: %v", id, archived, err)
 			}
 		}

@@ -23,7 +23,7 @@ func TestThreadEventsReadEachThreadOncePerPage(t *testing.T) {
 		other := send(t, s, "alice", []string{"bob"}, "other", "body").ThreadID
 		for i := range 5 {
 			for _, th := range []string{one, other} {
-				if err := s.SetThreadMetadata(ctx, caller("alice"), th, "step", ptr(fmt.Sprint(i))); err != nil {
+				if err := agcom.NewService(s).SetThreadMetadata(ctx, caller("alice"), th, "step", ptr(fmt.Sprint(i))); err != nil {
 					t.Fatal(err)
 				}
 			}

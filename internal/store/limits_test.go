@@ -41,7 +41,7 @@ func TestMetadataLimits(t *testing.T) {
 		alice := caller("alice")
 		th := send(t, s, "alice", []string{"bob"}, "limits", "body").ThreadID
 		set := func(key string, value *string) error {
-			return s.SetThreadMetadata(ctx, alice, th, key, value)
+			return agcom.NewService(s).SetThreadMetadata(ctx, alice, th, key, value)
 		}
 		must := func(what string, err error) {
 			t.Helper()
@@ -112,7 +112,7 @@ func TestMetadataLimitsHoldUnderConcurrentWriters(t *testing.T) {
 						go func() {
 							defer wg.Done()
 							<-start
-							err := s.SetThreadMetadata(ctx, alice, th, fmt.Sprintf("k%02d", i), ptr(tc.value))
+							err := agcom.NewService(s).SetThreadMetadata(ctx, alice, th, fmt.Sprintf("k%02d", i), ptr(tc.value))
 							switch agcom.ErrorCode(err) {
 							case "":
 								mu.Lock()

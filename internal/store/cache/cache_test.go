@@ -109,7 +109,7 @@ func TestFollowsWrites(t *testing.T) {
 			}
 		}, bob, false, func(l agcom.ThreadList) string { return wantSubjects(subjects(l), "first", "second") }},
 		{"bob marks his thread read", func() {
-			if _, err := s.MarkThreadRead(ctx, bob, first.ThreadID); err != nil {
+			if _, err := agcom.NewService(s).MarkThreadRead(ctx, bob, first.ThreadID); err != nil {
 				t.Fatal(err)
 			}
 		}, bob, false, func(l agcom.ThreadList) string {
@@ -120,7 +120,7 @@ func TestFollowsWrites(t *testing.T) {
 		}},
 		{"metadata on bob's thread", func() {
 			v := "high"
-			if err := s.SetThreadMetadata(ctx, alice, first.ThreadID, "priority", &v); err != nil {
+			if err := agcom.NewService(s).SetThreadMetadata(ctx, alice, first.ThreadID, "priority", &v); err != nil {
 				t.Fatal(err)
 			}
 		}, bob, false, func(l agcom.ThreadList) string {
@@ -187,7 +187,7 @@ func TestFollowsWrites(t *testing.T) {
 	if !fromMemory(r, func() { audit() }) {
 		t.Error("audit: the second read was not answered from memory")
 	}
-	if err := s.RecordTokenFailure(ctx, "bob", "bad secret", "192.0.2.1"); err != nil {
+	if err := agcom.NewService(s).RecordTokenFailure(ctx, "bob", "bad secret", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	var after agcom.AuditEventList
@@ -318,7 +318,7 @@ func TestAgentFollowsWrites(t *testing.T) {
 			t.Fatalf("before it exists: err %v, want ENOTFOUND", err)
 		}
 	}
-	if _, err := s.CreateAgent(ctx, "root", agcom.Agent{Handle: "alice"}, "hash-1"); err != nil {
+	if _, err := agcom.NewService(s).CreateAgent(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, agcom.Agent{Handle: "alice"}, "hash-1"); err != nil {
 		t.Fatal(err)
 	}
 	if a := get(); a.IsAdmin || a.Disabled {
@@ -334,26 +334,26 @@ func TestAgentFollowsWrites(t *testing.T) {
 		check func(agcom.Agent) bool
 	}{
 		{"disable", func() error {
-			_, err := s.UpdateAgent(ctx, "root", "alice", agcom.AgentUpdate{Disabled: &yes})
+			_, err := agcom.NewService(s).UpdateAgent(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, "alice", agcom.AgentUpdate{Disabled: &yes})
 			return err
 		}, func(a agcom.Agent) bool { return a.Disabled }},
 		{"promote", func() error {
-			_, err := s.UpdateAgent(ctx, "root", "alice", agcom.AgentUpdate{IsAdmin: &yes})
+			_, err := agcom.NewService(s).UpdateAgent(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, "alice", agcom.AgentUpdate{IsAdmin: &yes})
 			return err
 		}, func(a agcom.Agent) bool { return a.IsAdmin && a.Disabled }},
 		{"rotate the secret", func() error {
-			_, err := s.SetAgentSecret(ctx, "root", "alice", "hash-2")
+			_, err := agcom.NewService(s).SetAgentSecret(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, "alice", "hash-2")
 			return err
 		}, func(a agcom.Agent) bool { return a.IsAdmin && a.Disabled && a.TokenGeneration == 1 }},
 		{"revoke tokens", func() error {
-			_, err := s.RevokeAgentTokens(ctx, "root", "alice")
+			_, err := agcom.NewService(s).RevokeAgentTokens(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, "alice")
 			return err
 		}, func(a agcom.Agent) bool { return a.TokenGeneration == 2 }},
 		{"demote and enable", func() error {
-			_, err := s.UpdateAgent(ctx, "root", "alice", agcom.AgentUpdate{IsAdmin: &no, Disabled: &no})
+			_, err := agcom.NewService(s).UpdateAgent(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, "alice", agcom.AgentUpdate{IsAdmin: &no, Disabled: &no})
 			return err
 		}, func(a agcom.Agent) bool { return !a.IsAdmin && !a.Disabled }},
-		{"bootstrap admin", func() error { return s.EnsureAdmin(ctx, "alice", "hash-3") },
+		{"bootstrap admin", func() error { return agcom.NewService(s).EnsureAdmin(ctx, "alice", "hash-3") },
 			func(a agcom.Agent) bool { return a.IsAdmin && !a.Disabled }},
 	}
 	for _, st := range steps {
@@ -378,7 +378,7 @@ func TestAnotherStoreThenOurWrite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "agcom.db")
 	s, r := open(t, path)
-	if _, err := s.CreateAgent(ctx, "root", agcom.Agent{Handle: "carol"}, "hash"); err != nil {
+	if _, err := agcom.NewService(s).CreateAgent(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, agcom.Agent{Handle: "carol"}, "hash"); err != nil {
 		t.Fatal(err)
 	}
 	if a, err := r.Agent(ctx, "carol"); err != nil || a.Disabled {
@@ -390,12 +390,12 @@ func TestAnotherStoreThenOurWrite(t *testing.T) {
 
 	other := openStore(t, path)
 	yes := true
-	if _, err := other.UpdateAgent(ctx, "root", "carol", agcom.AgentUpdate{Disabled: &yes}); err != nil {
+	if _, err := agcom.NewService(other).UpdateAgent(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, "carol", agcom.AgentUpdate{Disabled: &yes}); err != nil {
 		t.Fatal(err)
 	}
 	// This store writes too, before anyone reads: its commit must not
 	// hide the other's.
-	if err := s.RecordTokenFailure(ctx, "dave", "bad secret", "192.0.2.1"); err != nil {
+	if err := agcom.NewService(s).RecordTokenFailure(ctx, "dave", "bad secret", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	if a, err := r.Agent(ctx, "carol"); err != nil || !a.Disabled {

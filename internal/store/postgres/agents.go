@@ -16,16 +16,17 @@ const (
 	sqlGetAgentWithHash = `SELECT ` + agentColumns + `, a.secret_hash FROM agents a WHERE a.handle = $1`
 	sqlListAgents       = `SELECT ` + agentColumns + ` FROM agents a ORDER BY a.handle LIMIT $1 OFFSET $2`
 	sqlCountAgents      = `SELECT count(*) FROM agents`
-	sqlInsertAgent      = `
+	// Writers to one agent take turns on its row, so that each changes
+	// what the one before it wrote.
+	sqlLockAgent   = sqlGetAgent + ` FOR UPDATE`
+	sqlInsertAgent = `
 		INSERT INTO agents (handle, display_name, secret_hash, is_admin, disabled, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, false, $5, $5) ON CONFLICT (handle) DO NOTHING`
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (handle) DO NOTHING`
 	sqlUpdateAgent = `
-		UPDATE agents SET is_admin = coalesce($1, is_admin), disabled = coalesce($2, disabled),
-			display_name = coalesce($3, display_name), updated_at = $4
-		WHERE handle = $5`
-	sqlSetAgentSecret = `UPDATE agents SET secret_hash = $1, token_gen = token_gen + 1, updated_at = $2 WHERE handle = $3`
-	sqlRevokeTokens   = `UPDATE agents SET token_gen = token_gen + 1, updated_at = $1 WHERE handle = $2`
-	sqlUpsertAdmin    = `
+		UPDATE agents SET display_name = $1, is_admin = $2, disabled = $3, token_gen = $4, updated_at = $5
+		WHERE handle = $6`
+	sqlSetSecretHash = `UPDATE agents SET secret_hash = $1 WHERE handle = $2`
+	sqlUpsertAdmin   = `
 		INSERT INTO agents (handle, display_name, secret_hash, is_admin, disabled, created_at, updated_at)
 		VALUES ($1, NULL, $2, true, false, $3, $3)
 		ON CONFLICT (handle) DO UPDATE SET secret_hash = excluded.secret_hash, is_admin = true, disabled = false,
@@ -46,8 +47,10 @@ func (s *Store) Agent(ctx context.Context, handle string) (agcom.Agent, error) {
 	return a, translate(err)
 }
 
-func (t *tx) getAgent(handle string) (agcom.Agent, error) {
-	a, err := scanAgent(t.queryRow(sqlGetAgent, handle))
+// LockAgent returns the agent handle, locking its row until the
+// transaction ends.
+func (t *tx) LockAgent(handle string) (agcom.Agent, error) {
+	a, err := scanAgent(t.queryRow(sqlLockAgent, handle))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, agcom.Errorf(agcom.ENOTFOUND, "agent not found")
 	}
@@ -63,15 +66,6 @@ func (s *Store) AgentCredentials(ctx context.Context, handle string) (agcom.Agen
 		return a, "", agcom.Errorf(agcom.ENOTFOUND, "agent not found")
 	}
 	return a, hash, translate(err)
-}
-
-// RecordTokenFailure audits a failed login for the claimed handle, from
-// the client address clientAddr. Nobody authenticated, so the entry has no
-// actor: the handle is its target.
-func (s *Store) RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error {
-	return s.writeTx(ctx, func(t *tx) error {
-		return t.Audit(agcom.EventTokenIssueFailure, "", handle, map[string]any{"reason": reason, "client_address": clientAddr})
-	})
 }
 
 // ListAgents returns registered agents by handle.
@@ -105,127 +99,40 @@ func (s *Store) ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, 
 	return out, err
 }
 
-// CreateAgent registers a with the given secret hash. Returns ECONFLICT
-// when the handle is taken, EINVALID for bad fields.
-func (s *Store) CreateAgent(ctx context.Context, actor string, a agcom.Agent, secretHash string) (agcom.Agent, error) {
-	if err := agcom.CheckHandle("handle", a.Handle); err != nil {
-		return agcom.Agent{}, err
-	}
-	if err := agcom.CheckOptionalText("display_name", a.DisplayName, agcom.MaxDisplayNameLen); err != nil {
-		return agcom.Agent{}, err
-	}
-	var out agcom.Agent
-	err := s.writeTx(ctx, func(t *tx) error {
-		tag, err := t.exec(sqlInsertAgent, a.Handle, nullString(a.DisplayName), secretHash, a.IsAdmin, toMicros(t.now))
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return agcom.Errorf(agcom.ECONFLICT, "agent %s already exists", a.Handle)
-		}
-		out = agcom.Agent{Handle: a.Handle, DisplayName: a.DisplayName, IsAdmin: a.IsAdmin, CreatedAt: t.now, UpdatedAt: t.now}
-		return t.Audit(agcom.EventAgentCreate, actor, a.Handle, map[string]any{"is_admin": a.IsAdmin})
-	})
-	return out, err
-}
-
-// UpdateAgent changes the fields of u that are set. Returns ENOTFOUND when
-// there is no such agent, EINVALID for bad fields.
-func (s *Store) UpdateAgent(ctx context.Context, actor, handle string, u agcom.AgentUpdate) (agcom.Agent, error) {
-	if u.DisplayName != nil {
-		if err := agcom.CheckText("display_name", *u.DisplayName, agcom.MaxDisplayNameLen); err != nil {
-			return agcom.Agent{}, err
-		}
-	}
-	var out agcom.Agent
-	err := s.writeTx(ctx, func(t *tx) error {
-		tag, err := t.exec(sqlUpdateAgent, u.IsAdmin, u.Disabled, u.DisplayName, toMicros(t.now), handle)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return agcom.Errorf(agcom.ENOTFOUND, "agent not found")
-		}
-		if out, err = t.getAgent(handle); err != nil {
-			return err
-		}
-		if err := t.wake(handle); err != nil {
-			return err
-		}
-		details := map[string]any{}
-		if u.IsAdmin != nil {
-			details["is_admin"] = *u.IsAdmin
-		}
-		if u.Disabled != nil {
-			details["disabled"] = *u.Disabled
-		}
-		if u.DisplayName != nil {
-			details["display_name"] = *u.DisplayName
-		}
-		return t.Audit(agcom.EventAgentUpdate, actor, handle, details)
-	})
-	return out, err
-}
-
-// SetAgentSecret replaces the agent's secret hash. Returns ENOTFOUND when
-// there is no such agent.
-func (s *Store) SetAgentSecret(ctx context.Context, actor, handle, secretHash string) (agcom.Agent, error) {
-	var out agcom.Agent
-	err := s.writeTx(ctx, func(t *tx) error {
-		tag, err := t.exec(sqlSetAgentSecret, secretHash, toMicros(t.now), handle)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return agcom.Errorf(agcom.ENOTFOUND, "agent not found")
-		}
-		if out, err = t.getAgent(handle); err != nil {
-			return err
-		}
-		if err := t.wake(handle); err != nil {
-			return err
-		}
-		return t.Audit(agcom.EventAgentSecretRotate, actor, handle, map[string]any{})
-	})
-	return out, err
-}
-
-// RevokeAgentTokens ends every token issued to the agent so far: it
-// raises the agent's token generation. Returns ENOTFOUND when there is no
-// such agent.
-func (s *Store) RevokeAgentTokens(ctx context.Context, actor, handle string) (agcom.Agent, error) {
-	var out agcom.Agent
-	err := s.writeTx(ctx, func(t *tx) error {
-		tag, err := t.exec(sqlRevokeTokens, toMicros(t.now), handle)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return agcom.Errorf(agcom.ENOTFOUND, "agent not found")
-		}
-		if out, err = t.getAgent(handle); err != nil {
-			return err
-		}
-		if err := t.wake(handle); err != nil {
-			return err
-		}
-		return t.Audit(agcom.EventAgentTokensRevoke, actor, handle, map[string]any{"token_generation": out.TokenGeneration})
-	})
-	return out, err
-}
-
-// EnsureAdmin makes sure handle exists, is an enabled admin, and has the
-// given secret hash: the ADMIN_HANDLE/ADMIN_SECRET bootstrap.
-func (s *Store) EnsureAdmin(ctx context.Context, handle, secretHash string) error {
-	if err := agcom.CheckHandle("handle", handle); err != nil {
+// InsertAgent registers a with the secret hash. ON CONFLICT DO NOTHING
+// rather than a unique violation, which would abort the transaction.
+func (t *tx) InsertAgent(a agcom.Agent, secretHash string) error {
+	tag, err := t.exec(sqlInsertAgent, a.Handle, nullString(a.DisplayName), secretHash, a.IsAdmin, a.Disabled,
+		toMicros(a.CreatedAt), toMicros(a.UpdatedAt))
+	if err != nil {
 		return err
 	}
-	return s.writeTx(ctx, func(t *tx) error {
-		if _, err := t.exec(sqlUpsertAdmin, handle, secretHash, toMicros(t.now)); err != nil {
-			return err
-		}
-		return t.Audit(agcom.EventAgentUpdate, handle, handle, map[string]any{"is_admin": true, "disabled": false, "bootstrap": true})
-	})
+	if tag.RowsAffected() == 0 {
+		return agcom.Errorf(agcom.ECONFLICT, "agent %s already exists", a.Handle)
+	}
+	return nil
+}
+
+// UpdateAgent stores a's fields and wakes its streams, on every node,
+// after the commit.
+func (t *tx) UpdateAgent(a agcom.Agent) error {
+	if _, err := t.exec(sqlUpdateAgent, nullString(a.DisplayName), a.IsAdmin, a.Disabled, a.TokenGeneration,
+		toMicros(a.UpdatedAt), a.Handle); err != nil {
+		return err
+	}
+	return t.wake(a.Handle)
+}
+
+// SetSecretHash replaces the agent's secret hash.
+func (t *tx) SetSecretHash(handle, secretHash string) error {
+	_, err := t.exec(sqlSetSecretHash, secretHash, handle)
+	return err
+}
+
+// UpsertAdmin makes handle an enabled admin with the secret hash.
+func (t *tx) UpsertAdmin(handle, secretHash string) error {
+	_, err := t.exec(sqlUpsertAdmin, handle, secretHash, toMicros(t.now))
+	return err
 }
 
 // Stats counts threads, messages, agents and contacts.

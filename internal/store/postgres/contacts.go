@@ -19,15 +19,13 @@ const (
 		INSERT INTO contacts (handle, display_name, description, tags, is_active, created_at, updated_at, updated_by, version, search_text)
 		VALUES ($1, $2, $3, $4, true, $5, $5, $6, 1, $7)`
 	sqlGetContact = `SELECT ` + contactColumns + ` FROM contacts c WHERE c.handle = $1`
-	// The version check and the change are one statement, so two writers
-	// with the same expected version can never both succeed.
+	// Writers to one entry take turns on its row, so that each checks the
+	// version the one before it wrote.
+	sqlLockContact   = sqlGetContact + ` FOR UPDATE`
 	sqlUpdateContact = `
 		UPDATE contacts SET display_name = $1, description = $2, tags = $3, is_active = $4,
-			updated_at = $5, updated_by = $6, version = version + 1, search_text = $7
-		WHERE handle = $8 AND version = $9`
-	sqlDeactivateContact = `
-		UPDATE contacts SET is_active = false, updated_at = $1, updated_by = $2, version = version + 1
-		WHERE handle = $3 AND is_active`
+			updated_at = $5, updated_by = $6, version = $7, search_text = $8
+		WHERE handle = $9`
 	sqlDeleteContactTags = `DELETE FROM contact_tags WHERE handle = $1`
 	sqlInsertContactTags = `INSERT INTO contact_tags (tag, handle) SELECT tag, $1 FROM unnest($2::text[]) AS tag ON CONFLICT DO NOTHING`
 )
@@ -66,77 +64,37 @@ func (s *Store) GetContact(ctx context.Context, handle string) (agcom.Contact, e
 
 // Contact returns the entry for handle, active or not.
 func (t *tx) Contact(handle string) (agcom.Contact, error) {
-	c, err := scanContact(t.queryRow(sqlGetContact, handle))
+	return t.contact(sqlGetContact, handle)
+}
+
+// LockContact returns the entry for handle, locking its row until the
+// transaction ends.
+func (t *tx) LockContact(handle string) (agcom.Contact, error) {
+	return t.contact(sqlLockContact, handle)
+}
+
+// contact reads the entry for handle with query.
+func (t *tx) contact(query, handle string) (agcom.Contact, error) {
+	c, err := scanContact(t.queryRow(query, handle))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, agcom.Errorf(agcom.ENOTFOUND, "contact not found")
 	}
 	return c, err
 }
 
-// UpdateContact replaces the entry's display name, description, tags and
-// active flag if its version is still u.ExpectedVersion. Returns ENOTFOUND
-// when there is no entry, EVERSION when the version moved on, EINVALID for
-// bad fields.
-func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error) {
-	tags, err := agcom.CheckContactFields(u.DisplayName, u.Description, u.Tags)
+// UpdateContact replaces the entry c.Handle with c, whose fields are valid
+// and whose tags are normalised.
+func (t *tx) UpdateContact(c agcom.Contact) error {
+	tagsJSON, err := json.Marshal(c.Tags)
 	if err != nil {
-		return agcom.Contact{}, err
+		return err
 	}
-	if u.ExpectedVersion < 1 {
-		return agcom.Contact{}, agcom.Invalid("expected_version", "must be at least 1")
+	if _, err := t.exec(sqlUpdateContact, nullString(c.DisplayName), nullString(c.Description), string(tagsJSON),
+		c.IsActive, toMicros(c.UpdatedAt), c.UpdatedBy, c.Version,
+		agcom.ContactSearchText(c.Handle, c.DisplayName, c.Description), c.Handle); err != nil {
+		return err
 	}
-	tagsJSON, err := json.Marshal(tags)
-	if err != nil {
-		return agcom.Contact{}, err
-	}
-	var out agcom.Contact
-	err = s.writeTx(ctx, func(t *tx) error {
-		tag, err := t.exec(sqlUpdateContact, nullString(u.DisplayName), nullString(u.Description),
-			string(tagsJSON), u.IsActive, toMicros(t.now), caller.Handle,
-			agcom.ContactSearchText(handle, u.DisplayName, u.Description), handle, u.ExpectedVersion)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			if _, err := t.Contact(handle); err != nil {
-				return err
-			}
-			return agcom.Errorf(agcom.EVERSION, "contact %s is no longer at version %d; read it again and retry", handle, u.ExpectedVersion)
-		}
-		if err := t.setContactTags(handle, tags); err != nil {
-			return err
-		}
-		if out, err = t.Contact(handle); err != nil {
-			return err
-		}
-		return t.Audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
-			"display_name": nullString(u.DisplayName), "tags": tags, "is_active": u.IsActive, "version": out.Version,
-		})
-	})
-	return out, err
-}
-
-// DeactivateContact marks the entry inactive, keeping its other fields.
-// Deactivating an inactive entry changes nothing. Returns ENOTFOUND when
-// there is no entry.
-func (s *Store) DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error) {
-	var out agcom.Contact
-	err := s.writeTx(ctx, func(t *tx) error {
-		tag, err := t.exec(sqlDeactivateContact, toMicros(t.now), caller.Handle, handle)
-		if err != nil {
-			return err
-		}
-		if out, err = t.Contact(handle); err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return nil
-		}
-		return t.Audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
-			"is_active": false, "version": out.Version,
-		})
-	})
-	return out, err
+	return t.setContactTags(c.Handle, c.Tags)
 }
 
 func (t *tx) setContactTags(handle string, tags []string) error {

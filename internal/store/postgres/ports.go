@@ -17,6 +17,9 @@ func (s *Store) Write(ctx context.Context, fn func(agcom.Tx) error) error {
 	return s.writeTx(ctx, func(t *tx) error { return fn(t) })
 }
 
+// Limits returns the limits the store enforces.
+func (t *tx) Limits() agcom.Limits { return t.s.limits }
+
 // Seed runs fn in one write transaction of its own, for loading data in
 // bulk (benchmarks, imports) through the use cases. fn runs exactly once,
 // never again after a conflict, so it may keep state (what it created so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,8 +26,10 @@ const (
 		JOIN message_recipients r ON r.message_seq = m.seq AND r.handle = $1
 		WHERE m.id = $2`
 	sqlRecipientReadAt = `SELECT read_at FROM message_recipients WHERE message_seq = $1 AND handle = $2`
-	sqlSetReadAt       = `UPDATE message_recipients SET read_at = $3 WHERE message_seq = $1 AND handle = $2`
-	sqlAddUnread       = `UPDATE thread_participants SET unread = greatest(0, unread + $3) WHERE thread_id = $1 AND handle = $2`
+	sqlSetReadAt       = `
+		UPDATE message_recipients SET read_at = $3
+		WHERE message_seq = (SELECT seq FROM messages WHERE id = $1) AND handle = $2`
+	sqlAddUnread = `UPDATE thread_participants SET unread = greatest(0, unread + $3) WHERE thread_id = $1 AND handle = $2`
 	// Marks by one reader in one thread take turns on its participant row,
 	// so that each sees the one before it and the unread count moves once.
 	// Every use case that locks it and a recipient row locks it first.
@@ -40,88 +43,72 @@ const (
 	sqlZeroUnread = `UPDATE thread_participants SET unread = 0 WHERE thread_id = $2 AND handle = $1`
 )
 
-// MarkRead marks the message id, addressed to the caller, read (keeping
-// the first read time) or unread. Returns ENOTFOUND when the caller is not
-// one of its recipients or cannot see it.
-func (s *Store) MarkRead(ctx context.Context, caller agcom.Caller, id string, read bool) (agcom.ReadState, error) {
-	var out agcom.ReadState
-	err := s.writeTx(ctx, func(t *tx) error {
-		var (
-			seq      int64
-			threadID string
-			readAt   *int64
-		)
-		out = agcom.ReadState{}
-		err := t.queryRow(sqlRecipientMessage, caller.Handle, id).Scan(&seq, &threadID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return agcom.Errorf(agcom.ENOTFOUND, "message not found among those addressed to you")
-		} else if err != nil {
-			return err
-		}
-		if _, err := t.exec(sqlLockReader, threadID, caller.Handle); err != nil {
-			return err
-		}
-		if err := t.queryRow(sqlRecipientReadAt, seq, caller.Handle).Scan(&readAt); err != nil {
-			return err
-		}
-		out.MessageID = id
-		switch {
-		case read && readAt != nil:
-			at := fromMicros(*readAt)
-			out.ReadAt = &at
-			return nil
-		case !read && readAt == nil:
-			return nil
-		}
-		var newReadAt *int64
-		delta := 1
-		if read {
-			us := toMicros(t.now)
-			newReadAt, delta = &us, -1
-			at := t.now
-			out.ReadAt = &at
-		}
-		if _, err := t.exec(sqlSetReadAt, seq, caller.Handle, newReadAt); err != nil {
-			return err
-		}
-		if _, err := t.exec(sqlAddUnread, threadID, caller.Handle, delta); err != nil {
-			return err
-		}
-		return t.emitRead(caller.Handle, threadID, []string{id}, out.ReadAt)
-	})
-	return out, err
+// LockReadState returns the message's thread and when handle read it,
+// read after taking handle's turn in the thread (sqlLockReader).
+func (t *tx) LockReadState(handle, messageID string) (string, *time.Time, error) {
+	var (
+		seq      int64
+		threadID string
+		readAt   *int64
+	)
+	err := t.queryRow(sqlRecipientMessage, handle, messageID).Scan(&seq, &threadID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, agcom.Errorf(agcom.ENOTFOUND, "message not found among those addressed to you")
+	} else if err != nil {
+		return "", nil, err
+	}
+	if _, err := t.exec(sqlLockReader, threadID, handle); err != nil {
+		return "", nil, err
+	}
+	if err := t.queryRow(sqlRecipientReadAt, seq, handle).Scan(&readAt); err != nil || readAt == nil {
+		return threadID, nil, err
+	}
+	at := fromMicros(*readAt)
+	return threadID, &at, nil
 }
 
-// MarkThreadRead marks every message of the thread addressed to the
-// caller read. Returns ENOTFOUND when the caller cannot see the thread.
-func (s *Store) MarkThreadRead(ctx context.Context, caller agcom.Caller, threadID string) (agcom.ThreadReadState, error) {
-	var out agcom.ThreadReadState
-	err := s.writeTx(ctx, func(t *tx) error {
-		if err := t.checkThreadVisible(caller, threadID); err != nil {
-			return err
-		}
-		out = agcom.ThreadReadState{ThreadID: threadID, ReadAt: t.now}
-		if _, err := t.exec(sqlLockReader, threadID, caller.Handle); err != nil {
-			return err
-		}
-		rows, err := t.query(sqlUnreadInThr, caller.Handle, threadID)
-		if err != nil {
-			return err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		out.Marked = len(ids)
-		if _, err := t.exec(sqlReadThread, caller.Handle, threadID, toMicros(t.now)); err != nil {
-			return err
-		}
-		if _, err := t.exec(sqlZeroUnread, caller.Handle, threadID); err != nil {
-			return err
-		}
-		return t.emitRead(caller.Handle, threadID, ids, &out.ReadAt)
-	})
-	return out, err
+// SetReadAt marks the message read or unread for handle, moves handle's
+// unread count of the thread, and tells handle's clients.
+func (t *tx) SetReadAt(handle, threadID, messageID string, at *time.Time) error {
+	var readAt *int64
+	delta := 1
+	if at != nil {
+		us := toMicros(*at)
+		readAt, delta = &us, -1
+	}
+	if _, err := t.exec(sqlSetReadAt, messageID, handle, readAt); err != nil {
+		return err
+	}
+	if _, err := t.exec(sqlAddUnread, threadID, handle, delta); err != nil {
+		return err
+	}
+	return t.emitRead(handle, threadID, []string{messageID}, at)
+}
+
+// LockUnread takes handle's turn in the thread (sqlLockReader), then
+// returns the ids of its messages addressed to handle and unread, oldest
+// first.
+func (t *tx) LockUnread(handle, threadID string) ([]string, error) {
+	if _, err := t.exec(sqlLockReader, threadID, handle); err != nil {
+		return nil, err
+	}
+	rows, err := t.query(sqlUnreadInThr, handle, threadID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// ReadThread marks every message of the thread addressed to handle read,
+// zeroes handle's unread count of it, and tells handle's clients.
+func (t *tx) ReadThread(handle, threadID string, ids []string, at time.Time) error {
+	if _, err := t.exec(sqlReadThread, handle, threadID, toMicros(at)); err != nil {
+		return err
+	}
+	if _, err := t.exec(sqlZeroUnread, handle, threadID); err != nil {
+		return err
+	}
+	return t.emitRead(handle, threadID, ids, &at)
 }
 
 // ListInbox returns the messages addressed to the caller, newest first,

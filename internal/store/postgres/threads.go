@@ -139,7 +139,7 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 func (s *Store) ThreadMetadata(ctx context.Context, caller agcom.Caller, id string) (map[string]string, error) {
 	var md map[string]string
 	err := s.readTx(ctx, func(t *tx) error {
-		if err := t.checkThreadVisible(caller, id); err != nil {
+		if err := t.ThreadVisible(caller, id); err != nil {
 			return err
 		}
 		rows, err := t.query(sqlThreadMetadata, id)
@@ -165,7 +165,7 @@ func (s *Store) ThreadMetadata(ctx context.Context, caller agcom.Caller, id stri
 func (s *Store) ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id, key string) (string, error) {
 	var v string
 	err := s.readTx(ctx, func(t *tx) error {
-		if err := t.checkThreadVisible(caller, id); err != nil {
+		if err := t.ThreadVisible(caller, id); err != nil {
 			return err
 		}
 		err := t.queryRow(sqlThreadMetaValue, id, key).Scan(&v)
@@ -177,73 +177,53 @@ func (s *Store) ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id
 	return v, err
 }
 
-// SetThreadMetadata sets key to *value on the thread id, or removes it when
-// value is nil. The key "archived" with the value "true" archives the
-// thread. Returns ENOTFOUND when the caller cannot see the thread, EINVALID
-// for a bad key or value, or when the write would take the thread's
-// metadata over the store's limits.
-func (s *Store) SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error {
-	if err := agcom.CheckMetadata(key, value); err != nil {
+// MetadataUsage returns what the thread's metadata holds and the value of
+// key. Under the thread's lock (LockThread) it is what the writer before
+// committed.
+func (t *tx) MetadataUsage(threadID, key string) (agcom.MetadataUsage, *string, error) {
+	var (
+		usage agcom.MetadataUsage
+		old   *string
+	)
+	err := t.queryRow(sqlMetadataUsage, threadID, key).Scan(&usage.Keys, &usage.Bytes, &old)
+	return usage, old, err
+}
+
+// SetMetadata sets or removes key, keeps the thread row's copy in step,
+// and tells everyone who can see the thread.
+func (t *tx) SetMetadata(threadID, key string, value *string) error {
+	var err error
+	if value == nil {
+		_, err = t.exec(sqlDeleteMetadata, threadID, key)
+	} else {
+		_, err = t.exec(sqlUpsertMetadata, threadID, key, *value)
+	}
+	if err != nil {
 		return err
 	}
-	return s.writeTx(ctx, func(t *tx) error {
-		if err := t.checkThreadVisible(caller, id); err != nil {
-			return err
+	if _, err := t.exec(sqlRefreshMetadata, threadID); err != nil {
+		return err
+	}
+	t.emitToParticipants(threadID, agcom.EventThreadUpdated, nil)
+	return nil
+}
+
+// SetArchived sets the thread's archived flag, for every participant too,
+// and counts archived threads.
+func (t *tx) SetArchived(threadID string, archived bool) error {
+	tag, err := t.exec(sqlSetArchived, threadID, archived)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() > 0 {
+		delta := int64(-1)
+		if archived {
+			delta = 1
 		}
-		// The thread's row lock orders its metadata writers: each counts
-		// what the one before it committed.
-		var subject string
-		if err := t.queryRow(sqlLockThread, id).Scan(&subject); err != nil {
-			return err
-		}
-		var (
-			usage agcom.MetadataUsage
-			old   *string
-		)
-		if err := t.queryRow(sqlMetadataUsage, id, key).Scan(&usage.Keys, &usage.Bytes, &old); err != nil {
-			return err
-		}
-		if err := t.s.limits.CheckMetadataWrite(usage, key, old, value); err != nil {
-			return err
-		}
-		var err error
-		if value == nil {
-			_, err = t.exec(sqlDeleteMetadata, id, key)
-		} else {
-			_, err = t.exec(sqlUpsertMetadata, id, key, *value)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := t.exec(sqlRefreshMetadata, id); err != nil {
-			return err
-		}
-		if key == agcom.MetadataArchived {
-			archived := value != nil && *value == "true"
-			tag, err := t.exec(sqlSetArchived, id, archived)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() > 0 {
-				delta := int64(-1)
-				if archived {
-					delta = 1
-				}
-				t.countUp("threads_archived", delta)
-			}
-			if _, err := t.exec(sqlSetArchivedParts, id, archived); err != nil {
-				return err
-			}
-		}
-		t.emitToParticipants(id, agcom.EventThreadUpdated, nil)
-		var v any
-		if value != nil {
-			v = *value
-		}
-		return t.Audit(agcom.EventThreadMetadataUpdate, caller.Handle, "", map[string]any{
-			"thread_id": id, "key": key, "value": v,
-		})
-	})
+		t.countUp("threads_archived", delta)
+	}
+	_, err = t.exec(sqlSetArchivedParts, threadID, archived)
+	return err
 }
 
 // fmtQuery puts a fixed condition into a query at its /*cond*/ mark.

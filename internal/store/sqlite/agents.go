@@ -17,14 +17,12 @@ const (
 	sqlCountAgents      = `SELECT count(*) FROM agents`
 	sqlInsertAgent      = `
 		INSERT INTO agents (handle, display_name, secret_hash, is_admin, disabled, created_at, updated_at)
-		VALUES (?, ?, ?, ?, 0, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateAgent = `
-		UPDATE agents SET is_admin = coalesce(?, is_admin), disabled = coalesce(?, disabled),
-			display_name = coalesce(?, display_name), updated_at = ?
+		UPDATE agents SET display_name = ?, is_admin = ?, disabled = ?, token_gen = ?, updated_at = ?
 		WHERE handle = ?`
-	sqlSetAgentSecret = `UPDATE agents SET secret_hash = ?, token_gen = token_gen + 1, updated_at = ? WHERE handle = ?`
-	sqlRevokeTokens   = `UPDATE agents SET token_gen = token_gen + 1, updated_at = ? WHERE handle = ?`
-	sqlUpsertAdmin    = `
+	sqlSetSecretHash = `UPDATE agents SET secret_hash = ? WHERE handle = ?`
+	sqlUpsertAdmin   = `
 		INSERT INTO agents (handle, display_name, secret_hash, is_admin, disabled, created_at, updated_at)
 		VALUES (?, NULL, ?, 1, 0, ?, ?)
 		ON CONFLICT (handle) DO UPDATE SET secret_hash = excluded.secret_hash, is_admin = 1, disabled = 0,
@@ -56,7 +54,9 @@ func (t *tx) execAgents(query string, args ...any) (sql.Result, error) {
 	return t.exec(query, args...)
 }
 
-func (t *tx) getAgent(handle string) (agcom.Agent, error) {
+// LockAgent returns the agent handle: the single writer runs one
+// transaction at a time, so nothing else changes it before this one ends.
+func (t *tx) LockAgent(handle string) (agcom.Agent, error) {
 	a, err := scanAgent(t.queryRow(sqlGetAgent, handle))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, agcom.Errorf(agcom.ENOTFOUND, "agent not found")
@@ -80,15 +80,6 @@ func (s *Store) AgentCredentials(ctx context.Context, handle string) (agcom.Agen
 		return err
 	})
 	return a, hash, err
-}
-
-// RecordTokenFailure audits a failed login for the claimed handle, from
-// the client address clientAddr. Nobody authenticated, so the entry has no
-// actor: the handle is its target.
-func (s *Store) RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error {
-	return s.writeTx(ctx, func(t *tx) error {
-		return t.Audit(agcom.EventTokenIssueFailure, "", handle, map[string]any{"reason": reason, "client_address": clientAddr})
-	})
 }
 
 // ListAgents returns registered agents by handle.
@@ -122,133 +113,35 @@ func (s *Store) ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, 
 	return out, err
 }
 
-// CreateAgent registers a with the given secret hash. Returns ECONFLICT
-// when the handle is taken, EINVALID for bad fields.
-func (s *Store) CreateAgent(ctx context.Context, actor string, a agcom.Agent, secretHash string) (agcom.Agent, error) {
-	if err := agcom.CheckHandle("handle", a.Handle); err != nil {
-		return agcom.Agent{}, err
+// InsertAgent registers a with the secret hash.
+func (t *tx) InsertAgent(a agcom.Agent, secretHash string) error {
+	_, err := t.execAgents(sqlInsertAgent, a.Handle, nullString(a.DisplayName), secretHash, a.IsAdmin, a.Disabled,
+		toMicros(a.CreatedAt), toMicros(a.UpdatedAt))
+	if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
+		return agcom.Errorf(agcom.ECONFLICT, "agent %s already exists", a.Handle)
 	}
-	if err := agcom.CheckOptionalText("display_name", a.DisplayName, agcom.MaxDisplayNameLen); err != nil {
-		return agcom.Agent{}, err
-	}
-	var out agcom.Agent
-	err := s.writeTx(ctx, func(t *tx) error {
-		_, err := t.execAgents(sqlInsertAgent, a.Handle, nullString(a.DisplayName), secretHash, a.IsAdmin,
-			toMicros(t.now), toMicros(t.now))
-		if agcom.ErrorCode(translate(err)) == agcom.ECONFLICT {
-			return agcom.Errorf(agcom.ECONFLICT, "agent %s already exists", a.Handle)
-		} else if err != nil {
-			return err
-		}
-		out = agcom.Agent{Handle: a.Handle, DisplayName: a.DisplayName, IsAdmin: a.IsAdmin, CreatedAt: t.now, UpdatedAt: t.now}
-		return t.Audit(agcom.EventAgentCreate, actor, a.Handle, map[string]any{"is_admin": a.IsAdmin})
-	})
-	return out, err
+	return err
 }
 
-// UpdateAgent changes the fields of u that are set. Returns ENOTFOUND when
-// there is no such agent, EINVALID for bad fields.
-func (s *Store) UpdateAgent(ctx context.Context, actor, handle string, u agcom.AgentUpdate) (agcom.Agent, error) {
-	if u.DisplayName != nil {
-		if err := agcom.CheckText("display_name", *u.DisplayName, agcom.MaxDisplayNameLen); err != nil {
-			return agcom.Agent{}, err
-		}
-	}
-	var out agcom.Agent
-	err := s.writeTx(ctx, func(t *tx) error {
-		res, err := t.execAgents(sqlUpdateAgent, u.IsAdmin, u.Disabled, u.DisplayName, toMicros(t.now), handle)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return agcom.Errorf(agcom.ENOTFOUND, "agent not found")
-		}
-		if out, err = t.getAgent(handle); err != nil {
-			return err
-		}
-		if err := t.wake(handle); err != nil {
-			return err
-		}
-		details := map[string]any{}
-		if u.IsAdmin != nil {
-			details["is_admin"] = *u.IsAdmin
-		}
-		if u.Disabled != nil {
-			details["disabled"] = *u.Disabled
-		}
-		if u.DisplayName != nil {
-			details["display_name"] = *u.DisplayName
-		}
-		return t.Audit(agcom.EventAgentUpdate, actor, handle, details)
-	})
-	return out, err
-}
-
-// SetAgentSecret replaces the agent's secret hash. Returns ENOTFOUND when
-// there is no such agent.
-func (s *Store) SetAgentSecret(ctx context.Context, actor, handle, secretHash string) (agcom.Agent, error) {
-	var out agcom.Agent
-	err := s.writeTx(ctx, func(t *tx) error {
-		res, err := t.execAgents(sqlSetAgentSecret, secretHash, toMicros(t.now), handle)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return agcom.Errorf(agcom.ENOTFOUND, "agent not found")
-		}
-		if out, err = t.getAgent(handle); err != nil {
-			return err
-		}
-		if err := t.wake(handle); err != nil {
-			return err
-		}
-		return t.Audit(agcom.EventAgentSecretRotate, actor, handle, map[string]any{})
-	})
-	return out, err
-}
-
-// RevokeAgentTokens ends every token issued to the agent so far: it
-// raises the agent's token generation. Returns ENOTFOUND when there is no
-// such agent.
-func (s *Store) RevokeAgentTokens(ctx context.Context, actor, handle string) (agcom.Agent, error) {
-	var out agcom.Agent
-	err := s.writeTx(ctx, func(t *tx) error {
-		res, err := t.execAgents(sqlRevokeTokens, toMicros(t.now), handle)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return agcom.Errorf(agcom.ENOTFOUND, "agent not found")
-		}
-		if out, err = t.getAgent(handle); err != nil {
-			return err
-		}
-		if err := t.wake(handle); err != nil {
-			return err
-		}
-		return t.Audit(agcom.EventAgentTokensRevoke, actor, handle, map[string]any{"token_generation": out.TokenGeneration})
-	})
-	return out, err
-}
-
-// EnsureAdmin makes sure handle exists, is an enabled admin, and has the
-// given secret hash: the ADMIN_HANDLE/ADMIN_SECRET bootstrap.
-func (s *Store) EnsureAdmin(ctx context.Context, handle, secretHash string) error {
-	if err := agcom.CheckHandle("handle", handle); err != nil {
+// UpdateAgent stores a's fields and wakes its streams after the commit.
+func (t *tx) UpdateAgent(a agcom.Agent) error {
+	if _, err := t.execAgents(sqlUpdateAgent, nullString(a.DisplayName), a.IsAdmin, a.Disabled, a.TokenGeneration,
+		toMicros(a.UpdatedAt), a.Handle); err != nil {
 		return err
 	}
-	return s.writeTx(ctx, func(t *tx) error {
-		if _, err := t.execAgents(sqlUpsertAdmin, handle, secretHash, toMicros(t.now), toMicros(t.now)); err != nil {
-			return err
-		}
-		return t.Audit(agcom.EventAgentUpdate, handle, handle, map[string]any{"is_admin": true, "disabled": false, "bootstrap": true})
-	})
+	return t.wake(a.Handle)
+}
+
+// SetSecretHash replaces the agent's secret hash.
+func (t *tx) SetSecretHash(handle, secretHash string) error {
+	_, err := t.execAgents(sqlSetSecretHash, secretHash, handle)
+	return err
+}
+
+// UpsertAdmin makes handle an enabled admin with the secret hash.
+func (t *tx) UpsertAdmin(handle, secretHash string) error {
+	_, err := t.execAgents(sqlUpsertAdmin, handle, secretHash, toMicros(t.now), toMicros(t.now))
+	return err
 }
 
 // Stats counts threads, messages, agents and contacts.

@@ -16,17 +16,11 @@ const (
 	sqlInsertContact = `
 		INSERT INTO contacts (handle, display_name, description, tags, is_active, created_at, updated_at, updated_by, version, search_text)
 		VALUES (?, ?, ?, ?, 1, ?, ?, ?, 1, ?)`
-	sqlGetContact = `SELECT ` + contactColumns + ` FROM contacts c WHERE c.handle = ?`
-	// The version check and the change are one statement, so two writers
-	// with the same expected version can never both succeed.
+	sqlGetContact    = `SELECT ` + contactColumns + ` FROM contacts c WHERE c.handle = ?`
 	sqlUpdateContact = `
 		UPDATE contacts SET display_name = ?, description = ?, tags = ?, is_active = ?,
-			updated_at = ?, updated_by = ?, version = version + 1, search_text = ?
-		WHERE handle = ? AND version = ?`
-	sqlDeactivateContact = `
-		UPDATE contacts SET is_active = 0, updated_at = ?, updated_by = ?, version = version + 1
-		WHERE handle = ? AND is_active = 1`
-	sqlContactExists     = `SELECT 1 FROM contacts WHERE handle = ?`
+			updated_at = ?, updated_by = ?, version = ?, search_text = ?
+		WHERE handle = ?`
 	sqlDeleteContactTags = `DELETE FROM contact_tags WHERE handle = ?`
 	sqlInsertContactTag  = `INSERT INTO contact_tags (tag, handle) VALUES (?, ?) ON CONFLICT DO NOTHING`
 )
@@ -70,75 +64,27 @@ func (t *tx) Contact(handle string) (agcom.Contact, error) {
 	return c, err
 }
 
-// UpdateContact replaces the entry's display name, description, tags and
-// active flag if its version is still u.ExpectedVersion. Returns ENOTFOUND
-// when there is no entry, EVERSION when the version moved on, EINVALID for
-// bad fields.
-func (s *Store) UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error) {
-	tags, err := agcom.CheckContactFields(u.DisplayName, u.Description, u.Tags)
-	if err != nil {
-		return agcom.Contact{}, err
-	}
-	if u.ExpectedVersion < 1 {
-		return agcom.Contact{}, agcom.Invalid("expected_version", "must be at least 1")
-	}
-	var out agcom.Contact
-	err = s.writeTx(ctx, func(t *tx) error {
-		t.touched = append(t.touched, contactsScope)
-		tagsJSON, _ := json.Marshal(tags)
-		res, err := t.exec(sqlUpdateContact, nullString(u.DisplayName), nullString(u.Description),
-			string(tagsJSON), u.IsActive, toMicros(t.now), caller.Handle,
-			agcom.ContactSearchText(handle, u.DisplayName, u.Description), handle, u.ExpectedVersion)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			if _, err := t.Contact(handle); err != nil {
-				return err
-			}
-			return agcom.Errorf(agcom.EVERSION, "contact %s is no longer at version %d; read it again and retry", handle, u.ExpectedVersion)
-		}
-		if err := t.setContactTags(handle, tags); err != nil {
-			return err
-		}
-		if out, err = t.Contact(handle); err != nil {
-			return err
-		}
-		return t.Audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
-			"display_name": nullString(u.DisplayName), "tags": tags, "is_active": u.IsActive, "version": out.Version,
-		})
-	})
-	return out, err
+// LockContact returns the entry for handle: the single writer runs one
+// transaction at a time, so nothing else changes it before this one ends.
+func (t *tx) LockContact(handle string) (agcom.Contact, error) {
+	t.touched = append(t.touched, contactsScope)
+	return t.Contact(handle)
 }
 
-// DeactivateContact marks the entry inactive, keeping its other fields.
-// Deactivating an inactive entry changes nothing. Returns ENOTFOUND when
-// there is no entry.
-func (s *Store) DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error) {
-	var out agcom.Contact
-	err := s.writeTx(ctx, func(t *tx) error {
-		t.touched = append(t.touched, contactsScope)
-		res, err := t.exec(sqlDeactivateContact, toMicros(t.now), caller.Handle, handle)
-		if err != nil {
-			return err
-		}
-		changed, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if out, err = t.Contact(handle); err != nil {
-			return err
-		}
-		if changed == 0 {
-			return nil
-		}
-		return t.Audit(agcom.EventAddressBookUpdate, caller.Handle, handle, map[string]any{
-			"is_active": false, "version": out.Version,
-		})
-	})
-	return out, err
+// UpdateContact replaces the entry c.Handle with c, whose fields are valid
+// and whose tags are normalised.
+func (t *tx) UpdateContact(c agcom.Contact) error {
+	t.touched = append(t.touched, contactsScope)
+	tagsJSON, err := json.Marshal(c.Tags)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(sqlUpdateContact, nullString(c.DisplayName), nullString(c.Description), string(tagsJSON),
+		c.IsActive, toMicros(c.UpdatedAt), c.UpdatedBy, c.Version,
+		agcom.ContactSearchText(c.Handle, c.DisplayName, c.Description), c.Handle); err != nil {
+		return err
+	}
+	return t.setContactTags(c.Handle, c.Tags)
 }
 
 func (t *tx) setContactTags(handle string, tags []string) error {

@@ -263,7 +263,7 @@ func (s *Store) threadMessages(ctx context.Context, caller agcom.Caller, id stri
 	page := p.Normalize()
 	var list agcom.MessageList
 	err := s.readTx(ctx, func(t *tx) error {
-		if err := t.checkThreadVisible(caller, id); err != nil {
+		if err := t.ThreadVisible(caller, id); err != nil {
 			return err
 		}
 		var total int
@@ -280,8 +280,8 @@ func (s *Store) threadMessages(ctx context.Context, caller agcom.Caller, id stri
 	return list, err
 }
 
-// checkThreadVisible returns ENOTFOUND unless the caller can see thread id.
-func (t *tx) checkThreadVisible(caller agcom.Caller, id string) error {
+// ThreadVisible returns ENOTFOUND unless the caller can see thread id.
+func (t *tx) ThreadVisible(caller agcom.Caller, id string) error {
 	var one int
 	err := t.queryRow(sqlThreadVisible, caller.Handle, caller.IsAdmin, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {

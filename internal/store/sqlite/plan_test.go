@@ -90,51 +90,60 @@ func workload(t *testing.T, s *Store) {
 	ctx := context.Background()
 	alice, bob := agcom.Caller{Handle: "alice"}, agcom.Caller{Handle: "bob"}
 	admin := agcom.Caller{Handle: "root", IsAdmin: true}
+	service := agcom.NewService(s)
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	if err := s.EnsureAdmin(ctx, "root", "hash"); err != nil {
+	if err := service.EnsureAdmin(ctx, "root", "hash"); err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range []string{"alice", "bob", "carol"} {
-		_, err := s.CreateAgent(ctx, "root", agcom.Agent{Handle: h}, "hash")
+	for _, h := range []string{"alice", "bob", "carol", "dave"} {
+		_, err := service.CreateAgent(ctx, admin, agcom.Agent{Handle: h}, "hash")
 		must("create agent", err)
 	}
-	m, _, err := agcom.NewService(s).SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "plans", Body: "query plans", Tags: []string{"x"}}, nil)
+	disabled := true
+	_, err := service.UpdateAgent(ctx, admin, "dave", agcom.AgentUpdate{Disabled: &disabled})
+	must("update agent", err)
+	_, err = service.SetAgentSecret(ctx, admin, "dave", "hash-2")
+	must("rotate secret", err)
+	_, err = service.RevokeAgentTokens(ctx, admin, "dave")
+	must("revoke tokens", err)
+	must("token failure", service.RecordTokenFailure(ctx, "dave", "disabled", "192.0.2.1"))
+	m, _, err := service.SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "plans", Body: "query plans", Tags: []string{"x"}}, nil)
 	must("send", err)
-	_, _, err = agcom.NewService(s).Broadcast(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob", "carol"}, Subject: "all", Body: "hello"}, nil)
+	_, _, err = service.Broadcast(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob", "carol"}, Subject: "all", Body: "hello"}, nil)
 	must("broadcast", err)
-	r, _, err := agcom.NewService(s).ReplyToMessage(ctx, bob, m.ID, agcom.Reply{Body: "re"}, nil)
+	r, _, err := service.ReplyToMessage(ctx, bob, m.ID, agcom.Reply{Body: "re"}, nil)
 	must("reply", err)
-	_, _, err = agcom.NewService(s).ReplyToThread(ctx, alice, m.ThreadID, agcom.Reply{Body: "re re"}, nil)
+	_, _, err = service.ReplyToThread(ctx, alice, m.ThreadID, agcom.Reply{Body: "re re"}, nil)
 	must("thread reply", err)
 	_, err = s.GetMessage(ctx, bob, r.ID)
 	must("get message", err)
-	_, err = s.MarkRead(ctx, bob, m.ID, true)
+	_, err = service.MarkRead(ctx, bob, m.ID, true)
 	must("mark read", err)
-	_, err = s.MarkRead(ctx, bob, m.ID, false)
+	_, err = service.MarkRead(ctx, bob, m.ID, false)
 	must("mark unread", err)
-	_, err = s.MarkThreadRead(ctx, bob, m.ThreadID)
+	_, err = service.MarkThreadRead(ctx, bob, m.ThreadID)
 	must("mark thread read", err)
 	v := "high"
-	must("metadata", s.SetThreadMetadata(ctx, alice, m.ThreadID, "priority", &v))
-	must("metadata delete", s.SetThreadMetadata(ctx, alice, m.ThreadID, "priority", nil))
+	must("metadata", service.SetThreadMetadata(ctx, alice, m.ThreadID, "priority", &v))
+	must("metadata delete", service.SetThreadMetadata(ctx, alice, m.ThreadID, "priority", nil))
 	yes := "true"
-	must("archive", s.SetThreadMetadata(ctx, alice, m.ThreadID, agcom.MetadataArchived, &yes))
+	must("archive", service.SetThreadMetadata(ctx, alice, m.ThreadID, agcom.MetadataArchived, &yes))
 	_, err = s.ThreadMetadata(ctx, bob, m.ThreadID)
 	must("thread metadata", err)
 	_, err = s.ThreadMetadataValue(ctx, bob, m.ThreadID, agcom.MetadataArchived)
 	must("thread metadata value", err)
-	c, _, err := agcom.NewService(s).CreateContact(ctx, alice, agcom.Contact{Handle: "bob", DisplayName: "Bob", Tags: []string{"team"}}, nil)
+	c, _, err := service.CreateContact(ctx, alice, agcom.Contact{Handle: "bob", DisplayName: "Bob", Tags: []string{"team"}}, nil)
 	must("create contact", err)
-	_, err = s.UpdateContact(ctx, alice, "bob", agcom.ContactUpdate{DisplayName: "Robert", Tags: []string{"team"}, IsActive: true, ExpectedVersion: c.Version})
+	_, err = service.UpdateContact(ctx, alice, "bob", agcom.ContactUpdate{DisplayName: "Robert", Tags: []string{"team"}, IsActive: true, ExpectedVersion: c.Version})
 	must("update contact", err)
 	_, err = s.GetContact(ctx, "bob")
 	must("get contact", err)
-	_, err = s.DeactivateContact(ctx, alice, "bob")
+	_, err = service.DeactivateContact(ctx, alice, "bob")
 	must("deactivate contact", err)
 
 	tr, fa := true, false
@@ -196,7 +205,7 @@ func workload(t *testing.T, s *Store) {
 	must("prune", s.Prune(ctx, time.Now().Add(-time.Hour)))
 	key := &agcom.IdempotencyKey{Handle: "alice", Key: "k", Fingerprint: "f"}
 	for range 2 { // a create, then its replay
-		_, _, err = agcom.NewService(s).SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "k", Body: "k"}, key)
+		_, _, err = service.SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob"}, Subject: "k", Body: "k"}, key)
 		must("idempotent send", err)
 	}
 	// Statements are prepared in the background on first use; wait for them.

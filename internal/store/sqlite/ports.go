@@ -17,6 +17,9 @@ func (s *Store) Write(ctx context.Context, fn func(agcom.Tx) error) error {
 	return s.writeTx(ctx, func(t *tx) error { return fn(t) })
 }
 
+// Limits returns the limits the store enforces.
+func (t *tx) Limits() agcom.Limits { return t.s.limits }
+
 // Seed runs fn in one write transaction of its own, for loading data in
 // bulk (benchmarks, imports) through the use cases: the same code paths as
 // the API, a fraction of the commits. fn runs exactly once, so it may keep

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/agcom/agcom/internal/agcom"
 )
@@ -23,10 +24,12 @@ func (t *tx) countUnread(msg agcom.Message) error {
 
 const (
 	sqlRecipientState = `
-		SELECT m.seq, m.thread_id, r.read_at FROM messages m
+		SELECT m.thread_id, r.read_at FROM messages m
 		JOIN message_recipients r ON r.message_seq = m.seq AND r.handle = ?1
 		WHERE m.id = ?2`
-	sqlSetReadAt   = `UPDATE message_recipients SET read_at = ?3 WHERE message_seq = ?1 AND handle = ?2`
+	sqlSetReadAt = `
+		UPDATE message_recipients SET read_at = ?3
+		WHERE message_seq = (SELECT seq FROM messages WHERE id = ?1) AND handle = ?2`
 	sqlAddUnread   = `UPDATE thread_participants SET unread = max(0, unread + ?3) WHERE thread_id = ?1 AND handle = ?2`
 	sqlUnreadInThr = `
 		SELECT m.id FROM message_recipients r JOIN messages m ON m.seq = r.message_seq
@@ -37,86 +40,70 @@ const (
 	sqlZeroUnread = `UPDATE thread_participants SET unread = 0 WHERE thread_id = ?2 AND handle = ?1`
 )
 
-// MarkRead marks the message id, addressed to the caller, read (keeping
-// the first read time) or unread. Returns ENOTFOUND when the caller is not
-// one of its recipients or cannot see it.
-func (s *Store) MarkRead(ctx context.Context, caller agcom.Caller, id string, read bool) (agcom.ReadState, error) {
-	var out agcom.ReadState
-	err := s.writeTx(ctx, func(t *tx) error {
-		var (
-			seq      int64
-			threadID string
-			readAt   sql.NullInt64
-		)
-		err := t.queryRow(sqlRecipientState, caller.Handle, id).Scan(&seq, &threadID, &readAt)
-		if errors.Is(err, sql.ErrNoRows) {
-			return agcom.Errorf(agcom.ENOTFOUND, "message not found among those addressed to you")
-		} else if err != nil {
-			return err
-		}
-		out = agcom.ReadState{MessageID: id}
-		switch {
-		case read && readAt.Valid:
-			at := fromMicros(readAt.Int64)
-			out.ReadAt = &at
-			return nil
-		case !read && !readAt.Valid:
-			return nil
-		}
-		var newReadAt any
-		delta := 1
-		if read {
-			newReadAt, delta = toMicros(t.now), -1
-			at := t.now
-			out.ReadAt = &at
-		}
-		if _, err := t.exec(sqlSetReadAt, seq, caller.Handle, newReadAt); err != nil {
-			return err
-		}
-		if _, err := t.exec(sqlAddUnread, threadID, caller.Handle, delta); err != nil {
-			return err
-		}
-		return t.emitRead(caller.Handle, threadID, []string{id}, out.ReadAt)
-	})
-	return out, err
+// LockReadState returns the message's thread and when handle read it. The
+// single writer runs one transaction at a time: nothing else marks it
+// before this one ends.
+func (t *tx) LockReadState(handle, messageID string) (string, *time.Time, error) {
+	var (
+		threadID string
+		readAt   sql.NullInt64
+	)
+	err := t.queryRow(sqlRecipientState, handle, messageID).Scan(&threadID, &readAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, agcom.Errorf(agcom.ENOTFOUND, "message not found among those addressed to you")
+	} else if err != nil || !readAt.Valid {
+		return threadID, nil, err
+	}
+	at := fromMicros(readAt.Int64)
+	return threadID, &at, nil
 }
 
-// MarkThreadRead marks every message of the thread addressed to the
-// caller read. Returns ENOTFOUND when the caller cannot see the thread.
-func (s *Store) MarkThreadRead(ctx context.Context, caller agcom.Caller, threadID string) (agcom.ThreadReadState, error) {
-	var out agcom.ThreadReadState
-	err := s.writeTx(ctx, func(t *tx) error {
-		if err := t.checkThreadVisible(caller, threadID); err != nil {
-			return err
+// SetReadAt marks the message read or unread for handle, moves handle's
+// unread count of the thread, and tells handle's clients.
+func (t *tx) SetReadAt(handle, threadID, messageID string, at *time.Time) error {
+	var readAt any
+	delta := 1
+	if at != nil {
+		readAt, delta = toMicros(*at), -1
+	}
+	if _, err := t.exec(sqlSetReadAt, messageID, handle, readAt); err != nil {
+		return err
+	}
+	if _, err := t.exec(sqlAddUnread, threadID, handle, delta); err != nil {
+		return err
+	}
+	return t.emitRead(handle, threadID, []string{messageID}, at)
+}
+
+// LockUnread returns the ids of the thread's messages addressed to handle
+// and unread, oldest first.
+func (t *tx) LockUnread(handle, threadID string) ([]string, error) {
+	rows, err := t.query(sqlUnreadInThr, handle, threadID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
 		}
-		out = agcom.ThreadReadState{ThreadID: threadID, ReadAt: t.now}
-		rows, err := t.query(sqlUnreadInThr, caller.Handle, threadID)
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
-			return err
-		}
-		out.Marked = len(ids)
-		if _, err := t.exec(sqlReadThread, caller.Handle, threadID, toMicros(t.now)); err != nil {
-			return err
-		}
-		if _, err := t.exec(sqlZeroUnread, caller.Handle, threadID); err != nil {
-			return err
-		}
-		return t.emitRead(caller.Handle, threadID, ids, &out.ReadAt)
-	})
-	return out, err
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ReadThread marks every message of the thread addressed to handle read,
+// zeroes handle's unread count of it, and tells handle's clients.
+func (t *tx) ReadThread(handle, threadID string, ids []string, at time.Time) error {
+	if _, err := t.exec(sqlReadThread, handle, threadID, toMicros(at)); err != nil {
+		return err
+	}
+	if _, err := t.exec(sqlZeroUnread, handle, threadID); err != nil {
+		return err
+	}
+	return t.emitRead(handle, threadID, ids, &at)
 }
 
 // ListInbox returns the messages addressed to the caller, newest first,

@@ -68,7 +68,7 @@ func TestVersionsFollowCommits(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = s.MarkThreadRead(ctx, bob, l.Threads[0].ID)
+			_, err = agcom.NewService(s).MarkThreadRead(ctx, bob, l.Threads[0].ID)
 			return err
 		}, []string{"bob", "admin"}},
 		{"carol adds a contact", func() error {
@@ -76,18 +76,18 @@ func TestVersionsFollowCommits(t *testing.T) {
 			return err
 		}, []string{"carol", "admin", "contacts"}},
 		{"an admin adds an agent", func() error {
-			_, err := s.CreateAgent(ctx, "root", agcom.Agent{Handle: "erin"}, "hash")
+			_, err := agcom.NewService(s).CreateAgent(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, agcom.Agent{Handle: "erin"}, "hash")
 			return err
 		}, []string{"admin", "agents"}},
 		{"a failed login audits bob", func() error {
-			return s.RecordTokenFailure(ctx, "bob", "bad secret", "192.0.2.1")
+			return agcom.NewService(s).RecordTokenFailure(ctx, "bob", "bad secret", "192.0.2.1")
 		}, []string{"bob", "admin"}},
 		{"another store on the file writes", other(func(o *Store) error {
-			return o.RecordTokenFailure(ctx, "zed", "bad secret", "192.0.2.1")
+			return agcom.NewService(o).RecordTokenFailure(ctx, "zed", "bad secret", "192.0.2.1")
 		}), scopes},
 		{"another store writes, then this one, before any read", func() error {
 			if err := other(func(o *Store) error {
-				_, err := o.CreateAgent(ctx, "root", agcom.Agent{Handle: "fay"}, "hash")
+				_, err := agcom.NewService(o).CreateAgent(ctx, agcom.Caller{Handle: "root", IsAdmin: true}, agcom.Agent{Handle: "fay"}, "hash")
 				return err
 			})(); err != nil {
 				return err

@@ -264,14 +264,14 @@ func TestUseCasesRefuseWithoutWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateAgent(ctx, "admin", agcom.Agent{Handle: "dave"}, "hash"); err != nil {
+	if _, err := agcom.NewService(s).CreateAgent(ctx, agcom.Caller{Handle: "admin", IsAdmin: true}, agcom.Agent{Handle: "dave"}, "hash"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := agcom.NewService(s).CreateContact(ctx, alice, agcom.Contact{Handle: "erin"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	one := "1"
-	if err := s.SetThreadMetadata(ctx, alice, msg.ThreadID, "first", &one); err != nil {
+	if err := agcom.NewService(s).SetThreadMetadata(ctx, alice, msg.ThreadID, "first", &one); err != nil {
 		t.Fatal(err)
 	}
 	reply := agcom.Reply{Body: "re"}
@@ -282,19 +282,19 @@ func TestUseCasesRefuseWithoutWriting(t *testing.T) {
 		call func() error
 	}{
 		{"CreateAgent taken", agcom.ECONFLICT, func() error {
-			_, err := s.CreateAgent(ctx, "admin", agcom.Agent{Handle: "dave"}, "hash")
+			_, err := agcom.NewService(s).CreateAgent(ctx, agcom.Caller{Handle: "admin", IsAdmin: true}, agcom.Agent{Handle: "dave"}, "hash")
 			return err
 		}},
 		{"UpdateAgent missing", agcom.ENOTFOUND, func() error {
-			_, err := s.UpdateAgent(ctx, "admin", "nobody", agcom.AgentUpdate{DisplayName: &one})
+			_, err := agcom.NewService(s).UpdateAgent(ctx, agcom.Caller{Handle: "admin", IsAdmin: true}, "nobody", agcom.AgentUpdate{DisplayName: &one})
 			return err
 		}},
 		{"SetAgentSecret missing", agcom.ENOTFOUND, func() error {
-			_, err := s.SetAgentSecret(ctx, "admin", "nobody", "hash")
+			_, err := agcom.NewService(s).SetAgentSecret(ctx, agcom.Caller{Handle: "admin", IsAdmin: true}, "nobody", "hash")
 			return err
 		}},
 		{"RevokeAgentTokens missing", agcom.ENOTFOUND, func() error {
-			_, err := s.RevokeAgentTokens(ctx, "admin", "nobody")
+			_, err := agcom.NewService(s).RevokeAgentTokens(ctx, agcom.Caller{Handle: "admin", IsAdmin: true}, "nobody")
 			return err
 		}},
 		{"CreateContact taken", agcom.ECONFLICT, func() error {
@@ -302,30 +302,30 @@ func TestUseCasesRefuseWithoutWriting(t *testing.T) {
 			return err
 		}},
 		{"UpdateContact old version", agcom.EVERSION, func() error {
-			_, err := s.UpdateContact(ctx, alice, "erin", agcom.ContactUpdate{ExpectedVersion: 7, IsActive: true})
+			_, err := agcom.NewService(s).UpdateContact(ctx, alice, "erin", agcom.ContactUpdate{ExpectedVersion: 7, IsActive: true})
 			return err
 		}},
 		{"UpdateContact missing", agcom.ENOTFOUND, func() error {
-			_, err := s.UpdateContact(ctx, alice, "nobody", agcom.ContactUpdate{ExpectedVersion: 1, IsActive: true})
+			_, err := agcom.NewService(s).UpdateContact(ctx, alice, "nobody", agcom.ContactUpdate{ExpectedVersion: 1, IsActive: true})
 			return err
 		}},
 		{"DeactivateContact missing", agcom.ENOTFOUND, func() error {
-			_, err := s.DeactivateContact(ctx, alice, "nobody")
+			_, err := agcom.NewService(s).DeactivateContact(ctx, alice, "nobody")
 			return err
 		}},
 		{"MarkRead not a recipient", agcom.ENOTFOUND, func() error {
-			_, err := s.MarkRead(ctx, carol, msg.ID, true)
+			_, err := agcom.NewService(s).MarkRead(ctx, carol, msg.ID, true)
 			return err
 		}},
 		{"MarkThreadRead not visible", agcom.ENOTFOUND, func() error {
-			_, err := s.MarkThreadRead(ctx, carol, msg.ThreadID)
+			_, err := agcom.NewService(s).MarkThreadRead(ctx, carol, msg.ThreadID)
 			return err
 		}},
 		{"SetThreadMetadata not visible", agcom.ENOTFOUND, func() error {
-			return s.SetThreadMetadata(ctx, carol, msg.ThreadID, "k", &one)
+			return agcom.NewService(s).SetThreadMetadata(ctx, carol, msg.ThreadID, "k", &one)
 		}},
 		{"SetThreadMetadata over the limit", agcom.EINVALID, func() error {
-			return s.SetThreadMetadata(ctx, alice, msg.ThreadID, "second", &one)
+			return agcom.NewService(s).SetThreadMetadata(ctx, alice, msg.ThreadID, "second", &one)
 		}},
 		{"ReplyToMessage not visible", agcom.ENOTFOUND, func() error {
 			_, _, err := agcom.NewService(s).ReplyToMessage(ctx, carol, msg.ID, reply, nil)
