@@ -7,6 +7,12 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// agentReader is what the admin handlers read.
+type agentReader interface {
+	ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, error)
+	Stats(ctx context.Context) (agcom.Stats, error)
+}
+
 // agentWriter registers and changes agents; each use case refuses a
 // caller that is not an admin.
 type agentWriter interface {

@@ -7,6 +7,11 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// auditReader is what the audit handler reads.
+type auditReader interface {
+	ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error)
+}
+
 // ListAuditEvents implements GET /audit/events.
 func (s *Server) ListAuditEvents(ctx context.Context, req agcomv1.ListAuditEventsRequestObject) (agcomv1.ListAuditEventsResponseObject, error) {
 	caller, err := callerFrom(ctx)

@@ -7,8 +7,15 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// contactReader is what the address book handlers read.
+type contactReader interface {
+	ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error)
+	GetContact(ctx context.Context, handle string) (agcom.Contact, error)
+}
+
 // contactWriter changes address book entries.
 type contactWriter interface {
+	CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact, key *agcom.IdempotencyKey) (agcom.Contact, bool, error)
 	UpdateContact(ctx context.Context, caller agcom.Caller, handle string, u agcom.ContactUpdate) (agcom.Contact, error)
 	DeactivateContact(ctx context.Context, caller agcom.Caller, handle string) (agcom.Contact, error)
 }

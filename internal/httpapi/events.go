@@ -15,6 +15,17 @@ import (
 	"github.com/agcom/agcom/internal/auth"
 )
 
+// eventSource is what the event handlers read and wait on.
+type eventSource interface {
+	// Events returns the caller's events after the cursor after (or, when
+	// after is nil, none, with the current head as Next). Returns EGONE for
+	// a cursor older than the retention period.
+	Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error)
+	// Subscribe signals on the channel whenever an event for handle is
+	// committed; the function ends the subscription.
+	Subscribe(handle string) (<-chan struct{}, func())
+}
+
 // Event delivery tuning.
 const (
 	// defaultEventLimit is the default of GET /events?limit in openapi.yaml,

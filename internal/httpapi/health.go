@@ -7,6 +7,11 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// pinger is what the health check asks of the store.
+type pinger interface {
+	Ping(ctx context.Context) (schemaVersion int, err error)
+}
+
 // GetHealth implements GET /health: the process is alive.
 func (s *Server) GetHealth(ctx context.Context, _ agcomv1.GetHealthRequestObject) (agcomv1.GetHealthResponseObject, error) {
 	return agcomv1.GetHealth200JSONResponse{Status: agcomv1.Healthy, Timestamp: s.now().UTC(), Version: s.version}, nil

@@ -7,6 +7,11 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// inboxReader is what the inbox handler reads.
+type inboxReader interface {
+	ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error)
+}
+
 // readMarker marks messages read or unread for their recipient.
 type readMarker interface {
 	MarkRead(ctx context.Context, caller agcom.Caller, messageID string, read bool) (agcom.ReadState, error)

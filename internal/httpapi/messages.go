@@ -9,6 +9,22 @@ import (
 	"github.com/agcom/agcom/internal/auth"
 )
 
+// messageReader is what the message handlers read.
+type messageReader interface {
+	GetMessage(ctx context.Context, caller agcom.Caller, id string) (agcom.Message, error)
+	ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error)
+	SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error)
+}
+
+// messageSender is the use cases that post messages, each safe to retry
+// with an idempotency key.
+type messageSender interface {
+	SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
+	Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) ([]agcom.Message, bool, error)
+	ReplyToMessage(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
+	ReplyToThread(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
+}
+
 // errNoCaller means a protected handler ran without the auth middleware:
 // a wiring bug, answered as InternalError.
 var errNoCaller = errors.New("httpapi: no authenticated caller in context")

@@ -5,7 +5,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -32,60 +31,30 @@ import (
 // BasePath is where the API is served.
 const BasePath = "/api/v1"
 
-// Store is what the handlers need of a store. Every method is one use case
-// in one transaction; methods taking a caller enforce visibility themselves.
+// Store is what the handlers read, as each group declares it beside its
+// handlers. Every method is one transaction; methods taking a caller
+// enforce visibility themselves.
 type Store interface {
-	Ping(ctx context.Context) (schemaVersion int, err error)
-
-	GetMessage(ctx context.Context, caller agcom.Caller, id string) (agcom.Message, error)
-	ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error)
-	SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error)
-
-	GetThread(ctx context.Context, caller agcom.Caller, id string) (agcom.Thread, error)
-	ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error)
-	ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error)
-	ThreadMetadata(ctx context.Context, caller agcom.Caller, id string) (map[string]string, error)
-	ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id, key string) (string, error)
-
-	ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error)
-	GetContact(ctx context.Context, handle string) (agcom.Contact, error)
-
-	ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error)
-
-	ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error)
-
-	// Events returns the caller's events after the cursor after (or, when
-	// after is nil, none, with the current head as Next). Returns EGONE for
-	// a cursor older than the retention period.
-	Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error)
-	// Subscribe signals on the channel whenever an event for handle is
-	// committed; the function ends the subscription.
-	Subscribe(handle string) (<-chan struct{}, func())
-
-	AgentCredentials(ctx context.Context, handle string) (agcom.Agent, string, error)
-	ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, error)
-	Stats(ctx context.Context) (agcom.Stats, error)
+	pinger
+	messageReader
+	threadReader
+	contactReader
+	auditReader
+	inboxReader
+	eventSource
+	credentialReader
+	agentReader
 }
 
 // Writes are the use cases that change something (agcom.Service), as
 // the handlers of each group declare them.
 type Writes interface {
-	Creates
+	messageSender
 	threadWriter
 	contactWriter
 	readMarker
 	agentWriter
 	loginAuditor
-}
-
-// Creates are the use cases that create, each safe to retry with an
-// idempotency key.
-type Creates interface {
-	SendMessage(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
-	Broadcast(ctx context.Context, caller agcom.Caller, m agcom.NewMessage, key *agcom.IdempotencyKey) ([]agcom.Message, bool, error)
-	ReplyToMessage(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
-	ReplyToThread(ctx context.Context, caller agcom.Caller, id string, r agcom.Reply, key *agcom.IdempotencyKey) (agcom.Message, bool, error)
-	CreateContact(ctx context.Context, caller agcom.Caller, c agcom.Contact, key *agcom.IdempotencyKey) (agcom.Contact, bool, error)
 }
 
 // Options configures the HTTP API.

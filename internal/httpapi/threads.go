@@ -7,6 +7,15 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
+// threadReader is what the thread handlers read.
+type threadReader interface {
+	GetThread(ctx context.Context, caller agcom.Caller, id string) (agcom.Thread, error)
+	ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error)
+	ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error)
+	ThreadMetadata(ctx context.Context, caller agcom.Caller, id string) (map[string]string, error)
+	ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id, key string) (string, error)
+}
+
 // threadWriter changes a thread's metadata and archive state.
 type threadWriter interface {
 	SetThreadMetadata(ctx context.Context, caller agcom.Caller, id, key string, value *string) error

@@ -8,6 +8,11 @@ import (
 	"github.com/agcom/agcom/internal/auth"
 )
 
+// credentialReader is what the login handler reads.
+type credentialReader interface {
+	AgentCredentials(ctx context.Context, handle string) (agcom.Agent, string, error)
+}
+
 // loginAuditor records failed logins.
 type loginAuditor interface {
 	RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error
