@@ -2,7 +2,8 @@
 // machine: several agcomd nodes share one PostgreSQL database. It
 // persists what the use cases of internal/agcom write (its tx is their
 // agcom.Tx) and answers the same reads as the SQLite store, with the same
-// visibility-in-SQL, one transaction each and the same error codes; events wake subscribers on every node through LISTEN/NOTIFY.
+// visibility-in-SQL, one transaction each and the same error codes;
+// events wake subscribers on every node through LISTEN/NOTIFY.
 // It is the only package that imports the PostgreSQL driver.
 package postgres
 
