@@ -50,7 +50,7 @@ func (s *Server) ListEvents(ctx context.Context, req agcomv1.ListEventsRequestOb
 	}
 	// Subscribe before reading, so that an event committed in between
 	// still wakes the wait.
-	wake, unsubscribe := s.store.Subscribe(caller.Handle)
+	wake, unsubscribe := s.store.Subscribe(caller)
 	defer unsubscribe()
 	page, err := s.store.Events(ctx, caller, after, limit)
 	if err != nil {
@@ -136,7 +136,7 @@ type eventStream struct {
 // the caller's rights change.
 func (es eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 	defer es.release()
-	wake, unsubscribe := es.s.store.Subscribe(es.caller.Handle)
+	wake, unsubscribe := es.s.store.Subscribe(es.caller)
 	defer unsubscribe()
 	rc := http.NewResponseController(w)
 	h := w.Header()

@@ -63,9 +63,9 @@ type Store interface {
 	// after is nil, none, with the current head as Next). Returns EGONE for
 	// a cursor older than the retention period.
 	Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error)
-	// Subscribe signals on the channel whenever an event for handle is
-	// committed; the function ends the subscription.
-	Subscribe(handle string) (<-chan struct{}, func())
+	// Subscribe signals on the channel whenever an event the caller reads
+	// is committed; the function ends the subscription.
+	Subscribe(caller agcom.Caller) (<-chan struct{}, func())
 
 	AgentCredentials(ctx context.Context, handle string) (agcom.Agent, string, error)
 	RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error

@@ -9,16 +9,20 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/store/hub"
 )
 
 // Writing events: every change an agent can see becomes a row of its log,
-// in the transaction of the change. They are appended when the
+// in the transaction of the change. A thread's events go to each of its
+// participants and once to the thread log (handle hub.AllThreads), which
+// admins read: what a send costs does not depend on how many admins
+// exist. They are appended when the
 // transaction's work is done (flushEvents), under an advisory lock held to
 // the commit: event cursors are then handed out in commit order, so a
 // reader that has seen cursor n will never later find a smaller one.
 
 // pendingEvent is an event waiting for the end of its transaction: for a
-// thread's participants (and the admins), or for one agent.
+// thread's participants (and the thread log), or for one agent.
 type pendingEvent struct {
 	handle     string // "" for every participant
 	eventType  string
@@ -44,13 +48,12 @@ func (t *tx) emitRead(handle, threadID string, ids []string, readAt *time.Time) 
 }
 
 const (
-	sqlLockEvents = `SELECT pg_advisory_xact_lock($1)`
-	// Everyone who can see the thread: its participants and the admins.
+	sqlLockEvents         = `SELECT pg_advisory_xact_lock($1)`
 	sqlEmitToParticipants = `
 		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
 		SELECT handle, $2, $1, $3, NULL, $4 FROM (
 			SELECT handle FROM thread_participants WHERE thread_id = $1
-			UNION SELECT handle FROM agents WHERE is_admin AND NOT disabled) AS audience
+			UNION ALL SELECT '` + hub.AllThreads + `') AS audience
 		RETURNING handle`
 	sqlEmitToOne = `
 		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
@@ -117,12 +120,27 @@ func (t *tx) flushEvents() error {
 const (
 	sqlEventsPruned = `SELECT pruned_through FROM event_retention`
 	sqlEventsHead   = `SELECT coalesce(max(seq), 0) FROM events WHERE handle = $1`
-	// Only events of threads the caller can see now: an agent that was an
-	// admin when an event was written may no longer be one.
-	sqlEventsAfter = `SELECT e.seq, e.type, e.thread_id, e.message_seq, e.data, e.created_at FROM events e
+	// An admin's head covers the thread log and its own log.
+	sqlAdminEventsHead = `SELECT greatest(
+		(SELECT coalesce(max(seq), 0) FROM events WHERE handle = '` + hub.AllThreads + `'),
+		(SELECT coalesce(max(seq), 0) FROM events WHERE handle = $1))`
+	eventColumns = `e.seq, e.type, e.thread_id, e.message_seq, e.data, e.created_at`
+	// Only events of threads the caller can see now: it may have left
+	// the thread log's readers, or been an admin when it joined.
+	sqlEventsAfter = `SELECT ` + eventColumns + ` FROM events e
 		WHERE e.handle = $1 AND e.seq > $2
-		AND ($4::boolean OR EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = e.thread_id AND vp.handle = $1))
+		AND EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = e.thread_id AND vp.handle = $1)
 		ORDER BY e.seq LIMIT $3`
+	// An admin reads the thread log and its own read marks (its copies of
+	// thread events as a participant would repeat the thread log's): two
+	// runs of at most one page each, each a range of an index, merged.
+	sqlAdminEventsAfter = `SELECT * FROM (
+		(SELECT ` + eventColumns + ` FROM events e
+			WHERE e.handle = '` + hub.AllThreads + `' AND e.seq > $2 ORDER BY e.seq LIMIT $3)
+		UNION ALL
+		(SELECT ` + eventColumns + ` FROM events e
+			WHERE e.handle = $1 AND e.type = '` + agcom.EventMessageRead + `' AND e.seq > $2 ORDER BY e.seq LIMIT $3)) AS page
+		ORDER BY seq LIMIT $3`
 	sqlEventMessage = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq = $1`
 
 	sqlPruneEvents      = `WITH gone AS (DELETE FROM events WHERE created_at < $1 RETURNING seq) SELECT coalesce(max(seq), 0) FROM gone`
@@ -144,7 +162,11 @@ func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, l
 		}
 		if after == nil {
 			page.Events = []agcom.Event{}
-			if err := t.queryRow(sqlEventsHead, caller.Handle).Scan(&page.Next); err != nil {
+			head := sqlEventsHead
+			if caller.IsAdmin {
+				head = sqlAdminEventsHead
+			}
+			if err := t.queryRow(head, caller.Handle).Scan(&page.Next); err != nil {
 				return err
 			}
 			page.Next = max(page.Next, pruned)
@@ -165,7 +187,11 @@ func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, l
 }
 
 func (t *tx) readEvents(caller agcom.Caller, after int64, limit int) ([]agcom.Event, error) {
-	rows, err := t.query(sqlEventsAfter, caller.Handle, after, limit, caller.IsAdmin)
+	q := sqlEventsAfter
+	if caller.IsAdmin {
+		q = sqlAdminEventsAfter
+	}
+	rows, err := t.query(q, caller.Handle, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -232,11 +258,14 @@ func (t *tx) readEvents(caller agcom.Caller, after int64, limit int) ([]agcom.Ev
 	return events, nil
 }
 
-// Subscribe returns a channel that receives a signal whenever an event for
-// handle is committed, on any node, and a function that ends the
-// subscription.
-func (s *Store) Subscribe(handle string) (<-chan struct{}, func()) {
-	return s.hub.Subscribe(handle)
+// Subscribe returns a channel that receives a signal whenever an event the
+// caller reads is committed (an admin's include every thread's), on any
+// node, and a function that ends the subscription.
+func (s *Store) Subscribe(caller agcom.Caller) (<-chan struct{}, func()) {
+	if caller.IsAdmin {
+		return s.hub.Subscribe(caller.Handle, hub.AllThreads)
+	}
+	return s.hub.Subscribe(caller.Handle)
 }
 
 // Prune deletes events older than eventsBefore and idempotency keys older
