@@ -27,6 +27,13 @@ const (
 	streamWriteWait   = 30 * time.Second // a client that stops reading is dropped
 	// streamsFullRetry is the advice given when no stream slot is free.
 	streamsFullRetry = 5
+	// pendingRetry is how soon a wait reads again when the store has
+	// events it cannot deliver yet (EventPage.Pending): their wake-up has
+	// come already.
+	pendingRetry = 20 * time.Millisecond
+	// pendingWait is how long a long-poll that does not wait still waits
+	// for such events.
+	pendingWait = time.Second
 )
 
 // ListEvents implements GET /events: a long-poll from a cursor.
@@ -56,29 +63,43 @@ func (s *Server) ListEvents(ctx context.Context, req agcomv1.ListEventsRequestOb
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Events) == 0 && wait > 0 {
+	// Events after the cursor that wait behind an older transaction are as
+	// good as there: even a caller that does not wait gets them, within
+	// pendingWait.
+	waits := func(p agcom.EventPage) bool { return wait > 0 || (p.Pending && after != nil) }
+	if len(page.Events) == 0 && waits(page) {
 		cursor := page.Next
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(max(wait, pendingWait))
 		defer timer.Stop()
 	waiting:
-		for len(page.Events) == 0 {
+		for len(page.Events) == 0 && waits(page) {
 			select {
 			case <-wake:
-				// The caller may have lost its rights while it waited.
-				if caller, err = s.recheck(ctx); err != nil {
-					return nil, err
-				}
-				if page, err = s.store.Events(ctx, caller, &cursor, limit); err != nil {
-					return nil, err
-				}
+			case <-retryIfPending(page):
 			case <-timer.C:
 				break waiting
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
+			// The caller may have lost its rights while it waited.
+			if caller, err = s.recheck(ctx); err != nil {
+				return nil, err
+			}
+			if page, err = s.store.Events(ctx, caller, &cursor, limit); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return agcomv1.ListEvents200JSONResponse(toAPIEventPage(page)), nil
+}
+
+// retryIfPending fires after pendingRetry when page has events waiting
+// to be delivered, and never otherwise.
+func retryIfPending(page agcom.EventPage) <-chan time.Time {
+	if !page.Pending {
+		return nil
+	}
+	return time.After(pendingRetry)
 }
 
 // recheck answers who the caller of a request still open is now: its
@@ -174,6 +195,8 @@ func (es eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 		for woken := len(page.Events) == streamBatch; !woken; {
 			select {
 			case <-wake:
+				woken = true
+			case <-retryIfPending(page):
 				woken = true
 			case <-keepAlive.C:
 				if err := write(": keep-alive\n\n"); err != nil {

@@ -9,6 +9,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -114,7 +115,7 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 
 		seen := map[string]int{}
 		cursor := start.Next
-		read := func() {
+		read := func() agcom.EventPage {
 			page, err := s.Events(ctx, bob, &cursor, 50)
 			if err != nil {
 				t.Fatalf("events after %d: %v", cursor, err)
@@ -128,6 +129,7 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 					seen[e.Message.ID]++
 				}
 			}
+			return page
 		}
 	follow:
 		for {
@@ -138,8 +140,8 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 				read()
 			}
 		}
-		for range 3 { // what committed after the last read
-			read()
+		if err := untilSettled(func() (agcom.EventPage, bool) { return read(), true }); err != nil {
+			t.Fatal(err)
 		}
 		close(sent)
 		n := 0
@@ -153,6 +155,27 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 			t.Errorf("sent %d, saw %d distinct messages; want %d", n, len(seen), writers*each)
 		}
 	})
+}
+
+// untilSettled calls read until a page is empty and nothing waits to be
+// delivered (a store may hold events back behind transactions still
+// running, even other tests'), for at most 10 seconds.
+func untilSettled(read func() (agcom.EventPage, bool)) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		page, ok := read()
+		switch {
+		case !ok:
+			return errors.New("read failed")
+		case len(page.Events) > 0:
+			continue
+		case !page.Pending:
+			return nil
+		case time.Now().After(deadline):
+			return errors.New("events still pending after 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Concurrent retries of one create with one idempotency key create once,

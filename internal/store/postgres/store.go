@@ -4,6 +4,15 @@
 // visibility-in-SQL, one transaction per use case and the same error
 // codes; events wake subscribers on every node through LISTEN/NOTIFY.
 // It is the only package that imports the PostgreSQL driver.
+//
+// Event cursors promise that a reader who has seen cursor n never later
+// finds a smaller one, without making writers take turns: a cursor is
+// made of its transaction's id, and a reader delivers only events of
+// transactions older than the oldest one still running when its snapshot
+// was taken. Those have all ended, and any later transaction gets a larger
+// id, so nothing can appear below what was delivered; newer events wait
+// (EventPage.Pending) until the older transactions end. The argument in
+// full is in events.go.
 package postgres
 
 import (
@@ -31,11 +40,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// Advisory lock keys (any fixed 64-bit numbers, the same on every node).
-const (
-	migrationLock = 0x61_67_63_6f_6d_01 // "agcom" 1: one node migrates at a time
-	eventsLock    = 0x61_67_63_6f_6d_02 // "agcom" 2: event cursors in commit order
-)
+// migrationLock is the advisory lock key (any fixed 64-bit number, the
+// same on every node) on which nodes take turns to migrate.
+const migrationLock = 0x61_67_63_6f_6d_01 // "agcom" 1
 
 // maxAttempts bounds how often a transaction that lost a serialization
 // conflict or a deadlock is run again before the request gets 503.
@@ -247,7 +254,7 @@ type tx struct {
 	result any
 	// counts are the changes to counters, applied at the end.
 	counts map[string]int64
-	// events are appended at the end, under the events lock.
+	// events are appended at the end (flushEvents).
 	events []pendingEvent
 }
 
@@ -326,8 +333,9 @@ func (t *tx) countUp(name string, n int64) {
 	t.counts[name] += n
 }
 
-// counterShards is how many rows each counter is spread over.
-const counterShards = 16
+// counterShards is how many rows each counter is spread over: enough that
+// concurrent writers rarely meet on one.
+const counterShards = 64
 
 const (
 	sqlAddCounter = `INSERT INTO counters (name, shard, value) VALUES ($1, $2, $3)
