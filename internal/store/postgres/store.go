@@ -318,10 +318,11 @@ func (s *Store) tryWrite(ctx context.Context, fn func(*tx) error) error {
 		if err := fn(t); err != nil {
 			return err
 		}
-		if err := t.flushCounts(); err != nil {
+		if err := t.flushEvents(); err != nil {
 			return err
 		}
-		return t.flushEvents()
+		// Last: a counter's row stays locked until the commit.
+		return t.flushCounts()
 	})
 }
 
@@ -338,27 +339,30 @@ func (t *tx) countUp(name string, n int64) {
 const counterShards = 64
 
 const (
-	sqlAddCounter = `INSERT INTO counters (name, shard, value) VALUES ($1, $2, $3)
+	sqlAddCounters = `INSERT INTO counters (name, shard, value)
+		SELECT name, $1::integer, value FROM unnest($2::text[], $3::bigint[]) AS c(name, value)
 		ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + excluded.value`
 	sqlCounter = `SELECT coalesce(sum(value), 0) FROM counters WHERE name = $1`
 )
 
-// flushCounts applies the counter changes, in name order (so that two
-// transactions never wait for each other's shards in a cycle), to one
-// shard chosen for this transaction.
+// flushCounts applies the counter changes in one statement, to one shard
+// chosen for this transaction, in name order (so that two transactions
+// never wait for each other's shards in a cycle).
 func (t *tx) flushCounts() error {
+	if len(t.counts) == 0 {
+		return nil
+	}
 	names := make([]string, 0, len(t.counts))
 	for name := range t.counts {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	shard := mathrand.IntN(counterShards)
-	for _, name := range names {
-		if _, err := t.exec(sqlAddCounter, name, shard, t.counts[name]); err != nil {
-			return err
-		}
+	values := make([]int64, len(names))
+	for i, name := range names {
+		values[i] = t.counts[name]
 	}
-	return nil
+	_, err := t.exec(sqlAddCounters, mathrand.IntN(counterShards), names, values)
+	return err
 }
 
 func (t *tx) counter(name string) (int, error) {
