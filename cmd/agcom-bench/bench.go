@@ -23,6 +23,14 @@ import (
 
 const benchSecretKey = "agcom-bench-secret-key-0123456789abcdef"
 
+// The admin agcomd registers at start-up; the "send (200 admins)"
+// scenario registers the others through it.
+const (
+	benchAdmin       = "benchroot"
+	benchAdminSecret = "agcom-bench-admin-secret-0123456789abcdef"
+	benchAdmins      = 200
+)
+
 func bench(ctx context.Context, o options, out io.Writer) error {
 	dir := o.workDir
 	if dir == "" {
@@ -54,7 +62,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		}
 	}
 
-	env := []string{"DB_PATH=" + dbPath}
+	env := []string{"DB_PATH=" + dbPath, "ADMIN_HANDLE=" + benchAdmin, "ADMIN_SECRET=" + benchAdminSecret}
 	if o.store == "postgres" {
 		t0 := time.Now()
 		cp := exec.CommandContext(ctx, bin, "copy", "--from", "sqlite://"+dbPath, "--to", o.databaseURL)
@@ -100,18 +108,33 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	base.rssPeakMB = baseline.peakRSSMB()
 	results = append(results, base)
 
-	for _, sc := range scenarios(server.url, data, tokens) {
+	for _, sc := range scenarios(server.url, data, tokens, client) {
 		if o.only != "" && !strings.Contains(sc.name, o.only) {
 			continue
 		}
+		if sc.prepare != nil {
+			if err := sc.prepare(ctx); err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
+			}
+		}
+		var sampler *lockSampler
+		if o.store == "postgres" && strings.HasPrefix(sc.name, "send") {
+			if sampler, err = startLockSampler(ctx, o.databaseURL); err != nil {
+				return err
+			}
+		}
 		r := drive(ctx, client, sc, o.conns, o.duration)
 		r.rssPeakMB = server.peakRSSMB()
+		if sampler != nil {
+			r.locks = sampler.stop()
+		}
 		results = append(results, r)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
 	printTable(out, results, base.reqPerSec, o)
+	printSends(out, results)
 	if o.only == "" || strings.Contains("fan-out", o.only) {
 		fo, err := fanout(ctx, server.url+"/api/v1", tokens, o.subscribers, o.fanoutRate, o.duration)
 		fmt.Fprintf(out, "\nfan-out: %d SSE subscribers, %d messages/s for %s: %d of %d delivered, p50 %s, p99 %s, server peak RSS %.1f MB\n",
@@ -131,18 +154,19 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 
 // scenarios are the requests the benchmark measures, each against data the
 // caller can see.
-func scenarios(base string, d *seedData, tokens []string) []scenario {
+func scenarios(base string, d *seedData, tokens []string, client *http.Client) []scenario {
 	api := base + "/api/v1"
 	agent := func(rnd *rand.Rand) int { return rnd.IntN(len(tokens)) }
 	thread := func(rnd *rand.Rand) *seedThread { return &d.threads[rnd.IntN(len(d.threads))] }
 	word := func(rnd *rand.Rand) string { return vocabulary[rnd.IntN(len(vocabulary))] }
+	send := func(rnd *rand.Rand) *http.Request {
+		from, to := agent(rnd), agent(rnd)
+		body := fmt.Sprintf(`{"to_handles":[%q],"subject":"bench %s","body":"%s %s %s"}`,
+			agentName(to), word(rnd), word(rnd), word(rnd), word(rnd))
+		return mustRequest(http.MethodPost, api+"/messages", tokens[from], body)
+	}
 	return []scenario{
-		{name: "send", want: http.StatusCreated, build: func(rnd *rand.Rand) *http.Request {
-			from, to := agent(rnd), agent(rnd)
-			body := fmt.Sprintf(`{"to_handles":[%q],"subject":"bench %s","body":"%s %s %s"}`,
-				agentName(to), word(rnd), word(rnd), word(rnd), word(rnd))
-			return mustRequest(http.MethodPost, api+"/messages", tokens[from], body)
-		}},
+		{name: "send", want: http.StatusCreated, build: send},
 		{name: "reply", want: http.StatusCreated, build: func(rnd *rand.Rand) *http.Request {
 			th := thread(rnd)
 			body := fmt.Sprintf(`{"body":"re: %s %s"}`, word(rnd), word(rnd))
@@ -175,6 +199,88 @@ func scenarios(base string, d *seedData, tokens []string) []scenario {
 		{name: "audit list", want: http.StatusOK, build: func(rnd *rand.Rand) *http.Request {
 			return mustRequest(http.MethodGet, api+"/audit/events?limit=50", tokens[agent(rnd)], "")
 		}},
+		// Last, so that the other scenarios run with one admin. What a send
+		// costs must not depend on how many admins there are.
+		{name: fmt.Sprintf("send (%d admins)", benchAdmins), want: http.StatusCreated, build: send,
+			prepare: func(ctx context.Context) error { return addAdmins(ctx, client, api, benchAdmins-1) }},
+	}
+}
+
+// addAdmins registers n more admins through the admin API, as the admin
+// agcomd registered at start-up.
+func addAdmins(ctx context.Context, client *http.Client, api string, n int) error {
+	call := func(path, token, body string, want int, out any) error {
+		req := mustRequest(http.MethodPost, api+path, token, body).WithContext(ctx)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != want {
+			return fmt.Errorf("POST %s: status %d: %s", path, resp.StatusCode, b)
+		}
+		if out != nil {
+			return json.Unmarshal(b, out)
+		}
+		return nil
+	}
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	err := call("/auth/token", "", fmt.Sprintf(`{"agent_handle":%q,"agent_secret":%q}`, benchAdmin, benchAdminSecret),
+		http.StatusOK, &login)
+	if err != nil {
+		return err
+	}
+	// A few at a time: each one hashes a new secret.
+	const workers = 4
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := w; i < n; i += workers {
+				body := fmt.Sprintf(`{"handle":"benchadmin%03d","is_admin":true}`, i)
+				if err := call("/admin/agents", login.AccessToken, body, http.StatusCreated, nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// printSends compares sending with many admins with sending with one, and
+// says what PostgreSQL's backends waited on while sends ran.
+func printSends(out io.Writer, results []result) {
+	var one, many *result
+	for i, r := range results {
+		switch r.name {
+		case "send":
+			one = &results[i]
+		case fmt.Sprintf("send (%d admins)", benchAdmins):
+			many = &results[i]
+		}
+	}
+	if one != nil && many != nil && one.reqPerSec > 0 {
+		fmt.Fprintf(out, "\nsend with %d admins: %.2fx send with 1\n", benchAdmins, many.reqPerSec/one.reqPerSec)
+	}
+	for _, r := range []*result{one, many} {
+		if r == nil || r.locks == nil {
+			continue
+		}
+		l := r.locks
+		fmt.Fprintf(out, "%s: PostgreSQL backends waiting on a lock in %.1f%% of %d active-backend samples (%d samples, %.1f active on average)\n",
+			r.name, 100*l.share(), l.active, l.samples, float64(l.active)/float64(max(l.samples, 1)))
 	}
 }
 

@@ -18,6 +18,8 @@ type scenario struct {
 	build func(rnd *rand.Rand) *http.Request
 	// want is the status a successful request answers.
 	want int
+	// prepare, when set, runs (untimed) before the scenario.
+	prepare func(ctx context.Context) error
 }
 
 // result is what one scenario measured.
@@ -29,6 +31,9 @@ type result struct {
 	p50, p95, p99    time.Duration
 	rssPeakMB        float64
 	firstError       string
+	// locks is what PostgreSQL's backends waited on during the scenario,
+	// when it was sampled.
+	locks *lockSamples
 }
 
 // drive runs sc with conns concurrent keep-alive clients for d.

@@ -288,6 +288,10 @@ type EventPage struct {
 	Events []Event
 	// Next is the cursor to read after next time.
 	Next int64
+	// Pending says that events for the reader have committed but cannot
+	// be delivered yet (they wait behind an older transaction): read
+	// again shortly rather than wait for a wake-up.
+	Pending bool
 }
 
 // ReadEventData is what a message.read event stores: the messages marked

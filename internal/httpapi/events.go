@@ -21,9 +21,9 @@ type eventSource interface {
 	// after is nil, none, with the current head as Next). Returns EGONE for
 	// a cursor older than the retention period.
 	Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error)
-	// Subscribe signals on the channel whenever an event for handle is
-	// committed; the function ends the subscription.
-	Subscribe(handle string) (<-chan struct{}, func())
+	// Subscribe signals on the channel whenever an event the caller reads
+	// is committed; the function ends the subscription.
+	Subscribe(caller agcom.Caller) (<-chan struct{}, func())
 }
 
 // Event delivery tuning.
@@ -38,6 +38,13 @@ const (
 	streamWriteWait   = 30 * time.Second // a client that stops reading is dropped
 	// streamsFullRetry is the advice given when no stream slot is free.
 	streamsFullRetry = 5
+	// pendingRetry is how soon a wait reads again when the store has
+	// events it cannot deliver yet (EventPage.Pending): their wake-up has
+	// come already.
+	pendingRetry = 20 * time.Millisecond
+	// pendingWait is how long a long-poll that does not wait still waits
+	// for such events.
+	pendingWait = time.Second
 )
 
 // ListEvents implements GET /events: a long-poll from a cursor.
@@ -61,35 +68,49 @@ func (s *Server) ListEvents(ctx context.Context, req agcomv1.ListEventsRequestOb
 	}
 	// Subscribe before reading, so that an event committed in between
 	// still wakes the wait.
-	wake, unsubscribe := s.store.Subscribe(caller.Handle)
+	wake, unsubscribe := s.store.Subscribe(caller)
 	defer unsubscribe()
 	page, err := s.store.Events(ctx, caller, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Events) == 0 && wait > 0 {
+	// Events after the cursor that wait behind an older transaction are as
+	// good as there: even a caller that does not wait gets them, within
+	// pendingWait.
+	waits := func(p agcom.EventPage) bool { return wait > 0 || (p.Pending && after != nil) }
+	if len(page.Events) == 0 && waits(page) {
 		cursor := page.Next
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(max(wait, pendingWait))
 		defer timer.Stop()
 	waiting:
-		for len(page.Events) == 0 {
+		for len(page.Events) == 0 && waits(page) {
 			select {
 			case <-wake:
-				// The caller may have lost its rights while it waited.
-				if caller, err = s.recheck(ctx); err != nil {
-					return nil, err
-				}
-				if page, err = s.store.Events(ctx, caller, &cursor, limit); err != nil {
-					return nil, err
-				}
+			case <-retryIfPending(page):
 			case <-timer.C:
 				break waiting
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
+			// The caller may have lost its rights while it waited.
+			if caller, err = s.recheck(ctx); err != nil {
+				return nil, err
+			}
+			if page, err = s.store.Events(ctx, caller, &cursor, limit); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return agcomv1.ListEvents200JSONResponse(toAPIEventPage(page)), nil
+}
+
+// retryIfPending fires after pendingRetry when page has events waiting
+// to be delivered, and never otherwise.
+func retryIfPending(page agcom.EventPage) <-chan time.Time {
+	if !page.Pending {
+		return nil
+	}
+	return time.After(pendingRetry)
 }
 
 // recheck answers who the caller of a request still open is now: its
@@ -147,7 +168,7 @@ type eventStream struct {
 // the caller's rights change.
 func (es eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 	defer es.release()
-	wake, unsubscribe := es.s.store.Subscribe(es.caller.Handle)
+	wake, unsubscribe := es.s.store.Subscribe(es.caller)
 	defer unsubscribe()
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -185,6 +206,8 @@ func (es eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 		for woken := len(page.Events) == streamBatch; !woken; {
 			select {
 			case <-wake:
+				woken = true
+			case <-retryIfPending(page):
 				woken = true
 			case <-keepAlive.C:
 				if err := write(": keep-alive\n\n"); err != nil {

@@ -9,6 +9,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -114,7 +115,7 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 
 		seen := map[string]int{}
 		cursor := start.Next
-		read := func() {
+		read := func() agcom.EventPage {
 			page, err := s.Events(ctx, bob, &cursor, 50)
 			if err != nil {
 				t.Fatalf("events after %d: %v", cursor, err)
@@ -128,6 +129,7 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 					seen[e.Message.ID]++
 				}
 			}
+			return page
 		}
 	follow:
 		for {
@@ -138,8 +140,8 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 				read()
 			}
 		}
-		for range 3 { // what committed after the last read
-			read()
+		if err := untilSettled(func() (agcom.EventPage, bool) { return read(), true }); err != nil {
+			t.Fatal(err)
 		}
 		close(sent)
 		n := 0
@@ -153,6 +155,204 @@ func TestEventsNeverSkipUnderConcurrentWriters(t *testing.T) {
 			t.Errorf("sent %d, saw %d distinct messages; want %d", n, len(seen), writers*each)
 		}
 	})
+}
+
+// Many writers (sends, replies, admins joining threads, read marks) and
+// many readers following their cursors at once: afterwards each reader has
+// seen its log exactly once, in increasing cursor order, the same as a
+// full read from its start, with every message sent to it; each admin has
+// seen every message once, also in the threads it joined.
+func TestEventLogsExactlyOnceUnderConcurrentWritersAndReaders(t *testing.T) {
+	eachStore(t, func(t *testing.T, s app.Store) {
+		ctx := context.Background()
+		service := agcom.NewService(s)
+		recipients := []string{"r0", "r1", "r2", "r3", "r4"}
+		admins := []agcom.Caller{{Handle: "root", IsAdmin: true}, {Handle: "ops", IsAdmin: true}}
+		readers := slices.Clone(admins)
+		for _, h := range recipients {
+			readers = append(readers, caller(h))
+		}
+		starts := make([]int64, len(readers))
+		for i, r := range readers {
+			page, err := s.Events(ctx, r, nil, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			starts[i] = page.Next
+		}
+
+		var (
+			mu       sync.Mutex
+			messages []string                // every message written
+			sentTo   = map[string][]string{} // by recipient, the messages sent to it
+		)
+		wrote := func(m agcom.Message, to ...string) {
+			mu.Lock()
+			defer mu.Unlock()
+			messages = append(messages, m.ID)
+			for _, h := range to {
+				sentTo[h] = append(sentTo[h], m.ID)
+			}
+		}
+		const writers, each = 6, 12
+		var writing sync.WaitGroup
+		for w := range writers {
+			writing.Add(1)
+			go func() {
+				defer writing.Done()
+				me := caller(fmt.Sprintf("w%d", w))
+				for i := range each {
+					to := []string{recipients[(w+i)%len(recipients)], recipients[(w+2*i+1)%len(recipients)]}
+					m, _, err := service.SendMessage(ctx, me, agcom.NewMessage{ToHandles: to, Subject: "s", Body: fmt.Sprintf("%d-%d", w, i)}, nil)
+					if err != nil {
+						t.Errorf("send: %v", err)
+						return
+					}
+					wrote(m, to...)
+					switch i % 3 {
+					case 0: // a recipient answers the sender
+						r, _, err := service.ReplyToMessage(ctx, caller(to[0]), m.ID, agcom.Reply{Body: "re"}, nil)
+						if err != nil {
+							t.Errorf("reply: %v", err)
+							return
+						}
+						wrote(r)
+					case 1: // an admin joins the thread
+						r, _, err := service.ReplyToThread(ctx, admins[i%2], m.ThreadID, agcom.Reply{Body: "joining"}, nil)
+						if err != nil {
+							t.Errorf("admin reply: %v", err)
+							return
+						}
+						wrote(r)
+					case 2:
+						if _, err := agcom.NewService(s).MarkRead(ctx, caller(to[0]), m.ID, true); err != nil {
+							t.Errorf("mark read: %v", err)
+							return
+						}
+					}
+				}
+			}()
+		}
+
+		// Each reader follows its log in small pages while the writers run,
+		// then reads what is left.
+		seen := make([][]agcom.Event, len(readers))
+		done := make(chan struct{})
+		var reading sync.WaitGroup
+		for i, r := range readers {
+			reading.Add(1)
+			go func() {
+				defer reading.Done()
+				cursor := starts[i]
+				read := func() (agcom.EventPage, bool) {
+					page, err := s.Events(ctx, r, &cursor, 7)
+					if err != nil {
+						t.Errorf("%s: events after %d: %v", r.Handle, cursor, err)
+						return page, false
+					}
+					for _, e := range page.Events {
+						if e.Cursor <= cursor {
+							t.Errorf("%s: cursor %d after %d", r.Handle, e.Cursor, cursor)
+							return page, false
+						}
+						cursor = e.Cursor
+					}
+					seen[i] = append(seen[i], page.Events...)
+					return page, true
+				}
+				for {
+					select {
+					case <-done:
+						if err := untilSettled(read); err != nil {
+							t.Errorf("%s: %v", r.Handle, err)
+						}
+						return
+					default:
+						if _, ok := read(); !ok {
+							return
+						}
+						time.Sleep(time.Millisecond)
+					}
+				}
+			}()
+		}
+		writing.Wait()
+		close(done)
+		reading.Wait()
+		if t.Failed() {
+			return
+		}
+
+		for i, r := range readers {
+			// The whole log from the same start, read at once.
+			var full []agcom.Event
+			cursor := starts[i]
+			err := untilSettled(func() (agcom.EventPage, bool) {
+				page, err := s.Events(ctx, r, &cursor, 100)
+				if err != nil {
+					t.Fatalf("%s: full read: %v", r.Handle, err)
+				}
+				full = append(full, page.Events...)
+				page.Next = max(page.Next, cursor)
+				cursor = page.Next
+				return page, true
+			})
+			if err != nil {
+				t.Fatalf("%s: full read: %v", r.Handle, err)
+			}
+			cursors := func(es []agcom.Event) []int64 {
+				var out []int64
+				for _, e := range es {
+					out = append(out, e.Cursor)
+				}
+				return out
+			}
+			if got, want := cursors(seen[i]), cursors(full); !slices.Equal(got, want) {
+				t.Errorf("%s followed %d events, a full read finds %d:\n got %v\nwant %v", r.Handle, len(got), len(want), got, want)
+			}
+			created := map[string]int{}
+			for _, e := range seen[i] {
+				if e.Type == agcom.EventMessageCreated {
+					created[e.Message.ID]++
+				}
+			}
+			for id, n := range created {
+				if n != 1 {
+					t.Errorf("%s saw message %s %d times", r.Handle, id, n)
+				}
+			}
+			want := sentTo[r.Handle]
+			if r.IsAdmin {
+				want = messages
+			}
+			for _, id := range want {
+				if created[id] != 1 {
+					t.Errorf("%s saw message %s %d times, want once", r.Handle, id, created[id])
+				}
+			}
+		}
+	})
+}
+
+// untilSettled calls read until a page is empty and nothing waits to be
+// delivered (a store may hold events back behind transactions still
+// running, even other tests'), for at most 10 seconds.
+func untilSettled(read func() (agcom.EventPage, bool)) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		page, ok := read()
+		switch {
+		case !ok:
+			return errors.New("read failed")
+		case len(page.Events) > 0:
+			continue
+		case !page.Pending:
+			return nil
+		case time.Now().After(deadline):
+			return errors.New("events still pending after 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Concurrent retries of one create with one idempotency key create once,

@@ -5,6 +5,11 @@ package hub
 
 import "sync"
 
+// AllThreads is the key under which every thread's events are announced
+// (and, in the stores, the log that holds them once for all admins). No
+// handle can be "*".
+const AllThreads = "*"
+
 // Hub is safe for concurrent use; its zero value is ready.
 type Hub struct {
 	mu   sync.Mutex
@@ -12,37 +17,41 @@ type Hub struct {
 }
 
 // Subscribe returns a channel that receives a signal whenever Notify names
-// handle, and a function that ends the subscription.
-func (h *Hub) Subscribe(handle string) (<-chan struct{}, func()) {
+// one of keys, and a function that ends the subscription.
+func (h *Hub) Subscribe(keys ...string) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
 	h.mu.Lock()
 	if h.subs == nil {
 		h.subs = map[string]map[chan struct{}]struct{}{}
 	}
-	if h.subs[handle] == nil {
-		h.subs[handle] = map[chan struct{}]struct{}{}
+	for _, key := range keys {
+		if h.subs[key] == nil {
+			h.subs[key] = map[chan struct{}]struct{}{}
+		}
+		h.subs[key][ch] = struct{}{}
 	}
-	h.subs[handle][ch] = struct{}{}
 	h.mu.Unlock()
 	return ch, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		delete(h.subs[handle], ch)
-		if len(h.subs[handle]) == 0 {
-			delete(h.subs, handle)
+		for _, key := range keys {
+			delete(h.subs[key], ch)
+			if len(h.subs[key]) == 0 {
+				delete(h.subs, key)
+			}
 		}
 	}
 }
 
-// Notify wakes the subscribers of handles; it never blocks.
-func (h *Hub) Notify(handles []string) {
-	if len(handles) == 0 {
+// Notify wakes the subscribers of keys; it never blocks.
+func (h *Hub) Notify(keys []string) {
+	if len(keys) == 0 {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, handle := range handles {
-		for ch := range h.subs[handle] {
+	for _, key := range keys {
+		for ch := range h.subs[key] {
 			wake(ch)
 		}
 	}

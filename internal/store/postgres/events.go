@@ -3,22 +3,41 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/store/hub"
 )
 
 // Writing events: every change an agent can see becomes a row of its log,
-// in the transaction of the change. They are appended when the
-// transaction's work is done (flushEvents), under an advisory lock held to
-// the commit: event cursors are then handed out in commit order, so a
-// reader that has seen cursor n will never later find a smaller one.
+// in the transaction of the change. A thread's events go to each of its
+// participants and once to the thread log (handle hub.AllThreads), which
+// admins read: what a send costs does not depend on how many admins
+// exist. They are appended when the transaction's work is done
+// (flushEvents).
+//
+// Cursors without a lock: an event's cursor is
+//
+//	1<<62 | xid<<16 | j
+//
+// where xid is its transaction's id and j its place among the
+// transaction's events, and a reader delivers only events whose cursor is
+// below the bound 1<<62 | xmin<<16, xmin being the oldest transaction id
+// still running when its snapshot was taken (read in that snapshot).
+// Every transaction with an id below xmin has ended, and a transaction
+// that has not yet taken an id will take one at or above xmin, so no
+// event below the bound can appear later; events at or above it wait
+// until every older transaction has ended. A reader that has seen cursor n
+// therefore never later finds a smaller one, and writers never wait for
+// each other. Cursors handed out before this scheme (its seq) are below
+// 1<<62: everything newer sorts after them.
 
 // pendingEvent is an event waiting for the end of its transaction: for a
-// thread's participants (and the admins), or for one agent.
+// thread's participants (and the thread log), or for one agent.
 type pendingEvent struct {
 	handle     string // "" for every participant
 	eventType  string
@@ -43,18 +62,23 @@ func (t *tx) emitRead(handle, threadID string, ids []string, readAt *time.Time) 
 	return nil
 }
 
+// maxTxEvents is how many events one transaction may add: j has 16 bits.
+const maxTxEvents = 1 << 16
+
+// txCursor, completed with j and ")", is the cursor of the transaction's
+// event j (counted from 0).
+const txCursor = `((1::bigint << 62) | (pg_current_xact_id()::text::bigint << 16) | `
+
 const (
-	sqlLockEvents = `SELECT pg_advisory_xact_lock($1)`
-	// Everyone who can see the thread: its participants and the admins.
 	sqlEmitToParticipants = `
-		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
-		SELECT handle, $2, $1, $3, NULL, $4 FROM (
+		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at, cursor)
+		SELECT handle, $2, $1, $3, NULL, $4, ` + txCursor + `($5 + row_number() OVER () - 1)) FROM (
 			SELECT handle FROM thread_participants WHERE thread_id = $1
-			UNION SELECT handle FROM agents WHERE is_admin AND NOT disabled) AS audience
+			UNION ALL SELECT '` + hub.AllThreads + `') AS audience
 		RETURNING handle`
 	sqlEmitToOne = `
-		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
-		VALUES ($1, $2, $3, NULL, $4, $5)`
+		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at, cursor)
+		VALUES ($1, $2, $3, NULL, $4, $5, ` + txCursor + `$6::bigint))`
 	// NOTIFY is transactional: every node's listener hears it after the
 	// commit, and never for a rolled-back transaction.
 	sqlNotify = `SELECT pg_notify($1, $2)`
@@ -72,19 +96,18 @@ func (t *tx) flushEvents() error {
 	if len(t.events) == 0 {
 		return nil
 	}
-	if _, err := t.exec(sqlLockEvents, int64(eventsLock)); err != nil {
-		return err
-	}
 	woken := map[string]bool{}
+	var n int64 // events added so far: the next one's j
 	for _, e := range t.events {
 		if e.handle != "" {
-			if _, err := t.exec(sqlEmitToOne, e.handle, e.eventType, e.threadID, e.data, toMicros(t.now)); err != nil {
+			if _, err := t.exec(sqlEmitToOne, e.handle, e.eventType, e.threadID, e.data, toMicros(t.now), n); err != nil {
 				return err
 			}
+			n++
 			woken[e.handle] = true
 			continue
 		}
-		rows, err := t.query(sqlEmitToParticipants, e.threadID, e.eventType, e.messageSeq, toMicros(t.now))
+		rows, err := t.query(sqlEmitToParticipants, e.threadID, e.eventType, e.messageSeq, toMicros(t.now), n)
 		if err != nil {
 			return err
 		}
@@ -92,9 +115,13 @@ func (t *tx) flushEvents() error {
 		if err != nil {
 			return err
 		}
+		n += int64(len(handles))
 		for _, h := range handles {
 			woken[h] = true
 		}
+	}
+	if n > maxTxEvents {
+		return fmt.Errorf("store: one transaction may add at most %d events, not %d", maxTxEvents, n)
 	}
 	var payload strings.Builder
 	for h := range woken {
@@ -113,19 +140,48 @@ func (t *tx) flushEvents() error {
 	return err
 }
 
-// Reading events.
+// Reading events: only below the bound (see above), in the snapshot that
+// reads the rows.
 const (
-	sqlEventsPruned = `SELECT pruned_through FROM event_retention`
-	sqlEventsHead   = `SELECT coalesce(max(seq), 0) FROM events WHERE handle = $1`
-	// Only events of threads the caller can see now: an agent that was an
-	// admin when an event was written may no longer be one.
-	sqlEventsAfter = `SELECT e.seq, e.type, e.thread_id, e.message_seq, e.data, e.created_at FROM events e
-		WHERE e.handle = $1 AND e.seq > $2
-		AND ($4::boolean OR EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = e.thread_id AND vp.handle = $1))
-		ORDER BY e.seq LIMIT $3`
+	sqlEventsBound = `(1::bigint << 62) | (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)`
+	// The pruned cursor, the bound, and whether events for the reader wait
+	// at or above it (the page then says so: no wake-up may come for them).
+	// Each log's newest cursor is the top of an index.
+	sqlEventsState = `SELECT r.pruned_through, b.bound,
+		coalesce((SELECT max(cursor) FROM events WHERE handle = $1), 0) >= b.bound
+		FROM event_retention r, (SELECT ` + sqlEventsBound + ` AS bound) b`
+	sqlAdminEventsState = `SELECT r.pruned_through, b.bound,
+		greatest(
+			(SELECT max(cursor) FROM events WHERE handle = '` + hub.AllThreads + `'),
+			(SELECT max(cursor) FROM events WHERE handle = $1 AND type = '` + agcom.EventMessageRead + `'),
+			0) >= b.bound
+		FROM event_retention r, (SELECT ` + sqlEventsBound + ` AS bound) b`
+	sqlEventsHead = `SELECT coalesce(max(cursor), 0) FROM events WHERE handle = $1 AND cursor < $2`
+	// An admin's head covers the thread log and its own log.
+	sqlAdminEventsHead = `SELECT greatest(
+		(SELECT coalesce(max(cursor), 0) FROM events WHERE handle = '` + hub.AllThreads + `' AND cursor < $2),
+		(SELECT coalesce(max(cursor), 0) FROM events WHERE handle = $1 AND cursor < $2))`
+	eventColumns = `e.cursor, e.type, e.thread_id, e.message_seq, e.data, e.created_at`
+	// Only events of threads the caller can see now: it may have left
+	// the thread log's readers, or been an admin when it joined.
+	sqlEventsAfter = `SELECT ` + eventColumns + ` FROM events e
+		WHERE e.handle = $1 AND e.cursor > $2 AND e.cursor < $4
+		AND EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = e.thread_id AND vp.handle = $1)
+		ORDER BY e.cursor LIMIT $3`
+	// An admin reads the thread log and its own read marks (its copies of
+	// thread events as a participant would repeat the thread log's): two
+	// runs of at most one page each, each a range of an index, merged.
+	sqlAdminEventsAfter = `SELECT * FROM (
+		(SELECT ` + eventColumns + ` FROM events e
+			WHERE e.handle = '` + hub.AllThreads + `' AND e.cursor > $2 AND e.cursor < $4 ORDER BY e.cursor LIMIT $3)
+		UNION ALL
+		(SELECT ` + eventColumns + ` FROM events e
+			WHERE e.handle = $1 AND e.type = '` + agcom.EventMessageRead + `' AND e.cursor > $2 AND e.cursor < $4
+			ORDER BY e.cursor LIMIT $3)) AS page
+		ORDER BY cursor LIMIT $3`
 	sqlEventMessage = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq = $1`
 
-	sqlPruneEvents      = `WITH gone AS (DELETE FROM events WHERE created_at < $1 RETURNING seq) SELECT coalesce(max(seq), 0) FROM gone`
+	sqlPruneEvents      = `WITH gone AS (DELETE FROM events WHERE created_at < $1 RETURNING cursor) SELECT coalesce(max(cursor), 0) FROM gone`
 	sqlRaisePruned      = `UPDATE event_retention SET pruned_through = greatest(pruned_through, $1)`
 	sqlPruneIdempotency = `DELETE FROM idempotency_keys WHERE created_at < $1`
 )
@@ -133,18 +189,24 @@ const (
 // Events returns the caller's events after the cursor after, oldest first
 // (at most limit), and the cursor to read after next. With a nil after it
 // returns none and the caller's current head, so that a new client starts
-// from now. Returns EGONE when after is older than what retention kept.
+// from now. Pending says that events for the caller have committed but
+// wait behind an older transaction: read again shortly. Returns EGONE when
+// after is older than what retention kept.
 func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error) {
 	var page agcom.EventPage
 	err := s.readTx(ctx, func(t *tx) error {
 		page = agcom.EventPage{}
-		var pruned int64
-		if err := t.queryRow(sqlEventsPruned).Scan(&pruned); err != nil {
+		state, head := sqlEventsState, sqlEventsHead
+		if caller.IsAdmin {
+			state, head = sqlAdminEventsState, sqlAdminEventsHead
+		}
+		var pruned, bound int64
+		if err := t.queryRow(state, caller.Handle).Scan(&pruned, &bound, &page.Pending); err != nil {
 			return err
 		}
 		if after == nil {
 			page.Events = []agcom.Event{}
-			if err := t.queryRow(sqlEventsHead, caller.Handle).Scan(&page.Next); err != nil {
+			if err := t.queryRow(head, caller.Handle, bound).Scan(&page.Next); err != nil {
 				return err
 			}
 			page.Next = max(page.Next, pruned)
@@ -154,7 +216,7 @@ func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, l
 			return agcom.Errorf(agcom.EGONE, "cursor %d has expired: resynchronise (list threads and inbox), then read events without a cursor", *after)
 		}
 		var err error
-		page.Events, err = t.readEvents(caller, *after, limit)
+		page.Events, err = t.readEvents(caller, *after, bound, limit)
 		page.Next = *after
 		if n := len(page.Events); n > 0 {
 			page.Next = page.Events[n-1].Cursor
@@ -164,8 +226,12 @@ func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, l
 	return page, err
 }
 
-func (t *tx) readEvents(caller agcom.Caller, after int64, limit int) ([]agcom.Event, error) {
-	rows, err := t.query(sqlEventsAfter, caller.Handle, after, limit, caller.IsAdmin)
+func (t *tx) readEvents(caller agcom.Caller, after, bound int64, limit int) ([]agcom.Event, error) {
+	q := sqlEventsAfter
+	if caller.IsAdmin {
+		q = sqlAdminEventsAfter
+	}
+	rows, err := t.query(q, caller.Handle, after, limit, bound)
 	if err != nil {
 		return nil, err
 	}
@@ -232,11 +298,14 @@ func (t *tx) readEvents(caller agcom.Caller, after int64, limit int) ([]agcom.Ev
 	return events, nil
 }
 
-// Subscribe returns a channel that receives a signal whenever an event for
-// handle is committed, on any node, and a function that ends the
-// subscription.
-func (s *Store) Subscribe(handle string) (<-chan struct{}, func()) {
-	return s.hub.Subscribe(handle)
+// Subscribe returns a channel that receives a signal whenever an event the
+// caller reads is committed (an admin's include every thread's), on any
+// node, and a function that ends the subscription.
+func (s *Store) Subscribe(caller agcom.Caller) (<-chan struct{}, func()) {
+	if caller.IsAdmin {
+		return s.hub.Subscribe(caller.Handle, hub.AllThreads)
+	}
+	return s.hub.Subscribe(caller.Handle)
 }
 
 // Prune deletes events older than eventsBefore and idempotency keys older

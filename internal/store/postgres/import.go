@@ -85,9 +85,14 @@ var importTables = []importTable{
 		{"disabled", kindBool}, {"created_at", kindInt}, {"updated_at", kindInt}, {"token_gen", kindInt}}},
 	{name: "counters", special: true, columns: []importColumn{
 		{"name", kindText}, {"value", kindInt}}},
+	// An event's seq is its cursor in SQLite, and stays its cursor here.
 	{name: "events", columns: []importColumn{
 		{"seq", kindInt}, {"handle", kindText}, {"type", kindText}, {"thread_id", kindText},
-		{"message_seq", kindInt}, {"data", kindText}, {"created_at", kindInt}}},
+		{"message_seq", kindInt}, {"data", kindText}, {"created_at", kindInt}},
+		staging: "import_events",
+		move: `INSERT INTO events (seq, handle, type, thread_id, message_seq, data, created_at, cursor)
+			OVERRIDING SYSTEM VALUE
+			SELECT seq, handle, type, thread_id, message_seq, data, created_at, seq FROM import_events`},
 	{name: "idempotency_keys", columns: []importColumn{
 		{"handle", kindText}, {"key", kindText}, {"request", kindText}, {"kind", kindText},
 		{"ids", kindText}, {"created_at", kindInt}}},

@@ -20,27 +20,8 @@ func TestMigrateIdempotencyKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := migrationNames()
-	if err != nil {
-		t.Fatal(err)
-	}
 	const before = 3 // the schema before idempotency records
-	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (
-		version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		t.Fatal(err)
-	}
-	for i, name := range names[:before] {
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", i+1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyMigrations(t, conn, before)
 	answers := []struct {
 		key, body string
 		status    int
@@ -81,5 +62,119 @@ func TestMigrateIdempotencyKeys(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Admins' copies of thread events become one row of the thread log each,
+// at the first copy's cursor. root and ops are admins; root takes part in
+// thread T2; ex was an admin and no longer is. want is each row's handle
+// after the migration ("" for a row that goes).
+func TestMigrateAdminCopiesToThreadLog(t *testing.T) {
+	ctx := context.Background()
+	url := testdb.NeedPostgres(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const before = 4 // the schema before the thread log
+	applyMigrations(t, conn, before)
+	old := []struct {
+		seq                   int64
+		handle, typ, threadID string
+		messageSeq            any
+		created               int64
+		want                  string
+	}{
+		{1, "alice", agcom.EventMessageCreated, "T1", 1, 100, "alice"},
+		{2, "bob", agcom.EventMessageCreated, "T1", 1, 100, "bob"},
+		{3, "root", agcom.EventMessageCreated, "T1", 1, 100, "*"},
+		{4, "ops", agcom.EventMessageCreated, "T1", 1, 100, ""},
+		{5, "ex", agcom.EventMessageCreated, "T1", 1, 100, "ex"},
+		{6, "alice", agcom.EventMessageCreated, "T2", 2, 200, "alice"},
+		{7, "root", agcom.EventMessageCreated, "T2", 2, 200, "root"},
+		{8, "ops", agcom.EventMessageCreated, "T2", 2, 200, "*"},
+		{9, "root", agcom.EventMessageRead, "T2", nil, 300, "root"},
+		{10, "alice", agcom.EventThreadUpdated, "T1", nil, 400, "alice"},
+		{11, "bob", agcom.EventThreadUpdated, "T1", nil, 400, "bob"},
+		{12, "root", agcom.EventThreadUpdated, "T1", nil, 400, "*"},
+		{13, "ops", agcom.EventThreadUpdated, "T1", nil, 400, ""},
+		{14, "root", agcom.EventThreadUpdated, "T1", nil, 500, "*"},
+		{15, "ops", agcom.EventThreadUpdated, "T1", nil, 500, ""},
+	}
+	for _, a := range []struct {
+		handle string
+		admin  bool
+	}{{"alice", false}, {"bob", false}, {"root", true}, {"ops", true}, {"ex", false}} {
+		if _, err := conn.Exec(ctx, `INSERT INTO agents (handle, secret_hash, is_admin, created_at, updated_at)
+			VALUES ($1, 'x', $2, 0, 0)`, a.handle, a.admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO threads (id, subject, created_at, last_activity_at)
+		VALUES ('T1', 's', 0, 0), ('T2', 's', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][2]string{{"T1", "alice"}, {"T1", "bob"}, {"T2", "alice"}, {"T2", "root"}} {
+		if _, err := conn.Exec(ctx, `INSERT INTO thread_participants (thread_id, handle, last_activity_at)
+			VALUES ($1, $2, 0)`, p[0], p[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range old {
+		if _, err := conn.Exec(ctx, `INSERT INTO events (seq, handle, type, thread_id, message_seq, created_at)
+			OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6)`, e.seq, e.handle, e.typ, e.threadID, e.messageSeq, e.created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close(ctx)
+
+	s, err := Open(ctx, url)
+	if err != nil {
+		t.Fatalf("open (migrate): %v", err)
+	}
+	defer s.Close()
+	rows, err := s.pool.Query(ctx, `SELECT seq, handle FROM events`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]string{}
+	var (
+		seq    int64
+		handle string
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&seq, &handle}, func() error { got[seq] = handle; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range old {
+		if h, ok := got[e.seq]; h != e.want || ok != (e.want != "") {
+			t.Errorf("event %d (%s's): handle %q (kept %v), want %q", e.seq, e.handle, h, ok, e.want)
+		}
+	}
+}
+
+// applyMigrations applies the first n migrations through conn, as a store
+// of schema version n would have.
+func applyMigrations(t *testing.T, conn *pgx.Conn, n int) {
+	t.Helper()
+	ctx := context.Background()
+	names, err := migrationNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (
+		version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range names[:n] {
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", i+1); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -5,6 +5,15 @@
 // visibility-in-SQL, one transaction each and the same error codes;
 // events wake subscribers on every node through LISTEN/NOTIFY.
 // It is the only package that imports the PostgreSQL driver.
+//
+// Event cursors promise that a reader who has seen cursor n never later
+// finds a smaller one, without making writers take turns: a cursor is
+// made of its transaction's id, and a reader delivers only events of
+// transactions older than the oldest one still running when its snapshot
+// was taken. Those have all ended, and any later transaction gets a larger
+// id, so nothing can appear below what was delivered; newer events wait
+// (EventPage.Pending) until the older transactions end. The argument in
+// full is in events.go.
 package postgres
 
 import (
@@ -32,11 +41,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// Advisory lock keys (any fixed 64-bit numbers, the same on every node).
-const (
-	migrationLock = 0x61_67_63_6f_6d_01 // "agcom" 1: one node migrates at a time
-	eventsLock    = 0x61_67_63_6f_6d_02 // "agcom" 2: event cursors in commit order
-)
+// migrationLock is the advisory lock key (any fixed 64-bit number, the
+// same on every node) on which nodes take turns to migrate.
+const migrationLock = 0x61_67_63_6f_6d_01 // "agcom" 1
 
 // maxAttempts bounds how often a transaction that lost a serialization
 // conflict or a deadlock is run again before the request gets 503.
@@ -248,7 +255,7 @@ type tx struct {
 	result any
 	// counts are the changes to counters, applied at the end.
 	counts map[string]int64
-	// events are appended at the end, under the events lock.
+	// events are appended at the end (flushEvents).
 	events []pendingEvent
 }
 
@@ -312,10 +319,11 @@ func (s *Store) tryWrite(ctx context.Context, fn func(*tx) error) error {
 		if err := fn(t); err != nil {
 			return err
 		}
-		if err := t.flushCounts(); err != nil {
+		if err := t.flushEvents(); err != nil {
 			return err
 		}
-		return t.flushEvents()
+		// Last: a counter's row stays locked until the commit.
+		return t.flushCounts()
 	})
 }
 
@@ -327,31 +335,35 @@ func (t *tx) countUp(name string, n int64) {
 	t.counts[name] += n
 }
 
-// counterShards is how many rows each counter is spread over.
-const counterShards = 16
+// counterShards is how many rows each counter is spread over: enough that
+// concurrent writers rarely meet on one.
+const counterShards = 64
 
 const (
-	sqlAddCounter = `INSERT INTO counters (name, shard, value) VALUES ($1, $2, $3)
+	sqlAddCounters = `INSERT INTO counters (name, shard, value)
+		SELECT name, $1::integer, value FROM unnest($2::text[], $3::bigint[]) AS c(name, value)
 		ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + excluded.value`
 	sqlCounter = `SELECT coalesce(sum(value), 0) FROM counters WHERE name = $1`
 )
 
-// flushCounts applies the counter changes, in name order (so that two
-// transactions never wait for each other's shards in a cycle), to one
-// shard chosen for this transaction.
+// flushCounts applies the counter changes in one statement, to one shard
+// chosen for this transaction, in name order (so that two transactions
+// never wait for each other's shards in a cycle).
 func (t *tx) flushCounts() error {
+	if len(t.counts) == 0 {
+		return nil
+	}
 	names := make([]string, 0, len(t.counts))
 	for name := range t.counts {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	shard := mathrand.IntN(counterShards)
-	for _, name := range names {
-		if _, err := t.exec(sqlAddCounter, name, shard, t.counts[name]); err != nil {
-			return err
-		}
+	values := make([]int64, len(names))
+	for i, name := range names {
+		values[i] = t.counts[name]
 	}
-	return nil
+	_, err := t.exec(sqlAddCounters, mathrand.IntN(counterShards), names, values)
+	return err
 }
 
 func (t *tx) counter(name string) (int, error) {

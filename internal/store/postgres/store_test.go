@@ -94,7 +94,7 @@ func TestLikePattern(t *testing.T) {
 func TestListenerReconnects(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
-	wake, stop := s.Subscribe("bob")
+	wake, stop := s.Subscribe(agcom.Caller{Handle: "bob"})
 	defer stop()
 	waitWake := func(what string) {
 		t.Helper()

@@ -7,35 +7,35 @@ import (
 	"time"
 
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/store/hub"
 )
 
 // Writing events: every change an agent can see becomes a row of its log,
-// in the transaction of the change.
+// in the transaction of the change. A thread's events go to each of its
+// participants and once to the thread log (handle hub.AllThreads), which
+// admins read: what a send costs does not depend on how many admins exist.
 const (
-	// Everyone who can see the thread: its participants and the admins
-	// who are not among them. UNION ALL with NOT EXISTS rather than UNION,
-	// and a SELECT beside the INSERT rather than RETURNING: both of those
-	// would build a temporary table on every message.
-	sqlAudience = `
-		SELECT handle FROM thread_participants WHERE thread_id = ?1
-		UNION ALL
-		SELECT a.handle FROM agents a WHERE a.is_admin = 1 AND a.disabled = 0
-			AND NOT EXISTS (SELECT 1 FROM thread_participants p WHERE p.thread_id = ?1 AND p.handle = a.handle)`
+	sqlThreadAudience = `SELECT handle FROM thread_participants WHERE thread_id = ?`
+	// A SELECT beside the INSERT rather than RETURNING, which would build
+	// a temporary table on every message.
 	sqlEmitToParticipants = `
 		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
-		SELECT handle, ?2, ?1, ?3, NULL, ?4 FROM (` + sqlAudience + `)`
+		SELECT handle, ?2, ?1, ?3, NULL, ?4 FROM thread_participants WHERE thread_id = ?1
+		UNION ALL SELECT '` + hub.AllThreads + `', ?2, ?1, ?3, NULL, ?4`
 	sqlEmitToOne = `
 		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at)
 		VALUES (?, ?, ?, NULL, ?, ?)`
 )
 
 // emitToParticipants adds an event for every participant of the thread and
-// remembers whom to wake after the commit.
+// one to the thread log, and remembers whom to wake after the commit.
+// Admins' answers change with every commit already, so only the
+// participants' scopes are touched.
 func (t *tx) emitToParticipants(threadID, eventType string, messageSeq any) error {
 	if _, err := t.exec(sqlEmitToParticipants, threadID, eventType, messageSeq, toMicros(t.now)); err != nil {
 		return err
 	}
-	rows, err := t.query(sqlAudience, threadID)
+	rows, err := t.query(sqlThreadAudience, threadID)
 	if err != nil {
 		return err
 	}
@@ -48,6 +48,7 @@ func (t *tx) emitToParticipants(threadID, eventType string, messageSeq any) erro
 		t.notify = append(t.notify, h)
 		t.touched = append(t.touched, agentScope(h))
 	}
+	t.notify = append(t.notify, hub.AllThreads)
 	return rows.Err()
 }
 
@@ -82,12 +83,25 @@ func (t *tx) emitRead(handle, threadID string, ids []string, readAt *time.Time) 
 const (
 	sqlEventsPruned = `SELECT value FROM counters WHERE name = 'events_pruned_through'`
 	sqlEventsHead   = `SELECT coalesce(max(seq), 0) FROM events WHERE handle = ?`
-	// Only events of threads the caller can see now: an agent that was an
-	// admin when an event was written may no longer be one.
-	sqlEventsAfter = `SELECT e.seq, e.type, e.thread_id, e.message_seq, e.data, e.created_at FROM events e
+	// An admin's head covers the thread log and its own log.
+	sqlAdminEventsHead = `SELECT max((SELECT coalesce(max(seq), 0) FROM events WHERE handle = '` + hub.AllThreads + `'),
+		(SELECT coalesce(max(seq), 0) FROM events WHERE handle = ?))`
+	eventColumns = `e.seq, e.type, e.thread_id, e.message_seq, e.data, e.created_at`
+	// Only events of threads the caller can see now: it may have left
+	// the thread log's readers, or been an admin when it joined.
+	sqlEventsAfter = `SELECT ` + eventColumns + ` FROM events e
 		WHERE e.handle = ?1 AND e.seq > ?2
-		AND (?4 OR EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = e.thread_id AND vp.handle = ?1))
+		AND EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = e.thread_id AND vp.handle = ?1)
 		ORDER BY e.seq LIMIT ?3`
+	// An admin reads the thread log and its own read marks (its copies of
+	// thread events as a participant would repeat the thread log's): two
+	// ranges of an index each, merged in seq order up to the page.
+	sqlAdminEventsAfter = `SELECT ` + eventColumns + ` FROM events e
+			WHERE e.handle = '` + hub.AllThreads + `' AND e.seq > ?2
+		UNION ALL
+		SELECT ` + eventColumns + ` FROM events e
+			WHERE e.handle = ?1 AND e.type = '` + agcom.EventMessageRead + `' AND e.seq > ?2
+		ORDER BY 1 LIMIT ?3`
 	sqlEventMessage = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq = ?`
 
 	sqlPruneEvents      = `DELETE FROM events WHERE created_at < ? RETURNING seq`
@@ -108,7 +122,11 @@ func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, l
 		}
 		if after == nil {
 			page.Events = []agcom.Event{}
-			if err := t.queryRow(sqlEventsHead, caller.Handle).Scan(&page.Next); err != nil {
+			head := sqlEventsHead
+			if caller.IsAdmin {
+				head = sqlAdminEventsHead
+			}
+			if err := t.queryRow(head, caller.Handle).Scan(&page.Next); err != nil {
 				return err
 			}
 			page.Next = max(page.Next, pruned)
@@ -129,7 +147,11 @@ func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, l
 }
 
 func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event, error) {
-	rows, err := t.query(sqlEventsAfter, caller.Handle, after, limit, caller.IsAdmin)
+	q := sqlEventsAfter
+	if caller.IsAdmin {
+		q = sqlAdminEventsAfter
+	}
+	rows, err := t.query(q, caller.Handle, after, limit)
 	if err != nil {
 		return nil, err
 	}

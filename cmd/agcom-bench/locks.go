@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// lockSampleEvery is how often pg_stat_activity is sampled during a
+// scenario.
+const lockSampleEvery = 10 * time.Millisecond
+
+// sqlLockSample counts the database's active backends (the sampler's own
+// excepted) and those of them waiting on a heavyweight lock.
+const sqlLockSample = `SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock')
+	FROM pg_stat_activity
+	WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`
+
+// lockSamples add up what the samples saw: over all samples, active
+// backends and those waiting on a lock.
+type lockSamples struct {
+	samples, active, waiting int
+}
+
+// share is the fraction of active-backend samples that waited on a lock.
+func (l *lockSamples) share() float64 {
+	if l.active == 0 {
+		return 0
+	}
+	return float64(l.waiting) / float64(l.active)
+}
+
+// lockSampler samples pg_stat_activity on its own connection until
+// stopped.
+type lockSampler struct {
+	cancel context.CancelFunc
+	done   chan *lockSamples
+}
+
+func startLockSampler(ctx context.Context, databaseURL string) (*lockSampler, error) {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &lockSampler{cancel: cancel, done: make(chan *lockSamples, 1)}
+	go func() {
+		defer conn.Close(context.Background())
+		var l lockSamples
+		tick := time.NewTicker(lockSampleEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				s.done <- &l
+				return
+			case <-tick.C:
+			}
+			var active, waiting int
+			if err := conn.QueryRow(ctx, sqlLockSample).Scan(&active, &waiting); err != nil {
+				continue // the context ended mid-query
+			}
+			l.samples++
+			l.active += active
+			l.waiting += waiting
+		}
+	}()
+	return s, nil
+}
+
+// stop ends sampling and returns what it saw.
+func (s *lockSampler) stop() *lockSamples {
+	s.cancel()
+	return <-s.done
+}
