@@ -181,8 +181,12 @@ func (c *contractCheck) checkAnswer(r *http.Request, route *routers.Route, statu
 }
 
 // checkStream checks the head of an event stream: a status the operation
-// declares, with text/event-stream among its content types.
+// declares, with text/event-stream among its content types. The MCP
+// endpoint's streams are its protocol's, outside the contract.
 func (c *contractCheck) checkStream(r *http.Request, route *routers.Route, status int, header http.Header) {
+	if route == nil && r.URL.Path == httpapi.MCPPath {
+		return // the Model Context Protocol's own notification stream
+	}
 	if route == nil {
 		c.report(r, status, nil, "an event stream outside the contract")
 		return
