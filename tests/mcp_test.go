@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -627,4 +628,44 @@ func errorType(res *mcp.CallToolResult) string {
 	b, _ := json.Marshal(res.StructuredContent)
 	json.Unmarshal(b, &env)
 	return env.Error.Type
+}
+
+// The MCP endpoint's own HTTP errors are the API's error envelope.
+func TestMCPHTTPErrors(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.MaxBodyBytes = 4096 })
+	token := e.token("alice")
+	tests := []struct {
+		name, method, contentType, session, body string
+		status                                   int
+		typ                                      string
+	}{
+		{"tooLarge413", http.MethodPost, "application/json", "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"x":"` + strings.Repeat("a", 5000) + `"}}`, 413, "PayloadTooLarge"},
+		{"unknownSession404", http.MethodPost, "application/json", "NOSUCHSESSION", `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, 404, "NotFound"},
+		{"notJSON400", http.MethodPost, "text/plain", "", `hello`, 400, "ValidationError"},
+		{"put405", http.MethodPut, "application/json", "", `{}`, 405, "MethodNotAllowed"},
+		{"getWithoutSession400", http.MethodGet, "", "", "", 400, "ValidationError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, e.URL+"/mcp", strings.NewReader(tt.body))
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Authorization", "Bearer "+token)
+			if tt.session != "" {
+				req.Header.Set("Mcp-Session-Id", tt.session)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got := wantError(t, resp, b, tt.status, tt.typ)
+			if tt.status == 413 && (got.Details == nil || (*got.Details)["max_bytes"] != float64(4096)) {
+				t.Errorf("413 details %v, want max_bytes 4096", got.Details)
+			}
+		})
+	}
 }

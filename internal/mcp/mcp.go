@@ -60,8 +60,11 @@ type Options struct {
 	BasePath string
 	Events   Events
 	Limits   Limits
-	Logger   *slog.Logger
-	Version  string
+	// MaxBodyBytes bounds the body of a request to /mcp, as the API's
+	// bodies are bounded; larger ones get 413.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	Version      string
 }
 
 // sessionsFullRetry is the advice given when no session slot is free.
@@ -74,6 +77,7 @@ type Server struct {
 	basePath string
 	events   Events
 	limits   Limits
+	maxBody  int64
 	log      *slog.Logger
 	sdkLog   *slog.Logger
 	impl     *mcpsdk.Implementation
@@ -115,7 +119,7 @@ func New(o Options) (*Server, error) {
 		log = slog.Default()
 	}
 	s := &Server{
-		tools: tools, basePath: o.BasePath, events: o.Events, limits: o.Limits, log: log,
+		tools: tools, basePath: o.BasePath, events: o.Events, limits: o.Limits, maxBody: o.MaxBodyBytes, log: log,
 		// The SDK reports every connection and notification at INFO;
 		// the access log already has every request.
 		sdkLog:      slog.New(minLevel{slog.LevelWarn, log.Handler()}),
@@ -139,8 +143,9 @@ func (s *Server) Mount(api http.Handler, writeError func(http.ResponseWriter, *h
 	s.api, s.writeError = api, writeError
 	streamable := mcpsdk.NewStreamableHTTPHandler(s.serverFor, &mcpsdk.StreamableHTTPOptions{
 		// Answers to POSTs are plain JSON: nothing is streamed during a call.
-		JSONResponse: true,
-		Logger:       s.sdkLog,
+		JSONResponse:        true,
+		Logger:              s.sdkLog,
+		MaxRequestBodyBytes: s.maxBody,
 	})
 	// The SDK's bearer-token middleware is how a request's caller reaches
 	// the tools; it also keeps a session to the agent that opened it.
@@ -181,10 +186,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		forwardedFor: r.Header.Values("X-Forwarded-For"),
 	}
 	ctx := context.WithValue(r.Context(), callerCtxKey{}, c)
-	ew := &errorWriter{ResponseWriter: w, r: r, write: s.writeError}
+	ew := &errorWriter{ResponseWriter: w, r: r, write: s.writeError, maxBody: s.maxBody}
 	defer ew.finish()
 	if id := r.Header.Get("Mcp-Session-Id"); id != "" {
-		if sess := s.session(id); sess != nil {
+		if sess := s.session(id); sess != nil && sess.handle == c.handle {
 			sess.begin()
 			defer sess.end()
 		}
@@ -257,6 +262,12 @@ func (s *Server) started(sess *session) {
 		return
 	}
 	sess.setSDKSession(ss)
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		ss.Close() // Close ran while the session was opening
+	}
 	go func() {
 		ss.Wait()
 		s.forget(sess)
@@ -341,8 +352,9 @@ func (s *Server) Close() error {
 // envelope, like every other error of the API.
 type errorWriter struct {
 	http.ResponseWriter
-	r     *http.Request
-	write func(http.ResponseWriter, *http.Request, error)
+	r       *http.Request
+	write   func(http.ResponseWriter, *http.Request, error)
+	maxBody int64
 	// status is the error being held back; msg its text.
 	status int
 	msg    bytes.Buffer
@@ -391,7 +403,11 @@ func (w *errorWriter) finish() {
 	}
 	w.Header().Del("Content-Type")
 	msg := strings.TrimSpace(w.msg.String())
-	var err error = &agcom.Error{Code: sdkErrorCode(w.status), Message: msg}
+	e := &agcom.Error{Code: sdkErrorCode(w.status), Message: msg}
+	if w.status == http.StatusRequestEntityTooLarge && w.maxBody > 0 {
+		e.Message, e.Details = "request body is larger than the limit", map[string]any{"max_bytes": w.maxBody}
+	}
+	var err error = e
 	if w.status >= http.StatusInternalServerError {
 		err = errors.New("mcp: " + msg) // logged; the client sees InternalError
 	}
