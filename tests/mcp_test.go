@@ -669,3 +669,25 @@ func TestMCPHTTPErrors(t *testing.T) {
 		})
 	}
 }
+
+// A tool call is counted in the metrics as the operation it calls, beside
+// the /mcp request that carried it.
+func TestMCPMetrics(t *testing.T) {
+	e := newEnv(t)
+	alice := e.mcpAs(t, "alice")
+	var sent agcomv1.Message
+	alice.ok("send_message", map[string]any{"to_handles": []string{"bob"}, "subject": "Counted", "body": "once"}, &sent)
+	alice.fails("get_thread", map[string]any{"thread_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, "NotFound")
+
+	samples := hardScrape(t, e)
+	const reqs = "agcom_http_requests_total"
+	if got := hardValue(t, samples, reqs, map[string]string{"route": "/api/v1/messages", "method": "POST", "status": "201"}); got != 1 {
+		t.Errorf(`%s{route="/api/v1/messages",method="POST",status="201"} = %v, want 1`, reqs, got)
+	}
+	if got := hardValue(t, samples, reqs, map[string]string{"route": "/api/v1/threads/{thread_id}", "method": "GET", "status": "404"}); got != 1 {
+		t.Errorf(`%s{route="/api/v1/threads/{thread_id}",status="404"} = %v, want 1`, reqs, got)
+	}
+	if got := hardFind(samples, reqs, map[string]string{"route": "/mcp", "method": "POST", "status": "200"}); len(got) != 1 || got[0].value < 2 {
+		t.Errorf(`%s{route="/mcp",method="POST",status="200"} = %v, want the initialize and both calls`, reqs, got)
+	}
+}
