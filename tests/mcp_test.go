@@ -490,27 +490,32 @@ func TestMCPUnauthenticated(t *testing.T) {
 // Sessions are bounded per agent, with the limit in the error envelope; a
 // session ended frees its slot, and an idle one is closed.
 func TestMCPSessionLimits(t *testing.T) {
-	e := newEnv(t, func(c *config.Config) { c.MCPSessionsPerAgent = 2 })
+	e := newEnv(t, func(c *config.Config) { c.MCPSessionsPerAgent, c.MCPSessions = 2, 3 })
 	first := e.mcpAs(t, "alice")
 	e.mcpAs(t, "alice")
 	e.mcpAs(t, "bob") // others keep their own slots
 
-	initialize := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}`
-	req, _ := http.NewRequest(http.MethodPost, e.URL+"/mcp", strings.NewReader(initialize))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+e.token("alice"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	full := func(handle string, limit float64, scope string) {
+		t.Helper()
+		initialize := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}`
+		req, _ := http.NewRequest(http.MethodPost, e.URL+"/mcp", strings.NewReader(initialize))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+e.token(handle))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct{ Error toolError }
+		json.NewDecoder(resp.Body).Decode(&env)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || env.Error.Type != "RateLimitExceeded" ||
+			env.Error.Details["limit"] != limit || env.Error.Details["scope"] != scope || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("one more session for %s: %d %+v, want 429 RateLimitExceeded with limit %v, scope %s", handle, resp.StatusCode, env.Error, limit, scope)
+		}
 	}
-	var env struct{ Error toolError }
-	json.NewDecoder(resp.Body).Decode(&env)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusTooManyRequests || env.Error.Type != "RateLimitExceeded" ||
-		env.Error.Details["limit"] != float64(2) || env.Error.Details["scope"] != "agent" || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("a third session: %d %+v, want 429 RateLimitExceeded with limit 2, scope agent", resp.StatusCode, env.Error)
-	}
+	full("alice", 2, "agent")
+	full("carol", 3, "server")
 
 	first.cs.Close() // DELETE: the slot is free again
 	deadline := time.Now().Add(5 * time.Second)

@@ -96,7 +96,10 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	// perAgent counts each agent's sessions, those being opened included;
+	// opening counts the sessions being opened, not yet in sessions.
 	perAgent map[string]int
+	opening  int
 	closed   bool
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -227,8 +230,21 @@ func (s *Server) serverFor(r *http.Request) *mcpsdk.Server {
 }
 
 // open makes a session for handle, or answers RateLimitExceeded when the
-// agent's or the server's sessions are all taken.
+// agent's or the server's sessions are all taken. The session's server is
+// made outside the lock, its slot taken before.
 func (s *Server) open(handle string) (*session, error) {
+	if err := s.reserve(handle); err != nil {
+		return nil, err
+	}
+	sess := newSession(s, handle)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opening--
+	s.sessions[sess.id] = sess
+	return sess, nil
+}
+
+func (s *Server) reserve(handle string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	full := func(scope string, limit int) error {
@@ -238,16 +254,15 @@ func (s *Server) open(handle string) (*session, error) {
 	}
 	switch {
 	case s.closed:
-		return nil, agcom.Errorf(agcom.EUNAVAILABLE, "the server is shutting down")
+		return agcom.Errorf(agcom.EUNAVAILABLE, "the server is shutting down")
 	case s.limits.PerAgent > 0 && s.perAgent[handle] >= s.limits.PerAgent:
-		return nil, full("agent", s.limits.PerAgent)
-	case s.limits.Total > 0 && len(s.sessions) >= s.limits.Total:
-		return nil, full("server", s.limits.Total)
+		return full("agent", s.limits.PerAgent)
+	case s.limits.Total > 0 && len(s.sessions)+s.opening >= s.limits.Total:
+		return full("server", s.limits.Total)
 	}
-	sess := newSession(s, handle)
-	s.sessions[sess.id] = sess
 	s.perAgent[handle]++
-	return sess, nil
+	s.opening++
+	return nil
 }
 
 // started follows a session after the request that opened it: until it
