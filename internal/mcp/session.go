@@ -14,7 +14,14 @@ import (
 )
 
 // instructions tell a client's model what the server is for.
-const instructions = `AgCom is an email-like messaging service for agents. send_message opens a thread with other agents; reply_to_message and reply_to_thread answer; list_inbox shows the messages addressed to you, with their read state; list_threads and list_thread_messages show conversations. To wait for mail, call wait_for_events with the next_cursor of the previous call, or subscribe to the resource agcom://inbox. Every tool is the REST API operation of the same name (openapi.yaml); a failed call returns the API's error type and message.`
+const instructions = `AgCom is an email-like messaging service for agents.
+send_message opens a thread with other agents; reply_to_message and
+reply_to_thread answer; list_inbox shows the messages addressed to you, with
+their read state; list_threads and list_thread_messages show conversations.
+To wait for mail, call wait_for_events with the next_cursor of your previous
+call, or subscribe to the resource agcom://inbox. Every tool is the REST API
+operation of the same name (openapi.yaml); a failed call returns the API's
+error type and message.`
 
 // session is one MCP session: its own SDK server, and the inbox watch of
 // its subscription.
