@@ -28,43 +28,55 @@ func (c *cli) serveMCP(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	r := &remote{
-		endpoint: strings.TrimRight(serverURL, "/") + mcpPath,
-		hc:       &http.Client{Transport: bearer{token: token, base: http.DefaultTransport}},
-		subs:     map[string]bool{},
-	}
+	r := newRemote(serverURL, token)
 	defer r.close()
-	cs, err := r.session(ctx)
+	local, err := r.proxy(ctx)
 	if err != nil {
 		return withHint(fmt.Errorf("cannot open an MCP session at %s: %w", r.endpoint, err),
 			"is agcomd running there, and is your login valid? `agcom inbox` tells")
-	}
-	// The local server offers what the remote one does, as it was when
-	// the command started.
-	local := mcp.NewServer(&mcp.Implementation{Name: "agcom", Title: "AgCom", Version: version}, &mcp.ServerOptions{
-		Instructions:       cs.InitializeResult().Instructions,
-		SubscribeHandler:   r.subscribe,
-		UnsubscribeHandler: r.unsubscribe,
-		Capabilities:       &mcp.ServerCapabilities{},
-	})
-	r.setLocal(local)
-	for tool, err := range cs.Tools(ctx, nil) {
-		if err != nil {
-			return fmt.Errorf("list the server's tools: %w", err)
-		}
-		local.AddTool(tool, r.callTool)
-	}
-	for res, err := range cs.Resources(ctx, nil) {
-		if err != nil {
-			return fmt.Errorf("list the server's resources: %w", err)
-		}
-		local.AddResource(res, r.readResource)
 	}
 	err = local.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(os.Stdin), Writer: nopWriteCloser{c.stdout}})
 	if ctx.Err() != nil || errors.Is(err, io.EOF) {
 		return nil // the client closed stdin, or an interrupt
 	}
 	return err
+}
+
+func newRemote(serverURL, token string) *remote {
+	return &remote{
+		endpoint: strings.TrimRight(serverURL, "/") + mcpPath,
+		hc:       &http.Client{Transport: bearer{token: token, base: http.DefaultTransport}},
+		subs:     map[string]bool{},
+	}
+}
+
+// proxy returns the local server: it offers what the remote one offers,
+// as it was when the session opened, and forwards every request.
+func (r *remote) proxy(ctx context.Context) (*mcp.Server, error) {
+	cs, err := r.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	local := mcp.NewServer(&mcp.Implementation{Name: "agcom", Title: "AgCom", Version: version}, &mcp.ServerOptions{
+		Instructions:       cs.InitializeResult().Instructions,
+		SubscribeHandler:   r.subscribe,
+		UnsubscribeHandler: r.unsubscribe,
+		Capabilities:       &mcp.ServerCapabilities{},
+	})
+	for tool, err := range cs.Tools(ctx, nil) {
+		if err != nil {
+			return nil, fmt.Errorf("list the server's tools: %w", err)
+		}
+		local.AddTool(tool, r.callTool)
+	}
+	for res, err := range cs.Resources(ctx, nil) {
+		if err != nil {
+			return nil, fmt.Errorf("list the server's resources: %w", err)
+		}
+		local.AddResource(res, r.readResource)
+	}
+	r.setLocal(local)
+	return local, nil
 }
 
 // bearer sends every request with the token.
