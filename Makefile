@@ -120,11 +120,12 @@ test-fuzz:
 
 # Third-party client and docs checks (clients/ts, Node.js 20 + npm): the
 # spectral lint of openapi.yaml, the TypeScript client generated from it
-# (typecheck, then its tests against a real agcomd), and the docs page in
-# headless Chromium (/usr/bin/chromium, or CHROMIUM_PATH). agcomd is built once
-# here for both test files.
+# (typecheck, then its tests against a real agcomd), the official TypeScript
+# MCP SDK against agcomd's /mcp, and the docs page in headless Chromium
+# (/usr/bin/chromium, or CHROMIUM_PATH). agcomd is built once here for every
+# test file.
 CLIENTS := clients/ts
-## test-clients: contract lint, TypeScript client against agcomd, docs in a real browser
+## test-clients: contract lint, TypeScript client and MCP SDK against agcomd, docs in a real browser
 test-clients: $(CLIENTS)/node_modules/.agcom-npm-ci
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(GO) build -o "$$tmp/agcomd" ./cmd/agcomd && \

@@ -3,9 +3,9 @@ package tests
 // A multi-node test: two real agcomd processes on one PostgreSQL database
 // and one Redis, as two replicas behind a load balancer would run. What one
 // node writes, the other lists; an event committed through one node wakes
-// the streams and long-polls of the other; cursors are good on either
-// node; the write limit is one budget across both; and killing a node loses
-// nothing it acknowledged.
+// the streams, long-polls and MCP inbox subscriptions of the other;
+// cursors are good on either node; the write limit is one budget across
+// both; and killing a node loses nothing it acknowledged.
 
 import (
 	"context"
@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/auth"
@@ -329,6 +331,52 @@ func TestMultiNode(t *testing.T) {
 			t.Errorf("dave's events on b: %v\nwant exactly %v", got, want)
 		}
 		mnSameJSON(t, "the streams' events and the log on b", []agcomv1.Event{e1, e2, g3, g4, g5}, all.Events)
+	})
+
+	t.Run("mcp", func(t *testing.T) {
+		// Frank's MCP session is on b, subscribed to his inbox and waiting
+		// for events; erin sends through a's /mcp.
+		tok := mnTokens{t, keys}
+		erin, frank := handle("erin"), handle("frank")
+		onA, err := mcpConnectVia(t, a.url, mcpAuth{token: tok.of(erin), base: http.DefaultTransport})
+		if err != nil {
+			t.Fatal(err)
+		}
+		onB, err := mcpConnectVia(t, b.url, mcpAuth{token: tok.of(frank), base: http.DefaultTransport})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head agcomv1.EventPage
+		onB.ok("wait_for_events", map[string]any{"wait": 0}, &head)
+		if err := onB.cs.Subscribe(t.Context(), &mcp.SubscribeParams{URI: "agcom://inbox"}); err != nil {
+			t.Fatal(err)
+		}
+		waited := make(chan agcomv1.EventPage, 1)
+		go func() {
+			var page agcomv1.EventPage
+			res, err := onB.cs.CallTool(context.Background(), &mcp.CallToolParams{
+				Name: "wait_for_events", Arguments: map[string]any{"after": head.NextCursor, "wait": 20},
+			})
+			if err == nil && !res.IsError {
+				b, _ := json.Marshal(res.StructuredContent)
+				json.Unmarshal(b, &page)
+			}
+			waited <- page
+		}()
+		time.Sleep(200 * time.Millisecond)
+		var sent agcomv1.Message
+		onA.ok("send_message", map[string]any{"to_handles": []string{frank}, "subject": "Across nodes", "body": "through a's /mcp"}, &sent)
+		if !onB.waitNotified(10 * time.Second) {
+			t.Error("frank's subscription on b was not told of the message sent on a")
+		}
+		select {
+		case page := <-waited:
+			if len(page.Events) != 1 || page.Events[0].ThreadId != sent.ThreadId {
+				t.Errorf("frank's wait_for_events on b = %+v, want the message of thread %s", page, sent.ThreadId)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("frank's wait_for_events on b did not return")
+		}
 	})
 
 	t.Run("shared write limit", func(t *testing.T) {

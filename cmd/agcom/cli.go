@@ -163,21 +163,31 @@ func (c *cli) settings() (serverURL, token string, err error) {
 // an authError, before any request, when there is no token or it has
 // expired.
 func (c *cli) client() (*sdk.Client, error) {
-	serverURL, token, err := c.settings()
+	serverURL, token, err := c.credentials()
 	if err != nil {
 		return nil, err
 	}
+	return newClient(serverURL, sdk.WithToken(token))
+}
+
+// credentials are the resolved server URL and token, or an authError when
+// there is no token or it has expired.
+func (c *cli) credentials() (serverURL, token string, err error) {
+	serverURL, token, err = c.settings()
+	if err != nil {
+		return "", "", err
+	}
 	if token == "" {
 		if c.file.Token != "" && c.file.URL != serverURL {
-			return nil, &authError{fmt.Sprintf("not logged in to %s (the saved token is for %s): run `agcom login --handle NAME` (or set AGCOM_TOKEN)", serverURL, c.file.URL)}
+			return "", "", &authError{fmt.Sprintf("not logged in to %s (the saved token is for %s): run `agcom login --handle NAME` (or set AGCOM_TOKEN)", serverURL, c.file.URL)}
 		}
-		return nil, &authError{"not logged in: run `agcom login --handle NAME` (or set AGCOM_TOKEN)"}
+		return "", "", &authError{"not logged in: run `agcom login --handle NAME` (or set AGCOM_TOKEN)"}
 	}
 	if cl, ok := parseClaims(token); ok && !cl.Expires.IsZero() && time.Now().After(cl.Expires) {
-		return nil, &authError{fmt.Sprintf("your token expired at %s: run `agcom login --handle %s`",
+		return "", "", &authError{fmt.Sprintf("your token expired at %s: run `agcom login --handle %s`",
 			cl.Expires.Local().Format(time.DateTime), cl.Handle)}
 	}
-	return newClient(serverURL, sdk.WithToken(token))
+	return serverURL, token, nil
 }
 
 func newClient(serverURL string, opts ...sdk.Option) (*sdk.Client, error) {

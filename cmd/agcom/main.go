@@ -72,6 +72,7 @@ var commands = []command{
 	{"unarchive", "unarchive a thread", (*cli).unarchive},
 	{"audit", "list audit events", (*cli).audit},
 	{"watch", "stream new messages as they arrive, until interrupted", (*cli).watch},
+	{"mcp", "serve MCP on stdin/stdout for an LLM client, forwarding to the server", (*cli).serveMCP},
 	{"version", "print the CLI's version", (*cli).printVersion},
 }
 

@@ -18,10 +18,12 @@ import (
 	chimw "github.com/go-chi/chi/v5/middleware"
 
 	contract "github.com/agcom/agcom"
+	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/auth"
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/httpapi"
+	"github.com/agcom/agcom/internal/mcp"
 	"github.com/agcom/agcom/internal/metrics"
 )
 
@@ -52,6 +54,8 @@ type App struct {
 	stopPruning func()
 	// closeLimits closes the rate limits' Redis client, if any.
 	closeLimits func() error
+	// mcp serves /mcp; closing it ends its sessions and their streams.
+	mcp *mcp.Server
 }
 
 // New opens the store (migrating it), applies the admin bootstrap and
@@ -101,6 +105,21 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 			limits.NewCounter, closeLimits = counters.NewCounter, counters.Close
 		}
 	}
+	spec, err := agcomv1.GetSwagger()
+	if err != nil {
+		closeLimits()
+		store.Close()
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	mcpServer, err := mcp.New(mcp.Options{
+		Spec: spec, BasePath: httpapi.BasePath, Events: api, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Version: version,
+		Limits: mcp.Limits{PerAgent: cfg.MCPSessionsPerAgent, Total: cfg.MCPSessions, IdleTimeout: cfg.MCPSessionIdle},
+	})
+	if err != nil {
+		closeLimits()
+		store.Close()
+		return nil, err
+	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
 		Store:          api,
 		Writes:         agcom.NewService(store),
@@ -119,13 +138,15 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		CORSOrigins:    cfg.CORSOrigins,
 		Observer:       m,
 		KeptEncodings:  keptEncodings(api),
+		MCP:            mcpServer.Mount,
 	})
 	if err != nil {
+		mcpServer.Close()
 		closeLimits()
 		store.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log, cert: cert}
+	a := &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log, cert: cert, mcp: mcpServer}
 	if cfg.MetricsAddr != "" {
 		a.MetricsHandler = metricsHandler(m, cfg.Pprof)
 	}
@@ -137,10 +158,11 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	return a, nil
 }
 
-// Close stops pruning and closes the store and the rate limits' Redis
-// client.
+// Close stops pruning, ends the MCP sessions, and closes the store and the
+// rate limits' Redis client.
 func (a *App) Close() error {
 	a.stopPruning()
+	a.mcp.Close()
 	return errors.Join(a.Store.Close(), a.closeLimits())
 }
 
@@ -223,6 +245,9 @@ func (a *App) Listen() (Listeners, error) {
 // listener fails, the other is shut down too.
 func (a *App) Serve(ctx context.Context, ls Listeners) error {
 	api := a.newServer(a.Handler)
+	// MCP notification streams last as long as their sessions: end them,
+	// so that draining does not wait for them.
+	api.RegisterOnShutdown(func() { a.mcp.Close() })
 	serveAPI := func() error { return api.Serve(ls.API) }
 	if a.cert != nil {
 		api.TLSConfig = a.cert.tlsConfig()

@@ -44,6 +44,9 @@ const (
 	DefaultStreamsPerAgent     = 10
 	DefaultStreams             = 10_000
 	DefaultHashConcurrency     = 4
+	DefaultMCPSessionsPerAgent = 10
+	DefaultMCPSessions         = 1_000
+	DefaultMCPSessionIdle      = 30 * time.Minute
 	// DefaultMetricsAddr keeps /metrics on the loopback interface, apart
 	// from the API's port.
 	DefaultMetricsAddr = "127.0.0.1:9464"
@@ -85,6 +88,12 @@ type Config struct {
 	// long-polls, per agent and in all.
 	StreamsPerAgent int
 	Streams         int
+	// MCPSessionsPerAgent and MCPSessions bound open MCP sessions, per
+	// agent and in all; MCPSessionIdle closes a session that has had no
+	// request open for this long.
+	MCPSessionsPerAgent int
+	MCPSessions         int
+	MCPSessionIdle      time.Duration
 	// HashConcurrency bounds how many secrets are hashed at once (each
 	// argon2id hash holds 19 MiB).
 	HashConcurrency int
@@ -208,6 +217,9 @@ func Load(getenv Getenv) (Config, error) {
 	c.MaxMetadataKeys = r.int("MAX_METADATA_KEYS_PER_THREAD", DefaultMaxMetadataKeysPerThread, 1, 10_000)
 	c.MaxMetadataBytes = r.int("MAX_METADATA_BYTES_PER_THREAD", DefaultMaxMetadataBytesPerThread, 64, 1<<20)
 	c.SearchMaxScanBytes = int64(r.int("SEARCH_MAX_SCAN_BYTES", DefaultSearchMaxScanBytes, 1, 1<<40))
+	c.MCPSessionsPerAgent = r.int("MAX_MCP_SESSIONS_PER_AGENT", DefaultMCPSessionsPerAgent, 1, 1_000_000)
+	c.MCPSessions = r.int("MAX_MCP_SESSIONS", DefaultMCPSessions, 1, 10_000_000)
+	c.MCPSessionIdle = r.duration("MCP_SESSION_IDLE_TIMEOUT", DefaultMCPSessionIdle, time.Second, 7*24*time.Hour)
 	if alg := r.str("ALGORITHM", DefaultAlgorithm); alg != DefaultAlgorithm {
 		r.fail("ALGORITHM: only HS256 is supported, got %q", alg)
 	}

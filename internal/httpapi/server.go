@@ -31,6 +31,9 @@ import (
 // BasePath is where the API is served.
 const BasePath = "/api/v1"
 
+// MCPPath is where Options.MCP is served.
+const MCPPath = "/mcp"
+
 // Store is what the handlers read, as each group declares it beside its
 // handlers. Every method is one transaction; methods taking a caller
 // enforce visibility themselves.
@@ -96,6 +99,11 @@ type Options struct {
 	// encodings), for a Store that gives one answer to many requests
 	// (internal/store/cache); 0 keeps none.
 	KeptEncodings int
+	// MCP, when set, makes the Model Context Protocol endpoint served at
+	// MCPPath behind the API's request id, access log and authentication
+	// (a 401 there says WWW-Authenticate: Bearer). It is given the API's
+	// handler, which its tool calls go through, and the error writer.
+	MCP func(api http.Handler, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler
 }
 
 // Server implements the generated strict-server interface.
@@ -172,8 +180,8 @@ func NewHandler(o Options) (http.Handler, error) {
 		cors.Handler(cors.Options{
 			AllowedOrigins: o.CORSOrigins,
 			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-			AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID"},
-			ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"},
+			AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"},
+			ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Mcp-Session-Id"},
 			MaxAge:         600,
 		}),
 		compress,
@@ -223,6 +231,19 @@ func NewHandler(o Options) (http.Handler, error) {
 			ErrorHandlerFunc: ew.paramError,
 		})
 	})
+	if o.MCP != nil {
+		mcp := o.MCP(r, ew.Write)
+		challenge := func(w http.ResponseWriter, r *http.Request, err error) {
+			if agcom.ErrorCode(err) == agcom.EUNAUTHENTICATED {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+			}
+			ew.Write(w, r, err)
+		}
+		r.Group(func(r chi.Router) {
+			r.Use(auth.Middleware(authn, func(*http.Request) bool { return false }, challenge), noteAgent)
+			r.Handle(MCPPath, mcp)
+		})
+	}
 	return r, nil
 }
 

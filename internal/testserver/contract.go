@@ -161,7 +161,7 @@ func (c *contractCheck) checkAnswer(r *http.Request, route *routers.Route, statu
 		return
 	}
 	if route == nil {
-		if status >= http.StatusBadRequest {
+		if status >= http.StatusBadRequest && !(r.URL.Path == httpapi.MCPPath && jsonRPCError(body)) {
 			if problem := c.envelopeProblem(header, body); problem != "" {
 				c.report(r, status, body, problem)
 			}
@@ -181,8 +181,12 @@ func (c *contractCheck) checkAnswer(r *http.Request, route *routers.Route, statu
 }
 
 // checkStream checks the head of an event stream: a status the operation
-// declares, with text/event-stream among its content types.
+// declares, with text/event-stream among its content types. The MCP
+// endpoint's streams are its protocol's, outside the contract.
 func (c *contractCheck) checkStream(r *http.Request, route *routers.Route, status int, header http.Header) {
+	if route == nil && r.URL.Path == httpapi.MCPPath {
+		return // the Model Context Protocol's own notification stream
+	}
 	if route == nil {
 		c.report(r, status, nil, "an event stream outside the contract")
 		return
@@ -220,6 +224,20 @@ func (c *contractCheck) envelopeProblem(header http.Header, body []byte) string 
 		return "an error answer outside the contract is not the error envelope: " + firstLine(err.Error())
 	}
 	return ""
+}
+
+// jsonRPCError reports whether body is a JSON-RPC error response, which
+// the MCP endpoint answers to a message its protocol refuses (a protocol
+// version it does not speak) for the client to act on; errors of HTTP
+// itself there are the envelope.
+func jsonRPCError(body []byte) bool {
+	var m struct {
+		JSONRPC string `json:"jsonrpc"`
+		Error   *struct {
+			Code int `json:"code"`
+		} `json:"error"`
+	}
+	return json.Unmarshal(body, &m) == nil && m.JSONRPC == "2.0" && m.Error != nil
 }
 
 // describe names the operation and the first line of kin-openapi's reason
