@@ -70,33 +70,23 @@ func (s *Store) AgentCredentials(ctx context.Context, handle string) (agcom.Agen
 
 // ListAgents returns registered agents by handle.
 func (s *Store) ListAgents(ctx context.Context, p agcom.Page) (agcom.AgentList, error) {
-	page := p.Normalize()
-	var out agcom.AgentList
-	err := s.readTx(ctx, func(t *tx) error {
-		var total int
-		if err := t.queryRow(sqlCountAgents).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := t.query(sqlListAgents, page.Limit, page.Offset)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		agents := []agcom.Agent{}
-		for rows.Next() {
-			a, err := scanAgent(rows)
-			if err != nil {
-				return err
-			}
-			agents = append(agents, a)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		out = agcom.AgentList{Agents: agents, Pagination: agcom.NewPagination(page, len(agents), total)}
-		return nil
-	})
-	return out, err
+	return agcom.ListAgents(ctx, s, p)
+}
+
+// CountAgents returns how many agents are registered.
+func (t *tx) CountAgents() (int, error) {
+	var total int
+	err := t.queryRow(sqlCountAgents).Scan(&total)
+	return total, err
+}
+
+// Agents returns a page of the registered agents by handle.
+func (t *tx) Agents(p agcom.Page) ([]agcom.Agent, error) {
+	rows, err := t.query(sqlListAgents, p.Limit, p.Offset)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (agcom.Agent, error) { return scanAgent(row) })
 }
 
 // InsertAgent registers a with the secret hash. ON CONFLICT DO NOTHING

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/store/hub"
@@ -235,67 +236,46 @@ func (t *tx) readEvents(caller agcom.Caller, after, bound int64, limit int) ([]a
 	if err != nil {
 		return nil, err
 	}
-	type row struct {
-		e          agcom.Event
-		messageSeq *int64
-		data       *string
-	}
-	var raw []row
+	var raw []agcom.EventRow
 	for rows.Next() {
 		var (
-			r       row
-			created int64
+			r          agcom.EventRow
+			messageSeq pgtype.Int8
+			data       pgtype.Text
+			created    int64
 		)
-		if err := rows.Scan(&r.e.Cursor, &r.e.Type, &r.e.ThreadID, &r.messageSeq, &r.data, &created); err != nil {
+		if err := rows.Scan(&r.Event.Cursor, &r.Event.Type, &r.Event.ThreadID, &messageSeq, &data, &created); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		r.e.CreatedAt = fromMicros(created)
+		r.Event.CreatedAt = fromMicros(created)
+		r.MessageSeq = messageSeq.Int64
+		if r.Event.Type == agcom.EventMessageRead && data.Valid {
+			var d agcom.ReadEventData
+			if err := json.Unmarshal([]byte(data.String), &d); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			r.Event.MessageIDs, r.Event.ReadAt = d.MessageIDs, d.ReadAt
+		}
 		raw = append(raw, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	events := make([]agcom.Event, 0, len(raw))
-	// Each event of a thread carries the thread as it is now, the same
-	// for all of them: it is read once per page.
-	threads := map[string]*agcom.Thread{}
-	for _, r := range raw {
-		e := r.e
-		switch e.Type {
-		case agcom.EventMessageCreated:
-			if r.messageSeq == nil {
-				continue
-			}
-			m, err := scanMessage(t.queryRow(sqlEventMessage, *r.messageSeq))
-			if err != nil {
-				return nil, err
-			}
-			e.Message = &m
-		case agcom.EventThreadUpdated:
-			if th, ok := threads[e.ThreadID]; ok {
-				e.Thread = th
-				break
-			}
-			th, err := scanThread(t.queryRow(sqlGetVisibleThread, caller.Handle, caller.IsAdmin, e.ThreadID))
-			if err != nil {
-				return nil, err
-			}
-			e.Thread = &th
-			threads[e.ThreadID] = &th
-		case agcom.EventMessageRead:
-			var d agcom.ReadEventData
-			if r.data != nil {
-				if err := json.Unmarshal([]byte(*r.data), &d); err != nil {
-					return nil, err
-				}
-			}
-			e.MessageIDs, e.ReadAt = d.MessageIDs, d.ReadAt
-		}
-		events = append(events, e)
-	}
-	return events, nil
+	return agcom.CompleteEvents(t, caller, raw)
+}
+
+// EventMessage returns the message seq, for a message.created event.
+func (t *tx) EventMessage(seq int64) (agcom.Message, error) {
+	return scanMessage(t.queryRow(sqlEventMessage, seq))
+}
+
+// EventThread returns the thread id as the caller sees it, for a
+// thread.updated event.
+func (t *tx) EventThread(caller agcom.Caller, id string) (agcom.Thread, error) {
+	return scanThread(t.queryRow(sqlGetVisibleThread, caller.Handle, caller.IsAdmin, id))
 }
 
 // Subscribe returns a channel that receives a signal whenever an event the

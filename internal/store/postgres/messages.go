@@ -210,71 +210,51 @@ const (
 	sqlCountThreadMessages = `SELECT count(*) FROM messages WHERE thread_id = $1`
 )
 
-// ListMessages returns the messages the caller can see, newest first, or
-// those of one thread (newest first too). A thread filter naming a thread
-// the caller cannot see, or one that does not exist, matches no messages:
-// the contract gives this list no 404.
+// ListMessages returns the messages the caller can see (agcom.ListMessages).
 func (s *Store) ListMessages(ctx context.Context, caller agcom.Caller, f agcom.MessageFilter) (agcom.MessageList, error) {
-	page := f.Page.Normalize()
-	if f.ThreadID != "" {
-		list, err := s.threadMessages(ctx, caller, f.ThreadID, f.Page, sqlListThreadMessagesDesc)
-		if agcom.ErrorCode(err) == agcom.ENOTFOUND {
-			return agcom.MessageList{Messages: []agcom.Message{}, Pagination: agcom.NewPagination(page, 0, 0)}, nil
-		}
-		return list, err
-	}
-	var list agcom.MessageList
-	err := s.readTx(ctx, func(t *tx) error {
-		var (
-			total int
-			msgs  []agcom.Message
-			err   error
-		)
-		if caller.IsAdmin {
-			if total, err = t.counter("messages"); err != nil {
-				return err
-			}
-			msgs, err = t.queryMessages(sqlListMessagesAdmin, page.Limit, page.Offset)
-		} else {
-			if err := t.queryRow(sqlCountMessages, caller.Handle).Scan(&total); err != nil {
-				return err
-			}
-			msgs, err = t.queryMessages(sqlListMessages, caller.Handle, page.Limit, page.Offset)
-		}
-		if err != nil {
-			return err
-		}
-		list = agcom.MessageList{Messages: msgs, Pagination: agcom.NewPagination(page, len(msgs), total)}
-		return nil
-	})
-	return list, err
+	return agcom.ListMessages(ctx, s, caller, f)
 }
 
 // ListThreadMessages returns the messages of the thread id, oldest first.
 // Returns ENOTFOUND when the caller cannot see the thread.
 func (s *Store) ListThreadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page) (agcom.MessageList, error) {
-	return s.threadMessages(ctx, caller, id, p, sqlListThreadMessagesAsc)
+	return agcom.ListThreadMessages(ctx, s, caller, id, p)
 }
 
-func (s *Store) threadMessages(ctx context.Context, caller agcom.Caller, id string, p agcom.Page, query string) (agcom.MessageList, error) {
-	page := p.Normalize()
-	var list agcom.MessageList
-	err := s.readTx(ctx, func(t *tx) error {
-		if err := t.ThreadVisible(caller, id); err != nil {
-			return err
-		}
-		var total int
-		if err := t.queryRow(sqlCountThreadMessages, id).Scan(&total); err != nil {
-			return err
-		}
-		msgs, err := t.queryMessages(query, id, page.Limit, page.Offset)
-		if err != nil {
-			return err
-		}
-		list = agcom.MessageList{Messages: msgs, Pagination: agcom.NewPagination(page, len(msgs), total)}
-		return nil
-	})
-	return list, err
+// CountMessages counts the caller's mailbox, or every message for an
+// admin (a counter row kept by the writes).
+func (t *tx) CountMessages(caller agcom.Caller) (int, error) {
+	if caller.IsAdmin {
+		return t.counter("messages")
+	}
+	var total int
+	err := t.queryRow(sqlCountMessages, caller.Handle).Scan(&total)
+	return total, err
+}
+
+// Messages returns a page of the caller's mailbox, or of every message for
+// an admin.
+func (t *tx) Messages(caller agcom.Caller, p agcom.Page) ([]agcom.Message, error) {
+	if caller.IsAdmin {
+		return t.queryMessages(sqlListMessagesAdmin, p.Limit, p.Offset)
+	}
+	return t.queryMessages(sqlListMessages, caller.Handle, p.Limit, p.Offset)
+}
+
+// CountThreadMessages returns how many messages the thread holds.
+func (t *tx) CountThreadMessages(threadID string) (int, error) {
+	var total int
+	err := t.queryRow(sqlCountThreadMessages, threadID).Scan(&total)
+	return total, err
+}
+
+// ThreadMessages returns a page of the thread's messages.
+func (t *tx) ThreadMessages(threadID string, newestFirst bool, p agcom.Page) ([]agcom.Message, error) {
+	q := sqlListThreadMessagesAsc
+	if newestFirst {
+		q = sqlListThreadMessagesDesc
+	}
+	return t.queryMessages(q, threadID, p.Limit, p.Offset)
 }
 
 // ThreadVisible returns ENOTFOUND unless the caller can see thread id.

@@ -6,15 +6,24 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
-// The store is the use cases' agcom.Writer, and its tx their agcom.Tx.
+// The store is the use cases' agcom.Writer and agcom.Reader, and its tx
+// their agcom.Tx and agcom.ReadTx.
 var (
-	_ agcom.Writer = (*Store)(nil)
-	_ agcom.Tx     = (*tx)(nil)
+	_ agcom.Writer      = (*Store)(nil)
+	_ agcom.Tx          = (*tx)(nil)
+	_ agcom.Reader      = (*Store)(nil)
+	_ agcom.ReadTx      = (*tx)(nil)
+	_ agcom.EventReader = (*tx)(nil)
 )
 
 // Write runs fn as one write transaction (see writeTx).
 func (s *Store) Write(ctx context.Context, fn func(agcom.Tx) error) error {
 	return s.writeTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+// Read runs fn as one read transaction (see readTx).
+func (s *Store) Read(ctx context.Context, fn func(agcom.ReadTx) error) error {
+	return s.readTx(ctx, func(t *tx) error { return fn(t) })
 }
 
 // Limits returns the limits the store enforces.

@@ -123,42 +123,41 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 // ThreadMetadata returns every metadata key of the thread id. Returns
 // ENOTFOUND when the caller cannot see the thread.
 func (s *Store) ThreadMetadata(ctx context.Context, caller agcom.Caller, id string) (map[string]string, error) {
-	md := map[string]string{}
-	err := s.readTx(ctx, func(t *tx) error {
-		if err := t.ThreadVisible(caller, id); err != nil {
-			return err
-		}
-		rows, err := t.query(sqlThreadMetadata, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k, v string
-			if err := rows.Scan(&k, &v); err != nil {
-				return err
-			}
-			md[k] = v
-		}
-		return rows.Err()
-	})
-	return md, err
+	return agcom.ThreadMetadata(ctx, s, caller, id)
 }
 
 // ThreadMetadataValue returns the value of one metadata key. Returns
 // ENOTFOUND when the caller cannot see the thread or the key is not set.
 func (s *Store) ThreadMetadataValue(ctx context.Context, caller agcom.Caller, id, key string) (string, error) {
+	return agcom.ThreadMetadataValue(ctx, s, caller, id, key)
+}
+
+// ThreadMetadata returns every metadata key of the thread.
+func (t *tx) ThreadMetadata(threadID string) (map[string]string, error) {
+	rows, err := t.query(sqlThreadMetadata, threadID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	md := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		md[k] = v
+	}
+	return md, rows.Err()
+}
+
+// ThreadMetadataValue returns the value of key; ENOTFOUND when it is not
+// set.
+func (t *tx) ThreadMetadataValue(threadID, key string) (string, error) {
 	var v string
-	err := s.readTx(ctx, func(t *tx) error {
-		if err := t.ThreadVisible(caller, id); err != nil {
-			return err
-		}
-		err := t.queryRow(sqlThreadMetaValue, id, key).Scan(&v)
-		if errors.Is(err, sql.ErrNoRows) {
-			return agcom.Errorf(agcom.ENOTFOUND, "metadata key not found")
-		}
-		return err
-	})
+	err := t.queryRow(sqlThreadMetaValue, threadID, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", agcom.Errorf(agcom.ENOTFOUND, "metadata key not found")
+	}
 	return v, err
 }
 
