@@ -25,7 +25,6 @@ import (
 	"log/slog"
 	mathrand "math/rand/v2"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -433,18 +432,6 @@ func redactErr(err error) error {
 func toMicros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-// placeholders returns "$from, $from+1, …" for n values.
-func placeholders(from, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(from+i))
-	}
-	return b.String()
-}
 
 // nullString stores an empty string as NULL.
 func nullString(s string) any {
