@@ -79,6 +79,17 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 	defer server.stop()
 	fmt.Fprintf(out, "agcomd ready in %s on the seeded %s database\n", startup.Round(time.Millisecond), o.store)
+	// On PostgreSQL a second node on the same database: nodes add write
+	// capacity only when nothing but the database bounds them.
+	nodes := []string{server.url}
+	if o.store == "postgres" {
+		second, _, err := startAgcomd(ctx, bin, dir, env)
+		if err != nil {
+			return fmt.Errorf("second node: %w", err)
+		}
+		defer second.stop()
+		nodes = append(nodes, second.url)
+	}
 
 	baseline, err := startBaseline(ctx)
 	if err != nil {
@@ -108,7 +119,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	base.rssPeakMB = baseline.peakRSSMB()
 	results = append(results, base)
 
-	for _, sc := range scenarios(server.url, data, tokens, client) {
+	for _, sc := range scenarios(nodes, data, tokens, client) {
 		if o.only != "" && !strings.Contains(sc.name, o.only) {
 			continue
 		}
@@ -153,20 +164,28 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 }
 
 // scenarios are the requests the benchmark measures, each against data the
-// caller can see.
-func scenarios(base string, d *seedData, tokens []string, client *http.Client) []scenario {
-	api := base + "/api/v1"
+// caller can see, on the first of nodes; sends are measured on all of them
+// too when there are more.
+func scenarios(nodes []string, d *seedData, tokens []string, client *http.Client) []scenario {
+	api := nodes[0] + "/api/v1"
 	agent := func(rnd *rand.Rand) int { return rnd.IntN(len(tokens)) }
 	thread := func(rnd *rand.Rand) *seedThread { return &d.threads[rnd.IntN(len(d.threads))] }
 	word := func(rnd *rand.Rand) string { return vocabulary[rnd.IntN(len(vocabulary))] }
-	send := func(rnd *rand.Rand) *http.Request {
+	sendTo := func(rnd *rand.Rand, api string) *http.Request {
 		from, to := agent(rnd), agent(rnd)
 		body := fmt.Sprintf(`{"to_handles":[%q],"subject":"bench %s","body":"%s %s %s"}`,
 			agentName(to), word(rnd), word(rnd), word(rnd), word(rnd))
 		return mustRequest(http.MethodPost, api+"/messages", tokens[from], body)
 	}
-	return []scenario{
-		{name: "send", want: http.StatusCreated, build: send},
+	send := func(rnd *rand.Rand) *http.Request { return sendTo(rnd, api) }
+	all := []scenario{{name: "send", want: http.StatusCreated, build: send}}
+	if len(nodes) > 1 {
+		all = append(all, scenario{name: fmt.Sprintf("send (%d nodes)", len(nodes)), want: http.StatusCreated,
+			build: func(rnd *rand.Rand) *http.Request {
+				return sendTo(rnd, nodes[rnd.IntN(len(nodes))]+"/api/v1")
+			}})
+	}
+	return append(all, []scenario{
 		{name: "reply", want: http.StatusCreated, build: func(rnd *rand.Rand) *http.Request {
 			th := thread(rnd)
 			body := fmt.Sprintf(`{"body":"re: %s %s"}`, word(rnd), word(rnd))
@@ -203,7 +222,7 @@ func scenarios(base string, d *seedData, tokens []string, client *http.Client) [
 		// costs must not depend on how many admins there are.
 		{name: fmt.Sprintf("send (%d admins)", benchAdmins), want: http.StatusCreated, build: send,
 			prepare: func(ctx context.Context) error { return addAdmins(ctx, client, api, benchAdmins-1) }},
-	}
+	}...)
 }
 
 // addAdmins registers n more admins through the admin API, as the admin
@@ -262,19 +281,24 @@ func addAdmins(ctx context.Context, client *http.Client, api string, n int) erro
 // printSends compares sending with many admins with sending with one, and
 // says what PostgreSQL's backends waited on while sends ran.
 func printSends(out io.Writer, results []result) {
-	var one, many *result
+	var one, many, nodes *result
 	for i, r := range results {
-		switch r.name {
-		case "send":
+		switch {
+		case r.name == "send":
 			one = &results[i]
-		case fmt.Sprintf("send (%d admins)", benchAdmins):
+		case r.name == fmt.Sprintf("send (%d admins)", benchAdmins):
 			many = &results[i]
+		case strings.HasSuffix(r.name, " nodes)"):
+			nodes = &results[i]
 		}
 	}
 	if one != nil && many != nil && one.reqPerSec > 0 {
 		fmt.Fprintf(out, "\nsend with %d admins: %.2fx send with 1\n", benchAdmins, many.reqPerSec/one.reqPerSec)
 	}
-	for _, r := range []*result{one, many} {
+	if one != nil && nodes != nil && one.reqPerSec > 0 {
+		fmt.Fprintf(out, "%s: %.2fx send on one node\n", nodes.name, nodes.reqPerSec/one.reqPerSec)
+	}
+	for _, r := range []*result{one, nodes, many} {
 		if r == nil || r.locks == nil {
 			continue
 		}

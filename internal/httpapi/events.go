@@ -154,8 +154,8 @@ func (s *Server) StreamEvents(ctx context.Context, req agcomv1.StreamEventsReque
 
 // eventStream writes the event stream: the backlog, then live events as
 // the store signals them, with keep-alive comments in between. It checks
-// its caller again at every wake and keep-alive, and ends once the answer
-// changed.
+// its caller again and reads again at every wake and keep-alive, and ends
+// once the answer changed.
 type eventStream struct {
 	ctx     context.Context
 	s       *Server
@@ -213,10 +213,9 @@ func (es eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 				if err := write(": keep-alive\n\n"); err != nil {
 					return nil
 				}
-				if ended := es.ended(); ended != "" {
-					write(": " + ended + "\n\n")
-					return nil
-				}
+				// Read again too: a wake-up from another node can be
+				// lost if that node stops right after its commit.
+				woken = true
 			case <-es.ctx.Done():
 				return nil
 			}

@@ -9,22 +9,52 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
-const sqlInsertAudit = `
+// sqlInsertAudits adds the transaction's audit entries in one statement,
+// in the order they were recorded.
+const sqlInsertAudits = `
 	INSERT INTO audit_events (id, event_type, actor_handle, target_handle, details, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6)`
+	SELECT id, event_type, actor, target, details, $6
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+		AS a(id, event_type, actor, target, details, n)
+	ORDER BY n`
 
-// Audit records an event in the transaction of the change it describes.
-// An empty target is stored as NULL.
+// pendingAudit is an audit entry waiting for the end of its transaction.
+type pendingAudit struct {
+	id, eventType, actor string
+	target               *string
+	details              string
+}
+
+// Audit records an event in the transaction of the change it describes,
+// when the transaction's work is done (flushAudits). An empty target is
+// stored as NULL.
 func (t *tx) Audit(eventType, actor, target string, details map[string]any) error {
 	d, err := json.Marshal(details)
 	if err != nil {
 		return err
 	}
-	if _, err = t.exec(sqlInsertAudit, t.newID(), eventType, actor, nullString(target), string(d), toMicros(t.now)); err != nil {
-		return err
+	a := pendingAudit{id: t.newID(), eventType: eventType, actor: actor, details: string(d)}
+	if target != "" {
+		a.target = &target
 	}
+	t.audits = append(t.audits, a)
 	t.countUp("audit_events", 1)
 	return nil
+}
+
+// flushAudits adds the transaction's audit entries.
+func (t *tx) flushAudits() error {
+	if len(t.audits) == 0 {
+		return nil
+	}
+	n := len(t.audits)
+	ids, types, actors, details := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	targets := make([]*string, n)
+	for i, a := range t.audits {
+		ids[i], types[i], actors[i], targets[i], details[i] = a.id, a.eventType, a.actor, a.target, a.details
+	}
+	_, err := t.exec(sqlInsertAudits, ids, types, actors, targets, details, toMicros(t.now))
+	return err
 }
 
 const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.details, a.created_at`

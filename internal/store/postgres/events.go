@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,24 +79,11 @@ const (
 	sqlEmitToOne = `
 		INSERT INTO events (handle, type, thread_id, message_seq, data, created_at, cursor)
 		VALUES ($1, $2, $3, NULL, $4, $5, ` + txCursor + `$6::bigint))`
-	// NOTIFY is transactional: every node's listener hears it after the
-	// commit, and never for a rolled-back transaction.
-	sqlNotify = `SELECT pg_notify($1, $2)`
 )
 
-// notifyChannel carries, as its payload, the handles whose logs grew,
-// separated by spaces (handles contain none).
-const notifyChannel = "agcom_events"
-
-// maxPayload keeps a notification under PostgreSQL's 8,000-byte limit.
-const maxPayload = 7_900
-
-// flushEvents appends the transaction's events and announces them.
+// flushEvents appends the transaction's events, and notes whose logs grew
+// for the wake-ups after the commit.
 func (t *tx) flushEvents() error {
-	if len(t.events) == 0 {
-		return nil
-	}
-	woken := map[string]bool{}
 	var n int64 // events added so far: the next one's j
 	for _, e := range t.events {
 		if e.handle != "" {
@@ -105,7 +91,7 @@ func (t *tx) flushEvents() error {
 				return err
 			}
 			n++
-			woken[e.handle] = true
+			t.notify = append(t.notify, e.handle)
 			continue
 		}
 		rows, err := t.query(sqlEmitToParticipants, e.threadID, e.eventType, e.messageSeq, toMicros(t.now), n)
@@ -117,28 +103,12 @@ func (t *tx) flushEvents() error {
 			return err
 		}
 		n += int64(len(handles))
-		for _, h := range handles {
-			woken[h] = true
-		}
+		t.notify = append(t.notify, handles...)
 	}
 	if n > maxTxEvents {
 		return fmt.Errorf("store: one transaction may add at most %d events, not %d", maxTxEvents, n)
 	}
-	var payload strings.Builder
-	for h := range woken {
-		if payload.Len()+len(h)+1 > maxPayload {
-			if _, err := t.exec(sqlNotify, notifyChannel, payload.String()); err != nil {
-				return err
-			}
-			payload.Reset()
-		}
-		if payload.Len() > 0 {
-			payload.WriteByte(' ')
-		}
-		payload.WriteString(h)
-	}
-	_, err := t.exec(sqlNotify, notifyChannel, payload.String())
-	return err
+	return nil
 }
 
 // Reading events: only below the bound (see above), in the snapshot that

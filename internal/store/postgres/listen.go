@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,14 +29,14 @@ const (
 	maxReconnectDelay = 5 * time.Second
 )
 
-func startListener(ctx context.Context, cfg *pgx.ConnConfig, h *hub.Hub, log *slog.Logger) (*listener, error) {
+func startListener(ctx context.Context, cfg *pgx.ConnConfig, h *hub.Hub, a *announcer, log *slog.Logger) (*listener, error) {
 	conn, err := listen(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: listen for events: %w", redactErr(err))
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	l := &listener{cancel: cancel, done: make(chan struct{})}
-	go l.run(runCtx, cfg, conn, h, log)
+	go l.run(runCtx, cfg, conn, h, a, log)
 	return l, nil
 }
 
@@ -53,7 +52,7 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-func (l *listener) run(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn, h *hub.Hub, log *slog.Logger) {
+func (l *listener) run(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn, h *hub.Hub, a *announcer, log *slog.Logger) {
 	defer close(l.done)
 	delay := minReconnectDelay
 	for {
@@ -69,7 +68,9 @@ func (l *listener) run(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn,
 				break
 			}
 			delay = minReconnectDelay
-			h.Notify(strings.Fields(n.Payload))
+			if keys, ok := a.handlesOf(n.Payload); ok {
+				h.Notify(keys)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -23,29 +23,42 @@ const visibleThread = `($2::boolean OR EXISTS (SELECT 1 FROM thread_participants
 const messageColumns = `m.id, m.thread_id, m.from_handle, m.to_handles, m.subject, m.body, m.created_at, m.in_reply_to, m.tags`
 
 const (
-	sqlInsertThread = `INSERT INTO threads (id, subject, created_at, last_activity_at, participants) VALUES ($1, $2, $3, $3, $4)`
+	// A new thread and its participants, in one statement: every round
+	// trip of a send is time its transaction holds its locks.
+	sqlInsertThread = `
+		WITH t AS (
+			INSERT INTO threads (id, subject, created_at, last_activity_at, participants) VALUES ($1, $2, $3, $3, $4)
+			RETURNING id)
+		INSERT INTO thread_participants (thread_id, handle, last_activity_at, archived)
+		SELECT t.id, h, $3, false FROM t, unnest($5::text[]) AS h`
 
 	sqlInsertParticipant = `
 		INSERT INTO thread_participants (thread_id, handle, last_activity_at, archived)
 		SELECT t.id, $2, t.last_activity_at, t.archived FROM threads t WHERE t.id = $1
 		ON CONFLICT (thread_id, handle) DO NOTHING`
 
+	// A message, its recipients ($10), every participant's mailbox row and
+	// the recipients' unread counts, in one statement. Its parts see the
+	// thread's participants as they were before it.
 	sqlInsertMessage = `
-		INSERT INTO messages (id, thread_id, from_handle, to_handles, subject, body, in_reply_to, tags, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`
-
-	sqlInsertRecipients = `INSERT INTO message_recipients (message_seq, handle, created_at)
-		SELECT $1, h, $3 FROM unnest($2::text[]) AS h ON CONFLICT DO NOTHING`
+		WITH m AS (
+			INSERT INTO messages (id, thread_id, from_handle, to_handles, subject, body, in_reply_to, tags, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq),
+		r AS (
+			INSERT INTO message_recipients (message_seq, handle, created_at)
+			SELECT m.seq, h, $9 FROM m, unnest($10::text[]) AS h ON CONFLICT DO NOTHING),
+		d AS (
+			INSERT INTO agent_messages (handle, message_seq, created_at)
+			SELECT p.handle, m.seq, $9 FROM m, thread_participants p WHERE p.thread_id = $2),
+		u AS (
+			UPDATE thread_participants SET unread = unread + 1 WHERE thread_id = $2 AND handle = ANY($10))
+		SELECT seq FROM m`
 
 	// A new participant's mailbox gets the thread's earlier messages.
 	sqlBackfillMailbox = `
 		INSERT INTO agent_messages (handle, message_seq, created_at)
 		SELECT $2, seq, created_at FROM messages WHERE thread_id = $1
 		ON CONFLICT DO NOTHING`
-	// A new message goes into every participant's mailbox.
-	sqlDeliverMessage = `
-		INSERT INTO agent_messages (handle, message_seq, created_at)
-		SELECT handle, $2, $3 FROM thread_participants WHERE thread_id = $1`
 
 	sqlTouchThread             = `UPDATE threads SET last_activity_at = $2 WHERE id = $1`
 	sqlTouchThreadParticipants = `UPDATE thread_participants SET last_activity_at = $2 WHERE thread_id = $1`
@@ -104,15 +117,10 @@ func (t *tx) CreateThread(subject string, participants []string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if _, err := t.exec(sqlInsertThread, threadID, subject, toMicros(t.now), string(partsJSON)); err != nil {
+	if _, err := t.exec(sqlInsertThread, threadID, subject, toMicros(t.now), string(partsJSON), participants); err != nil {
 		return "", err
 	}
 	t.countUp("threads", 1)
-	for _, h := range participants {
-		if _, err := t.exec(sqlInsertParticipant, threadID, h); err != nil {
-			return "", err
-		}
-	}
 	return threadID, nil
 }
 
@@ -140,19 +148,10 @@ func (t *tx) InsertMessage(msg *agcom.Message) error {
 	now := toMicros(msg.CreatedAt)
 	var seq int64
 	if err := t.queryRow(sqlInsertMessage, msg.ID, msg.ThreadID, msg.FromHandle, string(to),
-		msg.Subject, msg.Body, nullString(msg.InReplyTo), string(tags), now).Scan(&seq); err != nil {
-		return err
-	}
-	if _, err := t.exec(sqlInsertRecipients, seq, msg.ToHandles, now); err != nil {
-		return err
-	}
-	if _, err := t.exec(sqlDeliverMessage, msg.ThreadID, seq, now); err != nil {
+		msg.Subject, msg.Body, nullString(msg.InReplyTo), string(tags), now, msg.ToHandles).Scan(&seq); err != nil {
 		return err
 	}
 	t.countUp("messages", 1)
-	if err := t.countUnread(*msg); err != nil {
-		return err
-	}
 	t.emitToParticipants(msg.ThreadID, agcom.EventMessageCreated, &seq)
 	return nil
 }

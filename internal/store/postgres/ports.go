@@ -34,5 +34,9 @@ func (t *tx) Limits() agcom.Limits { return t.s.limits }
 // never again after a conflict, so it may keep state (what it created so
 // far, a random source).
 func (s *Store) Seed(ctx context.Context, fn func(agcom.Tx) error) error {
-	return translate(s.tryWrite(ctx, func(t *tx) error { return fn(t) }))
+	notify, err := s.tryWrite(ctx, func(t *tx) error { return fn(t) })
+	if err == nil {
+		s.announce(notify)
+	}
+	return translate(err)
 }

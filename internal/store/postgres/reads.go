@@ -11,15 +11,6 @@ import (
 	"github.com/agcom/agcom/internal/agcom"
 )
 
-const sqlCountUnread = `UPDATE thread_participants SET unread = unread + 1 WHERE thread_id = $1 AND handle = ANY($2)`
-
-// countUnread adds a new message to each recipient's unread count of the
-// thread.
-func (t *tx) countUnread(msg agcom.Message) error {
-	_, err := t.exec(sqlCountUnread, msg.ThreadID, msg.ToHandles)
-	return err
-}
-
 const (
 	sqlRecipientMessage = `
 		SELECT m.seq, m.thread_id FROM messages m

@@ -60,8 +60,9 @@ type Store struct {
 	// and outcome of every transaction.
 	observe func(kind string, d time.Duration, err error)
 
-	hub      hub.Hub // this node's event subscribers
-	listener *listener
+	hub       hub.Hub // this node's event subscribers
+	announcer *announcer
+	listener  *listener
 
 	limits agcom.Limits // what one caller can make the store hold or do
 }
@@ -117,16 +118,20 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("store: read the latest timestamp: %w", err)
 	}
 	s.clock.NotBefore(fromMicros(last))
-	s.listener, err = startListener(ctx, cfg.ConnConfig, &s.hub, s.log)
+	s.announcer = startAnnouncer(pool, s.log)
+	s.listener, err = startListener(ctx, cfg.ConnConfig, &s.hub, s.announcer, s.log)
 	if err != nil {
+		s.announcer.stop()
 		pool.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close stops listening and closes every connection.
+// Close announces the events still queued, stops listening and closes
+// every connection.
 func (s *Store) Close() error {
+	s.announcer.stop()
 	s.listener.stop()
 	s.pool.Close()
 	return nil
@@ -254,8 +259,12 @@ type tx struct {
 	result any
 	// counts are the changes to counters, applied at the end.
 	counts map[string]int64
-	// events are appended at the end (flushEvents).
+	// events are appended at the end (flushEvents); notify are the keys
+	// of the subscribers to wake once the transaction has committed.
 	events []pendingEvent
+	notify []string
+	// audits are added at the end too (flushAudits).
+	audits []pendingAudit
 }
 
 // newID returns a new ULID at the transaction's time; ids made on one node
@@ -296,7 +305,12 @@ func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) (err error) {
 		defer func(start time.Time) { s.observe("write", time.Since(start), err) }(time.Now())
 	}
 	for attempt := 1; ; attempt++ {
-		err = s.tryWrite(ctx, fn)
+		var notify []string
+		notify, err = s.tryWrite(ctx, fn)
+		if err == nil {
+			s.announce(notify)
+			return nil
+		}
 		if !retryable(err) {
 			return translate(err)
 		}
@@ -312,18 +326,32 @@ func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) (err error) {
 	}
 }
 
-func (s *Store) tryWrite(ctx context.Context, fn func(*tx) error) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(pt pgx.Tx) error {
+// announce wakes, after a commit, this node's subscribers of the keys at
+// once and the other nodes' with the announcer's next batch.
+func (s *Store) announce(keys []string) {
+	s.hub.Notify(keys)
+	s.announcer.add(keys)
+}
+
+// tryWrite runs fn once and commits; it returns the keys of the
+// subscribers to wake.
+func (s *Store) tryWrite(ctx context.Context, fn func(*tx) error) (notify []string, err error) {
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(pt pgx.Tx) error {
 		t := &tx{Tx: pt, ctx: ctx, now: s.writeNow(), s: s}
 		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.flushAudits(); err != nil {
 			return err
 		}
 		if err := t.flushEvents(); err != nil {
 			return err
 		}
+		notify = t.notify
 		// Last: a counter's row stays locked until the commit.
 		return t.flushCounts()
 	})
+	return notify, err
 }
 
 // countUp adds n to a counter when the transaction ends.

@@ -90,11 +90,20 @@ func TestLikePattern(t *testing.T) {
 
 // When the connection that listens for events is lost, the store listens
 // again and wakes every subscriber (notifications sent meanwhile are gone),
-// then delivers wake-ups as before.
+// then delivers another node's wake-ups as before.
 func TestListenerReconnects(t *testing.T) {
-	s := openTest(t)
+	url := testdb.NeedPostgres(t)
 	ctx := context.Background()
-	wake, stop := s.Subscribe(agcom.Caller{Handle: "bob"})
+	open := func() *Store {
+		s, err := Open(ctx, url)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	writer, reader := open(), open()
+	wake, stop := reader.Subscribe(agcom.Caller{Handle: "bob"})
 	defer stop()
 	waitWake := func(what string) {
 		t.Helper()
@@ -106,19 +115,19 @@ func TestListenerReconnects(t *testing.T) {
 	}
 	send := func() {
 		t.Helper()
-		if _, _, err := agcom.NewService(s).SendMessage(ctx, agcom.Caller{Handle: "alice"}, agcom.NewMessage{
+		if _, _, err := agcom.NewService(writer).SendMessage(ctx, agcom.Caller{Handle: "alice"}, agcom.NewMessage{
 			ToHandles: []string{"bob"}, Subject: "s", Body: "b"}, nil); err != nil {
 			t.Fatalf("send: %v", err)
 		}
 	}
 	send()
-	waitWake("for a message")
+	waitWake("for another node's message")
 
 	var killed int
-	err := s.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	err := reader.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE query = 'LISTEN `+notifyChannel+`' AND pid <> pg_backend_pid()`).Scan(&killed)
 	if err != nil || killed == 0 {
-		t.Fatalf("terminate the listening connection: %d terminated, err %v", killed, err)
+		t.Fatalf("terminate the listening connections: %d terminated, err %v", killed, err)
 	}
 	waitWake("after the listening connection came back")
 	send()
