@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/store/hub"
+	"github.com/agcom/agcom/internal/store/scan"
 )
 
 // Writing events: every change an agent can see becomes a row of its log,
@@ -206,32 +206,9 @@ func (t *tx) readEvents(caller agcom.Caller, after, bound int64, limit int) ([]a
 	if err != nil {
 		return nil, err
 	}
-	var raw []agcom.EventRow
-	for rows.Next() {
-		var (
-			r          agcom.EventRow
-			messageSeq pgtype.Int8
-			data       pgtype.Text
-			created    int64
-		)
-		if err := rows.Scan(&r.Event.Cursor, &r.Event.Type, &r.Event.ThreadID, &messageSeq, &data, &created); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		r.Event.CreatedAt = fromMicros(created)
-		r.MessageSeq = messageSeq.Int64
-		if r.Event.Type == agcom.EventMessageRead && data.Valid {
-			var d agcom.ReadEventData
-			if err := json.Unmarshal([]byte(data.String), &d); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			r.Event.MessageIDs, r.Event.ReadAt = d.MessageIDs, d.ReadAt
-		}
-		raw = append(raw, r)
-	}
+	raw, err := scan.Events(rows)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return agcom.CompleteEvents(t, caller, raw)

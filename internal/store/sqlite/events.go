@@ -2,12 +2,12 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"time"
 
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/store/hub"
+	"github.com/agcom/agcom/internal/store/scan"
 )
 
 // Writing events: every change an agent can see becomes a row of its log,
@@ -155,32 +155,9 @@ func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event,
 	if err != nil {
 		return nil, err
 	}
-	var raw []agcom.EventRow
-	for rows.Next() {
-		var (
-			r          agcom.EventRow
-			messageSeq sql.NullInt64
-			data       sql.NullString
-			created    int64
-		)
-		if err := rows.Scan(&r.Event.Cursor, &r.Event.Type, &r.Event.ThreadID, &messageSeq, &data, &created); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		r.Event.CreatedAt = fromMicros(created)
-		r.MessageSeq = messageSeq.Int64
-		if r.Event.Type == agcom.EventMessageRead && data.Valid {
-			var d agcom.ReadEventData
-			if err := json.Unmarshal([]byte(data.String), &d); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			r.Event.MessageIDs, r.Event.ReadAt = d.MessageIDs, d.ReadAt
-		}
-		raw = append(raw, r)
-	}
+	raw, err := scan.Events(rows)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return agcom.CompleteEvents(t, caller, raw)
