@@ -445,23 +445,20 @@ func likePattern(query string) string {
 }
 
 func (t *tx) queryMessages(query string, args ...any) ([]agcom.Message, error) {
+	return queryList(t, func(row scanner) (agcom.Message, error) { return scanMessage(row) }, query, args...)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// queryList runs query and scans each of its rows with scan. The list is
+// never nil, so that an empty page encodes as [].
+func queryList[T any](t *tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := t.query(query, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	msgs := []agcom.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		msgs = append(msgs, m)
-	}
-	return msgs, rows.Err()
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
 }
-
-type scanner interface{ Scan(dest ...any) error }
 
 // scanMessage scans messageColumns, then any extra destinations.
 func scanMessage(row scanner, extra ...any) (agcom.Message, error) {

@@ -113,20 +113,7 @@ func (t *tx) Threads(caller agcom.Caller, archived *bool, p agcom.Page) ([]agcom
 			cond = " AND t.archived = $4"
 		}
 	}
-	rows, err := t.query(fmtQuery(query, cond), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	threads := []agcom.Thread{}
-	for rows.Next() {
-		th, err := scanThread(rows)
-		if err != nil {
-			return nil, err
-		}
-		threads = append(threads, th)
-	}
-	return threads, rows.Err()
+	return queryList(t, scanThread, fmtQuery(query, cond), args...)
 }
 
 // ThreadMetadata returns every metadata key of the thread id. Returns

@@ -115,21 +115,8 @@ func (t *tx) CountContacts(m agcom.ContactMatch) (int, error) {
 // Contacts returns a page of the entries m selects, by handle.
 func (t *tx) Contacts(m agcom.ContactMatch, p agcom.Page) ([]agcom.Contact, error) {
 	cond, args := contactCond(m)
-	rows, err := t.query("SELECT "+contactColumns+" FROM contacts c"+cond+" ORDER BY c.handle LIMIT ? OFFSET ?",
+	return queryList(t, scanContact, "SELECT "+contactColumns+" FROM contacts c"+cond+" ORDER BY c.handle LIMIT ? OFFSET ?",
 		append(args, p.Limit, p.Offset)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	contacts := []agcom.Contact{}
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, err
-		}
-		contacts = append(contacts, c)
-	}
-	return contacts, rows.Err()
 }
 
 // contactCond is the WHERE clause that selects m's entries, and its

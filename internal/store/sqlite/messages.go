@@ -430,23 +430,29 @@ func ftsQuery(query string) string {
 }
 
 func (t *tx) queryMessages(query string, args ...any) ([]agcom.Message, error) {
+	return queryList(t, func(row scanner) (agcom.Message, error) { return scanMessage(row) }, query, args...)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// queryList runs query and scans each of its rows with scan. The list is
+// never nil, so that an empty page encodes as [].
+func queryList[T any](t *tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := t.query(query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	msgs := []agcom.Message{}
+	list := []T{}
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		msgs = append(msgs, m)
+		list = append(list, v)
 	}
-	return msgs, rows.Err()
+	return list, rows.Err()
 }
-
-type scanner interface{ Scan(dest ...any) error }
 
 // scanMessage scans messageColumns, then any extra destinations.
 func scanMessage(row scanner, extra ...any) (agcom.Message, error) {

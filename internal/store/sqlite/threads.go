@@ -105,20 +105,7 @@ func (t *tx) Threads(caller agcom.Caller, archived *bool, p agcom.Page) ([]agcom
 	case archived != nil:
 		list = sqlListThreadsParticipantArchived
 	}
-	rows, err := t.query(list, caller.Handle, caller.IsAdmin, nullBool(archived), p.Limit, p.Offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	threads := []agcom.Thread{}
-	for rows.Next() {
-		th, err := scanThread(rows)
-		if err != nil {
-			return nil, err
-		}
-		threads = append(threads, th)
-	}
-	return threads, rows.Err()
+	return queryList(t, scanThread, list, caller.Handle, caller.IsAdmin, nullBool(archived), p.Limit, p.Offset)
 }
 
 // nullBool is *b, or NULL when b is nil.
