@@ -110,3 +110,30 @@ func TestSearchScan(t *testing.T) {
 		t.Fatal("a subject-only search matched the body")
 	}
 }
+
+func TestSearchScanShort(t *testing.T) {
+	for _, tc := range []struct {
+		query     string
+		wantShort bool
+	}{{"ne", true}, {"né", true}, {"nee", false}, {"nèè", false}} {
+		scan := agcom.Limits{}.NewSearchScan(agcom.MessageSearch{Query: tc.query, InBody: true, Limit: 5})
+		if scan.Short() != tc.wantShort {
+			t.Errorf("%q: Short() = %t, want %t", tc.query, scan.Short(), tc.wantShort)
+		}
+		looked := 0
+		for looked <= agcom.ShortQueryScan && scan.Next() {
+			looked++
+			if looked%2 == 0 {
+				scan.Skip(1)
+			} else {
+				scan.Match("", "hay")
+			}
+		}
+		if tc.wantShort && looked != agcom.ShortQueryScan || !tc.wantShort && looked != agcom.ShortQueryScan+1 {
+			t.Errorf("%q: looked at %d candidates, want a short query to stop at %d", tc.query, looked, agcom.ShortQueryScan)
+		}
+		if scan.Truncated {
+			t.Errorf("%q: truncated at the short query's cap", tc.query)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package agcom
 
-import "context"
+import (
+	"context"
+	"iter"
+)
 
 // Reader runs the read use cases' transactions; each store is one.
 type Reader interface {
@@ -33,6 +36,27 @@ type ReadTx interface {
 	CountAgents() (int, error)
 	// Agents returns a page of the registered agents by handle.
 	Agents(p Page) ([]Agent, error)
+	// CountThreads returns how many threads the caller sees (every
+	// thread for an admin), archived or not (archived nil) or only those
+	// with that flag.
+	CountThreads(caller Caller, archived *bool) (int, error)
+	// Threads returns a page of those threads, newest activity first.
+	Threads(caller Caller, archived *bool, p Page) ([]Thread, error)
+	// CountContacts returns how many address book entries m selects.
+	CountContacts(m ContactMatch) (int, error)
+	// Contacts returns a page of the entries m selects, by handle.
+	Contacts(m ContactMatch, p Page) ([]Contact, error)
+	// Limits returns the limits the store enforces.
+	Limits() Limits
+	// SearchCandidates yields the messages the caller can see that q
+	// may match (its from and to filters applied), newest first, until
+	// the loop over it stops, after ShortQueryScan at most when the
+	// query is short (ShortQuery). It may leave out messages it knows do
+	// not contain the query, or yield them Rejected.
+	SearchCandidates(caller Caller, q MessageSearch, short bool) iter.Seq2[SearchCandidate, error]
+	// MessagesBySeq returns the messages seqs (SearchCandidate.Seq),
+	// newest first.
+	MessagesBySeq(seqs []int64) ([]Message, error)
 }
 
 // ListMessages returns the messages the caller can see, newest first, or
@@ -133,6 +157,102 @@ func ListAgents(ctx context.Context, r Reader, p Page) (AgentList, error) {
 		return nil
 	})
 	return out, err
+}
+
+// ListThreads returns the caller's threads (every thread for an admin),
+// newest activity first.
+func ListThreads(ctx context.Context, r Reader, caller Caller, f ThreadFilter) (ThreadList, error) {
+	page := f.Page.Normalize()
+	var list ThreadList
+	err := r.Read(ctx, func(tx ReadTx) error {
+		total, err := tx.CountThreads(caller, f.Archived)
+		if err != nil {
+			return err
+		}
+		threads, err := tx.Threads(caller, f.Archived, page)
+		if err != nil {
+			return err
+		}
+		list = ThreadList{Threads: threads, Pagination: NewPagination(page, len(threads), total)}
+		return nil
+	})
+	return list, err
+}
+
+// ContactMatch is a contact filter as a store selects by it.
+type ContactMatch struct {
+	Text       string   // SearchFold of the query, found in ContactSearchText; empty: any
+	Tags       []string // normalised, any of them; empty: any
+	ActiveOnly bool
+}
+
+// ListContacts returns address book entries by handle: all of them, or
+// those matching f's text query (a case-insensitive substring of handle,
+// display name or description), any of its tags, and its active flag.
+// Returns EINVALID for a bad query or tag.
+func ListContacts(ctx context.Context, r Reader, f ContactFilter) (ContactList, error) {
+	m := ContactMatch{ActiveOnly: f.ActiveOnly}
+	if f.Query != "" {
+		if err := CheckText("query", f.Query, MaxQueryLen); err != nil {
+			return ContactList{}, err
+		}
+		m.Text = SearchFold(f.Query)
+	}
+	tags, err := NormalizeTags("tags", f.Tags)
+	if err != nil {
+		return ContactList{}, err
+	}
+	m.Tags = tags
+	page := f.Page.Normalize()
+	var list ContactList
+	err = r.Read(ctx, func(tx ReadTx) error {
+		total, err := tx.CountContacts(m)
+		if err != nil {
+			return err
+		}
+		contacts, err := tx.Contacts(m, page)
+		if err != nil {
+			return err
+		}
+		list = ContactList{Contacts: contacts, Pagination: NewPagination(page, len(contacts), total)}
+		return nil
+	})
+	return list, err
+}
+
+// SearchMessages returns the messages the caller can see whose subject
+// and/or body contain the query, case-insensitively (Matcher), newest
+// first, up to the limit or until the search has read the store's limit
+// of candidate bytes (SearchScan). Returns EINVALID for a bad search.
+func SearchMessages(ctx context.Context, r Reader, caller Caller, q MessageSearch) (MessageSearchResult, error) {
+	if err := q.Validate(); err != nil {
+		return MessageSearchResult{}, err
+	}
+	var res MessageSearchResult
+	err := r.Read(ctx, func(tx ReadTx) error {
+		scan := tx.Limits().NewSearchScan(q)
+		seqs := []int64{}
+		for c, err := range tx.SearchCandidates(caller, q, scan.Short()) {
+			if err != nil {
+				return err
+			}
+			if !scan.Next() {
+				break
+			}
+			if c.Rejected {
+				scan.Skip(c.Size)
+			} else if scan.Match(c.Subject, c.Body) {
+				seqs = append(seqs, c.Seq)
+			}
+		}
+		msgs, err := tx.MessagesBySeq(seqs)
+		if err != nil {
+			return err
+		}
+		res = MessageSearchResult{Messages: msgs, Truncated: scan.Truncated}
+		return nil
+	})
+	return res, err
 }
 
 // EventRow is an event as stored, a message.read event's data decoded: a

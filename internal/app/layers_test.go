@@ -24,6 +24,7 @@ func TestLayersImportDownward(t *testing.T) {
 		{"internal/store/postgres", []string{mod + "internal/httpapi", mod + "internal/auth", mod + "internal/app", mod + "gen/", "net/http"}},
 		{"internal/store/hub", []string{mod + "internal/"}},
 		{"internal/store/dump", []string{mod + "internal/"}},
+		{"internal/store/migrations", []string{mod + "internal/"}},
 		{"internal/auth", []string{mod + "internal/httpapi", mod + "internal/store", mod + "internal/app"}},
 		{"internal/httpapi", []string{mod + "internal/store", mod + "internal/app", mod + "internal/mcp"}},
 		// MCP calls the API through HTTP, never its insides.

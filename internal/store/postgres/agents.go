@@ -82,11 +82,7 @@ func (t *tx) CountAgents() (int, error) {
 
 // Agents returns a page of the registered agents by handle.
 func (t *tx) Agents(p agcom.Page) ([]agcom.Agent, error) {
-	rows, err := t.query(sqlListAgents, p.Limit, p.Offset)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (agcom.Agent, error) { return scanAgent(row) })
+	return queryList(t, func(row scanner) (agcom.Agent, error) { return scanAgent(row) }, sqlListAgents, p.Limit, p.Offset)
 }
 
 // InsertAgent registers a with the secret hash. ON CONFLICT DO NOTHING

@@ -108,68 +108,49 @@ func (t *tx) setContactTags(handle string, tags []string) error {
 	return err
 }
 
-// ListContacts returns address book entries by handle: all of them, or
-// those matching f's text query (a case-insensitive substring of handle,
-// display name or description), any of its tags, and its active flag.
+// ListContacts returns address book entries by handle (agcom.ListContacts).
 func (s *Store) ListContacts(ctx context.Context, f agcom.ContactFilter) (agcom.ContactList, error) {
-	if f.Query != "" {
-		if err := agcom.CheckText("query", f.Query, agcom.MaxQueryLen); err != nil {
-			return agcom.ContactList{}, err
-		}
-	}
-	tags, err := agcom.NormalizeTags("tags", f.Tags)
-	if err != nil {
-		return agcom.ContactList{}, err
-	}
-	page := f.Page.Normalize()
+	return agcom.ListContacts(ctx, s, f)
+}
+
+// CountContacts returns how many entries m selects.
+func (t *tx) CountContacts(m agcom.ContactMatch) (int, error) {
+	cond, args := contactCond(m)
+	var total int
+	err := t.queryRow("SELECT count(*) FROM contacts c"+cond, args...).Scan(&total)
+	return total, err
+}
+
+// Contacts returns a page of the entries m selects, by handle.
+func (t *tx) Contacts(m agcom.ContactMatch, p agcom.Page) ([]agcom.Contact, error) {
+	cond, args := contactCond(m)
+	n := len(args)
+	return queryList(t, scanContact, "SELECT "+contactColumns+" FROM contacts c"+cond+
+		" ORDER BY c.handle LIMIT $"+strconv.Itoa(n+1)+" OFFSET $"+strconv.Itoa(n+2), append(args, p.Limit, p.Offset)...)
+}
+
+// contactCond is the WHERE clause that selects m's entries, and its
+// arguments.
+func contactCond(m agcom.ContactMatch) (string, []any) {
 	var (
 		where []string
 		args  []any
 	)
-	if f.ActiveOnly {
+	if m.ActiveOnly {
 		where = append(where, "c.is_active")
 	}
-	if f.Query != "" {
-		args = append(args, agcom.SearchFold(f.Query))
+	if m.Text != "" {
+		args = append(args, m.Text)
 		where = append(where, "strpos(c.search_text, $"+strconv.Itoa(len(args))+") > 0")
 	}
-	if len(tags) > 0 {
-		args = append(args, tags)
+	if len(m.Tags) > 0 {
+		args = append(args, m.Tags)
 		where = append(where, "c.handle IN (SELECT handle FROM contact_tags WHERE tag = ANY($"+strconv.Itoa(len(args))+"))")
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
+	if len(where) == 0 {
+		return "", nil
 	}
-	n := len(args)
-	listQ := "SELECT " + contactColumns + " FROM contacts c" + cond +
-		" ORDER BY c.handle LIMIT $" + strconv.Itoa(n+1) + " OFFSET $" + strconv.Itoa(n+2)
-	var out agcom.ContactList
-	err = s.readTx(ctx, func(t *tx) error {
-		var total int
-		if err := t.queryRow("SELECT count(*) FROM contacts c"+cond, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := t.query(listQ, append(args, page.Limit, page.Offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		contacts := []agcom.Contact{}
-		for rows.Next() {
-			c, err := scanContact(rows)
-			if err != nil {
-				return err
-			}
-			contacts = append(contacts, c)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		out = agcom.ContactList{Contacts: contacts, Pagination: agcom.NewPagination(page, len(contacts), total)}
-		return nil
-	})
-	return out, err
+	return " WHERE " + strings.Join(where, " AND "), args
 }
 
 func scanContact(row scanner) (agcom.Contact, error) {

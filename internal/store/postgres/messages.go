@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"math"
 	"strconv"
 	"strings"
@@ -275,7 +276,7 @@ func (t *tx) ThreadVisible(caller agcom.Caller, id string) error {
 // walk hands back every candidate with its size (and its text when ILIKE
 // accepts it), so that the search counts what the database read against
 // the store's limit and stops there; an indexed search counts what the
-// index found. A shorter query looks at the newest ShortQueryScan
+// index found. A shorter query looks at the newest agcom.ShortQueryScan
 // candidates at most.
 const (
 	// The mailbox is walked newest first on its index (its own columns
@@ -302,73 +303,68 @@ const (
 		ORDER BY m.created_at DESC, m.seq DESC`
 )
 
-// ShortQueryScan bounds the candidates a 1-2 character search looks at:
-// such a query matches nearly everything, so it searches the newest
-// messages the caller can see.
-const ShortQueryScan = 10_000
-
 // maxSearchPage bounds the candidates of one page of a search's walk, and
 // so what the database reads past the scan limit.
 const maxSearchPage = 1024
 
-// SearchMessages returns the visible messages whose subject and/or body
-// contain the query, case-insensitively, newest first, up to the limit or
-// until the search has read the store's limit of candidate bytes. Returns
-// EINVALID for a bad search.
+// SearchMessages returns the visible messages that contain the query
+// (agcom.SearchMessages).
 func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error) {
-	if err := q.Validate(); err != nil {
-		return agcom.MessageSearchResult{}, err
-	}
-	short := utf8.RuneCountInString(q.Query) < 3
-	query, args := searchQuery(caller, q, caller.IsAdmin && !short)
-	var res agcom.MessageSearchResult
-	err := s.readTx(ctx, func(t *tx) error {
-		scan := s.limits.NewSearchScan(q)
-		seqs := []int64{}
+	return agcom.SearchMessages(ctx, s, caller, q)
+}
+
+// SearchCandidates walks the caller's candidates for q in pages, each
+// twice the one before up to maxSearchPage, so that a search that stops
+// early has the database read little past it. An admin's query that is
+// not short asks the trigram indexes.
+func (t *tx) SearchCandidates(caller agcom.Caller, q agcom.MessageSearch, short bool) iter.Seq2[agcom.SearchCandidate, error] {
+	return func(yield func(agcom.SearchCandidate, error) bool) {
+		query, args := searchQuery(caller, q, caller.IsAdmin && !short)
 		// The first page starts after the newest possible key.
-		afterCreated, afterSeq, candidates := int64(math.MaxInt64), int64(0), 0
-	pages:
+		afterCreated, afterSeq := int64(math.MaxInt64), int64(0)
 		for page := 2 * q.Limit; ; page = min(2*page, maxSearchPage) {
 			rows, err := t.query(query, append(args, afterCreated, afterSeq, page)...)
 			if err != nil {
-				return err
+				yield(agcom.SearchCandidate{}, err)
+				return
 			}
 			n := 0
 			for rows.Next() {
-				if short && candidates == ShortQueryScan || !scan.Next() {
-					rows.Close()
-					break pages
-				}
 				var (
-					seq, size     int64
+					c             agcom.SearchCandidate
 					subject, body *string
 				)
-				if err := rows.Scan(&seq, &afterCreated, &size, &subject, &body); err != nil {
+				if err := rows.Scan(&c.Seq, &afterCreated, &c.Size, &subject, &body); err != nil {
 					rows.Close()
-					return err
+					yield(c, err)
+					return
 				}
-				afterSeq = seq
+				afterSeq = c.Seq
 				n++
-				candidates++
 				if subject == nil || body == nil {
-					scan.Skip(size)
-				} else if scan.Match(*subject, *body) {
-					seqs = append(seqs, seq)
+					c.Rejected = true
+				} else {
+					c.Subject, c.Body = *subject, *body
+				}
+				if !yield(c, nil) {
+					rows.Close()
+					return
 				}
 			}
 			if err := rows.Err(); err != nil {
-				return err
+				yield(agcom.SearchCandidate{}, err)
+				return
 			}
 			if n < page {
-				break // no more candidates
+				return // no more candidates
 			}
 		}
-		res.Truncated = scan.Truncated
-		var err error
-		res.Messages, err = t.queryMessages(sqlMessagesBySeq, seqs)
-		return err
-	})
-	return res, err
+	}
+}
+
+// MessagesBySeq returns the messages seqs, newest first.
+func (t *tx) MessagesBySeq(seqs []int64) ([]agcom.Message, error) {
+	return t.queryMessages(sqlMessagesBySeq, seqs)
 }
 
 // searchQuery builds the query for a page of the caller's candidates and
@@ -448,23 +444,20 @@ func likePattern(query string) string {
 }
 
 func (t *tx) queryMessages(query string, args ...any) ([]agcom.Message, error) {
+	return queryList(t, func(row scanner) (agcom.Message, error) { return scanMessage(row) }, query, args...)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// queryList runs query and scans each of its rows with scan. The list is
+// never nil, so that an empty page encodes as [].
+func queryList[T any](t *tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := t.query(query, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	msgs := []agcom.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		msgs = append(msgs, m)
-	}
-	return msgs, rows.Err()
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
 }
-
-type scanner interface{ Scan(dest ...any) error }
 
 // scanMessage scans messageColumns, then any extra destinations.
 func scanMessage(row scanner, extra ...any) (agcom.Message, error) {

@@ -157,24 +157,18 @@ func TestMigrateAdminCopiesToThreadLog(t *testing.T) {
 func applyMigrations(t *testing.T, conn *pgx.Conn, n int) {
 	t.Helper()
 	ctx := context.Background()
-	names, err := migrationNames()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (
 		version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		t.Fatal(err)
 	}
-	for i, name := range names[:n] {
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
+	err := schema.First(n).Apply(0, func(v int, body string) error {
+		if _, err := conn.Exec(ctx, body); err != nil {
+			return err
 		}
-		if _, err := conn.Exec(ctx, string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", i+1); err != nil {
-			t.Fatal(err)
-		}
+		_, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", v)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

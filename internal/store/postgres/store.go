@@ -21,7 +21,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	mathrand "math/rand/v2"
 	"sort"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/store/hub"
+	"github.com/agcom/agcom/internal/store/migrations"
 	"github.com/agcom/agcom/internal/store/stamp"
 )
 
@@ -153,29 +153,16 @@ func (s *Store) checkDatabase(ctx context.Context) error {
 	return nil
 }
 
+// schema is the store's migrations; the schema version is the highest
+// row of schema_migrations.
+var schema = migrations.New(migrationFS)
+
 // SchemaVersion is the schema version this build migrates to.
-func SchemaVersion() int {
-	names, _ := migrationNames()
-	return len(names)
-}
+func SchemaVersion() int { return schema.Version() }
 
-func migrationNames() ([]string, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
-// migrate applies, in order and each in its own transaction, the embedded
-// migrations the database has not had yet. Nodes starting together take
-// turns on an advisory lock.
+// migrate applies the embedded migrations the database has not had yet.
+// Nodes starting together take turns on an advisory lock.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := migrationNames()
-	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
-	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", redactErr(err))
@@ -194,26 +181,15 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&version); err != nil {
 		return fmt.Errorf("store: read schema version: %w", err)
 	}
-	if version > len(names) {
-		return fmt.Errorf("store: database schema version %d is newer than this build's %d", version, len(names))
-	}
-	for i := version; i < len(names); i++ {
-		body, err := migrationFS.ReadFile(names[i])
-		if err != nil {
-			return fmt.Errorf("store: read migration %s: %w", names[i], err)
-		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
+	return schema.Apply(version, func(n int, body string) error {
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, body); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", i+1)
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", n)
 			return err
 		})
-		if err != nil {
-			return fmt.Errorf("store: migration %s: %w", names[i], err)
-		}
-	}
-	return nil
+	})
 }
 
 // Ping checks that the database answers and returns its schema version.

@@ -70,68 +70,50 @@ func (s *Store) GetThread(ctx context.Context, caller agcom.Caller, id string) (
 	return th, err
 }
 
-// ListThreads returns the caller's threads (every thread for an admin),
-// newest activity first.
+// ListThreads returns the caller's threads, newest activity first
+// (agcom.ListThreads).
 func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error) {
-	page := f.Page.Normalize()
-	var out agcom.ThreadList
-	err := s.readTx(ctx, func(t *tx) error {
-		var (
-			total int
-			rows  pgx.Rows
-			err   error
-		)
-		switch {
-		case !caller.IsAdmin:
-			cond, args := "", []any{caller.Handle}
-			if f.Archived != nil {
-				cond, args = " AND p.archived = $2", append(args, *f.Archived)
-			}
-			if err := t.queryRow(fmtQuery(sqlCountThreadsParticipant, cond), args...).Scan(&total); err != nil {
-				return err
-			}
-			if f.Archived != nil {
-				cond = " AND p.archived = $4"
-			}
-			args = append([]any{caller.Handle, page.Limit, page.Offset}, args[1:]...)
-			rows, err = t.query(fmtQuery(sqlListThreadsParticipant, cond), args...)
-		case f.Archived == nil:
-			if total, err = t.counter("threads"); err != nil {
-				return err
-			}
-			rows, err = t.query(fmtQuery(sqlListThreadsAdmin, ""), caller.Handle, page.Limit, page.Offset)
-		default:
-			if total, err = t.counter("threads_archived"); err != nil {
-				return err
-			}
-			if !*f.Archived {
-				all, err := t.counter("threads")
-				if err != nil {
-					return err
-				}
-				total = all - total
-			}
-			rows, err = t.query(fmtQuery(sqlListThreadsAdmin, " AND t.archived = $4"), caller.Handle, page.Limit, page.Offset, *f.Archived)
+	return agcom.ListThreads(ctx, s, caller, f)
+}
+
+// CountThreads counts the caller's participant rows, or for an admin
+// reads the counter rows kept by the writes.
+func (t *tx) CountThreads(caller agcom.Caller, archived *bool) (int, error) {
+	if !caller.IsAdmin {
+		cond, args := "", []any{caller.Handle}
+		if archived != nil {
+			cond, args = " AND p.archived = $2", append(args, *archived)
 		}
-		if err != nil {
-			return err
+		var total int
+		err := t.queryRow(fmtQuery(sqlCountThreadsParticipant, cond), args...).Scan(&total)
+		return total, err
+	}
+	if archived == nil {
+		return t.counter("threads")
+	}
+	total, err := t.counter("threads_archived")
+	if err != nil || *archived {
+		return total, err
+	}
+	all, err := t.counter("threads")
+	return all - total, err
+}
+
+// Threads returns a page of the caller's threads (every thread for an
+// admin), newest activity first.
+func (t *tx) Threads(caller agcom.Caller, archived *bool, p agcom.Page) ([]agcom.Thread, error) {
+	query, args := sqlListThreadsParticipant, []any{caller.Handle, p.Limit, p.Offset}
+	cond := ""
+	if caller.IsAdmin {
+		query = sqlListThreadsAdmin
+	}
+	if archived != nil {
+		cond, args = " AND p.archived = $4", append(args, *archived)
+		if caller.IsAdmin {
+			cond = " AND t.archived = $4"
 		}
-		defer rows.Close()
-		threads := []agcom.Thread{}
-		for rows.Next() {
-			th, err := scanThread(rows)
-			if err != nil {
-				return err
-			}
-			threads = append(threads, th)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		out = agcom.ThreadList{Threads: threads, Pagination: agcom.NewPagination(page, len(threads), total)}
-		return nil
-	})
-	return out, err
+	}
+	return queryList(t, scanThread, fmtQuery(query, cond), args...)
 }
 
 // ThreadMetadata returns every metadata key of the thread id. Returns

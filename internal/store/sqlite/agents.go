@@ -96,20 +96,7 @@ func (t *tx) CountAgents() (int, error) {
 
 // Agents returns a page of the registered agents by handle.
 func (t *tx) Agents(p agcom.Page) ([]agcom.Agent, error) {
-	rows, err := t.query(sqlListAgents, p.Limit, p.Offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	agents := []agcom.Agent{}
-	for rows.Next() {
-		a, err := scanAgent(rows)
-		if err != nil {
-			return nil, err
-		}
-		agents = append(agents, a)
-	}
-	return agents, rows.Err()
+	return queryList(t, func(row scanner) (agcom.Agent, error) { return scanAgent(row) }, sqlListAgents, p.Limit, p.Offset)
 }
 
 // InsertAgent registers a with the secret hash.

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"iter"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/agcom/agcom/internal/agcom"
 )
@@ -284,7 +284,7 @@ func (t *tx) ThreadVisible(caller agcom.Caller, id string) error {
 // no wildcards). An agent walks its own mailbox, so a search costs at most
 // what it can see; an admin, or an agent with a very large mailbox, walks
 // the trigram index, which holds every substring of 3 or more characters.
-// Shorter queries walk at most the newest ShortQueryScan candidates.
+// Shorter queries walk at most the newest agcom.ShortQueryScan candidates.
 const (
 	searchColumns = `m.seq, m.subject, m.body`
 
@@ -307,68 +307,62 @@ const (
 	sqlMessagesBySeq = `SELECT ` + messageColumns + ` FROM messages m WHERE m.seq IN (SELECT value FROM json_each(?)) ORDER BY m.seq DESC`
 )
 
-// ShortQueryScan bounds the candidates a 1-2 character search looks at:
-// such a query matches nearly everything, so it searches the newest
-// messages the caller can see.
-const ShortQueryScan = 10_000
-
 // mailboxScanLimit is the mailbox size above which an agent's search walks
 // the trigram index instead of its mailbox.
 const mailboxScanLimit = 20_000
 
-// SearchMessages returns the visible messages whose subject and/or body
-// contain the query, case-insensitively, newest first, up to the limit or
-// until the search has read the store's limit of candidate bytes. Returns
-// EINVALID for a bad search.
+// SearchMessages returns the visible messages that contain the query
+// (agcom.SearchMessages).
 func (s *Store) SearchMessages(ctx context.Context, caller agcom.Caller, q agcom.MessageSearch) (agcom.MessageSearchResult, error) {
-	if err := q.Validate(); err != nil {
-		return agcom.MessageSearchResult{}, err
-	}
-	long := utf8.RuneCountInString(q.Query) >= 3
-	var res agcom.MessageSearchResult
-	err := s.readTx(ctx, func(t *tx) error {
-		query, err := t.searchQuery(caller, q, long)
+	return agcom.SearchMessages(ctx, s, caller, q)
+}
+
+// SearchCandidates streams the caller's candidates for q in one query
+// (see searchQuery), a short query's capped at agcom.ShortQueryScan.
+func (t *tx) SearchCandidates(caller agcom.Caller, q agcom.MessageSearch, short bool) iter.Seq2[agcom.SearchCandidate, error] {
+	return func(yield func(agcom.SearchCandidate, error) bool) {
+		query, err := t.searchQuery(caller, q, !short)
 		if err != nil {
-			return err
+			yield(agcom.SearchCandidate{}, err)
+			return
 		}
 		scanCap := -1
-		if !long {
-			scanCap = ShortQueryScan
+		if short {
+			scanCap = agcom.ShortQueryScan
 		}
 		rows, err := t.query(query, caller.Handle, ftsQuery(q.Query), q.FromHandle, q.ToHandle, scanCap)
 		if err != nil {
-			return err
+			yield(agcom.SearchCandidate{}, err)
+			return
 		}
-		scan := s.limits.NewSearchScan(q)
-		seqs := []int64{}
-		for rows.Next() && scan.Next() {
-			var (
-				seq           int64
-				subject, body string
-			)
-			if err := rows.Scan(&seq, &subject, &body); err != nil {
-				rows.Close()
-				return err
+		defer rows.Close()
+		for rows.Next() {
+			var c agcom.SearchCandidate
+			if err := rows.Scan(&c.Seq, &c.Subject, &c.Body); err != nil {
+				yield(c, err)
+				return
 			}
-			if scan.Match(subject, body) {
-				seqs = append(seqs, seq)
+			if !yield(c, nil) {
+				return
 			}
 		}
 		if err := rows.Close(); err != nil {
-			return err
+			yield(agcom.SearchCandidate{}, err)
+			return
 		}
 		if err := rows.Err(); err != nil {
-			return err
+			yield(agcom.SearchCandidate{}, err)
 		}
-		ids, err := json.Marshal(seqs)
-		if err != nil {
-			return err
-		}
-		res.Truncated = scan.Truncated
-		res.Messages, err = t.queryMessages(sqlMessagesBySeq, string(ids))
-		return err
-	})
-	return res, err
+	}
+}
+
+// MessagesBySeq returns the messages seqs, newest first.
+func (t *tx) MessagesBySeq(seqs []int64) ([]agcom.Message, error) {
+	ids, err := json.Marshal(seqs)
+	if err != nil {
+		return nil, err
+	}
+	return t.queryMessages(sqlMessagesBySeq, string(ids))
 }
 
 // searchQuery chooses how to walk the caller's candidates.
@@ -436,23 +430,29 @@ func ftsQuery(query string) string {
 }
 
 func (t *tx) queryMessages(query string, args ...any) ([]agcom.Message, error) {
+	return queryList(t, func(row scanner) (agcom.Message, error) { return scanMessage(row) }, query, args...)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// queryList runs query and scans each of its rows with scan. The list is
+// never nil, so that an empty page encodes as [].
+func queryList[T any](t *tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := t.query(query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	msgs := []agcom.Message{}
+	list := []T{}
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		msgs = append(msgs, m)
+		list = append(list, v)
 	}
-	return msgs, rows.Err()
+	return list, rows.Err()
 }
-
-type scanner interface{ Scan(dest ...any) error }
 
 // scanMessage scans messageColumns, then any extra destinations.
 func scanMessage(row scanner, extra ...any) (agcom.Message, error) {

@@ -168,18 +168,12 @@ func TestMigrateAdminCopiesToThreadLog(t *testing.T) {
 // schema version n would have.
 func applyMigrations(t *testing.T, db *sql.DB, n int) {
 	t.Helper()
-	names, err := migrationNames()
+	err := schema.First(n).Apply(0, func(_ int, body string) error {
+		_, err := db.Exec(body)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, name := range names[:n] {
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
 	}
 	if _, err := db.Exec("PRAGMA user_version = " + strconv.Itoa(n)); err != nil {
 		t.Fatal(err)

@@ -75,49 +75,45 @@ func (s *Store) GetThread(ctx context.Context, caller agcom.Caller, id string) (
 	return th, err
 }
 
-// ListThreads returns the caller's threads (every thread for an admin),
-// newest activity first.
+// ListThreads returns the caller's threads, newest activity first
+// (agcom.ListThreads).
 func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error) {
-	page := f.Page.Normalize()
-	var archived any
-	if f.Archived != nil {
-		archived = *f.Archived
+	return agcom.ListThreads(ctx, s, caller, f)
+}
+
+// CountThreads counts the caller's participant rows, or for an admin
+// reads the counter rows kept by the writes.
+func (t *tx) CountThreads(caller agcom.Caller, archived *bool) (int, error) {
+	count := sqlCountThreadsParticipant
+	if caller.IsAdmin {
+		count = sqlCountThreadsAdmin
 	}
-	list, count := sqlListThreadsParticipant, sqlCountThreadsParticipant
+	var total int
+	err := t.queryRow(count, caller.Handle, caller.IsAdmin, nullBool(archived)).Scan(&total)
+	return total, err
+}
+
+// Threads returns a page of the caller's threads (every thread for an
+// admin), newest activity first.
+func (t *tx) Threads(caller agcom.Caller, archived *bool, p agcom.Page) ([]agcom.Thread, error) {
+	list := sqlListThreadsParticipant
 	switch {
 	case caller.IsAdmin && archived != nil:
-		list, count = sqlListThreadsArchived, sqlCountThreadsAdmin
+		list = sqlListThreadsArchived
 	case caller.IsAdmin:
-		list, count = sqlListThreadsAdmin, sqlCountThreadsAdmin
+		list = sqlListThreadsAdmin
 	case archived != nil:
 		list = sqlListThreadsParticipantArchived
 	}
-	var out agcom.ThreadList
-	err := s.readTx(ctx, func(t *tx) error {
-		var total int
-		if err := t.queryRow(count, caller.Handle, caller.IsAdmin, archived).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := t.query(list, caller.Handle, caller.IsAdmin, archived, page.Limit, page.Offset)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		threads := []agcom.Thread{}
-		for rows.Next() {
-			th, err := scanThread(rows)
-			if err != nil {
-				return err
-			}
-			threads = append(threads, th)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		out = agcom.ThreadList{Threads: threads, Pagination: agcom.NewPagination(page, len(threads), total)}
+	return queryList(t, scanThread, list, caller.Handle, caller.IsAdmin, nullBool(archived), p.Limit, p.Offset)
+}
+
+// nullBool is *b, or NULL when b is nil.
+func nullBool(b *bool) any {
+	if b == nil {
 		return nil
-	})
-	return out, err
+	}
+	return *b
 }
 
 // ThreadMetadata returns every metadata key of the thread id. Returns
