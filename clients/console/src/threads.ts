@@ -192,6 +192,7 @@ export function threadsView(ctx: Ctx, route: Route): View {
       messages = ms;
       readAt = new Map(inbox.messages.map((m) => [m.message_id, m.read_at]));
       renderDetail();
+      document.title = `${t.subject} · AgCom console`;
       detailStatus.textContent = "";
     } catch (err) {
       replace(head);

@@ -109,6 +109,8 @@ describe("the console in headless Chromium", () => {
   let agentSecret = "";
   let threadUrl = "";
   const watch: Watch = { blocked: [], errors: [] };
+  // The Last-Event-ID of each event stream the agent's console opens.
+  const agentStreams: (string | undefined)[] = [];
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)`);
@@ -124,6 +126,9 @@ describe("the console in headless Chromium", () => {
     agent = await (await newContext(browser, watch)).newPage();
     watchPage(admin, watch, "admin");
     watchPage(agent, watch, "agent");
+    agent.on("request", (r) => {
+      if (new URL(r.url()).pathname === "/api/v1/events/stream") agentStreams.push(r.headers()["last-event-id"]);
+    });
   });
 
   after(async () => {
@@ -197,7 +202,8 @@ describe("the console in headless Chromium", () => {
   });
 
   test("the admin opens the thread and replies; the agent sees the reply live", async () => {
-    await admin.locator(".thread-row").filter({ hasText: SUBJECT }).focus();
+    await admin.keyboard.press("j");
+    assert.equal(await admin.evaluate("document.activeElement?.textContent ?? ''").then(String).then((t) => t.includes(SUBJECT)), true, "j focuses the first thread");
     await admin.keyboard.press("Enter");
     await admin.getByRole("heading", { name: SUBJECT }).waitFor();
     await admin.locator(".message .body", { hasText: `The nightly ${WORD} job finished.` }).waitFor();
@@ -297,6 +303,38 @@ describe("the console in headless Chromium", () => {
     await agent.setViewportSize({ width: 1280, height: 860 });
   });
 
+  test("promoting the agent ends its stream; it resumes from its cursor and shows the admin sections", async () => {
+    const opened = agentStreams.length;
+    assert.ok(opened >= 1, "the agent's console opened an event stream");
+    await admin.keyboard.press("g");
+    await admin.getByRole("button", { name: `Promote ${AGENT}` }).click();
+    await admin.getByRole("button", { name: `Demote ${AGENT}` }).waitFor();
+    // Written while the agent's console is between streams (the server
+    // advises 2 s before reconnecting): it arrives through the cursor.
+    await admin.keyboard.press("c");
+    await admin.getByLabel("To").fill(AGENT);
+    await admin.getByLabel("Subject").fill(`Resume check ${WORD}`);
+    await admin.getByLabel("Message", { exact: true }).fill("Sent while your stream was down.");
+    await admin.getByRole("button", { name: "Send" }).click();
+    await admin.getByRole("heading", { name: `Resume check ${WORD}` }).waitFor();
+
+    await agent.locator(".thread-row").filter({ hasText: `Resume check ${WORD}` }).waitFor({ timeout: 10_000 });
+    await agent.getByRole("link", { name: "Agents" }).waitFor({ timeout: 10_000 });
+    await agent.locator(".me .chip.admin").waitFor();
+    const resumed = agentStreams.slice(opened);
+    assert.ok(resumed.some((id) => id !== undefined && /^[0-9]+$/.test(id)), `a new stream resumed with Last-Event-ID: ${JSON.stringify(resumed)}`);
+  });
+
+  test("the shortcuts dialog", async () => {
+    await admin.keyboard.press("?");
+    const dialog = admin.getByRole("dialog", { name: "Keyboard shortcuts" });
+    await dialog.waitFor();
+    await axe(admin, "shortcuts");
+    await shoot(admin, "shortcuts", false);
+    await dialog.getByRole("button", { name: "Close" }).click();
+    await dialog.waitFor({ state: "hidden" });
+  });
+
   test("disabling the agent ends its session: its console asks it to sign in", async () => {
     await admin.keyboard.press("g");
     await admin.getByRole("button", { name: `Disable ${AGENT}` }).click();
@@ -309,6 +347,13 @@ describe("the console in headless Chromium", () => {
 
     // Signing in again is refused while it is disabled.
     await signInFails(agent, AGENT, agentSecret);
+  });
+
+  test("signing out forgets the token", async () => {
+    await admin.getByRole("button", { name: "Sign out" }).click();
+    await admin.getByRole("heading", { name: "Sign in" }).waitFor();
+    await admin.getByText("You signed out.").waitFor();
+    assert.equal(await admin.evaluate("sessionStorage.getItem('agcom.console.session')"), null);
   });
 
   test("nothing came from elsewhere and nothing broke", () => {

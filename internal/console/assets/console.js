@@ -1726,6 +1726,7 @@
         messages = ms;
         readAt = new Map(inbox.messages.map((m) => [m.message_id, m.read_at]));
         renderDetail();
+        document.title = `${t.subject} · AgCom console`;
         detailStatus.textContent = "";
       } catch (err) {
         replace(head);
