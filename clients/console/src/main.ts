@@ -185,7 +185,7 @@ function renderShell(): void {
       h("h1", null, h("a", { href: link(["threads"]) }, "AgCom console")),
       liveBadge,
       h("span", { class: "me" }, s.handle, s.isAdmin ? h("span", { class: "chip admin" }, "admin") : null),
-      h("button", { type: "button", class: "secondary", "aria-keyshortcuts": "?", onclick: () => toggleHelp() }, "Shortcuts"),
+      h("button", { type: "button", class: "secondary shortcuts", "aria-keyshortcuts": "?", onclick: () => toggleHelp() }, "Shortcuts"),
       h("button", { type: "button", class: "secondary", onclick: () => endSession("You signed out.", true) }, "Sign out"),
     ),
     nav,

@@ -279,6 +279,18 @@ describe("the console in headless Chromium", () => {
     await admin.emulateMedia({ colorScheme: "dark" });
     await admin.keyboard.press("t");
     await admin.locator(".thread-row").filter({ hasText: SUBJECT }).waitFor();
+    // Every thread, narrowed by tag and participant (kept in the link).
+    const filter = admin.getByRole("search", { name: "Filter threads" });
+    await filter.getByLabel("Tag").fill("nightly");
+    await filter.getByRole("button", { name: "Filter" }).click();
+    await admin.getByRole("status").filter({ hasText: "1 thread with tag nightly" }).waitFor();
+    assert.match(admin.url(), /#\/threads\?tag=nightly$/);
+    await filter.getByLabel("Tag").fill("");
+    await filter.getByLabel("Participant").fill("nobody");
+    await filter.getByRole("button", { name: "Filter" }).click();
+    await admin.getByRole("status").filter({ hasText: "0 threads with participant nobody" }).waitFor();
+    await admin.goto(`${server.origin}/console/#/threads`);
+    await admin.locator(".thread-row").filter({ hasText: SUBJECT }).waitFor();
     await axe(admin, "threads (dark)");
     await shoot(admin, "threads-dark");
     await admin.emulateMedia({ colorScheme: "light" });
