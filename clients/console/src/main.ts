@@ -115,12 +115,21 @@ function start(s: Session): void {
   session = s;
   saveSession(s);
   setToken(s.token);
-  clearTimeout(expiry);
-  expiry = setTimeout(() => endSession("Your session expired. Sign in again to continue."), Math.max(0, s.expiresAt - Date.now()));
+  scheduleExpiry(s.expiresAt);
   renderShell();
   live.start();
   if (s.isAdmin) startSampling();
   else stopSampling();
+}
+
+/** scheduleExpiry ends the session when the token expires. */
+function scheduleExpiry(at: number): void {
+  clearTimeout(expiry);
+  // setTimeout holds at most 2^31-1 ms; a longer-lived token is looked at again then.
+  expiry = setTimeout(() => {
+    if (Date.now() >= at) endSession("Your session expired. Sign in again to continue.");
+    else scheduleExpiry(at);
+  }, Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
 }
 
 function endSession(note: string, forget = false): void {

@@ -2071,12 +2071,18 @@
     session = s;
     saveSession(s);
     setToken(s.token);
-    clearTimeout(expiry);
-    expiry = setTimeout(() => endSession("Your session expired. Sign in again to continue."), Math.max(0, s.expiresAt - Date.now()));
+    scheduleExpiry(s.expiresAt);
     renderShell();
     live.start();
     if (s.isAdmin) startSampling();
     else stopSampling();
+  }
+  function scheduleExpiry(at) {
+    clearTimeout(expiry);
+    expiry = setTimeout(() => {
+      if (Date.now() >= at) endSession("Your session expired. Sign in again to continue.");
+      else scheduleExpiry(at);
+    }, Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
   }
   function endSession(note, forget = false) {
     if (!session) return;
