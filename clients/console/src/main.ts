@@ -57,6 +57,10 @@ function announce(msg: string): void {
 function showSignIn(note = ""): void {
   current?.dispose?.();
   current = undefined;
+  // Whatever the last session was told is not for whoever signs in next.
+  clearTimeout(toastTimer);
+  toast.classList.remove("shown");
+  toast.textContent = "";
   document.title = "Sign in · AgCom console";
   const error = h("p", { class: "error", role: "alert" });
   const form: HTMLFormElement = h(

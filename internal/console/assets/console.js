@@ -2017,6 +2017,9 @@
   function showSignIn(note = "") {
     current?.dispose?.();
     current = void 0;
+    clearTimeout(toastTimer);
+    toast.classList.remove("shown");
+    toast.textContent = "";
     document.title = "Sign in · AgCom console";
     const error = h("p", { class: "error", role: "alert" });
     const form = h(
