@@ -74,7 +74,7 @@ vulncheck:
 	$(GO) run golang.org/x/vuln/cmd/govulncheck -db "file://$$db" ./...
 
 ## test: everything CI runs
-test: check-generated vet vulncheck test-go test-fuzz bench-quick test-clients
+test: check-generated check-console vet vulncheck test-go test-fuzz bench-quick test-clients test-console
 
 # A throwaway PostgreSQL and redis-server for the Go tests: exports
 # AGCOM_TEST_DATABASE_URL, AGCOM_TEST_REDIS_URL and AGCOM_TEST_REQUIRE_SERVICES=1
@@ -136,6 +136,31 @@ test-clients: $(CLIENTS)/node_modules/.agcom-npm-ci
 # in its platform package; @scarf/scarf's would only send usage analytics).
 $(CLIENTS)/node_modules/.agcom-npm-ci: $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
 	cd $(CLIENTS) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+# The overseer console (clients/console, Node.js 20 + npm): its TypeScript is
+# built into internal/console/assets, which agcomd embeds. The built assets
+# are committed, like gen/, so that `make run` needs only Go; check-console
+# builds them again into a temp dir and fails when they differ.
+CONSOLE := clients/console
+.PHONY: console check-console test-console
+## console: rebuild internal/console/assets from clients/console
+console: $(CONSOLE)/node_modules/.agcom-npm-ci
+	cd $(CONSOLE) && npm run build
+
+## check-console: fail when internal/console/assets is not what clients/console builds
+check-console: $(CONSOLE)/node_modules/.agcom-npm-ci
+	cd $(CONSOLE) && npm run check
+
+## test-console: typecheck the console, then drive it in headless Chromium
+## against a real agcomd (screenshots in clients/console/test-artifacts/)
+test-console: $(CONSOLE)/node_modules/.agcom-npm-ci
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GO) build -o "$$tmp/agcomd" ./cmd/agcomd && \
+	cd $(CONSOLE) && npm run typecheck && AGCOM_BIN="$$tmp/agcomd" npm run test:e2e
+
+$(CONSOLE)/node_modules/.agcom-npm-ci: $(CONSOLE)/package.json $(CONSOLE)/package-lock.json
+	cd $(CONSOLE) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
 ## bench: seed 1,000 agents / 100,000 threads / 1,000,000 messages and

@@ -26,6 +26,7 @@ import (
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/auth"
+	"github.com/agcom/agcom/internal/console"
 )
 
 // BasePath is where the API is served.
@@ -186,9 +187,10 @@ func NewHandler(o Options) (http.Handler, error) {
 		}),
 		compress,
 	)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		ew.Write(w, r, agcom.Errorf(agcom.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+	}
+	r.NotFound(notFound)
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		ew.Write(w, r, agcom.Errorf(agcom.EMETHOD, "method %s not allowed here", r.Method))
 	})
@@ -204,6 +206,8 @@ func NewHandler(o Options) (http.Handler, error) {
 	})
 	r.Get(BasePath+"/docs", http.RedirectHandler(BasePath+"/docs/", http.StatusMovedPermanently).ServeHTTP)
 	r.Get(BasePath+"/docs/*", docs.ServeHTTP)
+	r.Get(strings.TrimSuffix(console.Path, "/"), http.RedirectHandler(console.Path, http.StatusMovedPermanently).ServeHTTP)
+	r.Get(console.Path+"*", console.New(http.HandlerFunc(notFound)).ServeHTTP)
 
 	r.Group(func(r chi.Router) {
 		r.Use(
