@@ -1107,6 +1107,13 @@ type ListThreadsParams struct {
 	// archived (including those without the key); omitted: all.
 	Archived *bool `form:"archived,omitempty" json:"archived,omitempty"`
 
+	// Participant Only threads this agent takes part in (for an agent: the threads
+	// it shares with the caller).
+	Participant *Handle `form:"participant,omitempty" json:"participant,omitempty"`
+
+	// Tag Only threads with at least one message carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -1636,7 +1643,8 @@ type ClientInterface interface {
 
 	// ListThreads List the caller's threads, newest activity first
 	//
-	// Threads the caller takes part in (all threads for an admin).
+	// Threads the caller takes part in (all threads for an admin). The
+	// filters combine: each one narrows the list.
 	//
 	// Corresponds with GET /threads (the `ListThreads` operationId).
 	ListThreads(ctx context.Context, params *ListThreadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2524,7 +2532,8 @@ func (c *Client) MarkMessageUnread(ctx context.Context, messageId MessageID, req
 
 // ListThreads List the caller's threads, newest activity first
 //
-// Threads the caller takes part in (all threads for an admin).
+// Threads the caller takes part in (all threads for an admin). The
+// filters combine: each one narrows the list.
 //
 // Corresponds with GET /threads (the `ListThreads` operationId).
 func (c *Client) ListThreads(ctx context.Context, params *ListThreadsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4378,6 +4387,30 @@ func NewListThreadsRequest(server string, params *ListThreadsParams) (*http.Requ
 
 		}
 
+		if params.Participant != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "participant", *params.Participant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -5286,7 +5319,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListThreadsWithResponse List the caller's threads, newest activity first
 	//
-	// Threads the caller takes part in (all threads for an admin).
+	// Threads the caller takes part in (all threads for an admin). The
+	// filters combine: each one narrows the list.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11093,7 +11127,8 @@ func (c *ClientWithResponses) MarkMessageUnreadWithResponse(ctx context.Context,
 
 // ListThreadsWithResponse List the caller's threads, newest activity first
 //
-// Threads the caller takes part in (all threads for an admin).
+// Threads the caller takes part in (all threads for an admin). The
+// filters combine: each one narrows the list.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -19468,6 +19503,32 @@ func (siw *ServerInterfaceWrapper) ListThreads(w http.ResponseWriter, r *http.Re
 			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "archived"})
 		} else {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "archived", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "participant" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "participant", r.URL.Query(), &params.Participant, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "participant"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "participant", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", r.URL.Query(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "tag"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "tag", Err: err})
 		}
 		return
 	}
@@ -28282,193 +28343,194 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rd9u2tuBfweLcWbXn0rLsODmN/GGW67iN07yOrbSnrTIiJMIWjilAl4DsqFn+77P23gAJSqQejp0m",
-	"p/nSxiJIABv7/cLHaKjHE62EsibqfIxGgqcix3+epmI80VYou3MmJhmfiRR+ToUZ5nJipVZRJ0psPhUJ",
-	"uxkJxexIGsaVuRE5k4bZkWA5vsj0BeOKCZ5nUuQsF/8zFcayG2lHPQXDDB8LlhQTDmc7P4tZ0mHSMjPS",
-	"N4bdjLhlFv7jXx7mgluRxoybnpIWJlT6JmZcpUxpO5Lqkt1w48cxfsmlarGjgRHKMq0YZxcyN9YtuNVT",
-	"URyZ4UiMOexSqOk46vwRwfai93FkZxMRdSJjc6kuo9vbODoTNp/tHF1YkS+C5VwMtUoNs5rdcGnZQFzo",
-	"HMBh8xmsbOtg/yku9XH7EdMqm223KtO76aSy4lLkON+/ds5o6zunzxYn7CKw8fl3hsk0ZgVcuWGJyHOd",
-	"t9yAvkyT2umK3d3G0YTnfCysw4WjoZXX4o3KZotTw6+M4wAmlM2lMPB1Cc/+ZyryWRRHio9hAhrVhw1X",
-	"5k/FBZ9mNuoAuAtgD7TOBFe4+wY4w7aH09zoHHAMtpxxY5m4hkPOxVDIa5HCasQHPp5k8NWD/abF4RTh",
-	"sibcWpHD0P/3R3vn6fuPe/He09v/iurQ4ehSKPucqzQT9cvkMOA7w0Y4poDQhNtRuQZ6GMURHJXMRepB",
-	"Ui7qv3JxEXWi/7VbEu4uPTW7bn5Yz7FWlg+XrmhIQz7fmgIC/1nUYNIrfiWIbxDVMsMvBNAQ0k2nROkr",
-	"MWMXuR6XvyB0ewpYSvljyGikYvsHbKSnuedRhu239/CZZy+ip4gnzDEZtiWtYWNhDL8UTOf+n+aQcQ9F",
-	"IDNkQz2l9M12zIql5MJMtDKCEW9lSQ1j7TDko8i+eoqmNZ6PHVY3jh/mLJUXFyIXqlytNOyg/bSnkiqc",
-	"z8TUiDQhDlfSwaOLveF++lTsPOH/GOwcDPfSnadi/2KnzfcG+8NH6YF4fOERglZeosQcp64QzZh/eCnU",
-	"pR1Fnf3Hj+NoLJX/ey+ukFSv92F/b6fX+/CPk/f/XU9VL+VY2kVEeQvnYOSfoonRZPheLYt53I5hjXIM",
-	"DH6v3cYVur/iOsb7ig67ies6XECu20BBbkhfpnemotNnuJY3FxdG1ADk1IoxShtzJSdNQNH0ci1U5oDS",
-	"blcA064FTJdfmh9lVsuYj/V4zHeMADECFGT5JVCLQgkxY2NuhyNhSG+Qlo04UOXMMfExcexJplMRdS54",
-	"ZkT9juCrlf1IgMMqWHb5ZXSL+z2l4fvl/nie8xk8NXaGZHKh8zH83R3lgqdNSGDx6TIcoBGfjAK3ceT5",
-	"Ce7zBAQ7/APYkFCIGnwyyeSQw/J2/21gjR9Luv8YCf9KKiyXGX7mQooshVXqPrF780f7PQKJUHf+UYeN",
-	"pwbUGsad8Oiw/Z0nB2w44jkfWpEbVPp2/mTtnaesxfpsx22cFJCoE7X3Xjz9/Z8Hvx6cP3rdPn78zyf/",
-	"fPrs+1/+0d3/uWQFv/BMprgT2ijsfz1o4fgTdS0yPREEuOqxHSmGkIiZVMhghRsM2kM+Y8CXczY1wrTY",
-	"ueUW/oUqGyzNdHrqoN1mydwCk5gdtPdYcjS1I6GsHM49etRTyVuRj6UxUqtnQkmR4oMDlrzW9kc9VfT3",
-	"Y5a8Enak09faHmWZvnHjgL0fa3WRyaFNYpb8InL4UvETSKd6/h+zg702vI3q0smHiczdr49Y8pbPMs3T",
-	"rtYveX4JgggU1OSMW4Es+OTDUIgUxz9uw1dOlRW54pnfGuixyTNu+YAb8cPUzGgl5yK/lkPxTvFrLjM+",
-	"yETSYqAw9hRXTE9EjgAi1d6i+OeFPBvodMaAagzTSsTMaFSVgV8MueopEuO4gS2dMziPC50zzsY8A7IV",
-	"KX5im+SntiPASnmpdA5oC49IJgY2z5xSX4dgbvRuOLRGPV/2amXs7W2J1KRrXzo6nuQAICuJ0p0u0ud2",
-	"JX+TY2EsH09gXak0APa0wgQcS53Xs3E0KCR9YlrBG9FRJociiiM1zfAc53R1L7Njry6uqRXGkTR9no6l",
-	"Wm+B00m6ORRuQ5b7R6nQVnYbrCSAWhzCvTJ9aRTqwb/F0EbeCDjGF5ARp6kE9ObZ2+Ao3d4CjlyFevSD",
-	"HkQlHKOBHoSLo/fBQqugx/zJLQPNMxr7GoZ+4okVCkTDidWDfhnsUqGs5CSWqlvknjCWLRM/A9/D0X0j",
-	"hrmw9ULbW2Q0psVOUYUGh4NyjMb5NLzErRqS379o//7hn+P9wT/43gv71Pw63r9+/c/Ji++vHmU/HAy7",
-	"T2bP96ZnbfHssa7VbUO40NbmFt0IpbcokWvBY9bWggpAzWs+E34pFSc4Lf/E23Jk7YZMVPla437eIVVt",
-	"SDGOqwEXukVVNXxjr4Y8Cja4mu1tQDwhMdQg/+KG8+FIXgvQKOrOkJ5WuXW9UyQOVMr1jIfwfEJ1tJi0",
-	"9oCmqbQn17UiiQ+tzvujVU4Pku6gFaaHDOQHqf1Ku8fgpuOlwuSdeiTLL7jMRMoyfSkV20qsvhKqL42Z",
-	"ij48muagrNyMtBHMgupineuxp2hdNDlMMcy4HIt0e94Q5utKtkBfrsdTei9A08DwW6HvmilBvBM9F1mG",
-	"DKM83eZXX0R1OIburzXxwo+mj6xgGQUudGE0TI0gD1CgBCuJrZVAtYWYvrM8L7Zb2UtcRc/5tZbHGa5h",
-	"OQXU812ccwO+W3zuwZivW9Fq5ls9z9DtTchHuk9UmIF9I1Qa/JmLCXpyeZrmwpj+QOurPk/T+Z9IbSqR",
-	"eiwsT7nl5QMSfMV89OfcUxKL/Vzb8FfkCKafi2t9hVMscgjYfImYc3tZwMgfdDqrovIxV+xGsLEQllk9",
-	"1nmub/5vFIeurseFx6TW2dXrnddOlWueDrmxZ8KgFrWg9OupspXFPFp0xRTnsT4SOp/WIgbOYVLx4dgt",
-	"pQ6NnKv5/kyWUIyE5/ADH14JlbJUkKWer8W1G02aH/SAvdBKmHU+cxclGaMd64lycGStdluZO5tA5WuD",
-	"2fqbuCbvwjwCrnCYrmNrhWccez9eCbNms6uykXKFS/DyDvZYRY+pw7pFi63ApDm7jU72j2gysyPc64A+",
-	"F71fNOGqeL9UCQ2Gfpr+uiler4+p65t+7qCeCTx9ONxFXnI/9LeRlRp+ZMmy67UCFxZanyW7rz2YUlAs",
-	"aKVa4FZyB6tsLgaupM7ZYAPyYee5c/0LsBb6Bf95VDlQx0WbKCuODE79pZDY4nbWZ6dziLwiUP4J5Lmw",
-	"yDrMeLaJZK5qRxvrRiEQG8V2MMfeHeZA77XX9+YxZVNjz8dQvClXZ5kV4ZRwQ6QUM6Utu4AAQN1Kw8hJ",
-	"+O46QZTwKzaf9fmn56xsV1xh+7VKqZ2zKeZjOWB/LERJojiaj49EceRDI1EczUdFojjywY8ojubCIVEc",
-	"1cVC4J0wCgKTVgMgURwtxD7gY2HUI4qjMOARxdFitKNqeQTbWO4OdAasx5bK8dfRZTXYtWih+ojfyoAZ",
-	"0sL8auj12nmv7zNUQYk8dY4kaSil5zvDJtogMfqo3ZBnmci/M+AhOmS5MNOxYIjhTNqazJ+1c3riCCzU",
-	"VfQ/lw3nTqzlIJB0WPKx58+xF3WYM7xukxZLiO5bTp9NOj0Fg+lXGEsh59uEcRNslRkhMNWENokPRlxd",
-	"ilZPFfPDi9XJ+zI18NE/Wq3W+5j1IjTEuYXfWq3WbcK2wAbqKfTNjXl+JVI2VTBqO2aYNGc1zpZjFOs7",
-	"w8BPPswkHOicT+1jyOjWdYLVuks38nGWPGcpopcOrHkViRAw9vQXOkkr9ghiRiNB3IubqNFDpMQH228i",
-	"lbfcEG4YliB+JAzGMyvHIkgjote9G5aSJUd8MhFKpJ9CM01+qHDNjWCb90HN0VJxHp5gSgaJ6F7r5Alf",
-	"nifvptS4VXkMMUpqY3luAW46Z0Kl8C9MzGrBDzutWg9zoK08OagoK/tVIPOdP9s7T/vv3T9a/Z33/6f4",
-	"sZZXPRc8s6NFrDOYuRCCdYQjZzVJrXdzxtZ7CaK9VrvVXokhbnnhzMtt+roEnCP27uXpsyrIl+pFYYra",
-	"k+o5PFnA9qOd5y9+fvX67U73l53f33/cf1IvLE7VQH84UTZHXZJn2ZuLqPPHul64+WNzzHlxr79SonUh",
-	"DByjtmUiGvLnMM5CTBzAA0kR8FHgX2IHQL7a8zV3YH5hi2fz3gOhnv1t7KIMAPpQJnHg3VxhEr8qxVl1",
-	"WwNnPCxbASlV8V3VIkh07W/s/lDknO9bvTRtkQLcWlGqvhSg/sfAwgAtWus4RkPxvo6ILiJdywefB1bU",
-	"Bs7RTfWFIqmtwr3+cM47kAKZRC1+LZwt4b+OV50Ui1DJCI+6srgSbDGh3JxCEh63A9gSNL4nCm0MIvwF",
-	"5EnxpIL/Vnd2JWar90JfgGxmEGk8m4p13/kFB8+v/grzoulDy9bsMuFL0TXJpc6lnc27UOa9GwuU6L+4",
-	"puPu3mC0yFyUuGH42MmhXIz1tUvtvxKzqqgeyctRjbtoM7m0LrQJNk3hts2BsCG/WQIzfAQ1TMwIG8pv",
-	"BzTMYSBAprUA3AxgIdtZF3i/+NWvPLwF3HxbYQjzrn3TH+t8vUhZ5isCipGP23XeJ11kyhcDa8dZbXlW",
-	"Gbb3uL0yrFWk0vtCA/pMXO6lDo5ngqcNiT+bStGHURDLc91v7z/Zae/t7B9099qdR3uddru1t//o4PGT",
-	"3+9HkZyrieCNOZUANKmEMfVkY0R+jd6I3I9rsXcqk1cC92wmYvidr/iJWZI6j12CJQdKswTS9BOqLRIq",
-	"nWipMIVoquZTkhRB0X8BfFEcaof0NEsxaxAqGLRy8/plXchMmJmxYgwZ5XqKPqk5V7P7Ym0QSaFXfi3S",
-	"kEpC5qT8c83xhFG1UYnVgd1yadWJ645w0QiFw7o/E7TJqCwAuyrFB8qwZi4ne5OAF2n/0W/CxGx/MmY3",
-	"Or8ymIQ+Fi2viCGyC/AV1ASkNrEf7hzbwUnq9n0uIPdvZfJJjYCfjgcCay69ksZyYaf5vP/ogbNVYlcQ",
-	"VBFJqZhkelZno9t8qoY+vDyfuTy3yXwqSvFrEE7MWD2ZiJRxW6VxM+SKoSToqa3k/OTo7Ph5/9XRv/rn",
-	"x0ev+z/81j05T7Z9PAWrnSChUV/Rp7DcpKeGXKUQHxEdprNUlEWGbMxdwRSzWrfYj7DeYm1FGYQ0DECX",
-	"CSvYdALO2gSXlBRFz0XFpK9/1Bc9RZswbk474i7nGaNZHeSqjNP73DCE1Zyzd72YeqDM+yKu5oyic6FS",
-	"d+h3p8qmrK0y1fJtruFfLJVmOMWIU0Cz09zlZBfEWzUXF2zET6LtB7aKH8rMLWvofPjV/7nCBF5m29Zi",
-	"hOXWLMt5LzZ1UMdywmyMUsjtr+JOy3VCr/1Xh+4/Xik7/WtxSBVFxnyx1lo4lHhSzFiPx6GT8w6hcSiS",
-	"rExS0kP54UftZfW9zmG9U1vcizPU6HRHlo21sWy/7WpG0ylVMwrDeC5YmiMPBh8VMKwrMalG+eoJ9/7q",
-	"Qikod28xz4wbS/kd0s42fdmn0TYzx4+LYA8YZeFpcHZcXQBuwnMrh3LClQ15yFzqgM7tnOT/o4h63K8r",
-	"7U6scjMjneyhfoP688qLZddwgj7OXL6zSH2Y1Nlf1rUW8H+T2WG9XbZgee2vLLtusuJLLlp3ZnMOwwW8",
-	"C7BpDgJ1bIio4FWAf/Pm7KdhZlkHQx1Y4rVw9b4KYorVN2+93oV6N7dnRY6sx6lw/Eo/cylnVvhP6XvL",
-	"3BOIrYvE8FzfsDEU7hPGlDrrjchFI44/Wo7jFe/G2szw3g6ftrrcKdENrdQqSM5+PGaPHj16GrN33eOl",
-	"TpX2Gk6VRakJ5Q3rKsU1ytLGkaT5Osq7FkBW+oI8WeHMrqsmLAMjK6skHZCoarOubm0ojKHKkeqWxOzF",
-	"aPDTUL6RL07f/Xm691qemlN19nh4fPrk9Gryr1+OXzxtwaDf93+Zpj8+1b/9+vhq8NM7eGE0+Cn79+/n",
-	"L562hvuZqjs7gelmpi/VItr47LupsjIjwQLLY+6dKv08aTf4MqH0ZT7vbiB4LvLo/Uogh1CpfKyy8kV4",
-	"g0wWwylw53NAH2f94LSQ4lf+9aNH8Re/dqOahgzPz/cfP2Evfu2SrZq8fXPeZbvgiNvF5WBTgTHsOC37",
-	"6xRmOEQWeuoYyvxMhyUh0iRsy291O/aPwpRe6KUgPkySnqoMlBy7LKjBBfXm8a8ScC5hRVs2KCXG33vq",
-	"Uijf2YBbhrVIh96KHguuDGtvtxg4UkY+mSq5kmnCYCmufPFKzDr0PVJ8jbxUftvJ+cnx2Um3//PJbwks",
-	"CyogZYZhAsOoPiruKZ4ZzeBUJwivkVBNH+m/PTv55fTNu/OkRWBwewbnQkpQwDUMR2J45d/nzOpM5FwN",
-	"BehCyYtfu/3jl2+Of+6f/3zya8K2HrWZYYNZTzlXy3aLHTmspoLNRWDKiiNCWuMh21PYg8nBA6ULVXyh",
-	"JYAjiR+47afb1A5pL2jshu4JIoYCh0fWTqg7iFQXOkjch3+69PSjy2M9ZmMuleVSidyAhpRn7m3T2d29",
-	"lHY0HbSGerzLL4v/Ros9R/BL2CWPiTGX2Q46qklqQgqRoQxSdCEafWFvAOpkGbYY1krDPqFHVCFpUcHU",
-	"E/QGobiPMZQ/i9nAV5fF7EqICePMjHguCl2VQW1eTGdMPU9AIdSKZYJfY7MTxqFCkNmcy6zVUz0VZOwK",
-	"h0Xwk87ln4juHfYDApj1pu32o+GLX7v4D6A/pO2YqnBNT1XJM2Z6QlJsGXE6ggTSITwY6jH07GrmFQA+",
-	"xy8GM8A62Ccb6Sw1Fd7RU0AZcALARNiRKigai7uR9H0JObvI+CXRJOo8WnkXnsvSJU5B/U2U60VnbC74",
-	"mAgIpx5TR0JHuNKyfKoMwrgLCXtS+TYohm0NdCqFiRk6zvDjGHkoW/RtUzsesCsQfaWivoqv370sM9nY",
-	"1rv/hirF7Q4z0+EoaLSClFLXzAayQeVwhEAzVudhbAMXzLQivHDIR1snZPLhJgmEHMMk19LIQYYd3YBg",
-	"AzPFddbRPYXwNocwxoVTRGYQQKmmlmhMfJDGsq2D9kHMFK7tADLSYR0nOLPr64N4ETTzibGbDya7+F4/",
-	"LucWX4BMWMi/nU1EL4IM2SJtF/5w9QD0R5mO3YtubxNWbTsn055y2clJ2Oolcdw+WGnZAYc4P4AlB/UP",
-	"XbcMyOxS57OiRdEHK5SRWvVU8mGnHLjjB2ItvByOKucETKHDEvg/kNBNLq2As03IrU2depDSk5gJPhwx",
-	"NPxEyiYidzX6Gr7EgZamhX8ZxZSbxAiL2ZDJ2VH3pP/y9NVpt0884Pioe/LTm7Pf8C/Rf3ty1n91+vpd",
-	"9yQ5hFntCNcscoE9N3oqLPg3tBK2ZYSoofDtQ1y60kokHhUQHiJt9dSvSFkAJPqRSFarGBkbOc0By/wr",
-	"wWEMeZ5LAVzqXztFHcAO/hcgGP54BnwcOEdC+kH1mRE2cRwW0A6hCEdDxytNU5slx1uDHkOufx/4VJxO",
-	"66TTq9PugjwCxmP0NB+Kls4vd91LZhfGYozNZqVgOzs577Kjt6dB5qVP34Q4+kQoPpFRJ3rUarceUTbw",
-	"CDW8XaTV3dIHe1nXaeUIBhk8XFBiCyCfplEneimNPSpbhZQtRxsyJ8shuwgwTJ1cMdD1zLt9P9c6bb/d",
-	"XqNx2nrdxsq2LHWdxtgE+0ZeeEkOcD1ot5s+Wqxy1zU9g9F7G41+tMno/acbjH680bofb7ASdO2Nxzyf",
-	"OcRgubiUxgpUWRByMUjxoKEDRWoQDcEuqWWJUSfyzpKJNisQFHVyp72L1KuUsoxu+nzJoUByJ55DvYUX",
-	"kJsKj4+cN9rJDF9tdn9oR9P43oBhZ8HbBYzfu/epi3ZNNYhfdoABWJU6+pdGAO1NCOBg76snrjNHVygI",
-	"HXquTUyoPuAHK/x/9yPR5S35QTfh5GHrZODSE4h1r6JT7BUoLi7EELt5h0Y4alZY9uJobpE0KQ3wwUmT",
-	"plmPNO9ZGK2gx/nasS+NIg/+XhR5jKfA+LzdCaZmXLU8QeV1xjFzzTTujXZ3yaeyQ26We6Dk1QKX7CCc",
-	"kBxlRQCNMNVlzaDYhRAadtjOxQXU8ZKFBymzoNV7O5wpnQq2tWB8GyaUz92ReU8hh0CDfPswmDDTlwbs",
-	"LWeegx4eeJeoKRnkN2sFiTDOEbHgkyy9CfgKLp++j5Y6GBgzl77jDhy+WeNdNMIb3eRhZUjlwnUxq3K1",
-	"Mzw9PARaV/SlcBnAK5rl6+Y0XyLvOCk8LvNU5NkJM5pd8Px+OQW6WXfKuNCDcwpfWLBMKSdC1hma2z1l",
-	"rJ4YzMqU6pJ8U0aTI0msxXd6aosbZ4xXeGOyPc9wwAurhqKWLhFWuOVzgtdD0+XGinkJ2G8Eev/q9iTj",
-	"w4p0Nx4N7k6QxvK7el1+Epby6R4QDWmCBtxDr55pPTjufJGqHuy9jNX4OE7sXBxIkUGvpg2dHIgf4Mrd",
-	"LfsNLEMQI3y/exx/SG3S/VoshunIO2tHYoYeVOSRQ6tzpkm4U2PNBude0WKyxsNXc48QrZpyq6TBXvtN",
-	"11lUen2uyRvnGpjexssWMZgFetuSK43CJqOb3omzbH5sV0sK66pVzPc23XwZX5W3tdqRdbnLFcY6iD68",
-	"aPtiXakhGGKQ9sJYugAt5DEwaBmPoQGOyfgwDCp/terbGepnBi5boKgwjnc21LxzF5IDbnKtLp1wBHWt",
-	"p6bqSkGfGcJsCqyW9rDTYbKMXQpbBuAO2ns+BttTbud47Uxt++i67tG+WbTvIk1BTrAIjWWXU2EMKpTV",
-	"WBUwRxdL8tEoM8WkmotpxrTCW0PIJgrDZEfvus/DsBjb2mtvM7c6qibSSjgIuGg3/ECtd3wwH9MgFj57",
-	"9OzZ2cn5efj5ntp6XPl+/ffolJR3t5vY36LFe4qigLHr603jodRtmpPwsFaMJy7eBgGuMqfpRqpU3/QU",
-	"lQNrBdUslXXQB+iTwjgokrmPH9A3iuL1Q53nYmiL5v3d0cIO3FFOBLwB8ImDqhn4lbnWB5C90j17d949",
-	"edZ/e/bmX6cn5wldoAdPpfXBWYUBwR91fsPzVKTwr6TFSKU3lQQZuF5kqlKR+kopABR24YEKITya50fn",
-	"z/vHb14fvzs7O3l9/BtEMwdiprHMkAP6E15hMzbjQq77zNAVYbQ3Rfeu1N2yUmOGnALad11610P4PCu5",
-	"iZ/Z6VlN+asVCWDjUJIbMaKHFwdfrWPSOZuizh/vK66GD8MFR2XoGFMV+FYkix0tFyx2RHIlrNSpVVzP",
-	"KYdpMEO+7yOqdbrncdjxdCPnRHnb5RoaT3AN2temSIUdbJdqUf5U/s4aVJA05+85rY9HhwVcdwxJs/Dy",
-	"Csx3Moxn8NKMbbm7VnXOlLYuz/EpK68Fa4pEu9PemBzmru0kjLx/6VFt1/2Zw9keNg0OCxAdqELGIMld",
-	"mgzba1VvD2u4MXnZVWB1r9zePjSR/d0C3kcp5mMukPBsQ6oNnHB++C4l0TWKq2NuxI5URigjkWzNdEAJ",
-	"+K6mG5RPtOYTiDoR3ceVCB/ljwWfZVvJ/3bpZv3EmR1W5DzbPmQJ7Cdx3+Zq1mI/iCGfGtFT3qkCCVxx",
-	"cHMt2T+O40jDirzAIVdK4y2PmOhK93UnP510Wbl9HxBIDun6W2phzNBlBCt0mYuZNLZOJ6UOBM2SepEU",
-	"Lfaz1FhAD1pHtcSm7AFe5ybxf9bfVttur6xKuWdlYDNF4+tUHRATAd3/3joEIXqtFrEhE3IMp8qFwuyb",
-	"VGTC1nSZ+lmIiQ98kaGNTR4oZuZl2qUWaGwOZhjhXiDY8pKGUp14aCQr50ybBDT5dyQY6Tj2c2S0fPWB",
-	"qRKu9dKRbUENCiN82r6brIzrxeKpOyZPA66cwsdzta6NWn0+lFuKZ99wazVu/SQses8+WecqLKWNbBZ3",
-	"jGGGwbTWQ42hWVPRt+JQ14qxDQWpMv4mDnBVG8vBG5vM35uRFPbY/NXMPtfJu1DS1LA9rHkJ+G+djkRZ",
-	"hCHuP5jx9dckLK5Dc39FyuLBN5tqvayGGsmhJ1aOpbFyyDI9hPyb7bsbWyti2UWciVJwyMvvg6i5QA86",
-	"aKAu9oL/S1yo+0aCaRT62BP4I2HGFWS7+EtM/nbfOgsLOCd2hoYNueTnuuu32K/SjvTU+gljulTYrStI",
-	"XQR2Qu/0VKUNF0pEodDkm4hc6hSZy16bzd3i3mG5MDM1HOVa4X62cFkuycDZYQP9gZIat4scA6mmwpVa",
-	"By36E4ybFuWM7Ka6D1++5qGbikxeYxxPKqjIHEtLzXngpnf2Vht7mYvzf75EmMFrPUWjqCpZYljPlf3i",
-	"mcMmjZXQN3aqMI2SjocSKbntKRpmNRMqPQwKGSlRi5ZJ51W+KS3b4q65EO8pOt5yb3jo23jJPMwBw11x",
-	"hz9xd0ZswvHEewo3Q/3cqDCxgISrifR4l2l1uTPRWebrP6WlZFZfO1LB2Bt+JZi0UDYGs7rKUUxa2zpo",
-	"7xGKF8XQrkFACu5A6hBbVkWX+aX4yIdNt2OHAFM8QhfVLNDXF8sZNzXUXkMUrwhOiXFt9il4SZsyPVbZ",
-	"wRfeYF5+JZELMhDg3e0VCvHFgbopPwIeV+z+ovtfGztTUC+SJ+1VzXcWmgEBNrlzs9opsE2L8L1ia1ax",
-	"1w7X4a/Lar5k8SEt+6WJFSiPHe2XAhkJI0Ya9mkFnyG41v76RShPq5cYVUBbcJytgoGEMpTGrpcSRmN3",
-	"iaCbc8JYAt41Gr1Dg5MOnSeus+HkIab9khu7g6gDlc6UjUCMeNuJzgyDFkoYd5/RzF0502InfDhy7BQ6",
-	"YUAjDOmYpMMs+HeCAxL8NxBEkbuKTX0T4na4Apjgxfmb1y12rMdjXDI2QMAVU99abM2BK9pyxfvJyS8n",
-	"r7v98+7ZydGr/s8nJ2+PXp7+cpLEbO8x9rFgvo2F6wSCF6N1EsbTa2mEYSNIbICTWrxBzU/qL4mZg9an",
-	"KwDUOAA4eKXPQK2cQalWlTW4IRCs5BwCYO0gdDokbcp2NCDqAokzEEKFIoe0oEWRE7NJrsfa0lupwH/C",
-	"sWI3CxSudFI9ZTjeNmc0LgqeHlYhWNXDDCapQHzGKQE9RR2ZtzALyKUowvNrKW6oS8CbiVBFUQjMsiCo",
-	"K8k8ZRk8IDr0dQ1RhZJrjn46ed0FXGlve7c3z7La8TgK+jAcooE8BhRprgTvKcIY13+gRT1dCQP9b2ao",
-	"J9Big8pHqJ6f6vKTWkl9jlu/Z1kN2JeBauSYVi6GAlq4HTKLtXoT+CEVaujK4L026YUlRcRKaVkhkYrU",
-	"XP86qtVicoHfVftBEY2z/Xa7DYgj0w472HesqsPmLpnqKWBE2ETCUXPU6UUH+70o9m0lOr35m6nooe8/",
-	"hiOab/vvRbc9VYHF/I6bBbZD+G9yeQ1fPTHROsm8dY50tXMOECUKuqtMHhVXdtUL45LDoVBxlwBOco0Z",
-	"NkjfxjM9U+sudZeCPaCu6GZowDvXG0QaErWtTY9wSSbSS3ktFMBhkutBmHzhoLrkBJRWIjyBXWpG3xjA",
-	"9S17XB9P31Q+cAWgVB7LS5gvPcScvMK3UHsw5Z0GD3g25SQrjwchQPZ1zi8u5LD1l6WYFav+pJNFb0fj",
-	"kYJjhhrdOGbsro9gxnIrnJ/B0359bhneTrZWRUPQqGtVE9g6o9G1YgXXUb3p2Nh+fflqigqL0bLZK/1l",
-	"18K602er53aN6CX1MhN50+zV67D+s2sayqvzlkbTKzIJsfxvnJJXIFRD8+XGQgdiD2tJ6bAdfC0zeR1M",
-	"cVi0sctm5O2lCip9wehiGE9riwzlVXjZ2do85aGp+GuioPByu+UZKQ56f2PKCa6DqgimIVfMCFG5uoZG",
-	"3T2ZFaxt45omECa6jLNq/7+iuSBIBH/bEgQhhnIiSfdOxU5xG0Dqqrlz7PXJlf+o64Luij+KPpnfmfrs",
-	"s+KekS81K7bmKpTPnBrrAdSgRToAU7xA53QNwLek2K8hIw2L6dz5xditFKOkAaVuyAiCkK0fvlt0oW2u",
-	"EyQOUUpIdLil0liphpYVHCAGrxqOyrky1Kt2UZj+4Of7Rtir7h7ykHIXgNUQ+BtVEjgcSnEW34j8KyLy",
-	"IrTrj9JqMn+L46QmvQbKK++P8i9zPZ00U33Xr4ob39vVv5ocBtwgxkKvYqk1ri7Y5E8w2TeS/ybL/75k",
-	"rlWFwo24FjkPKcfLTyTM+6Pz+62AsaNSiecq3YWgIlwLh9k7meCG8kqxjdrAX80oUih9qS+KaUHAzzWX",
-	"Fx/40IY2RskBL7Bqw7RYaNBDZBaXhtUzexBZ2y87qhvagDBMCZ5Tblc+syPsDWA0hDehSoXa8GB81cUi",
-	"4ft77bjdbi+zwihWqfwemUvmcjlMDfdMssHMFpdT9ZSDJHmpqY88PCsumyzn3+Ks2ss7Li5uYE/+sdf+",
-	"/vsnBzF7csBeyR8OoZ0YRS4xUs1hbRll+4WLhejjkf8FPeg5yB1sdM6oOZctKoW8Px1tUwdXuFGTCoqo",
-	"hVnVoxO7aHpxr2eHAQNN3A2aPVV/heYhUxwugwyv9tziGGUROR13TCliiCauW4XDk23K8+G4ITFurmla",
-	"16GzuqapuNB0WUlTVYZ8UonTfA6WO72CLJvcTFL1yzvIajzV9fcQL50RCH/JdPD40+b6axzTy9Yw58uU",
-	"psS9puVY/SmLWc/H95Ceu8o1xE2qiS8j+3t77wLauD//XVhRVkj1j+UN7beNsv2gfVDekuxemL+oQ+dz",
-	"K4RHRrgc1gaX+E8isN8f2mW8Qh3+Vu6zfrnPuDi0OzmQN7La3OlBrOJ9I+ruFte13vnbcWN7K56Sw8xj",
-	"PuXWQVQXNRyYGhIHpTUiu2ixVxwbkWLJBDVz6FWuTcTEO8rao5xLdwVhi1XorEJJoKaICvlpDOkrTQei",
-	"L/B7gflco7HAwgrDlKcPnZVAl0wuJ7rlIflvBLmKIOFIA8xsup52zgRcGRits//myG2SzR6G3rqYDzvJ",
-	"ZlSk7Daicwl3m2ZOZYvZVGXCVKSijwUtDKX7t+DCI053TNV+uEI7p9bMxZicDPvOHLo0VD+a/VtLFYyo",
-	"b9k9yWZd/YU7rnCVX6bLihDi63dYfas1XFFrOKPLuu6mYKxkW5Rm9TB8q1l4s01l9zLJ/U7l32T330l2",
-	"T9UnSO/gyvFay46uBK+IUZfHz3MMF21BVMZ9pej+l46l2q5PcOoGl5EvcYcl3oOHLlN3Dbyf55AlmO7o",
-	"n9tikdyiyxcV4uKtLamG2TSlohHsZO2qPWFTV2IGFRhUh9qBGBPJ59omz+6Ldan3FefS15QvFVxkvyLl",
-	"EIH8N8+WKpIui87tzhONLSHgYpb5JEM3cL00Qzd492ORq7em04XGb+BzqfW1dEcPLTvcDA2Cw7uBvsmG",
-	"dR0tC9G7tdFtUxuDTq7wstRg6q7jj5urT8G3m7Snc2FdTEhYDsUXeKlS4llygi0behGIjV6UUCNoGEHl",
-	"7T0V1rd7S638lit2dxfMvuv2VO0G/fhkGyQP49VExuJrcDfVxTTLYie5QPJI4/pXu+uham9adi2ycW/Y",
-	"3DkX0CK71mQ8op0/PMm6iZZqfAVE3XmQzveNkNfoSekAxu9Eyoua3By+rshav28ZUmp4zXHP/8hk8jm2",
-	"8rliU18//i/moUPXmSLnK+wl8YVIOc/mG4nqxFXP0x391zybCmZEcT/pkliXJx03wYPrYcVMq9i63/M3",
-	"jF5PNQOjuFAHAoT+zCjc0O4OdankSsxIa0IMTaCBUqKmWZY4lCXdw3gr2TUzWtSdhnos3OV41DcCBlR5",
-	"ok+DAsXI3YjRKTOYIHXp1Un36NlR96j/88lv1Eqh+/zs5OhZAlNjzQelID1ub1Mf5OpbmPRUea3If8L3",
-	"J9nU0Lbo/o533R93vi+/uvfk0fcH2zEbaDuaS38ypEo6BXHobu3CihK3f6zIht5D2I2Kuk5kgl+DhOyg",
-	"Y5oPKT54JWbfuWX0FCmmZVsKhLlUxgbQczcY0p048HX0cOAUPSWwNwQTEnu4rqdfAuSob57pgSCHVIpD",
-	"1z2Fukgk2PvQNWseQ7esBP+fdHoq8XvuA1D7E5H36Xyp10TxFGEfPt7G1i09RZvcSsb8Q+KrdXiok7OR",
-	"zlKDDdG2kuE0z4WyySH4lXqKTpRnRpet1IrXQ+CP+ZXYnoNZqt2OIevxht6TDpTMQZJnNxxwhRsjTIfw",
-	"vzg4amvC3Tkp7fPEihYt7o6Y3LWSrFPZ307rOPz9x2n85/+aNo7V2Zen86CQxCA5HLmxXKVfnNb0n5AW",
-	"jGo8MXSXn1Ea0fdscdCHdz9eidlmvisX8biWRg4y4e0OwBD3xAi7htb0s5hFnwG7T7CH7TK0dm2pkGF8",
-	"05s2yR1yuImQ+7waU207o5BYitzLCceWKi4ycCWWJ9+ug1EYuW82O+4WmFzDs0bmShF6DPU21wpV6ZtD",
-	"lnEr8tJKM5bPXOipPhxJM599Fn/y0ojkc33DxtAdrFj7jciFa7rxjTDXjEOWNQ3Y1MwjyAMkFNUj/53S",
-	"idbA/qNiA9hmNfcpBqgAcyuMrSeNVlMOT+GQ/ZbC8y2F51sKT1MKT8VhWiW0e1VIp+oho1JngY+kITC1",
-	"yCje+SV9i9183chcHOQnRm+qfdA+RnRN8tHUjqAtGmAf+aTq68ak6wKYR3E0zbOoE+3yidy93kO8dctZ",
-	"UPo2usKzFeTAwKrqirVUGhMLj1nR6yEmXyC2aKGKlTI0UnzR/1Tz1WOtYNuI+Qb7B8s8uCq/dMFB3WAV",
-	"e+e6HtV9/dWKvlG++4zMgzy2Vlh5BkpNvc1Q5Imk0xxa37rmm5m+xMsiy1bwOmeLvSRbc9fbm4ZZKjcu",
-	"mIYbUd2HirsW6j9lcy4zUHFEcDtJ5dxTaWvePaK7tyHjSxpLXO6Q/qaC1/Ab8GvNN4oujlSKW+n8F27B",
-	"tf67fX/7/wcA",
+	"7H1pd9u2tuhfweK7b9V+l5blKaeRP7zlOm7jNNOxleS0VZ4IibCFYwrQJSA7apb/+1t7b4CTSA2OnSan",
+	"/tLGIkgAG3ue8DkY6vFEK6GsCTqfg5HgsUjxn6exGE+0FcpunYlJwmcihp9jYYapnFipVdAJIptORcRu",
+	"RkIxO5KGcWVuRMqkYXYkWIovMn3BuGKCp4kUKUvF/0yFsexG2lFPwTDDx4JF2YTD2davYhZ1mLTMjPSN",
+	"YTcjbpmF//iXh6ngVsQh46anpIUJlb4JGVcxU9qOpLpkN9z4cYxfcqla7GhghLJMK8bZhUyNdQtu9VQQ",
+	"BmY4EmMOuxRqOg46fwSwveBjGNjZRASdwNhUqsvg9jYMzoRNZ1tHF1ak82A5F0OtYsOsZjdcWjYQFzoF",
+	"cNh0Bivb2N99iks9aO8xrZLZZqs0vZtOKisuRYrz/WvrjLa+dfpsfsIuAhuf/2CYjEOWwZUbFok01WnL",
+	"DejLOKqdLtvdbRhMeMrHwjpcOBpaeS3eqGQ2PzX8yjgOYELZVAoDX5fw7H+mIp0FYaD4GCagUX3YcGn+",
+	"WFzwaWKDDoA7A/ZA60RwhbtvgDNsezhNjU4Bx2DLCTeWiWs45FQMhbwWMaxGfOLjSQJf3d9tWhxOUVzW",
+	"hFsrUhj6//5obz39+Hkn3Hl6+19BHTocXQpln3MVJ6J+mRwG/GDYCMdkEJpwO8rXQA+DMICjkqmIPUjy",
+	"Rf1XKi6CTvC/tnPC3aanZtvND+s51sry4cIVDWnI11tTgcB/FTWY9IpfCeIbRLXM8AsBNIR008lR+krM",
+	"2EWqx/kvCN2eApaS/1hkNFKx3X020tPU8yjDdts7+MyzF9FTxBMqTIZtSGvYWBjDLwXTqf+nOWTcQxHI",
+	"DNlQTyl9sxmybCmpMBOtjGDEW1lUw1g7DPkosq+eommN52OH5Y3jhzmL5cWFSIXKVysN228/7amoDOcz",
+	"MTUijojD5XSwd7Ez3I2fiq0n/B+Drf3hTrz1VOxebLX5zmB3uBfvi4MLjxC08hwlKpy6RDRj/umlUJd2",
+	"FHR2Dw7CYCyV/3snLJFUr/dpd2er1/v0j5OP/11PVS/lWNp5RHkL52Dkn6KJ0ST4Xi2LOWiHsEY5Bga/",
+	"027jCt1fYR3jfUWH3cR1HS4g122gIDekL+M7U9HpM1zLm4sLI2oAcmrFGKWNuZKTJqBoerkWKhWgtNsl",
+	"wLRrAdPll+ZnmdQy5mM9HvMtI0CMAAVZfgnUolBCzNiY2+FIGNIbpGUjDlQ5c0x8TBx7kuhYBJ0LnhhR",
+	"vyP4amk/EuCwDJZdfhnc4n5Pafhuvj+epnwGT42dIZlc6HQMf3dHqeBxExJYfLoIB2jEF6PAbRh4foL7",
+	"PAHBDv8ANiQUogafTBI55LC87X8bWOPnnO4/B8K/EgvLZYKfuZAiiWGVuk/s3vzR/ohAItStPuqw8dSA",
+	"WsO4Ex4dtrv1ZJ8NRzzlQytSg0rf1p+svfWUtVifbbmNkwISdIL2zounv/9z/8P++d7r9vHBP5/88+mz",
+	"H9//o7v7a84K3vNExrgT2ijsfzVo4fgTdS0SPREEuPKxHSmGkAiZVMhghRsM2kM6Y8CXUzY1wrTYueUW",
+	"/oUqGyzNdHpqv91mUWWBUcj22zssOprakVBWDiuP9noqeivSsTRGavVMKClifLDPotfa/qyniv4+YNEr",
+	"YUc6fq3tUZLoGzcO2PuxVheJHNooZNF7kcKXsp9AOtXz/5Dt77ThbVSXTj5NZOp+3WPRWz5LNI+7Wr/k",
+	"6SUIIlBQozNuBbLgk09DIWIcf9CGr5wqK1LFE7810GOjZ9zyATfip6mZ0UrORXoth+Kd4tdcJnyQiKjF",
+	"QGHsKa6YnogUAUSqvUXxzzN5NtDxjAHVGKaVCJnRqCoDvxhy1VMkxnEDGzplcB4XOmWcjXkCZCti/MQm",
+	"yU9tR4CV8lLpFNAWHpFMLNg8FaW+DsHc6O3i0Br1fNGrpbG3tzlSk6596eh4kgKArCRKd7pIn9ul/E2O",
+	"hbF8PIF1xdIA2OMSE3Astapn42hQSPrEtApvBEeJHIogDNQ0wXOs6OpeZodeXVxRKwwDafo8Hku12gKn",
+	"k3h9KNwWWe4fuUJb2m1hJQWohUW4l6bPjUI9+LcY2sAbAcf4AjLiOJaA3jx5WzhKt7cCRy5DPfhJD4Ic",
+	"jsFAD4qLo/fBQiuhR/XkFoHmGY19DUO/8MQyBaLhxOpBvwh2sVBWchJL5S1yTxiLlomfge/h6L4Rw1TY",
+	"eqHtLTIa02KnqEKDw0E5RuN8Gl7ilg3JH1+0f//0z/Hu4B9854V9aj6Md69f/3Py4serveSn/WH3yez5",
+	"zvSsLZ4d6FrdtggX2lpl0Y1QeosSuRY8ZmUtKANUVfOZ8EupOMFp8Sfe5iNrN2SC0tca9/MOqWpNinFc",
+	"DbjQLaqqxTd2asgjY4PL2d4axFMkhhrkn99wOhzJawEaRd0Z0tMyt653ioQFlXI146F4PkV1NJu09oCm",
+	"sbQn17UiiQ+tTvujZU4Pku6gFcaHDOQHqf1Ku8fgpuO5wuSdeiTLL7hMRMwSfSkV24isvhKqL42Zij48",
+	"mqagrNyMtBHMgupineuxp2hdNDlMMUy4HIt4s2oI81UlW0FfrsdTeq+ApgXDb4m+a6YE8U7wXCQJMoz8",
+	"dJtffRHU4Ri6v1bECz+aPrKEZWS40IXRMDWCvIACOVhJbC0Fqs3E9J3lebbd0l7CMnpW15ofZ3ENiymg",
+	"nu/inGvw3exzD8Z83YqWM9/yeRbd3oR8pPsEmRnYN0LFhT9TMUFPLo/jVBjTH2h91edxXP2J1KYcqcfC",
+	"8phbnj8gwZfNR39WnpJY7KfaFn9FjmD6qbjWVzjFPIeAzeeIWdnLHEb+pONZGZWPuWI3go2FsMzqsU5T",
+	"ffN/g7Do6jrIPCa1zq5e77x2qlTzeMiNPRMGtag5pV9PlS0tZm/eFZOdx+pI6Hxa8xhYwaTsw6FbSh0a",
+	"OVfz/ZksRTFSPIef+PBKqJjFgiz1dCWu3WjS/KQH7IVWwqzymbsoyRjtWE2UgyNrudvK3NkEyl8bzFbf",
+	"xDV5F6oIuMRhuoqtVTzj0Pvxcpg1m12ljeQrXICXd7DHSnpMHdbNW2wZJlXsNjrZP4LJzI5wrwP6XPBx",
+	"3oQr4/1CJbQw9Mv013XxenVMXd30cwf1TODpw+HO85L7ob+1rNTiRxYsu14rcGGh1Vmy+9qDKQXZgpaq",
+	"BW4ld7DKKjFwJXXKBmuQDztPnetfgLXQz/jPXulAHRdtoqwwMDj1t0Ji89tZnZ1WEHlJoPwLyHNukXWY",
+	"8WwdyVzWjtbWjYpAbBTbhTl27jAHeq+9vlfFlHWNPR9D8aZcnWWWhVOKGyKlmClt2QUEAOpWWoycFN9d",
+	"JYhS/IpNZ33+5TkrmyVX2G6tUmorNkU1lgP2x1yUJAiDanwkCAMfGgnCoBoVCcLABz+CMKiEQ4IwqIuF",
+	"wDvFKAhMWg6ABGEwF/uAjxWjHkEYFAMeQRjMRzvKlkdhG4vdgc6A9dhSOv46uiwHu+YtVB/xWxowQ1qo",
+	"roZer533+j5DFZTIU+dIkoZSen4wbKINEqOP2g15koj0BwMeokOWCjMdC4YYzqStyfxZOacnDMBCXUb/",
+	"lWw4d2ItB4Gow6LPPX+OvaDDnOF1G7VYRHTfcvps1OkpGEy/wlgKOd9GjJvCVpkRAlNNaJP4YMTVpWj1",
+	"VDY/vFievC9jAx/9o9VqfQxZL0BDnFv4rdVq3UZsA2ygnkLf3JinVyJmUwWjNkOGSXNW42wpRrF+MAz8",
+	"5MNEwoFWfGqfi4xuVSdYrbt0LR9nznMWInruwKqqSISAoae/opO0ZI8gZjQSxL24iRo9REp8sv0mUnnL",
+	"DeGGYRHiR8RgPLNyLAppRPS6d8NSsuSITyZCifhLaKbJD1VccyPYqj6oCi1l5+EJJmeQiO61Tp7iy1Xy",
+	"bkqNW5bHEKKkNpanFuCmUyZUDP/CxKwW/LDVqvUwF7SVJ/slZWW3DGS+9Wd762n/o/tHq7/18f9kP9by",
+	"queCJ3Y0j3UGMxeKYB3hyFlNUuvdnLH1XoJgp9VutZdiiFtecebFNn1dAs4Re/fy9FkZ5Av1omKK2pPy",
+	"OTyZw/ajrecvfn31+u1W9/3W7x8/7z6pFxanaqA/nSiboi7Jk+TNRdD5Y1UvXPXYHHOe3+sHSrTOhIFj",
+	"1DZPREP+XIyzEBMH8EBSBHwU+JfYApAv93xVDswvbP5sPnog1LO/tV2UBYA+lElc8G4uMYlf5eKsvK2B",
+	"Mx4WrYCUqvCuahEkuvbXdn8ocs73rV6YtkgBbq0oVV8KUP9DYGGAFq1VHKNF8b6KiM4iXYsHnxesqDWc",
+	"o+vqC1lSW4l7/eGcdyAFEola/Eo4m8N/Fa86KRZFJaN41KXF5WALCeUqCknxuB3AFqDxPVFoYxDhLyBP",
+	"iidl/Le8sysxW74X+gJkM4NI48lUrPrOexxcXf0V5kXThxat2WXC56JrkkqdSjurulCq3o05SvRfXNFx",
+	"d28wmmcuStwwfOzkUCrG+tql9l+JWVlUj+TlqMZdtJ5cWhXaBJumcNv6QFiT3yyAGT6CGiZmhC3Kbwc0",
+	"zGEgQMa1AFwPYEW2syrw3vvVLz28Odx8W2IIVde+6Y91ulqkLPEVAdnIg3ad90lnmfLZwNpxVluelIbt",
+	"HLSXhrWyVHpfaECfCfO91MHxTPC4IfFnXSn6MApifq677d0nW+2drd397k67s7fTabdbO7t7+wdPfr8f",
+	"RbJSE8EbcyoBaFIJY+rJxoj0Gr0RqR/XYu9UIq8E7tlMxPAHX/ETsih2HrsISw6UZhGk6UdUWyRUPNFS",
+	"YQrRVFVTkhRB0X8BfFEcaof0NIkxaxAqGLRy8/plXchEmJmxYgwZ5XqKPqmKq9l9sTaIpNArvxJpSCUh",
+	"c1L+ueJ4wqjaqMTywG6+tPLEdUc4b4TCYd2fCdpkVGaAXZbiA2VYM5eTvU7Ai7T/4DdhQrY7GbMbnV4Z",
+	"TEIfi5ZXxBDZBfgKagJS69gPd47t4CR1+z4XkPu3NPmkRsBPxwOBNZdeSWOpsNO06j964GyV0BUElURS",
+	"LCaJntXZ6DadqqEPL1czlyubTKciF78G4cSM1ZOJiBm3ZRo3Q64YSoKe2ojOT47Ojp/3Xx39q39+fPS6",
+	"/9Nv3ZPzaNPHU7DaCRIa9RV9CstNemrIVQzxEdFhOolFXmTIxtwVTDGrdYv9DOvN1paVQUjDAHSJsIJN",
+	"J+CsjXBJUVb0nFVM+vpHfdFTtAnj5rQj7nKeMZrVQa7KOL3PDUNYVZy9q8XUC8q8L+Jqzig6Fyp2h353",
+	"qmzK2spTLd+mGv7FYmmGU4w4FWh2mrqc7Ix4y+binI34RbT9wFbxQ5m5eQ2dD7/6P5eYwIts21qMsNya",
+	"RTnv2ab261hOMRsjF3K7y7jTYp3Qa//lobsHS2Wnfy0sUkWWMZ+ttRYOOZ5kM9bjcdHJeYfQOBRJlibJ",
+	"6SH/8F57UX2vc1hv1Rb34gw1Ot2RZWNtLNttu5rReErVjMIwngoWp8iDwUcFDOtKTMpRvnrCvb+6UArK",
+	"3VvMM+HGUn6HtLN1X/ZptM3M8fM82AuMMvM0ODuuLgA34amVQznhyhZ5SCV1QKe2Ivn/yKIe9+tKuxOr",
+	"XM9IJ3uo36D+vPJi2TWcoI8zl+8sYh8mdfaXda0F/N9kdlhvl81ZXrtLy66brPici9adWcVhOId3BWyq",
+	"QKCODREVvCrgX9Wc/TLMzOtgqANLuBKu3ldBTLb65q3Xu1Dv5vYsyZHVOBWOX+pnzuXMEv8pfW+RewKx",
+	"dZ4YnusbNobCfcKYXGe9EaloxPG9xThe8m6szAzv7fBpq4udEt2ilVoGydnPx2xvb+9pyN51jxc6Vdor",
+	"OFXmpSaUN6yqFNcoS2tHkqp1lHctgCz1BXmyxJldV02YB0aWVkk6IFHVZl3d2lAYQ5Uj5S2J2YvR4Jeh",
+	"fCNfnL7783TntTw1p+rsYHh8+uT0avKv98cvnrZg0O+776fxz0/1bx8Orga/vIMXRoNfkn//fv7iaWu4",
+	"m6i6sxOYbmb6Us2jjc++myorExIssDzm3inTz5N2gy8TSl+qeXcDwVORBh+XArkIldLHSiufhzfIZDGc",
+	"Anc+B/Rx1g9OCyl++V8/exR/8aEb1DRkeH6+e/CEvfjQJVs1evvmvMu2wRG3jcvBpgJj2HGc99fJzHCI",
+	"LPTUMZT5mQ6LikgTsQ2/1c3QPyqm9EIvBfFpEvVUaaDk2GVBDS6oN49/lYBzCSvasIVSYvy9py6F8p0N",
+	"uGVYi3Toreix4Mqw9maLgSNl5JOpoisZRwyW4soXr8SsQ98jxdfIS+W3HZ2fHJ+ddPu/nvwWwbKgAlIm",
+	"GCYwjOqjwp7iidEMTnWC8BoJ1fSR/tuzk/enb96dRy0Cg9szOBdiggKuYTgSwyv/PmdWJyLlaihAF4pe",
+	"fOj2j1++Of61f/7ryYeIbey1mWGDWU85V8tmix05rKaCzXlgypIjQlrjIdtT2IPJwQOlC1V8oSWAI4kf",
+	"uO3Hm9QOaafQ2A3dE0QMGQ6PrJ1QdxCpLnQhcR/+6dLTjy6P9ZiNuVSWSyVSAxpSmri3TWd7+1La0XTQ",
+	"GurxNr/M/hvM9xzBL2GXPCbGXCZb6KgmqQkpRIYySNGFaPSFvQGok2XYYlgrDfuEHlGZpEUFU0/QG4Ti",
+	"PsRQ/ixkA19dFrIrISaMMzPiqch0VQa1eSGdMfU8AYVQK5YIfo3NThiHCkFmUy6TVk/1VCFjVzgsgp90",
+	"Kv9EdO+wnxDArDdtt/eGLz508R9Af0jbIVXhmp4qk2fI9ISk2CLidAQJpEN4MNRj6NnVzCsAfI5fDGaA",
+	"dbBPNtJJbEq8o6eAMuAEgImwI5VRNBZ3I+n7EnJ2kfBLoknUebTyLjyXpUucgvqbKNeLzthU8DEREE49",
+	"po6EjnClZelUGYRxFxL2pPJtUAzbGOhYChMydJzhxzHykLfo26R2PGBXIPpKRX0VX797mWeysY13/w1V",
+	"ipsdZqbDUaHRClJKXTMbyAaVwxECzVidFmMbuGCmFeGFQz7aOiGTDzdJIOQQJrmWRg4S7OgGBFswU1xn",
+	"Hd1TCG9zCGNcOEUkBgEUa2qJxsQnaSzb2G/vh0zh2vYhIx3WcYIzu74+iBeFZj4hdvPBZBff68fl3OIL",
+	"kAkL+beziegFkCGbpe3CH64egP7I07F7we1txMpt52TcUy47OSq2eokcty+sNO+AQ5wfwJKC+oeuWwZk",
+	"dqnTWdai6JMVykiteir6tJUP3PIDsRZeDkelcwKm0GER/B9I6CaVVsDZRuTWpk49SOlRyAQfjhgafiJm",
+	"E5G6Gn0NX+JAS9PMv4xiyk1ihMVsyOjsqHvSf3n66rTbJx5wfNQ9+eXN2W/4l+i/PTnrvzp9/a57Eh3C",
+	"rHaEaxapwJ4bPVUs+De0ErZhhKih8M1DXLrSSkQeFRAeIm711AekLAAS/Ugkq1WIjI2c5oBl/pXCYQx5",
+	"mkoBXOpfW1kdwBb+FyBY/PEM+Dhwjoj0g/IzI2zkOCygHUIRjoaOV5qmNkuOtxZ6DLn+feBTcTqtk06v",
+	"Trtz8ggYj9HTdChaOr3cdi+ZbRiLMTab5ILt7OS8y47enhYyL336JsTRJ0LxiQw6wV6r3dqjbOARanjb",
+	"SKvbuQ/2sq7TyhEMMni4oMRmQD6Ng07wUhp7lLcKyVuONmRO5kO2EWCYOrlkoOuZd/ux0jptt91eoXHa",
+	"at3G8rYsdZ3G2AT7Rl54SQ5w3W+3mz6arXLbNT2D0Ttrjd5bZ/Tu0zVGH6y17oM1VoKuvfGYpzOHGCwV",
+	"l9JYgSoLQi4EKV5o6ECRGkRDsEtqWWLQCbyzZKLNEgRFndxp7yL2KqXMo5s+X3IokNyJ51Bv4TnkpsLj",
+	"I+eNdjLDV5vdH9rRNL43YLGz4O0cxu/c+9RZu6YaxM87wACsch39WyOA9joEsL/z3RPXmaMrFIQOPVcm",
+	"JlQf8IMl/r/9mejylvyg63DyYutk4NITiHUvo1PsFSguLsQQu3kXjXDUrLDsxdHcPGlSGuCDkyZNsxpp",
+	"3rMwWkKP1dqxb40i9/9eFHmMp8B41e4EUzMsW56g8jrjmLlmGvdGu9vkU9kiN8s9UPJygUt2EE5IjrIs",
+	"gEaY6rJmUOxCCA07bKfiAup4ycKDlFnQ6r0dzpSOBduYM74NE8rn7si0p5BDoEG+eViYMNGXBuwtZ56D",
+	"Hl7wLlFTMshv1goSYZwjYs4nmXsT8BVcPn0fLXUwMGYufccdOHyzxrtohDe6ycPKkMqF62JW5mpneHp4",
+	"CLSu4FvhMoBXNMv3zWm+Rd5xknlcqlTk2Qkzml3w9H45BbpZt/K40INzCl9YsEgpJ0LWCZrbPWWsnhjM",
+	"ypTqknxTRpMjSazEd3pqgxtnjJd4Y7RZZTjghVVDUUuXCCvc8jnB66Hpcm3FPAfsI4Hev7o9SfiwJN2N",
+	"R4O7E6Sx/K5el1+EpXy6B0RDmqAB99CrZ1oPjjvfpKoHe89jNT6OEzoXB1JkoVfTmk4OxA9w5W7n/QYW",
+	"IYgRvt89jj+kNul+LRbDdOSdtSMxQw8q8sih1SnTJNypsWaDcy9rMVnj4au5R4hWTblV0mCv/abrLEq9",
+	"PlfkjZUGprfhokUMZgW9bcGVRsUmo+veibNofmxXSwrrslVUe5uuv4zvytta7si62OUKYx1EH160fbOu",
+	"1CIYQpD2wli6AK3IY2DQIh5DAxyT8WEYVP5q1bcz1M8MXLZAUWEc72yoqnMXkgNuUq0unXAEda2npupK",
+	"QZ8ZwmwKrOb2sNNhkoRdCpsH4PbbOz4G21Nu53jtTG376Lru0b5ZtO8iTUFOsAiNZZdTYQwqlOVYFTBH",
+	"F0vy0SgzxaSai2nCtMJbQ8gmKobJjt51nxfDYmxjp73J3Oqomkgr4SDgot3wA7Xe8cF8TIOY++zRs2dn",
+	"J+fnxc/31MZB6fv136NTUt7dbkJ/ixbvKYoChq6vN42HUrdpSsLDWjGeuHgbBLjynKYbqWJ901NUDqwV",
+	"VLOU1kEfoE8K46BI5j5+QN8oitcPdZqKoc2a93dHcztwRzkR8AbAJyxUzcCvzLU+gOyV7tm78+7Js/7b",
+	"szf/Oj05j+gCPXgqrQ/OKgwI/qzTG57GIoZ/RS1GKr0pJcjA9SJTFYvYV0oBoLALD1QI4dE8Pzp/3j9+",
+	"8/r43dnZyevj3yCaORAzjWWGHNCf8AqbsRkXct1lhq4Io70punel7paVGjPkFNC+69K7HsLnWcpN/MpO",
+	"z3LKX61IABuHktyIET28OPhuHZPO2RR0/vhYcjV8Gs45KouOMVWCb0my2NFiwWJHJFeKlTq1ius55TAN",
+	"Zsj3fUS1Tvc8LnY8Xcs5kd92uYLGU7gG7XtTpIodbBdqUf5U/s4aVCFpzt9zWh+PLhZw3TEkzYqXV2C+",
+	"k2E8gZdmbMPdtapTprR1eY5PWX4tWFMk2p322uRQubaTMPL+pUe5XfdXDmd72DQ4LEB0oAoZgiR3aTJs",
+	"p1W+PazhxuRFV4HVvXJ7+9BE9ncLeB/FmI85R8KzNam24ITzw7cpia5RXB1zI7akMkIZiWRrpgNKwHc1",
+	"3aB8ojUfQdSJ6D4sRfgof6zwWbYR/W+XbtaPnNlhRcqTzUMWwX4i922uZi32kxjyqRE95Z0qkMAVFm6u",
+	"JfvHcRxpWJYXOORKabzlERNd6b7u6JeTLsu37wMC0SFdf0stjBm6jGCFLnMxkcbW6aTUgaBZUs+TosV+",
+	"lhoL6EHrKJfY5D3A69wk/s/622rb7aVVKfesDKynaHyfqgNiIqD731uHIESv1SLWZEKO4ZS5UDH7JhaJ",
+	"sDVdpn4VYuIDX2RoY5MHipl5mXapBRqbgxlGuOcINr+kIVcnHhrJ8jnjJgFN/h0JRjqO/RoZLd99YCqH",
+	"a710ZBtQg8IInzbvJivDerF46o7J04Arp/DxXK1ro1ZfD+UW4tkjbi3HrV+ERe/ZF+tcmaW0ls3ijrGY",
+	"YTCt9VBjaNaU9K2wqGuF2IaCVBl/Ewe4qo3l4I2NqvdmRJk9Vr2a2ec6eRdKHBu2gzUvBf5bpyNRFmER",
+	"9x/M+PprEhZXobm/ImVx/9GmWi2roUZy6ImVY2msHLJEDyH/ZvPuxtaSWHYWZ6IUHPLy+yBqKtCDDhqo",
+	"i73g/yIX6r6RYBoVfewR/BEx4wqyXfwlJH+7b52FBZwTO0PDhlzyle76LfZB2pGeWj9hSJcKu3UVUheB",
+	"ndA7PVVqw4USUSg0+SYilTpG5rLTZpVb3DssFWamhqNUK9zPBi7LJRk4O2ygP1FS42aWYyDVVLhS60KL",
+	"/gjjplk5I7sp78OXr3noxiKR1xjHkwoqMsfSUnMeuOmdvdXGXqbi/J8vEWbwWk/RKKpKlhjWc2W/eOaw",
+	"SWMl9I2dKkyjpOOhREpue4qGWc2Eig8LhYyUqEXLpPPK35SWbXDXXIj3FB1vvjc89E28ZB7mgOGuuMOf",
+	"uDsjNuF44j2Fm6F+blSYmEHC1UR6vEu0utya6CTx9Z/SUjKrrx0pYewNvxJMWigbg1ld5SgmrW3st3cI",
+	"xbNiaNcgIAZ3IHWIzaui8/xSfOTDppuhQ4ApHqGLambo64vljJsaaq8hipcFp8S4NvsUvKRNmR7L7OAL",
+	"bzAvvpLIBRkI8O72CoX44kDdlB8Bj0t2f9b9r42dKagXyZP2suY7c82AAJvcuVntFNimRfhesTWr2GkX",
+	"1+Gvy2q+ZPEhLfuFiRUojx3t5wIZCSNEGvZpBV8huNb+/kUoj8uXGJVAm3GcjYyBFGUojV0tJYzGbhNB",
+	"N+eEsQi8azR6iwZHHTpPXGfDyUNM+yU3dgtRByqdKRuBGPGmE50JBi2UMO4+o5m7cqbFTvhw5NgpdMKA",
+	"RhjSMUmHWfDvCAdE+G8giCx3FZv6RsTtcAUwwYvzN69b7FiPx7hkbICAK6a+tdiaA1e04Yr3o5P3J6+7",
+	"/fPu2cnRq/6vJydvj16evj+JQrZzgH0smG9j4TqB4MVonYjx+FoaYdgIEhvgpOZvUPOT+ktiKtD6cgWA",
+	"GgcABy/1GaiVMyjVyrIGNwSClZxDAKwthE6HpE3ejgZEXUHiDIRQRZFDWtC8yAnZJNVjbemtWOA/4Vix",
+	"mwUKVzqpnjIcb5szGhcFTw/LECzrYQaTVCA+45SAnqKOzBuYBeRSFOH5tRQ31CXgzUSorCgEZpkT1KVk",
+	"nrwMHhAd+roWUYWSa45+OXndBVxpb3q3N0+S2vE4CvowHKKBPAYUaa4E7ynCGNd/oEU9XQkD/W9mqCfQ",
+	"YoPKR6ien+ryo1pJfY5bv2dZDdiXgGrkmFYqhgJauB0yi7V6E/ghFmroyuC9NumFJUXEcmlZIpGS1Fz9",
+	"OqrlYnKO35X7QRGNs912uw2II+MO2991rKrDKpdM9RQwImwi4ag56PSC/d1eEPq2Ep1e9WYqeuj7j+GI",
+	"5tv+e8FtT5VgUd1xs8B2CP8ol1fw1RMTrZPMG+dIV1vnAFGioLvK5FF2ZVe9MM45HAoVdwngJNWYYYP0",
+	"bTzTM7XuUncp2APqim6GBrxzvUGkIVHbWvcIF2QivZTXQgEcJqkeFJMvHFQXnIDSShRPYJua0TcGcH3L",
+	"HtfH0zeVL7gCUCqP5SXMFx9iTl7mW6g9mPxOgwc8m3ySpceDECD7OuUXF3LY+stSzLJVf9HJorej8UjB",
+	"MUONbhwzdtdHMGO5Fc7P4Gm/PrcMbydbqaKh0KhrWRPYOqPRtWIF11G96djYfn3xarIKi9Gi2Uv9ZVfC",
+	"utNny+d2jegl9TITadPs5euw/rNrGvKr8xZG00syCbH8b5ySlyFUQ/PlxkIHYg8rSeliO/haZvK6MMVh",
+	"1sYumZG3lyqo9AWji2E8rc0zlFfFy85W5ikPTcXfEwUVL7dbnJHioPc3ppzCdVAlwTTkihkhSlfX0Ki7",
+	"J7OCtW1c0wTCRJdxVu7/lzUXBIngb1uCIMRQTiTp3rHYym4DiF01d4q9PrnyH3Vd0F3xR9Yn8wdTn32W",
+	"3TPyrWbF1lyF8pVTYz2AGrRIB2CKF+iUrgF4TIr9HjLSsJjOnV+I3UoxSlqg1DUZQSFk64dvZ11om+sE",
+	"iUPkEhIdbrE0VqqhZRkHCMGrhqNSrgz1qp0Xpj/5+R4Je9ndQx5S7gKwGgJ/o3ICh0PJzuKRyL8jIs9C",
+	"u/4orSbzNztOatJroLzy/ij/MtXTSTPVd/2quPG9Xf2r0WGBG4RY6JUttcbVBZv8BSZ7JPlHWf73JXOt",
+	"ShRuxLVIeZFyvPxEwrw/Or/fChg7ypV4ruJtCCrCtXCYvZMIbiivFNuoDfzVjCKG0pf6opgWBPxcc3nx",
+	"iQ9t0cbIOeAFVm2YFisa9BCZxaVh9cwORNZ2847qhjYgDFOCp5Tblc7sCHsDGA3hTahSoTY8GF91sUj4",
+	"/k47bLfbi6wwilUqv0fmkrlcDlPDPZNsMLPZ5VQ95SBJXmrqIw/Psssm8/k3OCv38g6zixvYk3/stH/8",
+	"8cl+yJ7ss1fyp0NoJ0aRS4xUc1hbQtl+xcVC9PHI/4Ie9BTkDjY6Z9Scy2aVQt6fjrapgyvcqEkFRdTC",
+	"rOzRCV00PbvXs8OAgUbuBs2eqr9C85ApDpdBFq/23OAYZREpHXdIKWKIJq5bhcOTTcrz4bghMW6uaVrV",
+	"obO8pim70HRRSVNZhnxRiVM1B8udXkaWTW4mqfr5HWQ1nur6e4gXzgiEv2A6ePxlc/01julFa6j4MqXJ",
+	"ca9pOVZ/yWJW8/E9pOeudA1xk2riy8j+3t67Am3cn/+uWFGWSfXP+Q3tt42yfb+9n9+S7F6oXtSh08oK",
+	"4ZERLoe1wSX+iyjY7w/tMl6iDj+W+6xe7jPODu1ODuS1rDZ3ehCr+NiIutvZda13/nbY2N6Kx+Qw85hP",
+	"uXUQ1UUNB6aGxEFpjUguWuwVx0akWDJBzRx6pWsTMfGOsvYo59JdQdhiJTorURKoKaJEfhpD+krTgegL",
+	"/F7BfK7RWGBhmWHK44fOSqBLJhcT3eKQ/CNBLiNIONICZjZdT1sxAZcGRuvsvwq5TZLZw9BbF/NhJ8mM",
+	"ipTdRnQq4W7TxKlsIZuqRJiSVPSxoLmhdP8WXHjE6Y6p2g+XaOfUmkqMycmwH8yhS0P1o9m/tVSFEfUt",
+	"uyfJrKu/cccVrvLbdFkRQnz/DqvHWsMltYYzuqzrbgrGUrZFaVYPw7eahTdbV3YvktzvVPoou/9Osnuq",
+	"vkB6F64cr7Xs6Erwkhh1efw8xXDRBkRl3Fey7n/xWCq62bannEMVKjsGUokOhZwAr8n9ZhY2BoI0lW7h",
+	"/vIFHrTIO/3Qy+pujvdLO2QRZkj65zbbF7foJUYdOntrQ6phMo2pzgSbX7sCUVjrlZhB0QaVrnYgLEUr",
+	"r+0L7b5Yl62/zB+VrzG7NaQCew/vS6xDyFUM01PS0jWvJr+NhM5vs3mxhUyc+/Jn+T3gIsqee4fWeAcK",
+	"ARoUKX7Z3Nz6cuVVdfnl95e5Rni+SvInwvRvnreWpb9mPfRdTACbc8AVOdV0TzdwtYRPN3j7c5Y1uaL7",
+	"i8av4f2q9Xp1Rw8txd0MDSLcO+QepfSqLq+5OOrK6LautUcnl/m7ajB124md9RXZwreb9NhzYV10TlgO",
+	"ZTB4vVXkJV2EzTN6AUjjXhBRS24YQY0GeqrYacDbzPm3XNsBd9Xvu25P1W7Qj482QaAzXk4pzb4Gt4Rd",
+	"TJMkdAoByBlpXCdxd1FX7Z3Xrlk57g3bbKcCmpXXGu9HtPOHJ1k30ULdO4OoOw/Svh8JeYXuoA5g/E6k",
+	"PK9TV/B1Sf3AfcuQXHFujkD/R6b1V9jK14oSfv/4P18RAP1/suy7YlePb0TKeTbfSFQnro/BDDNLrnky",
+	"FcyI7KbYBVFHTzpuggfXw7KZlrF1v+dHjF5NNQP3RKYOFBD6K6NwQ+NB1KWiKzEjrQkxNIJWVpGaJknk",
+	"UJZ0D+OdD66t1LzuNNRjb+9TBw8YUOaJPiENFCN3N0knzyWDJLJXJ92jZ0fdo/6vJ79RU4vu87OTo2cR",
+	"TI3VN5QMdtDepI7U5bcw/az0WpaJhu9PkqmhbdFNKu+6P2/9mH9158nej/ubIRtoO6okohlSJZ2COHT3",
+	"p2Ftj9s/d74S6gtG/T8Swa9BQnYwRMCHFKm9ErMf3DJ6ihTTvEEIwlwqYwvQc3dJ0u1E8HV0HOEUPSWw",
+	"SwcTErvprqZfAuSog6HpgSCHpJZD18eG+nlE2IXSecfG0Lcswv9HnZ6K/J77ANT+RKR9Ol/q+pE9RdgX",
+	"H29iE52eok1uRGP+KfJ1U7yok7ORTmKDrek2ouE0TYWy0SF4+HqKTpQnRudN7bLXi8Af8yuxWYFZrN2O",
+	"If/0ht6TDpTMQZInNxxwhRsjTIfwPzs4ajDD3Tkp7TP2smY57rae1DX1rFPZ307rOPz9R8z85/+ahprl",
+	"2RcnVqGQxHQFOHJjuYq/Oa3pPyFBG9V4YujODZob0fdscdCHtz9fidl6visXe7qWRg4S4e0OwBD3xAi7",
+	"gtb0q5gFXwG7T7Cb8CK0dg3CkGE86k3rZHE53ETIfV2NqbaxVJFYsjDBhGNzGxcluBKL06BXwSjMoWg2",
+	"O+4WIl7Bs0bmShYELuptrimt0jeHLOFWpLmVZiyfuSBgfWCYZj77Kv7khbHh5/qGjaFPW7b2G5EK1/7k",
+	"kTBXjAjn1SXYXs4jyAOkdtUj/50Su1bA/qNsA9jwNvXJHqgAcyuMrSeNVlM2VeaQfUymekymekymakqm",
+	"KjlMy4R2rwrpVD1kVOqs4CNpCEzNM4p3fkmPsZvvG5mzg/zC6E25I93ngC6sPpraETSoA+wjn1R9BZ90",
+	"/RjTIAymaRJ0gm0+kdvXO4i3bjlzSt9al6m2CqlFsKq6sjkVh8TCQ5Z13QjJF4jNcqh2KA+NZF/0P9V8",
+	"9Vgr2DZivsFOzjJXQcOc4mCCCvZW+k/Vff3Vkg5evg+QTAsZha1iDSAoNfU2Q5YnEk9TaELs2qAm+hKv",
+	"7cyb8uuUzXf1LEyC75mGWUp3X5iGu2ndh7JbL+o/ZVMuE1BxROGemNK5x9LWvHtEt6BD7p00lrjcIf1N",
+	"pcfFb8CvNd/I+mlSUXSpB2NxC64J4+3H2/8/AA==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -97,8 +97,17 @@ type MessageFilter struct {
 
 // ThreadFilter selects threads for a list.
 type ThreadFilter struct {
-	Archived *bool // nil: archived or not
-	Page     Page
+	Archived    *bool  // nil: archived or not
+	Participant string // a handle taking part; empty: any
+	Tag         string // carried by one of the thread's messages; empty: any
+	Page        Page
+}
+
+// ThreadMatch is what a thread list keeps of the threads the caller sees
+// (see ThreadFilter).
+type ThreadMatch struct {
+	Archived         *bool
+	Participant, Tag string
 }
 
 // MessageSearch is a substring search over visible messages.

@@ -36,12 +36,11 @@ type ReadTx interface {
 	CountAgents() (int, error)
 	// Agents returns a page of the registered agents by handle.
 	Agents(p Page) ([]Agent, error)
-	// CountThreads returns how many threads the caller sees (every
-	// thread for an admin), archived or not (archived nil) or only those
-	// with that flag.
-	CountThreads(caller Caller, archived *bool) (int, error)
+	// CountThreads returns how many of the threads the caller sees
+	// (every thread for an admin) m keeps.
+	CountThreads(caller Caller, m ThreadMatch) (int, error)
 	// Threads returns a page of those threads, newest activity first.
-	Threads(caller Caller, archived *bool, p Page) ([]Thread, error)
+	Threads(caller Caller, m ThreadMatch, p Page) ([]Thread, error)
 	// CountContacts returns how many address book entries m selects.
 	CountContacts(m ContactMatch) (int, error)
 	// Contacts returns a page of the entries m selects, by handle.
@@ -161,15 +160,27 @@ func ListAgents(ctx context.Context, r Reader, p Page) (AgentList, error) {
 
 // ListThreads returns the caller's threads (every thread for an admin),
 // newest activity first.
+// Returns EINVALID for a bad participant or tag filter.
 func ListThreads(ctx context.Context, r Reader, caller Caller, f ThreadFilter) (ThreadList, error) {
+	if f.Participant != "" {
+		if err := CheckHandle("participant", f.Participant); err != nil {
+			return ThreadList{}, err
+		}
+	}
+	if f.Tag != "" {
+		if _, err := NormalizeTags("tag", []string{f.Tag}); err != nil {
+			return ThreadList{}, err
+		}
+	}
+	m := ThreadMatch{Archived: f.Archived, Participant: f.Participant, Tag: f.Tag}
 	page := f.Page.Normalize()
 	var list ThreadList
 	err := r.Read(ctx, func(tx ReadTx) error {
-		total, err := tx.CountThreads(caller, f.Archived)
+		total, err := tx.CountThreads(caller, m)
 		if err != nil {
 			return err
 		}
-		threads, err := tx.Threads(caller, f.Archived, page)
+		threads, err := tx.Threads(caller, m, page)
 		if err != nil {
 			return err
 		}

@@ -29,8 +29,10 @@ func (s *Server) ListThreads(ctx context.Context, req agcomv1.ListThreadsRequest
 		return nil, err
 	}
 	list, err := s.store.ListThreads(ctx, caller, agcom.ThreadFilter{
-		Archived: req.Params.Archived,
-		Page:     toDomainPage(req.Params.Limit, req.Params.Offset),
+		Archived:    req.Params.Archived,
+		Participant: deref(req.Params.Participant),
+		Tag:         deref(req.Params.Tag),
+		Page:        toDomainPage(req.Params.Limit, req.Params.Offset),
 	})
 	if err != nil {
 		return nil, err

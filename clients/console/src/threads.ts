@@ -1,16 +1,12 @@
 // Threads by activity with unread counts, and one thread with its
 // messages, metadata, read state and a reply form. Admins see every
-// thread and can narrow the list by participant and tag.
+// thread; anyone can narrow the list by participant and tag.
 import { api, describe, ok, type AgcomEvent, type Message, type Thread } from "./api";
 import { ago, busy, field, h, handles, replace, time } from "./dom";
 import { link, type Route } from "./router";
 import { debounce, type Ctx, type View } from "./view";
 
 const PAGE = 50;
-// With a participant or tag filter the list is filtered here, over this
-// many of the most recently active threads (and, for tags, messages).
-const FILTER_THREADS = 1000;
-const FILTER_MESSAGES = 500;
 
 interface Filters {
   participant?: string;
@@ -32,6 +28,7 @@ export function threadsView(ctx: Ctx, route: Route): View {
   let targetMessage = route.parts[2];
   let threads: Thread[] = [];
   let hasMore = false;
+  let total = 0;
 
   const listStatus = h("p", { class: "status", role: "status" });
   const list = h("ul", { class: "thread-list", "aria-label": "Threads" });
@@ -90,49 +87,31 @@ export function threadsView(ctx: Ctx, route: Route): View {
   async function loadList(append = false): Promise<void> {
     listStatus.textContent = "Loading threads…";
     try {
-      if (filters.participant || filters.tag) {
-        threads = await filteredThreads();
-        hasMore = false;
-      } else {
-        const page = await ok(
-          api.GET("/threads", { params: { query: { limit: PAGE, offset: append ? threads.length : 0, archived: archivedParam() } } }),
-        );
-        threads = append ? threads.concat(page.threads) : page.threads;
-        hasMore = page.pagination.has_more;
-      }
+      const page = await ok(
+        api.GET("/threads", {
+          params: {
+            query: {
+              limit: PAGE,
+              offset: append ? threads.length : 0,
+              archived: archivedParam(),
+              participant: filters.participant,
+              tag: filters.tag,
+            },
+          },
+        }),
+      );
+      threads = append ? threads.concat(page.threads) : page.threads;
+      hasMore = page.pagination.has_more;
+      total = page.pagination.total;
       renderList();
     } catch (err) {
       listStatus.textContent = describe(err);
     }
   }
 
-  async function filteredThreads(): Promise<Thread[]> {
-    const all: Thread[] = [];
-    for (let offset = 0; offset < FILTER_THREADS; offset += 100) {
-      const page = await ok(api.GET("/threads", { params: { query: { limit: 100, offset, archived: archivedParam() } } }));
-      all.push(...page.threads);
-      if (!page.pagination.has_more) break;
-    }
-    let out = all;
-    if (filters.participant) out = out.filter((t) => t.participant_handles.includes(filters.participant!));
-    if (filters.tag) {
-      const tag = filters.tag;
-      const tagged = new Set<string>();
-      for (let offset = 0; offset < FILTER_MESSAGES; offset += 100) {
-        const page = await ok(api.GET("/messages", { params: { query: { limit: 100, offset } } }));
-        for (const m of page.messages) if (m.tags.includes(tag)) tagged.add(m.thread_id);
-        if (!page.pagination.has_more) break;
-      }
-      out = out.filter((t) => tagged.has(t.thread_id) || t.metadata[tag] !== undefined || Object.values(t.metadata).includes(tag));
-    }
-    return out;
-  }
-
   function renderList(): void {
     const active = [filters.participant && `participant ${filters.participant}`, filters.tag && `tag ${filters.tag}`].filter(Boolean);
-    listStatus.textContent =
-      `${threads.length} thread${threads.length === 1 ? "" : "s"}` +
-      (active.length ? ` with ${active.join(" and ")} (among the ${FILTER_THREADS} most recently active)` : "");
+    listStatus.textContent = `${total} thread${total === 1 ? "" : "s"}` + (active.length ? ` with ${active.join(" and ")}` : "");
     replace(
       list,
       threads.map((t) =>

@@ -1563,8 +1563,6 @@
 
   // src/threads.ts
   var PAGE = 50;
-  var FILTER_THREADS = 1e3;
-  var FILTER_MESSAGES = 500;
   function filtersOf(q) {
     return {
       participant: q.get("participant") || void 0,
@@ -1578,6 +1576,7 @@
     let targetMessage = route.parts[2];
     let threads = [];
     let hasMore = false;
+    let total = 0;
     const listStatus = h("p", { class: "status", role: "status" });
     const list = h("ul", { class: "thread-list", "aria-label": "Threads" });
     const more = h("button", { type: "button", class: "secondary", hidden: true, onclick: () => void loadList(true) }, "Load more threads");
@@ -1631,45 +1630,30 @@
     async function loadList(append2 = false) {
       listStatus.textContent = "Loading threads…";
       try {
-        if (filters.participant || filters.tag) {
-          threads = await filteredThreads();
-          hasMore = false;
-        } else {
-          const page = await ok(
-            api.GET("/threads", { params: { query: { limit: PAGE, offset: append2 ? threads.length : 0, archived: archivedParam() } } })
-          );
-          threads = append2 ? threads.concat(page.threads) : page.threads;
-          hasMore = page.pagination.has_more;
-        }
+        const page = await ok(
+          api.GET("/threads", {
+            params: {
+              query: {
+                limit: PAGE,
+                offset: append2 ? threads.length : 0,
+                archived: archivedParam(),
+                participant: filters.participant,
+                tag: filters.tag
+              }
+            }
+          })
+        );
+        threads = append2 ? threads.concat(page.threads) : page.threads;
+        hasMore = page.pagination.has_more;
+        total = page.pagination.total;
         renderList();
       } catch (err) {
         listStatus.textContent = describe(err);
       }
     }
-    async function filteredThreads() {
-      const all = [];
-      for (let offset = 0; offset < FILTER_THREADS; offset += 100) {
-        const page = await ok(api.GET("/threads", { params: { query: { limit: 100, offset, archived: archivedParam() } } }));
-        all.push(...page.threads);
-        if (!page.pagination.has_more) break;
-      }
-      let out = all;
-      if (filters.participant) out = out.filter((t) => t.participant_handles.includes(filters.participant));
-      if (filters.tag) {
-        const tag = filters.tag;
-        const tagged = /* @__PURE__ */ new Set();
-        for (let offset = 0; offset < FILTER_MESSAGES; offset += 100) {
-          const page = await ok(api.GET("/messages", { params: { query: { limit: 100, offset } } }));
-          for (const m of page.messages) if (m.tags.includes(tag)) tagged.add(m.thread_id);
-          if (!page.pagination.has_more) break;
-        }
-        out = out.filter((t) => tagged.has(t.thread_id) || t.metadata[tag] !== void 0 || Object.values(t.metadata).includes(tag));
-      }
-      return out;
-    }
     function renderList() {
       const active = [filters.participant && `participant ${filters.participant}`, filters.tag && `tag ${filters.tag}`].filter(Boolean);
-      listStatus.textContent = `${threads.length} thread${threads.length === 1 ? "" : "s"}` + (active.length ? ` with ${active.join(" and ")} (among the ${FILTER_THREADS} most recently active)` : "");
+      listStatus.textContent = `${total} thread${total === 1 ? "" : "s"}` + (active.length ? ` with ${active.join(" and ")}` : "");
       replace(
         list,
         threads.map(

@@ -147,12 +147,13 @@ func keptList[P comparable, V any](ctx context.Context, r *Reads, caller agcom.C
 // not its address.
 type threadsParams struct {
 	archivedSet, archived bool
+	participant, tag      string
 	page                  agcom.Page
 }
 
 // ListThreads returns the store's ListThreads.
 func (r *Reads) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.ThreadFilter) (agcom.ThreadList, error) {
-	p := threadsParams{page: f.Page}
+	p := threadsParams{participant: f.Participant, tag: f.Tag, page: f.Page}
 	if f.Archived != nil {
 		p.archivedSet, p.archived = true, *f.Archived
 	}

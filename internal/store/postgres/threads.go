@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -29,18 +31,6 @@ const (
 
 const (
 	sqlGetVisibleThread = `SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t WHERE t.id = $3 AND ` + visibleThread
-
-	// An agent's inbox walks its participant rows; an admin's walks all
-	// threads.
-	sqlListThreadsParticipant = `
-		SELECT ` + threadColumns + `, p.unread FROM thread_participants p JOIN threads t ON t.id = p.thread_id
-		WHERE p.handle = $1/*cond*/
-		ORDER BY p.last_activity_at DESC, p.thread_id DESC LIMIT $2 OFFSET $3`
-	sqlCountThreadsParticipant = `SELECT count(*) FROM thread_participants p WHERE p.handle = $1/*cond*/`
-	sqlListThreadsAdmin        = `
-		SELECT ` + threadColumns + `, ` + threadUnread + ` FROM threads t
-		WHERE true/*cond*/
-		ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $2 OFFSET $3`
 
 	sqlThreadMetadata   = `SELECT key, value FROM thread_metadata WHERE thread_id = $1 ORDER BY key`
 	sqlThreadMetaValue  = `SELECT value FROM thread_metadata WHERE thread_id = $1 AND key = $2`
@@ -77,22 +67,20 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 }
 
 // CountThreads counts the caller's participant rows, or for an admin
-// reads the counter rows kept by the writes.
-func (t *tx) CountThreads(caller agcom.Caller, archived *bool) (int, error) {
-	if !caller.IsAdmin {
-		cond, args := "", []any{caller.Handle}
-		if archived != nil {
-			cond, args = " AND p.archived = $2", append(args, *archived)
-		}
+// reads the counter rows kept by the writes; a list narrowed by
+// participant or tag counts what it keeps.
+func (t *tx) CountThreads(caller agcom.Caller, m agcom.ThreadMatch) (int, error) {
+	if !caller.IsAdmin || m.Participant != "" || m.Tag != "" {
+		w := threadsWhere(caller, m)
 		var total int
-		err := t.queryRow(fmtQuery(sqlCountThreadsParticipant, cond), args...).Scan(&total)
+		err := t.queryRow(`SELECT count(*) FROM `+w.from+` WHERE `+w.where, w.args...).Scan(&total)
 		return total, err
 	}
-	if archived == nil {
+	if m.Archived == nil {
 		return t.counter("threads")
 	}
 	total, err := t.counter("threads_archived")
-	if err != nil || *archived {
+	if err != nil || *m.Archived {
 		return total, err
 	}
 	all, err := t.counter("threads")
@@ -101,19 +89,69 @@ func (t *tx) CountThreads(caller agcom.Caller, archived *bool) (int, error) {
 
 // Threads returns a page of the caller's threads (every thread for an
 // admin), newest activity first.
-func (t *tx) Threads(caller agcom.Caller, archived *bool, p agcom.Page) ([]agcom.Thread, error) {
-	query, args := sqlListThreadsParticipant, []any{caller.Handle, p.Limit, p.Offset}
-	cond := ""
+func (t *tx) Threads(caller agcom.Caller, m agcom.ThreadMatch, p agcom.Page) ([]agcom.Thread, error) {
+	w := threadsWhere(caller, m)
+	unread := "p.unread"
 	if caller.IsAdmin {
-		query = sqlListThreadsAdmin
+		w.args = append(w.args, caller.Handle)
+		unread = fmt.Sprintf("coalesce((SELECT unread FROM thread_participants WHERE thread_id = t.id AND handle = $%d), 0)", len(w.args))
 	}
-	if archived != nil {
-		cond, args = " AND p.archived = $4", append(args, *archived)
-		if caller.IsAdmin {
-			cond = " AND t.archived = $4"
+	from, order := "threads t", "t.last_activity_at DESC, t.id DESC"
+	if w.participants {
+		from, order = "thread_participants p JOIN threads t ON t.id = p.thread_id", "p.last_activity_at DESC, p.thread_id DESC"
+	}
+	n := len(w.args)
+	query := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
+		threadColumns, unread, from, w.where, order, n+1, n+2)
+	return queryList(t, scanThread, query, append(w.args, p.Limit, p.Offset)...)
+}
+
+// threadsSelection is which rows a thread list walks and keeps.
+type threadsSelection struct {
+	from, where string
+	args        []any
+	// participants: the walk is of participant rows p (from), not of
+	// threads t.
+	participants bool
+}
+
+// threadsWhere selects the threads the caller sees that m keeps. An agent
+// walks its participant rows; an admin walks every thread, or the
+// participant's rows when m names one.
+func threadsWhere(caller agcom.Caller, m agcom.ThreadMatch) threadsSelection {
+	sel := threadsSelection{from: "thread_participants p", participants: true}
+	arg := func(v any) string {
+		sel.args = append(sel.args, v)
+		return "$" + strconv.Itoa(len(sel.args))
+	}
+	var b strings.Builder
+	thread := "p.thread_id"
+	switch {
+	case !caller.IsAdmin:
+		b.WriteString(`p.handle = ` + arg(caller.Handle))
+		if m.Participant != "" {
+			b.WriteString(` AND EXISTS (SELECT 1 FROM thread_participants x WHERE x.thread_id = p.thread_id AND x.handle = ` + arg(m.Participant) + `)`)
 		}
+	case m.Participant != "":
+		b.WriteString(`p.handle = ` + arg(m.Participant))
+	default:
+		sel.from, sel.participants, thread = "threads t", false, "t.id"
+		b.WriteString(`true`)
 	}
-	return queryList(t, scanThread, fmtQuery(query, cond), args...)
+	if m.Archived != nil {
+		col := "p.archived"
+		if !sel.participants {
+			col = "t.archived"
+		}
+		b.WriteString(` AND ` + col + ` = ` + arg(*m.Archived))
+	}
+	if m.Tag != "" {
+		// Tags are stored as a JSON array, and a tag needs no escaping.
+		b.WriteString(` AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = ` + thread +
+			` AND strpos(m.tags, ` + arg(`"`+m.Tag+`"`) + `) > 0)`)
+	}
+	sel.where = b.String()
+	return sel
 }
 
 // ThreadMetadata returns every metadata key of the thread id. Returns
@@ -201,11 +239,6 @@ func (t *tx) SetArchived(threadID string, archived bool) error {
 	}
 	_, err = t.exec(sqlSetArchivedParts, threadID, archived)
 	return err
-}
-
-// fmtQuery puts a fixed condition into a query at its /*cond*/ mark.
-func fmtQuery(query, cond string) string {
-	return strings.Replace(query, "/*cond*/", cond, 1)
 }
 
 func scanThread(row scanner) (agcom.Thread, error) {

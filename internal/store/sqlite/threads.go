@@ -47,6 +47,24 @@ const (
 		SELECT CASE WHEN ?3 IS NULL THEN t.value WHEN ?3 THEN a.value ELSE t.value - a.value END
 		FROM counters t, counters a WHERE t.name = 'threads' AND a.name = 'threads_archived'`
 
+	// A list narrowed by participant (?6) or tag (?7, as it is quoted in
+	// the messages' JSON tags) walks the caller's participant rows, an
+	// admin's the participant's or every thread, and keeps what matches.
+	threadsWith = ` AND (?3 IS NULL OR t.archived = ?3)
+		AND (?7 IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND instr(m.tags, ?7) > 0))`
+	threadsSharedWith = `
+		FROM thread_participants p JOIN threads t ON t.id = p.thread_id WHERE p.handle = ?1
+		AND (?6 IS NULL OR EXISTS (SELECT 1 FROM thread_participants x WHERE x.thread_id = p.thread_id AND x.handle = ?6))` + threadsWith
+	threadsOfAgent = `
+		FROM thread_participants p JOIN threads t ON t.id = p.thread_id WHERE p.handle = ?6` + threadsWith
+	threadsAll                = ` FROM threads t WHERE 1` + threadsWith
+	sqlListThreadsSharedWith  = `SELECT ` + threadColumns + `, p.unread` + threadsSharedWith + participantOrder
+	sqlCountThreadsSharedWith = `SELECT count(*)` + threadsSharedWith
+	sqlListThreadsOfAgent     = `SELECT ` + threadColumns + `, ` + threadUnread + threadsOfAgent + participantOrder
+	sqlCountThreadsOfAgent    = `SELECT count(*)` + threadsOfAgent
+	sqlListThreadsWith        = `SELECT ` + threadColumns + `, ` + threadUnread + threadsAll + adminOrder
+	sqlCountThreadsWith       = `SELECT count(*)` + threadsAll
+
 	sqlThreadMetadata   = `SELECT key, value FROM thread_metadata WHERE thread_id = ? ORDER BY key`
 	sqlThreadMetaValue  = `SELECT value FROM thread_metadata WHERE thread_id = ? AND key = ?`
 	sqlUpsertMetadata   = `INSERT INTO thread_metadata (thread_id, key, value) VALUES (?, ?, ?) ON CONFLICT (thread_id, key) DO UPDATE SET value = excluded.value`
@@ -82,30 +100,65 @@ func (s *Store) ListThreads(ctx context.Context, caller agcom.Caller, f agcom.Th
 }
 
 // CountThreads counts the caller's participant rows, or for an admin
-// reads the counter rows kept by the writes.
-func (t *tx) CountThreads(caller agcom.Caller, archived *bool) (int, error) {
+// reads the counter rows kept by the writes; a list narrowed by
+// participant or tag counts what it keeps.
+func (t *tx) CountThreads(caller agcom.Caller, m agcom.ThreadMatch) (int, error) {
 	count := sqlCountThreadsParticipant
-	if caller.IsAdmin {
+	switch {
+	case m.Participant != "" || m.Tag != "":
+		count, _ = narrowedThreads(caller, m)
+	case caller.IsAdmin:
 		count = sqlCountThreadsAdmin
 	}
+	args := threadArgs(caller, m, agcom.Page{})
+	if m.Participant == "" && m.Tag == "" {
+		args = args[:3] // the counts without a page
+	}
 	var total int
-	err := t.queryRow(count, caller.Handle, caller.IsAdmin, nullBool(archived)).Scan(&total)
+	err := t.queryRow(count, args...).Scan(&total)
 	return total, err
 }
 
 // Threads returns a page of the caller's threads (every thread for an
 // admin), newest activity first.
-func (t *tx) Threads(caller agcom.Caller, archived *bool, p agcom.Page) ([]agcom.Thread, error) {
+func (t *tx) Threads(caller agcom.Caller, m agcom.ThreadMatch, p agcom.Page) ([]agcom.Thread, error) {
 	list := sqlListThreadsParticipant
 	switch {
-	case caller.IsAdmin && archived != nil:
+	case m.Participant != "" || m.Tag != "":
+		_, list = narrowedThreads(caller, m)
+	case caller.IsAdmin && m.Archived != nil:
 		list = sqlListThreadsArchived
 	case caller.IsAdmin:
 		list = sqlListThreadsAdmin
-	case archived != nil:
+	case m.Archived != nil:
 		list = sqlListThreadsParticipantArchived
 	}
-	return queryList(t, scanThread, list, caller.Handle, caller.IsAdmin, nullBool(archived), p.Limit, p.Offset)
+	return queryList(t, scanThread, list, threadArgs(caller, m, p)...)
+}
+
+// narrowedThreads returns the count and list queries of a list narrowed
+// by participant or tag.
+func narrowedThreads(caller agcom.Caller, m agcom.ThreadMatch) (count, list string) {
+	switch {
+	case !caller.IsAdmin:
+		return sqlCountThreadsSharedWith, sqlListThreadsSharedWith
+	case m.Participant != "":
+		return sqlCountThreadsOfAgent, sqlListThreadsOfAgent
+	}
+	return sqlCountThreadsWith, sqlListThreadsWith
+}
+
+// threadArgs are the thread lists' numbered parameters.
+func threadArgs(caller agcom.Caller, m agcom.ThreadMatch, p agcom.Page) []any {
+	args := []any{caller.Handle, caller.IsAdmin, nullBool(m.Archived), p.Limit, p.Offset}
+	if m.Participant == "" && m.Tag == "" {
+		return args
+	}
+	var tag any
+	if m.Tag != "" {
+		tag = `"` + m.Tag + `"`
+	}
+	return append(args, nullString(m.Participant), tag)
 }
 
 // nullBool is *b, or NULL when b is nil.
