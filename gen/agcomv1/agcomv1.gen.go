@@ -28,9 +28,12 @@ const (
 	AuditEventTypeAddressBookAdd       AuditEventType = "address_book_add"
 	AuditEventTypeAddressBookUpdate    AuditEventType = "address_book_update"
 	AuditEventTypeAgentCreate          AuditEventType = "agent_create"
+	AuditEventTypeAgentProviderSignin  AuditEventType = "agent_provider_signin"
 	AuditEventTypeAgentSecretRotate    AuditEventType = "agent_secret_rotate"
 	AuditEventTypeAgentTokensRevoke    AuditEventType = "agent_tokens_revoke"
 	AuditEventTypeAgentUpdate          AuditEventType = "agent_update"
+	AuditEventTypeApiKeyCreate         AuditEventType = "api_key_create"
+	AuditEventTypeApiKeyRevoke         AuditEventType = "api_key_revoke"
 	AuditEventTypeMessageReply         AuditEventType = "message_reply"
 	AuditEventTypeMessageSend          AuditEventType = "message_send"
 	AuditEventTypeThreadCreate         AuditEventType = "thread_create"
@@ -47,11 +50,17 @@ func (e AuditEventType) Valid() bool {
 		return true
 	case AuditEventTypeAgentCreate:
 		return true
+	case AuditEventTypeAgentProviderSignin:
+		return true
 	case AuditEventTypeAgentSecretRotate:
 		return true
 	case AuditEventTypeAgentTokensRevoke:
 		return true
 	case AuditEventTypeAgentUpdate:
+		return true
+	case AuditEventTypeApiKeyCreate:
+		return true
+	case AuditEventTypeApiKeyRevoke:
 		return true
 	case AuditEventTypeMessageReply:
 		return true
@@ -250,6 +259,68 @@ type AgentUpdate struct {
 	// DisplayName Example: Bob Jones
 	DisplayName *DisplayName `json:"display_name,omitempty"`
 	IsAdmin     *bool        `json:"is_admin,omitempty"`
+}
+
+// ApiKey defines model for ApiKey.
+type ApiKey struct {
+	// CreatedAt RFC 3339, UTC.
+	//
+	// Example: 2026-01-24T10:30:00.123456Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt When the key stops working; null for never.
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Handle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
+	//
+	// Example: alice
+	Handle Handle `json:"handle"`
+
+	// KeyId A ULID.
+	//
+	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+	KeyId ID `json:"key_id"`
+
+	// LastUsedAt About when the key was last used; null for never. Updated at
+	// most once a minute per key, not on every request.
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name What the key is for.
+	//
+	// Example: nightly CI
+	Name ApiKeyName `json:"name"`
+}
+
+// ApiKeyCreate defines model for ApiKeyCreate.
+type ApiKeyCreate struct {
+	// ExpiresAt When the key stops working (in the future); absent for never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Name What the key is for.
+	//
+	// Example: nightly CI
+	Name ApiKeyName `json:"name"`
+}
+
+// ApiKeyCreated defines model for ApiKeyCreated.
+type ApiKeyCreated struct {
+	ApiKey ApiKey `json:"api_key"`
+
+	// Key The key itself. It is shown only in this response.
+	//
+	// Example: agk_01J9ZQ4W4S3N0C5Q6Q9D8V7T2K_m3wq5b7c2x4d6e8f0g2h4j6k8m0n2p4q6r8s0t2v4w6x8y0z2a4b
+	Key string `json:"key"`
+}
+
+// ApiKeyName What the key is for.
+//
+// Example: nightly CI
+type ApiKeyName = string
+
+// ApiKeyPage defines model for ApiKeyPage.
+type ApiKeyPage struct {
+	ApiKeys    []ApiKey   `json:"api_keys"`
+	Pagination Pagination `json:"pagination"`
 }
 
 // ArchiveState defines model for ArchiveState.
@@ -686,6 +757,22 @@ type Readiness struct {
 		// SchemaVersion Example: 1
 		SchemaVersion *int `json:"schema_version,omitempty"`
 	} `json:"database"`
+
+	// IdentityProvider Present when the server trusts an identity provider
+	// (`OIDC_ISSUER` or `JWKS_URL`). Its tokens are refused while
+	// its keys are not loaded; other credentials keep working, so
+	// readiness does not depend on it.
+	IdentityProvider *struct {
+		// Keys How many signing keys the provider publishes.
+		//
+		// Example: 2
+		Keys *int `json:"keys,omitempty"`
+
+		// KeysLoaded Whether the provider's signing keys have been fetched.
+		//
+		// Example: true
+		KeysLoaded bool `json:"keys_loaded"`
+	} `json:"identity_provider,omitempty"`
 	Status ReadinessStatus `json:"status"`
 
 	// Timestamp RFC 3339, UTC.
@@ -884,6 +971,11 @@ type After = string
 // Example: alice
 type AgentHandle = Handle
 
+// ApiKeyId A ULID.
+//
+// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+type ApiKeyId = ID
+
 // ContactHandle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
 //
 // Example: alice
@@ -916,6 +1008,24 @@ type Error = ErrorEnvelope
 
 // ListAgentsParams defines parameters for ListAgents.
 type ListAgentsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Items to skip.
+	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ListAgentApiKeysParams defines parameters for ListAgentApiKeys.
+type ListAgentApiKeysParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Items to skip.
+	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ListMyApiKeysParams defines parameters for ListMyApiKeys.
+type ListMyApiKeysParams struct {
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -1140,6 +1250,9 @@ type CreateAgentJSONRequestBody = AgentCreate
 // UpdateAgentJSONRequestBody defines body for UpdateAgent for application/json ContentType.
 type UpdateAgentJSONRequestBody = AgentUpdate
 
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = ApiKeyCreate
+
 // IssueTokenJSONRequestBody defines body for IssueToken for application/json ContentType.
 type IssueTokenJSONRequestBody = TokenRequest
 
@@ -1284,6 +1397,22 @@ type ClientInterface interface {
 	// Corresponds with PATCH /admin/agents/{handle} (the `UpdateAgent` operationId).
 	UpdateAgent(ctx context.Context, handle AgentHandle, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAgentApiKeys List an agent's API keys, newest first
+	//
+	// Admins only. A handle without keys has an empty list, whether it
+	// is registered or not: an agent whose tokens are minted with the
+	// signing key may hold keys without being registered.
+	//
+	// Corresponds with GET /admin/agents/{handle}/api-keys (the `ListAgentApiKeys` operationId).
+	ListAgentApiKeys(ctx context.Context, handle AgentHandle, params *ListAgentApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeAgentApiKey Revoke an agent's API key
+	//
+	// Admins only. The key stops working at once. Audited as `api_key_revoke`.
+	//
+	// Corresponds with DELETE /admin/agents/{handle}/api-keys/{key_id} (the `RevokeAgentApiKey` operationId).
+	RevokeAgentApiKey(ctx context.Context, handle AgentHandle, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RevokeAgentTokens End every token issued to an agent so far
 	//
 	// Admins only. Every token issued to the agent before this call is
@@ -1310,6 +1439,50 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /admin/stats (the `GetStats` operationId).
 	GetStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMyApiKeys List the caller's API keys, newest first
+	//
+	// The keys' secrets are never shown again after their creation.
+	//
+	// Corresponds with GET /agents/me/api-keys (the `ListMyApiKeys` operationId).
+	ListMyApiKeys(ctx context.Context, params *ListMyApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKeyWithBody Create an API key for the caller
+	//
+	// Answers the key (`agk_…`) this once; the server keeps only its
+	// SHA-256 digest. The key acts as the caller, with the caller's
+	// current admin and disabled flags, until it expires, is revoked, or
+	// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+	// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+	// (50) keys; one more is 400 `ValidationError` with `details.limit`
+	// `api_keys_per_agent`. Audited as `api_key_create`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKey Create an API key for the caller
+	//
+	// Answers the key (`agk_…`) this once; the server keeps only its
+	// SHA-256 digest. The key acts as the caller, with the caller's
+	// current admin and disabled flags, until it expires, is revoked, or
+	// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+	// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+	// (50) keys; one more is 400 `ValidationError` with `details.limit`
+	// `api_keys_per_agent`. Audited as `api_key_create`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+	CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeMyApiKey Revoke one of the caller's API keys
+	//
+	// The key stops working at once. Audited as `api_key_revoke`.
+	//
+	// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
+	RevokeMyApiKey(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents List audit events, newest first
 	//
@@ -1494,6 +1667,8 @@ type ClientInterface interface {
 	// GetReadiness Readiness probe
 	//
 	// Checks that the database answers and is migrated; 503 otherwise.
+	// With an identity provider configured, also says whether its
+	// signing keys are loaded.
 	//
 	// Corresponds with GET /health/ready (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1852,6 +2027,42 @@ func (c *Client) UpdateAgent(ctx context.Context, handle AgentHandle, body Updat
 	return c.Client.Do(req)
 }
 
+// ListAgentApiKeys List an agent's API keys, newest first
+//
+// Admins only. A handle without keys has an empty list, whether it
+// is registered or not: an agent whose tokens are minted with the
+// signing key may hold keys without being registered.
+//
+// Corresponds with GET /admin/agents/{handle}/api-keys (the `ListAgentApiKeys` operationId).
+func (c *Client) ListAgentApiKeys(ctx context.Context, handle AgentHandle, params *ListAgentApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAgentApiKeysRequest(c.Server, handle, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeAgentApiKey Revoke an agent's API key
+//
+// Admins only. The key stops working at once. Audited as `api_key_revoke`.
+//
+// Corresponds with DELETE /admin/agents/{handle}/api-keys/{key_id} (the `RevokeAgentApiKey` operationId).
+func (c *Client) RevokeAgentApiKey(ctx context.Context, handle AgentHandle, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAgentApiKeyRequest(c.Server, handle, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RevokeAgentTokens End every token issued to an agent so far
 //
 // Admins only. Every token issued to the agent before this call is
@@ -1899,6 +2110,90 @@ func (c *Client) RotateAgentSecret(ctx context.Context, handle AgentHandle, reqE
 // Corresponds with GET /admin/stats (the `GetStats` operationId).
 func (c *Client) GetStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetStatsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMyApiKeys List the caller's API keys, newest first
+//
+// The keys' secrets are never shown again after their creation.
+//
+// Corresponds with GET /agents/me/api-keys (the `ListMyApiKeys` operationId).
+func (c *Client) ListMyApiKeys(ctx context.Context, params *ListMyApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMyApiKeysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKeyWithBody Create an API key for the caller
+//
+// Answers the key (`agk_…`) this once; the server keeps only its
+// SHA-256 digest. The key acts as the caller, with the caller's
+// current admin and disabled flags, until it expires, is revoked, or
+// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+// (50) keys; one more is 400 `ValidationError` with `details.limit`
+// `api_keys_per_agent`. Audited as `api_key_create`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKey Create an API key for the caller
+//
+// Answers the key (`agk_…`) this once; the server keeps only its
+// SHA-256 digest. The key acts as the caller, with the caller's
+// current admin and disabled flags, until it expires, is revoked, or
+// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+// (50) keys; one more is 400 `ValidationError` with `details.limit`
+// `api_keys_per_agent`. Audited as `api_key_create`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeMyApiKey Revoke one of the caller's API keys
+//
+// The key stops working at once. Audited as `api_key_revoke`.
+//
+// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
+func (c *Client) RevokeMyApiKey(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeMyApiKeyRequest(c.Server, keyId)
 	if err != nil {
 		return nil, err
 	}
@@ -2232,6 +2527,8 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 // GetReadiness Readiness probe
 //
 // Checks that the database answers and is migrated; 503 otherwise.
+// With an identity provider configured, also says whether its
+// signing keys are loaded.
 //
 // Corresponds with GET /health/ready (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2919,6 +3216,120 @@ func NewUpdateAgentRequestWithBody(server string, handle AgentHandle, contentTyp
 	return req, nil
 }
 
+// NewListAgentApiKeysRequest constructs an http.Request for the ListAgentApiKeys method
+func NewListAgentApiKeysRequest(server string, handle AgentHandle, params *ListAgentApiKeysParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "handle", handle, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/agents/%s/api-keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRevokeAgentApiKeyRequest constructs an http.Request for the RevokeAgentApiKey method
+func NewRevokeAgentApiKeyRequest(server string, handle AgentHandle, keyId ApiKeyId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "handle", handle, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/agents/%s/api-keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRevokeAgentTokensRequest constructs an http.Request for the RevokeAgentTokens method
 func NewRevokeAgentTokensRequest(server string, handle AgentHandle) (*http.Request, error) {
 	var err error
@@ -3007,6 +3418,146 @@ func NewGetStatsRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMyApiKeysRequest constructs an http.Request for the ListMyApiKeys method
+func NewListMyApiKeysRequest(server string, params *ListMyApiKeysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agents/me/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
+func NewCreateApiKeyRequest(server string, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApiKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
+func NewCreateApiKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agents/me/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeMyApiKeyRequest constructs an http.Request for the RevokeMyApiKey method
+func NewRevokeMyApiKeyRequest(server string, keyId ApiKeyId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agents/me/api-keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4898,6 +5449,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /admin/agents/{handle} (the `UpdateAgent` operationId).
 	UpdateAgentWithResponse(ctx context.Context, handle AgentHandle, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error)
 
+	// ListAgentApiKeysWithResponse List an agent's API keys, newest first
+	//
+	// Admins only. A handle without keys has an empty list, whether it
+	// is registered or not: an agent whose tokens are minted with the
+	// signing key may hold keys without being registered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/agents/{handle}/api-keys (the `ListAgentApiKeys` operationId).
+	ListAgentApiKeysWithResponse(ctx context.Context, handle AgentHandle, params *ListAgentApiKeysParams, reqEditors ...RequestEditorFn) (*ListAgentApiKeysResponse, error)
+
+	// RevokeAgentApiKeyWithResponse Revoke an agent's API key
+	//
+	// Admins only. The key stops working at once. Audited as `api_key_revoke`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /admin/agents/{handle}/api-keys/{key_id} (the `RevokeAgentApiKey` operationId).
+	RevokeAgentApiKeyWithResponse(ctx context.Context, handle AgentHandle, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeAgentApiKeyResponse, error)
+
 	// RevokeAgentTokensWithResponse End every token issued to an agent so far
 	//
 	// Admins only. Every token issued to the agent before this call is
@@ -4930,6 +5501,54 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /admin/stats (the `GetStats` operationId).
 	GetStatsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetStatsResponse, error)
+
+	// ListMyApiKeysWithResponse List the caller's API keys, newest first
+	//
+	// The keys' secrets are never shown again after their creation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /agents/me/api-keys (the `ListMyApiKeys` operationId).
+	ListMyApiKeysWithResponse(ctx context.Context, params *ListMyApiKeysParams, reqEditors ...RequestEditorFn) (*ListMyApiKeysResponse, error)
+
+	// CreateApiKeyWithBodyWithResponse Create an API key for the caller
+	//
+	// Answers the key (`agk_…`) this once; the server keeps only its
+	// SHA-256 digest. The key acts as the caller, with the caller's
+	// current admin and disabled flags, until it expires, is revoked, or
+	// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+	// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+	// (50) keys; one more is 400 `ValidationError` with `details.limit`
+	// `api_keys_per_agent`. Audited as `api_key_create`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// CreateApiKeyWithResponse Create an API key for the caller
+	//
+	// Answers the key (`agk_…`) this once; the server keeps only its
+	// SHA-256 digest. The key acts as the caller, with the caller's
+	// current admin and disabled flags, until it expires, is revoked, or
+	// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+	// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+	// (50) keys; one more is 400 `ValidationError` with `details.limit`
+	// `api_keys_per_agent`. Audited as `api_key_create`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// RevokeMyApiKeyWithResponse Revoke one of the caller's API keys
+	//
+	// The key stops working at once. Audited as `api_key_revoke`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
+	RevokeMyApiKeyWithResponse(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeMyApiKeyResponse, error)
 
 	// ListAuditEventsWithResponse List audit events, newest first
 	//
@@ -5130,6 +5749,8 @@ type ClientWithResponsesInterface interface {
 	// GetReadinessWithResponse Readiness probe
 	//
 	// Checks that the database answers and is migrated; 503 otherwise.
+	// With an identity provider configured, also says whether its
+	// signing keys are loaded.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5878,6 +6499,291 @@ func (r UpdateAgentResponse) ContentType() string {
 	return ""
 }
 
+// ListAgentApiKeysResponse400Headers the declared response headers of an HTTP 400 response for ListAgentApiKeys
+type ListAgentApiKeysResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListAgentApiKeys
+type ListAgentApiKeysResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse403Headers the declared response headers of an HTTP 403 response for ListAgentApiKeys
+type ListAgentApiKeysResponse403Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse404Headers the declared response headers of an HTTP 404 response for ListAgentApiKeys
+type ListAgentApiKeysResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListAgentApiKeys
+type ListAgentApiKeysResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse500Headers the declared response headers of an HTTP 500 response for ListAgentApiKeys
+type ListAgentApiKeysResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse503Headers the declared response headers of an HTTP 503 response for ListAgentApiKeys
+type ListAgentApiKeysResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeyPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListAgentApiKeysResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAgentApiKeysResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListAgentApiKeysResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListAgentApiKeysResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAgentApiKeysResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListAgentApiKeysResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAgentApiKeysResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON200() *ApiKeyPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAgentApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAgentApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAgentApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAgentApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeAgentApiKeyResponse400Headers the declared response headers of an HTTP 400 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse403Headers the declared response headers of an HTTP 403 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse403Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse404Headers the declared response headers of an HTTP 404 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse500Headers the declared response headers of an HTTP 500 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RevokeAgentApiKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeAgentApiKeyResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeAgentApiKeyResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeAgentApiKeyResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeAgentApiKeyResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeAgentApiKeyResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeAgentApiKeyResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeAgentApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeAgentApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeAgentApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeAgentApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RevokeAgentTokensResponse400Headers the declared response headers of an HTTP 400 response for RevokeAgentTokens
 type RevokeAgentTokensResponse400Headers struct {
 	RetryAfter *int
@@ -6280,6 +7186,377 @@ func (r GetStatsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMyApiKeysResponse400Headers the declared response headers of an HTTP 400 response for ListMyApiKeys
+type ListMyApiKeysResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListMyApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListMyApiKeys
+type ListMyApiKeysResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListMyApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListMyApiKeys
+type ListMyApiKeysResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListMyApiKeysResponse500Headers the declared response headers of an HTTP 500 response for ListMyApiKeys
+type ListMyApiKeysResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListMyApiKeysResponse503Headers the declared response headers of an HTTP 503 response for ListMyApiKeys
+type ListMyApiKeysResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeyPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListMyApiKeysResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMyApiKeysResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListMyApiKeysResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListMyApiKeysResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMyApiKeysResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON200() *ApiKeyPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMyApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMyApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMyApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMyApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApiKeyResponse400Headers the declared response headers of an HTTP 400 response for CreateApiKey
+type CreateApiKeyResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateApiKey
+type CreateApiKeyResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse413Headers the declared response headers of an HTTP 413 response for CreateApiKey
+type CreateApiKeyResponse413Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse429Headers the declared response headers of an HTTP 429 response for CreateApiKey
+type CreateApiKeyResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse500Headers the declared response headers of an HTTP 500 response for CreateApiKey
+type CreateApiKeyResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse503Headers the declared response headers of an HTTP 503 response for CreateApiKey
+type CreateApiKeyResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ApiKeyCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateApiKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateApiKeyResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateApiKeyResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateApiKeyResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateApiKeyResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateApiKeyResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateApiKeyResponse) GetJSON201() *ApiKeyCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateApiKeyResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateApiKeyResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateApiKeyResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateApiKeyResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateApiKeyResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateApiKeyResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeMyApiKeyResponse400Headers the declared response headers of an HTTP 400 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse404Headers the declared response headers of an HTTP 404 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse500Headers the declared response headers of an HTTP 500 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RevokeMyApiKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeMyApiKeyResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeMyApiKeyResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeMyApiKeyResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeMyApiKeyResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeMyApiKeyResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeMyApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeMyApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeMyApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeMyApiKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10513,6 +11790,38 @@ func (c *ClientWithResponses) UpdateAgentWithResponse(ctx context.Context, handl
 	return ParseUpdateAgentResponse(rsp)
 }
 
+// ListAgentApiKeysWithResponse List an agent's API keys, newest first
+//
+// Admins only. A handle without keys has an empty list, whether it
+// is registered or not: an agent whose tokens are minted with the
+// signing key may hold keys without being registered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/agents/{handle}/api-keys (the `ListAgentApiKeys` operationId).
+func (c *ClientWithResponses) ListAgentApiKeysWithResponse(ctx context.Context, handle AgentHandle, params *ListAgentApiKeysParams, reqEditors ...RequestEditorFn) (*ListAgentApiKeysResponse, error) {
+	rsp, err := c.ListAgentApiKeys(ctx, handle, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAgentApiKeysResponse(rsp)
+}
+
+// RevokeAgentApiKeyWithResponse Revoke an agent's API key
+//
+// Admins only. The key stops working at once. Audited as `api_key_revoke`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /admin/agents/{handle}/api-keys/{key_id} (the `RevokeAgentApiKey` operationId).
+func (c *ClientWithResponses) RevokeAgentApiKeyWithResponse(ctx context.Context, handle AgentHandle, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeAgentApiKeyResponse, error) {
+	rsp, err := c.RevokeAgentApiKey(ctx, handle, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeAgentApiKeyResponse(rsp)
+}
+
 // RevokeAgentTokensWithResponse End every token issued to an agent so far
 //
 // Admins only. Every token issued to the agent before this call is
@@ -10562,6 +11871,78 @@ func (c *ClientWithResponses) GetStatsWithResponse(ctx context.Context, reqEdito
 		return nil, err
 	}
 	return ParseGetStatsResponse(rsp)
+}
+
+// ListMyApiKeysWithResponse List the caller's API keys, newest first
+//
+// The keys' secrets are never shown again after their creation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /agents/me/api-keys (the `ListMyApiKeys` operationId).
+func (c *ClientWithResponses) ListMyApiKeysWithResponse(ctx context.Context, params *ListMyApiKeysParams, reqEditors ...RequestEditorFn) (*ListMyApiKeysResponse, error) {
+	rsp, err := c.ListMyApiKeys(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMyApiKeysResponse(rsp)
+}
+
+// CreateApiKeyWithBodyWithResponse Create an API key for the caller
+//
+// Answers the key (`agk_…`) this once; the server keeps only its
+// SHA-256 digest. The key acts as the caller, with the caller's
+// current admin and disabled flags, until it expires, is revoked, or
+// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+// (50) keys; one more is 400 `ValidationError` with `details.limit`
+// `api_keys_per_agent`. Audited as `api_key_create`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// CreateApiKeyWithResponse Create an API key for the caller
+//
+// Answers the key (`agk_…`) this once; the server keeps only its
+// SHA-256 digest. The key acts as the caller, with the caller's
+// current admin and disabled flags, until it expires, is revoked, or
+// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+// (50) keys; one more is 400 `ValidationError` with `details.limit`
+// `api_keys_per_agent`. Audited as `api_key_create`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// RevokeMyApiKeyWithResponse Revoke one of the caller's API keys
+//
+// The key stops working at once. Audited as `api_key_revoke`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
+func (c *ClientWithResponses) RevokeMyApiKeyWithResponse(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeMyApiKeyResponse, error) {
+	rsp, err := c.RevokeMyApiKey(ctx, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeMyApiKeyResponse(rsp)
 }
 
 // ListAuditEventsWithResponse List audit events, newest first
@@ -10847,6 +12228,8 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 // GetReadinessWithResponse Readiness probe
 //
 // Checks that the database answers and is migrated; 503 otherwise.
+// With an identity provider configured, also says whether its
+// signing keys are loaded.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11918,6 +13301,396 @@ func ParseUpdateAgentResponse(rsp *http.Response) (*UpdateAgentResponse, error) 
 	return response, nil
 }
 
+// ParseListAgentApiKeysResponse parses an HTTP response from a ListAgentApiKeysWithResponse call
+func ParseListAgentApiKeysResponse(rsp *http.Response) (*ListAgentApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAgentApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeyPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListAgentApiKeysResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAgentApiKeysResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListAgentApiKeysResponse403Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListAgentApiKeysResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAgentApiKeysResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListAgentApiKeysResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListAgentApiKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeAgentApiKeyResponse parses an HTTP response from a RevokeAgentApiKeyWithResponse call
+func ParseRevokeAgentApiKeyResponse(rsp *http.Response) (*RevokeAgentApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeAgentApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RevokeAgentApiKeyResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeAgentApiKeyResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeAgentApiKeyResponse403Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeAgentApiKeyResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeAgentApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeAgentApiKeyResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeAgentApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRevokeAgentTokensResponse parses an HTTP response from a RevokeAgentTokensWithResponse call
 func ParseRevokeAgentTokensResponse(rsp *http.Response) (*RevokeAgentTokensResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12441,6 +14214,497 @@ func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetStatsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMyApiKeysResponse parses an HTTP response from a ListMyApiKeysWithResponse call
+func ParseListMyApiKeysResponse(rsp *http.Response) (*ListMyApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMyApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeyPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListMyApiKeysResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListMyApiKeysResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListMyApiKeysResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListMyApiKeysResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListMyApiKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateApiKeyResponse parses an HTTP response from a CreateApiKeyWithResponse call
+func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ApiKeyCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers CreateApiKeyResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateApiKeyResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateApiKeyResponse413Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateApiKeyResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeMyApiKeyResponse parses an HTTP response from a RevokeMyApiKeyWithResponse call
+func ParseRevokeMyApiKeyResponse(rsp *http.Response) (*RevokeMyApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeMyApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RevokeMyApiKeyResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeMyApiKeyResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeMyApiKeyResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeMyApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeMyApiKeyResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeMyApiKeyResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17941,6 +20205,12 @@ type ServerInterface interface {
 	// UpdateAgent Change an agent's admin flag, disabled flag or display name
 	// (PATCH /admin/agents/{handle})
 	UpdateAgent(w http.ResponseWriter, r *http.Request, handle AgentHandle)
+	// ListAgentApiKeys List an agent's API keys, newest first
+	// (GET /admin/agents/{handle}/api-keys)
+	ListAgentApiKeys(w http.ResponseWriter, r *http.Request, handle AgentHandle, params ListAgentApiKeysParams)
+	// RevokeAgentApiKey Revoke an agent's API key
+	// (DELETE /admin/agents/{handle}/api-keys/{key_id})
+	RevokeAgentApiKey(w http.ResponseWriter, r *http.Request, handle AgentHandle, keyId ApiKeyId)
 	// RevokeAgentTokens End every token issued to an agent so far
 	// (POST /admin/agents/{handle}/revoke-tokens)
 	RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle)
@@ -17950,6 +20220,15 @@ type ServerInterface interface {
 	// GetStats Count threads, messages, agents and contacts
 	// (GET /admin/stats)
 	GetStats(w http.ResponseWriter, r *http.Request)
+	// ListMyApiKeys List the caller's API keys, newest first
+	// (GET /agents/me/api-keys)
+	ListMyApiKeys(w http.ResponseWriter, r *http.Request, params ListMyApiKeysParams)
+	// CreateApiKey Create an API key for the caller
+	// (POST /agents/me/api-keys)
+	CreateApiKey(w http.ResponseWriter, r *http.Request)
+	// RevokeMyApiKey Revoke one of the caller's API keys
+	// (DELETE /agents/me/api-keys/{key_id})
+	RevokeMyApiKey(w http.ResponseWriter, r *http.Request, keyId ApiKeyId)
 	// ListAuditEvents List audit events, newest first
 	// (GET /audit/events)
 	ListAuditEvents(w http.ResponseWriter, r *http.Request, params ListAuditEventsParams)
@@ -18070,6 +20349,18 @@ func (_ Unimplemented) UpdateAgent(w http.ResponseWriter, r *http.Request, handl
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListAgentApiKeys List an agent's API keys, newest first
+// (GET /admin/agents/{handle}/api-keys)
+func (_ Unimplemented) ListAgentApiKeys(w http.ResponseWriter, r *http.Request, handle AgentHandle, params ListAgentApiKeysParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RevokeAgentApiKey Revoke an agent's API key
+// (DELETE /admin/agents/{handle}/api-keys/{key_id})
+func (_ Unimplemented) RevokeAgentApiKey(w http.ResponseWriter, r *http.Request, handle AgentHandle, keyId ApiKeyId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // RevokeAgentTokens End every token issued to an agent so far
 // (POST /admin/agents/{handle}/revoke-tokens)
 func (_ Unimplemented) RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
@@ -18085,6 +20376,24 @@ func (_ Unimplemented) RotateAgentSecret(w http.ResponseWriter, r *http.Request,
 // GetStats Count threads, messages, agents and contacts
 // (GET /admin/stats)
 func (_ Unimplemented) GetStats(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListMyApiKeys List the caller's API keys, newest first
+// (GET /agents/me/api-keys)
+func (_ Unimplemented) ListMyApiKeys(w http.ResponseWriter, r *http.Request, params ListMyApiKeysParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateApiKey Create an API key for the caller
+// (POST /agents/me/api-keys)
+func (_ Unimplemented) CreateApiKey(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RevokeMyApiKey Revoke one of the caller's API keys
+// (DELETE /agents/me/api-keys/{key_id})
+func (_ Unimplemented) RevokeMyApiKey(w http.ResponseWriter, r *http.Request, keyId ApiKeyId) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -18375,6 +20684,96 @@ func (siw *ServerInterfaceWrapper) UpdateAgent(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// ListAgentApiKeys operation middleware
+func (siw *ServerInterfaceWrapper) ListAgentApiKeys(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "handle" -------------
+	var handle AgentHandle
+
+	err = runtime.BindStyledParameterWithOptions("simple", "handle", chi.URLParam(r, "handle"), &handle, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "handle", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAgentApiKeysParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAgentApiKeys(w, r, handle, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeAgentApiKey operation middleware
+func (siw *ServerInterfaceWrapper) RevokeAgentApiKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "handle" -------------
+	var handle AgentHandle
+
+	err = runtime.BindStyledParameterWithOptions("simple", "handle", chi.URLParam(r, "handle"), &handle, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "handle", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "key_id" -------------
+	var keyId ApiKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", chi.URLParam(r, "key_id"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeAgentApiKey(w, r, handle, keyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RevokeAgentTokens operation middleware
 func (siw *ServerInterfaceWrapper) RevokeAgentTokens(w http.ResponseWriter, r *http.Request) {
 
@@ -18432,6 +20831,92 @@ func (siw *ServerInterfaceWrapper) GetStats(w http.ResponseWriter, r *http.Reque
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetStats(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListMyApiKeys operation middleware
+func (siw *ServerInterfaceWrapper) ListMyApiKeys(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMyApiKeysParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListMyApiKeys(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateApiKey operation middleware
+func (siw *ServerInterfaceWrapper) CreateApiKey(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateApiKey(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeMyApiKey operation middleware
+func (siw *ServerInterfaceWrapper) RevokeMyApiKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "key_id" -------------
+	var keyId ApiKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", chi.URLParam(r, "key_id"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeMyApiKey(w, r, keyId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -20006,6 +22491,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Put(options.BaseURL+"/contacts/{handle}", wrapper.UpdateContact)
 	})
 	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/agents/me/api-keys", wrapper.ListMyApiKeys)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/agents/me/api-keys", wrapper.CreateApiKey)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/agents/me/api-keys/{key_id}", wrapper.RevokeMyApiKey)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/audit/events", wrapper.ListAuditEvents)
 	})
 	r.Group(func(r chi.Router) {
@@ -20022,6 +22516,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/admin/agents/{handle}/revoke-tokens", wrapper.RevokeAgentTokens)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/admin/agents/{handle}/api-keys", wrapper.ListAgentApiKeys)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/admin/agents/{handle}/api-keys/{key_id}", wrapper.RevokeAgentApiKey)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/admin/stats", wrapper.GetStats)
@@ -20705,6 +23205,422 @@ func (response UpdateAgent503JSONResponse) VisitUpdateAgentResponse(w http.Respo
 	return err
 }
 
+type ListAgentApiKeysRequestObject struct {
+	Handle AgentHandle `json:"handle"`
+	Params ListAgentApiKeysParams
+}
+
+type ListAgentApiKeysResponseObject interface {
+	VisitListAgentApiKeysResponse(w http.ResponseWriter) error
+}
+
+type ListAgentApiKeys200JSONResponse ApiKeyPage
+
+func (response ListAgentApiKeys200JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListAgentApiKeys400JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys401ResponseHeaders
+}
+
+func (response ListAgentApiKeys401JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys403ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys403JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys403ResponseHeaders
+}
+
+func (response ListAgentApiKeys403JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys404ResponseHeaders
+}
+
+func (response ListAgentApiKeys404JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys429ResponseHeaders
+}
+
+func (response ListAgentApiKeys429JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys500ResponseHeaders
+}
+
+func (response ListAgentApiKeys500JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys503ResponseHeaders
+}
+
+func (response ListAgentApiKeys503JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKeyRequestObject struct {
+	Handle AgentHandle `json:"handle"`
+	KeyId  ApiKeyId    `json:"key_id"`
+}
+
+type RevokeAgentApiKeyResponseObject interface {
+	VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeAgentApiKey204Response struct {
+}
+
+func (response RevokeAgentApiKey204Response) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeAgentApiKey400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RevokeAgentApiKey400JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey401ResponseHeaders
+}
+
+func (response RevokeAgentApiKey401JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey403ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey403JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey403ResponseHeaders
+}
+
+func (response RevokeAgentApiKey403JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey404ResponseHeaders
+}
+
+func (response RevokeAgentApiKey404JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey429ResponseHeaders
+}
+
+func (response RevokeAgentApiKey429JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey500ResponseHeaders
+}
+
+func (response RevokeAgentApiKey500JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey503ResponseHeaders
+}
+
+func (response RevokeAgentApiKey503JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeAgentTokensRequestObject struct {
 	Handle AgentHandle `json:"handle"`
 }
@@ -21261,6 +24177,518 @@ type GetStats503JSONResponse struct {
 }
 
 func (response GetStats503JSONResponse) VisitGetStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeysRequestObject struct {
+	Params ListMyApiKeysParams
+}
+
+type ListMyApiKeysResponseObject interface {
+	VisitListMyApiKeysResponse(w http.ResponseWriter) error
+}
+
+type ListMyApiKeys200JSONResponse ApiKeyPage
+
+func (response ListMyApiKeys200JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListMyApiKeys400JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeys401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListMyApiKeys401ResponseHeaders
+}
+
+func (response ListMyApiKeys401JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeys429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListMyApiKeys429ResponseHeaders
+}
+
+func (response ListMyApiKeys429JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeys500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListMyApiKeys500ResponseHeaders
+}
+
+func (response ListMyApiKeys500JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeys503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListMyApiKeys503ResponseHeaders
+}
+
+func (response ListMyApiKeys503JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeyRequestObject struct {
+	Body *CreateApiKeyJSONRequestBody
+}
+
+type CreateApiKeyResponseObject interface {
+	VisitCreateApiKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateApiKey201JSONResponse ApiKeyCreated
+
+func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateApiKey400JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey401ResponseHeaders
+}
+
+func (response CreateApiKey401JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey413ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey413JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey413ResponseHeaders
+}
+
+func (response CreateApiKey413JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey429ResponseHeaders
+}
+
+func (response CreateApiKey429JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey500ResponseHeaders
+}
+
+func (response CreateApiKey500JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey503ResponseHeaders
+}
+
+func (response CreateApiKey503JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKeyRequestObject struct {
+	KeyId ApiKeyId `json:"key_id"`
+}
+
+type RevokeMyApiKeyResponseObject interface {
+	VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeMyApiKey204Response struct {
+}
+
+func (response RevokeMyApiKey204Response) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeMyApiKey400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RevokeMyApiKey400JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey401ResponseHeaders
+}
+
+func (response RevokeMyApiKey401JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey404ResponseHeaders
+}
+
+func (response RevokeMyApiKey404JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey429ResponseHeaders
+}
+
+func (response RevokeMyApiKey429JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey500ResponseHeaders
+}
+
+func (response RevokeMyApiKey500JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey503ResponseHeaders
+}
+
+func (response RevokeMyApiKey503JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -27072,6 +30500,12 @@ type StrictServerInterface interface {
 	// UpdateAgent Change an agent's admin flag, disabled flag or display name
 	// (PATCH /admin/agents/{handle})
 	UpdateAgent(ctx context.Context, request UpdateAgentRequestObject) (UpdateAgentResponseObject, error)
+	// ListAgentApiKeys List an agent's API keys, newest first
+	// (GET /admin/agents/{handle}/api-keys)
+	ListAgentApiKeys(ctx context.Context, request ListAgentApiKeysRequestObject) (ListAgentApiKeysResponseObject, error)
+	// RevokeAgentApiKey Revoke an agent's API key
+	// (DELETE /admin/agents/{handle}/api-keys/{key_id})
+	RevokeAgentApiKey(ctx context.Context, request RevokeAgentApiKeyRequestObject) (RevokeAgentApiKeyResponseObject, error)
 	// RevokeAgentTokens End every token issued to an agent so far
 	// (POST /admin/agents/{handle}/revoke-tokens)
 	RevokeAgentTokens(ctx context.Context, request RevokeAgentTokensRequestObject) (RevokeAgentTokensResponseObject, error)
@@ -27081,6 +30515,15 @@ type StrictServerInterface interface {
 	// GetStats Count threads, messages, agents and contacts
 	// (GET /admin/stats)
 	GetStats(ctx context.Context, request GetStatsRequestObject) (GetStatsResponseObject, error)
+	// ListMyApiKeys List the caller's API keys, newest first
+	// (GET /agents/me/api-keys)
+	ListMyApiKeys(ctx context.Context, request ListMyApiKeysRequestObject) (ListMyApiKeysResponseObject, error)
+	// CreateApiKey Create an API key for the caller
+	// (POST /agents/me/api-keys)
+	CreateApiKey(ctx context.Context, request CreateApiKeyRequestObject) (CreateApiKeyResponseObject, error)
+	// RevokeMyApiKey Revoke one of the caller's API keys
+	// (DELETE /agents/me/api-keys/{key_id})
+	RevokeMyApiKey(ctx context.Context, request RevokeMyApiKeyRequestObject) (RevokeMyApiKeyResponseObject, error)
 	// ListAuditEvents List audit events, newest first
 	// (GET /audit/events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
@@ -27308,6 +30751,60 @@ func (sh *strictHandler) UpdateAgent(w http.ResponseWriter, r *http.Request, han
 	}
 }
 
+// ListAgentApiKeys operation middleware
+func (sh *strictHandler) ListAgentApiKeys(w http.ResponseWriter, r *http.Request, handle AgentHandle, params ListAgentApiKeysParams) {
+	var request ListAgentApiKeysRequestObject
+
+	request.Handle = handle
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAgentApiKeys(ctx, request.(ListAgentApiKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAgentApiKeys")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAgentApiKeysResponseObject); ok {
+		if err := validResponse.VisitListAgentApiKeysResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeAgentApiKey operation middleware
+func (sh *strictHandler) RevokeAgentApiKey(w http.ResponseWriter, r *http.Request, handle AgentHandle, keyId ApiKeyId) {
+	var request RevokeAgentApiKeyRequestObject
+
+	request.Handle = handle
+	request.KeyId = keyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeAgentApiKey(ctx, request.(RevokeAgentApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeAgentApiKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeAgentApiKeyResponseObject); ok {
+		if err := validResponse.VisitRevokeAgentApiKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // RevokeAgentTokens operation middleware
 func (sh *strictHandler) RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
 	var request RevokeAgentTokensRequestObject
@@ -27377,6 +30874,89 @@ func (sh *strictHandler) GetStats(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetStatsResponseObject); ok {
 		if err := validResponse.VisitGetStatsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListMyApiKeys operation middleware
+func (sh *strictHandler) ListMyApiKeys(w http.ResponseWriter, r *http.Request, params ListMyApiKeysParams) {
+	var request ListMyApiKeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyApiKeys(ctx, request.(ListMyApiKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyApiKeys")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListMyApiKeysResponseObject); ok {
+		if err := validResponse.VisitListMyApiKeysResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateApiKey operation middleware
+func (sh *strictHandler) CreateApiKey(w http.ResponseWriter, r *http.Request) {
+	var request CreateApiKeyRequestObject
+
+	var body CreateApiKeyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateApiKey(ctx, request.(CreateApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateApiKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateApiKeyResponseObject); ok {
+		if err := validResponse.VisitCreateApiKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeMyApiKey operation middleware
+func (sh *strictHandler) RevokeMyApiKey(w http.ResponseWriter, r *http.Request, keyId ApiKeyId) {
+	var request RevokeMyApiKeyRequestObject
+
+	request.KeyId = keyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeMyApiKey(ctx, request.(RevokeMyApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeMyApiKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeMyApiKeyResponseObject); ok {
+		if err := validResponse.VisitRevokeMyApiKeyResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -28282,193 +31862,219 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rd9u2tuBfweLcWbXn0rLsODmN/GGW67iN07yOrbSnrTIiJMIWjilAl4DsqFn+77P23gAJSqQejp0m",
-	"p/nSxiJIABv7/cLHaKjHE62EsibqfIxGgqcix3+epmI80VYou3MmJhmfiRR+ToUZ5nJipVZRJ0psPhUJ",
-	"uxkJxexIGsaVuRE5k4bZkWA5vsj0BeOKCZ5nUuQsF/8zFcayG2lHPQXDDB8LlhQTDmc7P4tZ0mHSMjPS",
-	"N4bdjLhlFv7jXx7mgluRxoybnpIWJlT6JmZcpUxpO5Lqkt1w48cxfsmlarGjgRHKMq0YZxcyN9YtuNVT",
-	"URyZ4UiMOexSqOk46vwRwfai93FkZxMRdSJjc6kuo9vbODoTNp/tHF1YkS+C5VwMtUoNs5rdcGnZQFzo",
-	"HMBh8xmsbOtg/yku9XH7EdMqm223KtO76aSy4lLkON+/ds5o6zunzxYn7CKw8fl3hsk0ZgVcuWGJyHOd",
-	"t9yAvkyT2umK3d3G0YTnfCysw4WjoZXX4o3KZotTw6+M4wAmlM2lMPB1Cc/+ZyryWRRHio9hAhrVhw1X",
-	"5k/FBZ9mNuoAuAtgD7TOBFe4+wY4w7aH09zoHHAMtpxxY5m4hkPOxVDIa5HCasQHPp5k8NWD/abF4RTh",
-	"sibcWpHD0P/3R3vn6fuPe/He09v/iurQ4ehSKPucqzQT9cvkMOA7w0Y4poDQhNtRuQZ6GMURHJXMRepB",
-	"Ui7qv3JxEXWi/7VbEu4uPTW7bn5Yz7FWlg+XrmhIQz7fmgIC/1nUYNIrfiWIbxDVMsMvBNAQ0k2nROkr",
-	"MWMXuR6XvyB0ewpYSvljyGikYvsHbKSnuedRhu239/CZZy+ip4gnzDEZtiWtYWNhDL8UTOf+n+aQcQ9F",
-	"IDNkQz2l9M12zIql5MJMtDKCEW9lSQ1j7TDko8i+eoqmNZ6PHVY3jh/mLJUXFyIXqlytNOyg/bSnkiqc",
-	"z8TUiDQhDlfSwaOLveF++lTsPOH/GOwcDPfSnadi/2KnzfcG+8NH6YF4fOERglZeosQcp64QzZh/eCnU",
-	"pR1Fnf3Hj+NoLJX/ey+ukFSv92F/b6fX+/CPk/f/XU9VL+VY2kVEeQvnYOSfoonRZPheLYt53I5hjXIM",
-	"DH6v3cYVur/iOsb7ig67ies6XECu20BBbkhfpnemotNnuJY3FxdG1ADk1IoxShtzJSdNQNH0ci1U5oDS",
-	"blcA064FTJdfmh9lVsuYj/V4zHeMADECFGT5JVCLQgkxY2NuhyNhSG+Qlo04UOXMMfExcexJplMRdS54",
-	"ZkT9juCrlf1IgMMqWHb5ZXSL+z2l4fvl/nie8xk8NXaGZHKh8zH83R3lgqdNSGDx6TIcoBGfjAK3ceT5",
-	"Ce7zBAQ7/APYkFCIGnwyyeSQw/J2/21gjR9Luv8YCf9KKiyXGX7mQooshVXqPrF780f7PQKJUHf+UYeN",
-	"pwbUGsad8Oiw/Z0nB2w44jkfWpEbVPp2/mTtnaesxfpsx22cFJCoE7X3Xjz9/Z8Hvx6cP3rdPn78zyf/",
-	"fPrs+1/+0d3/uWQFv/BMprgT2ijsfz1o4fgTdS0yPREEuOqxHSmGkIiZVMhghRsM2kM+Y8CXczY1wrTY",
-	"ueUW/oUqGyzNdHrqoN1mydwCk5gdtPdYcjS1I6GsHM49etRTyVuRj6UxUqtnQkmR4oMDlrzW9kc9VfT3",
-	"Y5a8Enak09faHmWZvnHjgL0fa3WRyaFNYpb8InL4UvETSKd6/h+zg702vI3q0smHiczdr49Y8pbPMs3T",
-	"rtYveX4JgggU1OSMW4Es+OTDUIgUxz9uw1dOlRW54pnfGuixyTNu+YAb8cPUzGgl5yK/lkPxTvFrLjM+",
-	"yETSYqAw9hRXTE9EjgAi1d6i+OeFPBvodMaAagzTSsTMaFSVgV8MueopEuO4gS2dMziPC50zzsY8A7IV",
-	"KX5im+SntiPASnmpdA5oC49IJgY2z5xSX4dgbvRuOLRGPV/2amXs7W2J1KRrXzo6nuQAICuJ0p0u0ud2",
-	"JX+TY2EsH09gXak0APa0wgQcS53Xs3E0KCR9YlrBG9FRJociiiM1zfAc53R1L7Njry6uqRXGkTR9no6l",
-	"Wm+B00m6ORRuQ5b7R6nQVnYbrCSAWhzCvTJ9aRTqwb/F0EbeCDjGF5ARp6kE9ObZ2+Ao3d4CjlyFevSD",
-	"HkQlHKOBHoSLo/fBQqugx/zJLQPNMxr7GoZ+4okVCkTDidWDfhnsUqGs5CSWqlvknjCWLRM/A9/D0X0j",
-	"hrmw9ULbW2Q0psVOUYUGh4NyjMb5NLzErRqS379o//7hn+P9wT/43gv71Pw63r9+/c/Ji++vHmU/HAy7",
-	"T2bP96ZnbfHssa7VbUO40NbmFt0IpbcokWvBY9bWggpAzWs+E34pFSc4Lf/E23Jk7YZMVPla437eIVVt",
-	"SDGOqwEXukVVNXxjr4Y8Cja4mu1tQDwhMdQg/+KG8+FIXgvQKOrOkJ5WuXW9UyQOVMr1jIfwfEJ1tJi0",
-	"9oCmqbQn17UiiQ+tzvujVU4Pku6gFaaHDOQHqf1Ku8fgpuOlwuSdeiTLL7jMRMoyfSkV20qsvhKqL42Z",
-	"ij48muagrNyMtBHMgupineuxp2hdNDlMMcy4HIt0e94Q5utKtkBfrsdTei9A08DwW6HvmilBvBM9F1mG",
-	"DKM83eZXX0R1OIburzXxwo+mj6xgGQUudGE0TI0gD1CgBCuJrZVAtYWYvrM8L7Zb2UtcRc/5tZbHGa5h",
-	"OQXU812ccwO+W3zuwZivW9Fq5ls9z9DtTchHuk9UmIF9I1Qa/JmLCXpyeZrmwpj+QOurPk/T+Z9IbSqR",
-	"eiwsT7nl5QMSfMV89OfcUxKL/Vzb8FfkCKafi2t9hVMscgjYfImYc3tZwMgfdDqrovIxV+xGsLEQllk9",
-	"1nmub/5vFIeurseFx6TW2dXrnddOlWueDrmxZ8KgFrWg9OupspXFPFp0xRTnsT4SOp/WIgbOYVLx4dgt",
-	"pQ6NnKv5/kyWUIyE5/ADH14JlbJUkKWer8W1G02aH/SAvdBKmHU+cxclGaMd64lycGStdluZO5tA5WuD",
-	"2fqbuCbvwjwCrnCYrmNrhWccez9eCbNms6uykXKFS/DyDvZYRY+pw7pFi63ApDm7jU72j2gysyPc64A+",
-	"F71fNOGqeL9UCQ2Gfpr+uiler4+p65t+7qCeCTx9ONxFXnI/9LeRlRp+ZMmy67UCFxZanyW7rz2YUlAs",
-	"aKVa4FZyB6tsLgaupM7ZYAPyYee5c/0LsBb6Bf95VDlQx0WbKCuODE79pZDY4nbWZ6dziLwiUP4J5Lmw",
-	"yDrMeLaJZK5qRxvrRiEQG8V2MMfeHeZA77XX9+YxZVNjz8dQvClXZ5kV4ZRwQ6QUM6Utu4AAQN1Kw8hJ",
-	"+O46QZTwKzaf9fmn56xsV1xh+7VKqZ2zKeZjOWB/LERJojiaj49EceRDI1EczUdFojjywY8ojubCIVEc",
-	"1cVC4J0wCgKTVgMgURwtxD7gY2HUI4qjMOARxdFitKNqeQTbWO4OdAasx5bK8dfRZTXYtWih+ojfyoAZ",
-	"0sL8auj12nmv7zNUQYk8dY4kaSil5zvDJtogMfqo3ZBnmci/M+AhOmS5MNOxYIjhTNqazJ+1c3riCCzU",
-	"VfQ/lw3nTqzlIJB0WPKx58+xF3WYM7xukxZLiO5bTp9NOj0Fg+lXGEsh59uEcRNslRkhMNWENokPRlxd",
-	"ilZPFfPDi9XJ+zI18NE/Wq3W+5j1IjTEuYXfWq3WbcK2wAbqKfTNjXl+JVI2VTBqO2aYNGc1zpZjFOs7",
-	"w8BPPswkHOicT+1jyOjWdYLVuks38nGWPGcpopcOrHkViRAw9vQXOkkr9ghiRiNB3IubqNFDpMQH228i",
-	"lbfcEG4YliB+JAzGMyvHIkgjote9G5aSJUd8MhFKpJ9CM01+qHDNjWCb90HN0VJxHp5gSgaJ6F7r5Alf",
-	"nifvptS4VXkMMUpqY3luAW46Z0Kl8C9MzGrBDzutWg9zoK08OagoK/tVIPOdP9s7T/vv3T9a/Z33/6f4",
-	"sZZXPRc8s6NFrDOYuRCCdYQjZzVJrXdzxtZ7CaK9VrvVXokhbnnhzMtt+roEnCP27uXpsyrIl+pFYYra",
-	"k+o5PFnA9qOd5y9+fvX67U73l53f33/cf1IvLE7VQH84UTZHXZJn2ZuLqPPHul64+WNzzHlxr79SonUh",
-	"DByjtmUiGvLnMM5CTBzAA0kR8FHgX2IHQL7a8zV3YH5hi2fz3gOhnv1t7KIMAPpQJnHg3VxhEr8qxVl1",
-	"WwNnPCxbASlV8V3VIkh07W/s/lDknO9bvTRtkQLcWlGqvhSg/sfAwgAtWus4RkPxvo6ILiJdywefB1bU",
-	"Bs7RTfWFIqmtwr3+cM47kAKZRC1+LZwt4b+OV50Ui1DJCI+6srgSbDGh3JxCEh63A9gSNL4nCm0MIvwF",
-	"5EnxpIL/Vnd2JWar90JfgGxmEGk8m4p13/kFB8+v/grzoulDy9bsMuFL0TXJpc6lnc27UOa9GwuU6L+4",
-	"puPu3mC0yFyUuGH42MmhXIz1tUvtvxKzqqgeyctRjbtoM7m0LrQJNk3hts2BsCG/WQIzfAQ1TMwIG8pv",
-	"BzTMYSBAprUA3AxgIdtZF3i/+NWvPLwF3HxbYQjzrn3TH+t8vUhZ5isCipGP23XeJ11kyhcDa8dZbXlW",
-	"Gbb3uL0yrFWk0vtCA/pMXO6lDo5ngqcNiT+bStGHURDLc91v7z/Zae/t7B9099qdR3uddru1t//o4PGT",
-	"3+9HkZyrieCNOZUANKmEMfVkY0R+jd6I3I9rsXcqk1cC92wmYvidr/iJWZI6j12CJQdKswTS9BOqLRIq",
-	"nWipMIVoquZTkhRB0X8BfFEcaof0NEsxaxAqGLRy8/plXchMmJmxYgwZ5XqKPqk5V7P7Ym0QSaFXfi3S",
-	"kEpC5qT8c83xhFG1UYnVgd1yadWJ645w0QiFw7o/E7TJqCwAuyrFB8qwZi4ne5OAF2n/0W/CxGx/MmY3",
-	"Or8ymIQ+Fi2viCGyC/AV1ASkNrEf7hzbwUnq9n0uIPdvZfJJjYCfjgcCay69ksZyYaf5vP/ogbNVYlcQ",
-	"VBFJqZhkelZno9t8qoY+vDyfuTy3yXwqSvFrEE7MWD2ZiJRxW6VxM+SKoSToqa3k/OTo7Ph5/9XRv/rn",
-	"x0ev+z/81j05T7Z9PAWrnSChUV/Rp7DcpKeGXKUQHxEdprNUlEWGbMxdwRSzWrfYj7DeYm1FGYQ0DECX",
-	"CSvYdALO2gSXlBRFz0XFpK9/1Bc9RZswbk474i7nGaNZHeSqjNP73DCE1Zyzd72YeqDM+yKu5oyic6FS",
-	"d+h3p8qmrK0y1fJtruFfLJVmOMWIU0Cz09zlZBfEWzUXF2zET6LtB7aKH8rMLWvofPjV/7nCBF5m29Zi",
-	"hOXWLMt5LzZ1UMdywmyMUsjtr+JOy3VCr/1Xh+4/Xik7/WtxSBVFxnyx1lo4lHhSzFiPx6GT8w6hcSiS",
-	"rExS0kP54UftZfW9zmG9U1vcizPU6HRHlo21sWy/7WpG0ylVMwrDeC5YmiMPBh8VMKwrMalG+eoJ9/7q",
-	"Qikod28xz4wbS/kd0s42fdmn0TYzx4+LYA8YZeFpcHZcXQBuwnMrh3LClQ15yFzqgM7tnOT/o4h63K8r",
-	"7U6scjMjneyhfoP688qLZddwgj7OXL6zSH2Y1Nlf1rUW8H+T2WG9XbZgee2vLLtusuJLLlp3ZnMOwwW8",
-	"C7BpDgJ1bIio4FWAf/Pm7KdhZlkHQx1Y4rVw9b4KYorVN2+93oV6N7dnRY6sx6lw/Eo/cylnVvhP6XvL",
-	"3BOIrYvE8FzfsDEU7hPGlDrrjchFI44/Wo7jFe/G2szw3g6ftrrcKdENrdQqSM5+PGaPHj16GrN33eOl",
-	"TpX2Gk6VRakJ5Q3rKsU1ytLGkaT5Osq7FkBW+oI8WeHMrqsmLAMjK6skHZCoarOubm0ojKHKkeqWxOzF",
-	"aPDTUL6RL07f/Xm691qemlN19nh4fPrk9Gryr1+OXzxtwaDf93+Zpj8+1b/9+vhq8NM7eGE0+Cn79+/n",
-	"L562hvuZqjs7gelmpi/VItr47LupsjIjwQLLY+6dKv08aTf4MqH0ZT7vbiB4LvLo/Uogh1CpfKyy8kV4",
-	"g0wWwylw53NAH2f94LSQ4lf+9aNH8Re/dqOahgzPz/cfP2Evfu2SrZq8fXPeZbvgiNvF5WBTgTHsOC37",
-	"6xRmOEQWeuoYyvxMhyUh0iRsy291O/aPwpRe6KUgPkySnqoMlBy7LKjBBfXm8a8ScC5hRVs2KCXG33vq",
-	"Uijf2YBbhrVIh96KHguuDGtvtxg4UkY+mSq5kmnCYCmufPFKzDr0PVJ8jbxUftvJ+cnx2Um3//PJbwks",
-	"CyogZYZhAsOoPiruKZ4ZzeBUJwivkVBNH+m/PTv55fTNu/OkRWBwewbnQkpQwDUMR2J45d/nzOpM5FwN",
-	"BehCyYtfu/3jl2+Of+6f/3zya8K2HrWZYYNZTzlXy3aLHTmspoLNRWDKiiNCWuMh21PYg8nBA6ULVXyh",
-	"JYAjiR+47afb1A5pL2jshu4JIoYCh0fWTqg7iFQXOkjch3+69PSjy2M9ZmMuleVSidyAhpRn7m3T2d29",
-	"lHY0HbSGerzLL4v/Ros9R/BL2CWPiTGX2Q46qklqQgqRoQxSdCEafWFvAOpkGbYY1krDPqFHVCFpUcHU",
-	"E/QGobiPMZQ/i9nAV5fF7EqICePMjHguCl2VQW1eTGdMPU9AIdSKZYJfY7MTxqFCkNmcy6zVUz0VZOwK",
-	"h0Xwk87ln4juHfYDApj1pu32o+GLX7v4D6A/pO2YqnBNT1XJM2Z6QlJsGXE6ggTSITwY6jH07GrmFQA+",
-	"xy8GM8A62Ccb6Sw1Fd7RU0AZcALARNiRKigai7uR9H0JObvI+CXRJOo8WnkXnsvSJU5B/U2U60VnbC74",
-	"mAgIpx5TR0JHuNKyfKoMwrgLCXtS+TYohm0NdCqFiRk6zvDjGHkoW/RtUzsesCsQfaWivoqv370sM9nY",
-	"1rv/hirF7Q4z0+EoaLSClFLXzAayQeVwhEAzVudhbAMXzLQivHDIR1snZPLhJgmEHMMk19LIQYYd3YBg",
-	"AzPFddbRPYXwNocwxoVTRGYQQKmmlmhMfJDGsq2D9kHMFK7tADLSYR0nOLPr64N4ETTzibGbDya7+F4/",
-	"LucWX4BMWMi/nU1EL4IM2SJtF/5w9QD0R5mO3YtubxNWbTsn055y2clJ2Oolcdw+WGnZAYc4P4AlB/UP",
-	"XbcMyOxS57OiRdEHK5SRWvVU8mGnHLjjB2ItvByOKucETKHDEvg/kNBNLq2As03IrU2depDSk5gJPhwx",
-	"NPxEyiYidzX6Gr7EgZamhX8ZxZSbxAiL2ZDJ2VH3pP/y9NVpt0884Pioe/LTm7Pf8C/Rf3ty1n91+vpd",
-	"9yQ5hFntCNcscoE9N3oqLPg3tBK2ZYSoofDtQ1y60kokHhUQHiJt9dSvSFkAJPqRSFarGBkbOc0By/wr",
-	"wWEMeZ5LAVzqXztFHcAO/hcgGP54BnwcOEdC+kH1mRE2cRwW0A6hCEdDxytNU5slx1uDHkOufx/4VJxO",
-	"66TTq9PugjwCxmP0NB+Kls4vd91LZhfGYozNZqVgOzs577Kjt6dB5qVP34Q4+kQoPpFRJ3rUarceUTbw",
-	"CDW8XaTV3dIHe1nXaeUIBhk8XFBiCyCfplEneimNPSpbhZQtRxsyJ8shuwgwTJ1cMdD1zLt9P9c6bb/d",
-	"XqNx2nrdxsq2LHWdxtgE+0ZeeEkOcD1ot5s+Wqxy1zU9g9F7G41+tMno/acbjH680bofb7ASdO2Nxzyf",
-	"OcRgubiUxgpUWRByMUjxoKEDRWoQDcEuqWWJUSfyzpKJNisQFHVyp72L1KuUsoxu+nzJoUByJ55DvYUX",
-	"kJsKj4+cN9rJDF9tdn9oR9P43oBhZ8HbBYzfu/epi3ZNNYhfdoABWJU6+pdGAO1NCOBg76snrjNHVygI",
-	"HXquTUyoPuAHK/x/9yPR5S35QTfh5GHrZODSE4h1r6JT7BUoLi7EELt5h0Y4alZY9uJobpE0KQ3wwUmT",
-	"plmPNO9ZGK2gx/nasS+NIg/+XhR5jKfA+LzdCaZmXLU8QeV1xjFzzTTujXZ3yaeyQ26We6Dk1QKX7CCc",
-	"kBxlRQCNMNVlzaDYhRAadtjOxQXU8ZKFBymzoNV7O5wpnQq2tWB8GyaUz92ReU8hh0CDfPswmDDTlwbs",
-	"LWeegx4eeJeoKRnkN2sFiTDOEbHgkyy9CfgKLp++j5Y6GBgzl77jDhy+WeNdNMIb3eRhZUjlwnUxq3K1",
-	"Mzw9PARaV/SlcBnAK5rl6+Y0XyLvOCk8LvNU5NkJM5pd8Px+OQW6WXfKuNCDcwpfWLBMKSdC1hma2z1l",
-	"rJ4YzMqU6pJ8U0aTI0msxXd6aosbZ4xXeGOyPc9wwAurhqKWLhFWuOVzgtdD0+XGinkJ2G8Eev/q9iTj",
-	"w4p0Nx4N7k6QxvK7el1+Epby6R4QDWmCBtxDr55pPTjufJGqHuy9jNX4OE7sXBxIkUGvpg2dHIgf4Mrd",
-	"LfsNLEMQI3y/exx/SG3S/VoshunIO2tHYoYeVOSRQ6tzpkm4U2PNBude0WKyxsNXc48QrZpyq6TBXvtN",
-	"11lUen2uyRvnGpjexssWMZgFetuSK43CJqOb3omzbH5sV0sK66pVzPc23XwZX5W3tdqRdbnLFcY6iD68",
-	"aPtiXakhGGKQ9sJYugAt5DEwaBmPoQGOyfgwDCp/terbGepnBi5boKgwjnc21LxzF5IDbnKtLp1wBHWt",
-	"p6bqSkGfGcJsCqyW9rDTYbKMXQpbBuAO2ns+BttTbud47Uxt++i67tG+WbTvIk1BTrAIjWWXU2EMKpTV",
-	"WBUwRxdL8tEoM8WkmotpxrTCW0PIJgrDZEfvus/DsBjb2mtvM7c6qibSSjgIuGg3/ECtd3wwH9MgFj57",
-	"9OzZ2cn5efj5ntp6XPl+/ffolJR3t5vY36LFe4qigLHr603jodRtmpPwsFaMJy7eBgGuMqfpRqpU3/QU",
-	"lQNrBdUslXXQB+iTwjgokrmPH9A3iuL1Q53nYmiL5v3d0cIO3FFOBLwB8ImDqhn4lbnWB5C90j17d949",
-	"edZ/e/bmX6cn5wldoAdPpfXBWYUBwR91fsPzVKTwr6TFSKU3lQQZuF5kqlKR+kopABR24YEKITya50fn",
-	"z/vHb14fvzs7O3l9/BtEMwdiprHMkAP6E15hMzbjQq77zNAVYbQ3Rfeu1N2yUmOGnALad11610P4PCu5",
-	"iZ/Z6VlN+asVCWDjUJIbMaKHFwdfrWPSOZuizh/vK66GD8MFR2XoGFMV+FYkix0tFyx2RHIlrNSpVVzP",
-	"KYdpMEO+7yOqdbrncdjxdCPnRHnb5RoaT3AN2temSIUdbJdqUf5U/s4aVJA05+85rY9HhwVcdwxJs/Dy",
-	"Csx3Moxn8NKMbbm7VnXOlLYuz/EpK68Fa4pEu9PemBzmru0kjLx/6VFt1/2Zw9keNg0OCxAdqELGIMld",
-	"mgzba1VvD2u4MXnZVWB1r9zePjSR/d0C3kcp5mMukPBsQ6oNnHB++C4l0TWKq2NuxI5URigjkWzNdEAJ",
-	"+K6mG5RPtOYTiDoR3ceVCB/ljwWfZVvJ/3bpZv3EmR1W5DzbPmQJ7Cdx3+Zq1mI/iCGfGtFT3qkCCVxx",
-	"cHMt2T+O40jDirzAIVdK4y2PmOhK93UnP510Wbl9HxBIDun6W2phzNBlBCt0mYuZNLZOJ6UOBM2SepEU",
-	"Lfaz1FhAD1pHtcSm7AFe5ybxf9bfVttur6xKuWdlYDNF4+tUHRATAd3/3joEIXqtFrEhE3IMp8qFwuyb",
-	"VGTC1nSZ+lmIiQ98kaGNTR4oZuZl2qUWaGwOZhjhXiDY8pKGUp14aCQr50ybBDT5dyQY6Tj2c2S0fPWB",
-	"qRKu9dKRbUENCiN82r6brIzrxeKpOyZPA66cwsdzta6NWn0+lFuKZ99wazVu/SQses8+WecqLKWNbBZ3",
-	"jGGGwbTWQ42hWVPRt+JQ14qxDQWpMv4mDnBVG8vBG5vM35uRFPbY/NXMPtfJu1DS1LA9rHkJ+G+djkRZ",
-	"hCHuP5jx9dckLK5Dc39FyuLBN5tqvayGGsmhJ1aOpbFyyDI9hPyb7bsbWyti2UWciVJwyMvvg6i5QA86",
-	"aKAu9oL/S1yo+0aCaRT62BP4I2HGFWS7+EtM/nbfOgsLOCd2hoYNueTnuuu32K/SjvTU+gljulTYrStI",
-	"XQR2Qu/0VKUNF0pEodDkm4hc6hSZy16bzd3i3mG5MDM1HOVa4X62cFkuycDZYQP9gZIat4scA6mmwpVa",
-	"By36E4ybFuWM7Ka6D1++5qGbikxeYxxPKqjIHEtLzXngpnf2Vht7mYvzf75EmMFrPUWjqCpZYljPlf3i",
-	"mcMmjZXQN3aqMI2SjocSKbntKRpmNRMqPQwKGSlRi5ZJ51W+KS3b4q65EO8pOt5yb3jo23jJPMwBw11x",
-	"hz9xd0ZswvHEewo3Q/3cqDCxgISrifR4l2l1uTPRWebrP6WlZFZfO1LB2Bt+JZi0UDYGs7rKUUxa2zpo",
-	"7xGKF8XQrkFACu5A6hBbVkWX+aX4yIdNt2OHAFM8QhfVLNDXF8sZNzXUXkMUrwhOiXFt9il4SZsyPVbZ",
-	"wRfeYF5+JZELMhDg3e0VCvHFgbopPwIeV+z+ovtfGztTUC+SJ+1VzXcWmgEBNrlzs9opsE2L8L1ia1ax",
-	"1w7X4a/Lar5k8SEt+6WJFSiPHe2XAhkJI0Ya9mkFnyG41v76RShPq5cYVUBbcJytgoGEMpTGrpcSRmN3",
-	"iaCbc8JYAt41Gr1Dg5MOnSeus+HkIab9khu7g6gDlc6UjUCMeNuJzgyDFkoYd5/RzF0502InfDhy7BQ6",
-	"YUAjDOmYpMMs+HeCAxL8NxBEkbuKTX0T4na4Apjgxfmb1y12rMdjXDI2QMAVU99abM2BK9pyxfvJyS8n",
-	"r7v98+7ZydGr/s8nJ2+PXp7+cpLEbO8x9rFgvo2F6wSCF6N1EsbTa2mEYSNIbICTWrxBzU/qL4mZg9an",
-	"KwDUOAA4eKXPQK2cQalWlTW4IRCs5BwCYO0gdDokbcp2NCDqAokzEEKFIoe0oEWRE7NJrsfa0lupwH/C",
-	"sWI3CxSudFI9ZTjeNmc0LgqeHlYhWNXDDCapQHzGKQE9RR2ZtzALyKUowvNrKW6oS8CbiVBFUQjMsiCo",
-	"K8k8ZRk8IDr0dQ1RhZJrjn46ed0FXGlve7c3z7La8TgK+jAcooE8BhRprgTvKcIY13+gRT1dCQP9b2ao",
-	"J9Big8pHqJ6f6vKTWkl9jlu/Z1kN2JeBauSYVi6GAlq4HTKLtXoT+CEVaujK4L026YUlRcRKaVkhkYrU",
-	"XP86qtVicoHfVftBEY2z/Xa7DYgj0w472HesqsPmLpnqKWBE2ETCUXPU6UUH+70o9m0lOr35m6nooe8/",
-	"hiOab/vvRbc9VYHF/I6bBbZD+G9yeQ1fPTHROsm8dY50tXMOECUKuqtMHhVXdtUL45LDoVBxlwBOco0Z",
-	"NkjfxjM9U+sudZeCPaCu6GZowDvXG0QaErWtTY9wSSbSS3ktFMBhkutBmHzhoLrkBJRWIjyBXWpG3xjA",
-	"9S17XB9P31Q+cAWgVB7LS5gvPcScvMK3UHsw5Z0GD3g25SQrjwchQPZ1zi8u5LD1l6WYFav+pJNFb0fj",
-	"kYJjhhrdOGbsro9gxnIrnJ/B0359bhneTrZWRUPQqGtVE9g6o9G1YgXXUb3p2Nh+fflqigqL0bLZK/1l",
-	"18K602er53aN6CX1MhN50+zV67D+s2sayqvzlkbTKzIJsfxvnJJXIFRD8+XGQgdiD2tJ6bAdfC0zeR1M",
-	"cVi0sctm5O2lCip9wehiGE9riwzlVXjZ2do85aGp+GuioPByu+UZKQ56f2PKCa6DqgimIVfMCFG5uoZG",
-	"3T2ZFaxt45omECa6jLNq/7+iuSBIBH/bEgQhhnIiSfdOxU5xG0Dqqrlz7PXJlf+o64Luij+KPpnfmfrs",
-	"s+KekS81K7bmKpTPnBrrAdSgRToAU7xA53QNwLek2K8hIw2L6dz5xditFKOkAaVuyAiCkK0fvlt0oW2u",
-	"EyQOUUpIdLil0liphpYVHCAGrxqOyrky1Kt2UZj+4Of7Rtir7h7ykHIXgNUQ+BtVEjgcSnEW34j8KyLy",
-	"IrTrj9JqMn+L46QmvQbKK++P8i9zPZ00U33Xr4ob39vVv5ocBtwgxkKvYqk1ri7Y5E8w2TeS/ybL/75k",
-	"rlWFwo24FjkPKcfLTyTM+6Pz+62AsaNSiecq3YWgIlwLh9k7meCG8kqxjdrAX80oUih9qS+KaUHAzzWX",
-	"Fx/40IY2RskBL7Bqw7RYaNBDZBaXhtUzexBZ2y87qhvagDBMCZ5Tblc+syPsDWA0hDehSoXa8GB81cUi",
-	"4ft77bjdbi+zwihWqfwemUvmcjlMDfdMssHMFpdT9ZSDJHmpqY88PCsumyzn3+Ks2ss7Li5uYE/+sdf+",
-	"/vsnBzF7csBeyR8OoZ0YRS4xUs1hbRll+4WLhejjkf8FPeg5yB1sdM6oOZctKoW8Px1tUwdXuFGTCoqo",
-	"hVnVoxO7aHpxr2eHAQNN3A2aPVV/heYhUxwugwyv9tziGGUROR13TCliiCauW4XDk23K8+G4ITFurmla",
-	"16GzuqapuNB0WUlTVYZ8UonTfA6WO72CLJvcTFL1yzvIajzV9fcQL50RCH/JdPD40+b6axzTy9Yw58uU",
-	"psS9puVY/SmLWc/H95Ceu8o1xE2qiS8j+3t77wLauD//XVhRVkj1j+UN7beNsv2gfVDekuxemL+oQ+dz",
-	"K4RHRrgc1gaX+E8isN8f2mW8Qh3+Vu6zfrnPuDi0OzmQN7La3OlBrOJ9I+ruFte13vnbcWN7K56Sw8xj",
-	"PuXWQVQXNRyYGhIHpTUiu2ixVxwbkWLJBDVz6FWuTcTEO8rao5xLdwVhi1XorEJJoKaICvlpDOkrTQei",
-	"L/B7gflco7HAwgrDlKcPnZVAl0wuJ7rlIflvBLmKIOFIA8xsup52zgRcGRits//myG2SzR6G3rqYDzvJ",
-	"ZlSk7Daicwl3m2ZOZYvZVGXCVKSijwUtDKX7t+DCI053TNV+uEI7p9bMxZicDPvOHLo0VD+a/VtLFYyo",
-	"b9k9yWZd/YU7rnCVX6bLihDi63dYfas1XFFrOKPLuu6mYKxkW5Rm9TB8q1l4s01l9zLJ/U7l32T330l2",
-	"T9UnSO/gyvFay46uBK+IUZfHz3MMF21BVMZ9pej+l46l2q5PcOoGl5EvcYcl3oOHLlN3Dbyf55AlmO7o",
-	"n9tikdyiyxcV4uKtLamG2TSlohHsZO2qPWFTV2IGFRhUh9qBGBPJ59omz+6Ldan3FefS15QvFVxkvyLl",
-	"EIH8N8+WKpIui87tzhONLSHgYpb5JEM3cL00Qzd492ORq7em04XGb+BzqfW1dEcPLTvcDA2Cw7uBvsmG",
-	"dR0tC9G7tdFtUxuDTq7wstRg6q7jj5urT8G3m7Snc2FdTEhYDsUXeKlS4llygi0behGIjV6UUCNoGEHl",
-	"7T0V1rd7S638lit2dxfMvuv2VO0G/fhkGyQP49VExuJrcDfVxTTLYie5QPJI4/pXu+uham9adi2ycW/Y",
-	"3DkX0CK71mQ8op0/PMm6iZZqfAVE3XmQzveNkNfoSekAxu9Eyoua3By+rshav28ZUmp4zXHP/8hk8jm2",
-	"8rliU18//i/moUPXmSLnK+wl8YVIOc/mG4nqxFXP0x391zybCmZEcT/pkliXJx03wYPrYcVMq9i63/M3",
-	"jF5PNQOjuFAHAoT+zCjc0O4OdankSsxIa0IMTaCBUqKmWZY4lCXdw3gr2TUzWtSdhnos3OV41DcCBlR5",
-	"ok+DAsXI3YjRKTOYIHXp1Un36NlR96j/88lv1Eqh+/zs5OhZAlNjzQelID1ub1Mf5OpbmPRUea3If8L3",
-	"J9nU0Lbo/o533R93vi+/uvfk0fcH2zEbaDuaS38ypEo6BXHobu3CihK3f6zIht5D2I2Kuk5kgl+DhOyg",
-	"Y5oPKT54JWbfuWX0FCmmZVsKhLlUxgbQczcY0p048HX0cOAUPSWwNwQTEnu4rqdfAuSob57pgSCHVIpD",
-	"1z2Fukgk2PvQNWseQ7esBP+fdHoq8XvuA1D7E5H36Xyp10TxFGEfPt7G1i09RZvcSsb8Q+KrdXiok7OR",
-	"zlKDDdG2kuE0z4WyySH4lXqKTpRnRpet1IrXQ+CP+ZXYnoNZqt2OIevxht6TDpTMQZJnNxxwhRsjTIfw",
-	"vzg4amvC3Tkp7fPEihYt7o6Y3LWSrFPZ307rOPz9x2n85/+aNo7V2Zen86CQxCA5HLmxXKVfnNb0n5AW",
-	"jGo8MXSXn1Ea0fdscdCHdz9eidlmvisX8biWRg4y4e0OwBD3xAi7htb0s5hFnwG7T7CH7TK0dm2pkGF8",
-	"05s2yR1yuImQ+7waU207o5BYitzLCceWKi4ycCWWJ9+ug1EYuW82O+4WmFzDs0bmShF6DPU21wpV6ZtD",
-	"lnEr8tJKM5bPXOipPhxJM599Fn/y0ojkc33DxtAdrFj7jciFa7rxjTDXjEOWNQ3Y1MwjyAMkFNUj/53S",
-	"idbA/qNiA9hmNfcpBqgAcyuMrSeNVlMOT+GQ/ZbC8y2F51sKT1MKT8VhWiW0e1VIp+oho1JngY+kITC1",
-	"yCje+SV9i9183chcHOQnRm+qfdA+RnRN8tHUjqAtGmAf+aTq68ak6wKYR3E0zbOoE+3yidy93kO8dctZ",
-	"UPo2usKzFeTAwKrqirVUGhMLj1nR6yEmXyC2aKGKlTI0UnzR/1Tz1WOtYNuI+Qb7B8s8uCq/dMFB3WAV",
-	"e+e6HtV9/dWKvlG++4zMgzy2Vlh5BkpNvc1Q5Imk0xxa37rmm5m+xMsiy1bwOmeLvSRbc9fbm4ZZKjcu",
-	"mIYbUd2HirsW6j9lcy4zUHFEcDtJ5dxTaWvePaK7tyHjSxpLXO6Q/qaC1/Ab8GvNN4oujlSKW+n8F27B",
-	"tf67fX/7/wcA",
+	"7L3rdtu29iD+Klj8//6r9vxoWb6ljfxhluK4jdPcajvJaauMCImwxWMK0CEgO2qW15qnmQebJ5m19wZI",
+	"kCJ1ceye9NRf2lgECWBj37CvX4KhGk+UFNLooPMlGAkeiwz/eRKL8UQZIc3WqZikfCZi+DkWepglE5Mo",
+	"GXSCyGRTEbGbkZDMjBLNuNQ3ImOJZmYkWIYvMnXBuGSCZ2kiMpaJf02FNuwmMaOehGGajwWL8gmHs62f",
+	"xSzqsMQwPVI3mt2MuGEG/uNeHmaCGxGHjOueTAxMKNVNyLiMmVRmlMhLdsO1G8f4JU9ki3UHWkjDlGSc",
+	"XSSZNnbBrZ4MwkAPR2LMYZdCTsdB5/cAthd8CgMzm4igE2iTJfIyuL0Ng1NhstlW98KIbB4sZ2KoZKyZ",
+	"UeyGJ4YNxIXKABwmm8HKNvZ3n+JSD9p7TMl0ttkqTW+nS6QRlyLD+f6xdUpb3zp5Pj/hOQIbn3+nWRKH",
+	"LIcr1ywSWaaylh3QT+Kodrp8d7dhMOEZHwtjcaE7NMm1eCvT2fzU8CvjOIAJabJEaPh6As/+NRXZLAgD",
+	"yccwAY3qw4ZL88figk9TE3QA3DmwB0qlgkvcfQOcYdvDaaZVBjgGW065NkxcwyFnYiiSaxHDasRnPp6k",
+	"8NX93abF4RT+sibcGJHB0P/1e3vr6acvO+HO09v/CurQoXsppHnBZZyK+mVyGPCdZiMck0Nows2oWAM9",
+	"DMIAjirJROxAUizqvzJxEXSC/2+7INxteqq37fy4nknys5idxPWL6b47YVdihqjSsJQrMesn8Z2XcvIc",
+	"l3GkpOHDhYAZ0pA/DzQen/lZ1CD0a34liH0R82CaXwggZSTfTkFZV2LGLjI1Ln7BQ+5J4GzFjz6/SyTb",
+	"3WcjNc0cq9Rst72DzxyXEz1JrKnC69hGYjQbC635pWAqc//Uh4w7KAK1IzfsSaluNkOWLyUTeqKkFoxY",
+	"PItq+HuHITtHLtqTNK127PSwvHH8MGdxcnEhMiGL1Saa7bef9mRUhvOpmGoRR8RoC3Lcu9gZ7sZPxdYT",
+	"/v1ga3+4E289FbsXW22+M9gd7sX74uDCIQStvECJisAo0e6Yf34l5KUZBZ3dg4MwGCfS/b0Tlii71/u8",
+	"u7PV633+/vjTf9cT96tknJh5RHkH56CTP0QTv0vxvVpOd9AOYY3JGOTMTruNK7R/hXX8/zUddhPzt7iw",
+	"iKLtkHug6rcXF1rUAOTEiDEKPX2VTJqAoujlWqhUgNJulwDTrgXMOb/UPyZprXw4UuMx39ICpBlQkOGX",
+	"QC0SBdWMjbkZjoQm9SUxbMSBKmdWloxJcExSFYugc8FTLep3BF8t7ScBOCyD5Tm/DG5xvyc0fLfYH88y",
+	"PoOn2syQTC5UNoa/z0eZ4HETEhh8uggHaMRXo8BtGDh+gvs8Bv0C/gFsSEhEDT6ZpMmQw/K2/6lhjV8K",
+	"uv8SCPdKLAxPUvzMRSLSGFap+sTu9e/tTwgkQt3qow4bTzVoV4xb4dFhu1tP9tlwxDM+NMBdQffc+oO1",
+	"t56yFuuzLbtx0oOCTtDeefn0t1/2P+6f7b1pHx388uSXp89/+PD9+e7PBSv4wNMkxp3QRmH/q0ELxx/L",
+	"a5GqiSDAlY+tKxlCImSJRAYr7GBQYrIZA76csakWusXODDfwL9QcYWm605P77TaLKguMQrbf3mFRd2pG",
+	"QppkWHm015PRO5GNE60TJZ8LmYgYH+yz6I0yP6qppL8PWPRamJGK3yjTTVN1Y8cBez9S8iJNhiYKWfRB",
+	"ZPCl/CeQTvX8P2T7O214G7W248+TJLO/7rHoHZ+lisfnSr3i2SUIItCTo1NuBLLg489DIWIcf9CGr5xI",
+	"IzLJU7c1UKej59zwAdfi2VTPaCVnIrtOhuK95Nc8SfkgFVGLgd7ak1wyNREZAohuGAbFP8/l2UDFMwZU",
+	"o5mSImRaocYO/GLIZU+SGMcNbKiMwXlcqIxxNuYpkK2I8RObJD+VGQFWJpcSLgQcH5FM9K5elbtFHYLZ",
+	"0dv+0JpbwqJXS2NvbwukJpX/0tLxJAMAmYQo3eoifW6W8rdkLLTh4wmsK040gD0uMQHLUqvqPo4GhaRP",
+	"TMt7I+imyVAEYSCnKZ5j5crgZHbo1MUVtcIwSHSfx+NErrbA6SReHwq3Psv9vVBoS7v1VuJBLfThXpq+",
+	"uJuqwT/F0ATuLnKELyAjjuME0Jun77yjtHvzOHIZ6sEzNQgKOAYDNfAXR+/DRbGEHtWTWwSa5zT2DQz9",
+	"yhPLFYiGE6sH/SLYxUKahJNYKm+RO8JYtEz8DHwPR/e1GGbC1AttdzGkMS12gio02D2kZTTWtOIkbvk+",
+	"+8PL9m+ffxnvDr7nOy/NU/1xvHv95pfJyx+u9tJn+8PzJ7MXO9PTtnh+oGp1Wx8utLXKohuh9A4lci14",
+	"9MpaUA6oquYz4ZeJ5ASnxZ94V4ys3ZAOSl9r3M97pKo1KcZyNeBCt6iq+m/s1JBHzgaXs701iMcnhhrk",
+	"n98wmgfujb0LlOO6z2tw/CPZBunWqI2aaHajsiu8UQIbR2kpQdsBxAaJCV8J4Cy2TDJ+EG5vjRsrqLph",
+	"ABalPugutbvrDtTUsBt/j2B2hJdAa4vn9sgIzWLGTU+OlTZMySFoAuNETo1gE5HBV0K4doOdktRAq4yQ",
+	"pnA3GK2CVYQWhFQVUsrtQbncsvKqJJk8RKhA7lMjFq4oqcqIejeMYxtWy76YmmkmNg8ZJ4Pwchy8b3ji",
+	"68uAEtfw10nSvxKz1Wa2uF4veAA6idEivVhb6PDLq37zxak/3rv518Hg++Hu5/34ifjhon25O9r/55Or",
+	"H8ZtuTvZ/9eT7AfdNrvX+zdPPv8wa/+xy/cHQckqAxMsF1cWFLTHZli+sSdVxRKythEcNKBAeZMyuRyZ",
+	"dMaOToLQtyc5a02tPanXO6tDFlpIg8SkbawhM/OzfRih6dazXGxmw1FyLeBeWrcvelrW+est/KFnmFjN",
+	"BOUvuHg3LCatXe80Tszxde3Fhg+NyvqjZRZ8uiPyoclZO/J+qexjYP68uHY7DxXdCC94koqYpeoykWwj",
+	"MupKyH6i9VT04dE0gyvvzUhpwQxcgI31o/UkrYsmhymGKU/GIt6smlP5qvcjz+pSz3XpPU/Z8cyHS6wm",
+	"ekoQ7wQvRJqi2lmcbvOrL4M6TQV9OSsLaxpNH1lCRDkunMNomBpB7qFAAVa6/CwFqsl1ojvfCvPtlvYS",
+	"ltGzutbiOP01LKaAel6Ec67BifLPPRg3sitazovK5+n7cAn5SE8JcmNiXwsZe3+CrxpkCY/jTGjdHyh1",
+	"1edxXP2JLt8FUo+F4TE3vHhA16d8Pvqz8pQuV/1MGf9X5Ai6n4lrdYVTzHOIIHQM2pvB/pC/R1+bZOo6",
+	"iUXW18mlTBBsBUpXoDCHy89UPCsTwRGX7EawsRCGGTVWWaZu/mdZNB7kFvt1hOOzTPF4yLU5FRpv8XO3",
+	"EjWVprSYvXlXQH6Sq6Ov9anM424FB/MPh3YpdQhoXZ33ZzLzBZB/Ds/48ErImMWCLMXZSvy+0aT2TA3Y",
+	"SyWFXuUzdzHSoNN/NSWAX67iNtF3NsEVrw1mq2/imqzbVQRc4rBbxdbnn3Ho/EgFzJrNfqWNFCtcgJd3",
+	"sAeWNKA6rJu3GOaYVLEb0sn+HkxmZoR7HdDngk/zJsQy3i80gnhDv85+si5er46pq5se7UE9F3j69be/",
+	"+6G/tayk/kcWLLten7BhCauzZPu1B1Mn8gUtVSjsSu5gFayEgslEZWywBvmwM3sTnQi4Z/Rz/rNXOlDL",
+	"RZsoKww0Tv2tkNj8dlZnpxVEXhIv9hXkObfIOsx4vo5kLmtHa+tGPhAbxfZXGifQe+r0vSqmrHtNdD58",
+	"dwmsu9Pl7nx/Q6ROo9nzAhzQdSv1Pff+u6s48f2vmGzW518furlZMhjt1iqlpnIbqcYSwM1lzksfhEHV",
+	"Px+EgXPNB2FQ9coHYeCc70EYVNzxQRjU+eLhHd8LD5OWHfBBGMz53uFjvtc9CAPf4R6Ewby3vXzz8Lax",
+	"2L5nr74OW0rHX0eX5WCL+butizhZGrCBtFBdDb1eO+/1fbrKKZ61zgSVaIps/U6zidJIjC5qZMjTVGTf",
+	"abAtHbJM6OlYMMRwlpiaANiVQ1vDAO62y+i/EhRuT6xlIRB1WPSl586xF3SYvXjdRi0WEd23rD4bdXoS",
+	"BtOvMJZCnm4jxrW3VaaFwFBH2iQ+GHF5KVo9mc8PL5Yn7yexho/+3mq1PoWsF+AVnhv4rdVq3UZsA+5A",
+	"PYlWvTHPrkTMphJGbYYMXQVG2XhKHiPEwWQ+TBM40Io17ovP6FY1n9W669ayjhY8ZyGiF6avqopECBg6",
+	"+vPNq6X7CGJGI0Hci4Gp0bYkxWfTbyKVd1wTbmgWIX5EDMYzk4yFF8ZKrzsDLuUMjPhkIqSIv4ZmmixY",
+	"/pobwVa1XlVoKT8PRzAFg0R0rzXy+C9XybspNHtZHB05KLXhmQG4qYwJGcO/MDC4BT9stWpt05628mS/",
+	"pKzsloHMt/5obz3tf7L/aPW3Pv2P/MdaXvVC8NSM5rFOY+ScD9YRjpzV5HbczYxbbyUIdlrtVnsphtjl",
+	"+TMvvtPXBYB22ftXJ8/LIF+oF/kh0k/K5/BkDtu7Wy9e/vz6zbut8w9bv336svukXlicyIH6fCxNhrok",
+	"T9O3F0Hn91WtcNVjs8x5gYfXCgPLqE0RCI382ffQEBO/a4hB5cDcwubP5pMDQj37W9tE6QH0oa7EnnVz",
+	"yZX4dSHOytsa2MvDohWQUhXeVS2CRIv+2uYPSWb9vlELw+bJ160kZawlAtT/EFgYoEVrFcOoL95XEdG5",
+	"j2zx4DPvFrWGcXRdfSEPqi5xr9+t8Q6kQJqgFr8SzhbwX8WqToqFr2T4R11aXAG2kFCuopD4x20BtgCN",
+	"74lCG50I/wbyJE9Uzn/LO1shasR9wYYXXPN0KlZ95wMOrgkbCtyHFq3ZRqMVomuSJSpLzKxqQqlaN+Yo",
+	"0X1xRcPdvcFonrlIccPwsZVDmRira5tadiVmZVE9Si5HNeai9eTSqtAm2DS529YHwpr8ZgHM8BGk8jIt",
+	"jC+//eg6AmRcC8D1AOaznVWB98GtfunhzeHmuxJDqJr2dX+sstU8ZanLSMtHHrTrrE8qz9TKB9aOM8rw",
+	"tDRs56C91K2Vp3K5RDf6TFjspQ6Op4LHDSFD60rRh1EQi3Pdbe8+2WrvbO3un++0O3s7nXa7tbO7t3/w",
+	"5Lf7USQrOXm8MVQSgJZIoXU92WiRXaM1InPjWuy9TJMrgXvWEzH8zmWchiyKrcUuwpQ3qVgEaWIR5bYK",
+	"GU9UIjH4aCqrwUySoOi+ALYoDrmraprGGEAIGXRK2nndsi6SVOiZNmIMGU1qijapiqnZfrHWiSTRKr8S",
+	"aSQygcj95I8VxxNG1Xolljt2i6WVJ647wgRzCswsj8uoMVxkAm1MOccjAEJarjZwfsx9hLmP9ORG9Pbk",
+	"+VH/5Ozs/fEpJTy9/PjzWf/96atoE0I7NaO4EsbRkH0Bxl92M0pSAaUTNLBVegY3erD/QmwbJiqxYZEJ",
+	"wa6EmLhA2pBp1ZM5srFYUaIwi8VEyJiBZdJGK8/JlhoUfqFu2BgyLylS5ZKWBABw22ST6SBN9IiKCxQ2",
+	"9zpmBi/3aR+1nAF35n/8O12eeMSvBRsIIdmFMMNRRdI0FimoSOJ8DXXIMG+RAGDenz2iycKQU9mySDHI",
+	"CZ/ZBLF1vJ90FQx+FTpku5MxIgwG17KxaDmtHDmfAMNRjXdyncvknR19OEndvs8EhJAujUSq0fam44HA",
+	"OhROY2eZMNOsakx84NCl0GYnl/STWExSNasz2JhsKocu1qCaRlXZZDYVPmcCOGF4/QSzGcoMXw+5ZKgW",
+	"AIM6O+6eHr3ov+7+o3921H3Tf/br+fFZtOmca5h6DXGx6oo+hUkPPTnkMgZnmegwlQITyCE75jZ7mxml",
+	"WuxHWG++tjwnM9EMQJcKI9h0Apb7CJcU5YVg8vIN9AaYOXuSNqHtnGbEbSw8ujY7KGJd3gDXDGFVsfyv",
+	"FmDh3excRnlzeNmZkLE99LtTZVMIXxGx+y5T8C8WJ3o4RfejR7PTzCaI5cRbth3MGQy+irYf2ETyUDaP",
+	"IqHf+eLdn0vsIYsMHbUYYbjRixLw8k3t17EcPzSn0Hh2l3GnxRcEdxUsD909WKpIuddCnyry9L18rbVw",
+	"KPAkn7Eej32L9x3iJKBiQ2mSgh6KD++1FxUbsd6LrdpKIzhDjXbUNQwTxXbbtoBFPKXSCoLUtjhDHgwG",
+	"yxizxyZll2894d5fkQry0N6bAxzTxjDYB5TlNV920djNzPHLPNg9Rpmbneylvs4bOwGf1zCZcGl8HlKJ",
+	"I1GZqUj+33MX2P3aVe/EKtez2NDluN+g/rx2YtkW4aKPMxs2L2LnM7eXceMyr+zfdAc17pI+dw3fXVoD",
+	"psmkU3DRujOrWI/n8M7DpgoE6tgQUcFrD/+qto2vw8winYqq0oUr4ep95VXlq2/eer09/W428JIcWY1T",
+	"4filTodCziwxptP3FtmqEFsX3GUJYwqd9UZkohHH9xbjeMnUtTIzvLfDp60utlCd+7fUMkhOfzxie3t7",
+	"T0P2/vxooYWtvYKFbV5qgnVjVaW4Rlla261YLepw12oMpSJlT5Z4NupKGxResqUlGyyQKJu3Lv1xKLSm",
+	"BKTylsTs5Wjw0zB5m7w8ef/Hyc6b5ESfyNOD4dHJk5OryT8+HL182oJBv+1+mMY/PlW/fjy4Gvz0Hl4Y",
+	"DX5K//nb2cunreFuKuvOzuVxJ3IebVwo5lSaJCXBAstj9p0y/TxpNxi2IYOqGoQ5EDwTWfBpKZB9qJQ+",
+	"Vlr5PLxBJovhFLjzGaBPnun7s5hBvGeNkiddVUa2EUH68//93/8n2qQLavTu7dk52yZ1eHsstvkk2QIL",
+	"U1Sq89mTWPFJZckfyNc67Bnuk7nPtRjaxQfKjGwZQFIgtZAmrL4dof1Xi5jutrUV+P6x1X13YmvvObab",
+	"JycTkN1u6a8fHUG//Hge1NTCenG2e/CEvfx4Xt741Iy2Efho3hzD+cZFacPc6ABOtZ48gtxY3WGRTyIR",
+	"23AHuxm6R340O5SxEp8nUU+WBiYcC1zJwQWVRXSvEipcwoo2jFfFBX/vyUshXVEpbhgm8OW1BsaCS83a",
+	"my0GZqORiyOMrpI4YrAUm/N7JWYd33ILJkq37ejs+Oj0+Lz/8/GvESwrJHsumS8pqTDsSZ5qxQCHJwgv",
+	"OPuGj/TfnR5/OHn7/ixqERjsnsGUEhMUcA3DkRheufc5MyoVGZdDAZpf9PLjef/o1dujn/tnPx9/jNjG",
+	"XptpNpj1pDUsbbZY19IwZTnPAzMpmV0Sox1kexLLX1p4oCyldEe89+BI4n52+/EmVaLcafVkT35c3aDO",
+	"yvb0kKLRoVBxpqaXI5wp2m7diDTdupLqRm6riZBJvDVU8iK5nNKxR2HFEB/SoXomZ2Iu/gnnR2WU6gAV",
+	"6NJ5nQJxhD15DP+Hzx/Hz8+6bDBjHPmG1b69KWB6toGFLVgklQQsx796Eilt06WbR4nWkavajOia5Y/4",
+	"NI7YSKUxMBgETff985PjN0fHka0vihjjERgRCuBPCWF6sooiRAKYzM7o0y+6b56/Ou4fveqevI7YhkUQ",
+	"R8MeLh2yiKJuoZwxwlpPBxZJ1Xis5GZBS4RDUCYVvbtwltyWjDb0YxLbAoIOaVjX/aDRD6DIY0CFWU0y",
+	"Fj05EEM1tqXiLhNtRIZ1poHENzhkI4uYIlDrknGjzUNyvmDZHgSYKw7ELlJ+SQjRvTxS4+90yMRnwAxb",
+	"fMAnoZ70odd9/vrkjQMeHlnpwYfuq/fHEQNLCsNSlzQ7UogVPtqTPiHsfYHw2SwjLQgg4vIOp8E2WxTW",
+	"RlMoPi+kxciYCZVFTOSF8jLG4J9WyCAQ2Jgn0vBEikzDbSxL7du6s719mZjRdNAaqvE2v8z/G8wXW8Qv",
+	"YZVyJsY8SbfQQ0oaOnh/NKUu4HFrdWFucIO48xbDIlGaaQHcINfq8UiAA9hbrw4xhmwWsoFLaw7JdcaZ",
+	"HvFM5PdiBunkIXFYqvIDl08lWSr4taDjATRiJuNJSofkOWMt6dVL/N603d4bFt47/JuqS4hMECsqnjIb",
+	"/KYuOjBrIYQ3ELl0RZSGTE1Iv+7JBZLUSs/NFUQ50PXNSCGfIrQtOxMK5xxWb/U5p+V6PamySy4TjXDA",
+	"EqgVvh42eVWVFEucqIfwN29W0HrS7a5OQ7sZJcMReixQHg9I30LWkOtP4JGAWpJWi1jIFPBWWa0MRcoJ",
+	"VbOUPUkV0LXJBB8TD0aQjqkOvlUWEsOyqdSIWecQH59I9znNNgYqToQOGbom8Ovo6C8Kw29S9VXgoUi0",
+	"iaRq/m/evyoCx9nG+/+GogCbHaanw5FXVxMZbV3tUkCFZDhCZNBGZX4oAS6YKcuyLMnR3gkcLrojAeUh",
+	"hEmuE50MUizgDfzWMwTZQqqqJxHe+hDG2OgFkWoEUO7YFp8TbdjGfnvfilCoo7qJ6zjGmW0ZV0R2r3Zr",
+	"iMVbkbxcaVeb4oIvQOIJpLvMJqIXQEJKniUDf9j0O/qjyH7qBbe3EStXGU/inrTJQJFf2TOyGqa30qLg",
+	"KUlIAEsGF2x0jjFgLpcqm+UVaT8bIXWiZE9Gn7eKgVtuYI7j/jkBK+ywCP4PnOAmS4yAs43IcUgkhvwt",
+	"CpngwxFD05qIsQIaiVEFX8oro5EHD2ndTqKFweSD6LR7ftx/dfL65LxPnO+oe37809vTX/Ev0X93fNp/",
+	"ffLm/flxdAizmlHOChWWgfUr82haCdvwpV/BtogblLQpcnTiTekjUhYAiX4kklUyRL5FbknAMveKdxhD",
+	"nmWJACXrH1t52t0W/hcg6P94CtILWGJEqlb5mRYmsnIFufq1DXeg4010U1VdK1G8krK2XDtYra3VwMrk",
+	"1yfnc1IYOI9W02woWiq73LYv6W0Yi1EMJi3E+enx2TnwUy/RwWVL3IYBfIpPkqAT7LXarT1KvhnhHXob",
+	"aXW78HJd1hXW7MIgjYcLZoIcyNAQIXiVaNMtKkMWjS4aEhWKIdsIMMxUWDLQlki//VSplL3bbq9QJ3u1",
+	"4tJFFc66wtJsgm0CLpz+AnDdb7ebPpqvctvWuIbRO2uN3ltn9O7TNUYfrLXugzVWgs6T8ZhnM4sYc8q8",
+	"DuGG5VVeIl84oiFYfmpZYtAJnDl6ovQSBMVLkLUYiNhdY5MifsSlJwwFkjvxHOpoM4fcVOeja/19Vma4",
+	"5O77QzuaxpWC9wvJ385h/M69T51X561B/KJUG8CqsAt8awTQXocA9nf+8sR1aukKBaFFz5WJCdUH/GCJ",
+	"/29/Ibq8JU/TOpzcb9gDXHoC0UTL6BRLw4uLCzHE2qy+4Q81K8wydbVa50iTou4fnDRpmtVI856F0RJ6",
+	"rKZqf2sUuf/3osgjPIWcHvN7J1w1w/LNE1Ree8dntnbVvdFufldeSZsrDHOgrULxZRuya606EzNjaQIX",
+	"4hsb6QshiChMc7muMrjSdfKdu5qbhSW24mLoSc8EgVd5sFLQzG4ZAwHPi1lIdW7QPKmE619d/yyK2i5U",
+	"QH026cyMf23a/2aVVy7nIB1CHprQhmzXd9Jgv0KwLqf67S9UWvyW6D4VRqygLs+X9uZUSb3Fur7tvVQZ",
+	"M5qXyaf4wKPJYI5g9heUz9bOCfWIz/evLwJgazD6DrLnq3B4ObPNmy0uwndClC0SMvegry6/VpK1Dyck",
+	"n14eiEdSz0bf4+USQvGwbaDLD0I7JuRhgu0qtzZLFQu2ge4O38SsmZAuByDJehL1YDQ7bx56E6bqUoNV",
+	"0RqhQbh6fluqkQ1Js0pCQP05ieM5b78nicktl1gnMdmjwYw2s2kAFnHgmzV+ey2caZkiNRi5qTbrJLfH",
+	"J2hdwbeiSwNe0SyPPOi+edBx7leoUlGuOmrFLnh2r/owBTBsFfFlD84pXLb6ItMTETKovegwKwlf8sBo",
+	"Re4SsRLf6ckNrq3JucQbo80qw3GivY4uEVa45TOC10PT5drmpwKwjwR6/0rCJOXDkpagHRrcnSC1y6xZ",
+	"37fwkzCUl/OAaEgTNOAe+q5068Fx55s0aMDeizgMF6MRWkM+UqRXAHjNixDix5yDvxFN7B1Bf2cx0qZY",
+	"k1sbG+2QGpRL8iSjTs8oyessB69nfzuzQV7X8s+zG3yzd/taeDTf7h1+3t1FZVNiXeUVP+qlohVYf/yV",
+	"EBPtuqPqnjx70d2CUKI4uQSDeH5xdwFoxY68RuVuiz05nGbYWbwpGia0keGJcSHhoXcjhwBMCkgpxea6",
+	"GBocwzacf3/5lS2CECOIX6HwUkvVENLqVEGKXOI2Wy+CbOfuuxMIrz3DCITuT8dvziHA+KC9iYd3iP75",
+	"MaZAN0TDWAXJBoK0KH25J51hQ/cnIuvj9FG95QNZiojqdCfrKizMHg/gkPA7vP3ZzsJSI7UGcXklZlg1",
+	"ZaiyOC9u4nVGe3B28x/gRkAI+/FxLlqWSHlNpuRrY3PSdiVj4f3bB1/PPCr5Jo2D/ynmPgpDrZd1d0Ok",
+	"tW1/FWMeYMt2UbZ40ZVAC9e2Hce7IjpW+zToZMoDcGcoiFA+DY3KmKUZ6uzVELSU97iqUQHLK4Lu5rQK",
+	"m5WbaGwZ33KpPK7ihA3oKjUbW5G/Vjqo3YaLFjGYeZa6plVUupyttg5n6lg8P/bLIxPlslVUm6utv4y/",
+	"lDpebgm3OJQMxlqI/o01cR8MzQo4DFrEn2gACbo8vBRWVa+On6JFTjPO/CQLazWvBq2Bm/wmU/LSqqlg",
+	"oOvJqcSEJedAx4jxQqe2Vqs0ZZfCFIHF++0dF1zek3bn0mQzVtu/sq59petW6dpYUvA2XH61YZdToTWa",
+	"EMsxuMAcbYysi7LVU4z7v5imICZ0pyfp7uyH/3bfn7/ww33Zxk57k9nVUR0qEDG0kJ5ELwf8QLlELjWD",
+	"kreqn+0+f356fHbmf94q88X3679HpyRdGKGm6w5canqSoptDm9tD46Fi3jQj4WGMGE+s9QACd4ts2JtE",
+	"xuoGukhfY4Q51EEqrYM+QJ8U2kKRHDz4AXUj7U1LZZkYmrwH/flobgf2KCcC3gD4hF69Jfi1SCJh0fnp",
+	"+7Pz4+f9d6dv/3FyfGbTVOFpYlzQucRA5x9VdsOzWMTwr6jFzjxbicsd42wAKXgidjW2KAkKk7A2Ijya",
+	"F92zF/2jt2+O3p+eHr85+hWitAdiplCh54D+hFfY00XbUPJdhiYhjA4xsJeD9h6L5tuX1F6eTgDtz21i",
+	"8ENcnUpZ7X9yMFc5WbxWJIBV28/DebwpNQoP614MOr9/KjmXPg/nArB8V2g5z6kkWcxosWAxI5Irfo2n",
+	"WsX1jDLSIIU0TfNI8Trd88hvnLaWPo1tu0AVW0XjgQpIPyapEdkqo78pRcpvhLdQi3Kn8nfWoLwUSFQn",
+	"EtEQZ++X/rqjHZP53bMxj0sznsJLM7ZBXeVsSKDNGX/KItc7K2qKsLenvTY5lDtxWYy8f+lR7vr5J1ve",
+	"HGwabG4gOlCFDEGS2/QftgOQtlUpYIIcUJDSBIGnorGMjX1ru+6V29uHJrK/WyB/N44pdbxCwrM1qdYz",
+	"9Lnh25Qc2CiujrgWW4nUQuoEyVZPB1S6xVYDBeUTb/MRS9w9JyxFLlNenPdZthH9/zaNrh/Za4cRGU83",
+	"D1kE+4nst7mctdgzMeRTDenG1qgCiWmgXtot2PtPUUwgz3cccikVBD9QAq8tiPDT8Tkrtu88D9Eho0w9",
+	"rD3B0GQEK7QZmWmiTZ1OSrVrmyX1PCkabIulsPQqaB3l4kxFK9E6M4n7s+AJi+srzpXauWdlYD1F46+p",
+	"OiAmArr/vXUIQvRaLWJNJmQZTpkL+VlFTU6Gn9HXSdZeumhjeWDyhzqZdqkEXjYHM4xpnCPYotdzoU48",
+	"NJIVczY6xci+k8AlHceKRwfGcpws4FovHdmGVheGET5t3k1WhvVi8cQek6MB6+J2EXxK1cYp/XkotxDP",
+	"HnFrOW79JAxaz75a57pbSoc9Rj+mdFprocZgPF3St0Jf1wqxgDGpMq6hN5iqteFgjY2q7bej/D5WaWkc",
+	"ueh2Z0KJY812sJaHx3/rdCTKjvRx/8EuX/+eRMxVaO7fkYq5/3inWi2OtUZyqIlJxok2yZClagjhDJt3",
+	"v2wt8WXnfiaKlyArv3OiZgIt6BhPQb4X/F9kXd03CVyNfBt7BH9ETNtSntb/EpK93TVdKCVukkm+0qS3",
+	"xT7aNEs7YUhhZnZdXrIKsBN6pydLDRxQIgqJV76JyBIVI3PZabOo1AY96rBM6JkcjjIlcT8bKYXfYVip",
+	"vYcN1GeK39zMo0oTORW0ksjr9Buh37QnLZ9hN+V9uLI8DrqxSJNr9OMlEgvZJYbKurfYW8neKW0uM3H2",
+	"yyuEGbzWkzTKuJ4+8IQ2jmcOm9QmgfZzU4mJM3Q8FKPDTU/SMKOYkPGhV6CJIs9omXRexZsJ1LizgW68",
+	"J+l4i73hoUPDbMWo1J5xRSvcidszYhOOJ+4qVmEnENdJyELC1npyeJcqebk1UWnq6lrBmmwlcVfdqsDY",
+	"G34lWALVTTnMaitiYZrCxn57h1A8Lyxp4wgxQ5gazRUVJouMInzk3KaboUWAKR6h9Wrm6OuKAGk7NdSx",
+	"BC9e7pwS482mTOGmSI9l9+ALd2GuL6drFMLSORkI8LYJtkR8saBuio+Ax6V7f943po01jamK9ZP2srLt",
+	"c2XkAZvsuRllFdimRbiWczWr2Gn76zho+wupa+n1kDf7hYEVKI8t7RcCGQkjRBp2YQV/gnOt/dcXoTwu",
+	"x42VQJtznI2cgfgylMaulgRAY7eJoJtjwlgE1jUavUWDo46rINp88uDTfsW12ULUgQpuFI1AjHjTis4U",
+	"nRZSuDjqme1c32LHfDiy7BSqCkN11MQySYtZ8O8IB0T4byCIPFsJewNGxO1wBTDBy7O3b1rsSI3HuGQs",
+	"Z4krpvZ3WOYYV7RhOzdFxx+O35z3z85Pj7uv+z8fH7/rvjr5AAVjdw6wJjBzJYFtVeVMmGzWiRiPrxMt",
+	"NBtBYAOcVM6ubLZqJtykrtd8BVpfrwBQQUTg4KX6ibVyBqVaWdbghkCwknEIgLWF0OmQtCkKmYOo8yQO",
+	"dpyrj14viZyQTTI1VobeigX+E44Va5OicKWT6knNZwAnrXBR8PSwDMGyHqYxSAX8M1YJ6Elq7LiBUUA2",
+	"RBGeXyfihqofvp0ImacBwyxzgroUzFOU9wNEhxh5H1X8QPmQQeiONXvzNK0dj6OgvmQllr6+wl1P1oXT",
+	"Ewa63/RQTUReetiWFsb8hqhWUp/h1u9ZVgP2paAaWaaViaGA5h+HzGANogn8EAs5tOX9nDbZVKi9RCIl",
+	"qVnp8//py06487Suuf8KYnKO35U7CRCNs912uw2Ik8Qdtr9rWVXHZWu1bE+WngRGhMUxLTUHnV6wv9sL",
+	"Qlcus9MLqi/hQ9e5Ake0d14+/e2X/Y/7Z3tv2kcHvzz55enzHz58f777shfc9mQJFtUdNwtsi/CPcnkF",
+	"Wz0x0TrJvHGGdLV1BhAlCrqrTB4Jnppmx2G34HAoVHjeXRQjbJC+tWN6utZc+oJmeEBd0c7QgHc2xyrR",
+	"JGpb6x7hgkikV8m1kACHSaYGfvCFheqCE5BKCv8EtqmNaaMD15Uith2gXDtSzxSAUnmcXMJ88SHG5OW2",
+	"BSiwip0H6ur2u/r72KY41YppPtNeFShdquJkhRJ2aK1j6z8JU/RcfsBDLyZZeu4IWrq4Z/ziIhm2/m2x",
+	"a/mqvwpl0IzSiCt40lgZ2HJ5296aacONqCQZ1QetneAEq6RKePXcl/Ulq7uN2u5gYJOqv5M2dgRdvJo8",
+	"dWO0aPZSy7OVsO7k+fK5bW/UhErei6xpdhj3d0mWQIRaM3UZsfxvHOuXI1RDP8DGDApiDyuJf79DaS0z",
+	"eeNNcZj3L0hnZEam1Cx1wahxvaO1mhR8N89aPOWhqfivREEWgstpyEHvb57xXyeYhlwyLUSpmzqNunuU",
+	"LFzjta2/RZhoQ9nKDRPybgwgEVzCNHg3hskkIaU+Flt5g1rKqdbYC5Xu8vRR25jTZpXk7VS+0/VhbXnr",
+	"62813LamO/efHHPrANSgRVoAkyNCZdSZ9jHa9q8Q6oZZevb8Quzvgu5Xj1LXZASeL9gN386bFTUnIBKH",
+	"KCQkWvLiRJtEDg3LOUAI5joclXGpqaXRvDB95uZ7JOxl7fAdpE6FnqZ2+qq2URD4RGTFWTwS+V+IyHOf",
+	"sTtKo+j6mx8ndTXSkLd5f5R/manppJnqz4v+oq4Zjns1OvS4QYgZZPlSa2xosMmfYLJHkn+U5X9fMley",
+	"ROEavITcpxwnP5Ew74/O7ze1xowKJZ7LeBu8lQOFCXWGpYJrCljFirzY8Q4mFzHk1NRn27TAk0i3ciY+",
+	"86Hx7xgFB7zAdBDdYv6FHly+uDRMy9kBl91u0YJO0waEZlLwjILGspkZYdEBrcBvCukvtnAZOG6tkxO+",
+	"v9MO2+32olsYOUGl2yOzUWKuCtjZcff06EUfHJdnR903/We/nh+fQSdT4wwDoictJMn8TY334NmQyziJ",
+	"ufFugRuclZufhXlHVPbk+532Dz882Q/Zk332Onl2CJVpySWKLnAOa0spjNBfLLg1u+4XNM1nIHewM5wt",
+	"omTyFCTuVYVzcIUOC5SpRNVwyxYd1yTWZFOJd8IOdF4UUYfC1LxemtBYgZDNKHXIJM8ydWPvm7i4DY7u",
+	"G5HRcYcUe4ZoYstgWDzZpAAijhsS4+ZkqVUNOsuTpWIxSdVsSa5UWYZ8Ve5UNbjLnl5Olk1mpkT27Yh6",
+	"SzUtbLmh2psRCH/BdPD46+b69ximF62hYstMdIF7Tcsx6uGt5A9puaMDb76FnDuOgDLjb22982jj/ux3",
+	"fqpaLtW/2H+5mni1sn2/vV80v7UvVDubqqyyQnikhQ2ObTCJ/yS8+/tDm4yXqMOPeUSr5xGN80O7kwF5",
+	"rVubPb2T57agXi3qYtjA+qXu/W+HjXWzeEwGM4f5FLQHXl3UcGBqNsgrfrLX3BaMlK5KRA+9u/n7VOYW",
+	"Q+ExmBMe9rlpsRKdlSgJ1BRRIj+VuQb0tmhSYjwZUmsHh4XlF1O8EzxoVAKUGV9GdItd8o8EuYwg4Ug9",
+	"zGzwkLLKFXCpY7Tu/lcht0k6exh6O8dA20k6o+xnuxGVJZcJ3O1IZYPSzanQJanofEFzQ6lhOXSI5tSU",
+	"u/bDJdo5MbriY7Iy7Dt9aONb3Wj2T5VIb0R995dJOjtX37jhClf5bZqsCCH++garxyTGJUmMM+pufjcF",
+	"YynbojCrh+FbzcKbrSu7F0nu9zJ7lN1/J9k9lV8hvW3S6YImI/jcn88mCPAM3UUb4JWxX8nLCsbjRG7W",
+	"BzjZDy4zh0XOgocm02w4guQEN88hizDc0T03+SK5oSYooBDnb20kcphOY8pGwRLZNo3UluKH1A5KcO2A",
+	"j4nkc231aPvFupj+knHprxQvRQeySsghAvmxPwoFXeZNgKwlGmtNQLh4NcjQDlwtzNAO3v6Sx+qtaHSh",
+	"8WvYXGptLeejh5YddoYGweHMQI+yYVVDy5z3bmV0W/eOQSeXW1lqMHXb8sf11Sfv203a05kw1ickDIes",
+	"DmyBETmWHGEtiF4AYqMXREUrIMqb70k/cd7d1Ipv2Sx67NgZvXt/3pO1G3Tjo02QPIyXAxnzr0Gb04tp",
+	"moZWcoHkSbQtjG07jdY346Ha27g321Mcam/XXhm7tPOHJ1k70UKNL4eoPQ/S+R4JeYVilxZg/E6kPK/J",
+	"VfB1SdT6fcuQQsNr9nv+RwaTV9jKn+Wb+g/pKl/yY0E5mzzmyy9S8Y1IOcfmG4nq2KblzzCe4ZqnU8E0",
+	"ymvfCtisf712Ezy4HpbPtIytuz0/YvRqqhlcinN1wEPoPxmFG+rooS4VXYkZaU2IoRFUZorkNE0ji7Kk",
+	"e+TtGW2VpHndaajGwvZZpoIUMKDME10YFChGttVGp9zH8PXxefd597xbNDM8f3F63H0eUSrthgtBOmhv",
+	"UoHl8lsY9FR6LY9/wvcn6VTTtqgxyPvzH7d+KL6682Tvh/3NkA2UGVXCnzSpklZBHNoGsJhRYvePqd5Q",
+	"1AjLXFE5i1Twa5CQHTRM8yH5B6kXIC6jJ0kxLepdIMwTqY0HPdsMm5rtwNfRwoFT9KTAohNMJJR+vJJ+",
+	"CZCjgny6B4IcQikObVkWKk8RYVFFWwV6DGW4Ivx/1OnJyO256AxJ50tFLPKnCHv/8WZI6dG0yY1ozD9H",
+	"LluH+zq5bXEJldY2ItueMzoEu1JP0oli4nVeoy1/3Qf+mF+JzQrMYmV3DFGPN/ReYkHJLCR5egMJ3ROu",
+	"tdAdwv/84KheCrfnJJWLE8trv9jmM5mtUVmnsr+b1nH4+/fTuM//e+pDlmdfHM6DQhKd5HDk2nAZf3Na",
+	"039CWDCq8cTQbXxGcYm+5xsHfRj7aK5nu7Iej+tEJ4NUuHuHbXQp8dJhVtCaarto3j92H2Nx3EVobetd",
+	"IcN41JvWiR2yuImQ+3M1pto6ST6x5LGXE461Wqxn4EosDr5dBaPQc9987bibY3IFyxpdV3LXo6+32Rqr",
+	"Ut0cspQbkRW3NG34zLqe6t2RNPPpn2JPXuiRfKFu2JhLL7b2RmTCFt14JMwV/ZBFTgNWS3MI8gABRfXI",
+	"f6dwohWwv5tvAOu3Zi7EABVgboQ29aTRaorhyQ2yjyE8jyE8jyE8TSE8JYNpmdDuVSGdyof0Sp16NpIG",
+	"x9Q8o3jvlvTou/lrI3N+kF/pvSnXQfsSUP/lLnTZ7Pz+CZRSjj3j81+gVBpaqeozyRJbcDALwmCapUEn",
+	"2OaTZPt6BzHZLnBODVyrW2jLi4qBVdWlb8k4JKYesrz6Q0jWQSzaQjkshbMk/6L7qearR0rCtpEWNJYq",
+	"TgqlNCxoECao4HOlDlLd118vqSTl6tEkmRfZ1vJz0UDNqb9F5JEj8TSDKru2zmeqLrEvZVF1XmVsvmxl",
+	"q9JJXzfMUmruoBuar9oP5W0d6j9lMp6koPQIrxFK6dzjxNS8+wp2kmLkVffdCdlfAYNoDKWgHp34H5ok",
+	"WzCq5ltdahkO8WSJNsRDD+lvSqf1PwO/1q3HFZ/kkmrseXUFfXDYwoK3n27/3wA=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

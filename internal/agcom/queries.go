@@ -33,6 +33,7 @@ type ReadTx interface {
 	CountAgents() (int, error)
 	// Agents returns a page of the registered agents by handle.
 	Agents(p Page) ([]Agent, error)
+	APIKeyReadTx
 }
 
 // ListMessages returns the messages the caller can see, newest first, or

@@ -58,6 +58,7 @@ const (
 	DefaultMaxMetadataKeysPerThread  = agcom.DefaultMetadataKeys
 	DefaultMaxMetadataBytesPerThread = agcom.DefaultMetadataBytes
 	DefaultSearchMaxScanBytes        = agcom.DefaultSearchScanBytes
+	DefaultMaxAPIKeysPerAgent        = agcom.DefaultAPIKeysPerAgent
 )
 
 // Config is the server's configuration.
@@ -136,6 +137,8 @@ type Config struct {
 	// SearchMaxScanBytes bounds the bytes of candidate subjects and bodies
 	// one message search reads before it answers what it found so far.
 	SearchMaxScanBytes int64
+	// MaxAPIKeysPerAgent bounds the API keys one agent holds.
+	MaxAPIKeysPerAgent int
 }
 
 // TLS reports whether the API serves HTTPS.
@@ -217,6 +220,7 @@ func Load(getenv Getenv) (Config, error) {
 	c.MaxMetadataKeys = r.int("MAX_METADATA_KEYS_PER_THREAD", DefaultMaxMetadataKeysPerThread, 1, 10_000)
 	c.MaxMetadataBytes = r.int("MAX_METADATA_BYTES_PER_THREAD", DefaultMaxMetadataBytesPerThread, 64, 1<<20)
 	c.SearchMaxScanBytes = int64(r.int("SEARCH_MAX_SCAN_BYTES", DefaultSearchMaxScanBytes, 1, 1<<40))
+	c.MaxAPIKeysPerAgent = r.int("MAX_API_KEYS_PER_AGENT", DefaultMaxAPIKeysPerAgent, 1, 10_000)
 	c.MCPSessionsPerAgent = r.int("MAX_MCP_SESSIONS_PER_AGENT", DefaultMCPSessionsPerAgent, 1, 1_000_000)
 	c.MCPSessions = r.int("MAX_MCP_SESSIONS", DefaultMCPSessions, 1, 10_000_000)
 	c.MCPSessionIdle = r.duration("MCP_SESSION_IDLE_TIMEOUT", DefaultMCPSessionIdle, time.Second, 7*24*time.Hour)

@@ -47,6 +47,7 @@ type Store interface {
 	eventSource
 	credentialReader
 	agentReader
+	apiKeyReader
 }
 
 // Writes are the use cases that change something (agcom.Service), as
@@ -58,6 +59,7 @@ type Writes interface {
 	readMarker
 	agentWriter
 	loginAuditor
+	apiKeyWriter
 }
 
 // Options configures the HTTP API.
@@ -151,7 +153,9 @@ func NewHandler(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	authn := auth.Authenticator{Keys: o.Keys, Lookup: o.Lookup}
+	authn := auth.Authenticator{
+		Keys: o.Keys, Lookup: o.Lookup, APIKeys: o.Store.APIKey, TouchAPIKey: o.Writes.TouchAPIKey,
+	}
 	srv := &Server{
 		store: o.Store, writes: o.Writes, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
 		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now, encodings: encodings,
@@ -180,7 +184,7 @@ func NewHandler(o Options) (http.Handler, error) {
 		cors.Handler(cors.Options{
 			AllowedOrigins: o.CORSOrigins,
 			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-			AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"},
+			AllowedHeaders: []string{"Authorization", auth.APIKeyHeader, "Content-Type", "X-Request-ID", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"},
 			ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Mcp-Session-Id"},
 			MaxAge:         600,
 		}),
