@@ -45,6 +45,10 @@ type Claims struct {
 	ExpiresAt time.Time
 	// APIKeyID is the API key the request authenticated with, if any.
 	APIKeyID string
+	// Provider is set for an access token of the identity provider, and
+	// ProviderAdmin when it carries the admin claim.
+	Provider      bool
+	ProviderAdmin bool
 }
 
 // verifiedCacheSize is how many verified tokens are remembered; the least
@@ -305,6 +309,12 @@ type Authenticator struct {
 	APIKeys APIKeyLookup
 	// TouchAPIKey records a key's use; nil records none.
 	TouchAPIKey APIKeyTouch
+	// Provider verifies the identity provider's access tokens; nil trusts
+	// none.
+	Provider *Provider
+	// Register registers a handle seen for the first time in a provider's
+	// token, and audits it with details.
+	Register func(ctx context.Context, handle, displayName string, details map[string]any) error
 }
 
 // Authenticate verifies token (a JWT or an API key) and reads its agent's
@@ -314,9 +324,12 @@ func (a Authenticator) Authenticate(ctx context.Context, token string) (agcom.Ca
 		claims Claims
 		err    error
 	)
-	if strings.HasPrefix(token, APIKeyPrefix) {
+	switch {
+	case strings.HasPrefix(token, APIKeyPrefix):
 		claims, err = a.verifyAPIKey(ctx, token)
-	} else {
+	case a.Provider != nil && !isHS256(token):
+		claims, err = a.Provider.Verify(ctx, token)
+	default:
 		claims, err = a.Keys.Verify(token)
 	}
 	if err != nil {
@@ -347,16 +360,25 @@ func (a Authenticator) caller(ctx context.Context, claims Claims) (agcom.Caller,
 	if err != nil {
 		return agcom.Caller{}, err
 	}
+	if claims.Provider && !status.Registered && a.Register != nil {
+		// Registered, so that admins see it in lists, can disable it, and
+		// find it in the audit.
+		if err := a.Register(ctx, claims.Handle, "", map[string]any{"via": "identity_provider"}); err != nil {
+			return agcom.Caller{}, err
+		}
+	}
 	if status.Disabled {
 		return agcom.Caller{}, unauthenticated("agent is disabled")
 	}
-	if claims.Generation < status.TokenGeneration {
+	// The provider's tokens are the provider's to revoke (or the agent is
+	// disabled here); the generation counts AgCom's own credentials.
+	if !claims.Provider && claims.Generation < status.TokenGeneration {
 		if claims.APIKeyID != "" {
 			return agcom.Caller{}, unauthenticated("API key has been revoked with the agent's tokens")
 		}
 		return agcom.Caller{}, unauthenticated("token has been revoked: log in again")
 	}
-	return agcom.Caller{Handle: claims.Handle, DisplayName: claims.DisplayName, IsAdmin: status.IsAdmin}, nil
+	return agcom.Caller{Handle: claims.Handle, DisplayName: claims.DisplayName, IsAdmin: status.IsAdmin || claims.ProviderAdmin}, nil
 }
 
 // APIKeyHeader carries an API key, as an alternative to

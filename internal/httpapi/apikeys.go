@@ -15,11 +15,13 @@ type apiKeyReader interface {
 	APIKey(ctx context.Context, id string) (agcom.APIKey, string, error)
 }
 
-// apiKeyWriter creates, revokes and touches API keys.
+// apiKeyWriter creates, revokes and touches API keys, and registers the
+// agents an identity provider vouches for.
 type apiKeyWriter interface {
 	CreateAPIKey(ctx context.Context, caller agcom.Caller, k agcom.NewAPIKey, secretDigest string) (agcom.APIKey, error)
 	RevokeAPIKey(ctx context.Context, caller agcom.Caller, handle, id string) error
 	TouchAPIKey(ctx context.Context, id string, since time.Time) error
+	RegisterProviderAgent(ctx context.Context, handle, displayName string, details map[string]any) error
 }
 
 // CreateApiKey implements POST /agents/me/api-keys; the key is shown only

@@ -71,6 +71,8 @@ type Options struct {
 	// Lookup reads an agent's admin and disabled flags and token
 	// generation on every request.
 	Lookup auth.StatusLookup
+	// Provider, when set, verifies the identity provider's access tokens.
+	Provider *auth.Provider
 	// Hasher checks and hashes secrets, a bounded number at a time.
 	Hasher *auth.Hasher
 	// TrustedProxies are the peers whose X-Forwarded-For names the client.
@@ -114,6 +116,7 @@ type Server struct {
 	writes    Writes
 	keys      *auth.Keys
 	authn     auth.Authenticator
+	provider  *auth.Provider // nil: none trusted
 	hasher    *auth.Hasher
 	streams   *streamSlots
 	keepAlive time.Duration
@@ -155,9 +158,10 @@ func NewHandler(o Options) (http.Handler, error) {
 	}
 	authn := auth.Authenticator{
 		Keys: o.Keys, Lookup: o.Lookup, APIKeys: o.Store.APIKey, TouchAPIKey: o.Writes.TouchAPIKey,
+		Provider: o.Provider, Register: o.Writes.RegisterProviderAgent,
 	}
 	srv := &Server{
-		store: o.Store, writes: o.Writes, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
+		store: o.Store, writes: o.Writes, keys: o.Keys, authn: authn, provider: o.Provider, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
 		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now, encodings: encodings,
 	}
 	public := publicRoutes(spec)
