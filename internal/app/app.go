@@ -111,7 +111,6 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 			if err != nil {
 				store.Close()
 				provider.Close()
-				provider.Close()
 				return nil, err
 			}
 			limits.NewCounter, closeLimits = counters.NewCounter, counters.Close
