@@ -22,6 +22,9 @@ const (
 // concurrent callers that find the token due share one login.
 type tokenSource struct {
 	static string
+	// fn supplies the token on every request (WithTokenFunc); nil
+	// otherwise.
+	fn func(ctx context.Context) (string, error)
 	// login exchanges the handle and secret for a token; nil with a
 	// static token.
 	login func(ctx context.Context) (agcomv1.TokenResponse, error)
@@ -43,6 +46,9 @@ func newTokenSource(static string, login func(context.Context) (agcomv1.TokenRes
 // Token returns a token that is not due for renewal, logging in first
 // when needed.
 func (s *tokenSource) Token(ctx context.Context) (string, error) {
+	if s.fn != nil {
+		return s.fn(ctx)
+	}
 	if s.login == nil {
 		return s.static, nil
 	}

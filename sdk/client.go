@@ -2,9 +2,11 @@
 // software agents. It wraps the client generated from openapi.yaml
 // (package agcomv1) with what every caller needs:
 //
-//   - authentication with a static token (WithToken), or with a handle and
-//     secret (WithLogin) that logs in through POST /auth/token and renews
-//     the token before it expires;
+//   - authentication with a static token (WithToken), an API key
+//     (WithAPIKey), a token from the organisation's identity provider
+//     (WithTokenFunc, asked on every request, so that it can renew it), or
+//     a handle and secret (WithLogin) that logs in through POST /auth/token
+//     and renews the token before it expires;
 //   - retries of 429 and 503 answers that honour Retry-After, with bounded
 //     attempts and waits that end with the context; writes are retried
 //     only when the answer says nothing was done (429, 503 DatabaseBusy)
@@ -65,6 +67,7 @@ type Option func(*options)
 
 type options struct {
 	token          string
+	tokenFunc      func(ctx context.Context) (string, error)
 	handle, secret string
 	doer           agcomv1.HttpRequestDoer
 	policy         retryPolicy
@@ -75,6 +78,22 @@ type options struct {
 // elsewhere (`agcomd token`, a login). It is never renewed.
 func WithToken(token string) Option {
 	return func(o *options) { o.token = token }
+}
+
+// WithAPIKey authenticates every request with an API key (agk_…, from
+// CreateAPIKey), sent as a bearer token.
+func WithAPIKey(key string) Option {
+	return WithToken(key)
+}
+
+// WithTokenFunc authenticates every request with the bearer token fn
+// returns then: an access token of the identity provider the server
+// trusts, for instance, which fn renews before it expires (an
+// oauth2.TokenSource's Token method, wrapped, does). fn is called for
+// every request, concurrently, and must be cheap while its token is
+// current.
+func WithTokenFunc(fn func(ctx context.Context) (string, error)) Option {
+	return func(o *options) { o.tokenFunc = fn }
 }
 
 // WithLogin authenticates as a registered agent: the Client exchanges the
@@ -104,7 +123,7 @@ func WithUserAgent(ua string) Option {
 
 // New returns a Client for the server at baseURL, such as
 // "http://127.0.0.1:8000"; the API's base path /api/v1 is added unless
-// baseURL already ends with it. Without WithToken or WithLogin only the
+// baseURL already ends with it. Without credentials only the
 // health endpoints and logins succeed.
 func New(baseURL string, opts ...Option) (*Client, error) {
 	o := options{
@@ -115,8 +134,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		opt(&o)
 	}
 	switch {
-	case o.token != "" && o.handle != "":
-		return nil, errors.New("agcom: use WithToken or WithLogin, not both")
+	case (o.token != "") && (o.handle != "") || (o.tokenFunc != nil) && (o.token != "" || o.handle != ""):
+		return nil, errors.New("agcom: use one of WithToken (or WithAPIKey), WithTokenFunc and WithLogin")
 	case (o.handle == "") != (o.secret == ""):
 		return nil, errors.New("agcom: WithLogin needs both a handle and a secret")
 	case o.policy.maxAttempts < 1 || o.policy.maxWait < 0:
@@ -159,8 +178,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		}
 	}
 	c.tokens = newTokenSource(o.token, login)
+	c.tokens.fn = o.tokenFunc
 	var tokens *tokenSource
-	if o.token != "" || login != nil {
+	if o.token != "" || login != nil || o.tokenFunc != nil {
 		tokens = c.tokens
 	}
 	c.stream = newTransport(streamDoer, tokens)

@@ -542,6 +542,7 @@ func TestNew(t *testing.T) {
 	}{
 		"no scheme":         {"localhost:8000", nil},
 		"token and login":   {"http://x", []sdk.Option{sdk.WithToken("t"), sdk.WithLogin("a", "b")}},
+		"func and token":    {"http://x", []sdk.Option{sdk.WithTokenFunc(func(context.Context) (string, error) { return "", nil }), sdk.WithAPIKey("agk_x")}},
 		"login w/o secret":  {"http://x", []sdk.Option{sdk.WithLogin("a", "")}},
 		"no attempts":       {"http://x", []sdk.Option{sdk.WithRetry(0, time.Second)}},
 		"not http":          {"ftp://x", nil},

@@ -85,12 +85,14 @@ func (s *secretScanner) inspect(req *http.Request, body []byte) {
 	}
 }
 
-// secretMayShow reports whether req is one of the two calls whose response
-// shows a (new) secret.
+// secretMayShow reports whether req is one of the calls whose response
+// shows a (new) secret: creating an agent, rotating its secret, creating
+// an API key.
 func secretMayShow(req *http.Request) bool {
 	p := strings.TrimPrefix(req.URL.Path, "/api/v1")
 	return req.Method == http.MethodPost &&
-		(p == "/admin/agents" || strings.HasPrefix(p, "/admin/agents/") && strings.HasSuffix(p, "/rotate-secret"))
+		(p == "/admin/agents" || p == "/agents/me/api-keys" ||
+			strings.HasPrefix(p, "/admin/agents/") && strings.HasSuffix(p, "/rotate-secret"))
 }
 
 // senv is an env whose requests all go through a secretScanner; at the end

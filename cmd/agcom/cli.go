@@ -82,7 +82,7 @@ func (c *cli) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.url, "url", c.url, "AgCom server `URL` (env AGCOM_URL; default "+defaultURL+")")
-	fs.StringVar(&c.token, "token", c.token, "bearer `TOKEN` (env AGCOM_TOKEN; default: the one `agcom login` saved)")
+	fs.StringVar(&c.token, "token", c.token, "bearer `TOKEN`: an AgCom token, an API key (agk_…) or the identity provider's (env AGCOM_TOKEN; default: the one `agcom login` saved)")
 	fs.BoolVar(&c.json, "json", c.json, "print the API's JSON objects instead of tables")
 	return fs
 }

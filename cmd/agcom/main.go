@@ -71,6 +71,7 @@ var commands = []command{
 	{"archive", "archive a thread (--undo to unarchive)", (*cli).archive},
 	{"unarchive", "unarchive a thread", (*cli).unarchive},
 	{"audit", "list audit events", (*cli).audit},
+	{"api-keys", "your API keys for scripts and CI: list, create, revoke", (*cli).apiKeys},
 	{"watch", "stream new messages as they arrive, until interrupted", (*cli).watch},
 	{"mcp", "serve MCP on stdin/stdout for an LLM client, forwarding to the server", (*cli).serveMCP},
 	{"version", "print the CLI's version", (*cli).printVersion},
@@ -115,6 +116,9 @@ func (c *cli) usage(w io.Writer) {
 	fmt.Fprint(w, `
 Run `+"`agcom COMMAND -h`"+` for a command's flags. Global flags may also follow the
 command.
+
+The token may be an AgCom token, an API key (agk_…, see `+"`agcom api-keys`"+`) or
+an access token of the identity provider the server trusts.
 
 Settings, highest precedence first: flags; the environment (AGCOM_URL,
 AGCOM_TOKEN); the configuration file `+"`agcom login`"+` writes, in your user

@@ -28,9 +28,12 @@ const (
 	AuditEventTypeAddressBookAdd       AuditEventType = "address_book_add"
 	AuditEventTypeAddressBookUpdate    AuditEventType = "address_book_update"
 	AuditEventTypeAgentCreate          AuditEventType = "agent_create"
+	AuditEventTypeAgentProviderSignin  AuditEventType = "agent_provider_signin"
 	AuditEventTypeAgentSecretRotate    AuditEventType = "agent_secret_rotate"
 	AuditEventTypeAgentTokensRevoke    AuditEventType = "agent_tokens_revoke"
 	AuditEventTypeAgentUpdate          AuditEventType = "agent_update"
+	AuditEventTypeApiKeyCreate         AuditEventType = "api_key_create"
+	AuditEventTypeApiKeyRevoke         AuditEventType = "api_key_revoke"
 	AuditEventTypeMessageReply         AuditEventType = "message_reply"
 	AuditEventTypeMessageSend          AuditEventType = "message_send"
 	AuditEventTypeThreadCreate         AuditEventType = "thread_create"
@@ -47,11 +50,17 @@ func (e AuditEventType) Valid() bool {
 		return true
 	case AuditEventTypeAgentCreate:
 		return true
+	case AuditEventTypeAgentProviderSignin:
+		return true
 	case AuditEventTypeAgentSecretRotate:
 		return true
 	case AuditEventTypeAgentTokensRevoke:
 		return true
 	case AuditEventTypeAgentUpdate:
+		return true
+	case AuditEventTypeApiKeyCreate:
+		return true
+	case AuditEventTypeApiKeyRevoke:
 		return true
 	case AuditEventTypeMessageReply:
 		return true
@@ -250,6 +259,68 @@ type AgentUpdate struct {
 	// DisplayName Example: Bob Jones
 	DisplayName *DisplayName `json:"display_name,omitempty"`
 	IsAdmin     *bool        `json:"is_admin,omitempty"`
+}
+
+// ApiKey defines model for ApiKey.
+type ApiKey struct {
+	// CreatedAt RFC 3339, UTC.
+	//
+	// Example: 2026-01-24T10:30:00.123456Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// ExpiresAt When the key stops working; null for never.
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Handle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
+	//
+	// Example: alice
+	Handle Handle `json:"handle"`
+
+	// KeyId A ULID.
+	//
+	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+	KeyId ID `json:"key_id"`
+
+	// LastUsedAt About when the key was last used; null for never. Updated at
+	// most once a minute per key, not on every request.
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name What the key is for.
+	//
+	// Example: nightly CI
+	Name ApiKeyName `json:"name"`
+}
+
+// ApiKeyCreate defines model for ApiKeyCreate.
+type ApiKeyCreate struct {
+	// ExpiresAt When the key stops working (in the future); absent for never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Name What the key is for.
+	//
+	// Example: nightly CI
+	Name ApiKeyName `json:"name"`
+}
+
+// ApiKeyCreated defines model for ApiKeyCreated.
+type ApiKeyCreated struct {
+	ApiKey ApiKey `json:"api_key"`
+
+	// Key The key itself. It is shown only in this response.
+	//
+	// Example: agk_01J9ZQ4W4S3N0C5Q6Q9D8V7T2K_m3wq5b7c2x4d6e8f0g2h4j6k8m0n2p4q6r8s0t2v4w6x8y0z2a4b
+	Key string `json:"key"`
+}
+
+// ApiKeyName What the key is for.
+//
+// Example: nightly CI
+type ApiKeyName = string
+
+// ApiKeyPage defines model for ApiKeyPage.
+type ApiKeyPage struct {
+	ApiKeys    []ApiKey   `json:"api_keys"`
+	Pagination Pagination `json:"pagination"`
 }
 
 // ArchiveState defines model for ArchiveState.
@@ -686,6 +757,22 @@ type Readiness struct {
 		// SchemaVersion Example: 1
 		SchemaVersion *int `json:"schema_version,omitempty"`
 	} `json:"database"`
+
+	// IdentityProvider Present when the server trusts an identity provider
+	// (`OIDC_ISSUER` or `JWKS_URL`). Its tokens are refused while
+	// its keys are not loaded; other credentials keep working, so
+	// readiness does not depend on it.
+	IdentityProvider *struct {
+		// Keys How many signing keys the provider publishes.
+		//
+		// Example: 2
+		Keys *int `json:"keys,omitempty"`
+
+		// KeysLoaded Whether the provider's signing keys have been fetched.
+		//
+		// Example: true
+		KeysLoaded bool `json:"keys_loaded"`
+	} `json:"identity_provider,omitempty"`
 	Status ReadinessStatus `json:"status"`
 
 	// Timestamp RFC 3339, UTC.
@@ -884,6 +971,11 @@ type After = string
 // Example: alice
 type AgentHandle = Handle
 
+// ApiKeyId A ULID.
+//
+// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+type ApiKeyId = ID
+
 // ContactHandle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
 //
 // Example: alice
@@ -916,6 +1008,24 @@ type Error = ErrorEnvelope
 
 // ListAgentsParams defines parameters for ListAgents.
 type ListAgentsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Items to skip.
+	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ListAgentApiKeysParams defines parameters for ListAgentApiKeys.
+type ListAgentApiKeysParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Items to skip.
+	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ListMyApiKeysParams defines parameters for ListMyApiKeys.
+type ListMyApiKeysParams struct {
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -1147,6 +1257,9 @@ type CreateAgentJSONRequestBody = AgentCreate
 // UpdateAgentJSONRequestBody defines body for UpdateAgent for application/json ContentType.
 type UpdateAgentJSONRequestBody = AgentUpdate
 
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = ApiKeyCreate
+
 // IssueTokenJSONRequestBody defines body for IssueToken for application/json ContentType.
 type IssueTokenJSONRequestBody = TokenRequest
 
@@ -1291,6 +1404,22 @@ type ClientInterface interface {
 	// Corresponds with PATCH /admin/agents/{handle} (the `UpdateAgent` operationId).
 	UpdateAgent(ctx context.Context, handle AgentHandle, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAgentApiKeys List an agent's API keys, newest first
+	//
+	// Admins only. A handle without keys has an empty list, whether it
+	// is registered or not: an agent whose tokens are minted with the
+	// signing key may hold keys without being registered.
+	//
+	// Corresponds with GET /admin/agents/{handle}/api-keys (the `ListAgentApiKeys` operationId).
+	ListAgentApiKeys(ctx context.Context, handle AgentHandle, params *ListAgentApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeAgentApiKey Revoke an agent's API key
+	//
+	// Admins only. The key stops working at once. Audited as `api_key_revoke`.
+	//
+	// Corresponds with DELETE /admin/agents/{handle}/api-keys/{key_id} (the `RevokeAgentApiKey` operationId).
+	RevokeAgentApiKey(ctx context.Context, handle AgentHandle, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RevokeAgentTokens End every token issued to an agent so far
 	//
 	// Admins only. Every token issued to the agent before this call is
@@ -1317,6 +1446,50 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /admin/stats (the `GetStats` operationId).
 	GetStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMyApiKeys List the caller's API keys, newest first
+	//
+	// The keys' secrets are never shown again after their creation.
+	//
+	// Corresponds with GET /agents/me/api-keys (the `ListMyApiKeys` operationId).
+	ListMyApiKeys(ctx context.Context, params *ListMyApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKeyWithBody Create an API key for the caller
+	//
+	// Answers the key (`agk_…`) this once; the server keeps only its
+	// SHA-256 digest. The key acts as the caller, with the caller's
+	// current admin and disabled flags, until it expires, is revoked, or
+	// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+	// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+	// (50) keys; one more is 400 `ValidationError` with `details.limit`
+	// `api_keys_per_agent`. Audited as `api_key_create`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKey Create an API key for the caller
+	//
+	// Answers the key (`agk_…`) this once; the server keeps only its
+	// SHA-256 digest. The key acts as the caller, with the caller's
+	// current admin and disabled flags, until it expires, is revoked, or
+	// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+	// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+	// (50) keys; one more is 400 `ValidationError` with `details.limit`
+	// `api_keys_per_agent`. Audited as `api_key_create`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+	CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeMyApiKey Revoke one of the caller's API keys
+	//
+	// The key stops working at once. Audited as `api_key_revoke`.
+	//
+	// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
+	RevokeMyApiKey(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents List audit events, newest first
 	//
@@ -1501,6 +1674,8 @@ type ClientInterface interface {
 	// GetReadiness Readiness probe
 	//
 	// Checks that the database answers and is migrated; 503 otherwise.
+	// With an identity provider configured, also says whether its
+	// signing keys are loaded.
 	//
 	// Corresponds with GET /health/ready (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1860,6 +2035,42 @@ func (c *Client) UpdateAgent(ctx context.Context, handle AgentHandle, body Updat
 	return c.Client.Do(req)
 }
 
+// ListAgentApiKeys List an agent's API keys, newest first
+//
+// Admins only. A handle without keys has an empty list, whether it
+// is registered or not: an agent whose tokens are minted with the
+// signing key may hold keys without being registered.
+//
+// Corresponds with GET /admin/agents/{handle}/api-keys (the `ListAgentApiKeys` operationId).
+func (c *Client) ListAgentApiKeys(ctx context.Context, handle AgentHandle, params *ListAgentApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAgentApiKeysRequest(c.Server, handle, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeAgentApiKey Revoke an agent's API key
+//
+// Admins only. The key stops working at once. Audited as `api_key_revoke`.
+//
+// Corresponds with DELETE /admin/agents/{handle}/api-keys/{key_id} (the `RevokeAgentApiKey` operationId).
+func (c *Client) RevokeAgentApiKey(ctx context.Context, handle AgentHandle, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAgentApiKeyRequest(c.Server, handle, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RevokeAgentTokens End every token issued to an agent so far
 //
 // Admins only. Every token issued to the agent before this call is
@@ -1907,6 +2118,90 @@ func (c *Client) RotateAgentSecret(ctx context.Context, handle AgentHandle, reqE
 // Corresponds with GET /admin/stats (the `GetStats` operationId).
 func (c *Client) GetStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetStatsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMyApiKeys List the caller's API keys, newest first
+//
+// The keys' secrets are never shown again after their creation.
+//
+// Corresponds with GET /agents/me/api-keys (the `ListMyApiKeys` operationId).
+func (c *Client) ListMyApiKeys(ctx context.Context, params *ListMyApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMyApiKeysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKeyWithBody Create an API key for the caller
+//
+// Answers the key (`agk_…`) this once; the server keeps only its
+// SHA-256 digest. The key acts as the caller, with the caller's
+// current admin and disabled flags, until it expires, is revoked, or
+// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+// (50) keys; one more is 400 `ValidationError` with `details.limit`
+// `api_keys_per_agent`. Audited as `api_key_create`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKey Create an API key for the caller
+//
+// Answers the key (`agk_…`) this once; the server keeps only its
+// SHA-256 digest. The key acts as the caller, with the caller's
+// current admin and disabled flags, until it expires, is revoked, or
+// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+// (50) keys; one more is 400 `ValidationError` with `details.limit`
+// `api_keys_per_agent`. Audited as `api_key_create`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeMyApiKey Revoke one of the caller's API keys
+//
+// The key stops working at once. Audited as `api_key_revoke`.
+//
+// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
+func (c *Client) RevokeMyApiKey(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeMyApiKeyRequest(c.Server, keyId)
 	if err != nil {
 		return nil, err
 	}
@@ -2240,6 +2535,8 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 // GetReadiness Readiness probe
 //
 // Checks that the database answers and is migrated; 503 otherwise.
+// With an identity provider configured, also says whether its
+// signing keys are loaded.
 //
 // Corresponds with GET /health/ready (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2928,6 +3225,120 @@ func NewUpdateAgentRequestWithBody(server string, handle AgentHandle, contentTyp
 	return req, nil
 }
 
+// NewListAgentApiKeysRequest constructs an http.Request for the ListAgentApiKeys method
+func NewListAgentApiKeysRequest(server string, handle AgentHandle, params *ListAgentApiKeysParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "handle", handle, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/agents/%s/api-keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRevokeAgentApiKeyRequest constructs an http.Request for the RevokeAgentApiKey method
+func NewRevokeAgentApiKeyRequest(server string, handle AgentHandle, keyId ApiKeyId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "handle", handle, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/agents/%s/api-keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRevokeAgentTokensRequest constructs an http.Request for the RevokeAgentTokens method
 func NewRevokeAgentTokensRequest(server string, handle AgentHandle) (*http.Request, error) {
 	var err error
@@ -3016,6 +3427,146 @@ func NewGetStatsRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMyApiKeysRequest constructs an http.Request for the ListMyApiKeys method
+func NewListMyApiKeysRequest(server string, params *ListMyApiKeysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agents/me/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
+func NewCreateApiKeyRequest(server string, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApiKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
+func NewCreateApiKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agents/me/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeMyApiKeyRequest constructs an http.Request for the RevokeMyApiKey method
+func NewRevokeMyApiKeyRequest(server string, keyId ApiKeyId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agents/me/api-keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4931,6 +5482,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /admin/agents/{handle} (the `UpdateAgent` operationId).
 	UpdateAgentWithResponse(ctx context.Context, handle AgentHandle, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error)
 
+	// ListAgentApiKeysWithResponse List an agent's API keys, newest first
+	//
+	// Admins only. A handle without keys has an empty list, whether it
+	// is registered or not: an agent whose tokens are minted with the
+	// signing key may hold keys without being registered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/agents/{handle}/api-keys (the `ListAgentApiKeys` operationId).
+	ListAgentApiKeysWithResponse(ctx context.Context, handle AgentHandle, params *ListAgentApiKeysParams, reqEditors ...RequestEditorFn) (*ListAgentApiKeysResponse, error)
+
+	// RevokeAgentApiKeyWithResponse Revoke an agent's API key
+	//
+	// Admins only. The key stops working at once. Audited as `api_key_revoke`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /admin/agents/{handle}/api-keys/{key_id} (the `RevokeAgentApiKey` operationId).
+	RevokeAgentApiKeyWithResponse(ctx context.Context, handle AgentHandle, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeAgentApiKeyResponse, error)
+
 	// RevokeAgentTokensWithResponse End every token issued to an agent so far
 	//
 	// Admins only. Every token issued to the agent before this call is
@@ -4963,6 +5534,54 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /admin/stats (the `GetStats` operationId).
 	GetStatsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetStatsResponse, error)
+
+	// ListMyApiKeysWithResponse List the caller's API keys, newest first
+	//
+	// The keys' secrets are never shown again after their creation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /agents/me/api-keys (the `ListMyApiKeys` operationId).
+	ListMyApiKeysWithResponse(ctx context.Context, params *ListMyApiKeysParams, reqEditors ...RequestEditorFn) (*ListMyApiKeysResponse, error)
+
+	// CreateApiKeyWithBodyWithResponse Create an API key for the caller
+	//
+	// Answers the key (`agk_…`) this once; the server keeps only its
+	// SHA-256 digest. The key acts as the caller, with the caller's
+	// current admin and disabled flags, until it expires, is revoked, or
+	// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+	// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+	// (50) keys; one more is 400 `ValidationError` with `details.limit`
+	// `api_keys_per_agent`. Audited as `api_key_create`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// CreateApiKeyWithResponse Create an API key for the caller
+	//
+	// Answers the key (`agk_…`) this once; the server keeps only its
+	// SHA-256 digest. The key acts as the caller, with the caller's
+	// current admin and disabled flags, until it expires, is revoked, or
+	// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+	// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+	// (50) keys; one more is 400 `ValidationError` with `details.limit`
+	// `api_keys_per_agent`. Audited as `api_key_create`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// RevokeMyApiKeyWithResponse Revoke one of the caller's API keys
+	//
+	// The key stops working at once. Audited as `api_key_revoke`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
+	RevokeMyApiKeyWithResponse(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeMyApiKeyResponse, error)
 
 	// ListAuditEventsWithResponse List audit events, newest first
 	//
@@ -5163,6 +5782,8 @@ type ClientWithResponsesInterface interface {
 	// GetReadinessWithResponse Readiness probe
 	//
 	// Checks that the database answers and is migrated; 503 otherwise.
+	// With an identity provider configured, also says whether its
+	// signing keys are loaded.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5912,6 +6533,291 @@ func (r UpdateAgentResponse) ContentType() string {
 	return ""
 }
 
+// ListAgentApiKeysResponse400Headers the declared response headers of an HTTP 400 response for ListAgentApiKeys
+type ListAgentApiKeysResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListAgentApiKeys
+type ListAgentApiKeysResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse403Headers the declared response headers of an HTTP 403 response for ListAgentApiKeys
+type ListAgentApiKeysResponse403Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse404Headers the declared response headers of an HTTP 404 response for ListAgentApiKeys
+type ListAgentApiKeysResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListAgentApiKeys
+type ListAgentApiKeysResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse500Headers the declared response headers of an HTTP 500 response for ListAgentApiKeys
+type ListAgentApiKeysResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListAgentApiKeysResponse503Headers the declared response headers of an HTTP 503 response for ListAgentApiKeys
+type ListAgentApiKeysResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeyPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListAgentApiKeysResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAgentApiKeysResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListAgentApiKeysResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListAgentApiKeysResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAgentApiKeysResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListAgentApiKeysResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAgentApiKeysResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON200() *ApiKeyPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAgentApiKeysResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAgentApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAgentApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAgentApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAgentApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeAgentApiKeyResponse400Headers the declared response headers of an HTTP 400 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse403Headers the declared response headers of an HTTP 403 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse403Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse404Headers the declared response headers of an HTTP 404 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse500Headers the declared response headers of an HTTP 500 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeAgentApiKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeAgentApiKey
+type RevokeAgentApiKeyResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RevokeAgentApiKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeAgentApiKeyResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeAgentApiKeyResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeAgentApiKeyResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeAgentApiKeyResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeAgentApiKeyResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeAgentApiKeyResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeAgentApiKeyResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeAgentApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeAgentApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeAgentApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeAgentApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RevokeAgentTokensResponse400Headers the declared response headers of an HTTP 400 response for RevokeAgentTokens
 type RevokeAgentTokensResponse400Headers struct {
 	RetryAfter *int
@@ -6314,6 +7220,377 @@ func (r GetStatsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMyApiKeysResponse400Headers the declared response headers of an HTTP 400 response for ListMyApiKeys
+type ListMyApiKeysResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListMyApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListMyApiKeys
+type ListMyApiKeysResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListMyApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListMyApiKeys
+type ListMyApiKeysResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListMyApiKeysResponse500Headers the declared response headers of an HTTP 500 response for ListMyApiKeys
+type ListMyApiKeysResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// ListMyApiKeysResponse503Headers the declared response headers of an HTTP 503 response for ListMyApiKeys
+type ListMyApiKeysResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeyPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListMyApiKeysResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMyApiKeysResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListMyApiKeysResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListMyApiKeysResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMyApiKeysResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON200() *ApiKeyPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListMyApiKeysResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMyApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMyApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMyApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMyApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApiKeyResponse400Headers the declared response headers of an HTTP 400 response for CreateApiKey
+type CreateApiKeyResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateApiKey
+type CreateApiKeyResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse413Headers the declared response headers of an HTTP 413 response for CreateApiKey
+type CreateApiKeyResponse413Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse429Headers the declared response headers of an HTTP 429 response for CreateApiKey
+type CreateApiKeyResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse500Headers the declared response headers of an HTTP 500 response for CreateApiKey
+type CreateApiKeyResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// CreateApiKeyResponse503Headers the declared response headers of an HTTP 503 response for CreateApiKey
+type CreateApiKeyResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ApiKeyCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateApiKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateApiKeyResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateApiKeyResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateApiKeyResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateApiKeyResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateApiKeyResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateApiKeyResponse) GetJSON201() *ApiKeyCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateApiKeyResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateApiKeyResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateApiKeyResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateApiKeyResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateApiKeyResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateApiKeyResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeMyApiKeyResponse400Headers the declared response headers of an HTTP 400 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse404Headers the declared response headers of an HTTP 404 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse500Headers the declared response headers of an HTTP 500 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// RevokeMyApiKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeMyApiKey
+type RevokeMyApiKeyResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RevokeMyApiKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeMyApiKeyResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeMyApiKeyResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeMyApiKeyResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeMyApiKeyResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeMyApiKeyResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeMyApiKeyResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeMyApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeMyApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeMyApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeMyApiKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10547,6 +11824,38 @@ func (c *ClientWithResponses) UpdateAgentWithResponse(ctx context.Context, handl
 	return ParseUpdateAgentResponse(rsp)
 }
 
+// ListAgentApiKeysWithResponse List an agent's API keys, newest first
+//
+// Admins only. A handle without keys has an empty list, whether it
+// is registered or not: an agent whose tokens are minted with the
+// signing key may hold keys without being registered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/agents/{handle}/api-keys (the `ListAgentApiKeys` operationId).
+func (c *ClientWithResponses) ListAgentApiKeysWithResponse(ctx context.Context, handle AgentHandle, params *ListAgentApiKeysParams, reqEditors ...RequestEditorFn) (*ListAgentApiKeysResponse, error) {
+	rsp, err := c.ListAgentApiKeys(ctx, handle, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAgentApiKeysResponse(rsp)
+}
+
+// RevokeAgentApiKeyWithResponse Revoke an agent's API key
+//
+// Admins only. The key stops working at once. Audited as `api_key_revoke`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /admin/agents/{handle}/api-keys/{key_id} (the `RevokeAgentApiKey` operationId).
+func (c *ClientWithResponses) RevokeAgentApiKeyWithResponse(ctx context.Context, handle AgentHandle, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeAgentApiKeyResponse, error) {
+	rsp, err := c.RevokeAgentApiKey(ctx, handle, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeAgentApiKeyResponse(rsp)
+}
+
 // RevokeAgentTokensWithResponse End every token issued to an agent so far
 //
 // Admins only. Every token issued to the agent before this call is
@@ -10596,6 +11905,78 @@ func (c *ClientWithResponses) GetStatsWithResponse(ctx context.Context, reqEdito
 		return nil, err
 	}
 	return ParseGetStatsResponse(rsp)
+}
+
+// ListMyApiKeysWithResponse List the caller's API keys, newest first
+//
+// The keys' secrets are never shown again after their creation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /agents/me/api-keys (the `ListMyApiKeys` operationId).
+func (c *ClientWithResponses) ListMyApiKeysWithResponse(ctx context.Context, params *ListMyApiKeysParams, reqEditors ...RequestEditorFn) (*ListMyApiKeysResponse, error) {
+	rsp, err := c.ListMyApiKeys(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMyApiKeysResponse(rsp)
+}
+
+// CreateApiKeyWithBodyWithResponse Create an API key for the caller
+//
+// Answers the key (`agk_…`) this once; the server keeps only its
+// SHA-256 digest. The key acts as the caller, with the caller's
+// current admin and disabled flags, until it expires, is revoked, or
+// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+// (50) keys; one more is 400 `ValidationError` with `details.limit`
+// `api_keys_per_agent`. Audited as `api_key_create`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// CreateApiKeyWithResponse Create an API key for the caller
+//
+// Answers the key (`agk_…`) this once; the server keeps only its
+// SHA-256 digest. The key acts as the caller, with the caller's
+// current admin and disabled flags, until it expires, is revoked, or
+// the agent's tokens are revoked (`POST /admin/agents/{handle}/revoke-tokens`
+// or a rotated secret). An agent holds at most `MAX_API_KEYS_PER_AGENT`
+// (50) keys; one more is 400 `ValidationError` with `details.limit`
+// `api_keys_per_agent`. Audited as `api_key_create`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agents/me/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// RevokeMyApiKeyWithResponse Revoke one of the caller's API keys
+//
+// The key stops working at once. Audited as `api_key_revoke`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
+func (c *ClientWithResponses) RevokeMyApiKeyWithResponse(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeMyApiKeyResponse, error) {
+	rsp, err := c.RevokeMyApiKey(ctx, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeMyApiKeyResponse(rsp)
 }
 
 // ListAuditEventsWithResponse List audit events, newest first
@@ -10881,6 +12262,8 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 // GetReadinessWithResponse Readiness probe
 //
 // Checks that the database answers and is migrated; 503 otherwise.
+// With an identity provider configured, also says whether its
+// signing keys are loaded.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11953,6 +13336,396 @@ func ParseUpdateAgentResponse(rsp *http.Response) (*UpdateAgentResponse, error) 
 	return response, nil
 }
 
+// ParseListAgentApiKeysResponse parses an HTTP response from a ListAgentApiKeysWithResponse call
+func ParseListAgentApiKeysResponse(rsp *http.Response) (*ListAgentApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAgentApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeyPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListAgentApiKeysResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAgentApiKeysResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListAgentApiKeysResponse403Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListAgentApiKeysResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAgentApiKeysResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListAgentApiKeysResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListAgentApiKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeAgentApiKeyResponse parses an HTTP response from a RevokeAgentApiKeyWithResponse call
+func ParseRevokeAgentApiKeyResponse(rsp *http.Response) (*RevokeAgentApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeAgentApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RevokeAgentApiKeyResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeAgentApiKeyResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeAgentApiKeyResponse403Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeAgentApiKeyResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeAgentApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeAgentApiKeyResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeAgentApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRevokeAgentTokensResponse parses an HTTP response from a RevokeAgentTokensWithResponse call
 func ParseRevokeAgentTokensResponse(rsp *http.Response) (*RevokeAgentTokensResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12476,6 +14249,497 @@ func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetStatsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMyApiKeysResponse parses an HTTP response from a ListMyApiKeysWithResponse call
+func ParseListMyApiKeysResponse(rsp *http.Response) (*ListMyApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMyApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeyPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListMyApiKeysResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListMyApiKeysResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListMyApiKeysResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListMyApiKeysResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListMyApiKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateApiKeyResponse parses an HTTP response from a CreateApiKeyWithResponse call
+func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ApiKeyCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers CreateApiKeyResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateApiKeyResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateApiKeyResponse413Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateApiKeyResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeMyApiKeyResponse parses an HTTP response from a RevokeMyApiKeyWithResponse call
+func ParseRevokeMyApiKeyResponse(rsp *http.Response) (*RevokeMyApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeMyApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RevokeMyApiKeyResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeMyApiKeyResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeMyApiKeyResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeMyApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeMyApiKeyResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeMyApiKeyResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17976,6 +20240,12 @@ type ServerInterface interface {
 	// UpdateAgent Change an agent's admin flag, disabled flag or display name
 	// (PATCH /admin/agents/{handle})
 	UpdateAgent(w http.ResponseWriter, r *http.Request, handle AgentHandle)
+	// ListAgentApiKeys List an agent's API keys, newest first
+	// (GET /admin/agents/{handle}/api-keys)
+	ListAgentApiKeys(w http.ResponseWriter, r *http.Request, handle AgentHandle, params ListAgentApiKeysParams)
+	// RevokeAgentApiKey Revoke an agent's API key
+	// (DELETE /admin/agents/{handle}/api-keys/{key_id})
+	RevokeAgentApiKey(w http.ResponseWriter, r *http.Request, handle AgentHandle, keyId ApiKeyId)
 	// RevokeAgentTokens End every token issued to an agent so far
 	// (POST /admin/agents/{handle}/revoke-tokens)
 	RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle)
@@ -17985,6 +20255,15 @@ type ServerInterface interface {
 	// GetStats Count threads, messages, agents and contacts
 	// (GET /admin/stats)
 	GetStats(w http.ResponseWriter, r *http.Request)
+	// ListMyApiKeys List the caller's API keys, newest first
+	// (GET /agents/me/api-keys)
+	ListMyApiKeys(w http.ResponseWriter, r *http.Request, params ListMyApiKeysParams)
+	// CreateApiKey Create an API key for the caller
+	// (POST /agents/me/api-keys)
+	CreateApiKey(w http.ResponseWriter, r *http.Request)
+	// RevokeMyApiKey Revoke one of the caller's API keys
+	// (DELETE /agents/me/api-keys/{key_id})
+	RevokeMyApiKey(w http.ResponseWriter, r *http.Request, keyId ApiKeyId)
 	// ListAuditEvents List audit events, newest first
 	// (GET /audit/events)
 	ListAuditEvents(w http.ResponseWriter, r *http.Request, params ListAuditEventsParams)
@@ -18105,6 +20384,18 @@ func (_ Unimplemented) UpdateAgent(w http.ResponseWriter, r *http.Request, handl
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListAgentApiKeys List an agent's API keys, newest first
+// (GET /admin/agents/{handle}/api-keys)
+func (_ Unimplemented) ListAgentApiKeys(w http.ResponseWriter, r *http.Request, handle AgentHandle, params ListAgentApiKeysParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RevokeAgentApiKey Revoke an agent's API key
+// (DELETE /admin/agents/{handle}/api-keys/{key_id})
+func (_ Unimplemented) RevokeAgentApiKey(w http.ResponseWriter, r *http.Request, handle AgentHandle, keyId ApiKeyId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // RevokeAgentTokens End every token issued to an agent so far
 // (POST /admin/agents/{handle}/revoke-tokens)
 func (_ Unimplemented) RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
@@ -18120,6 +20411,24 @@ func (_ Unimplemented) RotateAgentSecret(w http.ResponseWriter, r *http.Request,
 // GetStats Count threads, messages, agents and contacts
 // (GET /admin/stats)
 func (_ Unimplemented) GetStats(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListMyApiKeys List the caller's API keys, newest first
+// (GET /agents/me/api-keys)
+func (_ Unimplemented) ListMyApiKeys(w http.ResponseWriter, r *http.Request, params ListMyApiKeysParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateApiKey Create an API key for the caller
+// (POST /agents/me/api-keys)
+func (_ Unimplemented) CreateApiKey(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RevokeMyApiKey Revoke one of the caller's API keys
+// (DELETE /agents/me/api-keys/{key_id})
+func (_ Unimplemented) RevokeMyApiKey(w http.ResponseWriter, r *http.Request, keyId ApiKeyId) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -18410,6 +20719,96 @@ func (siw *ServerInterfaceWrapper) UpdateAgent(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// ListAgentApiKeys operation middleware
+func (siw *ServerInterfaceWrapper) ListAgentApiKeys(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "handle" -------------
+	var handle AgentHandle
+
+	err = runtime.BindStyledParameterWithOptions("simple", "handle", chi.URLParam(r, "handle"), &handle, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "handle", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAgentApiKeysParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAgentApiKeys(w, r, handle, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeAgentApiKey operation middleware
+func (siw *ServerInterfaceWrapper) RevokeAgentApiKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "handle" -------------
+	var handle AgentHandle
+
+	err = runtime.BindStyledParameterWithOptions("simple", "handle", chi.URLParam(r, "handle"), &handle, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "handle", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "key_id" -------------
+	var keyId ApiKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", chi.URLParam(r, "key_id"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeAgentApiKey(w, r, handle, keyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RevokeAgentTokens operation middleware
 func (siw *ServerInterfaceWrapper) RevokeAgentTokens(w http.ResponseWriter, r *http.Request) {
 
@@ -18467,6 +20866,92 @@ func (siw *ServerInterfaceWrapper) GetStats(w http.ResponseWriter, r *http.Reque
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetStats(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListMyApiKeys operation middleware
+func (siw *ServerInterfaceWrapper) ListMyApiKeys(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMyApiKeysParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListMyApiKeys(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateApiKey operation middleware
+func (siw *ServerInterfaceWrapper) CreateApiKey(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateApiKey(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeMyApiKey operation middleware
+func (siw *ServerInterfaceWrapper) RevokeMyApiKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "key_id" -------------
+	var keyId ApiKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", chi.URLParam(r, "key_id"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeMyApiKey(w, r, keyId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -20067,6 +22552,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Put(options.BaseURL+"/contacts/{handle}", wrapper.UpdateContact)
 	})
 	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/agents/me/api-keys", wrapper.ListMyApiKeys)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/agents/me/api-keys", wrapper.CreateApiKey)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/agents/me/api-keys/{key_id}", wrapper.RevokeMyApiKey)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/audit/events", wrapper.ListAuditEvents)
 	})
 	r.Group(func(r chi.Router) {
@@ -20083,6 +22577,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/admin/agents/{handle}/revoke-tokens", wrapper.RevokeAgentTokens)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/admin/agents/{handle}/api-keys", wrapper.ListAgentApiKeys)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/admin/agents/{handle}/api-keys/{key_id}", wrapper.RevokeAgentApiKey)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/admin/stats", wrapper.GetStats)
@@ -20766,6 +23266,422 @@ func (response UpdateAgent503JSONResponse) VisitUpdateAgentResponse(w http.Respo
 	return err
 }
 
+type ListAgentApiKeysRequestObject struct {
+	Handle AgentHandle `json:"handle"`
+	Params ListAgentApiKeysParams
+}
+
+type ListAgentApiKeysResponseObject interface {
+	VisitListAgentApiKeysResponse(w http.ResponseWriter) error
+}
+
+type ListAgentApiKeys200JSONResponse ApiKeyPage
+
+func (response ListAgentApiKeys200JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListAgentApiKeys400JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys401ResponseHeaders
+}
+
+func (response ListAgentApiKeys401JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys403ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys403JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys403ResponseHeaders
+}
+
+func (response ListAgentApiKeys403JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys404ResponseHeaders
+}
+
+func (response ListAgentApiKeys404JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys429ResponseHeaders
+}
+
+func (response ListAgentApiKeys429JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys500ResponseHeaders
+}
+
+func (response ListAgentApiKeys500JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentApiKeys503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListAgentApiKeys503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListAgentApiKeys503ResponseHeaders
+}
+
+func (response ListAgentApiKeys503JSONResponse) VisitListAgentApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKeyRequestObject struct {
+	Handle AgentHandle `json:"handle"`
+	KeyId  ApiKeyId    `json:"key_id"`
+}
+
+type RevokeAgentApiKeyResponseObject interface {
+	VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeAgentApiKey204Response struct {
+}
+
+func (response RevokeAgentApiKey204Response) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeAgentApiKey400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RevokeAgentApiKey400JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey401ResponseHeaders
+}
+
+func (response RevokeAgentApiKey401JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey403ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey403JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey403ResponseHeaders
+}
+
+func (response RevokeAgentApiKey403JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey404ResponseHeaders
+}
+
+func (response RevokeAgentApiKey404JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey429ResponseHeaders
+}
+
+func (response RevokeAgentApiKey429JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey500ResponseHeaders
+}
+
+func (response RevokeAgentApiKey500JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAgentApiKey503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeAgentApiKey503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeAgentApiKey503ResponseHeaders
+}
+
+func (response RevokeAgentApiKey503JSONResponse) VisitRevokeAgentApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeAgentTokensRequestObject struct {
 	Handle AgentHandle `json:"handle"`
 }
@@ -21322,6 +24238,518 @@ type GetStats503JSONResponse struct {
 }
 
 func (response GetStats503JSONResponse) VisitGetStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeysRequestObject struct {
+	Params ListMyApiKeysParams
+}
+
+type ListMyApiKeysResponseObject interface {
+	VisitListMyApiKeysResponse(w http.ResponseWriter) error
+}
+
+type ListMyApiKeys200JSONResponse ApiKeyPage
+
+func (response ListMyApiKeys200JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListMyApiKeys400JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeys401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListMyApiKeys401ResponseHeaders
+}
+
+func (response ListMyApiKeys401JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeys429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListMyApiKeys429ResponseHeaders
+}
+
+func (response ListMyApiKeys429JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeys500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListMyApiKeys500ResponseHeaders
+}
+
+func (response ListMyApiKeys500JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyApiKeys503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type ListMyApiKeys503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers ListMyApiKeys503ResponseHeaders
+}
+
+func (response ListMyApiKeys503JSONResponse) VisitListMyApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeyRequestObject struct {
+	Body *CreateApiKeyJSONRequestBody
+}
+
+type CreateApiKeyResponseObject interface {
+	VisitCreateApiKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateApiKey201JSONResponse ApiKeyCreated
+
+func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateApiKey400JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey401ResponseHeaders
+}
+
+func (response CreateApiKey401JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey413ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey413JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey413ResponseHeaders
+}
+
+func (response CreateApiKey413JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey429ResponseHeaders
+}
+
+func (response CreateApiKey429JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey500ResponseHeaders
+}
+
+func (response CreateApiKey500JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type CreateApiKey503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers CreateApiKey503ResponseHeaders
+}
+
+func (response CreateApiKey503JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKeyRequestObject struct {
+	KeyId ApiKeyId `json:"key_id"`
+}
+
+type RevokeMyApiKeyResponseObject interface {
+	VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeMyApiKey204Response struct {
+}
+
+func (response RevokeMyApiKey204Response) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeMyApiKey400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RevokeMyApiKey400JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey401ResponseHeaders
+}
+
+func (response RevokeMyApiKey401JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey404ResponseHeaders
+}
+
+func (response RevokeMyApiKey404JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey429ResponseHeaders
+}
+
+func (response RevokeMyApiKey429JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey500ResponseHeaders
+}
+
+func (response RevokeMyApiKey500JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeMyApiKey503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type RevokeMyApiKey503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers RevokeMyApiKey503ResponseHeaders
+}
+
+func (response RevokeMyApiKey503JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -27133,6 +30561,12 @@ type StrictServerInterface interface {
 	// UpdateAgent Change an agent's admin flag, disabled flag or display name
 	// (PATCH /admin/agents/{handle})
 	UpdateAgent(ctx context.Context, request UpdateAgentRequestObject) (UpdateAgentResponseObject, error)
+	// ListAgentApiKeys List an agent's API keys, newest first
+	// (GET /admin/agents/{handle}/api-keys)
+	ListAgentApiKeys(ctx context.Context, request ListAgentApiKeysRequestObject) (ListAgentApiKeysResponseObject, error)
+	// RevokeAgentApiKey Revoke an agent's API key
+	// (DELETE /admin/agents/{handle}/api-keys/{key_id})
+	RevokeAgentApiKey(ctx context.Context, request RevokeAgentApiKeyRequestObject) (RevokeAgentApiKeyResponseObject, error)
 	// RevokeAgentTokens End every token issued to an agent so far
 	// (POST /admin/agents/{handle}/revoke-tokens)
 	RevokeAgentTokens(ctx context.Context, request RevokeAgentTokensRequestObject) (RevokeAgentTokensResponseObject, error)
@@ -27142,6 +30576,15 @@ type StrictServerInterface interface {
 	// GetStats Count threads, messages, agents and contacts
 	// (GET /admin/stats)
 	GetStats(ctx context.Context, request GetStatsRequestObject) (GetStatsResponseObject, error)
+	// ListMyApiKeys List the caller's API keys, newest first
+	// (GET /agents/me/api-keys)
+	ListMyApiKeys(ctx context.Context, request ListMyApiKeysRequestObject) (ListMyApiKeysResponseObject, error)
+	// CreateApiKey Create an API key for the caller
+	// (POST /agents/me/api-keys)
+	CreateApiKey(ctx context.Context, request CreateApiKeyRequestObject) (CreateApiKeyResponseObject, error)
+	// RevokeMyApiKey Revoke one of the caller's API keys
+	// (DELETE /agents/me/api-keys/{key_id})
+	RevokeMyApiKey(ctx context.Context, request RevokeMyApiKeyRequestObject) (RevokeMyApiKeyResponseObject, error)
 	// ListAuditEvents List audit events, newest first
 	// (GET /audit/events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
@@ -27369,6 +30812,60 @@ func (sh *strictHandler) UpdateAgent(w http.ResponseWriter, r *http.Request, han
 	}
 }
 
+// ListAgentApiKeys operation middleware
+func (sh *strictHandler) ListAgentApiKeys(w http.ResponseWriter, r *http.Request, handle AgentHandle, params ListAgentApiKeysParams) {
+	var request ListAgentApiKeysRequestObject
+
+	request.Handle = handle
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAgentApiKeys(ctx, request.(ListAgentApiKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAgentApiKeys")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAgentApiKeysResponseObject); ok {
+		if err := validResponse.VisitListAgentApiKeysResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeAgentApiKey operation middleware
+func (sh *strictHandler) RevokeAgentApiKey(w http.ResponseWriter, r *http.Request, handle AgentHandle, keyId ApiKeyId) {
+	var request RevokeAgentApiKeyRequestObject
+
+	request.Handle = handle
+	request.KeyId = keyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeAgentApiKey(ctx, request.(RevokeAgentApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeAgentApiKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeAgentApiKeyResponseObject); ok {
+		if err := validResponse.VisitRevokeAgentApiKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // RevokeAgentTokens operation middleware
 func (sh *strictHandler) RevokeAgentTokens(w http.ResponseWriter, r *http.Request, handle AgentHandle) {
 	var request RevokeAgentTokensRequestObject
@@ -27438,6 +30935,89 @@ func (sh *strictHandler) GetStats(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetStatsResponseObject); ok {
 		if err := validResponse.VisitGetStatsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListMyApiKeys operation middleware
+func (sh *strictHandler) ListMyApiKeys(w http.ResponseWriter, r *http.Request, params ListMyApiKeysParams) {
+	var request ListMyApiKeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyApiKeys(ctx, request.(ListMyApiKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyApiKeys")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListMyApiKeysResponseObject); ok {
+		if err := validResponse.VisitListMyApiKeysResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateApiKey operation middleware
+func (sh *strictHandler) CreateApiKey(w http.ResponseWriter, r *http.Request) {
+	var request CreateApiKeyRequestObject
+
+	var body CreateApiKeyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateApiKey(ctx, request.(CreateApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateApiKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateApiKeyResponseObject); ok {
+		if err := validResponse.VisitCreateApiKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeMyApiKey operation middleware
+func (sh *strictHandler) RevokeMyApiKey(w http.ResponseWriter, r *http.Request, keyId ApiKeyId) {
+	var request RevokeMyApiKeyRequestObject
+
+	request.KeyId = keyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeMyApiKey(ctx, request.(RevokeMyApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeMyApiKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeMyApiKeyResponseObject); ok {
+		if err := validResponse.VisitRevokeMyApiKeyResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -28343,194 +31923,221 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pd9u2tuhfweK7b9V+l5blKaeRP7zlOm7jNNOxleS0VZ4IibCFYwrQJSA7apb/+1t7b4CTSA2OnSan",
-	"/tLGIkgAG3ue8DkY6vFEK6GsCTqfg5HgsUjxn6exGE+0FcpunYlJwmcihp9jYYapnFipVdAJIptORcRu",
-	"RkIxO5KGcWVuRMqkYXYkWIovMn3BuGKCp4kUKUvF/0yFsexG2lFPwTDDx4JF2YTD2davYhZ1mLTMjPSN",
-	"YTcjbpmF//iXh6ngVsQh46anpIUJlb4JGVcxU9qOpLpkN9z4cYxfcqla7GhghLJMK8bZhUyNdQtu9VQQ",
-	"BmY4EmMOuxRqOg46fwSwveBjGNjZRASdwNhUqsvg9jYMzoRNZ1tHF1ak82A5F0OtYsOsZjdcWjYQFzoF",
-	"cNh0Bivb2N99iks9aO8xrZLZZqs0vZtOKisuRYrz/WvrjLa+dfpsfsIuAhuf/2CYjEOWwZUbFok01WnL",
-	"DejLOKqdLtvdbRhMeMrHwjpcOBpaeS3eqGQ2PzX8yjgOYELZVAoDX5fw7H+mIp0FYaD4GCagUX3YcGn+",
-	"WFzwaWKDDoA7A/ZA60RwhbtvgDNsezhNjU4Bx2DLCTeWiWs45FQMhbwWMaxGfOLjSQJf3d9tWhxOUVzW",
-	"hFsrUhj6//5obz39+Hkn3Hl6+19BHTocXQpln3MVJ6J+mRwG/GDYCMdkEJpwO8rXQA+DMICjkqmIPUjy",
-	"Rf1XKi6CTvC/tnPC3aanZtvND+s51sry4cIVDWnI11tTgcB/FTWY9IpfCeIbRLXM8AsBNIR008lR+krM",
-	"2EWqx/kvCN2eApaS/1hkNFKx3X020tPU8yjDdts7+MyzF9FTxBMqTIZtSGvYWBjDLwXTqf+nOWTcQxHI",
-	"DNlQTyl9sxmybCmpMBOtjGDEW1lUw1g7DPkosq+eommN52OH5Y3jhzmL5cWFSIXKVysN228/7amoDOcz",
-	"MTUijojD5XSwd7Ez3I2fiq0n/B+Drf3hTrz1VOxebLX5zmB3uBfvi4MLjxC08hwlKpy6RDRj/umlUJd2",
-	"FHR2Dw7CYCyV/3snLJFUr/dpd2er1/v0j5OP/11PVS/lWNp5RHkL52Dkn6KJ0ST4Xi2LOWiHsEY5Bga/",
-	"027jCt1fYR3jfUWH3cR1HS4g122gIDekL+M7U9HpM1zLm4sLI2oAcmrFGKWNuZKTJqBoerkWKhWgtNsl",
-	"wLRrAdPll+ZnmdQy5mM9HvMtI0CMAAVZfgnUolBCzNiY2+FIGNIbpGUjDlQ5c0x8TBx7kuhYBJ0LnhhR",
-	"vyP4amk/EuCwDJZdfhnc4n5Pafhuvj+epnwGT42dIZlc6HQMf3dHqeBxExJYfLoIB2jEF6PAbRh4foL7",
-	"PAHBDv8ANiQUogafTBI55LC87X8bWOPnnO4/B8K/EgvLZYKfuZAiiWGVuk/s3vzR/ohAItStPuqw8dSA",
-	"WsO4Ex4dtrv1ZJ8NRzzlQytSg0rf1p+svfWUtVifbbmNkwISdIL2zounv/9z/8P++d7r9vHBP5/88+mz",
-	"H9//o7v7a84K3vNExrgT2ijsfzVo4fgTdS0SPREEuPKxHSmGkAiZVMhghRsM2kM6Y8CXUzY1wrTYueUW",
-	"/oUqGyzNdHpqv91mUWWBUcj22zssOprakVBWDiuP9noqeivSsTRGavVMKClifLDPotfa/qyniv4+YNEr",
-	"YUc6fq3tUZLoGzcO2PuxVheJHNooZNF7kcKXsp9AOtXz/5Dt77ThbVSXTj5NZOp+3WPRWz5LNI+7Wr/k",
-	"6SUIIlBQozNuBbLgk09DIWIcf9CGr5wqK1LFE7810GOjZ9zyATfip6mZ0UrORXoth+Kd4tdcJnyQiKjF",
-	"QGHsKa6YnogUAUSqvUXxzzN5NtDxjAHVGKaVCJnRqCoDvxhy1VMkxnEDGzplcB4XOmWcjXkCZCti/MQm",
-	"yU9tR4CV8lLpFNAWHpFMLNg8FaW+DsHc6O3i0Br1fNGrpbG3tzlSk6596eh4kgKArCRKd7pIn9ul/E2O",
-	"hbF8PIF1xdIA2OMSE3Astapn42hQSPrEtApvBEeJHIogDNQ0wXOs6OpeZodeXVxRKwwDafo8Hku12gKn",
-	"k3h9KNwWWe4fuUJb2m1hJQWohUW4l6bPjUI9+LcY2sAbAcf4AjLiOJaA3jx5WzhKt7cCRy5DPfhJD4Ic",
-	"jsFAD4qLo/fBQiuhR/XkFoHmGY19DUO/8MQyBaLhxOpBvwh2sVBWchJL5S1yTxiLlomfge/h6L4Rw1TY",
-	"eqHtLTIa02KnqEKDw0E5RuN8Gl7ilg3JH1+0f//0z/Hu4B9854V9aj6Md69f/3Py4serveSn/WH3yez5",
-	"zvSsLZ4d6FrdtggX2lpl0Y1QeosSuRY8ZmUtKANUVfOZ8EupOMFp8Sfe5iNrN2SC0tca9/MOqWpNinFc",
-	"DbjQLaqqxTd2asgjY4PL2d4axFMkhhrkn99wOhzJawEaRd0Z0tMyt653ioQFlXI146F4PkV1NJu09oCm",
-	"sbQn17UiiQ+tTvujZU4Pku6gFcaHDOQHqf1Ku8fgpuO5wuSdeiTLL7hMRMwSfSkV24isvhKqL42Zij48",
-	"mqagrNyMtBHMgupineuxp2hdNDlMMUy4HIt4s2oI81UlW0FfrsdTeq+ApgXDb4m+a6YE8U7wXCQJMoz8",
-	"dJtffRHU4Ri6v1bECz+aPrKEZWS40IXRMDWCvIACOVhJbC0Fqs3E9J3lebbd0l7CMnpW15ofZ3ENiymg",
-	"nu/inGvw3exzD8Z83YqWM9/yeRbd3oR8pPsEmRnYN0LFhT9TMUFPLo/jVBjTH2h91edxXP2J1KYcqcfC",
-	"8phbnj8gwZfNR39WnpJY7KfaFn9FjmD6qbjWVzjFPIeAzeeIWdnLHEb+pONZGZWPuWI3go2FsMzqsU5T",
-	"ffN/g7Do6jrIPCa1zq5e77x2qlTzeMiNPRMGtag5pV9PlS0tZm/eFZOdx+pI6Hxa8xhYwaTsw6FbSh0a",
-	"OVfz/ZksRTFSPIef+PBKqJjFgiz1dCWu3WjS/KQH7IVWwqzymbsoyRjtWE2UgyNrudvK3NkEyl8bzFbf",
-	"xDV5F6oIuMRhuoqtVTzj0Pvxcpg1m12ljeQrXICXd7DHSnpMHdbNW2wZJlXsNjrZP4LJzI5wrwP6XPBx",
-	"3oQr4/1CJbQw9Mv013XxenVMXd30cwf1TODpw+HO85L7ob+1rNTiRxYsu14rcGGh1Vmy+9qDKQXZgpaq",
-	"BW4ld7DKKjFwJXXKBmuQDztPnetfgLXQz/jPXulAHRdtoqwwMDj1t0Ji89tZnZ1WEHlJoPwLyHNukXWY",
-	"8WwdyVzWjtbWjYpAbBTbhTl27jAHeq+9vlfFlHWNPR9D8aZcnWWWhVOKGyKlmClt2QUEAOpWWoycFN9d",
-	"JYhS/IpNZ33+5TkrmyVX2G6tUmorNkU1lgP2x1yUJAiDanwkCAMfGgnCoBoVCcLABz+CMKiEQ4IwqIuF",
-	"wDvFKAhMWg6ABGEwF/uAjxWjHkEYFAMeQRjMRzvKlkdhG4vdgc6A9dhSOv46uiwHu+YtVB/xWxowQ1qo",
-	"roZer533+j5DFZTIU+dIkoZSen4wbKINEqOP2g15koj0BwMeokOWCjMdC4YYzqStyfxZOacnDMBCXUb/",
-	"lWw4d2ItB4Gow6LPPX+OvaDDnOF1G7VYRHTfcvps1OkpGEy/wlgKOd9GjJvCVpkRAlNNaJP4YMTVpWj1",
-	"VDY/vFievC9jAx/9o9VqfQxZL0BDnFv4rdVq3UZsA2ygnkLf3JinVyJmUwWjNkOGSXNW42wpRrF+MAz8",
-	"5MNEwoFWfGqfi4xuVSdYrbt0LR9nznMWInruwKqqSISAoae/opO0ZI8gZjQSxL24iRo9REp8sv0mUnnL",
-	"DeGGYRHiR8RgPLNyLAppRPS6d8NSsuSITyZCifhLaKbJD1VccyPYqj6oCi1l5+EJJmeQiO61Tp7iy1Xy",
-	"bkqNW5bHEKKkNpanFuCmUyZUDP/CxKwW/LDVqvUwF7SVJ/slZWW3DGS+9Wd762n/o/tHq7/18f9kP9by",
-	"queCJ3Y0j3UGMxeKYB3hyFlNUuvdnLH1XoJgp9VutZdiiFtecebFNn1dAs4Re/fy9FkZ5Av1omKK2pPy",
-	"OTyZw/ajrecvfn31+u1W9/3W7x8/7z6pFxanaqA/nSiboi7Jk+TNRdD5Y1UvXPXYHHOe3+sHSrTOhIFj",
-	"1DZPREP+XIyzEBMH8EBSBHwU+JfYApAv93xVDswvbP5sPnog1LO/tV2UBYA+lElc8G4uMYlf5eKsvK2B",
-	"Mx4WrYCUqvCuahEkuvbXdn8ocs73rV6YtkgBbq0oVV8KUP9DYGGAFq1VHKNF8b6KiM4iXYsHnxesqDWc",
-	"o+vqC1lSW4l7/eGcdyAFEola/Eo4m8N/Fa86KRZFJaN41KXF5WALCeUqCknxuB3AFqDxPVFoYxDhLyBP",
-	"iidl/Le8sysxW74X+gJkM4NI48lUrPrOexxcXf0V5kXThxat2WXC56JrkkqdSjurulCq3o05SvRfXNFx",
-	"d28wmmcuStwwfOzkUCrG+tql9l+JWVlUj+TlqMZdtJ5cWhXaBJumcNv6QFiT3yyAGT6CGiZmhC3Kbwc0",
-	"zGEgQMa1AFwPYEW2syrw3vvVLz28Odx8W2IIVde+6Y91ulqkLPEVAdnIg3ad90lnmfLZwNpxVluelIbt",
-	"HLSXhrWyVHpfaECfCfO91MHxTPC4IfFnXSn6MApifq677d0nW+2drd397k67s7fTabdbO7t7+wdPfr8f",
-	"RbJSE8EbcyoBaFIJY+rJxoj0Gr0RqR/XYu9UIq8E7tlMxPAHX/ETsih2HrsISw6UZhGk6UdUWyRUPNFS",
-	"YQrRVFVTkhRB0X8BfFEcaof0NIkxaxAqGLRy8/plXchEmJmxYgwZ5XqKPqmKq9l9sTaIpNArvxJpSCUh",
-	"c1L+ueJ4wqjaqMTywG6+tPLEdUc4b4TCYd2fCdpkVGaAXZbiA2VYM5eTvU7Ai7T/4DdhQrY7GbMbnV4Z",
-	"TEIfi5ZXxBDZBfgKagJS69gPd47t4CR1+z4XkPu3NPmkRsBPxwOBNZdeSWOpsNO06j964GyV0BUElURS",
-	"LCaJntXZ6DadqqEPL1czlyubTKciF78G4cSM1ZOJiBm3ZRo3Q64YSoKe2ojOT47Ojp/3Xx39q39+fPS6",
-	"/9Nv3ZPzaNPHU7DaCRIa9RV9CstNemrIVQzxEdFhOolFXmTIxtwVTDGrdYv9DOvN1paVQUjDAHSJsIJN",
-	"J+CsjXBJUVb0nFVM+vpHfdFTtAnj5rQj7nKeMZrVQa7KOL3PDUNYVZy9q8XUC8q8L+Jqzig6Fyp2h353",
-	"qmzK2spTLd+mGv7FYmmGU4w4FWh2mrqc7Ix4y+binI34RbT9wFbxQ5m5eQ2dD7/6P5eYwIts21qMsNya",
-	"RTnv2ab261hOMRsjF3K7y7jTYp3Qa//lobsHS2Wnfy0sUkWWMZ+ttRYOOZ5kM9bjcdHJeYfQOBRJlibJ",
-	"6SH/8F57UX2vc1hv1Rb34gw1Ot2RZWNtLNttu5rReErVjMIwngoWp8iDwUcFDOtKTMpRvnrCvb+6UArK",
-	"3VvMM+HGUn6HtLN1X/ZptM3M8fM82AuMMvM0ODuuLgA34amVQznhyhZ5SCV1QKe2Ivn/yKIe9+tKuxOr",
-	"XM9IJ3uo36D+vPJi2TWcoI8zl+8sYh8mdfaXda0F/N9kdlhvl81ZXrtLy66brPici9adWcVhOId3BWyq",
-	"QKCODREVvCrgX9Wc/TLMzOtgqANLuBKu3ldBTLb65q3Xu1Dv5vYsyZHVOBWOX+pnzuXMEv8pfW+RewKx",
-	"dZ4YnusbNobCfcKYXGe9EaloxPG9xThe8m6szAzv7fBpq4udEt2ilVoGydnPx2xvb+9pyN51jxc6Vdor",
-	"OFXmpSaUN6yqFNcoS2tHkqp1lHctgCz1BXmyxJldV02YB0aWVkk6IFHVZl3d2lAYQ5Uj5S2J2YvR4Jeh",
-	"fCNfnL7783TntTw1p+rsYHh8+uT0avKv98cvnrZg0O+776fxz0/1bx8Orga/vIMXRoNfkn//fv7iaWu4",
-	"m6i6sxOYbmb6Us2jjc++myorExIssDzm3inTz5N2gy8TSl+qeXcDwVORBh+XArkIldLHSiufhzfIZDGc",
-	"Anc+B/Rx1g9OCyl++V8/exR/8aEb1DRkeH6+e/CEvfjQJVs1evvmvMu2wRG3jcvBpgJj2HGc99fJzHCI",
-	"LPTUMZT5mQ6LikgTsQ2/1c3QPyqm9EIvBfFpEvVUaaDk2GVBDS6oN49/lYBzCSvasIVSYvy9py6F8p0N",
-	"uGVYi3Toreix4Mqw9maLgSNl5JOpoisZRwyW4soXr8SsQ98jxdfIS+W3HZ2fHJ+ddPu/nvwWwbKgAlIm",
-	"GCYwjOqjwp7iidEMTnWC8BoJ1fSR/tuzk/enb96dRy0Cg9szOBdiggKuYTgSwyv/PmdWJyLlaihAF4pe",
-	"fOj2j1++Of61f/7ryYeIbey1mWGDWU85V8tmix05rKaCzXlgypIjQlrjIdtT2IPJwQOlC1V8oSWAI4kf",
-	"uO3Hm9QOaafQ2A3dE0QMGQ6PrJ1QdxCpLnQhcR/+6dLTjy6P9ZiNuVSWSyVSAxpSmri3TWd7+1La0XTQ",
-	"GurxNr/M/hvM9xzBL2GXPCbGXCZb6KgmqQkpRIYySNGFaPSFvQGok2XYYlgrDfuEHlGZpEUFU0/QG4Ti",
-	"PsRQ/ixkA19dFrIrISaMMzPiqch0VQa1eSGdMfU8AYVQK5YIfo3NThiHCkFmUy6TVk/1VCFjVzgsgp90",
-	"Kv9EdO+wnxDArDdtt/eGLz508R9Af0jbIVXhmp4qk2fI9ISk2CLidAQJpEN4MNRj6NnVzCsAfI5fDGaA",
-	"dbBPNtJJbEq8o6eAMuAEgImwI5VRNBZ3I+n7EnJ2kfBLoknUebTyLjyXpUucgvqbKNeLzthU8DEREE49",
-	"po6EjnClZelUGYRxFxL2pPJtUAzbGOhYChMydJzhxzHykLfo26R2PGBXIPpKRX0VX797mWeysY13/w1V",
-	"ipsdZqbDUaHRClJKXTMbyAaVwxECzVidFmMbuGCmFeGFQz7aOiGTDzdJIOQQJrmWRg4S7OgGBFswU1xn",
-	"Hd1TCG9zCGNcOEUkBgEUa2qJxsQnaSzb2G/vh0zh2vYhIx3WcYIzu74+iBeFZj4hdvPBZBff68fl3OIL",
-	"kAkL+beziegFkCGbpe3CH64egP7I07F7we1txMpt52TcUy47OSq2eokcty+sNO+AQ5wfwJKC+oeuWwZk",
-	"dqnTWdai6JMVykiteir6tJUP3PIDsRZeDkelcwKm0GER/B9I6CaVVsDZRuTWpk49SOlRyAQfjhgafiJm",
-	"E5G6Gn0NX+JAS9PMv4xiyk1ihMVsyOjsqHvSf3n66rTbJx5wfNQ9+eXN2W/4l+i/PTnrvzp9/a57Eh3C",
-	"rHaEaxapwJ4bPVUs+De0ErZhhKih8M1DXLrSSkQeFRAeIm711AekLAAS/Ugkq1WIjI2c5oBl/pXCYQx5",
-	"mkoBXOpfW1kdwBb+FyBY/PEM+Dhwjoj0g/IzI2zkOCygHUIRjoaOV5qmNkuOtxZ6DLn+feBTcTqtk06v",
-	"Trtz8ggYj9HTdChaOr3cdi+ZbRiLMTab5ILt7OS8y47enhYyL336JsTRJ0LxiQw6wV6r3dqjbOARanjb",
-	"SKvbuQ/2sq7TyhEMMni4oMRmQD6Ng07wUhp7lLcKyVuONmRO5kO2EWCYOrlkoOuZd/ux0jptt91eoXHa",
-	"at3G8rYsdZ3G2AT7Rl54SQ5w3W+3mz6arXLbNT2D0Ttrjd5bZ/Tu0zVGH6y17oM1VoKuvfGYpzOHGCwV",
-	"l9JYgSoLQi4EKV5o6ECRGkRDsEtqWWLQCbyzZKLNEgRFndxp7yL2KqXMo5s+X3IokNyJ51Bv4TnkpsLj",
-	"I+eNdjLDV5vdH9rRNL43YLGz4O0cxu/c+9RZu6YaxM87wACsch39WyOA9joEsL/z3RPXmaMrFIQOPVcm",
-	"JlQf8IMl/r/9mejylvyg63DyYutk4NITiHUvo1PsFSguLsQQu3kXjXDUrLDsxdHcPGlSGuCDkyZNsxpp",
-	"3rMwWkKP1dqxb40i9/9eFHmMp8B41e4EUzMsW56g8jrjmLlmGvdGu9vkU9kiN8s9UPJygUt2EE5IjrIs",
-	"gEaY6rJmUOxCCA07bKfiAup4ycKDlFnQ6r0dzpSOBduYM74NE8rn7si0p5BDoEG+eViYMNGXBuwtZ56D",
-	"Hl7wLlFTMshv1goSYZwjYs4nmXsT8BVcPn0fLXUwMGYufccdOHyzxrtohDe6ycPKkMqF62JW5mpneHp4",
-	"CLSu4FvhMoBXNMv3zWm+Rd5xknlcqlTk2Qkzml3w9H45BbpZt/K40INzCl9YsEgpJ0LWCZrbPWWsnhjM",
-	"ypTqknxTRpMjSazEd3pqgxtnjJd4Y7RZZTjghVVDUUuXCCvc8jnB66Hpcm3FPAfsI4Hev7o9SfiwJN2N",
-	"R4O7E6Sx/K5el1+EpXy6B0RDmqAB99CrZ1oPjjvfpKoHe89jNT6OEzoXB1JkoVfTmk4OxA9w5W7n/QYW",
-	"IYgRvt89jj+kNul+LRbDdOSdtSMxQw8q8sih1SnTJNypsWaDcy9rMVnj4au5R4hWTblV0mCv/abrLEq9",
-	"PlfkjZUGprfhokUMZgW9bcGVRsUmo+veibNofmxXSwrrslVUe5uuv4zvytta7si62OUKYx1EH160fbOu",
-	"1CIYQpD2wli6AK3IY2DQIh5DAxyT8WEYVP5q1bcz1M8MXLZAUWEc72yoqnMXkgNuUq0unXAEda2npupK",
-	"QZ8ZwmwKrOb2sNNhkoRdCpsH4PbbOz4G21Nu53jtTG376Lru0b5ZtO8iTUFOsAiNZZdTYQwqlOVYFTBH",
-	"F0vy0SgzxaSai2nCtMJbQ8gmKobJjt51nxfDYmxjp73J3Oqomkgr4SDgot3wA7Xe8cF8TIOY++zRs2dn",
-	"J+fnxc/31MZB6fv136NTUt7dbkJ/ixbvKYoChq6vN42HUrdpSsLDWjGeuHgbBLjynKYbqWJ901NUDqwV",
-	"VLOU1kEfoE8K46BI5j5+QN8oitcPdZqKoc2a93dHcztwRzkR8AbAJyxUzcCvzLU+gOyV7tm78+7Js/7b",
-	"szf/Oj05j+gCPXgqrQ/OKgwI/qzTG57GIoZ/RS1GKr0pJcjA9SJTFYvYV0oBoLALD1QI4dE8Pzp/3j9+",
-	"8/r43dnZyevj3yCaORAzjWWGHNCf8AqbsRkXct1lhq4Io70punel7paVGjPkFNC+69K7HsLnWcpN/MpO",
-	"z3LKX61IABuHktyIET28OPhuHZPO2RR0/vhYcjV8Gs45KouOMVWCb0my2NFiwWJHJFeKlTq1ius55TAN",
-	"Zsj3fUS1Tvc8LnY8Xcs5kd92uYLGU7gG7XtTpIodbBdqUf5U/s4aVCFpzt9zWh+PLhZw3TEkzYqXV2C+",
-	"k2E8gZdmbMPdtapTprR1eY5PWX4tWFMk2p322uRQubaTMPL+pUe5XfdXDmd72DQ4LEB0oAoZgiR3aTJs",
-	"p1W+PazhxuRFV4HVvXJ7+9BE9ncLeB/FmI85R8KzNam24ITzw7cpia5RXB1zI7akMkIZiWRrpgNKwHc1",
-	"3aB8ojUfQdSJ6D4sRfgof6zwWbYR/W+XbtaPnNlhRcqTzUMWwX4i922uZi32kxjyqRE95Z0qkMAVFm6u",
-	"JfvHcRxpWJYXOORKabzlERNd6b7u6JeTLsu37wMC0SFdf0stjBm6jGCFLnMxkcbW6aTUgaBZUs+TosV+",
-	"lhoL6EHrKJfY5D3A69wk/s/622rb7aVVKfesDKynaHyfqgNiIqD731uHIESv1SLWZEKO4ZS5UDH7JhaJ",
-	"sDVdpn4VYuIDX2RoY5MHipl5mXapBRqbgxlGuOcINr+kIVcnHhrJ8jnjJgFN/h0JRjqO/RoZLd99YCqH",
-	"a710ZBtQg8IInzbvJivDerF46o7J04Arp/DxXK1ro1ZfD+UW4tkjbi3HrV+ERe/ZF+tcmaW0ls3ijrGY",
-	"YTCt9VBjaNaU9K2wqGuF2IaCVBl/Ewe4qo3l4I2NqvdmRJk9Vr2a2ec6eRdKHBu2gzUvBf5bpyNRFmER",
-	"9x/M+PprEhZXobm/ImVx/9GmWi2roUZy6ImVY2msHLJEDyH/ZvPuxtaSWHYWZ6IUHPLy+yBqKtCDDhqo",
-	"i73g/yIX6r6RYBoVfewR/BEx4wqyXfwlJH+7b52FBZwTO0PDhlzyle76LfZB2pGeWj9hSJcKu3UVUheB",
-	"ndA7PVVqw4USUSg0+SYilTpG5rLTZpVb3DssFWamhqNUK9zPBi7LJRk4O2ygP1FS42aWYyDVVLhS60KL",
-	"/gjjplk5I7sp78OXr3noxiKR1xjHkwoqMsfSUnMeuOmdvdXGXqbi/J8vEWbwWk/RKKpKlhjWc2W/eOaw",
-	"SWMl9I2dKkyjpOOhREpue4qGWc2Eig8LhYyUqEXLpPPK35SWbXDXXIj3FB1vvjc89E28ZB7mgOGuuMOf",
-	"uDsjNuF44j2Fm6F+blSYmEHC1UR6vEu0utya6CTx9Z/SUjKrrx0pYewNvxJMWigbg1ld5SgmrW3st3cI",
-	"xbNiaNcgIAZ3IHWIzaui8/xSfOTDppuhQ4ApHqGLambo64vljJsaaq8hipcFp8S4NvsUvKRNmR7L7OAL",
-	"bzAvvpLIBRkI8O72CoX44kDdlB8Bj0t2f9b9r42dKagXyZP2suY7c82AAJvcuVntFNimRfhesTWr2GkX",
-	"1+Gvy2q+ZPEhLfuFiRUojx3t5wIZCSNEGvZpBV8huNb+/kUoj8uXGJVAm3GcjYyBFGUojV0tJYzGbhNB",
-	"N+eEsQi8azR6iwZHHTpPXGfDyUNM+yU3dgtRByqdKRuBGPGmE50JBi2UMO4+o5m7cqbFTvhw5NgpdMKA",
-	"RhjSMUmHWfDvCAdE+G8giCx3FZv6RsTtcAUwwYvzN69b7FiPx7hkbICAK6a+tdiaA1e04Yr3o5P3J6+7",
-	"/fPu2cnRq/6vJydvj16evj+JQrZzgH0smG9j4TqB4MVonYjx+FoaYdgIEhvgpOZvUPOT+ktiKtD6cgWA",
-	"GgcABy/1GaiVMyjVyrIGNwSClZxDAKwthE6HpE3ejgZEXUHiDIRQRZFDWtC8yAnZJNVjbemtWOA/4Vix",
-	"mwUKVzqpnjIcb5szGhcFTw/LECzrYQaTVCA+45SAnqKOzBuYBeRSFOH5tRQ31CXgzUSorCgEZpkT1KVk",
-	"nrwMHhAd+roWUYWSa45+OXndBVxpb3q3N0+S2vE4CvowHKKBPAYUaa4E7ynCGNd/oEU9XQkD/W9mqCfQ",
-	"YoPKR6ien+ryo1pJfY5bv2dZDdiXgGrkmFYqhgJauB0yi7V6E/ghFmroyuC9NumFJUXEcmlZIpGS1Fz9",
-	"OqrlYnKO35X7QRGNs912uw2II+MO2991rKrDKpdM9RQwImwi4ag56PSC/d1eEPq2Ep1e9WYqeuj7j+GI",
-	"5tv+e8FtT5VgUd1xs8B2CP8ol1fw1RMTrZPMG+dIV1vnAFGioLvK5FF2ZVe9MM45HAoVdwngJNWYYYP0",
-	"bTzTM7XuUncp2APqim6GBrxzvUGkIVHbWvcIF2QivZTXQgEcJqkeFJMvHFQXnIDSShRPYJua0TcGcH3L",
-	"HtfH0zeVL7gCUCqP5SXMFx9iTl7mW6g9mPxOgwc8m3ySpceDECD7OuUXF3LY+stSzLJVf9HJorej8UjB",
-	"MUONbhwzdtdHMGO5Fc7P4Gm/PrcMbydbqaKh0KhrWRPYOqPRtWIF11G96djYfn3xarIKi9Gi2Uv9ZVfC",
-	"utNny+d2jegl9TITadPs5euw/rNrGvKr8xZG00syCbH8b5ySlyFUQ/PlxkIHYg8rSeliO/haZvK6MMVh",
-	"1sYumZG3lyqo9AWji2E8rc0zlFfFy85W5ikPTcXfEwUVL7dbnJHioPc3ppzCdVAlwTTkihkhSlfX0Ki7",
-	"J7OCtW1c0wTCRJdxVu7/lzUXBIngb1uCIMRQTiTp3rHYym4DiF01d4q9PrnyH3Vd0F3xR9Yn8wdTn32W",
-	"3TPyrWbF1lyF8pVTYz2AGrRIB2CKF+iUrgF4TIr9HjLSsJjOnV+I3UoxSlqg1DUZQSFk64dvZ11om+sE",
-	"iUPkEhIdbrE0VqqhZRkHCMGrhqNSrgz1qp0Xpj/5+R4Je9ndQx5S7gKwGgJ/o3ICh0PJzuKRyL8jIs9C",
-	"u/4orSbzNztOatJroLzy/ij/MtXTSTPVd/2quPG9Xf2r0WGBG4RY6JUttcbVBZv8BSZ7JPlHWf73JXOt",
-	"ShRuxLVIeZFyvPxEwrw/Or/fChg7ypV4ruJtCCrCtXCYvZMIbiivFNuoDfzVjCKG0pf6opgWBPxcc3nx",
-	"iQ9t0cbIOeAFVm2YFisa9BCZxaVh9cwORNZ2847qhjYgDFOCp5Tblc7sCHsDGA3hTahSoTY8GF91sUj4",
-	"/k47bLfbi6wwilUqv0fmkrlcDlPDPZNsMLPZ5VQ95SBJXmrqIw/Psssm8/k3OCv38g6zixvYk3/stH/8",
-	"8cl+yJ7ss1fyp0NoJ0aRS4xUc1hbQtl+xcVC9PHI/4Ie9BTkDjY6Z9Scy2aVQt6fjrapgyvcqEkFRdTC",
-	"rOzRCV00PbvXs8OAgUbuBs2eqr9C85ApDpdBFq/23OAYZREpHXdIKWKIJq5bhcOTTcrz4bghMW6uaVrV",
-	"obO8pim70HRRSVNZhnxRiVM1B8udXkaWTW4mqfr5HWQ1nur6e4gXzgiEv2A6ePxlc/01julFa6j4MqXJ",
-	"ca9pOVZ/yWJW8/E9pOeudA1xk2riy8j+3t67Am3cn/+uWFGWSfXP+Q3tt42yfb+9n9+S7F6oXtSh08oK",
-	"4ZERLoe1wSX+iyjY7w/tMl6iDj+W+6xe7jPODu1ODuS1rDZ3ehCr+NiIutvZda13/nbY2N6Kx+Qw85hP",
-	"uXUQ1UUNB6aGxEFpjUguWuwVx0akWDJBzRx6pWsTMfGOsvYo59JdQdhiJTorURKoKaJEfhpD+krTgegL",
-	"/F7BfK7RWGBhmWHK44fOSqBLJhcT3eKQ/CNBLiNIONICZjZdT1sxAZcGRuvsvwq5TZLZw9BbF/NhJ8mM",
-	"ipTdRnQq4W7TxKlsIZuqRJiSVPSxoLmhdP8WXHjE6Y6p2g+XaOfUmkqMycmwH8yhS0P1o9m/tVSFEfUt",
-	"uyfJrKu/cccVrvLbdFkRQnz/DqvHWsMltYYzuqzrbgrGUrZFaVYPw7eahTdbV3YvktzvVPoou/9Osnuq",
-	"vkB6F64cr7Xs6Erwkhh1efw8xXDRBkRl3Fey7n/xWCq62bannEMVKjsGUokOhZwAr8n9ZhY2BoI0lW7h",
-	"/vIFHrTIO/3Qy+pujvdLO2QRZkj65zbbF7foJUYdOntrQ6phMo2pzgSbX7sCUVjrlZhB0QaVrnYgLEUr",
-	"r+0L7b5Yl62/zB+VrzG7NaQCew/vS6xDyFUM01PS0jWvJr+NhM5vs3mxhUyc+/Jn+T3gIsqee4fWeAcK",
-	"ARoUKX7Z3Nz6cuVVdfnl95e5Rni+SvInwvRvnreWpb9mPfRdTACbc8AVOdV0TzdwtYRPN3j7c5Y1uaL7",
-	"i8av4f2q9Xp1Rw8txd0MDSLcO+QepfSqLq+5OOrK6LautUcnl/m7ajB124md9RXZwreb9NhzYV10TlgO",
-	"ZTB4vVXkJV2EzTN6AUjjXhBRS24YQY0GeqrYacDbzPm3XNsBd9Xvu25P1W7Qj482QaAzXk4pzb4Gt4Rd",
-	"TJMkdAoByBlpXCdxd1FX7Z3Xrlk57g3bbKcCmpXXGu9HtPOHJ1k30ULdO4OoOw/Svh8JeYXuoA5g/E6k",
-	"PK9TV/B1Sf3AfcuQXHFujkD/R6b1V9jK14oSfv/4P18RAP1/suy7YlePb0TKeTbfSFQnro/BDDNLrnky",
-	"FcyI7KbYBVFHTzpuggfXw7KZlrF1v+dHjF5NNQP3RKYOFBD6K6NwQ+NB1KWiKzEjrQkxNIJWVpGaJknk",
-	"UJZ0D+OdD66t1LzuNNRjb+9TBw8YUOaJPiENFCN3N0knzyWDJLJXJ92jZ0fdo/6vJ79RU4vu87OTo2cR",
-	"TI3VN5QMdtDepI7U5bcw/az0WpaJhu9PkqmhbdFNKu+6P2/9mH9158nej/ubIRtoO6okohlSJZ2COHT3",
-	"p2Ftj9s/d74S6gtG/T8Swa9BQnYwRMCHFKm9ErMf3DJ6ihTTvEEIwlwqYwvQc3dJ0u1E8HV0HOEUPSWw",
-	"SwcTErvprqZfAuSog6HpgSCHpJZD18eG+nlE2IXSecfG0Lcswv9HnZ6K/J77ANT+RKR9Ol/q+pE9RdgX",
-	"H29iE52eok1uRGP+KfJ1U7yok7ORTmKDrek2ouE0TYWy0SF4+HqKTpQnRudN7bLXi8Af8yuxWYFZrN2O",
-	"If/0ht6TDpTMQZInNxxwhRsjTIfwPzs4ajDD3Tkp7TP2smY57rae1DX1rFPZ307rOPz9R8z85/+ahprl",
-	"2RcnVqGQxHQFOHJjuYq/Oa3pPyFBG9V4YujODZob0fdscdCHtz9fidl6visXe7qWRg4S4e0OwBD3xAi7",
-	"gtb0q5gFXwG7T7Cb8CK0dg3CkGE86k3rZHE53ETIfV2NqbaxVJFYsjDBhGNzGxcluBKL06BXwSjMoWg2",
-	"O+4WIl7Bs0bmShYELuptrimt0jeHLOFWpLmVZiyfuSBgfWCYZj77Kv7khbHh5/qGjaFPW7b2G5EK1/7k",
-	"kTBXjAjn1SXYXs4jyAOkdtUj/50Su1bA/qNsA9jwNvXJHqgAcyuMrSeNVlM2VeaQfUymekymekymakqm",
-	"KjlMy4R2rwrpVD1kVOqs4CNpCEzNM4p3fkmPsZvvG5mzg/zC6E25I93ngC6sPpraETSoA+wjn1R9BZ90",
-	"/RjTIAymaRJ0gm0+kdvXO4i3bjlzSt9al6m2CqlFsKq6sjkVh8TCQ5Z13QjJF4jNcqh2KA+NZF/0P9V8",
-	"9Vgr2DZivsFOzjJXQcOc4mCCCvZW+k/Vff3Vkg5evg+QTAsZha1iDSAoNfU2Q5YnEk9TaELs2qAm+hKv",
-	"7cyb8uuUzXf1LEyC75mGWUp3X5iGu2ndh7JbL+o/ZVMuE1BxROGemNK5x9LWvHtEt6BD7p00lrjcIf1N",
-	"pcfFb8CvNd/I+mlSUXSpB2NxC64J4+3H2/8/AA==",
+	"7L3rdtu29iD+Klj8//6r9vxoWXbstJE/zFIdt3GaW22nOW2VESERlnBMgToEZEfN8lrzNPNg8ySz9t4A",
+	"CVKkLo7dk576SxuLIAFs7Bv29XMwTCfTVAlldND5HIwFj0WG/zyNxWSaGqHMzpmYJnwuYvg5FnqYyamR",
+	"qQo6QWSymYjYzVgoZsZSM670jciY1MyMBcvwRZZeMq6Y4FkiRcYy8a+Z0IbdSDPuKRim+USwKJ9wON/5",
+	"ScyjDpOG6XF6o9nNmBtm4D/u5WEmuBFxyLjuKWlgQpXehIyrmKnUjKUasRuu3TjGR1yqFusOtFCGpYpx",
+	"dikzbeyCWz0VhIEejsWEwy6Fmk2Czu8BbC/4GAZmPhVBJ9Amk2oU3N6GwZkw2Xyne2lEtgiWczFMVayZ",
+	"SdkNl4YNxGWaAThMNoeVbR3sP8OlHrafsFQl8+1WaXo7nVRGjESG8/1j54y2vnP6fHHCCwQ2Pv9GMxmH",
+	"LIcr1ywSWZZmLTugL+Oodrp8d7dhMOUZnwhjcaE7NPJavFXJfHFq+JVxHMCEMpkUGr4u4dm/ZiKbB2Gg",
+	"+AQmoFF92HBp/lhc8lligg6AOwf2IE0TwRXuvgHOsO3hLNNpBjgGW064NkxcwyFnYijktYhhNeITn0wT",
+	"+OrBftPicAp/WVNujMhg6P/6vb3z7OPnvXDv2e1/BXXo0B0JZV5wFSeifpkcBnyj2RjH5BCacjMu1kAP",
+	"gzCAo5KZiB1IikX9VyYug07w/+0WhLtLT/WunR/XM5U/iflpXL+Y7rtTdiXmiCoNS7kS876M77yU0+e4",
+	"jONUGT5cCpghDfnzQOPxmZ9EDUK/5leC2BcxD6b5pQBSRvLtFJR1JebsMksnxS94yD0FnK340ed3UrH9",
+	"AzZOZ5ljlZrtt/fwmeNyoqeINVV4HduSRrOJ0JqPBEsz9099xLiDIlA7csOeUunNdsjypWRCT1OlBSMW",
+	"z6Ia/t5hyM6Ri/YUTasdOz0qbxw/zFksLy9FJlSxWqnZQftZT0VlOJ+JmRZxRIy2IMcnl3vD/fiZ2HnK",
+	"vx3sHAz34p1nYv9yp833BvvDJ/GBOLx0CEErL1CiIjBKtDvhn14JNTLjoLN/eBgGE6nc33thibJ7vU/7",
+	"ezu93qdvTz7+dz1xv5ITaRYR5R2cg5Z/iCZ+l+B7tZzusB3CGuUE5Mxeu40rtH+Fdfz/NR12E/O3uLCM",
+	"ou2Qe6Dqt5eXWtQA5NSICQo9fSWnTUBJ6eVaqFSA0m6XANOuBcwFH+kfZFIrH47TyYTvaAHSDCjI8BFQ",
+	"i0JBNWcTboZjoUl9kYaNOVDl3MqSCQmOaZLGIuhc8kSL+h3BV0v7kQCHVbC84KPgFvd7SsP3i/3xLONz",
+	"eKrNHMnkMs0m8PfFOBM8bkICg0+X4QCN+GIUuA0Dx09wnyegX8A/gA0JhajBp9NEDjksb/efGtb4uaD7",
+	"z4Fwr8TCcJngZy6lSGJYZdondq9/b39EIBHqVh912GSmQbti3AqPDtvfeXrAhmOe8aEB7gq6584frL3z",
+	"jLVYn+3YjZMeFHSC9t7LZ7/9fPDh4PzJm/bx4c9Pf372/Ltfvr3Y/6lgBb/wRMa4E9oo7H89aOH4E3Ut",
+	"knQqCHDlY+sqhpAImVTIYIUdDEpMNmfAlzM200K32LnhBv6FmiMsTXd66qDdZlFlgVHIDtp7LOrOzFgo",
+	"I4eVR096KnonsonUWqbquVBSxPjggEVvUvNDOlP09yGLXgszTuM3qekmSXpjxwF7P07VZSKHJgpZ9IvI",
+	"4Ev5TyCd6vl/yA722vA2am0nn6Yys78+YdE7Pk9SHl+k6SuejUAQgZ4cnXEjkAWffBoKEeP4wzZ85VQZ",
+	"kSmeuK2BOh0954YPuBbfz/ScVnIusms5FO8Vv+Yy4YNERC0GemtPccXSqcgQQHTDMCj+eS7PBmk8Z0A1",
+	"mqVKhEynqLEDvxhy1VMkxnEDW2nG4Dwu04xxNuEJkK2I8RPbJD9TMwaslCMFFwKOj0gmelevyt2iDsHs",
+	"6F1/aM0tYdmrpbG3twVSk8o/snQ8zQBARhKlW12kz81K/iYnQhs+mcK6YqkB7HGJCViWWlX3cTQoJH1i",
+	"Wt4bQTeRQxGEgZoleI6VK4OT2aFTF9fUCsNA6j6PJ1Ktt8DZNN4cCrc+y/29UGhLu/VW4kEt9OFemr64",
+	"m6aDf4qhCdxd5BhfQEYcxxLQmyfvvKO0e/M4chnqwffpICjgGAzSgb84eh8uiiX0qJ7cMtA8p7FvYOgX",
+	"nliuQDScWD3ol8EuFspITmKpvEXuCGPZMvEz8D0c3ddimAlTL7TdxZDGtNgpqtBg91CW0VjTipO45fvs",
+	"dy/bv336ebI/+JbvvTTP9IfJ/vWbn6cvv7t6knx/MLx4On+xNztri+eHaa1u68OFtlZZdCOU3qFErgWP",
+	"XlsLygFV1XymfCQVJzgt/8S7YmTthnRQ+lrjft4jVW1IMZarARe6RVXVf2OvhjxyNria7W1APD4x1CD/",
+	"4obRPHBv7F2gHNd9XoPjH8g2SLdGbdKpZjdpdoU3SmDjKC0VaDuA2CAx4SsBnMWOkZMH4fbWuLGGqhsG",
+	"YFHqg+5Su7vuIJ0ZduPvEcyO8BJobfHCHhmhWcy46alJqg1L1RA0gYlUMyPYVGTwlRCu3WCnJDXQKiOk",
+	"KdwNRutgFaEFIVWFlHJ7UC63rLwqSSYPESqQ+9iIhWtKqjKi3g3j2JbVsi9nZpaJ7SPGySC8GgfvG574",
+	"+iqgxDX8dSr7V2K+3swW1+sFD0BHGi2Sy42FDh9d9ZsvTv3Jk5t/HQ6+He5/Ooifiu8u26P98cE/n159",
+	"N2mr/enBv55m3+m22b8+uHn66bt5+499fjAISlYZmGC1uLKgoD02w/KNPakqlpC1jeCgAQXKm1RyNDbJ",
+	"nB2fBqFvT3LWmlp7Uq93XocstJAGiUnb2EBm5mf7MELTrWe12MyGY3kt4F5aty96Wtb56y38oWeYWM8E",
+	"5S+4eDcsJq1d7yyW5uS69mLDhybN+uNVFny6I/KhyVk78n6V2sfA/Hlx7XYeKroRXnKZiJgl6UgqthWZ",
+	"9EqovtR6JvrwaJbBlfdmnGrBDFyAjfWj9RStiyaHKYYJlxMRb1fNqXzd+5FndannuvSep+x45sMVVhM9",
+	"I4h3ghciSVDtLE63+dWXQZ2mgr6ctYU1jaaPrCCiHBcuYDRMjSD3UKAAK11+VgLV5DrRnW+F+XZLewnL",
+	"6Flda3Gc/hqWU0A9L8I5N+BE+ecejBvZFa3mReXz9H24hHykpwS5MbGvhYq9P8FXDbKEx3EmtO4P0vSq",
+	"z+O4+hNdvgukngjDY2548YCuT/l89GflKV2u+llq/F+RI+h+Jq7TK5xikUMEoWPQ3gz2h/w9+to0S69l",
+	"LLK+liMlEWwFSlegsIDL36fxvEwEx1yxG8EmQhhm0kmaZenN/yyLxsPcYr+JcPw+S3k85NqcCY23+IVb",
+	"STpTprSYJ4uugPwk10df61NZxN0KDuYfDu1S6hDQujrvz2TmCyD/HL7nwyuhYhYLshRna/H7RpPa9+mA",
+	"vUyV0Ot85i5GGnT6r6cE8NE6bhN9ZxNc8dpgvv4mrsm6XUXAFQ67dWx9/hmHzo9UwKzZ7FfaSLHCJXh5",
+	"B3tgSQOqw7pFi2GOSRW7IZ3s78F0bsa41wF9Lvi4aEIs4/1SI4g39MvsJ5vi9fqYur7p0R7Uc4GnX3/7",
+	"ux/628hK6n9kybLr9QkblrA+S7ZfezB1Il/QSoXCruQOVsFKKJiSacYGG5APO7c30amAe0Y/5z9PSgdq",
+	"uWgTZYWBxqm/FhJb3M767LSCyCvixb6APBcWWYcZzzeRzGXtaGPdyAdio9j+QuMEek+dvlfFlE2vic6H",
+	"7y6BdXe63J3vb4jUaTR7XoIDum6lvufef3cdJ77/FZPN+/zLQze3Swaj/Vql1FRuI9VYAri5LHjpgzCo",
+	"+ueDMHCu+SAMql75IAyc8z0Ig4o7PgiDOl88vON74WHSsgM+CIMF3zt8zPe6B2HgO9yDMFj0tpdvHt42",
+	"ltv37NXXYUvp+OvoshxssXi3dREnKwM2kBaqq6HXa+e9vk9XOcWz1pmgpKbI1m80m6YaidFFjQx5kojs",
+	"Gw22pSOWCT2bCIYYzqSpCYBdO7Q1DOBuu4r+K0Hh9sRaFgJRh0Wfe+4ce0GH2YvXbdRiEdF9y+qzUaen",
+	"YDD9CmMp5Ok2Ylx7W2VaCAx1pE3igzFXI9HqqXx+eLE8eV/GGj76e6vV+hiyXoBXeG7gt1ardRuxLbgD",
+	"9RRa9SY8uxIxmykYtR0ydBWY1MZT8hghDibzYSLhQCvWuM8+o1vXfFbrrtvIOlrwnKWIXpi+qioSIWDo",
+	"6M83r5buI4gZjQRxLwamRtuSEp9Mv4lU3nFNuKFZhPgRMRjPjJwIL4yVXncGXMoZGPPpVCgRfwnNNFmw",
+	"/DU3gq1qvarQUn4ejmAKBonoXmvk8V+ukndTaPaqODpyUGrDMwNwSzMmVAz/wsDgFvyw06q1TXvaytOD",
+	"krKyXwYy3/mjvfOs/9H+o9Xf+fg/8h9redULwRMzXsQ6jZFzPljHOHJek9txNzNuvZUg2Gu1W+2VGGKX",
+	"58+8/E5fFwDaZe9fnT4vg3ypXuSHSD8tn8PTBWzv7rx4+dPrN+92Ln7Z+e3j5/2n9cLiVA3STyfKZKhL",
+	"8iR5exl0fl/XClc9Nsucl3h4rTCwjNoUgdDIn30PDTHxu4YYVA7MLWzxbD46INSzv41NlB5AH+pK7Fk3",
+	"V1yJXxfirLytgb08LFsBKVXhXdUiSLTob2z+UGTW75t0adg8+bpTRRlrUoD6HwILA7RorWMY9cX7OiI6",
+	"95EtH3zu3aI2MI5uqi/kQdUl7vW7Nd6BFEgkavFr4WwB/3Ws6qRY+EqGf9SlxRVgCwnlKgqJf9wWYEvQ",
+	"+J4otNGJ8G8gT/JE5fy3vLM1okbcF2x4wTVPZmLdd37BwTVhQ4H70LI122i0QnRNM5lm0syrJpSqdWOB",
+	"Et0X1zTc3RuMFpmLEjcMH1s5lIlJem1Ty67EvCyqx3I0rjEXbSaX1oU2wabJ3bY5EDbkN0tgho8glZdp",
+	"YXz57UfXESDjWgBuBjCf7awLvF/c6lce3gJuvisxhKppX/cnabaepyxxGWn5yMN2nfUpzTO18oG140xq",
+	"eFIatnfYXunWylO5XKIbfSYs9lIHxzPB44aQoU2l6MMoiMW57rf3n+6093b2Dy722p0ne512u7W3/+Tg",
+	"8Olv96NIVnLyeGOoJABNKqF1PdlokV2jNSJz41rsvUrklcA966kYfuMyTkMWxdZiF2HKm0pZBGliEeW2",
+	"ChVPU6kw+GimqsFMiqDovgC2KA65q+ksiTGAEDLoUmXndcu6lInQc23EBDKa0hnapCqmZvvFWieSQqv8",
+	"WqQhlYTIffnHmuMJo2q9Eqsdu8XSyhPXHaHEnAIzz+MyagwXmUAbU87xCICQlqsNnB9zH2HuIz21Fb09",
+	"fX7cPz0/f39yRglPLz/8dN5/f/Yq2obQTs0oroRxNGRfgvGX3YxlIqB0gga2Ss/gRg/2X4htw0QlNiwy",
+	"IdiVEFMXSBsynfZUjmwsTilRmMViKlTMwDJpo5UXZEsNCr9Ib9gEMi8pUmVESwIAuG2y6WyQSD2m4gKF",
+	"zb2OmcHLfdpHLWfAnfkf/0aXJx7za8EGQih2KcxwXJE0jUUKKpI4X0MdMixaJACY92ePaLIw5FS2KlIM",
+	"csLnNkFsE+8nXQWDX4UO2f50ggiDwbVsIlpOK0fOJ8BwVOOd3OQyeWdHH05St+9zASGkKyORarS92WQg",
+	"sA6F09hZJswsqxoTHzh0KbTZySX9JBbTJJ3XGWxMNlNDF2tQTaOqbDKbCZ8zAZwwvH6K2Qxlhq+HXDFU",
+	"C4BBnZ90z45f9F93/9E/P+6+6X//68XJebTtnGuYeg1xsekVfQqTHnpqyFUMzjLRYWkCTCCH7ITb7G1m",
+	"0rTFfoD15mvLczKlZgC6RBjBZlOw3Ee4pCgvBJOXb6A3wMzZU7QJbec0Y25j4dG12UER6/IGuGYIq4rl",
+	"f70AC+9m5zLKm8PLzoWK7aHfnSqbQviKiN13WQr/YrHUwxm6Hz2anWU2QSwn3rLtYMFg8EW0/cAmkoey",
+	"eRQJ/c4X7/5cYQ9ZZuioxQjDjV6WgJdv6qCO5fihOYXGs7+KOy2/ILirYHno/uFKRcq9FvpUkafv5Wut",
+	"hUOBJ/mM9XjsW7zvECcBFRtKkxT0UHz4SXtZsRHrvdiprTSCM9RoR13DMFFsv20LWMQzKq0gSG2LM+TB",
+	"YLCMMXtsWnb51hPu/RWpIA/tvTnAMW0Mg31AWd7wZReN3cwcPy+C3WOUudnJXurrvLFT8HkN5ZQr4/OQ",
+	"ShxJmpmK5P89d4Hdr131TqxyM4sNXY77DerPayeWbREu+jizYfMidj5zexk3LvPK/k13UOMu6QvX8P2V",
+	"NWCaTDoFF607s4r1eAHvPGyqQKCODREVvPbwr2rb+DLMLNKpqCpduBau3ldeVb765q3X29PvZgMvyZH1",
+	"OBWOX+l0KOTMCmM6fW+ZrQqxdcldljCm0FlvRCYacfzJchwvmbrWZob3dvi01eUWqgv/lloGydkPx+zJ",
+	"kyfPQvb+4nipha29hoVtUWqCdWNdpbhGWdrYrVgt6nDXagylImVPV3g26kobFF6ylSUbLJAom7cu/XEo",
+	"tKYEpPKWxPzlePDjUL6VL0/f/3G690ae6lN1djg8Pn16ejX9xy/HL5+1YNBv+7/M4h+epb9+OLwa/Pge",
+	"XhgPfkz++dv5y2et4X6i6s7O5XFLtYg2LhRzpoxMSLDA8ph9p0w/T9sNhm3IoKoGYQ4Ez0QWfFwJZB8q",
+	"pY+VVr4Ib5DJYjgD7nwO6JNn+v4k5hDvWaPkKVeVkW1FkP78f//3/4m26YIavXt7fsF2SR3enYhdPpU7",
+	"YGGKSnU+eworPqWZ/AP5Wod9j/tk7nMthnbxQWrGtgwgKZBaKBNW347Q/qtFTHfb2gp8/9jpvju1tfcc",
+	"282TkwnIbrf01w+OoF9+uAhqamG9ON8/fMpefrgob3xmxrsIfDRvTuB846K0YW50AKdaTx1DbqzusMgn",
+	"kYhtuYPdDt0jP5odyliJT9Oop0oDJccCV2pwSWUR3auECiNY0Zbxqrjg7z01EsoVleKGYQJfXmtgIrjS",
+	"rL3dYmA2Grs4wuhKxhGDpdic3ysx7/iWWzBRum1H5yfHZycX/Z9Ofo1gWSHZc8l8SUmFYU/xRKcMcHiK",
+	"8IKzb/hI/93ZyS+nb9+fRy0Cg90zmFJiggKuYTgWwyv3PmcmTUTG1VCA5he9/HDRP3719vin/vlPJx8i",
+	"tvWkzTQbzHvKGpa2W6xraZiynBeBKUtmF2m0g2xPYflLCw+UpZTuiPceHEncz24/3qZKlHutnuqpD+sb",
+	"1FnZnh5SNDoUKs7S2WiMM0W7rRuRJDtXKr1Ru+lUKBnvDFN1KUczOvYorBjiQzpUz+RMzMU/4fyoTJp2",
+	"gAp06bzOgDjCnjqB/8PnT+Ln5102mDOOfMNq394UMD3bwsIWLFKpAizHv3oKKW3bpZtHUuvIVW1GdM3y",
+	"R3wWR2ycJjEwGARN9/3z05M3xyeRrS+KGOMRGBEK4E8JYXqqiiJEApjMzujTL7pvnr866R+/6p6+jtiW",
+	"RRBHwx4uHbGIom6hnDHCWs8GFknTySRV2wUtEQ5BmVT07sJZclsy2tCPMrYFBB3SsK77QaMfICWPARVm",
+	"NXIiemoghunEloobSW1EhnWmgcS3OGQji5giUOuScaPtI3K+YNkeBJgrDsQuEz4ihOiOjtPJNzpk4hNg",
+	"hi0+4JNQT/nQ6z5/ffrGAQ+PrPTgl+6r9ycRA0sKw1KXNDtSiBU+2pM+Iex9ifDZLiMtCCDi8g6nwTZb",
+	"FNZGUyg+L6TF2JgplUWU6jL1Msbgn1bIIBDYhEtluFQi03AbyxL7tu7s7o6kGc8GrWE62eWj/L/BYrFF",
+	"/BJWKWdiwmWygx5S0tDB+6MpdQGPW6eX5gY3iDtvMSwSpZkWwA1yrR6PBDiAvfXqEGPI5iEbuLTmkFxn",
+	"nOkxz0R+L2aQTh4Sh6UqP3D5TBVLBL8WdDyARsxkXCZ0SJ4z1pJevcTvzdrtJ8PCe4d/U3UJkQliRcVT",
+	"ZoPf0ssOzFoI4S1ELl0RpSFLp6Rf99QSSWql5/Yaohzo+macIp8itC07EwrnHFZv9Tmn5Xo9lWYjrqRG",
+	"OGAJ1ApfD5u8qqkSK5yoR/A3b1bQesrtrk5DuxnL4Rg9FiiPB6RvIWvI9SfwSEAtSatFLGUKeKusVoYi",
+	"5YSqWaqeogro2mSCT4gHI0gnVAffKgvSsGymNGLWBcTHS+U+p9nWII2l0CFD1wR+HR39RWH4baq+CjwU",
+	"iVYqqub/5v2rInCcbb3/bygKsN1hejYce3U1kdHW1S4FVJDDMSKDNmnmhxLggllqWZYlOdo7gcNFd0hQ",
+	"HkKY5FpqOUiwgDfwW88QZAuppj2F8NZHMMZGL4hEI4Byx7b4JLVhWwftAytCoY7qNq7jBGe2ZVwR2b3a",
+	"rSEWb0XycqVdbYoLvgCJJ5DuMp+KXgAJKXmWDPxh0+/ojyL7qRfc3kasXGVcxj1lk4Eiv7JnZDVMb6VF",
+	"wVOSkACWDC7Y6BxjwFxGaTbPK9J+MkJpmaqeij7tFAN33MAcx/1zAlbYYRH8HzjBTSaNgLONyHFIJIb8",
+	"LQqZ4MMxQ9OaiLECGonRFL6UV0YjDx7Sup1EC4PJB9FZ9+Kk/+r09elFnzjfcffi5Me3Z7/iX6L/7uSs",
+	"//r0zfuLk+gIZjXjnBWmWAbWr8yjaSVsy5d+BdsiblDSpsjRiTelD0hZACT6kUg2VSHyLXJLApa5V7zD",
+	"GPIskwKUrH/s5Gl3O/hfgKD/4xlIL2CJEala5WdamMjKFeTq1zbcgY5X6qaqulaieCVlbbl2sFpbq4GV",
+	"ya9PLxakMHAenc6yoWil2WjXvqR3YSxGMZikEOdnJ+cXwE+9RAeXLXEbBvApPpVBJ3jSareeUPLNGO/Q",
+	"u0iru4WXa1RXWLMLgzQeLpgJciBDQ4TgldSmW1SGLBpdNCQqFEN2EWCYqbBioC2RfvuxUil7v91eo072",
+	"esWliyqcdYWl2RTbBFw6/QXgetBuN300X+WurXENo/c2Gv1kk9H7zzYYfbjRug83WAk6TyYTns0tYiwo",
+	"8zqEG5ZXeYl84YiGYPmpZYlBJ3Dm6GmqVyAoXoKsxUDE7hori/gRl54wFEjuxHOoo80CclOdj67191mZ",
+	"4ZK77w/taBpXCt4vJH+7gPF79z51Xp23BvGLUm0Aq8Iu8LURQHsTAjjY+8sT15mlKxSEFj3XJiZUH/CD",
+	"Jf6/+5no8pY8TZtwcr9hD3DpKUQTraJTLA0vLi/FEGuz+oY/1Kwwy9TVal0gTYq6f3DSpGnWI817FkYr",
+	"6LGaqv21UeTB34sij/EUcnrM751w1QzLN09Qee0dn9naVfdGu/ldeS1trjDMgbYKxZdtyK616kzNnCUS",
+	"LsQ3NtIXQhBRmOZyPc3gStfJd+5qbhaW2IqLoac8EwRe5cFKQTO7ZQwEPC9mIdW5QfOkEq5/df2zKGq7",
+	"VAH12aQzM/61af+rVV65WoB0CHloQhuyXd9Jg/0Cwbqa6nc/U2nxW6L7RBixhrq8WNqbUyX1Fuv6tvdS",
+	"ZcxoUSaf4QOPJoMFgjlYUj5bOyfUIz7fv74IgK3B6DvIni/C4dXMNm+2uAzfCVF2SMjcg766+lpJ1j6c",
+	"kHx6eSAeST0bfY+XSwjFw7aBLj8I7ZiQhwm2q9zarNJYsC10d/gmZs2EcjkAMusp1IPR7Lx95E2YpCMN",
+	"VkVrhAbh6vltqUY2JM2mCgLqL0gcL3j7PUlMbjlpncRkjwYz2tymAVjEgW/W+O21cKZlitRg5KbarpPc",
+	"Hp+gdQVfiy4NeEWzPPKg++ZBJ7lfoUpFueqoU3bJs3vVhymAYaeIL3twTuGy1ZeZnoiQQe1Fh1lJ+JIH",
+	"RqfkLhFr8Z2e2uLampxLvDHarjIcJ9rr6BJhhVs+J3g9NF1ubH4qAPtIoPevJEwTPixpCdqhwd0JUrvM",
+	"ms19Cz8KQ3k5D4iGNEED7qHvSrceHHe+SoMG7L2Iw3AxGqE15CNFegWAN7wIIX4sOPgb0cTeEfQ3FiNt",
+	"ijW5tbHRDqlBuSSXGXV6RkleZzl4Pf/bmQ3yupZ/nt3gq73b18Kj+Xbv8PPuLiqbEusqr/hRLxWtwPrj",
+	"r4SYatcdVffU+YvuDoQSxXIEBvH84u4C0IodeY3K3RZ7ajjLsLN4UzRMaCPDpXEh4aF3I4cATApIKcXm",
+	"uhgaHMO2nH9/9ZUtghAjiF+h8FJL1RDS6lRBilziNlsvgmzn7rtTCK89xwiE7o8nby4gwPiwvY2Hd4T+",
+	"+QmmQDdEw1gFyQaCtCh9uaecYUP3pyLr4/RRveUDWYqI6nQn6yoszB4P4JDwO7z92c7CUiO1BnF5JeZY",
+	"NWWYZnFe3MTrjPbg7OY/wI2AEPbj41y0LJHyhkzJ18YWpO1axsL7tw++nntU8lUaB/9TzH0Uhlov6+6G",
+	"SBvb/irGPMCW3aJs8bIrgRaubTuOd0V0rPZp0MmUB+DOURChfBqaNGOWZqizV0PQUt7jqkYFLK8IupvT",
+	"KmxWrtTYMr7lUnlcxQkb0FVqNrYmf610ULsNly1iMPcsdU2rqHQ5W28dztSxfH7sl0cmylWrqDZX23wZ",
+	"fyl1vNwSbnkoGYy1EP0ba+I+GJoVcBi0jD/RABJ0eXgprKpeHT9Di5xmnPlJFtZqXg1aAzf5TZaqkVVT",
+	"wUDXUzOFCUvOgY4R44VOba1WScJGwhSBxQftPRdc3lN258pkc1bbv7KufaXrVunaWFLwNlx+tWGjmdAa",
+	"TYjlGFxgjjZG1kXZ6hnG/V/OEhATutNTdHf2w3+77y9e+OG+bGuvvc3s6qgOFYgYWkhPoZcDfqBcIpea",
+	"Qclb1c92nz8/Ozk/9z9vlfni+/Xfo1NSLoxQ03UHLjU9RdHNoc3tofFQMW+WkfAwRkym1noAgbtFNuyN",
+	"VHF6A12krzHCHOogldZBH6BPCm2hSA4e/EB6o+xNK80yMTR5D/qL8cIO7FFOBbwB8Am9ekvwa5FEwqKL",
+	"s/fnFyfP++/O3v7j9OTcpqnCU2lc0LnCQOcf0uyGZ7GI4V9Ri517thKXO8bZAFLwROxqbFESFCZhbUV4",
+	"NC+65y/6x2/fHL8/Ozt5c/wrRGkPxDxFhZ4D+hNeYU8XbUPJ9xmahDA6xMBeDttPWLTYvqT28nQKaH9h",
+	"E4Mf4upUymr/k4O5ysnitSIBrNp+Hs7jTalReFj3YtD5/WPJufRpuBCA5btCy3lOJclixssFixmTXPFr",
+	"PNUqrueUkQYppEmSR4rX6Z7HfuO0jfRpbNsFqtg6Gg9UQPpBJkZk64z+qhQpvxHeUi3KncrfWYPyUiBR",
+	"nZCiIc7eL/11Rzsm87tnYx6XZjyBl+Zsi7rK2ZBAmzP+jEWud1bUFGFvT3tjcih34rIYef/So9z180+2",
+	"vDnYNNjcQHSgChmCJLfpP2wPIG2rUsAEOaAgpQkCT0VjGRv71m7dK7e3D01kf7dA/m4cU+p4hYTnG1Kt",
+	"Z+hzw3cpObBRXB1zLXak0kJpiWSrZwMq3WKrgYLyibf5iEl3zwlLkcuUF+d9lm1F/79No+tH9tphRMaT",
+	"7SMWwX4i+22u5i32vRjymYZ0Y2tUgcQ0UC/tFuz9pygmkOc7DrlSKQQ/UAKvLYjw48kFK7bvPA/REaNM",
+	"Paw9wdBkBCu0GZmJ1KZOJ6Xatc2SepEUDbbFSrH0Kmgd5eJMRSvROjOJ+7PgCcvrKy6U2rlnZWAzReOv",
+	"qTogJgK6/711CEL0Wi1iQyZkGU6ZC/lZRU1Ohp/Q10nWXrpoY3lg8oc6mTZKBV42B3OMaVwg2KLXc6FO",
+	"PDSSFXM2OsXIviPhko5jxaMDYzVOFnCtl45sS6eXhhE+bd9NVob1YvHUHpOjAevidhF8aVobp/TnodxS",
+	"PHvErdW49aMwaD37Yp3rbikd9hj9mNJZrYUag/F0Sd8KfV0rxALGpMq4ht5gqtaGgzU2qrbfjvL7WKWl",
+	"ceSi250JJY4128NaHh7/rdORKDvSx/0Hu3z9exIx16G5f0cq5sHjnWq9ONYayZFOjZxIbeSQJekQwhm2",
+	"737ZWuHLzv1MFC9BVn7nRM0EWtAxnoJ8L/i/yLq6byRcjXwbewR/REzbUp7W/xKSvd01XSglbpJJvtKk",
+	"t8U+2DRLO2FIYWZ2XV6yCrATeqenSg0cUCIKhVe+qchkGiNz2WuzqNQGPeqwTOi5Go6zVOF+thIKv8Ow",
+	"UnsPG6SfKH5zO48qlWomaCWR1+k3Qr9pT1k+w27K+3BleRx0Y5HIa/TjSYWF7KShsu4t9laxd6k2o0yc",
+	"//wKYQav9RSNMq6nDzyhjeOZwya1kdB+bqYwcYaOh2J0uOkpGmZSJlR85BVoosgzWiadV/GmhBp3NtCN",
+	"9xQdb7E3PHRomJ0yKrVnXNEKd+L2jNiU44m7ilXYCcR1ErKQsLWeHN4lqRrtTNMkcXWtYE22krirblVg",
+	"7A2/EkxCdVMOs9qKWJimsHXQ3iMUzwtL2jhCzBCmRnNFhckiowgfObfpdmgRYIZHaL2aOfq6IkDaTg11",
+	"LMGLlzunxGS7KVO4KdJj1T340l2Y68vpmhRh6ZwMBHjbBFshvlhQN8VHwOPSvT/vG9PGmsZUxfppe1XZ",
+	"9oUy8oBN9txMahXYpkW4lnM1q9hr++s4bPsLqWvp9ZA3+6WBFSiPLe0XAhkJI0QadmEFf4Jzrf3XF6E8",
+	"LseNlUCbc5ytnIH4MpTGrpcEQGN3iaCbY8JYBNY1Gr1Dg6OOqyDafPLg037FtdlB1IEKbhSNQIx424rO",
+	"BJ0WSrg46rntXN9iJ3w4tuwUqgpDdVRpmaTFLPh3hAMi/DcQRJ6thL0BI+J2uAKY4OX52zctdpxOJrhk",
+	"LGeJK6b2d1jmGFe0ZTs3RSe/nLy56J9fnJ10X/d/Ojl51311+gsUjN07xJrAzJUEtlWVM2GyeSdiPL6W",
+	"Wmg2hsAGOKmcXdls1Uy4SV2v+Qq0vlwBoIKIwMFL9RNr5QxKtbKswQ2BYCXjEABrB6HTIWlTFDIHUedJ",
+	"HOw4Vx+9XhI5IZtm6SQ19FYs8J9wrFibFIUrnVRPaT4HOOkUFwVPj8oQLOthGoNUwD9jlYCeosaOWxgF",
+	"ZEMU4fm1FDdU/fDtVKg8DRhmWRDUpWCeorwfIDrEyPuo4gfKhwxCd6zZmydJ7XgcBfUlK7H09RXueqou",
+	"nJ4w0P2mh+lU5KWHbWlhzG+IaiX1OW79nmU1YF8CqpFlWpkYCmj+ccQM1iCawg+xUENb3s9pk02F2ksk",
+	"UpKalT7/Hz/vhXvP6pr7ryEmF/hduZMA0Tjbb7fbgDgy7rCDfcuqOi5bq2V7svQUMCIsjmmpOej0goP9",
+	"XhC6cpmdXlB9CR+6zhU4or338tlvPx98ODh/8qZ9fPjz05+fPf/ul28v9l/2gtueKsGiuuNmgW0R/lEu",
+	"r2GrJyZaJ5m3zpGuds4BokRBd5XJY8ET0+w47BYcDoUKz7uLYoQN0rd2TE/Xmktf0AwPqCvaGRrwzuZY",
+	"SU2itrXpES6JRHolr4UCOEyzdOAHX1ioLjkBlSrhn8AutTFtdOC6UsS2A5RrR+qZAlAqT+QI5ouPMCYv",
+	"ty1AgVXsPFBXt9/V38c2xYlOmeZz7VWB0qUqTlYoYYfWOrb+ozBFz+UHPPRikpXnjqCli3vGLy/lsPVv",
+	"i13LV/1FKINmlEZcwZPGysCWy9v21kwbbkQlyag+aO0UJ1gnVcKr576qL1ndbdR2BwObVP2dtLEj6PLV",
+	"5Kkb42Wzl1qerYV1p89Xz217o0oqeS+yptlh3N8lWQIRasPUZcTyv3GsX45QDf0AGzMoiD2sJf79DqW1",
+	"zOSNN8VR3r8gmZMZmVKz0ktGjesdrdWk4Lt5NuIpD03FfyUKshBcTUMOen/zjP86wTTkimkhSt3UadTd",
+	"o2ThGq9t/S3CRBvKVm6YkHdjAIngEqbBuzGUU0lKfSx28ga1lFOtsRcq3eXpo7Yxp80qydupfKPrw9ry",
+	"1tdfa7htTXfuPznm1gGoQYu0ACZHRJpRZ9rHaNu/QqgbZunZ8wuxvwu6Xz1K3ZAReL5gN3w3b1bUnIBI",
+	"HKKQkGjJi6U2Ug0NyzlACOY6HJVxpaml0aIw/d7N90jYq9rhO0idCT1L7PRVbaMg8KnIirN4JPK/EJHn",
+	"PmN3lCal629+nNTVSEPe5v1R/ihLZ9Nmqr8o+ou6Zjju1ejI4wYhZpDlS62xocEmf4TJHkn+UZb/fck8",
+	"VSUK1+Al5D7lOPmJhHl/dH6/qTVmXCjxXMW74K0cpJhQZ1giuKaAVazIix3vYHIRQ05NfbZNCzyJdCtn",
+	"4hMfGv+OUXDAS0wH0S3mX+jB5YtLw7ScPXDZ7Rct6DRtQGimBM8oaCybmzEWHdAp+E0h/cUWLgPHrXVy",
+	"wvf32mG73V52CyMnqHJ7ZDZKzFUBOz/pnh2/6IPj8vy4+6b//a8XJ+fQydQ4w4DoKQtJMn9T4z14NuQq",
+	"ljE33i1wi7Ny87Mw74jKnn671/7uu6cHIXt6wF7L74+gMi25RNEFzmFtCYUR+osFt2bX/YKm+QzkDnaG",
+	"s0WUTJ6CxL2qcA6u0GGBMpWoGm7ZouOaxJpspvBO2IHOiyLqUJia10sTGisQspk0PWKKZ1l6Y++buLgt",
+	"ju4bkdFxhxR7hmhiy2BYPNmmACKOGxKT5mSpdQ06q5OlYjFN0vmKXKmyDPmi3KlqcJc9vZwsm8xMUvXt",
+	"iHpLNS1staHamxEIf8l08PjL5vr3GKaXraFiy5S6wL2m5Zj04a3kD2m5owNvvoVcOI6AMuNvbb3zaOP+",
+	"7Hd+qlou1T/bf7maeLWy/aB9UDS/tS9UO5umWWWF8EgLGxzbYBL/UXj394c2Ga9Qhx/ziNbPI5rkh3Yn",
+	"A/JGtzZ7eqfPbUG9WtTFsIHNS9373w4b62bxmAxmDvMpaA+8uqjhwNRskFf8ZK+5LRipXJWIHnp38/ep",
+	"zC2GwmMwJzzsc9NiJTorURKoKaJEfmnmGtDboknSeDKk1g4OC8svpngneNCoBCgzvorolrvkHwlyFUHC",
+	"kXqY2eAhZZUr4ErHaN39r0Ju02T+MPR2gYG202RO2c92I2kmRxLudqSyQenmROiSVHS+oIWh1LAcOkRz",
+	"aspd++ES7ZwaXfExWRn2jT6y8a1uNPtnKpU3or77yzSZX6RfueEKV/l1mqwIIf76BqvHJMYVSYxz6m5+",
+	"NwVjJduiMKuH4VvNwpttKruXSe73KnuU3X8n2T1TXyC9bdLpkiYj+NyfzyYI8AzdRVvglbFfycsKxhOp",
+	"trHKZ09ZgyqkjAykEh1yOQFek/lNL604BGEqdg2rLGiRM/qhlTUbjiGfwS3tiEUYIemem3xf3FDfFNCh",
+	"87e2pBoms5gSWLCqts08tdX7IRuEcmI74JaildcWnLZfrEsDWGWPKtaYN6CrwN7Be4QJDoWKoXtKGqbH",
+	"PBO62vhiu3mxXiTOfdmz3B5wEWXLvUVrbKdHgAZFio+aq2aP1l7VBR/99SLXCM/XCf5EmD52qqHw17wd",
+	"k/UJYNUPCNyvhnvagesFfNrBu5/zqMk1zV80fgPrV63V62L80FLcztAgwp1B7lFKr2vyWvCjro1um972",
+	"6ORye1cNpu5asbO5Iut9u0mPPRfGeueE4ZBfg81IIifpIqzK0QtAGveCqGjKRBUMesovYeDuzMW3bD0D",
+	"7J0avXt/0VO1G3Tjo20Q6IyXQ0rzr0HD2ctZkoRWIQA5I7UtUW57vta3RaIq6Lg3290dqqDXXt67tPOH",
+	"J1k70VLdO4eoPQ/Svh8JeY2yoxZg/E6kvKhTV/B1Rf7AfcuQQnFu9kD/R4b1V9jKn+Ul/A/p71/yKEJh",
+	"oTz6zi8X8pVIOcfmG4nqxBZImGNkyTVPZoJplNe+PbZZ/3rtJnhwPSyfaRVbd3t+xOj1VDMwT+TqgIfQ",
+	"fzIKN1Q0RF0quhJz0poQQyOokRWpWZJEFmVJ98gbZdp6VYu60zCduPs+lQaBAWWe6ALSQDGyTU865Y6S",
+	"r08uus+7F92ireTFi7OT7vOIkpq3XDDYYXubSl2X38Lws9JreSQavj9NZpq2RS1a3l/8sPNd8dW9p0++",
+	"O9gO2SA140ogmiZV0iqIQ9uKF3N77P65tZVQwTEqLJIIfg0SsoMuAj4kTy11ZcRl9BQppkXlEYS5VNp4",
+	"0LNtyantEXwdDUc4RU8JLP/BhKRE8LX0S4AclUbUPRDkENRyZAvkUKGQCMtbWuvYBAqiRfj/qNNTkdtz",
+	"0aOTzpfKieRPEfb+4+2QEtVpk1vRhH+KXN4U93Vy22wUat5tRbZRanQEFr6eohPFFPi8Wl7+ug/8Cb8S",
+	"2xWYxandMcSf3tB70oKSWUjy5AZS66dca6E7hP/5wVHlGm7PSaUuYi+vwmPbAGW2Wmidyv5uVsfh799j",
+	"5j7/76nUWZ59eWAVCkkMV4Aj14ar+KvTmv4TArRRjSeGbs2gxSX6nm8c9GHsaLqZ7cr6nq6lloNEuHuH",
+	"bTmq8NJh1tCaavuZ3j92n2CZ4mVobSuPIcN41Js2ieKyuImQ+3M1ptqKVT6x5G6CKceqOdZLcCWWh0Gv",
+	"g1EYQ9F87bibi3gNyxpdV3InsK+32Wq3Kr05Ygk3IituadrwuXUC1juGaeazP8WevNQ3/CK9YRMoAJev",
+	"/UZkwpY/eSTMNT3CRXYJ1q1zCPIAoV31yH+nwK41sL+bbwAr6WYu2AMVYG6ENvWk0WqKpsoNso/BVI/B",
+	"VI/BVE3BVCWDaZnQ7lUhnamH9EqdeTaSBsfUIqN475b06Lv5ayNzfpBf6L0pV6T7HFAn7C70O+38/hGU",
+	"Uo7d+/NfoGgdWqnqc/qkLf2YBWEwy5KgE+zyqdy93kNMtgtcUAM36tva8oKNYFV1iXQqDomphyyvwxGS",
+	"dRDL51A2UeEsyb/ofqr56nGqYNtICxqLRstCKQ0LGoQJKvhcqUhV9/XXK2p6ucpAMvNiDFt+ViCoOfW3",
+	"iDxyJJ5lUO/YVlxN0hF2CC3q/6cZWywg6k2C7+mGWUptNnRDG1z7obzBRv2nTMZlAkqP8FrSlM49lqbm",
+	"3VewkwQD2rrvTsn+ChhEYygZ+PjU/9BU7sComm91qXl7PJFKakM89Ij+psRm/zPwa916XBlQrqjaoVfh",
+	"0QeHLfF4+/H2/w0A",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

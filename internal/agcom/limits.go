@@ -20,6 +20,8 @@ type Limits struct {
 	// SearchScanBytes bounds the bytes of candidate subjects and bodies one
 	// message search reads before it stops and answers what it found.
 	SearchScanBytes int64
+	// APIKeysPerAgent bounds the API keys one agent holds.
+	APIKeysPerAgent int
 }
 
 // WithDefaults returns l with every unset field at its default.
@@ -32,6 +34,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.SearchScanBytes <= 0 {
 		l.SearchScanBytes = DefaultSearchScanBytes
+	}
+	if l.APIKeysPerAgent <= 0 {
+		l.APIKeysPerAgent = DefaultAPIKeysPerAgent
 	}
 	return l
 }

@@ -56,6 +56,7 @@ type ReadTx interface {
 	// MessagesBySeq returns the messages seqs (SearchCandidate.Seq),
 	// newest first.
 	MessagesBySeq(seqs []int64) ([]Message, error)
+	APIKeyReadTx
 }
 
 // ListMessages returns the messages the caller can see, newest first, or

@@ -29,6 +29,7 @@ type Tx interface {
 	AgentTx
 	AuditTx
 	IdempotencyTx
+	APIKeyTx
 }
 
 // MessageTx persists threads and messages.

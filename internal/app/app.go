@@ -56,6 +56,9 @@ type App struct {
 	closeLimits func() error
 	// mcp serves /mcp; closing it ends its sessions and their streams.
 	mcp *mcp.Server
+	// provider keeps the identity provider's keys fetched, if one is
+	// trusted.
+	provider trustedProvider
 }
 
 // New opens the store (migrating it), applies the admin bootstrap and
@@ -72,12 +75,18 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 			return nil, fmt.Errorf("cannot serve HTTPS: %w", err)
 		}
 	}
+	provider, err := newProvider(cfg, keys, log)
+	if err != nil {
+		return nil, err
+	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
+		provider.Close()
 		return nil, err
 	}
 	if err := bootstrapAdmin(ctx, cfg, store); err != nil {
 		store.Close()
+		provider.Close()
 		return nil, err
 	}
 	m := metrics.New()
@@ -85,6 +94,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	api, err := WithCache(store)
 	if err != nil {
 		store.Close()
+		provider.Close()
 		return nil, err
 	}
 	var limits *httpapi.RateLimits
@@ -100,6 +110,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 			})
 			if err != nil {
 				store.Close()
+				provider.Close()
 				return nil, err
 			}
 			limits.NewCounter, closeLimits = counters.NewCounter, counters.Close
@@ -109,6 +120,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	if err != nil {
 		closeLimits()
 		store.Close()
+		provider.Close()
 		return nil, fmt.Errorf("load embedded spec: %w", err)
 	}
 	mcpServer, err := mcp.New(mcp.Options{
@@ -118,12 +130,14 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	if err != nil {
 		closeLimits()
 		store.Close()
+		provider.Close()
 		return nil, err
 	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
 		Store:          api,
 		Writes:         agcom.NewService(store),
 		Keys:           keys,
+		Provider:       provider.Provider,
 		Lookup:         statusLookup(api),
 		Hasher:         auth.NewHasher(cfg.HashConcurrency),
 		TrustedProxies: cfg.TrustedProxies,
@@ -144,9 +158,10 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		mcpServer.Close()
 		closeLimits()
 		store.Close()
+		provider.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log, cert: cert, mcp: mcpServer}
+	a := &App{Config: cfg, Store: store, Keys: keys, Handler: handler, Log: log, cert: cert, mcp: mcpServer, provider: provider}
 	if cfg.MetricsAddr != "" {
 		a.MetricsHandler = metricsHandler(m, cfg.Pprof)
 	}
@@ -163,6 +178,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 func (a *App) Close() error {
 	a.stopPruning()
 	a.mcp.Close()
+	a.provider.Close()
 	return errors.Join(a.Store.Close(), a.closeLimits())
 }
 
@@ -347,4 +363,37 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// trustedProvider is the identity provider the server trusts; its
+// Provider is nil when there is none.
+type trustedProvider struct{ *auth.Provider }
+
+// Close stops fetching the provider's keys, if any.
+func (p trustedProvider) Close() {
+	if p.Provider != nil {
+		p.Provider.Close()
+	}
+}
+
+// newProvider starts trusting the identity provider the configuration
+// names, if any.
+func newProvider(cfg config.Config, keys *auth.Keys, log *slog.Logger) (trustedProvider, error) {
+	if !cfg.OIDC() {
+		return trustedProvider{}, nil
+	}
+	p, err := auth.NewProvider(auth.ProviderConfig{
+		Issuer: cfg.OIDCIssuer, JWKSURL: cfg.JWKSURL, Audience: cfg.OIDCAudience,
+		HandleClaim: cfg.OIDCHandleClaim, AdminClaim: cfg.OIDCAdminClaim, AdminValue: cfg.OIDCAdminValue,
+		Skew: cfg.ClockSkew, Refresh: cfg.OIDCJWKSRefresh, MinRefresh: cfg.OIDCJWKSMinRefresh,
+	})
+	if err != nil {
+		return trustedProvider{}, err
+	}
+	if st := p.Status(context.Background()); st.KeysLoaded {
+		log.Info("identity provider trusted", "issuer", cfg.OIDCIssuer, "jwks_url", cfg.JWKSURL, "keys", st.Keys)
+	} else {
+		log.Warn("identity provider's keys not loaded yet: its tokens are refused until they are", "issuer", cfg.OIDCIssuer, "jwks_url", cfg.JWKSURL)
+	}
+	return trustedProvider{p}, nil
 }

@@ -60,6 +60,7 @@ func storeLimits(cfg config.Config) agcom.Limits {
 		MetadataKeys:    cfg.MaxMetadataKeys,
 		MetadataBytes:   cfg.MaxMetadataBytes,
 		SearchScanBytes: cfg.SearchMaxScanBytes,
+		APIKeysPerAgent: cfg.MaxAPIKeysPerAgent,
 	}
 }
 

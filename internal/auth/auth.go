@@ -40,7 +40,15 @@ type Claims struct {
 	// Generation is the agent's token generation at issue (0 when the
 	// token does not say).
 	Generation int64
-	ExpiresAt  time.Time
+	// ExpiresAt is when the credential stops working; zero for an API key
+	// that never expires.
+	ExpiresAt time.Time
+	// APIKeyID is the API key the request authenticated with, if any.
+	APIKeyID string
+	// Provider is set for an access token of the identity provider, and
+	// ProviderAdmin when it carries the admin claim.
+	Provider      bool
+	ProviderAdmin bool
 }
 
 // verifiedCacheSize is how many verified tokens are remembered; the least
@@ -292,15 +300,38 @@ type AgentStatus struct {
 // that promotion, demotion, disabling and revocation take effect at once.
 type StatusLookup func(ctx context.Context, handle string) (AgentStatus, error)
 
-// Authenticator turns a bearer token into the caller it stands for, now.
+// Authenticator turns a bearer token or an API key into the caller it
+// stands for, now.
 type Authenticator struct {
 	Keys   *Keys
 	Lookup StatusLookup
+	// APIKeys reads API keys; nil refuses every key.
+	APIKeys APIKeyLookup
+	// TouchAPIKey records a key's use; nil records none.
+	TouchAPIKey APIKeyTouch
+	// Provider verifies the identity provider's access tokens; nil trusts
+	// none.
+	Provider *Provider
+	// Register registers a handle seen for the first time in a provider's
+	// token, and audits it with details.
+	Register func(ctx context.Context, handle, displayName string, details map[string]any) error
 }
 
-// Authenticate verifies token and reads its agent's current status.
+// Authenticate verifies token (a JWT or an API key) and reads its agent's
+// current status.
 func (a Authenticator) Authenticate(ctx context.Context, token string) (agcom.Caller, Claims, error) {
-	claims, err := a.Keys.Verify(token)
+	var (
+		claims Claims
+		err    error
+	)
+	switch {
+	case strings.HasPrefix(token, APIKeyPrefix):
+		claims, err = a.verifyAPIKey(ctx, token)
+	case a.Provider != nil && !isHS256(token):
+		claims, err = a.Provider.Verify(ctx, token)
+	default:
+		claims, err = a.Keys.Verify(token)
+	}
 	if err != nil {
 		return agcom.Caller{}, Claims{}, err
 	}
@@ -313,7 +344,12 @@ func (a Authenticator) Authenticate(ctx context.Context, token string) (agcom.Ca
 // expired or been revoked, and its agent disabled, promoted or demoted
 // since.
 func (a Authenticator) Recheck(ctx context.Context, claims Claims) (agcom.Caller, error) {
-	if err := a.Keys.checkExpiry(claims); err != nil {
+	if claims.APIKeyID != "" {
+		// The key may have been revoked since: it is read again.
+		if _, err := a.lookupAPIKey(ctx, claims.APIKeyID); err != nil {
+			return agcom.Caller{}, err
+		}
+	} else if err := a.Keys.checkExpiry(claims); err != nil {
 		return agcom.Caller{}, err
 	}
 	return a.caller(ctx, claims)
@@ -324,19 +360,53 @@ func (a Authenticator) caller(ctx context.Context, claims Claims) (agcom.Caller,
 	if err != nil {
 		return agcom.Caller{}, err
 	}
+	if claims.Provider && !status.Registered && a.Register != nil {
+		// Registered, so that admins see it in lists, can disable it, and
+		// find it in the audit.
+		if err := a.Register(ctx, claims.Handle, "", map[string]any{"via": "identity_provider"}); err != nil {
+			return agcom.Caller{}, err
+		}
+	}
 	if status.Disabled {
 		return agcom.Caller{}, unauthenticated("agent is disabled")
 	}
-	if claims.Generation < status.TokenGeneration {
+	// The provider's tokens are the provider's to revoke (or the agent is
+	// disabled here); the generation counts AgCom's own credentials.
+	if !claims.Provider && claims.Generation < status.TokenGeneration {
+		if claims.APIKeyID != "" {
+			return agcom.Caller{}, unauthenticated("API key has been revoked with the agent's tokens")
+		}
 		return agcom.Caller{}, unauthenticated("token has been revoked: log in again")
 	}
-	return agcom.Caller{Handle: claims.Handle, DisplayName: claims.DisplayName, IsAdmin: status.IsAdmin}, nil
+	return agcom.Caller{Handle: claims.Handle, DisplayName: claims.DisplayName, IsAdmin: status.IsAdmin || claims.ProviderAdmin}, nil
 }
 
-// Middleware authenticates requests: it verifies the bearer token once,
-// reads the agent's current status, and puts the caller in the context.
-// Requests for which public returns true pass without a token. Failures go
-// to fail, which writes the response.
+// APIKeyHeader carries an API key, as an alternative to
+// `Authorization: Bearer agk_…`.
+const APIKeyHeader = "X-API-Key"
+
+// credential returns the request's bearer token, or else its API key.
+func credential(r *http.Request) (string, error) {
+	if header := r.Header.Get("Authorization"); header != "" {
+		scheme, token, ok := strings.Cut(header, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			return "", unauthenticated("malformed Authorization header: send Authorization: Bearer <token>")
+		}
+		return strings.TrimSpace(token), nil
+	}
+	if key := strings.TrimSpace(r.Header.Get(APIKeyHeader)); key != "" {
+		if !strings.HasPrefix(key, APIKeyPrefix) {
+			return "", unauthenticated(APIKeyHeader + " takes an API key (" + APIKeyPrefix + "…)")
+		}
+		return key, nil
+	}
+	return "", unauthenticated("missing bearer token: send Authorization: Bearer <token> or " + APIKeyHeader + ": <API key>")
+}
+
+// Middleware authenticates requests: it verifies the bearer token (or
+// API key) once, reads the agent's current status, and puts the caller in
+// the context. Requests for which public returns true pass without a
+// token. Failures go to fail, which writes the response.
 func Middleware(a Authenticator, public func(*http.Request) bool, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -344,13 +414,12 @@ func Middleware(a Authenticator, public func(*http.Request) bool, fail func(http
 				next.ServeHTTP(w, r)
 				return
 			}
-			header := r.Header.Get("Authorization")
-			scheme, token, ok := strings.Cut(header, " ")
-			if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-				fail(w, r, unauthenticated("missing bearer token: send Authorization: Bearer <token>"))
+			token, err := credential(r)
+			if err != nil {
+				fail(w, r, err)
 				return
 			}
-			caller, claims, err := a.Authenticate(r.Context(), strings.TrimSpace(token))
+			caller, claims, err := a.Authenticate(r.Context(), token)
 			if err != nil {
 				fail(w, r, err)
 				return

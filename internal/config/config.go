@@ -17,6 +17,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/auth"
 )
 
 // Defaults.
@@ -58,6 +59,14 @@ const (
 	DefaultMaxMetadataKeysPerThread  = agcom.DefaultMetadataKeys
 	DefaultMaxMetadataBytesPerThread = agcom.DefaultMetadataBytes
 	DefaultSearchMaxScanBytes        = agcom.DefaultSearchScanBytes
+	DefaultMaxAPIKeysPerAgent        = agcom.DefaultAPIKeysPerAgent
+)
+
+// Defaults of the identity provider's settings.
+const (
+	DefaultOIDCHandleClaim    = auth.DefaultHandleClaim
+	DefaultOIDCJWKSRefresh    = auth.DefaultJWKSRefresh
+	DefaultOIDCJWKSMinRefresh = auth.DefaultJWKSMinRefresh
 )
 
 // Config is the server's configuration.
@@ -136,6 +145,30 @@ type Config struct {
 	// SearchMaxScanBytes bounds the bytes of candidate subjects and bodies
 	// one message search reads before it answers what it found so far.
 	SearchMaxScanBytes int64
+	// MaxAPIKeysPerAgent bounds the API keys one agent holds.
+	MaxAPIKeysPerAgent int
+	// OIDCIssuer and JWKSURL, either set, trust an identity provider's
+	// access tokens: the issuer's keys are found by discovery, or at
+	// JWKSURL. OIDCAudience must then be set.
+	OIDCIssuer   string
+	JWKSURL      string
+	OIDCAudience string
+	// OIDCHandleClaim names the claim that holds the agent's handle.
+	OIDCHandleClaim string
+	// OIDCAdminClaim and OIDCAdminValue, both set, make a provider's
+	// token whose claim holds the value act as an admin.
+	OIDCAdminClaim string
+	OIDCAdminValue string
+	// OIDCJWKSRefresh is how often the provider's keys are fetched again;
+	// OIDCJWKSMinRefresh how soon after a fetch a token naming an unknown
+	// key may fetch them again.
+	OIDCJWKSRefresh    time.Duration
+	OIDCJWKSMinRefresh time.Duration
+}
+
+// OIDC reports whether the server trusts an identity provider.
+func (c Config) OIDC() bool {
+	return c.OIDCIssuer != "" || c.JWKSURL != ""
 }
 
 // TLS reports whether the API serves HTTPS.
@@ -217,6 +250,15 @@ func Load(getenv Getenv) (Config, error) {
 	c.MaxMetadataKeys = r.int("MAX_METADATA_KEYS_PER_THREAD", DefaultMaxMetadataKeysPerThread, 1, 10_000)
 	c.MaxMetadataBytes = r.int("MAX_METADATA_BYTES_PER_THREAD", DefaultMaxMetadataBytesPerThread, 64, 1<<20)
 	c.SearchMaxScanBytes = int64(r.int("SEARCH_MAX_SCAN_BYTES", DefaultSearchMaxScanBytes, 1, 1<<40))
+	c.MaxAPIKeysPerAgent = r.int("MAX_API_KEYS_PER_AGENT", DefaultMaxAPIKeysPerAgent, 1, 10_000)
+	c.OIDCIssuer = r.str("OIDC_ISSUER", "")
+	c.JWKSURL = r.str("JWKS_URL", "")
+	c.OIDCAudience = r.str("OIDC_AUDIENCE", "")
+	c.OIDCHandleClaim = r.str("OIDC_HANDLE_CLAIM", DefaultOIDCHandleClaim)
+	c.OIDCAdminClaim = r.str("OIDC_ADMIN_CLAIM", "")
+	c.OIDCAdminValue = r.str("OIDC_ADMIN_VALUE", "")
+	c.OIDCJWKSRefresh = r.duration("OIDC_JWKS_REFRESH_INTERVAL", DefaultOIDCJWKSRefresh, time.Minute, 7*24*time.Hour)
+	c.OIDCJWKSMinRefresh = r.duration("OIDC_JWKS_MIN_REFRESH_INTERVAL", DefaultOIDCJWKSMinRefresh, 0, time.Hour)
 	c.MCPSessionsPerAgent = r.int("MAX_MCP_SESSIONS_PER_AGENT", DefaultMCPSessionsPerAgent, 1, 1_000_000)
 	c.MCPSessions = r.int("MAX_MCP_SESSIONS", DefaultMCPSessions, 1, 10_000_000)
 	c.MCPSessionIdle = r.duration("MCP_SESSION_IDLE_TIMEOUT", DefaultMCPSessionIdle, time.Second, 7*24*time.Hour)
@@ -265,6 +307,17 @@ func Load(getenv Getenv) (Config, error) {
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		r.fail("TLS_CERT_FILE and TLS_KEY_FILE must be set together (both for HTTPS, neither for HTTP)")
+	}
+	for name, u := range map[string]string{"OIDC_ISSUER": c.OIDCIssuer, "JWKS_URL": c.JWKSURL} {
+		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			r.fail("%s: must be an https:// (or, for testing, http://) URL, got %q", name, u)
+		}
+	}
+	if c.OIDC() && c.OIDCAudience == "" {
+		r.fail("OIDC_AUDIENCE: required with OIDC_ISSUER or JWKS_URL: the audience (aud) the provider's tokens must be for")
+	}
+	if (c.OIDCAdminClaim == "") != (c.OIDCAdminValue == "") {
+		r.fail("OIDC_ADMIN_CLAIM and OIDC_ADMIN_VALUE must be set together")
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, err

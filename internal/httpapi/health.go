@@ -18,7 +18,7 @@ func (s *Server) GetHealth(ctx context.Context, _ agcomv1.GetHealthRequestObject
 }
 
 // GetReadiness implements GET /health/ready: the database answers and is
-// migrated.
+// migrated; and whether the identity provider's keys are loaded.
 func (s *Server) GetReadiness(ctx context.Context, _ agcomv1.GetReadinessRequestObject) (agcomv1.GetReadinessResponseObject, error) {
 	version, err := s.store.Ping(ctx)
 	if err != nil {
@@ -31,5 +31,12 @@ func (s *Server) GetReadiness(ctx context.Context, _ agcomv1.GetReadinessRequest
 	resp.Database.Connected = true
 	resp.Database.Initialized = true
 	resp.Database.SchemaVersion = &version
+	if s.provider != nil {
+		st := s.provider.Status(ctx)
+		resp.IdentityProvider = &struct {
+			Keys       *int `json:"keys,omitempty"`
+			KeysLoaded bool `json:"keys_loaded"`
+		}{Keys: &st.Keys, KeysLoaded: st.KeysLoaded}
+	}
 	return resp, nil
 }

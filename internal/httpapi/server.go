@@ -48,6 +48,7 @@ type Store interface {
 	eventSource
 	credentialReader
 	agentReader
+	apiKeyReader
 }
 
 // Writes are the use cases that change something (agcom.Service), as
@@ -59,6 +60,7 @@ type Writes interface {
 	readMarker
 	agentWriter
 	loginAuditor
+	apiKeyWriter
 }
 
 // Options configures the HTTP API.
@@ -70,6 +72,8 @@ type Options struct {
 	// Lookup reads an agent's admin and disabled flags and token
 	// generation on every request.
 	Lookup auth.StatusLookup
+	// Provider, when set, verifies the identity provider's access tokens.
+	Provider *auth.Provider
 	// Hasher checks and hashes secrets, a bounded number at a time.
 	Hasher *auth.Hasher
 	// TrustedProxies are the peers whose X-Forwarded-For names the client.
@@ -113,6 +117,7 @@ type Server struct {
 	writes    Writes
 	keys      *auth.Keys
 	authn     auth.Authenticator
+	provider  *auth.Provider // nil: none trusted
 	hasher    *auth.Hasher
 	streams   *streamSlots
 	keepAlive time.Duration
@@ -152,9 +157,12 @@ func NewHandler(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	authn := auth.Authenticator{Keys: o.Keys, Lookup: o.Lookup}
+	authn := auth.Authenticator{
+		Keys: o.Keys, Lookup: o.Lookup, APIKeys: o.Store.APIKey, TouchAPIKey: o.Writes.TouchAPIKey,
+		Provider: o.Provider, Register: o.Writes.RegisterProviderAgent,
+	}
 	srv := &Server{
-		store: o.Store, writes: o.Writes, keys: o.Keys, authn: authn, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
+		store: o.Store, writes: o.Writes, keys: o.Keys, authn: authn, provider: o.Provider, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
 		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now, encodings: encodings,
 	}
 	public := publicRoutes(spec)
@@ -181,7 +189,7 @@ func NewHandler(o Options) (http.Handler, error) {
 		cors.Handler(cors.Options{
 			AllowedOrigins: o.CORSOrigins,
 			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-			AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"},
+			AllowedHeaders: []string{"Authorization", auth.APIKeyHeader, "Content-Type", "X-Request-ID", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"},
 			ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Mcp-Session-Id"},
 			MaxAge:         600,
 		}),

@@ -167,6 +167,19 @@ func (s *Server) verify(ctx context.Context, _ string, r *http.Request) (*sdkaut
 
 type callerCtxKey struct{}
 
+// authorization is the request's credential as an Authorization header,
+// for the API calls its tool calls make: an API key sent as X-API-Key
+// goes as a bearer token.
+func authorization(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		return h
+	}
+	if key := r.Header.Get(auth.APIKeyHeader); key != "" {
+		return "Bearer " + key
+	}
+	return ""
+}
+
 func callerFrom(r *http.Request) (caller, bool) {
 	c, ok := r.Context().Value(callerCtxKey{}).(caller)
 	return c, ok
@@ -182,7 +195,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := caller{
 		handle: ac.Handle, admin: ac.IsAdmin,
-		authorization: r.Header.Get("Authorization"),
+		authorization: authorization(r),
 		// The API's request id middleware has already set it.
 		requestID:    w.Header().Get("X-Request-ID"),
 		remoteAddr:   r.RemoteAddr,

@@ -14,21 +14,46 @@ export type ErrorType = ErrorBody["type"];
 export type AgcomClient = Client<paths, "application/json">;
 
 /**
+ * Credential is what authenticates a client: a bearer token (AgCom's own
+ * JWT, an API key `agk_…`, or an access token of the identity provider the
+ * server trusts), or a function that returns the current one and is called
+ * before every request, so that a provider's token can be renewed.
+ */
+export type Credential = string | (() => string | Promise<string>);
+
+/**
  * createAgcomClient returns a client for the API under baseUrl (for example
- * http://127.0.0.1:8000/api/v1). With a token, every request carries
+ * http://127.0.0.1:8000/api/v1). With a credential, every request carries
  * `Authorization: Bearer <token>`.
  */
-export function createAgcomClient(baseUrl: string, token?: string): AgcomClient {
+export function createAgcomClient(baseUrl: string, credential?: Credential): AgcomClient {
   const client = createClient<paths>({ baseUrl });
-  if (token !== undefined) {
+  if (credential !== undefined) {
     const auth: Middleware = {
-      onRequest({ request }) {
+      async onRequest({ request }) {
+        const token = typeof credential === "string" ? credential : await credential();
         request.headers.set("Authorization", `Bearer ${token}`);
         return request;
       },
     };
     client.use(auth);
   }
+  return client;
+}
+
+/**
+ * withApiKey returns a client that sends an API key (`agk_…`, from
+ * `POST /agents/me/api-keys`) in the `X-API-Key` header; a key given to
+ * createAgcomClient goes as a bearer token instead, to the same effect.
+ */
+export function withApiKey(baseUrl: string, apiKey: string): AgcomClient {
+  const client = createClient<paths>({ baseUrl });
+  client.use({
+    onRequest({ request }) {
+      request.headers.set("X-API-Key", apiKey);
+      return request;
+    },
+  });
   return client;
 }
 

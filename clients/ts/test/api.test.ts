@@ -14,6 +14,7 @@ import {
   AgcomError,
   createAgcomClient,
   login,
+  withApiKey,
   type AgcomClient,
   type ErrorBody,
   type ErrorEnvelope,
@@ -277,6 +278,36 @@ describe("TypeScript client against a real agcomd", () => {
 
     const search = await carol.GET("/contacts/search", { params: { query: { query: "SENIOR", tags: ["senior"] } } });
     assert.deepEqual(search.data?.contacts.map((c) => c.handle), [handle]);
+  });
+
+  test("API keys: created once, used as bearer and X-API-Key, listed without secret, revoked", async () => {
+    const created = await alice.POST("/agents/me/api-keys", { body: { name: "ts client" } });
+    assert.equal(created.response.status, 201);
+    const key = created.data!.key;
+    assert.match(key, /^agk_/);
+    assertType<Equal<Schemas["ApiKey"]["expires_at"], string | null>>();
+
+    for (const client of [createAgcomClient(server.baseUrl, key), withApiKey(server.baseUrl, key)]) {
+      const list = await client.GET("/agents/me/api-keys");
+      assert.equal(list.response.status, 200);
+      assert.deepEqual(list.data!.api_keys.map((k) => k.key_id), [created.data!.api_key.key_id]);
+      assert.ok(!JSON.stringify(list.data).includes(key), "the list never shows the key");
+    }
+    // A credential function is asked before every request.
+    let asked = 0;
+    const renewing = createAgcomClient(server.baseUrl, async () => {
+      asked++;
+      return key;
+    });
+    assert.equal((await renewing.GET("/threads")).response.status, 200);
+    assert.equal((await renewing.GET("/threads")).response.status, 200);
+    assert.equal(asked, 2);
+
+    const revoked = await alice.DELETE("/agents/me/api-keys/{key_id}", {
+      params: { path: { key_id: created.data!.api_key.key_id } },
+    });
+    assert.equal(revoked.response.status, 204);
+    expectError(await withApiKey(server.baseUrl, key).GET("/threads"), 401, "AuthenticationError");
   });
 
   test("typed error envelope: NotFound, ValidationError and AuthenticationError", async () => {

@@ -96,6 +96,9 @@ var importTables = []importTable{
 	{name: "idempotency_keys", columns: []importColumn{
 		{"handle", kindText}, {"key", kindText}, {"request", kindText}, {"kind", kindText},
 		{"ids", kindText}, {"created_at", kindInt}}},
+	{name: "api_keys", columns: []importColumn{
+		{"key_id", kindText}, {"handle", kindText}, {"name", kindText}, {"secret_digest", kindText},
+		{"token_gen", kindInt}, {"created_at", kindInt}, {"expires_at", kindInt}, {"last_used_at", kindInt}}},
 }
 
 // createStaging is the statement that creates t's staging table, dropped

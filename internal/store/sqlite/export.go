@@ -26,6 +26,7 @@ var exportTables = []string{
 	"counters",
 	"events",
 	"idempotency_keys",
+	"api_keys",
 }
 
 // serialTables are the tables whose seq column numbers their rows.
