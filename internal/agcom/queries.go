@@ -266,6 +266,62 @@ func SearchMessages(ctx context.Context, r Reader, caller Caller, q MessageSearc
 	return res, err
 }
 
+// EventLogTx is what reading an event page asks of one read transaction.
+type EventLogTx interface {
+	EventReader
+	// EventLogState returns the cursor through which events were pruned,
+	// the bound below which events may be read (every later one waits
+	// behind a transaction still running), and whether events for the
+	// caller wait at or above it.
+	EventLogState(caller Caller) (pruned, bound int64, pending bool, err error)
+	// EventHead returns the caller's newest cursor below bound.
+	EventHead(caller Caller, bound int64) (int64, error)
+	// EventRows returns at most limit of the caller's events after the
+	// cursor after and below bound, oldest first.
+	EventRows(caller Caller, after, bound int64, limit int) ([]EventRow, error)
+}
+
+// EventLogReader runs event reads; each store is one.
+type EventLogReader interface {
+	ReadEventLog(ctx context.Context, fn func(EventLogTx) error) error
+}
+
+// Events returns the caller's events after the cursor after, oldest first
+// (at most limit), and the cursor to read after next. With a nil after it
+// returns none and the caller's current head, so that a new client starts
+// from now. Returns EGONE when after is older than what retention kept.
+func Events(ctx context.Context, r EventLogReader, caller Caller, after *int64, limit int) (EventPage, error) {
+	var page EventPage
+	err := r.ReadEventLog(ctx, func(tx EventLogTx) error {
+		pruned, bound, pending, err := tx.EventLogState(caller)
+		if err != nil {
+			return err
+		}
+		page = EventPage{Events: []Event{}, Pending: pending}
+		if after == nil {
+			head, err := tx.EventHead(caller, bound)
+			page.Next = max(head, pruned)
+			return err
+		}
+		if *after < pruned {
+			return Errorf(EGONE, "cursor %d has expired: resynchronise (list threads and inbox), then read events without a cursor", *after)
+		}
+		rows, err := tx.EventRows(caller, *after, bound, limit)
+		if err != nil {
+			return err
+		}
+		if page.Events, err = CompleteEvents(tx, caller, rows); err != nil {
+			return err
+		}
+		page.Next = *after
+		if n := len(page.Events); n > 0 {
+			page.Next = page.Events[n-1].Cursor
+		}
+		return nil
+	})
+	return page, err
+}
+
 // EventRow is an event as stored, a message.read event's data decoded: a
 // message.created event names its message by seq (0: none).
 type EventRow struct {
