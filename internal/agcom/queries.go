@@ -56,6 +56,16 @@ type ReadTx interface {
 	// MessagesBySeq returns the messages seqs (SearchCandidate.Seq),
 	// newest first.
 	MessagesBySeq(seqs []int64) ([]Message, error)
+	// CountInbox returns how many messages addressed to the caller f
+	// keeps.
+	CountInbox(caller Caller, f InboxFilter) (int, error)
+	// Inbox returns a page of them, newest first, with their read state.
+	Inbox(caller Caller, f InboxFilter, p Page) ([]InboxEntry, error)
+	// CountAudit returns how many audit events the caller sees (every
+	// one for an admin; else those it is the actor or target of) f keeps.
+	CountAudit(caller Caller, f AuditFilter) (int, error)
+	// AuditEvents returns a page of them, newest first.
+	AuditEvents(caller Caller, f AuditFilter, p Page) ([]AuditEvent, error)
 }
 
 // ListMessages returns the messages the caller can see, newest first, or
@@ -185,6 +195,46 @@ func ListThreads(ctx context.Context, r Reader, caller Caller, f ThreadFilter) (
 			return err
 		}
 		list = ThreadList{Threads: threads, Pagination: NewPagination(page, len(threads), total)}
+		return nil
+	})
+	return list, err
+}
+
+// ListInbox returns the messages addressed to the caller, newest first,
+// with their read state.
+func ListInbox(ctx context.Context, r Reader, caller Caller, f InboxFilter) (InboxList, error) {
+	page := f.Page.Normalize()
+	var list InboxList
+	err := r.Read(ctx, func(tx ReadTx) error {
+		total, err := tx.CountInbox(caller, f)
+		if err != nil {
+			return err
+		}
+		entries, err := tx.Inbox(caller, f, page)
+		if err != nil {
+			return err
+		}
+		list = InboxList{Entries: entries, Pagination: NewPagination(page, len(entries), total)}
+		return nil
+	})
+	return list, err
+}
+
+// ListAuditEvents returns audit events newest first: every event for an
+// admin, otherwise those where the caller is the actor or the target.
+func ListAuditEvents(ctx context.Context, r Reader, caller Caller, f AuditFilter) (AuditEventList, error) {
+	page := f.Page.Normalize()
+	var list AuditEventList
+	err := r.Read(ctx, func(tx ReadTx) error {
+		total, err := tx.CountAudit(caller, f)
+		if err != nil {
+			return err
+		}
+		events, err := tx.AuditEvents(caller, f, page)
+		if err != nil {
+			return err
+		}
+		list = AuditEventList{Events: events, Pagination: NewPagination(page, len(events), total)}
 		return nil
 	})
 	return list, err
