@@ -56,6 +56,16 @@ type ReadTx interface {
 	// MessagesBySeq returns the messages seqs (SearchCandidate.Seq),
 	// newest first.
 	MessagesBySeq(seqs []int64) ([]Message, error)
+	// CountInbox returns how many messages addressed to the caller f
+	// keeps.
+	CountInbox(caller Caller, f InboxFilter) (int, error)
+	// Inbox returns a page of them, newest first, with their read state.
+	Inbox(caller Caller, f InboxFilter, p Page) ([]InboxEntry, error)
+	// CountAudit returns how many audit events the caller sees (every
+	// one for an admin; else those it is the actor or target of) f keeps.
+	CountAudit(caller Caller, f AuditFilter) (int, error)
+	// AuditEvents returns a page of them, newest first.
+	AuditEvents(caller Caller, f AuditFilter, p Page) ([]AuditEvent, error)
 	APIKeyReadTx
 }
 
@@ -191,6 +201,46 @@ func ListThreads(ctx context.Context, r Reader, caller Caller, f ThreadFilter) (
 	return list, err
 }
 
+// ListInbox returns the messages addressed to the caller, newest first,
+// with their read state.
+func ListInbox(ctx context.Context, r Reader, caller Caller, f InboxFilter) (InboxList, error) {
+	page := f.Page.Normalize()
+	var list InboxList
+	err := r.Read(ctx, func(tx ReadTx) error {
+		total, err := tx.CountInbox(caller, f)
+		if err != nil {
+			return err
+		}
+		entries, err := tx.Inbox(caller, f, page)
+		if err != nil {
+			return err
+		}
+		list = InboxList{Entries: entries, Pagination: NewPagination(page, len(entries), total)}
+		return nil
+	})
+	return list, err
+}
+
+// ListAuditEvents returns audit events newest first: every event for an
+// admin, otherwise those where the caller is the actor or the target.
+func ListAuditEvents(ctx context.Context, r Reader, caller Caller, f AuditFilter) (AuditEventList, error) {
+	page := f.Page.Normalize()
+	var list AuditEventList
+	err := r.Read(ctx, func(tx ReadTx) error {
+		total, err := tx.CountAudit(caller, f)
+		if err != nil {
+			return err
+		}
+		events, err := tx.AuditEvents(caller, f, page)
+		if err != nil {
+			return err
+		}
+		list = AuditEventList{Events: events, Pagination: NewPagination(page, len(events), total)}
+		return nil
+	})
+	return list, err
+}
+
 // ContactMatch is a contact filter as a store selects by it.
 type ContactMatch struct {
 	Text       string   // SearchFold of the query, found in ContactSearchText; empty: any
@@ -265,6 +315,62 @@ func SearchMessages(ctx context.Context, r Reader, caller Caller, q MessageSearc
 		return nil
 	})
 	return res, err
+}
+
+// EventLogTx is what reading an event page asks of one read transaction.
+type EventLogTx interface {
+	EventReader
+	// EventLogState returns the cursor through which events were pruned,
+	// the bound below which events may be read (every later one waits
+	// behind a transaction still running), and whether events for the
+	// caller wait at or above it.
+	EventLogState(caller Caller) (pruned, bound int64, pending bool, err error)
+	// EventHead returns the caller's newest cursor below bound.
+	EventHead(caller Caller, bound int64) (int64, error)
+	// EventRows returns at most limit of the caller's events after the
+	// cursor after and below bound, oldest first.
+	EventRows(caller Caller, after, bound int64, limit int) ([]EventRow, error)
+}
+
+// EventLogReader runs event reads; each store is one.
+type EventLogReader interface {
+	ReadEventLog(ctx context.Context, fn func(EventLogTx) error) error
+}
+
+// Events returns the caller's events after the cursor after, oldest first
+// (at most limit), and the cursor to read after next. With a nil after it
+// returns none and the caller's current head, so that a new client starts
+// from now. Returns EGONE when after is older than what retention kept.
+func Events(ctx context.Context, r EventLogReader, caller Caller, after *int64, limit int) (EventPage, error) {
+	var page EventPage
+	err := r.ReadEventLog(ctx, func(tx EventLogTx) error {
+		pruned, bound, pending, err := tx.EventLogState(caller)
+		if err != nil {
+			return err
+		}
+		page = EventPage{Events: []Event{}, Pending: pending}
+		if after == nil {
+			head, err := tx.EventHead(caller, bound)
+			page.Next = max(head, pruned)
+			return err
+		}
+		if *after < pruned {
+			return Errorf(EGONE, "cursor %d has expired: resynchronise (list threads and inbox), then read events without a cursor", *after)
+		}
+		rows, err := tx.EventRows(caller, *after, bound, limit)
+		if err != nil {
+			return err
+		}
+		if page.Events, err = CompleteEvents(tx, caller, rows); err != nil {
+			return err
+		}
+		page.Next = *after
+		if n := len(page.Events); n > 0 {
+			page.Next = page.Events[n-1].Cursor
+		}
+		return nil
+	})
+	return page, err
 }
 
 // EventRow is an event as stored, a message.read event's data decoded: a

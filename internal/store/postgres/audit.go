@@ -3,10 +3,10 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strconv"
 
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/store/scan"
 )
 
 // sqlInsertAudits adds the transaction's audit entries in one statement,
@@ -59,94 +59,82 @@ func (t *tx) flushAudits() error {
 
 const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.details, a.created_at`
 
-// ListAuditEvents returns audit events newest first: every event for an
-// admin, otherwise those where the caller is the actor or the target.
+// ListAuditEvents returns audit events newest first (agcom.ListAuditEvents).
 func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
-	page := f.Page.Normalize()
-	var (
-		args []any
-		cond string
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	return agcom.ListAuditEvents(ctx, s, caller, f)
+}
+
+// auditArgs numbers a query's arguments.
+type auditArgs []any
+
+func (a *auditArgs) arg(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// filter is f's conditions.
+func (a *auditArgs) filter(f agcom.AuditFilter) string {
+	cond := ""
 	for _, c := range []struct{ col, v string }{
 		{"event_type", f.EventType}, {"actor_handle", f.ActorHandle}, {"target_handle", f.TargetHandle},
 	} {
 		if c.v != "" {
-			cond += " AND a." + c.col + " = " + arg(c.v)
+			cond += " AND a." + c.col + " = " + a.arg(c.v)
 		}
 	}
-	filtered := cond != ""
-	var (
-		countQ, listQ string
-		countArgs     []any
-	)
+	return cond
+}
+
+// CountAudit counts the audit events the caller sees that f keeps: every
+// event for an admin, from the maintained count when nothing filters.
+func (t *tx) CountAudit(caller agcom.Caller, f agcom.AuditFilter) (int, error) {
+	var args auditArgs
+	cond := args.filter(f)
+	var q string
+	switch {
+	case caller.IsAdmin && cond == "":
+		return t.counter("audit_events")
+	case caller.IsAdmin:
+		q = "SELECT count(*) FROM audit_events a WHERE true" + cond
+	case cond != "":
+		h := args.arg(caller.Handle)
+		q = "SELECT count(*) FROM audit_events a WHERE (a.actor_handle = " + h + " OR a.target_handle = " + h + ")" + cond
+	default:
+		// Each part is one index, read alone.
+		h := args.arg(caller.Handle)
+		q = "SELECT (SELECT count(*) FROM audit_events a WHERE a.actor_handle = " + h + ") + " +
+			"(SELECT count(*) FROM audit_events a WHERE a.target_handle = " + h + " AND a.actor_handle <> " + h + ")"
+	}
+	var total int
+	err := t.queryRow(q, args...).Scan(&total)
+	return total, err
+}
+
+// AuditEvents returns a page of the audit events the caller sees that f
+// keeps, newest first.
+func (t *tx) AuditEvents(caller agcom.Caller, f agcom.AuditFilter, p agcom.Page) ([]agcom.AuditEvent, error) {
+	var args auditArgs
+	cond := args.filter(f)
+	var q string
 	if caller.IsAdmin {
-		countQ, countArgs = "SELECT count(*) FROM audit_events a WHERE true"+cond, slices.Clone(args)
-		if !filtered {
-			countQ, countArgs = sqlCounter, []any{"audit_events"} // every event: the maintained count
-		}
-		listQ = "SELECT " + auditColumns + " FROM audit_events a WHERE true" + cond +
-			" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + arg(page.Limit) + " OFFSET " + arg(page.Offset)
+		q = "SELECT " + auditColumns + " FROM audit_events a WHERE true" + cond +
+			" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + args.arg(p.Limit) + " OFFSET " + args.arg(p.Offset)
 	} else {
-		h := arg(caller.Handle)
-		countArgs = slices.Clone(args)
-		if filtered {
-			countQ = "SELECT count(*) FROM audit_events a WHERE (a.actor_handle = " + h + " OR a.target_handle = " + h + ")" + cond
-		} else {
-			// Each part is one index, read alone.
-			countQ = "SELECT (SELECT count(*) FROM audit_events a WHERE a.actor_handle = " + h + ") + " +
-				"(SELECT count(*) FROM audit_events a WHERE a.target_handle = " + h + " AND a.actor_handle <> " + h + ")"
-		}
 		// The caller's events as actor and as target, each walked newest
 		// first on its own index only as far as this page reaches.
-		reach := arg(page.Limit + page.Offset)
+		h, reach := args.arg(caller.Handle), args.arg(p.Limit+p.Offset)
 		side := func(col string) string {
 			return "(SELECT a.seq FROM audit_events a WHERE a." + col + " = " + h + cond +
 				" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + reach + ")"
 		}
-		listQ = "SELECT " + auditColumns + " FROM audit_events a WHERE a.seq IN (" +
+		q = "SELECT " + auditColumns + " FROM audit_events a WHERE a.seq IN (" +
 			side("actor_handle") + " UNION " + side("target_handle") + ")" +
-			" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + arg(page.Limit) + " OFFSET " + arg(page.Offset)
+			" ORDER BY a.created_at DESC, a.seq DESC LIMIT " + args.arg(p.Limit) + " OFFSET " + args.arg(p.Offset)
 	}
-	var out agcom.AuditEventList
-	err := s.readTx(ctx, func(t *tx) error {
-		var total int
-		if err := t.queryRow(countQ, countArgs...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := t.query(listQ, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		events := []agcom.AuditEvent{}
-		for rows.Next() {
-			var (
-				e       agcom.AuditEvent
-				target  *string
-				details string
-				created int64
-			)
-			if err := rows.Scan(&e.ID, &e.Type, &e.ActorHandle, &target, &details, &created); err != nil {
-				return err
-			}
-			if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
-				return err
-			}
-			if target != nil {
-				e.TargetHandle = *target
-			}
-			e.Timestamp = fromMicros(created)
-			events = append(events, e)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		out = agcom.AuditEventList{Events: events, Pagination: agcom.NewPagination(page, len(events), total)}
-		return nil
-	})
-	return out, err
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return scan.AuditEvents(rows)
 }

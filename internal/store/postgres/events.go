@@ -157,47 +157,44 @@ const (
 	sqlPruneIdempotency = `DELETE FROM idempotency_keys WHERE created_at < $1`
 )
 
-// Events returns the caller's events after the cursor after, oldest first
-// (at most limit), and the cursor to read after next. With a nil after it
-// returns none and the caller's current head, so that a new client starts
-// from now. Pending says that events for the caller have committed but
-// wait behind an older transaction: read again shortly. Returns EGONE when
-// after is older than what retention kept.
+// Events returns the caller's events after the cursor after (see
+// agcom.Events). Pending says that events for the caller have committed
+// but wait behind an older transaction: read again shortly.
 func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error) {
-	var page agcom.EventPage
-	err := s.readTx(ctx, func(t *tx) error {
-		page = agcom.EventPage{}
-		state, head := sqlEventsState, sqlEventsHead
-		if caller.IsAdmin {
-			state, head = sqlAdminEventsState, sqlAdminEventsHead
-		}
-		var pruned, bound int64
-		if err := t.queryRow(state, caller.Handle).Scan(&pruned, &bound, &page.Pending); err != nil {
-			return err
-		}
-		if after == nil {
-			page.Events = []agcom.Event{}
-			if err := t.queryRow(head, caller.Handle, bound).Scan(&page.Next); err != nil {
-				return err
-			}
-			page.Next = max(page.Next, pruned)
-			return nil
-		}
-		if *after < pruned {
-			return agcom.Errorf(agcom.EGONE, "cursor %d has expired: resynchronise (list threads and inbox), then read events without a cursor", *after)
-		}
-		var err error
-		page.Events, err = t.readEvents(caller, *after, bound, limit)
-		page.Next = *after
-		if n := len(page.Events); n > 0 {
-			page.Next = page.Events[n-1].Cursor
-		}
-		return err
-	})
-	return page, err
+	return agcom.Events(ctx, s, caller, after, limit)
 }
 
-func (t *tx) readEvents(caller agcom.Caller, after, bound int64, limit int) ([]agcom.Event, error) {
+// ReadEventLog runs fn in one read transaction, whose snapshot gives the
+// bound.
+func (s *Store) ReadEventLog(ctx context.Context, fn func(agcom.EventLogTx) error) error {
+	return s.readTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+// EventLogState reads the pruned cursor, the bound of this snapshot, and
+// whether events for the caller wait at or above it.
+func (t *tx) EventLogState(caller agcom.Caller) (pruned, bound int64, pending bool, err error) {
+	state := sqlEventsState
+	if caller.IsAdmin {
+		state = sqlAdminEventsState
+	}
+	err = t.queryRow(state, caller.Handle).Scan(&pruned, &bound, &pending)
+	return pruned, bound, pending, err
+}
+
+// EventHead returns the caller's newest cursor below bound.
+func (t *tx) EventHead(caller agcom.Caller, bound int64) (int64, error) {
+	head := sqlEventsHead
+	if caller.IsAdmin {
+		head = sqlAdminEventsHead
+	}
+	var n int64
+	err := t.queryRow(head, caller.Handle, bound).Scan(&n)
+	return n, err
+}
+
+// EventRows returns the caller's events after the cursor after and below
+// bound.
+func (t *tx) EventRows(caller agcom.Caller, after, bound int64, limit int) ([]agcom.EventRow, error) {
 	q := sqlEventsAfter
 	if caller.IsAdmin {
 		q = sqlAdminEventsAfter
@@ -206,12 +203,8 @@ func (t *tx) readEvents(caller agcom.Caller, after, bound int64, limit int) ([]a
 	if err != nil {
 		return nil, err
 	}
-	raw, err := scan.Events(rows)
-	rows.Close()
-	if err != nil {
-		return nil, err
-	}
-	return agcom.CompleteEvents(t, caller, raw)
+	defer rows.Close()
+	return scan.Events(rows)
 }
 
 // EventMessage returns the message seq, for a message.created event.

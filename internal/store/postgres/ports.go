@@ -9,11 +9,12 @@ import (
 // The store is the use cases' agcom.Writer and agcom.Reader, and its tx
 // their agcom.Tx and agcom.ReadTx.
 var (
-	_ agcom.Writer      = (*Store)(nil)
-	_ agcom.Tx          = (*tx)(nil)
-	_ agcom.Reader      = (*Store)(nil)
-	_ agcom.ReadTx      = (*tx)(nil)
-	_ agcom.EventReader = (*tx)(nil)
+	_ agcom.Writer         = (*Store)(nil)
+	_ agcom.Tx             = (*tx)(nil)
+	_ agcom.Reader         = (*Store)(nil)
+	_ agcom.ReadTx         = (*tx)(nil)
+	_ agcom.EventLogTx     = (*tx)(nil)
+	_ agcom.EventLogReader = (*Store)(nil)
 )
 
 // Write runs fn as one write transaction (see writeTx).

@@ -103,15 +103,20 @@ func (t *tx) ReadThread(handle, threadID string, ids []string, at time.Time) err
 }
 
 // ListInbox returns the messages addressed to the caller, newest first,
-// with their read state.
+// with their read state (agcom.ListInbox).
 func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error) {
-	page := f.Page.Normalize()
+	return agcom.ListInbox(ctx, s, caller, f)
+}
+
+// inboxWhere is the FROM and WHERE of the caller's inbox that f keeps,
+// with its arguments.
+func inboxWhere(caller agcom.Caller, f agcom.InboxFilter) (string, []any) {
 	args := []any{caller.Handle}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	cond := " WHERE r.handle = $1"
+	cond := " FROM message_recipients r JOIN messages m ON m.seq = r.message_seq WHERE r.handle = $1"
 	if f.UnreadOnly {
 		cond += " AND r.read_at IS NULL"
 	}
@@ -121,40 +126,33 @@ func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.Inbo
 	if f.FromHandle != "" {
 		cond += " AND m.from_handle = " + arg(f.FromHandle)
 	}
-	from := " FROM message_recipients r JOIN messages m ON m.seq = r.message_seq"
-	countQ, countArgs := "SELECT count(*)"+from+cond, args
-	listQ := "SELECT " + messageColumns + ", r.read_at" + from + cond +
-		" ORDER BY r.created_at DESC, r.message_seq DESC LIMIT " + arg(page.Limit) + " OFFSET " + arg(page.Offset)
-	var out agcom.InboxList
-	err := s.readTx(ctx, func(t *tx) error {
-		var total int
-		if err := t.queryRow(countQ, countArgs...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := t.query(listQ, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		entries := []agcom.InboxEntry{}
-		for rows.Next() {
-			var readAt *int64
-			m, err := scanMessage(rows, &readAt)
-			if err != nil {
-				return err
-			}
-			e := agcom.InboxEntry{Message: m}
-			if readAt != nil {
-				at := fromMicros(*readAt)
-				e.ReadAt = &at
-			}
-			entries = append(entries, e)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		out = agcom.InboxList{Entries: entries, Pagination: agcom.NewPagination(page, len(entries), total)}
-		return nil
-	})
-	return out, err
+	return cond, args
+}
+
+// CountInbox counts the caller's inbox that f keeps.
+func (t *tx) CountInbox(caller agcom.Caller, f agcom.InboxFilter) (int, error) {
+	where, args := inboxWhere(caller, f)
+	var total int
+	err := t.queryRow("SELECT count(*)"+where, args...).Scan(&total)
+	return total, err
+}
+
+// Inbox returns a page of the caller's inbox that f keeps.
+func (t *tx) Inbox(caller agcom.Caller, f agcom.InboxFilter, p agcom.Page) ([]agcom.InboxEntry, error) {
+	where, args := inboxWhere(caller, f)
+	n := len(args)
+	q := "SELECT " + messageColumns + ", r.read_at" + where +
+		" ORDER BY r.created_at DESC, r.message_seq DESC LIMIT $" + strconv.Itoa(n+1) + " OFFSET $" + strconv.Itoa(n+2)
+	return queryList(t, scanInboxEntry, q, append(args, p.Limit, p.Offset)...)
+}
+
+func scanInboxEntry(row scanner) (agcom.InboxEntry, error) {
+	var readAt *int64
+	m, err := scanMessage(row, &readAt)
+	e := agcom.InboxEntry{Message: m}
+	if readAt != nil {
+		at := fromMicros(*readAt)
+		e.ReadAt = &at
+	}
+	return e, err
 }

@@ -46,3 +46,30 @@ func Events(rows Rows) ([]agcom.EventRow, error) {
 	}
 	return out, rows.Err()
 }
+
+// AuditEvents reads audit events whose columns are: id, type, actor,
+// target (NULL for none), details (a JSON object) and the creation time
+// in microseconds. The list is never nil; the caller closes rows.
+func AuditEvents(rows Rows) ([]agcom.AuditEvent, error) {
+	out := []agcom.AuditEvent{}
+	for rows.Next() {
+		var (
+			e       agcom.AuditEvent
+			target  *string
+			details string
+			created int64
+		)
+		if err := rows.Scan(&e.ID, &e.Type, &e.ActorHandle, &target, &details, &created); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+			return nil, err
+		}
+		if target != nil {
+			e.TargetHandle = *target
+		}
+		e.Timestamp = time.UnixMicro(created).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -2,11 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"slices"
 
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/store/scan"
 )
 
 const sqlInsertAudit = `
@@ -39,82 +39,69 @@ const sqlCountAudit = `SELECT value FROM counters WHERE name = 'audit_events'`
 
 const auditColumns = `a.id, a.event_type, a.actor_handle, a.target_handle, a.details, a.created_at`
 
-// ListAuditEvents returns audit events newest first: every event for an
-// admin, otherwise those where the caller is the actor or the target.
+// ListAuditEvents returns audit events newest first (agcom.ListAuditEvents).
 func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agcom.AuditFilter) (agcom.AuditEventList, error) {
-	page := f.Page.Normalize()
-	// sideFilter is filter for a walk of the caller's own events: a unary
-	// + keeps SQLite from walking a filter's index instead of the caller's.
-	var (
-		filter, sideFilter string
-		filterArgs         []any
-	)
+	return agcom.ListAuditEvents(ctx, s, caller, f)
+}
+
+// auditFilters are f's conditions, with a unary + in side: a walk of the
+// caller's own events must not walk a filter's index instead of the
+// caller's.
+func auditFilters(f agcom.AuditFilter) (filter, side string, args []any) {
 	for _, c := range []struct{ col, v string }{
 		{"event_type", f.EventType}, {"actor_handle", f.ActorHandle}, {"target_handle", f.TargetHandle},
 	} {
 		if c.v != "" {
 			filter += " AND a." + c.col + " = ?"
-			sideFilter += " AND +a." + c.col + " = ?"
-			filterArgs = append(filterArgs, c.v)
+			side += " AND +a." + c.col + " = ?"
+			args = append(args, c.v)
 		}
 	}
-	countQ := "SELECT count(*) FROM audit_events a WHERE 1" + filter
-	if filter == "" {
-		countQ = sqlCountAudit // every event: the maintained count
+	return filter, side, args
+}
+
+// CountAudit counts the audit events the caller sees that f keeps: every
+// event for an admin, from the maintained count when nothing filters.
+func (t *tx) CountAudit(caller agcom.Caller, f agcom.AuditFilter) (int, error) {
+	filter, _, args := auditFilters(f)
+	q := "SELECT count(*) FROM audit_events a WHERE 1" + filter
+	switch {
+	case !caller.IsAdmin:
+		q = "SELECT count(*) FROM audit_events a WHERE (a.actor_handle = ? OR a.target_handle = ?)" + filter
+		args = append([]any{caller.Handle, caller.Handle}, args...)
+	case filter == "":
+		q = sqlCountAudit
 	}
-	countArgs := filterArgs
-	listQ := "SELECT " + auditColumns + " FROM audit_events a WHERE 1" + filter + " ORDER BY a.seq DESC LIMIT ? OFFSET ?"
-	listArgs := append(slices.Clone(filterArgs), page.Limit, page.Offset)
+	var total int
+	err := t.queryRow(q, args...).Scan(&total)
+	return total, err
+}
+
+// AuditEvents returns a page of the audit events the caller sees that f
+// keeps, newest first.
+func (t *tx) AuditEvents(caller agcom.Caller, f agcom.AuditFilter, p agcom.Page) ([]agcom.AuditEvent, error) {
+	filter, sideFilter, filterArgs := auditFilters(f)
+	q := "SELECT " + auditColumns + " FROM audit_events a WHERE 1" + filter + " ORDER BY a.seq DESC LIMIT ? OFFSET ?"
+	args := append(slices.Clone(filterArgs), p.Limit, p.Offset)
 	if !caller.IsAdmin {
-		countQ = "SELECT count(*) FROM audit_events a WHERE (a.actor_handle = ? OR a.target_handle = ?)" + filter
-		countArgs = append([]any{caller.Handle, caller.Handle}, filterArgs...)
 		// The caller's events as actor and as target, each walked newest
 		// first on its own index only as far as this page reaches.
 		side := func(col string) string {
 			return "SELECT seq FROM (SELECT a.seq FROM audit_events a WHERE a." + col + " = ?" + sideFilter +
 				" ORDER BY a.seq DESC LIMIT ?)"
 		}
-		listQ = "SELECT " + auditColumns + " FROM audit_events a WHERE a.seq IN (" +
+		q = "SELECT " + auditColumns + " FROM audit_events a WHERE a.seq IN (" +
 			side("actor_handle") + " UNION " + side("target_handle") + ") ORDER BY a.seq DESC LIMIT ? OFFSET ?"
-		reach := page.Limit + page.Offset
-		listArgs = append([]any{caller.Handle}, filterArgs...)
-		listArgs = append(listArgs, reach, caller.Handle)
-		listArgs = append(listArgs, filterArgs...)
-		listArgs = append(listArgs, reach, page.Limit, page.Offset)
+		reach := p.Limit + p.Offset
+		args = append([]any{caller.Handle}, filterArgs...)
+		args = append(args, reach, caller.Handle)
+		args = append(args, filterArgs...)
+		args = append(args, reach, p.Limit, p.Offset)
 	}
-	var out agcom.AuditEventList
-	err := s.readTx(ctx, func(t *tx) error {
-		var total int
-		if err := t.queryRow(countQ, countArgs...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := t.query(listQ, listArgs...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		events := []agcom.AuditEvent{}
-		for rows.Next() {
-			var (
-				e       agcom.AuditEvent
-				target  sql.NullString
-				details string
-				created int64
-			)
-			if err := rows.Scan(&e.ID, &e.Type, &e.ActorHandle, &target, &details, &created); err != nil {
-				return err
-			}
-			if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
-				return err
-			}
-			e.TargetHandle, e.Timestamp = target.String, fromMicros(created)
-			events = append(events, e)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		out = agcom.AuditEventList{Events: events, Pagination: agcom.NewPagination(page, len(events), total)}
-		return nil
-	})
-	return out, err
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return scan.AuditEvents(rows)
 }

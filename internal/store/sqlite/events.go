@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/agcom/agcom/internal/agcom"
@@ -109,44 +110,40 @@ const (
 	sqlPruneIdempotency = `DELETE FROM idempotency_keys WHERE created_at < ?`
 )
 
-// Events returns the caller's events after the cursor after, oldest first
-// (at most limit), and the cursor to read after next. With a nil after it
-// returns none and the caller's current head, so that a new client starts
-// from now. Returns EGONE when after is older than what retention kept.
+// Events returns the caller's events after the cursor after (see
+// agcom.Events).
 func (s *Store) Events(ctx context.Context, caller agcom.Caller, after *int64, limit int) (agcom.EventPage, error) {
-	var page agcom.EventPage
-	err := s.readTx(ctx, func(t *tx) error {
-		var pruned int64
-		if err := t.queryRow(sqlEventsPruned).Scan(&pruned); err != nil {
-			return err
-		}
-		if after == nil {
-			page.Events = []agcom.Event{}
-			head := sqlEventsHead
-			if caller.IsAdmin {
-				head = sqlAdminEventsHead
-			}
-			if err := t.queryRow(head, caller.Handle).Scan(&page.Next); err != nil {
-				return err
-			}
-			page.Next = max(page.Next, pruned)
-			return nil
-		}
-		if *after < pruned {
-			return agcom.Errorf(agcom.EGONE, "cursor %d has expired: resynchronise (list threads and inbox), then read events without a cursor", *after)
-		}
-		var err error
-		page.Events, err = t.events(caller, *after, limit)
-		page.Next = *after
-		if n := len(page.Events); n > 0 {
-			page.Next = page.Events[n-1].Cursor
-		}
-		return err
-	})
-	return page, err
+	return agcom.Events(ctx, s, caller, after, limit)
 }
 
-func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event, error) {
+// ReadEventLog runs fn in one read transaction.
+func (s *Store) ReadEventLog(ctx context.Context, fn func(agcom.EventLogTx) error) error {
+	return s.readTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+// noBound is the bound of SQLite's event reads: its one writer commits
+// events in cursor order, so none can appear below one already read.
+const noBound = math.MaxInt64
+
+// EventLogState reads the pruned cursor; nothing waits on SQLite.
+func (t *tx) EventLogState(agcom.Caller) (pruned, bound int64, pending bool, err error) {
+	err = t.queryRow(sqlEventsPruned).Scan(&pruned)
+	return pruned, noBound, false, err
+}
+
+// EventHead returns the caller's newest cursor.
+func (t *tx) EventHead(caller agcom.Caller, _ int64) (int64, error) {
+	head := sqlEventsHead
+	if caller.IsAdmin {
+		head = sqlAdminEventsHead
+	}
+	var n int64
+	err := t.queryRow(head, caller.Handle).Scan(&n)
+	return n, err
+}
+
+// EventRows returns the caller's events after the cursor after.
+func (t *tx) EventRows(caller agcom.Caller, after, _ int64, limit int) ([]agcom.EventRow, error) {
 	q := sqlEventsAfter
 	if caller.IsAdmin {
 		q = sqlAdminEventsAfter
@@ -155,12 +152,8 @@ func (t *tx) events(caller agcom.Caller, after int64, limit int) ([]agcom.Event,
 	if err != nil {
 		return nil, err
 	}
-	raw, err := scan.Events(rows)
-	rows.Close()
-	if err != nil {
-		return nil, err
-	}
-	return agcom.CompleteEvents(t, caller, raw)
+	defer rows.Close()
+	return scan.Events(rows)
 }
 
 // EventMessage returns the message seq, for a message.created event.

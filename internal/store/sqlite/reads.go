@@ -107,10 +107,15 @@ func (t *tx) ReadThread(handle, threadID string, ids []string, at time.Time) err
 }
 
 // ListInbox returns the messages addressed to the caller, newest first,
-// with their read state.
+// with their read state (agcom.ListInbox).
 func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.InboxFilter) (agcom.InboxList, error) {
-	page := f.Page.Normalize()
-	cond := " WHERE r.handle = ?"
+	return agcom.ListInbox(ctx, s, caller, f)
+}
+
+// inboxWhere is the FROM and WHERE of the caller's inbox that f keeps,
+// with its arguments.
+func inboxWhere(caller agcom.Caller, f agcom.InboxFilter) (string, []any) {
+	cond := " FROM message_recipients r JOIN messages m ON m.seq = r.message_seq WHERE r.handle = ?"
 	args := []any{caller.Handle}
 	if f.UnreadOnly {
 		cond += " AND r.read_at IS NULL"
@@ -123,38 +128,31 @@ func (s *Store) ListInbox(ctx context.Context, caller agcom.Caller, f agcom.Inbo
 		cond += " AND m.from_handle = ?"
 		args = append(args, f.FromHandle)
 	}
-	from := " FROM message_recipients r JOIN messages m ON m.seq = r.message_seq"
-	var out agcom.InboxList
-	err := s.readTx(ctx, func(t *tx) error {
-		var total int
-		if err := t.queryRow("SELECT count(*)"+from+cond, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := t.query("SELECT "+messageColumns+", r.read_at"+from+cond+" ORDER BY r.message_seq DESC LIMIT ? OFFSET ?",
-			append(args, page.Limit, page.Offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		entries := []agcom.InboxEntry{}
-		for rows.Next() {
-			var readAt sql.NullInt64
-			m, err := scanMessage(rows, &readAt)
-			if err != nil {
-				return err
-			}
-			e := agcom.InboxEntry{Message: m}
-			if readAt.Valid {
-				at := fromMicros(readAt.Int64)
-				e.ReadAt = &at
-			}
-			entries = append(entries, e)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		out = agcom.InboxList{Entries: entries, Pagination: agcom.NewPagination(page, len(entries), total)}
-		return nil
-	})
-	return out, err
+	return cond, args
+}
+
+// CountInbox counts the caller's inbox that f keeps.
+func (t *tx) CountInbox(caller agcom.Caller, f agcom.InboxFilter) (int, error) {
+	where, args := inboxWhere(caller, f)
+	var total int
+	err := t.queryRow("SELECT count(*)"+where, args...).Scan(&total)
+	return total, err
+}
+
+// Inbox returns a page of the caller's inbox that f keeps.
+func (t *tx) Inbox(caller agcom.Caller, f agcom.InboxFilter, p agcom.Page) ([]agcom.InboxEntry, error) {
+	where, args := inboxWhere(caller, f)
+	return queryList(t, scanInboxEntry, "SELECT "+messageColumns+", r.read_at"+where+" ORDER BY r.message_seq DESC LIMIT ? OFFSET ?",
+		append(args, p.Limit, p.Offset)...)
+}
+
+func scanInboxEntry(row scanner) (agcom.InboxEntry, error) {
+	var readAt sql.NullInt64
+	m, err := scanMessage(row, &readAt)
+	e := agcom.InboxEntry{Message: m}
+	if readAt.Valid {
+		at := fromMicros(readAt.Int64)
+		e.ReadAt = &at
+	}
+	return e, err
 }
