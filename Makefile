@@ -87,11 +87,13 @@ test-go:
 	$(TEST_SERVICES) $(MAKE) --no-print-directory test-go-all
 
 # test-go's body, under $(TEST_SERVICES) (or with the AGCOM_TEST_* variables
-# pointing at servers of your own).
+# pointing at servers of your own). The tests package builds Ory Hydra (its
+# own module, tools/hydra) once per machine for the identity provider
+# tests, which takes minutes on a fresh one: hence the longer timeout.
 test-go-all:
 	@test -n "$${AGCOM_TEST_DATABASE_URL:-}" || { echo "test-go-all needs the AGCOM_TEST_* variables: run 'make test-go'" >&2; exit 2; }
-	$(GO) test -count=1 -race ./...
-	AGCOM_TEST_STORE=postgres $(GO) test -count=1 -race ./tests/
+	$(GO) test -count=1 -race -timeout 30m ./...
+	AGCOM_TEST_STORE=postgres $(GO) test -count=1 -race -timeout 30m ./tests/
 
 ## services: a shell with throwaway PostgreSQL and redis-server, until it exits.
 ## One package or test on PostgreSQL, without the shell:
