@@ -230,6 +230,12 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		t.Fatalf("archive: %v; %v", err, r)
 	}
 
+	apiKey, err := src.client("alice").CreateApiKeyWithResponse(ctx, agcomv1.ApiKeyCreate{Name: "nightly CI"})
+	if err != nil || apiKey.JSON201 == nil {
+		t.Fatalf("create an API key: %v; %v", err, apiKey)
+	}
+	src.remember(apiKey.JSON201.Key)
+
 	threads := map[string][]string{
 		plan.ThreadId:          {"alice", "bob", "carol", rootHandle},
 		other.JSON201.ThreadId: {"alice", "carol", rootHandle},
@@ -262,7 +268,7 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 			t.Errorf("%s: sqlite %d rows, postgres %d rows", table, n[0], n[1])
 		}
 	}
-	for table, want := range map[string]int{"threads": 2, "messages": 4, "contacts": 2, "agents": 2, "counters": 5, "idempotency_keys": 1} {
+	for table, want := range map[string]int{"threads": 2, "messages": 4, "contacts": 2, "agents": 2, "counters": 5, "idempotency_keys": 1, "api_keys": 1} {
 		if got[table][0] != want {
 			t.Errorf("%s: %d rows copied, want %d\n%s", table, got[table][0], want, out)
 		}
@@ -274,6 +280,7 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	dst := newSEnv(t, func(cfg *config.Config) { cfg.DatabaseURL = target })
 	dst.remember(alice.AgentSecret)
 	dst.remember(rootSecret)
+	dst.remember(apiKey.JSON201.Key)
 
 	// Every answer is the same.
 	{
@@ -332,6 +339,17 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		dst.login(rootHandle, rootSecret)
 		if r := dst.issueToken("alice", "not-the-secret-0123456789abcdef"); r.StatusCode() != 401 {
 			t.Errorf("a wrong secret: status %d, want 401", r.StatusCode())
+		}
+	}
+
+	// An API key still works, under its own id.
+	{
+		r, err := dst.clientWithToken(apiKey.JSON201.Key).ListMyApiKeysWithResponse(ctx, nil)
+		if err != nil || r.JSON200 == nil {
+			t.Fatalf("list keys with the moved key: %v; %v", err, r)
+		}
+		if len(r.JSON200.ApiKeys) != 1 || r.JSON200.ApiKeys[0].KeyId != apiKey.JSON201.ApiKey.KeyId {
+			t.Errorf("keys after the move: %+v, want %s", r.JSON200.ApiKeys, apiKey.JSON201.ApiKey.KeyId)
 		}
 	}
 
