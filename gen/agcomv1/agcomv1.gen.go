@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -21,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for AuditEventType.
@@ -31,6 +33,7 @@ const (
 	AuditEventTypeAgentSecretRotate    AuditEventType = "agent_secret_rotate"
 	AuditEventTypeAgentTokensRevoke    AuditEventType = "agent_tokens_revoke"
 	AuditEventTypeAgentUpdate          AuditEventType = "agent_update"
+	AuditEventTypeAttachmentUpload     AuditEventType = "attachment_upload"
 	AuditEventTypeMessageReply         AuditEventType = "message_reply"
 	AuditEventTypeMessageSend          AuditEventType = "message_send"
 	AuditEventTypeThreadCreate         AuditEventType = "thread_create"
@@ -52,6 +55,8 @@ func (e AuditEventType) Valid() bool {
 	case AuditEventTypeAgentTokensRevoke:
 		return true
 	case AuditEventTypeAgentUpdate:
+		return true
+	case AuditEventTypeAttachmentUpload:
 		return true
 	case AuditEventTypeMessageReply:
 		return true
@@ -80,6 +85,7 @@ const (
 	NotFound             ErrorBodyType = "NotFound"
 	PayloadTooLarge      ErrorBodyType = "PayloadTooLarge"
 	PermissionDenied     ErrorBodyType = "PermissionDenied"
+	RangeNotSatisfiable  ErrorBodyType = "RangeNotSatisfiable"
 	RateLimitExceeded    ErrorBodyType = "RateLimitExceeded"
 	ServiceUnavailable   ErrorBodyType = "ServiceUnavailable"
 	ValidationError      ErrorBodyType = "ValidationError"
@@ -108,6 +114,8 @@ func (e ErrorBodyType) Valid() bool {
 	case PayloadTooLarge:
 		return true
 	case PermissionDenied:
+		return true
+	case RangeNotSatisfiable:
 		return true
 	case RateLimitExceeded:
 		return true
@@ -261,6 +269,49 @@ type ArchiveState struct {
 	//
 	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
 	ThreadId ID `json:"thread_id"`
+}
+
+// Attachment defines model for Attachment.
+type Attachment struct {
+	// AttachmentId A ULID.
+	//
+	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+	AttachmentId ID `json:"attachment_id"`
+
+	// ContentType The type the uploader declared.
+	//
+	// Example: application/pdf
+	ContentType string `json:"content_type"`
+
+	// CreatedAt RFC 3339, UTC.
+	//
+	// Example: 2026-01-24T10:30:00.123456Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// Filename Example: report.pdf
+	Filename string `json:"filename"`
+
+	// Sha256 The sha256 of the bytes, in lowercase hex.
+	//
+	// Example: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+	Sha256 string `json:"sha256"`
+
+	// Size Bytes.
+	//
+	// Example: 48213
+	Size int64 `json:"size"`
+}
+
+// AttachmentIDs Uploads of the caller's (`POST /attachments`) to attach, at most
+// 10; duplicates are dropped, order kept. An id that is not one of
+// the caller's uploads is 400 `ValidationError`, and nothing is
+// created.
+type AttachmentIDs = []ID
+
+// AttachmentUpload defines model for AttachmentUpload.
+type AttachmentUpload struct {
+	// File The file.
+	File openapi_types.File `json:"file"`
 }
 
 // AuditEvent defines model for AuditEvent.
@@ -511,6 +562,9 @@ type ID = string
 
 // InboxEntry defines model for InboxEntry.
 type InboxEntry struct {
+	// Attachments The files attached to the message, in the order given; absent when it has none.
+	Attachments *[]Attachment `json:"attachments,omitempty"`
+
 	// Body Example: Can we meet tomorrow?
 	Body Body `json:"body"`
 
@@ -560,6 +614,9 @@ type InboxPage struct {
 
 // Message defines model for Message.
 type Message struct {
+	// Attachments The files attached to the message, in the order given; absent when it has none.
+	Attachments *[]Attachment `json:"attachments,omitempty"`
+
 	// Body Example: Can we meet tomorrow?
 	Body Body `json:"body"`
 
@@ -699,6 +756,12 @@ type ReadinessStatus string
 
 // ReplyRequest Example: {"body":"Yes, 2pm works for me.","tags":["meeting"]}
 type ReplyRequest struct {
+	// AttachmentIds Uploads of the caller's (`POST /attachments`) to attach, at most
+	// 10; duplicates are dropped, order kept. An id that is not one of
+	// the caller's uploads is 400 `ValidationError`, and nothing is
+	// created.
+	AttachmentIds *AttachmentIDs `json:"attachment_ids,omitempty"`
+
 	// Body Example: Can we meet tomorrow?
 	Body Body `json:"body"`
 
@@ -732,6 +795,12 @@ type SearchResult struct {
 
 // SendMessageRequest Example: {"body":"Can we meet tomorrow?","subject":"Project discussion","tags":["urgent","meeting"],"to_handles":["bob","charlie"]}
 type SendMessageRequest struct {
+	// AttachmentIds Uploads of the caller's (`POST /attachments`) to attach, at most
+	// 10; duplicates are dropped, order kept. An id that is not one of
+	// the caller's uploads is 400 `ValidationError`, and nothing is
+	// created.
+	AttachmentIds *AttachmentIDs `json:"attachment_ids,omitempty"`
+
 	// Body Example: Can we meet tomorrow?
 	Body Body `json:"body"`
 
@@ -884,6 +953,11 @@ type After = string
 // Example: alice
 type AgentHandle = Handle
 
+// AttachmentID A ULID.
+//
+// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+type AttachmentID = ID
+
 // ContactHandle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
 //
 // Example: alice
@@ -891,6 +965,9 @@ type ContactHandle = Handle
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
+
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
 
 // Limit defines model for Limit.
 type Limit = int
@@ -902,6 +979,9 @@ type MessageID = ID
 
 // Offset defines model for Offset.
 type Offset = int
+
+// Range defines model for Range.
+type Range = string
 
 // TagsFilter defines model for TagsFilter.
 type TagsFilter = []Tag
@@ -921,6 +1001,24 @@ type ListAgentsParams struct {
 
 	// Offset Items to skip.
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// GetAttachmentParams defines parameters for GetAttachment.
+type GetAttachmentParams struct {
+	// Range Byte ranges, such as `bytes=0-1023`.
+	Range *Range `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag a cached copy has; a match answers 304.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// HeadAttachmentParams defines parameters for HeadAttachment.
+type HeadAttachmentParams struct {
+	// Range Byte ranges, such as `bytes=0-1023`.
+	Range *Range `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag a cached copy has; a match answers 304.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
@@ -1140,6 +1238,9 @@ type CreateAgentJSONRequestBody = AgentCreate
 // UpdateAgentJSONRequestBody defines body for UpdateAgent for application/json ContentType.
 type UpdateAgentJSONRequestBody = AgentUpdate
 
+// UploadAttachmentMultipartRequestBody defines body for UploadAttachment for multipart/form-data ContentType.
+type UploadAttachmentMultipartRequestBody = AttachmentUpload
+
 // IssueTokenJSONRequestBody defines body for IssueToken for application/json ContentType.
 type IssueTokenJSONRequestBody = TokenRequest
 
@@ -1310,6 +1411,57 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /admin/stats (the `GetStats` operationId).
 	GetStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadAttachmentWithBody Upload a file to attach to messages
+	//
+	// Uploads one file as `multipart/form-data`, in the part named
+	// `file`; its filename and content type are the part's (a filename
+	// is cut to its last path element, 255 characters at most; a missing
+	// or malformed content type is `application/octet-stream`). The
+	// bytes are streamed to storage and hashed on the way.
+	//
+	// The upload is the caller's own until it attaches it to a message
+	// (`attachment_ids` of a send, a reply, a group message or a
+	// broadcast); from then on everyone who can see such a message can
+	// download it. An upload never attached is removed
+	// `ATTACHMENT_UNATTACHED_TTL` (default 24 hours) after it was made.
+	//
+	// A file over the server's `MAX_ATTACHMENT_BYTES` (default 25 MiB,
+	// 26214400 bytes) is 413 `PayloadTooLarge` with `details.limit`
+	// `max_attachment_bytes` and `details.max_bytes`. Each agent's uploads
+	// hold at most `ATTACHMENT_QUOTA_BYTES` (default 1 GiB) in all; an
+	// upload that would pass it is 413 `PayloadTooLarge` with
+	// `details.limit` `attachment_quota_bytes`, `details.quota_bytes` and
+	// `details.remaining_bytes`. Only this operation reads a body larger
+	// than `MAX_REQUEST_BODY_BYTES`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /attachments (the `UploadAttachment` operationId).
+	UploadAttachmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAttachment Download an attachment's bytes
+	//
+	// Streams the file to its uploader, to admins, and to everyone who
+	// can see a message that carries it; to anyone else it does not
+	// exist (404). The answer's `Content-Type` is the declared type,
+	// except that active content (HTML, SVG, XML, script and the like)
+	// goes out as `application/octet-stream`; `Content-Disposition`
+	// names the file (`attachment` for active content, `inline`
+	// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
+	// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
+	// when none can be served), and `If-None-Match` with the ETag
+	// answers 304 without the bytes.
+	//
+	// Corresponds with GET /attachments/{attachment_id} (the `GetAttachment` operationId).
+	GetAttachment(ctx context.Context, attachmentId AttachmentID, params *GetAttachmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadAttachment An attachment's headers, without its bytes
+	//
+	// The same answer as `GET`, without the body.
+	//
+	// Corresponds with HEAD /attachments/{attachment_id} (the `HeadAttachment` operationId).
+	HeadAttachment(ctx context.Context, attachmentId AttachmentID, params *HeadAttachmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents List audit events, newest first
 	//
@@ -1899,6 +2051,87 @@ func (c *Client) RotateAgentSecret(ctx context.Context, handle AgentHandle, reqE
 // Corresponds with GET /admin/stats (the `GetStats` operationId).
 func (c *Client) GetStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetStatsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadAttachmentWithBody Upload a file to attach to messages
+//
+// Uploads one file as `multipart/form-data`, in the part named
+// `file`; its filename and content type are the part's (a filename
+// is cut to its last path element, 255 characters at most; a missing
+// or malformed content type is `application/octet-stream`). The
+// bytes are streamed to storage and hashed on the way.
+//
+// The upload is the caller's own until it attaches it to a message
+// (`attachment_ids` of a send, a reply, a group message or a
+// broadcast); from then on everyone who can see such a message can
+// download it. An upload never attached is removed
+// `ATTACHMENT_UNATTACHED_TTL` (default 24 hours) after it was made.
+//
+// A file over the server's `MAX_ATTACHMENT_BYTES` (default 25 MiB,
+// 26214400 bytes) is 413 `PayloadTooLarge` with `details.limit`
+// `max_attachment_bytes` and `details.max_bytes`. Each agent's uploads
+// hold at most `ATTACHMENT_QUOTA_BYTES` (default 1 GiB) in all; an
+// upload that would pass it is 413 `PayloadTooLarge` with
+// `details.limit` `attachment_quota_bytes`, `details.quota_bytes` and
+// `details.remaining_bytes`. Only this operation reads a body larger
+// than `MAX_REQUEST_BODY_BYTES`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /attachments (the `UploadAttachment` operationId).
+func (c *Client) UploadAttachmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadAttachmentRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAttachment Download an attachment's bytes
+//
+// Streams the file to its uploader, to admins, and to everyone who
+// can see a message that carries it; to anyone else it does not
+// exist (404). The answer's `Content-Type` is the declared type,
+// except that active content (HTML, SVG, XML, script and the like)
+// goes out as `application/octet-stream`; `Content-Disposition`
+// names the file (`attachment` for active content, `inline`
+// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
+// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
+// when none can be served), and `If-None-Match` with the ETag
+// answers 304 without the bytes.
+//
+// Corresponds with GET /attachments/{attachment_id} (the `GetAttachment` operationId).
+func (c *Client) GetAttachment(ctx context.Context, attachmentId AttachmentID, params *GetAttachmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAttachmentRequest(c.Server, attachmentId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadAttachment An attachment's headers, without its bytes
+//
+// The same answer as `GET`, without the body.
+//
+// Corresponds with HEAD /attachments/{attachment_id} (the `HeadAttachment` operationId).
+func (c *Client) HeadAttachment(ctx context.Context, attachmentId AttachmentID, params *HeadAttachmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadAttachmentRequest(c.Server, attachmentId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3009,6 +3242,155 @@ func NewGetStatsRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUploadAttachmentRequestWithBody constructs an http.Request for the UploadAttachment method, with any body, and a specified content type
+func NewUploadAttachmentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/attachments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetAttachmentRequest constructs an http.Request for the GetAttachment method
+func NewGetAttachmentRequest(server string, attachmentId AttachmentID, params *GetAttachmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "attachment_id", attachmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/attachments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadAttachmentRequest constructs an http.Request for the HeadAttachment method
+func NewHeadAttachmentRequest(server string, attachmentId AttachmentID, params *HeadAttachmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "attachment_id", attachmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/attachments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -4931,6 +5313,61 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /admin/stats (the `GetStats` operationId).
 	GetStatsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetStatsResponse, error)
 
+	// UploadAttachmentWithBodyWithResponse Upload a file to attach to messages
+	//
+	// Uploads one file as `multipart/form-data`, in the part named
+	// `file`; its filename and content type are the part's (a filename
+	// is cut to its last path element, 255 characters at most; a missing
+	// or malformed content type is `application/octet-stream`). The
+	// bytes are streamed to storage and hashed on the way.
+	//
+	// The upload is the caller's own until it attaches it to a message
+	// (`attachment_ids` of a send, a reply, a group message or a
+	// broadcast); from then on everyone who can see such a message can
+	// download it. An upload never attached is removed
+	// `ATTACHMENT_UNATTACHED_TTL` (default 24 hours) after it was made.
+	//
+	// A file over the server's `MAX_ATTACHMENT_BYTES` (default 25 MiB,
+	// 26214400 bytes) is 413 `PayloadTooLarge` with `details.limit`
+	// `max_attachment_bytes` and `details.max_bytes`. Each agent's uploads
+	// hold at most `ATTACHMENT_QUOTA_BYTES` (default 1 GiB) in all; an
+	// upload that would pass it is 413 `PayloadTooLarge` with
+	// `details.limit` `attachment_quota_bytes`, `details.quota_bytes` and
+	// `details.remaining_bytes`. Only this operation reads a body larger
+	// than `MAX_REQUEST_BODY_BYTES`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /attachments (the `UploadAttachment` operationId).
+	UploadAttachmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadAttachmentResponse, error)
+
+	// GetAttachmentWithResponse Download an attachment's bytes
+	//
+	// Streams the file to its uploader, to admins, and to everyone who
+	// can see a message that carries it; to anyone else it does not
+	// exist (404). The answer's `Content-Type` is the declared type,
+	// except that active content (HTML, SVG, XML, script and the like)
+	// goes out as `application/octet-stream`; `Content-Disposition`
+	// names the file (`attachment` for active content, `inline`
+	// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
+	// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
+	// when none can be served), and `If-None-Match` with the ETag
+	// answers 304 without the bytes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /attachments/{attachment_id} (the `GetAttachment` operationId).
+	GetAttachmentWithResponse(ctx context.Context, attachmentId AttachmentID, params *GetAttachmentParams, reqEditors ...RequestEditorFn) (*GetAttachmentResponse, error)
+
+	// HeadAttachmentWithResponse An attachment's headers, without its bytes
+	//
+	// The same answer as `GET`, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /attachments/{attachment_id} (the `HeadAttachment` operationId).
+	HeadAttachmentWithResponse(ctx context.Context, attachmentId AttachmentID, params *HeadAttachmentParams, reqEditors ...RequestEditorFn) (*HeadAttachmentResponse, error)
+
 	// ListAuditEventsWithResponse List audit events, newest first
 	//
 	// Admins see every event; other agents those where they are the actor or the target.
@@ -6280,6 +6717,462 @@ func (r GetStatsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UploadAttachmentResponse400Headers the declared response headers of an HTTP 400 response for UploadAttachment
+type UploadAttachmentResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse401Headers the declared response headers of an HTTP 401 response for UploadAttachment
+type UploadAttachmentResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse413Headers the declared response headers of an HTTP 413 response for UploadAttachment
+type UploadAttachmentResponse413Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse429Headers the declared response headers of an HTTP 429 response for UploadAttachment
+type UploadAttachmentResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse500Headers the declared response headers of an HTTP 500 response for UploadAttachment
+type UploadAttachmentResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse503Headers the declared response headers of an HTTP 503 response for UploadAttachment
+type UploadAttachmentResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Attachment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UploadAttachmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UploadAttachmentResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UploadAttachmentResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UploadAttachmentResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UploadAttachmentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UploadAttachmentResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadAttachmentResponse) GetJSON201() *Attachment {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UploadAttachmentResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UploadAttachmentResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UploadAttachmentResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UploadAttachmentResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UploadAttachmentResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UploadAttachmentResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadAttachmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadAttachmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadAttachmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadAttachmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAttachmentResponse200Headers the declared response headers of an HTTP 200 response for GetAttachment
+type GetAttachmentResponse200Headers struct {
+	AcceptRanges       *string
+	ContentDisposition string
+	ETag               string
+}
+
+// GetAttachmentResponse206Headers the declared response headers of an HTTP 206 response for GetAttachment
+type GetAttachmentResponse206Headers struct {
+	ContentDisposition string
+	ETag               string
+}
+
+// GetAttachmentResponse304Headers the declared response headers of an HTTP 304 response for GetAttachment
+type GetAttachmentResponse304Headers struct {
+	ETag string
+}
+
+// GetAttachmentResponse400Headers the declared response headers of an HTTP 400 response for GetAttachment
+type GetAttachmentResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse401Headers the declared response headers of an HTTP 401 response for GetAttachment
+type GetAttachmentResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse404Headers the declared response headers of an HTTP 404 response for GetAttachment
+type GetAttachmentResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse416Headers the declared response headers of an HTTP 416 response for GetAttachment
+type GetAttachmentResponse416Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse429Headers the declared response headers of an HTTP 429 response for GetAttachment
+type GetAttachmentResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse500Headers the declared response headers of an HTTP 500 response for GetAttachment
+type GetAttachmentResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse503Headers the declared response headers of an HTTP 503 response for GetAttachment
+type GetAttachmentResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON416 the response for an HTTP 416 `application/json` response
+	JSON416 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAttachmentResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *GetAttachmentResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetAttachmentResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAttachmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAttachmentResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetAttachmentResponse404Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *GetAttachmentResponse416Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAttachmentResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAttachmentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAttachmentResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAttachmentResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAttachmentResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAttachmentResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON416 returns the response for an HTTP 416 `application/json` response
+func (r GetAttachmentResponse) GetJSON416() *Error {
+	return r.JSON416
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetAttachmentResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetAttachmentResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetAttachmentResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAttachmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAttachmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAttachmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAttachmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadAttachmentResponse200Headers the declared response headers of an HTTP 200 response for HeadAttachment
+type HeadAttachmentResponse200Headers struct {
+	AcceptRanges       *string
+	ContentDisposition string
+	ETag               string
+}
+
+// HeadAttachmentResponse206Headers the declared response headers of an HTTP 206 response for HeadAttachment
+type HeadAttachmentResponse206Headers struct {
+	ETag string
+}
+
+// HeadAttachmentResponse304Headers the declared response headers of an HTTP 304 response for HeadAttachment
+type HeadAttachmentResponse304Headers struct {
+	ETag string
+}
+
+// HeadAttachmentResponse400Headers the declared response headers of an HTTP 400 response for HeadAttachment
+type HeadAttachmentResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse401Headers the declared response headers of an HTTP 401 response for HeadAttachment
+type HeadAttachmentResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse404Headers the declared response headers of an HTTP 404 response for HeadAttachment
+type HeadAttachmentResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse416Headers the declared response headers of an HTTP 416 response for HeadAttachment
+type HeadAttachmentResponse416Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse429Headers the declared response headers of an HTTP 429 response for HeadAttachment
+type HeadAttachmentResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse500Headers the declared response headers of an HTTP 500 response for HeadAttachment
+type HeadAttachmentResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse503Headers the declared response headers of an HTTP 503 response for HeadAttachment
+type HeadAttachmentResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON416 the response for an HTTP 416 `application/json` response
+	JSON416 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadAttachmentResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *HeadAttachmentResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *HeadAttachmentResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadAttachmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadAttachmentResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *HeadAttachmentResponse404Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *HeadAttachmentResponse416Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *HeadAttachmentResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *HeadAttachmentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadAttachmentResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadAttachmentResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HeadAttachmentResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r HeadAttachmentResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON416 returns the response for an HTTP 416 `application/json` response
+func (r HeadAttachmentResponse) GetJSON416() *Error {
+	return r.JSON416
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r HeadAttachmentResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeadAttachmentResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r HeadAttachmentResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadAttachmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadAttachmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadAttachmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadAttachmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10564,6 +11457,79 @@ func (c *ClientWithResponses) GetStatsWithResponse(ctx context.Context, reqEdito
 	return ParseGetStatsResponse(rsp)
 }
 
+// UploadAttachmentWithBodyWithResponse Upload a file to attach to messages
+//
+// Uploads one file as `multipart/form-data`, in the part named
+// `file`; its filename and content type are the part's (a filename
+// is cut to its last path element, 255 characters at most; a missing
+// or malformed content type is `application/octet-stream`). The
+// bytes are streamed to storage and hashed on the way.
+//
+// The upload is the caller's own until it attaches it to a message
+// (`attachment_ids` of a send, a reply, a group message or a
+// broadcast); from then on everyone who can see such a message can
+// download it. An upload never attached is removed
+// `ATTACHMENT_UNATTACHED_TTL` (default 24 hours) after it was made.
+//
+// A file over the server's `MAX_ATTACHMENT_BYTES` (default 25 MiB,
+// 26214400 bytes) is 413 `PayloadTooLarge` with `details.limit`
+// `max_attachment_bytes` and `details.max_bytes`. Each agent's uploads
+// hold at most `ATTACHMENT_QUOTA_BYTES` (default 1 GiB) in all; an
+// upload that would pass it is 413 `PayloadTooLarge` with
+// `details.limit` `attachment_quota_bytes`, `details.quota_bytes` and
+// `details.remaining_bytes`. Only this operation reads a body larger
+// than `MAX_REQUEST_BODY_BYTES`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /attachments (the `UploadAttachment` operationId).
+func (c *ClientWithResponses) UploadAttachmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadAttachmentResponse, error) {
+	rsp, err := c.UploadAttachmentWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadAttachmentResponse(rsp)
+}
+
+// GetAttachmentWithResponse Download an attachment's bytes
+//
+// Streams the file to its uploader, to admins, and to everyone who
+// can see a message that carries it; to anyone else it does not
+// exist (404). The answer's `Content-Type` is the declared type,
+// except that active content (HTML, SVG, XML, script and the like)
+// goes out as `application/octet-stream`; `Content-Disposition`
+// names the file (`attachment` for active content, `inline`
+// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
+// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
+// when none can be served), and `If-None-Match` with the ETag
+// answers 304 without the bytes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /attachments/{attachment_id} (the `GetAttachment` operationId).
+func (c *ClientWithResponses) GetAttachmentWithResponse(ctx context.Context, attachmentId AttachmentID, params *GetAttachmentParams, reqEditors ...RequestEditorFn) (*GetAttachmentResponse, error) {
+	rsp, err := c.GetAttachment(ctx, attachmentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAttachmentResponse(rsp)
+}
+
+// HeadAttachmentWithResponse An attachment's headers, without its bytes
+//
+// The same answer as `GET`, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /attachments/{attachment_id} (the `HeadAttachment` operationId).
+func (c *ClientWithResponses) HeadAttachmentWithResponse(ctx context.Context, attachmentId AttachmentID, params *HeadAttachmentParams, reqEditors ...RequestEditorFn) (*HeadAttachmentResponse, error) {
+	rsp, err := c.HeadAttachment(ctx, attachmentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadAttachmentResponse(rsp)
+}
+
 // ListAuditEventsWithResponse List audit events, newest first
 //
 // Admins see every event; other agents those where they are the actor or the target.
@@ -12441,6 +13407,666 @@ func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetStatsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUploadAttachmentResponse parses an HTTP response from a UploadAttachmentWithResponse call
+func ParseUploadAttachmentResponse(rsp *http.Response) (*UploadAttachmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadAttachmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Attachment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers UploadAttachmentResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UploadAttachmentResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers UploadAttachmentResponse413Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers UploadAttachmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers UploadAttachmentResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UploadAttachmentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAttachmentResponse parses an HTTP response from a GetAttachmentWithResponse call
+func ParseGetAttachmentResponse(rsp *http.Response) (*GetAttachmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAttachmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAttachmentResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers GetAttachmentResponse206Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetAttachmentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAttachmentResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetAttachmentResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetAttachmentResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 416:
+		var headers GetAttachmentResponse416Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers416 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAttachmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAttachmentResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAttachmentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadAttachmentResponse parses an HTTP response from a HeadAttachmentWithResponse call
+func ParseHeadAttachmentResponse(rsp *http.Response) (*HeadAttachmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadAttachmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case rsp.StatusCode == 206:
+		break // No content-type
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadAttachmentResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers HeadAttachmentResponse206Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers HeadAttachmentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadAttachmentResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadAttachmentResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers HeadAttachmentResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 416:
+		var headers HeadAttachmentResponse416Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers416 = &headers
+	case rsp.StatusCode == 429:
+		var headers HeadAttachmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers HeadAttachmentResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadAttachmentResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17950,6 +19576,15 @@ type ServerInterface interface {
 	// GetStats Count threads, messages, agents and contacts
 	// (GET /admin/stats)
 	GetStats(w http.ResponseWriter, r *http.Request)
+	// UploadAttachment Upload a file to attach to messages
+	// (POST /attachments)
+	UploadAttachment(w http.ResponseWriter, r *http.Request)
+	// GetAttachment Download an attachment's bytes
+	// (GET /attachments/{attachment_id})
+	GetAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params GetAttachmentParams)
+	// HeadAttachment An attachment's headers, without its bytes
+	// (HEAD /attachments/{attachment_id})
+	HeadAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params HeadAttachmentParams)
 	// ListAuditEvents List audit events, newest first
 	// (GET /audit/events)
 	ListAuditEvents(w http.ResponseWriter, r *http.Request, params ListAuditEventsParams)
@@ -18085,6 +19720,24 @@ func (_ Unimplemented) RotateAgentSecret(w http.ResponseWriter, r *http.Request,
 // GetStats Count threads, messages, agents and contacts
 // (GET /admin/stats)
 func (_ Unimplemented) GetStats(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UploadAttachment Upload a file to attach to messages
+// (POST /attachments)
+func (_ Unimplemented) UploadAttachment(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetAttachment Download an attachment's bytes
+// (GET /attachments/{attachment_id})
+func (_ Unimplemented) GetAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params GetAttachmentParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// HeadAttachment An attachment's headers, without its bytes
+// (HEAD /attachments/{attachment_id})
+func (_ Unimplemented) HeadAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params HeadAttachmentParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -18432,6 +20085,158 @@ func (siw *ServerInterfaceWrapper) GetStats(w http.ResponseWriter, r *http.Reque
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetStats(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UploadAttachment operation middleware
+func (siw *ServerInterfaceWrapper) UploadAttachment(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UploadAttachment(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetAttachment operation middleware
+func (siw *ServerInterfaceWrapper) GetAttachment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "attachment_id" -------------
+	var attachmentId AttachmentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "attachment_id", chi.URLParam(r, "attachment_id"), &attachmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "attachment_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAttachmentParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range Range
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Range", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Range", Err: err})
+			return
+		}
+
+		params.Range = &Range
+
+	}
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-None-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-None-Match", Err: err})
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAttachment(w, r, attachmentId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// HeadAttachment operation middleware
+func (siw *ServerInterfaceWrapper) HeadAttachment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "attachment_id" -------------
+	var attachmentId AttachmentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "attachment_id", chi.URLParam(r, "attachment_id"), &attachmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "attachment_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadAttachmentParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range Range
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Range", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Range", Err: err})
+			return
+		}
+
+		params.Range = &Range
+
+	}
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-None-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-None-Match", Err: err})
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.HeadAttachment(w, r, attachmentId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -19943,6 +21748,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Post(options.BaseURL+"/messages/{message_id}/reply", wrapper.ReplyToMessage)
 	})
 	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/attachments", wrapper.UploadAttachment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/attachments/{attachment_id}", wrapper.GetAttachment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Head(options.BaseURL+"/attachments/{attachment_id}", wrapper.HeadAttachment)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/threads", wrapper.ListThreads)
 	})
 	r.Group(func(r chi.Router) {
@@ -21261,6 +23075,706 @@ type GetStats503JSONResponse struct {
 }
 
 func (response GetStats503JSONResponse) VisitGetStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachmentRequestObject struct {
+	Body *multipart.Reader
+}
+
+type UploadAttachmentResponseObject interface {
+	VisitUploadAttachmentResponse(w http.ResponseWriter) error
+}
+
+type UploadAttachment201JSONResponse Attachment
+
+func (response UploadAttachment201JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment400JSONResponse struct{ ErrorJSONResponse }
+
+func (response UploadAttachment400JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment401ResponseHeaders
+}
+
+func (response UploadAttachment401JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment413ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment413JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment413ResponseHeaders
+}
+
+func (response UploadAttachment413JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment429ResponseHeaders
+}
+
+func (response UploadAttachment429JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment500ResponseHeaders
+}
+
+func (response UploadAttachment500JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment503ResponseHeaders
+}
+
+func (response UploadAttachment503JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachmentRequestObject struct {
+	AttachmentId AttachmentID `json:"attachment_id"`
+	Params       GetAttachmentParams
+}
+
+type GetAttachmentResponseObject interface {
+	VisitGetAttachmentResponse(w http.ResponseWriter) error
+}
+
+type GetAttachment200ResponseHeaders struct {
+	AcceptRanges       *string
+	ContentDisposition string
+	ETag               string
+}
+
+type GetAttachment200AsteriskResponse struct {
+	Body          io.Reader
+	Headers       GetAttachment200ResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetAttachment200AsteriskResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAttachment206ResponseHeaders struct {
+	ContentDisposition string
+	ETag               string
+}
+
+type GetAttachment206AsteriskResponse struct {
+	Body          io.Reader
+	Headers       GetAttachment206ResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetAttachment206AsteriskResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAttachment304ResponseHeaders struct {
+	ETag string
+}
+
+type GetAttachment304Response struct {
+	Headers GetAttachment304ResponseHeaders
+}
+
+func (response GetAttachment304Response) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetAttachment400JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetAttachment400JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment401ResponseHeaders
+}
+
+func (response GetAttachment401JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment404ResponseHeaders
+}
+
+func (response GetAttachment404JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment416ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment416JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment416ResponseHeaders
+}
+
+func (response GetAttachment416JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment429ResponseHeaders
+}
+
+func (response GetAttachment429JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment500ResponseHeaders
+}
+
+func (response GetAttachment500JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment503ResponseHeaders
+}
+
+func (response GetAttachment503JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachmentRequestObject struct {
+	AttachmentId AttachmentID `json:"attachment_id"`
+	Params       HeadAttachmentParams
+}
+
+type HeadAttachmentResponseObject interface {
+	VisitHeadAttachmentResponse(w http.ResponseWriter) error
+}
+
+type HeadAttachment200ResponseHeaders struct {
+	AcceptRanges       *string
+	ContentDisposition string
+	ETag               string
+}
+
+type HeadAttachment200Response struct {
+	Headers HeadAttachment200ResponseHeaders
+}
+
+func (response HeadAttachment200Response) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	return nil
+}
+
+type HeadAttachment206ResponseHeaders struct {
+	ETag string
+}
+
+type HeadAttachment206Response struct {
+	Headers HeadAttachment206ResponseHeaders
+}
+
+func (response HeadAttachment206Response) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+	return nil
+}
+
+type HeadAttachment304ResponseHeaders struct {
+	ETag string
+}
+
+type HeadAttachment304Response struct {
+	Headers HeadAttachment304ResponseHeaders
+}
+
+func (response HeadAttachment304Response) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type HeadAttachment400JSONResponse struct{ ErrorJSONResponse }
+
+func (response HeadAttachment400JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment401ResponseHeaders
+}
+
+func (response HeadAttachment401JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment404ResponseHeaders
+}
+
+func (response HeadAttachment404JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment416ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment416JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment416ResponseHeaders
+}
+
+func (response HeadAttachment416JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment429ResponseHeaders
+}
+
+func (response HeadAttachment429JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment500ResponseHeaders
+}
+
+func (response HeadAttachment500JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment503ResponseHeaders
+}
+
+func (response HeadAttachment503JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -27081,6 +29595,15 @@ type StrictServerInterface interface {
 	// GetStats Count threads, messages, agents and contacts
 	// (GET /admin/stats)
 	GetStats(ctx context.Context, request GetStatsRequestObject) (GetStatsResponseObject, error)
+	// UploadAttachment Upload a file to attach to messages
+	// (POST /attachments)
+	UploadAttachment(ctx context.Context, request UploadAttachmentRequestObject) (UploadAttachmentResponseObject, error)
+	// GetAttachment Download an attachment's bytes
+	// (GET /attachments/{attachment_id})
+	GetAttachment(ctx context.Context, request GetAttachmentRequestObject) (GetAttachmentResponseObject, error)
+	// HeadAttachment An attachment's headers, without its bytes
+	// (HEAD /attachments/{attachment_id})
+	HeadAttachment(ctx context.Context, request HeadAttachmentRequestObject) (HeadAttachmentResponseObject, error)
 	// ListAuditEvents List audit events, newest first
 	// (GET /audit/events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
@@ -27377,6 +29900,91 @@ func (sh *strictHandler) GetStats(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetStatsResponseObject); ok {
 		if err := validResponse.VisitGetStatsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UploadAttachment operation middleware
+func (sh *strictHandler) UploadAttachment(w http.ResponseWriter, r *http.Request) {
+	var request UploadAttachmentRequestObject
+
+	if reader, err := r.MultipartReader(); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode multipart body: %w", err))
+		return
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadAttachment(ctx, request.(UploadAttachmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadAttachment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UploadAttachmentResponseObject); ok {
+		if err := validResponse.VisitUploadAttachmentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetAttachment operation middleware
+func (sh *strictHandler) GetAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params GetAttachmentParams) {
+	var request GetAttachmentRequestObject
+
+	request.AttachmentId = attachmentId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAttachment(ctx, request.(GetAttachmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAttachment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetAttachmentResponseObject); ok {
+		if err := validResponse.VisitGetAttachmentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// HeadAttachment operation middleware
+func (sh *strictHandler) HeadAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params HeadAttachmentParams) {
+	var request HeadAttachmentRequestObject
+
+	request.AttachmentId = attachmentId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.HeadAttachment(ctx, request.(HeadAttachmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "HeadAttachment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(HeadAttachmentResponseObject); ok {
+		if err := validResponse.VisitHeadAttachmentResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -28282,193 +30890,220 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rd9u2tuBfweLcWbXn0rLsODmN/GGW67iN07yOrbSnrTIiJMIWjilAl4DsqFn+77P23gAJSqQejp0m",
-	"p/nSxiJIABv7/cLHaKjHE62EsibqfIxGgqcix3+epmI80VYou3MmJhmfiRR+ToUZ5nJipVZRJ0psPhUJ",
-	"uxkJxexIGsaVuRE5k4bZkWA5vsj0BeOKCZ5nUuQsF/8zFcayG2lHPQXDDB8LlhQTDmc7P4tZ0mHSMjPS",
-	"N4bdjLhlFv7jXx7mgluRxoybnpIWJlT6JmZcpUxpO5Lqkt1w48cxfsmlarGjgRHKMq0YZxcyN9YtuNVT",
-	"URyZ4UiMOexSqOk46vwRwfai93FkZxMRdSJjc6kuo9vbODoTNp/tHF1YkS+C5VwMtUoNs5rdcGnZQFzo",
-	"HMBh8xmsbOtg/yku9XH7EdMqm223KtO76aSy4lLkON+/ds5o6zunzxYn7CKw8fl3hsk0ZgVcuWGJyHOd",
-	"t9yAvkyT2umK3d3G0YTnfCysw4WjoZXX4o3KZotTw6+M4wAmlM2lMPB1Cc/+ZyryWRRHio9hAhrVhw1X",
-	"5k/FBZ9mNuoAuAtgD7TOBFe4+wY4w7aH09zoHHAMtpxxY5m4hkPOxVDIa5HCasQHPp5k8NWD/abF4RTh",
-	"sibcWpHD0P/3R3vn6fuPe/He09v/iurQ4ehSKPucqzQT9cvkMOA7w0Y4poDQhNtRuQZ6GMURHJXMRepB",
-	"Ui7qv3JxEXWi/7VbEu4uPTW7bn5Yz7FWlg+XrmhIQz7fmgIC/1nUYNIrfiWIbxDVMsMvBNAQ0k2nROkr",
-	"MWMXuR6XvyB0ewpYSvljyGikYvsHbKSnuedRhu239/CZZy+ip4gnzDEZtiWtYWNhDL8UTOf+n+aQcQ9F",
-	"IDNkQz2l9M12zIql5MJMtDKCEW9lSQ1j7TDko8i+eoqmNZ6PHVY3jh/mLJUXFyIXqlytNOyg/bSnkiqc",
-	"z8TUiDQhDlfSwaOLveF++lTsPOH/GOwcDPfSnadi/2KnzfcG+8NH6YF4fOERglZeosQcp64QzZh/eCnU",
-	"pR1Fnf3Hj+NoLJX/ey+ukFSv92F/b6fX+/CPk/f/XU9VL+VY2kVEeQvnYOSfoonRZPheLYt53I5hjXIM",
-	"DH6v3cYVur/iOsb7ig67ies6XECu20BBbkhfpnemotNnuJY3FxdG1ADk1IoxShtzJSdNQNH0ci1U5oDS",
-	"blcA064FTJdfmh9lVsuYj/V4zHeMADECFGT5JVCLQgkxY2NuhyNhSG+Qlo04UOXMMfExcexJplMRdS54",
-	"ZkT9juCrlf1IgMMqWHb5ZXSL+z2l4fvl/nie8xk8NXaGZHKh8zH83R3lgqdNSGDx6TIcoBGfjAK3ceT5",
-	"Ce7zBAQ7/APYkFCIGnwyyeSQw/J2/21gjR9Luv8YCf9KKiyXGX7mQooshVXqPrF780f7PQKJUHf+UYeN",
-	"pwbUGsad8Oiw/Z0nB2w44jkfWpEbVPp2/mTtnaesxfpsx22cFJCoE7X3Xjz9/Z8Hvx6cP3rdPn78zyf/",
-	"fPrs+1/+0d3/uWQFv/BMprgT2ijsfz1o4fgTdS0yPREEuOqxHSmGkIiZVMhghRsM2kM+Y8CXczY1wrTY",
-	"ueUW/oUqGyzNdHrqoN1mydwCk5gdtPdYcjS1I6GsHM49etRTyVuRj6UxUqtnQkmR4oMDlrzW9kc9VfT3",
-	"Y5a8Enak09faHmWZvnHjgL0fa3WRyaFNYpb8InL4UvETSKd6/h+zg702vI3q0smHiczdr49Y8pbPMs3T",
-	"rtYveX4JgggU1OSMW4Es+OTDUIgUxz9uw1dOlRW54pnfGuixyTNu+YAb8cPUzGgl5yK/lkPxTvFrLjM+",
-	"yETSYqAw9hRXTE9EjgAi1d6i+OeFPBvodMaAagzTSsTMaFSVgV8MueopEuO4gS2dMziPC50zzsY8A7IV",
-	"KX5im+SntiPASnmpdA5oC49IJgY2z5xSX4dgbvRuOLRGPV/2amXs7W2J1KRrXzo6nuQAICuJ0p0u0ud2",
-	"JX+TY2EsH09gXak0APa0wgQcS53Xs3E0KCR9YlrBG9FRJociiiM1zfAc53R1L7Njry6uqRXGkTR9no6l",
-	"Wm+B00m6ORRuQ5b7R6nQVnYbrCSAWhzCvTJ9aRTqwb/F0EbeCDjGF5ARp6kE9ObZ2+Ao3d4CjlyFevSD",
-	"HkQlHKOBHoSLo/fBQqugx/zJLQPNMxr7GoZ+4okVCkTDidWDfhnsUqGs5CSWqlvknjCWLRM/A9/D0X0j",
-	"hrmw9ULbW2Q0psVOUYUGh4NyjMb5NLzErRqS379o//7hn+P9wT/43gv71Pw63r9+/c/Ji++vHmU/HAy7",
-	"T2bP96ZnbfHssa7VbUO40NbmFt0IpbcokWvBY9bWggpAzWs+E34pFSc4Lf/E23Jk7YZMVPla437eIVVt",
-	"SDGOqwEXukVVNXxjr4Y8Cja4mu1tQDwhMdQg/+KG8+FIXgvQKOrOkJ5WuXW9UyQOVMr1jIfwfEJ1tJi0",
-	"9oCmqbQn17UiiQ+tzvujVU4Pku6gFaaHDOQHqf1Ku8fgpuOlwuSdeiTLL7jMRMoyfSkV20qsvhKqL42Z",
-	"ij48muagrNyMtBHMgupineuxp2hdNDlMMcy4HIt0e94Q5utKtkBfrsdTei9A08DwW6HvmilBvBM9F1mG",
-	"DKM83eZXX0R1OIburzXxwo+mj6xgGQUudGE0TI0gD1CgBCuJrZVAtYWYvrM8L7Zb2UtcRc/5tZbHGa5h",
-	"OQXU812ccwO+W3zuwZivW9Fq5ls9z9DtTchHuk9UmIF9I1Qa/JmLCXpyeZrmwpj+QOurPk/T+Z9IbSqR",
-	"eiwsT7nl5QMSfMV89OfcUxKL/Vzb8FfkCKafi2t9hVMscgjYfImYc3tZwMgfdDqrovIxV+xGsLEQllk9",
-	"1nmub/5vFIeurseFx6TW2dXrnddOlWueDrmxZ8KgFrWg9OupspXFPFp0xRTnsT4SOp/WIgbOYVLx4dgt",
-	"pQ6NnKv5/kyWUIyE5/ADH14JlbJUkKWer8W1G02aH/SAvdBKmHU+cxclGaMd64lycGStdluZO5tA5WuD",
-	"2fqbuCbvwjwCrnCYrmNrhWccez9eCbNms6uykXKFS/DyDvZYRY+pw7pFi63ApDm7jU72j2gysyPc64A+",
-	"F71fNOGqeL9UCQ2Gfpr+uiler4+p65t+7qCeCTx9ONxFXnI/9LeRlRp+ZMmy67UCFxZanyW7rz2YUlAs",
-	"aKVa4FZyB6tsLgaupM7ZYAPyYee5c/0LsBb6Bf95VDlQx0WbKCuODE79pZDY4nbWZ6dziLwiUP4J5Lmw",
-	"yDrMeLaJZK5qRxvrRiEQG8V2MMfeHeZA77XX9+YxZVNjz8dQvClXZ5kV4ZRwQ6QUM6Utu4AAQN1Kw8hJ",
-	"+O46QZTwKzaf9fmn56xsV1xh+7VKqZ2zKeZjOWB/LERJojiaj49EceRDI1EczUdFojjywY8ojubCIVEc",
-	"1cVC4J0wCgKTVgMgURwtxD7gY2HUI4qjMOARxdFitKNqeQTbWO4OdAasx5bK8dfRZTXYtWih+ojfyoAZ",
-	"0sL8auj12nmv7zNUQYk8dY4kaSil5zvDJtogMfqo3ZBnmci/M+AhOmS5MNOxYIjhTNqazJ+1c3riCCzU",
-	"VfQ/lw3nTqzlIJB0WPKx58+xF3WYM7xukxZLiO5bTp9NOj0Fg+lXGEsh59uEcRNslRkhMNWENokPRlxd",
-	"ilZPFfPDi9XJ+zI18NE/Wq3W+5j1IjTEuYXfWq3WbcK2wAbqKfTNjXl+JVI2VTBqO2aYNGc1zpZjFOs7",
-	"w8BPPswkHOicT+1jyOjWdYLVuks38nGWPGcpopcOrHkViRAw9vQXOkkr9ghiRiNB3IubqNFDpMQH228i",
-	"lbfcEG4YliB+JAzGMyvHIkgjote9G5aSJUd8MhFKpJ9CM01+qHDNjWCb90HN0VJxHp5gSgaJ6F7r5Alf",
-	"nifvptS4VXkMMUpqY3luAW46Z0Kl8C9MzGrBDzutWg9zoK08OagoK/tVIPOdP9s7T/vv3T9a/Z33/6f4",
-	"sZZXPRc8s6NFrDOYuRCCdYQjZzVJrXdzxtZ7CaK9VrvVXokhbnnhzMtt+roEnCP27uXpsyrIl+pFYYra",
-	"k+o5PFnA9qOd5y9+fvX67U73l53f33/cf1IvLE7VQH84UTZHXZJn2ZuLqPPHul64+WNzzHlxr79SonUh",
-	"DByjtmUiGvLnMM5CTBzAA0kR8FHgX2IHQL7a8zV3YH5hi2fz3gOhnv1t7KIMAPpQJnHg3VxhEr8qxVl1",
-	"WwNnPCxbASlV8V3VIkh07W/s/lDknO9bvTRtkQLcWlGqvhSg/sfAwgAtWus4RkPxvo6ILiJdywefB1bU",
-	"Bs7RTfWFIqmtwr3+cM47kAKZRC1+LZwt4b+OV50Ui1DJCI+6srgSbDGh3JxCEh63A9gSNL4nCm0MIvwF",
-	"5EnxpIL/Vnd2JWar90JfgGxmEGk8m4p13/kFB8+v/grzoulDy9bsMuFL0TXJpc6lnc27UOa9GwuU6L+4",
-	"puPu3mC0yFyUuGH42MmhXIz1tUvtvxKzqqgeyctRjbtoM7m0LrQJNk3hts2BsCG/WQIzfAQ1TMwIG8pv",
-	"BzTMYSBAprUA3AxgIdtZF3i/+NWvPLwF3HxbYQjzrn3TH+t8vUhZ5isCipGP23XeJ11kyhcDa8dZbXlW",
-	"Gbb3uL0yrFWk0vtCA/pMXO6lDo5ngqcNiT+bStGHURDLc91v7z/Zae/t7B9099qdR3uddru1t//o4PGT",
-	"3+9HkZyrieCNOZUANKmEMfVkY0R+jd6I3I9rsXcqk1cC92wmYvidr/iJWZI6j12CJQdKswTS9BOqLRIq",
-	"nWipMIVoquZTkhRB0X8BfFEcaof0NEsxaxAqGLRy8/plXchMmJmxYgwZ5XqKPqk5V7P7Ym0QSaFXfi3S",
-	"kEpC5qT8c83xhFG1UYnVgd1yadWJ645w0QiFw7o/E7TJqCwAuyrFB8qwZi4ne5OAF2n/0W/CxGx/MmY3",
-	"Or8ymIQ+Fi2viCGyC/AV1ASkNrEf7hzbwUnq9n0uIPdvZfJJjYCfjgcCay69ksZyYaf5vP/ogbNVYlcQ",
-	"VBFJqZhkelZno9t8qoY+vDyfuTy3yXwqSvFrEE7MWD2ZiJRxW6VxM+SKoSToqa3k/OTo7Ph5/9XRv/rn",
-	"x0ev+z/81j05T7Z9PAWrnSChUV/Rp7DcpKeGXKUQHxEdprNUlEWGbMxdwRSzWrfYj7DeYm1FGYQ0DECX",
-	"CSvYdALO2gSXlBRFz0XFpK9/1Bc9RZswbk474i7nGaNZHeSqjNP73DCE1Zyzd72YeqDM+yKu5oyic6FS",
-	"d+h3p8qmrK0y1fJtruFfLJVmOMWIU0Cz09zlZBfEWzUXF2zET6LtB7aKH8rMLWvofPjV/7nCBF5m29Zi",
-	"hOXWLMt5LzZ1UMdywmyMUsjtr+JOy3VCr/1Xh+4/Xik7/WtxSBVFxnyx1lo4lHhSzFiPx6GT8w6hcSiS",
-	"rExS0kP54UftZfW9zmG9U1vcizPU6HRHlo21sWy/7WpG0ylVMwrDeC5YmiMPBh8VMKwrMalG+eoJ9/7q",
-	"Qikod28xz4wbS/kd0s42fdmn0TYzx4+LYA8YZeFpcHZcXQBuwnMrh3LClQ15yFzqgM7tnOT/o4h63K8r",
-	"7U6scjMjneyhfoP688qLZddwgj7OXL6zSH2Y1Nlf1rUW8H+T2WG9XbZgee2vLLtusuJLLlp3ZnMOwwW8",
-	"C7BpDgJ1bIio4FWAf/Pm7KdhZlkHQx1Y4rVw9b4KYorVN2+93oV6N7dnRY6sx6lw/Eo/cylnVvhP6XvL",
-	"3BOIrYvE8FzfsDEU7hPGlDrrjchFI44/Wo7jFe/G2szw3g6ftrrcKdENrdQqSM5+PGaPHj16GrN33eOl",
-	"TpX2Gk6VRakJ5Q3rKsU1ytLGkaT5Osq7FkBW+oI8WeHMrqsmLAMjK6skHZCoarOubm0ojKHKkeqWxOzF",
-	"aPDTUL6RL07f/Xm691qemlN19nh4fPrk9Gryr1+OXzxtwaDf93+Zpj8+1b/9+vhq8NM7eGE0+Cn79+/n",
-	"L562hvuZqjs7gelmpi/VItr47LupsjIjwQLLY+6dKv08aTf4MqH0ZT7vbiB4LvLo/Uogh1CpfKyy8kV4",
-	"g0wWwylw53NAH2f94LSQ4lf+9aNH8Re/dqOahgzPz/cfP2Evfu2SrZq8fXPeZbvgiNvF5WBTgTHsOC37",
-	"6xRmOEQWeuoYyvxMhyUh0iRsy291O/aPwpRe6KUgPkySnqoMlBy7LKjBBfXm8a8ScC5hRVs2KCXG33vq",
-	"Uijf2YBbhrVIh96KHguuDGtvtxg4UkY+mSq5kmnCYCmufPFKzDr0PVJ8jbxUftvJ+cnx2Um3//PJbwks",
-	"CyogZYZhAsOoPiruKZ4ZzeBUJwivkVBNH+m/PTv55fTNu/OkRWBwewbnQkpQwDUMR2J45d/nzOpM5FwN",
-	"BehCyYtfu/3jl2+Of+6f/3zya8K2HrWZYYNZTzlXy3aLHTmspoLNRWDKiiNCWuMh21PYg8nBA6ULVXyh",
-	"JYAjiR+47afb1A5pL2jshu4JIoYCh0fWTqg7iFQXOkjch3+69PSjy2M9ZmMuleVSidyAhpRn7m3T2d29",
-	"lHY0HbSGerzLL4v/Ros9R/BL2CWPiTGX2Q46qklqQgqRoQxSdCEafWFvAOpkGbYY1krDPqFHVCFpUcHU",
-	"E/QGobiPMZQ/i9nAV5fF7EqICePMjHguCl2VQW1eTGdMPU9AIdSKZYJfY7MTxqFCkNmcy6zVUz0VZOwK",
-	"h0Xwk87ln4juHfYDApj1pu32o+GLX7v4D6A/pO2YqnBNT1XJM2Z6QlJsGXE6ggTSITwY6jH07GrmFQA+",
-	"xy8GM8A62Ccb6Sw1Fd7RU0AZcALARNiRKigai7uR9H0JObvI+CXRJOo8WnkXnsvSJU5B/U2U60VnbC74",
-	"mAgIpx5TR0JHuNKyfKoMwrgLCXtS+TYohm0NdCqFiRk6zvDjGHkoW/RtUzsesCsQfaWivoqv370sM9nY",
-	"1rv/hirF7Q4z0+EoaLSClFLXzAayQeVwhEAzVudhbAMXzLQivHDIR1snZPLhJgmEHMMk19LIQYYd3YBg",
-	"AzPFddbRPYXwNocwxoVTRGYQQKmmlmhMfJDGsq2D9kHMFK7tADLSYR0nOLPr64N4ETTzibGbDya7+F4/",
-	"LucWX4BMWMi/nU1EL4IM2SJtF/5w9QD0R5mO3YtubxNWbTsn055y2clJ2Oolcdw+WGnZAYc4P4AlB/UP",
-	"XbcMyOxS57OiRdEHK5SRWvVU8mGnHLjjB2ItvByOKucETKHDEvg/kNBNLq2As03IrU2depDSk5gJPhwx",
-	"NPxEyiYidzX6Gr7EgZamhX8ZxZSbxAiL2ZDJ2VH3pP/y9NVpt0884Pioe/LTm7Pf8C/Rf3ty1n91+vpd",
-	"9yQ5hFntCNcscoE9N3oqLPg3tBK2ZYSoofDtQ1y60kokHhUQHiJt9dSvSFkAJPqRSFarGBkbOc0By/wr",
-	"wWEMeZ5LAVzqXztFHcAO/hcgGP54BnwcOEdC+kH1mRE2cRwW0A6hCEdDxytNU5slx1uDHkOufx/4VJxO",
-	"66TTq9PugjwCxmP0NB+Kls4vd91LZhfGYozNZqVgOzs577Kjt6dB5qVP34Q4+kQoPpFRJ3rUarceUTbw",
-	"CDW8XaTV3dIHe1nXaeUIBhk8XFBiCyCfplEneimNPSpbhZQtRxsyJ8shuwgwTJ1cMdD1zLt9P9c6bb/d",
-	"XqNx2nrdxsq2LHWdxtgE+0ZeeEkOcD1ot5s+Wqxy1zU9g9F7G41+tMno/acbjH680bofb7ASdO2Nxzyf",
-	"OcRgubiUxgpUWRByMUjxoKEDRWoQDcEuqWWJUSfyzpKJNisQFHVyp72L1KuUsoxu+nzJoUByJ55DvYUX",
-	"kJsKj4+cN9rJDF9tdn9oR9P43oBhZ8HbBYzfu/epi3ZNNYhfdoABWJU6+pdGAO1NCOBg76snrjNHVygI",
-	"HXquTUyoPuAHK/x/9yPR5S35QTfh5GHrZODSE4h1r6JT7BUoLi7EELt5h0Y4alZY9uJobpE0KQ3wwUmT",
-	"plmPNO9ZGK2gx/nasS+NIg/+XhR5jKfA+LzdCaZmXLU8QeV1xjFzzTTujXZ3yaeyQ26We6Dk1QKX7CCc",
-	"kBxlRQCNMNVlzaDYhRAadtjOxQXU8ZKFBymzoNV7O5wpnQq2tWB8GyaUz92ReU8hh0CDfPswmDDTlwbs",
-	"LWeegx4eeJeoKRnkN2sFiTDOEbHgkyy9CfgKLp++j5Y6GBgzl77jDhy+WeNdNMIb3eRhZUjlwnUxq3K1",
-	"Mzw9PARaV/SlcBnAK5rl6+Y0XyLvOCk8LvNU5NkJM5pd8Px+OQW6WXfKuNCDcwpfWLBMKSdC1hma2z1l",
-	"rJ4YzMqU6pJ8U0aTI0msxXd6aosbZ4xXeGOyPc9wwAurhqKWLhFWuOVzgtdD0+XGinkJ2G8Eev/q9iTj",
-	"w4p0Nx4N7k6QxvK7el1+Epby6R4QDWmCBtxDr55pPTjufJGqHuy9jNX4OE7sXBxIkUGvpg2dHIgf4Mrd",
-	"LfsNLEMQI3y/exx/SG3S/VoshunIO2tHYoYeVOSRQ6tzpkm4U2PNBude0WKyxsNXc48QrZpyq6TBXvtN",
-	"11lUen2uyRvnGpjexssWMZgFetuSK43CJqOb3omzbH5sV0sK66pVzPc23XwZX5W3tdqRdbnLFcY6iD68",
-	"aPtiXakhGGKQ9sJYugAt5DEwaBmPoQGOyfgwDCp/terbGepnBi5boKgwjnc21LxzF5IDbnKtLp1wBHWt",
-	"p6bqSkGfGcJsCqyW9rDTYbKMXQpbBuAO2ns+BttTbud47Uxt++i67tG+WbTvIk1BTrAIjWWXU2EMKpTV",
-	"WBUwRxdL8tEoM8WkmotpxrTCW0PIJgrDZEfvus/DsBjb2mtvM7c6qibSSjgIuGg3/ECtd3wwH9MgFj57",
-	"9OzZ2cn5efj5ntp6XPl+/ffolJR3t5vY36LFe4qigLHr603jodRtmpPwsFaMJy7eBgGuMqfpRqpU3/QU",
-	"lQNrBdUslXXQB+iTwjgokrmPH9A3iuL1Q53nYmiL5v3d0cIO3FFOBLwB8ImDqhn4lbnWB5C90j17d949",
-	"edZ/e/bmX6cn5wldoAdPpfXBWYUBwR91fsPzVKTwr6TFSKU3lQQZuF5kqlKR+kopABR24YEKITya50fn",
-	"z/vHb14fvzs7O3l9/BtEMwdiprHMkAP6E15hMzbjQq77zNAVYbQ3Rfeu1N2yUmOGnALad11610P4PCu5",
-	"iZ/Z6VlN+asVCWDjUJIbMaKHFwdfrWPSOZuizh/vK66GD8MFR2XoGFMV+FYkix0tFyx2RHIlrNSpVVzP",
-	"KYdpMEO+7yOqdbrncdjxdCPnRHnb5RoaT3AN2temSIUdbJdqUf5U/s4aVJA05+85rY9HhwVcdwxJs/Dy",
-	"Csx3Moxn8NKMbbm7VnXOlLYuz/EpK68Fa4pEu9PemBzmru0kjLx/6VFt1/2Zw9keNg0OCxAdqELGIMld",
-	"mgzba1VvD2u4MXnZVWB1r9zePjSR/d0C3kcp5mMukPBsQ6oNnHB++C4l0TWKq2NuxI5URigjkWzNdEAJ",
-	"+K6mG5RPtOYTiDoR3ceVCB/ljwWfZVvJ/3bpZv3EmR1W5DzbPmQJ7Cdx3+Zq1mI/iCGfGtFT3qkCCVxx",
-	"cHMt2T+O40jDirzAIVdK4y2PmOhK93UnP510Wbl9HxBIDun6W2phzNBlBCt0mYuZNLZOJ6UOBM2SepEU",
-	"Lfaz1FhAD1pHtcSm7AFe5ybxf9bfVttur6xKuWdlYDNF4+tUHRATAd3/3joEIXqtFrEhE3IMp8qFwuyb",
-	"VGTC1nSZ+lmIiQ98kaGNTR4oZuZl2qUWaGwOZhjhXiDY8pKGUp14aCQr50ybBDT5dyQY6Tj2c2S0fPWB",
-	"qRKu9dKRbUENCiN82r6brIzrxeKpOyZPA66cwsdzta6NWn0+lFuKZ99wazVu/SQses8+WecqLKWNbBZ3",
-	"jGGGwbTWQ42hWVPRt+JQ14qxDQWpMv4mDnBVG8vBG5vM35uRFPbY/NXMPtfJu1DS1LA9rHkJ+G+djkRZ",
-	"hCHuP5jx9dckLK5Dc39FyuLBN5tqvayGGsmhJ1aOpbFyyDI9hPyb7bsbWyti2UWciVJwyMvvg6i5QA86",
-	"aKAu9oL/S1yo+0aCaRT62BP4I2HGFWS7+EtM/nbfOgsLOCd2hoYNueTnuuu32K/SjvTU+gljulTYrStI",
-	"XQR2Qu/0VKUNF0pEodDkm4hc6hSZy16bzd3i3mG5MDM1HOVa4X62cFkuycDZYQP9gZIat4scA6mmwpVa",
-	"By36E4ybFuWM7Ka6D1++5qGbikxeYxxPKqjIHEtLzXngpnf2Vht7mYvzf75EmMFrPUWjqCpZYljPlf3i",
-	"mcMmjZXQN3aqMI2SjocSKbntKRpmNRMqPQwKGSlRi5ZJ51W+KS3b4q65EO8pOt5yb3jo23jJPMwBw11x",
-	"hz9xd0ZswvHEewo3Q/3cqDCxgISrifR4l2l1uTPRWebrP6WlZFZfO1LB2Bt+JZi0UDYGs7rKUUxa2zpo",
-	"7xGKF8XQrkFACu5A6hBbVkWX+aX4yIdNt2OHAFM8QhfVLNDXF8sZNzXUXkMUrwhOiXFt9il4SZsyPVbZ",
-	"wRfeYF5+JZELMhDg3e0VCvHFgbopPwIeV+z+ovtfGztTUC+SJ+1VzXcWmgEBNrlzs9opsE2L8L1ia1ax",
-	"1w7X4a/Lar5k8SEt+6WJFSiPHe2XAhkJI0Ya9mkFnyG41v76RShPq5cYVUBbcJytgoGEMpTGrpcSRmN3",
-	"iaCbc8JYAt41Gr1Dg5MOnSeus+HkIab9khu7g6gDlc6UjUCMeNuJzgyDFkoYd5/RzF0502InfDhy7BQ6",
-	"YUAjDOmYpMMs+HeCAxL8NxBEkbuKTX0T4na4Apjgxfmb1y12rMdjXDI2QMAVU99abM2BK9pyxfvJyS8n",
-	"r7v98+7ZydGr/s8nJ2+PXp7+cpLEbO8x9rFgvo2F6wSCF6N1EsbTa2mEYSNIbICTWrxBzU/qL4mZg9an",
-	"KwDUOAA4eKXPQK2cQalWlTW4IRCs5BwCYO0gdDokbcp2NCDqAokzEEKFIoe0oEWRE7NJrsfa0lupwH/C",
-	"sWI3CxSudFI9ZTjeNmc0LgqeHlYhWNXDDCapQHzGKQE9RR2ZtzALyKUowvNrKW6oS8CbiVBFUQjMsiCo",
-	"K8k8ZRk8IDr0dQ1RhZJrjn46ed0FXGlve7c3z7La8TgK+jAcooE8BhRprgTvKcIY13+gRT1dCQP9b2ao",
-	"J9Big8pHqJ6f6vKTWkl9jlu/Z1kN2JeBauSYVi6GAlq4HTKLtXoT+CEVaujK4L026YUlRcRKaVkhkYrU",
-	"XP86qtVicoHfVftBEY2z/Xa7DYgj0w472HesqsPmLpnqKWBE2ETCUXPU6UUH+70o9m0lOr35m6nooe8/",
-	"hiOab/vvRbc9VYHF/I6bBbZD+G9yeQ1fPTHROsm8dY50tXMOECUKuqtMHhVXdtUL45LDoVBxlwBOco0Z",
-	"NkjfxjM9U+sudZeCPaCu6GZowDvXG0QaErWtTY9wSSbSS3ktFMBhkutBmHzhoLrkBJRWIjyBXWpG3xjA",
-	"9S17XB9P31Q+cAWgVB7LS5gvPcScvMK3UHsw5Z0GD3g25SQrjwchQPZ1zi8u5LD1l6WYFav+pJNFb0fj",
-	"kYJjhhrdOGbsro9gxnIrnJ/B0359bhneTrZWRUPQqGtVE9g6o9G1YgXXUb3p2Nh+fflqigqL0bLZK/1l",
-	"18K602er53aN6CX1MhN50+zV67D+s2sayqvzlkbTKzIJsfxvnJJXIFRD8+XGQgdiD2tJ6bAdfC0zeR1M",
-	"cVi0sctm5O2lCip9wehiGE9riwzlVXjZ2do85aGp+GuioPByu+UZKQ56f2PKCa6DqgimIVfMCFG5uoZG",
-	"3T2ZFaxt45omECa6jLNq/7+iuSBIBH/bEgQhhnIiSfdOxU5xG0Dqqrlz7PXJlf+o64Luij+KPpnfmfrs",
-	"s+KekS81K7bmKpTPnBrrAdSgRToAU7xA53QNwLek2K8hIw2L6dz5xditFKOkAaVuyAiCkK0fvlt0oW2u",
-	"EyQOUUpIdLil0liphpYVHCAGrxqOyrky1Kt2UZj+4Of7Rtir7h7ykHIXgNUQ+BtVEjgcSnEW34j8KyLy",
-	"IrTrj9JqMn+L46QmvQbKK++P8i9zPZ00U33Xr4ob39vVv5ocBtwgxkKvYqk1ri7Y5E8w2TeS/ybL/75k",
-	"rlWFwo24FjkPKcfLTyTM+6Pz+62AsaNSiecq3YWgIlwLh9k7meCG8kqxjdrAX80oUih9qS+KaUHAzzWX",
-	"Fx/40IY2RskBL7Bqw7RYaNBDZBaXhtUzexBZ2y87qhvagDBMCZ5Tblc+syPsDWA0hDehSoXa8GB81cUi",
-	"4ft77bjdbi+zwihWqfwemUvmcjlMDfdMssHMFpdT9ZSDJHmpqY88PCsumyzn3+Ks2ss7Li5uYE/+sdf+",
-	"/vsnBzF7csBeyR8OoZ0YRS4xUs1hbRll+4WLhejjkf8FPeg5yB1sdM6oOZctKoW8Px1tUwdXuFGTCoqo",
-	"hVnVoxO7aHpxr2eHAQNN3A2aPVV/heYhUxwugwyv9tziGGUROR13TCliiCauW4XDk23K8+G4ITFurmla",
-	"16GzuqapuNB0WUlTVYZ8UonTfA6WO72CLJvcTFL1yzvIajzV9fcQL50RCH/JdPD40+b6axzTy9Yw58uU",
-	"psS9puVY/SmLWc/H95Ceu8o1xE2qiS8j+3t77wLauD//XVhRVkj1j+UN7beNsv2gfVDekuxemL+oQ+dz",
-	"K4RHRrgc1gaX+E8isN8f2mW8Qh3+Vu6zfrnPuDi0OzmQN7La3OlBrOJ9I+ruFte13vnbcWN7K56Sw8xj",
-	"PuXWQVQXNRyYGhIHpTUiu2ixVxwbkWLJBDVz6FWuTcTEO8rao5xLdwVhi1XorEJJoKaICvlpDOkrTQei",
-	"L/B7gflco7HAwgrDlKcPnZVAl0wuJ7rlIflvBLmKIOFIA8xsup52zgRcGRits//myG2SzR6G3rqYDzvJ",
-	"ZlSk7Daicwl3m2ZOZYvZVGXCVKSijwUtDKX7t+DCI053TNV+uEI7p9bMxZicDPvOHLo0VD+a/VtLFYyo",
-	"b9k9yWZd/YU7rnCVX6bLihDi63dYfas1XFFrOKPLuu6mYKxkW5Rm9TB8q1l4s01l9zLJ/U7l32T330l2",
-	"T9UnSO/gyvFay46uBK+IUZfHz3MMF21BVMZ9pej+l46l2q5PcOoGl5EvcYcl3oOHLlN3Dbyf55AlmO7o",
-	"n9tikdyiyxcV4uKtLamG2TSlohHsZO2qPWFTV2IGFRhUh9qBGBPJ59omz+6Ldan3FefS15QvFVxkvyLl",
-	"EIH8N8+WKpIui87tzhONLSHgYpb5JEM3cL00Qzd492ORq7em04XGb+BzqfW1dEcPLTvcDA2Cw7uBvsmG",
-	"dR0tC9G7tdFtUxuDTq7wstRg6q7jj5urT8G3m7Snc2FdTEhYDsUXeKlS4llygi0behGIjV6UUCNoGEHl",
-	"7T0V1rd7S638lit2dxfMvuv2VO0G/fhkGyQP49VExuJrcDfVxTTLYie5QPJI4/pXu+uham9adi2ycW/Y",
-	"3DkX0CK71mQ8op0/PMm6iZZqfAVE3XmQzveNkNfoSekAxu9Eyoua3By+rshav28ZUmp4zXHP/8hk8jm2",
-	"8rliU18//i/moUPXmSLnK+wl8YVIOc/mG4nqxFXP0x391zybCmZEcT/pkliXJx03wYPrYcVMq9i63/M3",
-	"jF5PNQOjuFAHAoT+zCjc0O4OdankSsxIa0IMTaCBUqKmWZY4lCXdw3gr2TUzWtSdhnos3OV41DcCBlR5",
-	"ok+DAsXI3YjRKTOYIHXp1Un36NlR96j/88lv1Eqh+/zs5OhZAlNjzQelID1ub1Mf5OpbmPRUea3If8L3",
-	"J9nU0Lbo/o533R93vi+/uvfk0fcH2zEbaDuaS38ypEo6BXHobu3CihK3f6zIht5D2I2Kuk5kgl+DhOyg",
-	"Y5oPKT54JWbfuWX0FCmmZVsKhLlUxgbQczcY0p048HX0cOAUPSWwNwQTEnu4rqdfAuSob57pgSCHVIpD",
-	"1z2Fukgk2PvQNWseQ7esBP+fdHoq8XvuA1D7E5H36Xyp10TxFGEfPt7G1i09RZvcSsb8Q+KrdXiok7OR",
-	"zlKDDdG2kuE0z4WyySH4lXqKTpRnRpet1IrXQ+CP+ZXYnoNZqt2OIevxht6TDpTMQZJnNxxwhRsjTIfw",
-	"vzg4amvC3Tkp7fPEihYt7o6Y3LWSrFPZ307rOPz9x2n85/+aNo7V2Zen86CQxCA5HLmxXKVfnNb0n5AW",
-	"jGo8MXSXn1Ea0fdscdCHdz9eidlmvisX8biWRg4y4e0OwBD3xAi7htb0s5hFnwG7T7CH7TK0dm2pkGF8",
-	"05s2yR1yuImQ+7waU207o5BYitzLCceWKi4ycCWWJ9+ug1EYuW82O+4WmFzDs0bmShF6DPU21wpV6ZtD",
-	"lnEr8tJKM5bPXOipPhxJM599Fn/y0ojkc33DxtAdrFj7jciFa7rxjTDXjEOWNQ3Y1MwjyAMkFNUj/53S",
-	"idbA/qNiA9hmNfcpBqgAcyuMrSeNVlMOT+GQ/ZbC8y2F51sKT1MKT8VhWiW0e1VIp+oho1JngY+kITC1",
-	"yCje+SV9i9183chcHOQnRm+qfdA+RnRN8tHUjqAtGmAf+aTq68ak6wKYR3E0zbOoE+3yidy93kO8dctZ",
-	"UPo2usKzFeTAwKrqirVUGhMLj1nR6yEmXyC2aKGKlTI0UnzR/1Tz1WOtYNuI+Qb7B8s8uCq/dMFB3WAV",
-	"e+e6HtV9/dWKvlG++4zMgzy2Vlh5BkpNvc1Q5Imk0xxa37rmm5m+xMsiy1bwOmeLvSRbc9fbm4ZZKjcu",
-	"mIYbUd2HirsW6j9lcy4zUHFEcDtJ5dxTaWvePaK7tyHjSxpLXO6Q/qaC1/Ab8GvNN4oujlSKW+n8F27B",
-	"tf67fX/7/wcA",
+	"7H1pcxs5suBfQdS+jZbmlSjqHIuKjQ1ZVtty+2qJdk9P08uCWKCIURHgK4CWOQ7/943MBOpiFQ9ZctvT",
+	"/mKLJKoAJBJ5H5+CgR5PtBLKmqDzKRgJHosU/zwZDMTEXnB1LfBzLMwglRMrtQo6wUlyy2eGRVczK0zU",
+	"CsLADEZizGGkUNNx0PkjwN+C92FgZxMRdAJjU6mug8+fw+DEWj4YjYWyZ11+Pf/67kiwoUzET4aZEd89",
+	"OAyZVGwkPuL//zPVVhiYNBX/M5WpiIOOTaeiuIgJt1ak8K7/1wv+aG8d8a3h+0+H+597wX8FdUs61coK",
+	"ZZ9IM9FG0jqqy4qkSqQSEdMpi3i2hyhkt9KOmHWrVnws2Ebk//xbBIt+2/1561HYUxc/n7LD3cPDzVZP",
+	"LdzB/BLPYzGeaFjl1oWYJHwm4po1wnsidjsSitmRNIwrcytSJg2uL8UHmR4yrpjgaSJFymARwljcRU/B",
+	"MANbiLIJB7OtX8Qs6jBpmRnpW8NuR9wyC//4hwep4FbEIeOmp6SFCZW+DRlXMVPajqS6Zrfc+HGMX3Op",
+	"WuzkyghlmVaMs6FMjXULJvDMYxVsrx6pLoRNZ1snQyvSebBcioFWsWFWs1suLbsSQ50COGw6g5Vt7O8e",
+	"4VIP2ntMq2S2WUZqN51UVlyLFOf7x9YFbX3r/Ek9CjvQ/GSYjEOWwZUbFok01WnLDejLOKqdLtvd5zCY",
+	"8JSPhc2up5UfxGuVzOanhm8ZxwFMKJtKuiwSfvufqUhnQRgAYgadgEb1YcOl+WMx5NPEeqx0y7nSOhFc",
+	"0RWuhzNsezBNjU4Bx2DLCTeWiQ9wyKkYCPlBxLAa8ZGPJwm8dX+3aXE4RcOthjv9/tNOuHP0uf5Cn1wL",
+	"ZZ9xFSeifpkcBvxk2AjHZBCacDvK10A/Lryo/5WKYdAJ/td2Tku36Vez7eYv07wmdMkpCmJMw4ryUX0Z",
+	"33lh508yqscHC8E0oCFfD1AFqvOLqEHvl/xGEDEjUsIMHwq42HiZO/k9uxEzNkz1OP8Gj7ynMmqNXxap",
+	"n1Rsd5+N9DT1hNOw3fYO/uZpnugpIlQVysc2pDVsLIzh1wJYhPvTHDPuoQh3H2ljTyl9u1lgHKkwE62M",
+	"YMSDWVRD7TsMiTvS1J6iaY0nrsfljeOLOYvlcChSofLVSsP220c9FZXhfCGmRsQRkd38cu4Ndwa78ZHY",
+	"OuR/v9raH+zEW0did7jV5jtXu4O9eF8cDD1C0MpzlKiwj9JNHvOPL4S6tqOgs3twEAZjqfznnbB0z3u9",
+	"j7s7W73ex7+fvf/v+qt+PnyllXjJ7WBUj8MgZcAh8MFIxGygJzM24nguY3goO+q99n6rcTfDLZhli6Zp",
+	"2MtOe3e/boUv5Fja+bW9AUwx8t+iiT4n+FwtZT5ohzCzHANf3Gm3EYbuU1jHr14SOjZRH4eti0iPG3IP",
+	"dOf1cGhEDUDOrRgjkzY3ctIEFE0P10KlApR2uwSYdi1gUMidX8vjmRUshd9MyMwU0MRLvP+nvbXT3t2L",
+	"yoys+FMTFtFca2JPl1+bn2VSy3BP9XjMt4wA8QCIkOXXgNgKOf+M8FsYkgelBbRnXM0ccx7TBiaJjkXQ",
+	"GfLEiHqQw1tLq5ZwUMsOG2T7z3gg5zR8Nz8AnqZ8Br8aO0PoDXU6hs/dUSp43ISlFn9dhKQ04otx9HMY",
+	"eJKM+zwDgQ3+GJCiAH/yySSRAw7L2/6XIY0hQ4dPgfCPxMJymeBrhlIkMaxS94ljmj/a7xFIdLeqP3XY",
+	"eGpAXGXc8d8O29063GeDEU/5wALVAmF+69+svXXEWqzPttzGSbAMOkF75/nRP3/d/23/cu9V+/Tg18Nf",
+	"j548evf37u4vOTV9xxMZ405oo7D/1aCF48/UB5HoiSDAVXRFxRASqLsBjxJuMEiF6YwBa0vZ1AjTYpeW",
+	"W/gLRXFYmun01H67zaLKAqOQ7bd3WHQytSOhrBxUftrrqeiNSMfSGKnVE6GkiPGHfRa90vZnPVX0+YBF",
+	"L4Ud6fiVtidJom/dOOCQp1oNEzkABS96J1J4U/YV6oC1LDRk+ztteBrF4LOPE5m6b/dY9IbPEs3jrtYv",
+	"eHot8OtDFiFZeKXtJbfSDCW/SkQU9hQoJdEFtwL5x9nHgRAxvusAQHKurEgVT/yuQXWJnnDLr7gRj6dm",
+	"Rou8FOkHORBvFf/AZYKvbjHQEXqKK6YnIkXYkTZnUbjimbRwpeMZgwtlmFYiZEajdgSkZMBVTxHnxL1t",
+	"6JTBUQ11iow1gRstYnzFJkkn2o4AYeW1AuWL408kcRQsDxU9rg733Ojt4tAajWzRo6Wxnz/n+E7q1bW7",
+	"4pMUAGQlEQEn6fW5XUr65FgYy8cTWFcsDYA9LtEHR22rqhWOBnGvT/Ss8ERwksiBCMJATRM8x4p65jlG",
+	"6IXxFWXuMJCmz+OxVKstcDqJ14fC5yI1/iNXF0q7LaykALWwCPfS9LkdQF/9Swxs4PW+U3wAaXQcozWH",
+	"J28KR+n2ViDWZagHj/VVkMMxuNJXxcXR86CUl9CjenKLQPOExr6CoV94Ypnw03Bi9aBfBLtYKCs5cazy",
+	"Frm/GIuWia+B9+HovhGDVNh6fu6VcBrTYueooICNSTlC48xYnhmXRa5Hz9v//PjrePfq73znuT0yv413",
+	"P7z6dfL80c1e8nh/0D2cPduZXrTFkwNdqzkU4UJbqyy6EUpv+LVoAI9ZWUDKAFUViib8WirurZCLXvEm",
+	"H1m7IROU3ta4n7d4q9a8MY6qARX6jGJ28YmdmuuRkcHlZG+Ny1O8DDXIP7/hdDCSHwQIG3VnSL+WqXW9",
+	"HSwsSJurKT7F8ylKqtmktQeUmXxqVlsyB62wiNBLsH2ap1bKnk0EMuzpBKQVkbJYDBKeVk13RQF4Eg+D",
+	"cIleP8eo7shQvWm9zB5TMdGpbd1pIeRmqIcG/ebtmajloSwLwmI64Giz+VgGjNi7ag/293ePHg0HO4Od",
+	"/SM+vBruDx4dHR0Or45293f/zsX+jtg/3D+6OtrbH/D9o4Ojo52rvz862L16dHAQhFVbp/df1FhAwgBM",
+	"CPUKrCmta//R7s5eiKoWt6QFH+4HSxXkElGpmB+zo6jglVtUBtnSWS9G8vMnNR6nt4iJxp/CgCeJSH8y",
+	"bCN68/qyy7bzdZloEywI9EXIuGVjbWxP7bSPWTwlhBWG8VSwONWTCfgsdApIfiMmtsVOFJMxScPow7BM",
+	"K8H0sKdKE0/dgtCeVqugFD0fYPFzACCBdyX+cP6krD/v1OjPOdwIRPMkAo6o2cfWCgoIcSUVR71/MavE",
+	"N9Ye4jSW9uxDPaUaWJ32R8ss8gR5PrAiPmYg6ZLtQmn3M/iQeK71eY8TaR1DLhMRs0RfS8U2IqtvhOpL",
+	"Y6aiDz9NU9C4bkfaCGZB/7LOL9ZTtC6aHKYYJFyORbxZNYjyVWXwgtJfz1HpuQJDLZjXlijtZkoQ7wTP",
+	"RJKgaJPzoeZHnwd13BB9MyszDxrtWcdC4SbDhS6MhqkR5AUUKNjO9NUqQLUZF7iz5pFtt7SXsIye1bXm",
+	"x1lcw+IbUC8h4pxrSIjZ6x5MTHQrWi4mls+z6JMl5CP6FmS2rL4RKi58BN8z0BYex6kwpn+l9U2fx3H1",
+	"K1LwcqQeC8tjbnn+A4no2Xz0sfIrCfD9VNvit0gRTD8VH/QNTjFPIWBszuSIzANAcmSt7G8OSx/reFZG",
+	"71Ou2K1gYyEss3qs01Tf/t+ylHKQ2aprHSG93mXtVKnm8YAbeyEM6oBzJgs9Vba0mL15Hp+d0eqI6bwJ",
+	"81hZwa7sxaFbSh1qOTfk/RlciqyleA6P+eBGqJjFgkyQ6UqUvNEg81hfsedaCbPKa+6i4qN7fjVFhF+v",
+	"Yo83dzbg5I9dzVbfxAcym1YRcImrahVLUfGMQ++gyGHWbDQqbSRf4QK8vIM1qSyI12DdvL0pw6SK1YlO",
+	"9o9gMrMj3OsVvS54P2+AKuP9QhW6MPTLtO918Xp1TF3dcOUO6onA04fDnacl93P/1rKxFV+yYNn1koIL",
+	"GVidJLu3PZigkC1oqajgVnIHm1IlaEtJnbKrNa4Pu0ydT1OABtHP6M9e6UAdFW26WWFgcOpv5YrNb2d1",
+	"clpB5CWRXV9wPecWWYcZT9bhzGXpaG3ZqAjERrZdcr+vPwfq+l7eq2LKugqgdw579a5OW8v8xMUNkaCM",
+	"tooheDbrVlp0CRefXcU7XHyLTWd9/uVBlpslw9RurVBqK3pG1UkNOsmc+zcIg6rjNwgD7/MNwqDq7g3C",
+	"wHt1gzCo+HmDMKhz8sIzRfcuTFr27AZhUOPUxW8r7lyYoujJDcKg6MQNwmDeg1vWRwqbW2y3caqux6ES",
+	"UtTd1rJvf16X9QEOS+MD8IZUV0OP18774T7drxSPWmdykoYiU38yzEd9+yCFzM6X6OtjlgozHQuGeM+k",
+	"rQlgXTk0NQxAl11GFSpB3e7EWg4CUYdFn3r+HHtBhzl17HPUYhFRg5aTcqNOT8Fg+hbGUoTN54hxU9gq",
+	"M0JgcCJtEn8YAQa3eiqbHx4sT96XsYGX/tFqtd6HrBegys4tfNdqtT5HbAM0o55CK96YpzciZlMFozZD",
+	"hrHfVrsISB4jxMH3N0gkHGjF+vapSP5WNZfVuoDW8tvklGghouemrqrgRAgY+vtXdPyUtBTEjMYLcS8G",
+	"pUZbkhIfbb/pqrzhhnDDsAjxI2Iwnlk5FoXAU3rcG2zJ8j3ik4lQIv6SO9NksSquuRFsVWtV5S5l5+Ev",
+	"TE4gEd1rTT/Fh6vXuymYelnYVoj821ieWoCbTplQMfyFobwt+GKrVWuLLsgwh/slEWa3DGS+9e/21lH/",
+	"vfuj1d96/7fsy1pa9UzwxI7msc5goFYRrCMcOavJzbib2bbedhDstNqt9lIMccsrzrxY06+LNzxhb1+c",
+	"PymDfKG0VPQ5HpbP4XAO20+2nj3/5eWrN1vdd1v/fP9p97CeWZyrK/3xDGI5kWUkyeth0PljVdtc9dgc",
+	"cZ7f62+UL5QxA0eobR4YjPS56JEhIl5yH8H92QKQL7eHVQ7ML2z+bN57INSTv7UNlwWAPpSiXLB5LlGU",
+	"X+bsrMmtb5pdd8Y5OUXseaibOQu1JL/mtfwg1DHjlGpVDAVWWlHs+Uq+iGxNdZC7ckrQojeQGHh3t3+q",
+	"x/21zTiKHA99qxcGvlOYkVaUIycFqDHgGEaMb61i4C0KJKsIFZkXb/Hgy4I2uIaRd10JJ4s6LtHbP5wR",
+	"EvhWIlHvWAlXcviv4h0gUagoFhWPurS4HGwO5SoiVPG4HcAWXLx7oimNzpA/gaCQryzjGOWd3YjZ8r3Q",
+	"GyBjB5gwT6Zi1Wfe4eDq6m8w94detGjNLtsrZ7aTVOpU2lnVFLQ0mse/cUUD5L3BaJ64KHHL8GfHOVMx",
+	"1h9c+tqNmJWFi5G8HtWYvdbjpKtCm2DT5DZcHwhr0psFMMOfIHmYGWGLEocDGsZnECDjWgCuB7Ai2VkV",
+	"eO/86pce3hxuvikRhKqLwvTHOl3N45f4nLJs5EG7zoqms1yrbGDtOKstT0rDdg6Wx4NlyVg+VY1eE+Z7",
+	"qYPjheBxQ/jlulz0YUTa/Fx327uHW+2drd397k67s7fTabdbO7t7+weH/7wf0beSVccbI+QAaFIJ0yAR",
+	"GpF+QPtJ6se12FuVyBsK5TQTMfjJZ7WGLIqdjTFygiCLJtyOIsqfFSqeaKkwPGqqquFWiqDo3wDWMw75",
+	"sXqaxBi7DSlmWrl5/bJQYp0ZK8aQ8qOnaEWrmMzdG2udYQq9CytdDamklTyR/15xPGFUrXdluYM6X1p5",
+	"4rojnFeb4bDuT2luUoMzwC4LX4JU45nLjFnHcUfSf/C7MCHbnYzZrU5vDKYCjUXLC2KI7AKsGzWOtVJg",
+	"6Rq6CESLrql+3NnFhZPUge1SQAD30hicGvlgOr4SWCvBy3gsFXaaVg1mDxy0E7qEzxJHi8Uk0bM6o4RN",
+	"p2rgvezV9JPKJtOpyLm3QTgxYzHulnFbJhFmwBVDRtJTG9Hl2cnF6bP+y5N/9C9PT171H//ePbuMNr1b",
+	"CVVYiPXUN/QqTCfsqQFXMbiJRIfpBNTfDLJj7hJimdW6xX6G9WZry3LZpGEAukRYiH8HzTrCJUVZsZKs",
+	"qIDPG4fgYNqEcXPaEXeJK+jU6yBR9ho4NwxhVbFurxZaUNAFfJJuc2DVpVCxO/S7X+qm4LU8CvVNquEv",
+	"FkszmKLjrXDlp6lLrMnuflnbnFMx/0zS8MA6+UMp2cUQcVKP/MclCvgizboWoSy3ZlHeU55rUEexijEt",
+	"OYvdXUbcFkukXvcoD909WMq5/WNh8VJlWVPZWmvhkONJNmP9NSgahe8QYODqY+WT5Ncpf/Fee1EFDWfg",
+	"36otn4Ez1FX4orQJttt2JQVWSJ0oErP6e39/ZQPIiXlvPuKEG0tRMtLO1n3YByg309ZP82Av0NnMzuG0",
+	"yDqH5YSnVg7khCtbpCGVAAyd2org8EfmJbpfQ96dSOV6JgLSxvoN0tNLz9VdRhC9nLlI8twk7rQ/64r3",
+	"+M+k9FivFc7pfbtrZUUVbQg5Fa07s4q5cg7vCthUgUAdGaJb8LKAf1Vl+sswM8+FpMJr4Uq4el9Jkdnq",
+	"m7deb8C9m9G1xEdWo1Q4fqmVO+czS6y39L5FxhHE1vnL8EzfsjFXM2fByEXeW5GKRhzfW4zjJdvKysTw",
+	"3g6ftrrYJNIt6shlkEChxb29vaOQve2eLjTptFcw6cxzTUgcWVWmrhGW1vZjVXPp75oEX0qMPVxiSq/L",
+	"KM/dMksz5R2QKHO/LiNwIIyhnJzylsTs+ejq6UC+ls/P3/77fOeVPDfn6uJgcHp+eH4z+ce70+dHLRj0",
+	"z9130/jnI/37bwc3V0/fwgOjq6fJv/55+fyoNdhNVN3ZCQzaM32pmmMYp8rKhBgLLI+5Z8r357DdYEmF",
+	"pKJq9OKV4KlIg/dLgVyESullpZXPwxt4shhMgTpfAvoQkGlaCJTMP/3sUfz5b92gpl7Ps0tIeH7+W5dU",
+	"XZ9iO7WjbVwOFpYZw47jvIJdpsWDX6OnTiGB0nRYVESaiG34rW6G/qdiYDSU2hEfJ1FPlQZKjkV41NXQ",
+	"5dVGhXSu/jWsaMMWykng9z11LZSvboPZvAb8ME4JHwuuDGtvthjYYUY++Cy6kXHEYCkuMfRGzDr0PhJ8",
+	"jbxWftvR5dnpxVm3/8vZ7xEsC3JLZYJOCsMo8yzsKZ4YzTjW0xUx2RsaXtJ/c3H27vz128uoRWBwewbb",
+	"RExQwDUMRmJw45/nzOpEpFwNIEuZRc9/6/ZPX7w+/aV/+cvZbxHb2Gszw65mPeUsNZstduKwmlJh54Ep",
+	"S3YMaY2HbE9hlUMHD+QulEuHmgCOJHrgth9vUoL0TqGeK1o36DJkODyydkLFo6Qa6kL6A/zpgvxPrk/1",
+	"mI25VJZLJVIDElKauKdNZ3v7WtrR9Ko10ONtfp39G8yXpMI3YXFcJsZcJltoJieuCSFXhiJu0YBp9NDe",
+	"AtRJM2wxrJcB+4QqjBmnRQFTT9CYhOw+xECCWciufI5eyG6EmDDOzIinIpNVGWQ9hnTGVBILBEKtWCI4",
+	"+Aq5YhxyL5lNuUxaPdVThbhn4bAIvtKp/Deie4c9RgCz3rTd3hs8/62Lf8D9w7sdUn6z6any9QyZnhAX",
+	"W3Q53YWEq0N4MNBjqIrZTCsAfI5eXM0A62CfbKST2JRoR0/BzYATACICqfj+RmOBD7z6vowIGyb8mu4k",
+	"yjxaeQugi2omSkE1rpQrQWtsKviYLhBOPaZCxO7iSsvSqTII4y4EOErlS2EZtnGlYylMyNDuhi9Hv0de",
+	"mXeTqrWBXoHoKxUVDXj19kUe+cc23v435HpudlxVwXJpzrpSAhA9KwcjBJqxOi16VnDBTCvCC4d8tHVC",
+	"Ju/sknCRQ5jkgzTyKsGaqXBhC2qKK7ymewrhbY5hjHPmiMQggGJNRUeZ+CiNZRv77f2QKVzbPsT1wzrO",
+	"cGZX9g3xolDrLcRibxhq40vBuRhlfAAihyFeeTYRvQAiirMwZ/jgsiroQx6+3gs+f45YubCrjHvKxUFF",
+	"xXJfkaP2hZXmVdCI8gNYUhD/0PLL4Jpd63SWVbD7aIUyUqueij5u5QO3/ECsMiAHo9I5AVHosAj+hyt0",
+	"m0qLVd4isoq7suJw06OQCT4YMVT8RMwmIqWLwDS8icNdmmbmaWRTbhIjLEaPRhcn3bP+i/OX590+0YDT",
+	"k+7Z09cXv+Mn0X9zdtF/ef7qbfcsOoZZ7QjXLFKBdZd6qlhKwdBK2IYRouaGbx7j0pVWIvKogPDAYhe/",
+	"4c0CINGXdGW1CpGwkc0dsMw/UjiMAU9TKYBK/WMry5vYwn8BgsUvL4COA+WISD4o/2aEjRyFBbRDKMLR",
+	"0PHCvauvtOdoa6HOnKuQCzYVJ9M67vTyvDvHj4DwGD1NB6Kl0+tt95DZhrHo4bNJztguzi677OTNeSFS",
+	"1Ye7ghd/IhSfyKAT7LXarT2Knh6hhLeNd3U7t8Fe11XbOoFBBg8XhNgMyOdx0AleSGNP8nJReaXxhkjT",
+	"fMg2AgxDTZcMdDVfP7+vVNbcbbdXqKu5WjHKvDRXXSFKNsHKzEPPyQGu++1200uzVW67mpgwemet0Xvr",
+	"jN49WmP0wVrrPlhjJWjaG495OnOIwVJxLY0VKLIg5ELg4oVSGeToQTQEvaSWJAadwBtLJtosQVCUyZ30",
+	"LmIvUsrcOeqjNQcCrzvRHGopMIfclL594qzRjmf4nL37QzuaxpeOLRae/TyH8Tv3PnVWsq8G8fPaOgCr",
+	"XEb/1i5Ae50LsL/z3V+uC3evkBE69Fz5MqH4gC8s0f/tT3QvP5MddB1KXuyYAFR6Ul9QvXxPsV6sGA7F",
+	"AJt4FJVwlKwwTcjdufmrSUGID341aZrVruY9M6Ml97Gaa/et3cj9v9aNPMVTYLyqd4KqGZY1TxB5nXLM",
+	"XEmSe7u722RT2SIzyz3c5OUMl/QgnJAMZZkDjTDVBd0g2wUXGla0S8UQsqFJw4OAXZDqvR7OlI4F25hT",
+	"vg0Tyof+yLSnkEKgQr55XJgw0dcG9C2nnoMcXrAuUbk3iK6GDJaecoaIOZtkbk3AR3D59H7U1EHBmLno",
+	"H3fg8M4a66IRXukmCyvDWy5cfbgyVbvA08NDoHUF3wqVAbyiWb5vSvMt0o6zzOJSvUWenDCj2ZCn90sp",
+	"0My6lfuFHpxS+LSGRUI5XWSdoLrdU8bqicGYUKmuyTZlNBmSxEp0p6c2uHHKeIk2RptVgsMtrqD2XiKs",
+	"cMuXBK+HvpdrC+Y5YH9c0PsXtycJH5S4u/FocPcLaSy/q9XlqbAUT/eAaEgTNOAeWvVM68Fx55sU9WDv",
+	"ua/G+3FCZ+LAG1moeLWmkQPxo5zDW09as7rGinJ6scTCeJpYOeGp3YZghK2YWx5lOb3wPUqccU9hk8no",
+	"GElH1nrSr1woS5W8eSqyJ6FkMs/G9hSIc1PrXQHYrA+dGiIRsPKQ7R4cFKsWuHLK2DtLGiPVdU/ptNDu",
+	"ozSzNCwq4q4eWGG3SA6MyPXaU1hRGxdJPxALMFan/Jp2M+IGkpydfnnLZ+SgyQqU++6WWdEWKCFCHnxp",
+	"fZI0FrBAQ7N3KKiNqBxaHKFxED17IePef8fZdaqnk2JrN95TmVdv8zgLCFcZL4LjvB1pNuCKGSG8p8e/",
+	"AnunxPpW0eqp6rTbi7Nl+cxumeW69VR00u2enD57efaq23/7ij6cPel3uy8ituG8u1kDu82sXA0mzI15",
+	"LJyPCPEss4FnfvsIIu0LM1C8feHFB+ylfBz21O7h7s4+eKrw5MjDW9fcxjFs57JpURQ9VJPhH/sFwONb",
+	"nNnej4Uh9H2LnYErxFNsApLpKXAeemxkRcD8+vZ192Ru8TvsqXy8iQpFkkCDrJ5y8KaSz5i7NHFlThZu",
+	"qKcqOyr2gu1Dc1rulh7m+yl+Te37sp9S77nINowNPEmWylwh1IOHWuawBFaTgm+RKzq2i7Nf355ddvuP",
+	"Xz/53e29TgIialNI5F9kdKmhQmuIP9Wy5F/bLprvsYH5uePnhlyq8cMLXN+/feStgxmRkKzKPvxVCKHP",
+	"eGWBAa4oUuVPbH8q0ebPjSLWpbMq+PbLnpf53hUhrhPlMJe7qEs0uqc8keaFWhDceu8jk3aRG7yncj+4",
+	"CyYipyZQVNdVegtqEEWeS/leGsgiQ3h+ICZ53Xto2+uZ6Maz7ssXIbt89zRk/4C/aONZCiaErWz21DWs",
+	"RU9dfaYmfnucr6fQ5jrqqSzaieBX5IoRWVpKqwqZb4TdU9jR61YasXnMImizme2y1L+70LbbNTuLGDc3",
+	"rm4/umRTNtYptddwXRfZxm77EMOKGnukubJiCt4Ap3jl2BkEjSE/KXXtLAQIwFJ9xhf2/cSfAIRZj486",
+	"+vlU2BLxXE/Zxh2s4iotNjRdwV/6t+2/BZ1P9VTudqSTvNHDXIP3rbzD+6JuaaVu8Hm39K1Ku/RFr6hp",
+	"sA4Vulx+y8LJy93ikZzvtg/XAILDJ24gaG6o0woo/vTd7JFyXV/lJ0tVIBcB9hl2QiLQoM1jprTD2PK2",
+	"7rqahzU6rOdROPzeOeYTL+RzVW7wjSe2PrP0PvSRy36axxnqdE1xNcAPnp51o7BM3qDt4hxteyYqkuGf",
+	"SNwW0THoRE7Y+59I0eZ37h7yeU5LaNlXIUE/CM23R2hOKvTFAT6/+dJ+MdFZ07dQSMSmOn7bGN24nZcs",
+	"XWQzNcJ3CMbxx9Q91pvnLEauU8CiHYlZZuTCPj5Mk22Duvg0xLtl/Wxqgt7KK0KFnFZN1xBk3NmksW17",
+	"qbHQivpqpVvS53DRIq5mBVdm0yoqHY1WW4f3BS2eH3tjkQ932SqqjZTWX8Z3FYBYbv+0OAoRxjqIPrzx",
+	"4ZuNLiyCIQQHmDCWDWVqSn4ZGLSIRNEAMiJkkcnNZvcLdFmiQY0SJXC8CyuoxjtCvsxtqtW18xeFZD5U",
+	"NwrszITZlGuQh4g4t16SsGth85j0/faOT0voKbdzbNRf26uurlWd70znW9aRTReCJIxl11OBNvmQlcO3",
+	"gTi68GofoG2mmGc2nCZMK+yzTubiYuT4ydvus2KkONvYaW8ytzoq76OVcBBwCSDwBVXv9vktqMLPvfbk",
+	"yZOLs8vL4ut7auOg9P7699EpKR+B6licVGCVp8D40BlTaDzUnpqmxDysFeOJC0GHmO88ze9WgkG+p6g+",
+	"n1ZQH6a0DnoBvVIYB0WKgMEX6FtFKSwDnaZiYLOext3R3A7cUU4EPAHwCQt1aOBb5mqRQkJX9+LtZffs",
+	"Sf/Nxet/nJ9dRiFNp9AM5fIVFMbI/6zTW57GIoa/ohYjL7cp5YyBCXmqYhH72kMAKCzkDf4QPJpnJ5fP",
+	"+qevX52+vbg4e3X6OwT4X4mZVmQsB48I4hV2eTAuC2GXGTJs094UtaOvaz5fY1c5B7TvuozHhwgDLKXr",
+	"fuU4wHIWbC1LALc/5X0SIfphi25kHi7+Kuj88b4UffNxMBe7V4wVUyX4ljiLHS1mLHZEfKVYvKbeEk1p",
+	"fVczpPs+yaBO9jwttlJaS6ZGSyyIYqtIPFDa5WeZWJGuMvqbEqSKrbEWSlH+VP7KElQhjxTFCSkaUjSK",
+	"NY3umKXBip1y0fVhGE/goRnbcI4CnTKlrUv9PWKR76YTNSVnuNNe+zqUe/M4jLx/7lHuA/iVPZkeNg1u",
+	"TGAdKEJiq2uXOcZ2KiaaDFCQDQcxyyJeZrGpe+QrmG3+YjkgJzGZhqtXeLbmrS04Uf3wbcorbWRXp9yI",
+	"LamMUEbitTXTK6pJ4aokgvCJ2nwE/ju692Ep6J1SKguvZRvR/3ahHP3IqR1WpDwB/yDsJ3Lv5mrWYo/F",
+	"gE+N6ClvVJlwOwLx0m3B6T+O4kAwkU+VHXClNESHUu63i8t4etZl+fZ9jCzGR8HT2BuNockIVujiqRJp",
+	"bJ1MSjU9mzn1/FW02BJHY0lKb5ottLjOmgvWmUn8x5wmLC4cN1dD5J6FgfUEje9TdEBMBHT/a8sQhOi1",
+	"UsSaRMgRnDIVKiakxSIRtqbs+y9CTHwsOCnaWDaVwsg9T8Moh+kEBBvXtqR8YfPur7k48dBIls8ZNzFo",
+	"su9IUNJx7NdI8vruY7VzuNZzR7Zh9NAywqfNu/HKsJ4tnrtj8nfAVRjxKQ5a1wZyfz2UW4hnP3BrOW49",
+	"FRatZ18sc93NLeaOsZh0M621UGO2ginJW2FR1gqxMiuJMr7FL5iqjeVgjY2qDXmjTB+rNDmNfPqfN6HE",
+	"sWE7WAamQH/r40njCrl9MOXrz8nhXeXO/RlZvPs/dKrVEn1qOIeeWDmWxsoBS/QAUtI2765sLfFlZ34m",
+	"ykojK793oqYCLegggTrfC/4XHbMsrLKnijb2CD5EzLgahc7/EpK93QczYk2ziZ2hYkMm+UqDzhb7zcUE",
+	"uAlDTFDy6ypk8wI5oWd6qlTYHjmiUKjyTUQqdUxB820WlRojRx2WCjNTg1GqFe5nA5fl8m6cHnalP1Ke",
+	"72aWvCLVVNBKokKXT0rQyCp8sdvyPnxFJw/dWCTyA/rxpIIiZWNpqV41xNizN9rY61Rc/voCYQaP9RSN",
+	"okJ9mI6jXCU8PHPYpLESGjlNFWYW0/FQbjG3PUXDrGZCxceF2l6UCkHLpPPKn5SWbfhMBt5TdLz53vDQ",
+	"oVmuxjlYFv6Xnbg7IzbheOI9hZvJm/zZHBIuBcTjXaLV9dZEJ4kviQZrciWSfWG0HGNv+Y1g0kIlJZjV",
+	"FVPDSOiN/fYOoXhWH9DVzIzBHEgtm/JCgXnKNf7k3aYubJfy0mgBpuA99fWjjJsayhGCFy9zTolxbUI2",
+	"WEmbIj2W6cFDrzAv7nXunAwE+DwoWRoP6qb4CPi5pPdn/TTaWKyVyvMetpfVo56rjw3Y5M7NaifANi3C",
+	"N2+qWcVOu7gO34efPtU1x3lIzX5hYAXyY3f3c4aMFyPEO+zDCr6Cc639/bNQHpdT6kqgzSjORkZAijyU",
+	"xq6WJUljt+lCN8eEsQisazTaJzR06DxxnQ0nDz7tF9zYLUQdKP5H0QhEiDcd60zQaaEwrJKiyahrNeWe",
+	"OXIK+RxQG1Y6IukwC/6OcECEf1PGpUvnxi5bEVE7XAFM8Pzy9asWO9VjjLujmqC4YmokBSyV44o2XD3L",
+	"6OwdJLZddi/OTl72fzk7e3Py4vzdWRSynQMs7cp8ZVeX9ZAKm846EePxB2mEYSMIbICTysiVK+eRCj+p",
+	"7zNdgdaXCwBZqma59GYtn0GuVuY1uCFgrGQcAmBtIXQ6xG3yCs3A6goc50oIVWQ5JAXNs5yQTVI91pae",
+	"igX+CceKaaDIXOmkesrwGcDJaFwU/HpchmBZDjMYpAL+GScE9BSlGW5gFJALUYTfP0hxS4UzX0+Eyuqk",
+	"wCxzjLoUzJNXhgREh0TAIqpQcM3J07NXEAEOoTvO7M2TpHY8joLSpMeoIGNCTnNxxJ6qy+8s53GagYbM",
+	"pw2qqEIlLinhNKrl1JTMdc+8GrAPM5sd0UrFQEBXg2NmsXzVBL6IhRq4rFgvTXpmSR6xnFuWrkiJa67e",
+	"0X45m5yjd+US6XTH2W673QbEkXGH7e86UtVhlT71PQWECOuqutscdHrB/m4vCH2l1U6v2tyefvQl+XFE",
+	"Y/vz573gc0+VYFHdcTPDdgj/gy+vYKsnIlrHmTcu8V5tXQJE6QbdlSePsq7/9cw4p3DIVLiLZks1Rtjg",
+	"/Tae6Jlac+kzmuEBZUU3QwPeuXK50hCrba17hAsikV7ID0IBHCapvioGXzioLjgBpZUonsA2dYdsdOD6",
+	"KtautY3v8lgwBSBXHstrmC8+xpi8zLZQezB5k9EHPJt8kqXHgxAg/Trlw6EctP60ELNs1V90smjtaDxS",
+	"MMxQ7WdHjF0/V2Yst8LZGfzdr48tO8cJVsloKNSuX9YXqU5pdN2JwHRUrzo2NjRcvJosw2K0aPZSy6WV",
+	"sO78yfK5XSUPSeX9Rdo0e7k//X92TgMi1HJveoknIZb/hUPyMoRq6EfWmOhA5GElLl3skFhLTF4VpjjO",
+	"OjskM7L2UgaVHjLq1Ozv2jxB8Z3W1qMpD32Lv6cb5CC4/A556P2Fb06hP3uJMbkiHaVe0jTq7sGsoG0b",
+	"V0eUMNFFnJVbYmT9NoAj+Nob4IQYyIkk2TsWW1mDzBiHGOzFSCo3vdQ1BnTJH1nrmJ9MffRZ1rn3W42K",
+	"rWku/JVDYz2AGqRIB+BiiZ8fQbHfR0QaJtO58wuxgQ96SQs3dU1CUHDZ+uHbWQm35jxBohA5h0SDWyyN",
+	"lWpgWUYBsDgfjkq5MtS+aZ6ZPvbz/bjYy9pxe0i5lvo1F/y1yi/4RKT5Wfy45N/RJc9cu/4orSb1NztO",
+	"6ltFJR3v7eZjQcfmW5+XUTG+3ZF/NDouUIMQE72ypdaYumCTT2GyH1f+By//615zrUo33IAzjxdvjuef",
+	"eDHv757fbwaMHeVCPFfxNjgVsR4nRO8kghuKK8XOAliJDiYXMaS+1CfFtMDh5/otio98YIs6Rk4Bh5i1",
+	"YVqsqNCDZxaXhtkzO+BZ2y0W6sUNCMOU4CnFdqUzO8LaAEaDexOyVKgyNfpXnS8S3r/TDtvt9iItjHyV",
+	"yu/RVyf11Vgvz04uTp/1wb94eXryyhdjpUK/ZCrqKQdJslJTa0X4bcBVLGNuC1rgBmfl9nZh1suUHf59",
+	"p/3o0eF+yA73oTztMVTYJ88leqo5rC2haL/iYsH7eOK/QQt6KrIqwVSv3maZQt6ejrqpg6u0PUUJRVTV",
+	"v2zRCZ033aZThTphhwEBjToUTVboGzrmM4dsVutjpnia6lunb+LiNjh6WURKxx1SiBiiiatW4fBkk+J8",
+	"OG5IjJtzmlY16CzPaYrFJNGzJSlNZR7yRSlO1Rgsd3rZtWwyM0nVz9vy11iqaWHLDdWFGX0RtYbp4Ocv",
+	"m+vPMUwvWkPFlilNjntNy7H64a3kD2m5owNv1kK6niIgz/hLW+8Kd+P+7HfFjLKMq39yfy0sC7wPNV1d",
+	"TZVM9qj0rtVpZYXwkxEuhrXBJP5UFPT3hzYZLxGHf6T7rJ7uM84O7U4G5LW0Nnd6Wd27WtRF7/76LXuK",
+	"7w4by1vxmAxmHvMptg68uijhwNQQOCitEcmwxV5y7M2DKRNUzKGH3t3s+RvM0KQ+E6mhF/S5bbHSPSvd",
+	"JBBTROn6aXTpK00Hoof4voL6XCOxwMIyxRR1ggeNSoB2Kcsu3WKX/I8LuexCwpEWMLPBQ8oqKuBSx2id",
+	"/le5bpNk9jD3rYvxsJNkRknKbiM6ldcSdDsS2UI2VYkwJa7ofUFzQ6klPfQA51RvvvbFpbtzbk3Fx+R4",
+	"2E/m2IWh+tHsX1qqwoj6LnaTZNbV37jhClf5bZqsCCG+f4PVj1zDJbmGs1JboXswW5XIFoVZPQzdambe",
+	"bF3evYhzv1XpD979V+LdU/UF3NvlhjZqdl36vTifi+PnKbqLNsAr496SVf+Lx1Jt1gc4uRcuM4dF3oKH",
+	"JtN0MIIcAj/PMYsw3NH/brNFcosmXxSIs6c2pBok05iSRrCSdaE+/42YQQYG5aF2wMdE/Lm2yLN7Y13o",
+	"fcm49D3FS9GBrBJyiED+i0dLZUGXWTNDZ4nGkhDQq7gaZOgGrhZm6AZvf8pi9VY0utD4NWwutbaW7uih",
+	"eYeboYFxeDPQD96wqqFlznu3Mrqtq2PQyWVWlhpM3Xb0cX3xqfDuJunpUljnExKWx9xy7DMeeZIcYcmG",
+	"XgBsoxdEVAgaRlB6e08V89u9ppa/yyW7Y+fx6M3bbk/VbtCPjzaB8zBeDmTM3gbt2ofTJAkd5wLOI42r",
+	"X+06pkNLx+gdT8D9JrXCM45ciWzcW0/l3SjrVMYT2vnDX1k30UKJL4OoOw+S+X5c5BVqUjqA8Ttd5XlJ",
+	"roKvS6LW75uH5BJes9/zPzKYvEJWvpZv6vvH//k4dGwL7GO+irUkvhEu58l846U6c9nzM4xn+MCTqWAG",
+	"+XXRCtgsf730Ezy4HJbNtIys+z3/wOjVRDNQijNxoIDQXxmFG8rdoSwV3YgZSU2IoREUUIrUNEkih7Ik",
+	"exivJbtiRvOy00CPhSGhhupGwIAyTfRhUCAYuY4YnTyCCUKXXp51T56cdE/6v5z9TqUUus8uzk6eRDC1",
+	"yVtLH7Q3qQ5y+SkMeio9lsU/4fOTZGpoW9S/4233561H+Vt3Dvce7W+G7ErbUSX8yZAo6QTEgWtkjxkl",
+	"bv+YkQ21h7AaFVWdSAT/AByyg4ZpPiD/4I2Y/eSW0VMkmOZlKRDmUhlbgB603dZKUE8ceHveP5ta2YqY",
+	"CYk1XFeTLwFyVDfP9ICRQyjFsaueQlUkIqx96Io1j6FaVoT/Rx1oJu723Aeg9ici7dP5Uq2J7FeEffHn",
+	"TSzd0lO0yQ1oSh75bB1elMkZdBo3WBBtIxpM01QoGx2DXSlrXZ8YnZdSyx4vAn/Mb8RmBWaxdjuGqMdb",
+	"ek46UDIHSZ7ccsAVbowwHcL/7OCorAl356S0jxPLSrS4HjGpKyVZJ7K/mdZR+Pv30/jX/zllHMuzLw7n",
+	"QSaJTnI4cmO5ir85qek/ISwYxXgi6C4+I1ei71njoBdvf7oRs/VsV87j8UEaeZUIr3cAhrhfjLArSE2/",
+	"iFnwFbD7DGvYLkJrV5YKCcYPuWmd2CGHmwi5rysx1ZYzKl6WLPZywrGkivMM3IjFwberYBR67pvVjrs5",
+	"JlewrJG6krkei3KbK4Wq9O0xS7gVaa6lGctnzvVU746kmS++ij15oUfymb5lY64KsbW3IhWu6MaPi7mi",
+	"HzLPacCiZh5BHiCgqB757xROtAL2n2QbwDKrqQ8xQAGYW2Fs/dVoNcXwZAbZHyE8P0J4foTwNIXwlAym",
+	"5Yt2rwLpVD2kV+qiYCNpcEzNE4q3fkk/fDffNzJnB/mF3ptyHbRPAbVJPoFmmJ0/3gP2kU2qPm9MuiqA",
+	"aRAG0zQJOsE2n8jtDzuIt245c0LfWi08W4UYGFhVXbKWikMi4SHLaj2EZAvEEi2UsZK7RrI3+q9q3nqq",
+	"FWwbMd9g/WCZi6BhfuNgggr2Vqoe1b395ZK6Ub76jEwLcWytYuYZCDXz7/1ZJsJXCkz5B5GQRa5m6zzr",
+	"2m8adI8s3iSeplBC1xXxTPQ1Np3MS8rrlM3XpGxV2uQ3zVLq3GAaOqu6F2U9G+pfZVMuExCVRKHLSQl/",
+	"Ymlrnj2hHt4QOSaNJWp5TJ8pcbb4Dvi25h1ZNUhK6S1VECxuwZUQ/Pz+8/8fAA==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,6 +1,9 @@
 package agcom
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Defaults of the Limits a store enforces.
 const (
@@ -20,6 +23,12 @@ type Limits struct {
 	// SearchScanBytes bounds the bytes of candidate subjects and bodies one
 	// message search reads before it stops and answers what it found.
 	SearchScanBytes int64
+	// AttachmentBytes bounds one upload.
+	AttachmentBytes int64
+	// AttachmentQuotaBytes bounds the bytes of one agent's uploads.
+	AttachmentQuotaBytes int64
+	// UnattachedTTL is how long an upload no message carries is kept.
+	UnattachedTTL time.Duration
 }
 
 // WithDefaults returns l with every unset field at its default.
@@ -32,6 +41,15 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.SearchScanBytes <= 0 {
 		l.SearchScanBytes = DefaultSearchScanBytes
+	}
+	if l.AttachmentBytes <= 0 {
+		l.AttachmentBytes = DefaultAttachmentBytes
+	}
+	if l.AttachmentQuotaBytes <= 0 {
+		l.AttachmentQuotaBytes = DefaultAttachmentQuotaBytes
+	}
+	if l.UnattachedTTL <= 0 {
+		l.UnattachedTTL = DefaultUnattachedTTL
 	}
 	return l
 }

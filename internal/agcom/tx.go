@@ -29,6 +29,7 @@ type Tx interface {
 	AgentTx
 	AuditTx
 	IdempotencyTx
+	AttachmentTx
 }
 
 // MessageTx persists threads and messages.

@@ -58,6 +58,9 @@ const (
 	DefaultMaxMetadataKeysPerThread  = agcom.DefaultMetadataKeys
 	DefaultMaxMetadataBytesPerThread = agcom.DefaultMetadataBytes
 	DefaultSearchMaxScanBytes        = agcom.DefaultSearchScanBytes
+	DefaultMaxAttachmentBytes        = agcom.DefaultAttachmentBytes
+	DefaultAttachmentQuotaBytes      = agcom.DefaultAttachmentQuotaBytes
+	DefaultAttachmentUnattachedTTL   = agcom.DefaultUnattachedTTL
 )
 
 // Config is the server's configuration.
@@ -136,6 +139,15 @@ type Config struct {
 	// SearchMaxScanBytes bounds the bytes of candidate subjects and bodies
 	// one message search reads before it answers what it found so far.
 	SearchMaxScanBytes int64
+	// MaxAttachmentBytes bounds one upload; AttachmentQuotaBytes the bytes
+	// of one agent's uploads. AttachmentUnattachedTTL is how long an upload
+	// no message carries is kept.
+	MaxAttachmentBytes      int64
+	AttachmentQuotaBytes    int64
+	AttachmentUnattachedTTL time.Duration
+	// AttachmentsDir holds the SQLite store's attachment files; empty:
+	// "attachments" beside the database file.
+	AttachmentsDir string
 }
 
 // TLS reports whether the API serves HTTPS.
@@ -217,6 +229,10 @@ func Load(getenv Getenv) (Config, error) {
 	c.MaxMetadataKeys = r.int("MAX_METADATA_KEYS_PER_THREAD", DefaultMaxMetadataKeysPerThread, 1, 10_000)
 	c.MaxMetadataBytes = r.int("MAX_METADATA_BYTES_PER_THREAD", DefaultMaxMetadataBytesPerThread, 64, 1<<20)
 	c.SearchMaxScanBytes = int64(r.int("SEARCH_MAX_SCAN_BYTES", DefaultSearchMaxScanBytes, 1, 1<<40))
+	c.MaxAttachmentBytes = int64(r.int("MAX_ATTACHMENT_BYTES", DefaultMaxAttachmentBytes, 1, 1<<40))
+	c.AttachmentQuotaBytes = int64(r.int("ATTACHMENT_QUOTA_BYTES", DefaultAttachmentQuotaBytes, 1, 1<<50))
+	c.AttachmentUnattachedTTL = r.duration("ATTACHMENT_UNATTACHED_TTL", DefaultAttachmentUnattachedTTL, time.Second, 365*24*time.Hour)
+	c.AttachmentsDir = r.str("ATTACHMENTS_DIR", "")
 	c.MCPSessionsPerAgent = r.int("MAX_MCP_SESSIONS_PER_AGENT", DefaultMCPSessionsPerAgent, 1, 1_000_000)
 	c.MCPSessions = r.int("MAX_MCP_SESSIONS", DefaultMCPSessions, 1, 10_000_000)
 	c.MCPSessionIdle = r.duration("MCP_SESSION_IDLE_TIMEOUT", DefaultMCPSessionIdle, time.Second, 7*24*time.Hour)
