@@ -624,3 +624,31 @@ func TestAttachmentUploadAudited(t *testing.T) {
 		t.Errorf("the event's details %s do not name the upload", details)
 	}
 }
+
+// TestAttachmentDeniedDownloadAudited: a download refused to an outsider
+// is audited for the uploader and admins, and the outsider's own trail
+// does not show it (which would tell it the upload exists).
+func TestAttachmentDeniedDownloadAudited(t *testing.T) {
+	e := newMsgEnv(t, withAdmin(rootHandle, rootSecret))
+	a := e.uploaded("alice", "secret.txt", "text/plain", []byte("x"))
+	e.download("mallory", a.AttachmentId, nil)
+	e.download("mallory", "01J9ZQ4W4S3N0C5Q6Q9D8V7T2K", nil) // no such upload: nothing to audit
+	typ := agcomv1.AuditEventType(agcom.EventAttachmentDownloadDenied)
+	for who, want := range map[string]int{"alice": 1, rootHandle: 1, "mallory": 0} {
+		p := auditEvents(t, e.client(who), agcomv1.ListAuditEventsParams{EventType: &typ})
+		if len(p.Events) != want {
+			t.Errorf("%s sees %d denied downloads, want %d: %+v", who, len(p.Events), want, p.Events)
+			continue
+		}
+		if want == 1 {
+			ev := p.Events[0]
+			if ev.ActorHandle != nil || ev.TargetHandle == nil || *ev.TargetHandle != "alice" ||
+				ev.Details["attachment_id"] != a.AttachmentId || ev.Details["requested_by"] != "mallory" {
+				t.Errorf("%s sees %+v", who, ev)
+			}
+		}
+	}
+	if p := auditEvents(t, e.client("mallory"), agcomv1.ListAuditEventsParams{}); strings.Contains(fmt.Sprint(p.Events), a.AttachmentId) {
+		t.Errorf("mallory's own trail names the upload: %+v", p.Events)
+	}
+}

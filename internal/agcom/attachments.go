@@ -36,8 +36,12 @@ const (
 	LimitAttachmentQuota = "attachment_quota_bytes"
 )
 
-// EventAttachmentUpload is the audit event of an upload.
-const EventAttachmentUpload = "attachment_upload"
+// Audit events of attachments: an upload, and a download refused to an
+// agent that may not see the upload.
+const (
+	EventAttachmentUpload         = "attachment_upload"
+	EventAttachmentDownloadDenied = "attachment_download_denied"
+)
 
 // Attachment is an uploaded file. Its bytes never change: a message
 // carries a copy of these fields.
@@ -95,6 +99,9 @@ type AttachmentStore interface {
 	// it, is an admin, or can see a message that carries it; ENOTFOUND
 	// otherwise.
 	VisibleAttachment(ctx context.Context, caller Caller, id string) (Attachment, error)
+	// AttachmentUploader returns who uploaded the attachment id;
+	// ENOTFOUND when there is no such upload.
+	AttachmentUploader(ctx context.Context, id string) (string, error)
 }
 
 // AttachmentTx persists uploads and what carries them.
@@ -165,11 +172,32 @@ func (s *Service) OpenAttachment(ctx context.Context, caller Caller, id string) 
 		return Attachment{}, nil, Errorf(ENOTFOUND, "attachment not found")
 	}
 	a, err := s.att.VisibleAttachment(ctx, caller, id)
+	if ErrorCode(err) == ENOTFOUND {
+		s.auditDenied(ctx, caller, id)
+	}
 	if err != nil {
 		return Attachment{}, nil, err
 	}
 	r, err := s.att.OpenBlob(ctx, a.Blob)
 	return a, r, err
+}
+
+// auditDenied records that the caller asked for the upload id, which it
+// may not see, when there is such an upload. The entry names the caller
+// in its details, not as its actor: the caller must not find it in its
+// own audit trail, which would tell it that the id exists. Its target,
+// the uploader, and admins see it. The answer is the same 404 whatever
+// happens here, so a failure to record is not the caller's to hear of.
+func (s *Service) auditDenied(ctx context.Context, caller Caller, id string) {
+	uploader, err := s.att.AttachmentUploader(ctx, id)
+	if err != nil {
+		return
+	}
+	_ = s.w.Write(ctx, func(tx Tx) error {
+		return tx.Audit(EventAttachmentDownloadDenied, "", uploader, map[string]any{
+			"attachment_id": id, "requested_by": caller.Handle,
+		})
+	})
 }
 
 // attach returns the caller's uploads ids, checked, for a new message; it

@@ -176,7 +176,18 @@ const (
 		SELECT count(*) FROM gone`
 	sqlPruneBlobs = `DELETE FROM attachment_blobs b WHERE b.created_at < $1
 		AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.blob_id = b.id)`
+	sqlUploader = `SELECT uploader FROM attachments WHERE id = $1`
 )
+
+// AttachmentUploader returns who uploaded the attachment id.
+func (s *Store) AttachmentUploader(ctx context.Context, id string) (string, error) {
+	var h string
+	err := s.pool.QueryRow(ctx, sqlUploader, id).Scan(&h)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", agcom.Errorf(agcom.ENOTFOUND, "attachment not found")
+	}
+	return h, translate(err)
+}
 
 // AttachmentUsage returns the bytes handle's uploads hold.
 func (s *Store) AttachmentUsage(ctx context.Context, handle string) (int64, error) {

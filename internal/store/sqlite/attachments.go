@@ -173,7 +173,18 @@ const (
 
 	sqlPruneUnattached = `DELETE FROM attachments WHERE attached = 0 AND created_at < ? RETURNING id`
 	sqlContentKept     = `SELECT 1 FROM attachments WHERE sha256 = ? LIMIT 1`
+	sqlUploader        = `SELECT uploader FROM attachments WHERE id = ?`
 )
+
+// AttachmentUploader returns who uploaded the attachment id.
+func (s *Store) AttachmentUploader(ctx context.Context, id string) (string, error) {
+	var h string
+	err := s.readOne(ctx, sqlUploader, id).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", agcom.Errorf(agcom.ENOTFOUND, "attachment not found")
+	}
+	return h, translate(err)
+}
 
 // AttachmentUsage returns the bytes handle's uploads hold.
 func (s *Store) AttachmentUsage(ctx context.Context, handle string) (int64, error) {
