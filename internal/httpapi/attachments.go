@@ -22,6 +22,24 @@ type attachmentKeeper interface {
 	OpenAttachment(ctx context.Context, caller agcom.Caller, id string) (agcom.Attachment, io.ReadSeekCloser, error)
 }
 
+// transferIdle is how long an upload or a download may stand still. The
+// server's read and write timeouts bound whole requests, which a large
+// file over a slow link outlasts; a file moves for as long as it keeps
+// moving.
+const transferIdle = 30 * time.Second
+
+// movingBody is a request body whose read deadline moves on with each
+// read (see transferIdle).
+type movingBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (b movingBody) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(transferIdle)) // unsupported: the server's timeout stays
+	return b.ReadCloser.Read(p)
+}
+
 // uploadField is the multipart part that carries the file.
 const uploadField = "file"
 
@@ -152,7 +170,7 @@ func (r *attachmentResponse) serve(w http.ResponseWriter) error {
 	h.Set("Cache-Control", "private, no-cache")
 	// Compressing would change the length and the ranges the ETag stands for.
 	h.Set(gzhttp.HeaderNoCompression, "1")
-	cw := &rangeRefusal{ResponseWriter: w}
+	cw := &rangeRefusal{ResponseWriter: w, rc: http.NewResponseController(w)}
 	http.ServeContent(cw, r.req, "", time.Time{}, r.body)
 	if cw.refused {
 		h.Del("Content-Disposition")
@@ -182,9 +200,11 @@ func contentDisposition(disposition, filename string) string {
 }
 
 // rangeRefusal keeps http.ServeContent's plain-text 416 from going out, so
-// that the error envelope answers instead.
+// that the error envelope answers instead; and moves the write deadline on
+// with each write (see transferIdle).
 type rangeRefusal struct {
 	http.ResponseWriter
+	rc      *http.ResponseController
 	refused bool
 }
 
@@ -200,6 +220,7 @@ func (w *rangeRefusal) Write(p []byte) (int, error) {
 	if w.refused {
 		return len(p), nil
 	}
+	_ = w.rc.SetWriteDeadline(time.Now().Add(transferIdle)) // unsupported: the server's timeout stays
 	return w.ResponseWriter.Write(p)
 }
 

@@ -251,7 +251,7 @@ func limitBody(max int64, routes map[string]bool, maxStreamed int64, streamed ma
 						Details: map[string]any{"max_bytes": maxStreamed}})
 					return
 				}
-				r.Body = http.MaxBytesReader(w, r.Body, maxStreamed)
+				r.Body = movingBody{http.MaxBytesReader(w, r.Body, maxStreamed), http.NewResponseController(w)}
 				next.ServeHTTP(w, r)
 				return
 			}
