@@ -26,6 +26,8 @@ func TestAttachments(t *testing.T) {
 	}
 	id := (*sent.Attachments)[0].AttachmentId
 
+	wantContains(t, "view", bob.ok("view", sent.ThreadId), "report, final.csv (60000 bytes, text/csv; charset=utf-8): agcom attachment get "+id)
+
 	out := filepath.Join(dir, "got.csv")
 	wantContains(t, "attachment get", bob.ok("attachment", "get", id, "-o", out), "Saved 60000 bytes to "+out)
 	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, data) {

@@ -233,3 +233,31 @@ func TestMessageSearchLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachmentDefaultsAreTheContracts: the settings' defaults the
+// upload's description documents are the domain's.
+func TestAttachmentDefaultsAreTheContracts(t *testing.T) {
+	var upload *openapi3.Operation
+	for _, item := range loadContract(t).Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.OperationID == "uploadAttachment" {
+				upload = op
+			}
+		}
+	}
+	if upload == nil {
+		t.Fatal("openapi.yaml has no uploadAttachment")
+	}
+	for _, want := range []string{
+		fmt.Sprintf("`MAX_ATTACHMENT_BYTES` (default 25 MiB, %d bytes)", agcom.DefaultAttachmentBytes),
+		fmt.Sprintf("`ATTACHMENT_QUOTA_BYTES` (default %d GiB)", agcom.DefaultAttachmentQuotaBytes>>30),
+		fmt.Sprintf("`ATTACHMENT_UNATTACHED_TTL` (default %d hours)", int(agcom.DefaultUnattachedTTL.Hours())),
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(upload.Description), " "), want) {
+			t.Errorf("uploadAttachment's description does not say %q", want)
+		}
+	}
+	if want := fmt.Sprintf("at most %d;", agcom.MaxAttachments); !strings.Contains(strings.Join(strings.Fields(contractSchema(t, "AttachmentIDs").Description), " "), want) {
+		t.Errorf("AttachmentIDs' description does not say %q", want)
+	}
+}
