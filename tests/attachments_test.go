@@ -15,8 +15,10 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -651,4 +653,77 @@ func TestAttachmentDeniedDownloadAudited(t *testing.T) {
 	if p := auditEvents(t, e.client("mallory"), agcomv1.ListAuditEventsParams{}); strings.Contains(fmt.Sprint(p.Events), a.AttachmentId) {
 		t.Errorf("mallory's own trail names the upload: %+v", p.Events)
 	}
+}
+
+// TestAttachmentUploadsAreStreamed: 20 clients uploading 25 MiB files at
+// once do not make the server hold their files: the heap grows by far
+// less than the 500 MiB they send. The server runs in this process, and
+// the clients stream one shared buffer, so the heap is the server's.
+func TestAttachmentUploadsAreStreamed(t *testing.T) {
+	const clients, size = 20, agcom.DefaultAttachmentBytes
+	e := newMsgEnv(t)
+	data := bytes.Repeat([]byte("streamed "), size/9)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var (
+		peak atomic.Uint64
+		stop = make(chan struct{})
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	statuses := make([]int, clients)
+	for i := range clients {
+		wg.Go(func() {
+			pr, pw := io.Pipe()
+			w := multipart.NewWriter(pw)
+			go func() {
+				part, err := w.CreateFormFile("file", "big.txt")
+				if err == nil {
+					_, err = part.Write(data)
+				}
+				if err == nil {
+					err = w.Close()
+				}
+				pw.CloseWithError(err)
+			}()
+			resp, err := e.client(fmt.Sprint("uploader", i)).UploadAttachmentWithBody(context.Background(), w.FormDataContentType(), pr)
+			if err != nil {
+				t.Errorf("upload %d: %v", i, err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-done
+	for i, s := range statuses {
+		if s != http.StatusCreated {
+			t.Errorf("upload %d: status %d", i, s)
+		}
+	}
+	grew := int64(peak.Load()) - int64(before.HeapInuse)
+	if limit := int64(clients*size) / 4; grew > limit {
+		t.Errorf("%d uploads of %d MiB grew the heap by %d MiB, more than %d MiB: the files are held in memory",
+			clients, size>>20, grew>>20, limit>>20)
+	}
+	t.Logf("%d uploads of %d MiB: heap grew by %d MiB", clients, size>>20, grew>>20)
 }
