@@ -25,6 +25,7 @@ import (
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/config"
+	"github.com/agcom/agcom/internal/store/sqlite"
 	"github.com/agcom/agcom/internal/testdb"
 )
 
@@ -743,5 +744,45 @@ func TestCopyRefusesAttachments(t *testing.T) {
 	out, errOut, code := c.run("copy", "--from", "sqlite://"+srcPath, "--to", target)
 	if code == 0 || !strings.Contains(errOut, "attachments") {
 		t.Errorf("copy of a database with attachments: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// TestBackupIncludesAttachments: a backup holds the files its uploads
+// refer to; restored with ATTACHMENTS_DIR naming them, every attached file
+// downloads as it was.
+func TestBackupIncludesAttachments(t *testing.T) {
+	testdb.SQLiteOnly(t, "a PostgreSQL database, attachments included, is backed up with pg_dump")
+	e := newMsgEnv(t)
+	data := []byte("backed up bytes")
+	a := e.uploaded("alice", "b.txt", "text/plain", data)
+	if sent := e.sendWith("alice", []string{"bob"}, a.AttachmentId); sent.JSON201 == nil {
+		t.Fatalf("send: status %d", sent.StatusCode())
+	}
+	unattached := e.uploaded("alice", "u.txt", "text/plain", []byte("not attached"))
+
+	dir := t.TempDir()
+	apiCopy := filepath.Join(dir, "store-backup.db")
+	if err := e.App.Store.(*sqlite.Store).Backup(t.Context(), apiCopy); err != nil {
+		t.Fatalf("Store.Backup: %v", err)
+	}
+	cliCopy := filepath.Join(dir, "cli-backup.db")
+	if out, code := hardRunBackupCLI(t, e.App.Config.DBPath, "--to", cliCopy); code != 0 || !strings.Contains(out, sqlite.BackupFilesDir(cliCopy)) {
+		t.Fatalf("agcomd backup: exit %d: %s", code, out)
+	}
+	if err := e.App.Store.(*sqlite.Store).Backup(t.Context(), filepath.Join(dir, "cli-backup.db")); err == nil {
+		t.Errorf("a backup onto an existing one: no error")
+	}
+	for _, path := range []string{apiCopy, cliCopy} {
+		restored := newMsgEnv(t, func(c *config.Config) {
+			c.DBPath, c.AttachmentsDir = path, sqlite.BackupFilesDir(path)
+		})
+		for _, c := range []struct {
+			who, id string
+			want    []byte
+		}{{"bob", a.AttachmentId, data}, {"alice", unattached.AttachmentId, []byte("not attached")}} {
+			if d := restored.download(c.who, c.id, nil); d.StatusCode() != http.StatusOK || !bytes.Equal(d.Body, c.want) {
+				t.Errorf("%s: %s downloads %s from the restored copy: status %d, %q", path, c.who, c.id, d.StatusCode(), d.Body)
+			}
+		}
 	}
 }

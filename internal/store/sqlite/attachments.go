@@ -339,6 +339,96 @@ func (s *Store) sweep(ctx context.Context, before time.Time) error {
 	})
 }
 
+// BackupFilesDir is where Backup puts the attachment files of the backup
+// dest: the directory to name in ATTACHMENTS_DIR when the backup is
+// restored.
+func BackupFilesDir(dest string) string { return dest + ".attachments" }
+
+// sqlBackupContents lists the contents the backup's uploads refer to, and
+// whether a message carries one of them.
+const sqlBackupContents = `SELECT sha256, max(attached) FROM attachments GROUP BY sha256`
+
+// backupFiles puts the files the backup dest refers to under
+// BackupFilesDir(dest): hard links where the file system allows (the files
+// never change), copies otherwise. Pruning may have removed the file of an
+// upload no message carries since the backup's snapshot; that upload is
+// pruned from the restored copy too, so it is left out. On failure the
+// directory goes, and Backup removes dest.
+func (s *Store) backupFiles(ctx context.Context, dest string) (err error) {
+	db, err := sql.Open(driverName, "file:"+dest+"?mode=ro")
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, sqlBackupContents)
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	defer rows.Close()
+	dir := BackupFilesDir(dest)
+	made := false
+	defer func() {
+		if err != nil && made {
+			os.RemoveAll(dir)
+		}
+	}()
+	for rows.Next() {
+		var (
+			sum      string
+			attached bool
+		)
+		if err := rows.Scan(&sum, &attached); err != nil {
+			return fmt.Errorf("store: backup: %w", err)
+		}
+		if !validSum(sum) {
+			return fmt.Errorf("store: backup: an upload has the bad sha256 %q", sum)
+		}
+		if !made {
+			if err := os.Mkdir(dir, dirMode); err != nil {
+				return fmt.Errorf("store: backup: %w", err)
+			}
+			made = true
+		}
+		err := linkOrCopy(s.files.path(sum), filepath.Join(dir, sum[:2], sum))
+		if errors.Is(err, fs.ErrNotExist) && !attached {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: backup: attachment %s: %w", sum, err)
+		}
+	}
+	return rows.Err()
+}
+
+// linkOrCopy makes dst a hard link to src, or a synced copy of it when the
+// two are on different file systems.
+func linkOrCopy(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), dirMode); err != nil {
+		return err
+	}
+	if err := os.Link(src, dst); err == nil || errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.CopyBuffer(out, in, make([]byte, copyBuffer)); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
 // storedAttachment is an attachment as a message row keeps it.
 type storedAttachment struct {
 	ID          string `json:"id"`
