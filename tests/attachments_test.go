@@ -19,11 +19,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/agcom/agcom/gen/agcomv1"
 	"github.com/agcom/agcom/internal/agcom"
+	"github.com/agcom/agcom/internal/auth"
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/store/sqlite"
 	"github.com/agcom/agcom/internal/testdb"
@@ -783,6 +785,83 @@ func TestBackupIncludesAttachments(t *testing.T) {
 			if d := restored.download(c.who, c.id, nil); d.StatusCode() != http.StatusOK || !bytes.Equal(d.Body, c.want) {
 				t.Errorf("%s: %s downloads %s from the restored copy: status %d, %q", path, c.who, c.id, d.StatusCode(), d.Body)
 			}
+		}
+	}
+}
+
+// TestCrashMidUpload: a server killed while a file streams in keeps no
+// trace of it that could be served (no upload, no file under a content
+// name), and the uploads it had stored survive the restart whole.
+func TestCrashMidUpload(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "agcom.db")
+	p := hardStartAgcomd(t, dbPath)
+	keys, err := auth.NewKeys(testSecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := keys.Mint("alice", "", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := func(url string) *agcomv1.ClientWithResponses {
+		c, err := agcomv1.NewClientWithResponses(url+"/api/v1", agcomv1.WithRequestEditorFn(
+			func(_ context.Context, req *http.Request) error {
+				req.Header.Set("Authorization", "Bearer "+tok)
+				return nil
+			}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	whole := bytes.Repeat([]byte("whole "), 1<<20)
+	body, ct := multipartFile(t, "whole.bin", "", whole)
+	up, err := client(p.url).UploadAttachmentWithBodyWithResponse(t.Context(), ct, body)
+	if err != nil || up.JSON201 == nil {
+		t.Fatalf("upload before the crash: %v %v", err, up.Status())
+	}
+
+	// Half a file in, then the server dies.
+	pr, pw := io.Pipe()
+	w := multipart.NewWriter(pw)
+	go func() {
+		part, _ := w.CreateFormFile("file", "half.bin")
+		part.Write(bytes.Repeat([]byte("half "), 1<<20))
+		time.Sleep(300 * time.Millisecond) // the server is writing it now
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Errorf("kill: %v", err)
+		}
+		p.hardWaitExit(t, 5*time.Second)
+		pw.CloseWithError(io.ErrUnexpectedEOF)
+	}()
+	if resp, err := client(p.url).UploadAttachmentWithBody(t.Context(), w.FormDataContentType(), pr); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusCreated {
+			t.Fatalf("the cut-off upload was stored")
+		}
+	}
+
+	p2 := hardStartAgcomd(t, dbPath)
+	c := client(p2.url)
+	typ := agcomv1.AuditEventType(agcom.EventAttachmentUpload)
+	events := auditEvents(t, c, agcomv1.ListAuditEventsParams{EventType: &typ})
+	if len(events.Events) != 1 || events.Events[0].Details["attachment_id"] != up.JSON201.AttachmentId {
+		t.Errorf("uploads after the restart: %+v, want only the one made before the crash", events.Events)
+	}
+	d, err := c.GetAttachmentWithResponse(t.Context(), up.JSON201.AttachmentId, nil)
+	if err != nil || d.StatusCode() != http.StatusOK || !bytes.Equal(d.Body, whole) {
+		t.Errorf("the upload made before the crash: status %v, %d bytes (%v)", d.StatusCode(), len(d.Body), err)
+	}
+	if !testdb.Postgres() {
+		var content []string
+		filepath.WalkDir(filepath.Join(filepath.Dir(dbPath), "attachments"), func(path string, e fs.DirEntry, err error) error {
+			if err == nil && !e.IsDir() && filepath.Base(filepath.Dir(path)) != "tmp" {
+				content = append(content, e.Name())
+			}
+			return nil
+		})
+		if len(content) != 1 || content[0] != up.JSON201.Sha256 {
+			t.Errorf("files under content names after the crash: %v, want only %s", content, up.JSON201.Sha256)
 		}
 	}
 }
