@@ -67,7 +67,8 @@ func TestOperationsWithoutBodyIgnoreBody(t *testing.T) {
 	m := e.send(hardAdminHandle, []string{"bob"}, "kept", "thread")
 	args := map[string]string{
 		"{message_id}": m.MessageId, "{thread_id}": m.ThreadId, "{handle}": "bob", "{key}": "absent",
-		"{key_id}": "01J9ZQ4W4S3N0C5Q6Q9D8V7T2K", // no such API key
+		"{key_id}":        "01J9ZQ4W4S3N0C5Q6Q9D8V7T2K", // no such API key
+		"{attachment_id}": e.uploaded(hardAdminHandle, "kept.txt", "text/plain", []byte("kept")).AttachmentId,
 	}
 	if resp, body := e.do(http.MethodPost, "/api/v1/contacts", admin, `{"handle":"bob"}`); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create contact: status %d, body %s", resp.StatusCode, body)

@@ -156,6 +156,13 @@ func hardEnvelopeProblem(resp *http.Response, body []byte) string {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return fmt.Sprintf("Content-Type = %q, want application/json", ct)
 	}
+	if resp.Request != nil && resp.Request.Method == http.MethodHead {
+		// A HEAD answer has no body: its headers are all of the envelope it shows.
+		if resp.Header.Get("X-Request-ID") == "" {
+			return "no X-Request-ID"
+		}
+		return ""
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return fmt.Sprintf("body is not a JSON object: %v", err)
@@ -188,6 +195,7 @@ var hardErrorTypes = map[string]bool{
 	"ValidationError": true, "AuthenticationError": true, "PermissionDenied": true, "NotFound": true,
 	"MethodNotAllowed": true, "Conflict": true, "VersionConflict": true, "PayloadTooLarge": true,
 	"RateLimitExceeded": true, "InternalError": true, "DatabaseBusy": true, "ServiceUnavailable": true,
+	"RangeNotSatisfiable": true,
 }
 
 // hardStatusOfType is the status each envelope type comes with.
@@ -195,6 +203,7 @@ var hardStatusOfType = map[string]int{
 	"ValidationError": 400, "AuthenticationError": 401, "PermissionDenied": 403, "NotFound": 404,
 	"MethodNotAllowed": 405, "Conflict": 409, "VersionConflict": 409, "PayloadTooLarge": 413,
 	"RateLimitExceeded": 429, "InternalError": 500, "DatabaseBusy": 503, "ServiceUnavailable": 503,
+	"RangeNotSatisfiable": 416,
 }
 
 // hardRetryAfter checks a 429 or 503 for error.retry_after > 0 and a

@@ -134,9 +134,10 @@ func TestMCPToolsFromContract(t *testing.T) {
 			for code, r := range op.Responses.Map() {
 				answersJSON = answersJSON || strings.HasPrefix(code, "2") && r.Value.Content.Get("application/json") != nil
 			}
-			if public || !answersJSON {
+			jsonBody := op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") != nil
+			if public || !answersJSON || !jsonBody {
 				if asAdmin[name] != nil {
-					t.Errorf("%s %s (%s) is a tool, but needs no token or answers no JSON", method, path, name)
+					t.Errorf("%s %s (%s) is a tool, but needs no token, answers no JSON or takes a body that is not JSON", method, path, name)
 				}
 				continue
 			}

@@ -155,6 +155,14 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
+	if o.only == "" || strings.Contains("attachments", o.only) {
+		at, err := attachmentThroughput(ctx, server.url+"/api/v1", tokens, o.attachmentClients, o.attachmentBytes, dir)
+		fmt.Fprintf(out, "\nattachments: %d clients, one %d MiB file each: upload %.0f MB/s, download %.0f MB/s; plain file copy (with fsync) on the same disk %.0f MB/s; server peak RSS %.1f MB\n",
+			at.clients, at.fileBytes>>20, at.uploadMBps, at.downloadMBps, at.copyMBps, server.peakRSSMB())
+		if err != nil {
+			return err
+		}
+	}
 	for _, r := range results {
 		if r.errors > 0 {
 			return fmt.Errorf("%s: %d errors (first: %s)", r.name, r.errors, r.firstError)

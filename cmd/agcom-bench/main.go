@@ -36,6 +36,10 @@ type options struct {
 	// store is "sqlite" or "postgres"; databaseURL names an empty
 	// PostgreSQL database for the latter.
 	store, databaseURL string
+	// attachmentClients upload (then download) one file of
+	// attachmentBytes each, side by side.
+	attachmentClients int
+	attachmentBytes   int64
 }
 
 func main() {
@@ -69,6 +73,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.store, "store", "sqlite", "store to measure: sqlite or postgres")
 	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"),
 		"an empty PostgreSQL database for --store postgres (default $DATABASE_URL)")
+	fs.IntVar(&o.attachmentClients, "attachment-clients", 20, "clients that upload, then download, one file each at once")
+	attachmentMiB := fs.Int("attachment-mib", 25, "MiB of each file in the attachments scenario")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,10 +87,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if *quick {
 		o.agents, o.threads, o.messages, o.duration = 50, 500, 5000, 2*time.Second
 		o.subscribers, o.fanoutRate = 40, 100
+		o.attachmentClients, *attachmentMiB = 4, 5
 		if o.conns > 16 {
 			o.conns = 16
 		}
 	}
+	o.attachmentBytes = int64(*attachmentMiB) << 20
 	if o.messages < o.threads || o.threads < 1 || o.agents < 3 {
 		return fmt.Errorf("need agents >= 3, threads >= 1 and messages >= threads")
 	}

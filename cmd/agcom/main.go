@@ -67,6 +67,7 @@ var commands = []command{
 	{"view", "show a thread and its messages", (*cli).view},
 	{"reply", "reply to a message, or to a thread's latest message", (*cli).reply},
 	{"search", "search the messages you can see", (*cli).search},
+	{"attachment", "upload a file (put FILE) or download one (get ATTACHMENT -o FILE)", (*cli).attachment},
 	{"contacts", "the shared address book: list, show, add, edit, remove, search", (*cli).contacts},
 	{"archive", "archive a thread (--undo to unarchive)", (*cli).archive},
 	{"unarchive", "unarchive a thread", (*cli).unarchive},

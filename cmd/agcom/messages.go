@@ -18,13 +18,15 @@ const maxPage = 100
 type composeFlags struct {
 	to                   listFlag
 	tags                 listFlag
+	attach               fileList
 	subject, body, bodyF string
 }
 
-// composeParser returns the argument parser of send and broadcast.
-func (c *cli) composeParser(name string) func(args []string) (agcomv1.SendMessageRequest, error) {
+// composeParser returns the argument parser of send and broadcast, which
+// also returns the files to attach.
+func (c *cli) composeParser(name string) func(args []string) (agcomv1.SendMessageRequest, []string, error) {
 	f := &composeFlags{}
-	fs := c.newFlags(name, name+" HANDLE... --subject TEXT (--body TEXT | --body-file FILE|-) [--tag TAG]...")
+	fs := c.newFlags(name, name+" HANDLE... --subject TEXT (--body TEXT | --body-file FILE|-) [--tag TAG]... [--attach FILE]...")
 	fs.Var(&f.to, "to", "recipient `HANDLE`s, comma-separated or repeated (or give them as arguments)")
 	fs.Var(&f.tags, "tag", "a `TAG`, comma-separated or repeated")
 	fs.StringVar(&f.subject, "subject", "", "the subject")
@@ -32,27 +34,28 @@ func (c *cli) composeParser(name string) func(args []string) (agcomv1.SendMessag
 	fs.StringVar(&f.body, "body", "", "the body")
 	fs.StringVar(&f.body, "m", "", "shorthand for --body")
 	fs.StringVar(&f.bodyF, "body-file", "", "read the body from `FILE` (- for standard input)")
-	parse := func(args []string) (agcomv1.SendMessageRequest, error) {
+	fs.Var(&f.attach, "attach", "attach `FILE` (repeat for more)")
+	parse := func(args []string) (agcomv1.SendMessageRequest, []string, error) {
 		pos, err := c.parseArgs(fs, args, 0, -1)
 		if err != nil {
-			return agcomv1.SendMessageRequest{}, err
+			return agcomv1.SendMessageRequest{}, nil, err
 		}
 		to := append(f.to, pos...)
 		switch {
 		case len(to) == 0:
-			return agcomv1.SendMessageRequest{}, usagef(name, "who is it for? Give recipients as arguments or with --to")
+			return agcomv1.SendMessageRequest{}, nil, usagef(name, "who is it for? Give recipients as arguments or with --to")
 		case f.subject == "":
-			return agcomv1.SendMessageRequest{}, usagef(name, "the message needs a --subject")
+			return agcomv1.SendMessageRequest{}, nil, usagef(name, "the message needs a --subject")
 		}
 		body, err := messageBody(name, f.body, f.bodyF)
 		if err != nil {
-			return agcomv1.SendMessageRequest{}, err
+			return agcomv1.SendMessageRequest{}, nil, err
 		}
 		req := agcomv1.SendMessageRequest{ToHandles: to, Subject: f.subject, Body: body}
 		if len(f.tags) > 0 {
 			req.Tags = new([]string(f.tags))
 		}
-		return req, nil
+		return req, f.attach, nil
 	}
 	return parse
 }
@@ -60,12 +63,15 @@ func (c *cli) composeParser(name string) func(args []string) (agcomv1.SendMessag
 // send opens a thread with one message to one or more recipients.
 func (c *cli) send(ctx context.Context, args []string) error {
 	parse := c.composeParser("send")
-	req, err := parse(args)
+	req, files, err := parse(args)
 	if err != nil {
 		return err
 	}
 	cl, err := c.client()
 	if err != nil {
+		return err
+	}
+	if req.AttachmentIds, err = c.uploadAll(ctx, cl, files); err != nil {
 		return err
 	}
 	m, err := cl.SendMessage(ctx, req)
@@ -82,12 +88,15 @@ func (c *cli) send(ctx context.Context, args []string) error {
 // broadcast sends the message to each recipient in a thread of its own.
 func (c *cli) broadcast(ctx context.Context, args []string) error {
 	parse := c.composeParser("broadcast")
-	req, err := parse(args)
+	req, files, err := parse(args)
 	if err != nil {
 		return err
 	}
 	cl, err := c.client()
 	if err != nil {
+		return err
+	}
+	if req.AttachmentIds, err = c.uploadAll(ctx, cl, files); err != nil {
 		return err
 	}
 	res, err := cl.BroadcastMessage(ctx, req)
@@ -319,13 +328,15 @@ func notVisible(err error, what string) error {
 
 // reply answers a message, or a thread's latest message.
 func (c *cli) reply(ctx context.Context, args []string) error {
-	fs := c.newFlags("reply", "reply MESSAGE (--body TEXT | --body-file FILE|-)   or   agcom reply --thread THREAD --body TEXT")
+	fs := c.newFlags("reply", "reply MESSAGE (--body TEXT | --body-file FILE|-) [--attach FILE]...   or   agcom reply --thread THREAD --body TEXT")
 	thread := fs.String("thread", "", "reply to this `THREAD`'s latest message")
 	body := fs.String("body", "", "the body")
 	fs.StringVar(body, "m", "", "shorthand for --body")
 	bodyFile := fs.String("body-file", "", "read the body from `FILE` (- for standard input)")
 	var tags listFlag
 	fs.Var(&tags, "tag", "a `TAG`, comma-separated or repeated")
+	var attach fileList
+	fs.Var(&attach, "attach", "attach `FILE` (repeat for more)")
 	pos, err := c.parseArgs(fs, args, 0, 1)
 	if err != nil {
 		return err
@@ -343,6 +354,9 @@ func (c *cli) reply(ctx context.Context, args []string) error {
 	}
 	cl, err := c.client()
 	if err != nil {
+		return err
+	}
+	if req.AttachmentIds, err = c.uploadAll(ctx, cl, attach); err != nil {
 		return err
 	}
 	var m agcomv1.Message

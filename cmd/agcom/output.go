@@ -154,5 +154,11 @@ func (c *cli) printMessage(m agcomv1.Message, withSubject bool) {
 	for line := range strings.Lines(strings.TrimRight(m.Body, "\n")) {
 		fmt.Fprint(c.stdout, "   ", line)
 	}
-	fmt.Fprint(c.stdout, "\n\n")
+	fmt.Fprintln(c.stdout)
+	if m.Attachments != nil {
+		for _, a := range *m.Attachments {
+			fmt.Fprintf(c.stdout, "   attached %s (%d bytes, %s): agcom attachment get %s -o FILE\n", a.Filename, a.Size, a.ContentType, a.AttachmentId)
+		}
+	}
+	fmt.Fprintln(c.stdout)
 }

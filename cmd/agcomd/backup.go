@@ -37,7 +37,8 @@ func backup(ctx context.Context, args []string, getenv config.Getenv, stdout, st
 	}
 	// Warnings (a database or backup open to other users) go to stderr.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := sqlite.Open(ctx, path, sqlite.WithLogger(log))
+	attachments, _ := getenv("ATTACHMENTS_DIR")
+	store, err := sqlite.Open(ctx, path, sqlite.WithLogger(log), sqlite.WithAttachmentsDir(attachments))
 	if err != nil {
 		return err
 	}
@@ -46,5 +47,13 @@ func backup(ctx context.Context, args []string, getenv config.Getenv, stdout, st
 		return err
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", store.Path(), *to)
+	if files := sqlite.BackupFilesDir(*to); exists(files) {
+		fmt.Fprintf(stdout, "attachment files in %s: name it in ATTACHMENTS_DIR when restoring\n", files)
+	}
 	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -21,24 +22,27 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for AuditEventType.
 const (
-	AuditEventTypeAddressBookAdd       AuditEventType = "address_book_add"
-	AuditEventTypeAddressBookUpdate    AuditEventType = "address_book_update"
-	AuditEventTypeAgentCreate          AuditEventType = "agent_create"
-	AuditEventTypeAgentProviderSignin  AuditEventType = "agent_provider_signin"
-	AuditEventTypeAgentSecretRotate    AuditEventType = "agent_secret_rotate"
-	AuditEventTypeAgentTokensRevoke    AuditEventType = "agent_tokens_revoke"
-	AuditEventTypeAgentUpdate          AuditEventType = "agent_update"
-	AuditEventTypeApiKeyCreate         AuditEventType = "api_key_create"
-	AuditEventTypeApiKeyRevoke         AuditEventType = "api_key_revoke"
-	AuditEventTypeMessageReply         AuditEventType = "message_reply"
-	AuditEventTypeMessageSend          AuditEventType = "message_send"
-	AuditEventTypeThreadCreate         AuditEventType = "thread_create"
-	AuditEventTypeThreadMetadataUpdate AuditEventType = "thread_metadata_update"
-	AuditEventTypeTokenIssueFailure    AuditEventType = "token_issue_failure"
+	AuditEventTypeAddressBookAdd           AuditEventType = "address_book_add"
+	AuditEventTypeAddressBookUpdate        AuditEventType = "address_book_update"
+	AuditEventTypeAgentCreate              AuditEventType = "agent_create"
+	AuditEventTypeAgentProviderSignin      AuditEventType = "agent_provider_signin"
+	AuditEventTypeAgentSecretRotate        AuditEventType = "agent_secret_rotate"
+	AuditEventTypeAgentTokensRevoke        AuditEventType = "agent_tokens_revoke"
+	AuditEventTypeAgentUpdate              AuditEventType = "agent_update"
+	AuditEventTypeApiKeyCreate             AuditEventType = "api_key_create"
+	AuditEventTypeApiKeyRevoke             AuditEventType = "api_key_revoke"
+	AuditEventTypeAttachmentDownloadDenied AuditEventType = "attachment_download_denied"
+	AuditEventTypeAttachmentUpload         AuditEventType = "attachment_upload"
+	AuditEventTypeMessageReply             AuditEventType = "message_reply"
+	AuditEventTypeMessageSend              AuditEventType = "message_send"
+	AuditEventTypeThreadCreate             AuditEventType = "thread_create"
+	AuditEventTypeThreadMetadataUpdate     AuditEventType = "thread_metadata_update"
+	AuditEventTypeTokenIssueFailure        AuditEventType = "token_issue_failure"
 )
 
 // Valid indicates whether the value is a known member of the AuditEventType enum.
@@ -61,6 +65,10 @@ func (e AuditEventType) Valid() bool {
 	case AuditEventTypeApiKeyCreate:
 		return true
 	case AuditEventTypeApiKeyRevoke:
+		return true
+	case AuditEventTypeAttachmentDownloadDenied:
+		return true
+	case AuditEventTypeAttachmentUpload:
 		return true
 	case AuditEventTypeMessageReply:
 		return true
@@ -89,6 +97,7 @@ const (
 	NotFound             ErrorBodyType = "NotFound"
 	PayloadTooLarge      ErrorBodyType = "PayloadTooLarge"
 	PermissionDenied     ErrorBodyType = "PermissionDenied"
+	RangeNotSatisfiable  ErrorBodyType = "RangeNotSatisfiable"
 	RateLimitExceeded    ErrorBodyType = "RateLimitExceeded"
 	ServiceUnavailable   ErrorBodyType = "ServiceUnavailable"
 	ValidationError      ErrorBodyType = "ValidationError"
@@ -117,6 +126,8 @@ func (e ErrorBodyType) Valid() bool {
 	case PayloadTooLarge:
 		return true
 	case PermissionDenied:
+		return true
+	case RangeNotSatisfiable:
 		return true
 	case RateLimitExceeded:
 		return true
@@ -334,11 +345,58 @@ type ArchiveState struct {
 	ThreadId ID `json:"thread_id"`
 }
 
+// Attachment defines model for Attachment.
+type Attachment struct {
+	// AttachmentId A ULID.
+	//
+	// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+	AttachmentId ID `json:"attachment_id"`
+
+	// ContentType The type the uploader declared.
+	//
+	// Example: application/pdf
+	ContentType string `json:"content_type"`
+
+	// CreatedAt RFC 3339, UTC.
+	//
+	// Example: 2026-01-24T10:30:00.123456Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// Filename Example: report.pdf
+	Filename string `json:"filename"`
+
+	// Sha256 The sha256 of the bytes, in lowercase hex.
+	//
+	// Example: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+	Sha256 string `json:"sha256"`
+
+	// Size Bytes.
+	//
+	// Example: 48213
+	Size int64 `json:"size"`
+}
+
+// AttachmentIDs Uploads of the caller's (`POST /attachments`) to attach, at most
+// 10; duplicates are dropped, order kept. An id that is not one of
+// the caller's uploads is 400 `ValidationError`, and nothing is
+// created.
+type AttachmentIDs = []ID
+
+// AttachmentUpload defines model for AttachmentUpload.
+type AttachmentUpload struct {
+	// File The file.
+	File openapi_types.File `json:"file"`
+}
+
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	// ActorHandle The agent that acted; null when no agent was authenticated, as
 	// for a failed login (`token_issue_failure`, whose target is the
-	// handle that was claimed).
+	// handle that was claimed), and for a download refused to an agent
+	// that may not see the upload (`attachment_download_denied`, whose
+	// target is the uploader and whose `details.requested_by` is the
+	// agent, which must not learn from its own trail that the upload
+	// exists).
 	//
 	//
 	// Example: alice
@@ -582,6 +640,9 @@ type ID = string
 
 // InboxEntry defines model for InboxEntry.
 type InboxEntry struct {
+	// Attachments The files attached to the message, in the order given; absent when it has none.
+	Attachments *[]Attachment `json:"attachments,omitempty"`
+
 	// Body Example: Can we meet tomorrow?
 	Body Body `json:"body"`
 
@@ -631,6 +692,9 @@ type InboxPage struct {
 
 // Message defines model for Message.
 type Message struct {
+	// Attachments The files attached to the message, in the order given; absent when it has none.
+	Attachments *[]Attachment `json:"attachments,omitempty"`
+
 	// Body Example: Can we meet tomorrow?
 	Body Body `json:"body"`
 
@@ -786,6 +850,12 @@ type ReadinessStatus string
 
 // ReplyRequest Example: {"body":"Yes, 2pm works for me.","tags":["meeting"]}
 type ReplyRequest struct {
+	// AttachmentIds Uploads of the caller's (`POST /attachments`) to attach, at most
+	// 10; duplicates are dropped, order kept. An id that is not one of
+	// the caller's uploads is 400 `ValidationError`, and nothing is
+	// created.
+	AttachmentIds *AttachmentIDs `json:"attachment_ids,omitempty"`
+
 	// Body Example: Can we meet tomorrow?
 	Body Body `json:"body"`
 
@@ -819,6 +889,12 @@ type SearchResult struct {
 
 // SendMessageRequest Example: {"body":"Can we meet tomorrow?","subject":"Project discussion","tags":["urgent","meeting"],"to_handles":["bob","charlie"]}
 type SendMessageRequest struct {
+	// AttachmentIds Uploads of the caller's (`POST /attachments`) to attach, at most
+	// 10; duplicates are dropped, order kept. An id that is not one of
+	// the caller's uploads is 400 `ValidationError`, and nothing is
+	// created.
+	AttachmentIds *AttachmentIDs `json:"attachment_ids,omitempty"`
+
 	// Body Example: Can we meet tomorrow?
 	Body Body `json:"body"`
 
@@ -976,6 +1052,11 @@ type AgentHandle = Handle
 // Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
 type ApiKeyId = ID
 
+// AttachmentID A ULID.
+//
+// Example: 01J9ZQ4W4S3N0C5Q6Q9D8V7T2K
+type AttachmentID = ID
+
 // ContactHandle 2-64 characters of a-z 0-9 . _ -, not starting or ending with . or -.
 //
 // Example: alice
@@ -983,6 +1064,9 @@ type ContactHandle = Handle
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
+
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
 
 // Limit defines model for Limit.
 type Limit = int
@@ -994,6 +1078,9 @@ type MessageID = ID
 
 // Offset defines model for Offset.
 type Offset = int
+
+// Range defines model for Range.
+type Range = string
 
 // TagsFilter defines model for TagsFilter.
 type TagsFilter = []Tag
@@ -1031,6 +1118,24 @@ type ListMyApiKeysParams struct {
 
 	// Offset Items to skip.
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// GetAttachmentParams defines parameters for GetAttachment.
+type GetAttachmentParams struct {
+	// Range Byte ranges, such as `bytes=0-1023`.
+	Range *Range `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag a cached copy has; a match answers 304.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// HeadAttachmentParams defines parameters for HeadAttachment.
+type HeadAttachmentParams struct {
+	// Range Byte ranges, such as `bytes=0-1023`.
+	Range *Range `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag a cached copy has; a match answers 304.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
@@ -1259,6 +1364,9 @@ type UpdateAgentJSONRequestBody = AgentUpdate
 
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = ApiKeyCreate
+
+// UploadAttachmentMultipartRequestBody defines body for UploadAttachment for multipart/form-data ContentType.
+type UploadAttachmentMultipartRequestBody = AttachmentUpload
 
 // IssueTokenJSONRequestBody defines body for IssueToken for application/json ContentType.
 type IssueTokenJSONRequestBody = TokenRequest
@@ -1490,6 +1598,61 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
 	RevokeMyApiKey(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadAttachmentWithBody Upload a file to attach to messages
+	//
+	// Uploads one file as `multipart/form-data`, in the part named
+	// `file`; its filename and content type are the part's (a filename
+	// is cut to its last path element, 255 characters at most; a missing
+	// or malformed content type is `application/octet-stream`). The
+	// bytes are streamed to storage and hashed on the way.
+	//
+	// The upload is the caller's own until it attaches it to a message
+	// (`attachment_ids` of a send, a reply, a group message or a
+	// broadcast); from then on everyone who can see such a message can
+	// download it. An upload never attached is removed
+	// `ATTACHMENT_UNATTACHED_TTL` (default 24 hours) after it was made.
+	//
+	// A file over the server's `MAX_ATTACHMENT_BYTES` (default 25 MiB,
+	// 26214400 bytes) is 413 `PayloadTooLarge` with `details.limit`
+	// `max_attachment_bytes` and `details.max_bytes`. Each agent's uploads
+	// hold at most `ATTACHMENT_QUOTA_BYTES` (default 1 GiB) in all; an
+	// upload that would pass it is 413 `PayloadTooLarge` with
+	// `details.limit` `attachment_quota_bytes`, `details.quota_bytes` and
+	// `details.remaining_bytes`. Only this operation reads a body larger
+	// than `MAX_REQUEST_BODY_BYTES`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /attachments (the `UploadAttachment` operationId).
+	UploadAttachmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAttachment Download an attachment's bytes
+	//
+	// Streams the file to its uploader, to admins, and to everyone who
+	// can see a message that carries it; to anyone else it does not
+	// exist (404). The answer's `Content-Type` is the declared type,
+	// except that active content (HTML, SVG, XML, script and the like)
+	// goes out as `application/octet-stream`; `Content-Disposition`
+	// names the file (`attachment` for active content, `inline`
+	// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
+	// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
+	// when none can be served), and `If-None-Match` with the ETag
+	// answers 304 without the bytes.
+	//
+	// A refused request for an upload that exists is audited
+	// (`attachment_download_denied`) for the uploader and admins, never
+	// in the trail of the agent that asked.
+	//
+	// Corresponds with GET /attachments/{attachment_id} (the `GetAttachment` operationId).
+	GetAttachment(ctx context.Context, attachmentId AttachmentID, params *GetAttachmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadAttachment An attachment's headers, without its bytes
+	//
+	// The same answer as `GET`, without the body.
+	//
+	// Corresponds with HEAD /attachments/{attachment_id} (the `HeadAttachment` operationId).
+	HeadAttachment(ctx context.Context, attachmentId AttachmentID, params *HeadAttachmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents List audit events, newest first
 	//
@@ -2202,6 +2365,91 @@ func (c *Client) CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestB
 // Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
 func (c *Client) RevokeMyApiKey(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeMyApiKeyRequest(c.Server, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadAttachmentWithBody Upload a file to attach to messages
+//
+// Uploads one file as `multipart/form-data`, in the part named
+// `file`; its filename and content type are the part's (a filename
+// is cut to its last path element, 255 characters at most; a missing
+// or malformed content type is `application/octet-stream`). The
+// bytes are streamed to storage and hashed on the way.
+//
+// The upload is the caller's own until it attaches it to a message
+// (`attachment_ids` of a send, a reply, a group message or a
+// broadcast); from then on everyone who can see such a message can
+// download it. An upload never attached is removed
+// `ATTACHMENT_UNATTACHED_TTL` (default 24 hours) after it was made.
+//
+// A file over the server's `MAX_ATTACHMENT_BYTES` (default 25 MiB,
+// 26214400 bytes) is 413 `PayloadTooLarge` with `details.limit`
+// `max_attachment_bytes` and `details.max_bytes`. Each agent's uploads
+// hold at most `ATTACHMENT_QUOTA_BYTES` (default 1 GiB) in all; an
+// upload that would pass it is 413 `PayloadTooLarge` with
+// `details.limit` `attachment_quota_bytes`, `details.quota_bytes` and
+// `details.remaining_bytes`. Only this operation reads a body larger
+// than `MAX_REQUEST_BODY_BYTES`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /attachments (the `UploadAttachment` operationId).
+func (c *Client) UploadAttachmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadAttachmentRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAttachment Download an attachment's bytes
+//
+// Streams the file to its uploader, to admins, and to everyone who
+// can see a message that carries it; to anyone else it does not
+// exist (404). The answer's `Content-Type` is the declared type,
+// except that active content (HTML, SVG, XML, script and the like)
+// goes out as `application/octet-stream`; `Content-Disposition`
+// names the file (`attachment` for active content, `inline`
+// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
+// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
+// when none can be served), and `If-None-Match` with the ETag
+// answers 304 without the bytes.
+//
+// A refused request for an upload that exists is audited
+// (`attachment_download_denied`) for the uploader and admins, never
+// in the trail of the agent that asked.
+//
+// Corresponds with GET /attachments/{attachment_id} (the `GetAttachment` operationId).
+func (c *Client) GetAttachment(ctx context.Context, attachmentId AttachmentID, params *GetAttachmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAttachmentRequest(c.Server, attachmentId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadAttachment An attachment's headers, without its bytes
+//
+// The same answer as `GET`, without the body.
+//
+// Corresponds with HEAD /attachments/{attachment_id} (the `HeadAttachment` operationId).
+func (c *Client) HeadAttachment(ctx context.Context, attachmentId AttachmentID, params *HeadAttachmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadAttachmentRequest(c.Server, attachmentId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3569,6 +3817,155 @@ func NewRevokeMyApiKeyRequest(server string, keyId ApiKeyId) (*http.Request, err
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUploadAttachmentRequestWithBody constructs an http.Request for the UploadAttachment method, with any body, and a specified content type
+func NewUploadAttachmentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/attachments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetAttachmentRequest constructs an http.Request for the GetAttachment method
+func NewGetAttachmentRequest(server string, attachmentId AttachmentID, params *GetAttachmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "attachment_id", attachmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/attachments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadAttachmentRequest constructs an http.Request for the HeadAttachment method
+func NewHeadAttachmentRequest(server string, attachmentId AttachmentID, params *HeadAttachmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "attachment_id", attachmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/attachments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -5583,6 +5980,65 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /agents/me/api-keys/{key_id} (the `RevokeMyApiKey` operationId).
 	RevokeMyApiKeyWithResponse(ctx context.Context, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeMyApiKeyResponse, error)
 
+	// UploadAttachmentWithBodyWithResponse Upload a file to attach to messages
+	//
+	// Uploads one file as `multipart/form-data`, in the part named
+	// `file`; its filename and content type are the part's (a filename
+	// is cut to its last path element, 255 characters at most; a missing
+	// or malformed content type is `application/octet-stream`). The
+	// bytes are streamed to storage and hashed on the way.
+	//
+	// The upload is the caller's own until it attaches it to a message
+	// (`attachment_ids` of a send, a reply, a group message or a
+	// broadcast); from then on everyone who can see such a message can
+	// download it. An upload never attached is removed
+	// `ATTACHMENT_UNATTACHED_TTL` (default 24 hours) after it was made.
+	//
+	// A file over the server's `MAX_ATTACHMENT_BYTES` (default 25 MiB,
+	// 26214400 bytes) is 413 `PayloadTooLarge` with `details.limit`
+	// `max_attachment_bytes` and `details.max_bytes`. Each agent's uploads
+	// hold at most `ATTACHMENT_QUOTA_BYTES` (default 1 GiB) in all; an
+	// upload that would pass it is 413 `PayloadTooLarge` with
+	// `details.limit` `attachment_quota_bytes`, `details.quota_bytes` and
+	// `details.remaining_bytes`. Only this operation reads a body larger
+	// than `MAX_REQUEST_BODY_BYTES`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /attachments (the `UploadAttachment` operationId).
+	UploadAttachmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadAttachmentResponse, error)
+
+	// GetAttachmentWithResponse Download an attachment's bytes
+	//
+	// Streams the file to its uploader, to admins, and to everyone who
+	// can see a message that carries it; to anyone else it does not
+	// exist (404). The answer's `Content-Type` is the declared type,
+	// except that active content (HTML, SVG, XML, script and the like)
+	// goes out as `application/octet-stream`; `Content-Disposition`
+	// names the file (`attachment` for active content, `inline`
+	// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
+	// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
+	// when none can be served), and `If-None-Match` with the ETag
+	// answers 304 without the bytes.
+	//
+	// A refused request for an upload that exists is audited
+	// (`attachment_download_denied`) for the uploader and admins, never
+	// in the trail of the agent that asked.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /attachments/{attachment_id} (the `GetAttachment` operationId).
+	GetAttachmentWithResponse(ctx context.Context, attachmentId AttachmentID, params *GetAttachmentParams, reqEditors ...RequestEditorFn) (*GetAttachmentResponse, error)
+
+	// HeadAttachmentWithResponse An attachment's headers, without its bytes
+	//
+	// The same answer as `GET`, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /attachments/{attachment_id} (the `HeadAttachment` operationId).
+	HeadAttachmentWithResponse(ctx context.Context, attachmentId AttachmentID, params *HeadAttachmentParams, reqEditors ...RequestEditorFn) (*HeadAttachmentResponse, error)
+
 	// ListAuditEventsWithResponse List audit events, newest first
 	//
 	// Admins see every event; other agents those where they are the actor or the target.
@@ -7591,6 +8047,462 @@ func (r RevokeMyApiKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeMyApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UploadAttachmentResponse400Headers the declared response headers of an HTTP 400 response for UploadAttachment
+type UploadAttachmentResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse401Headers the declared response headers of an HTTP 401 response for UploadAttachment
+type UploadAttachmentResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse413Headers the declared response headers of an HTTP 413 response for UploadAttachment
+type UploadAttachmentResponse413Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse429Headers the declared response headers of an HTTP 429 response for UploadAttachment
+type UploadAttachmentResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse500Headers the declared response headers of an HTTP 500 response for UploadAttachment
+type UploadAttachmentResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// UploadAttachmentResponse503Headers the declared response headers of an HTTP 503 response for UploadAttachment
+type UploadAttachmentResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Attachment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UploadAttachmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UploadAttachmentResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UploadAttachmentResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UploadAttachmentResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UploadAttachmentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UploadAttachmentResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadAttachmentResponse) GetJSON201() *Attachment {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UploadAttachmentResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UploadAttachmentResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UploadAttachmentResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UploadAttachmentResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UploadAttachmentResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UploadAttachmentResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadAttachmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadAttachmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadAttachmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadAttachmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAttachmentResponse200Headers the declared response headers of an HTTP 200 response for GetAttachment
+type GetAttachmentResponse200Headers struct {
+	AcceptRanges       *string
+	ContentDisposition string
+	ETag               string
+}
+
+// GetAttachmentResponse206Headers the declared response headers of an HTTP 206 response for GetAttachment
+type GetAttachmentResponse206Headers struct {
+	ContentDisposition string
+	ETag               string
+}
+
+// GetAttachmentResponse304Headers the declared response headers of an HTTP 304 response for GetAttachment
+type GetAttachmentResponse304Headers struct {
+	ETag string
+}
+
+// GetAttachmentResponse400Headers the declared response headers of an HTTP 400 response for GetAttachment
+type GetAttachmentResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse401Headers the declared response headers of an HTTP 401 response for GetAttachment
+type GetAttachmentResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse404Headers the declared response headers of an HTTP 404 response for GetAttachment
+type GetAttachmentResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse416Headers the declared response headers of an HTTP 416 response for GetAttachment
+type GetAttachmentResponse416Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse429Headers the declared response headers of an HTTP 429 response for GetAttachment
+type GetAttachmentResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse500Headers the declared response headers of an HTTP 500 response for GetAttachment
+type GetAttachmentResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// GetAttachmentResponse503Headers the declared response headers of an HTTP 503 response for GetAttachment
+type GetAttachmentResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON416 the response for an HTTP 416 `application/json` response
+	JSON416 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAttachmentResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *GetAttachmentResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetAttachmentResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAttachmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAttachmentResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetAttachmentResponse404Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *GetAttachmentResponse416Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAttachmentResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAttachmentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAttachmentResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAttachmentResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAttachmentResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAttachmentResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON416 returns the response for an HTTP 416 `application/json` response
+func (r GetAttachmentResponse) GetJSON416() *Error {
+	return r.JSON416
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetAttachmentResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetAttachmentResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetAttachmentResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAttachmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAttachmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAttachmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAttachmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadAttachmentResponse200Headers the declared response headers of an HTTP 200 response for HeadAttachment
+type HeadAttachmentResponse200Headers struct {
+	AcceptRanges       *string
+	ContentDisposition string
+	ETag               string
+}
+
+// HeadAttachmentResponse206Headers the declared response headers of an HTTP 206 response for HeadAttachment
+type HeadAttachmentResponse206Headers struct {
+	ETag string
+}
+
+// HeadAttachmentResponse304Headers the declared response headers of an HTTP 304 response for HeadAttachment
+type HeadAttachmentResponse304Headers struct {
+	ETag string
+}
+
+// HeadAttachmentResponse400Headers the declared response headers of an HTTP 400 response for HeadAttachment
+type HeadAttachmentResponse400Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse401Headers the declared response headers of an HTTP 401 response for HeadAttachment
+type HeadAttachmentResponse401Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse404Headers the declared response headers of an HTTP 404 response for HeadAttachment
+type HeadAttachmentResponse404Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse416Headers the declared response headers of an HTTP 416 response for HeadAttachment
+type HeadAttachmentResponse416Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse429Headers the declared response headers of an HTTP 429 response for HeadAttachment
+type HeadAttachmentResponse429Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse500Headers the declared response headers of an HTTP 500 response for HeadAttachment
+type HeadAttachmentResponse500Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+// HeadAttachmentResponse503Headers the declared response headers of an HTTP 503 response for HeadAttachment
+type HeadAttachmentResponse503Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON416 the response for an HTTP 416 `application/json` response
+	JSON416 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadAttachmentResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *HeadAttachmentResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *HeadAttachmentResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadAttachmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadAttachmentResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *HeadAttachmentResponse404Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *HeadAttachmentResponse416Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *HeadAttachmentResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *HeadAttachmentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadAttachmentResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadAttachmentResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HeadAttachmentResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r HeadAttachmentResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON416 returns the response for an HTTP 416 `application/json` response
+func (r HeadAttachmentResponse) GetJSON416() *Error {
+	return r.JSON416
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r HeadAttachmentResponse) GetJSON429() *Error {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeadAttachmentResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r HeadAttachmentResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadAttachmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadAttachmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadAttachmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadAttachmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11979,6 +12891,83 @@ func (c *ClientWithResponses) RevokeMyApiKeyWithResponse(ctx context.Context, ke
 	return ParseRevokeMyApiKeyResponse(rsp)
 }
 
+// UploadAttachmentWithBodyWithResponse Upload a file to attach to messages
+//
+// Uploads one file as `multipart/form-data`, in the part named
+// `file`; its filename and content type are the part's (a filename
+// is cut to its last path element, 255 characters at most; a missing
+// or malformed content type is `application/octet-stream`). The
+// bytes are streamed to storage and hashed on the way.
+//
+// The upload is the caller's own until it attaches it to a message
+// (`attachment_ids` of a send, a reply, a group message or a
+// broadcast); from then on everyone who can see such a message can
+// download it. An upload never attached is removed
+// `ATTACHMENT_UNATTACHED_TTL` (default 24 hours) after it was made.
+//
+// A file over the server's `MAX_ATTACHMENT_BYTES` (default 25 MiB,
+// 26214400 bytes) is 413 `PayloadTooLarge` with `details.limit`
+// `max_attachment_bytes` and `details.max_bytes`. Each agent's uploads
+// hold at most `ATTACHMENT_QUOTA_BYTES` (default 1 GiB) in all; an
+// upload that would pass it is 413 `PayloadTooLarge` with
+// `details.limit` `attachment_quota_bytes`, `details.quota_bytes` and
+// `details.remaining_bytes`. Only this operation reads a body larger
+// than `MAX_REQUEST_BODY_BYTES`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /attachments (the `UploadAttachment` operationId).
+func (c *ClientWithResponses) UploadAttachmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadAttachmentResponse, error) {
+	rsp, err := c.UploadAttachmentWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadAttachmentResponse(rsp)
+}
+
+// GetAttachmentWithResponse Download an attachment's bytes
+//
+// Streams the file to its uploader, to admins, and to everyone who
+// can see a message that carries it; to anyone else it does not
+// exist (404). The answer's `Content-Type` is the declared type,
+// except that active content (HTML, SVG, XML, script and the like)
+// goes out as `application/octet-stream`; `Content-Disposition`
+// names the file (`attachment` for active content, `inline`
+// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
+// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
+// when none can be served), and `If-None-Match` with the ETag
+// answers 304 without the bytes.
+//
+// A refused request for an upload that exists is audited
+// (`attachment_download_denied`) for the uploader and admins, never
+// in the trail of the agent that asked.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /attachments/{attachment_id} (the `GetAttachment` operationId).
+func (c *ClientWithResponses) GetAttachmentWithResponse(ctx context.Context, attachmentId AttachmentID, params *GetAttachmentParams, reqEditors ...RequestEditorFn) (*GetAttachmentResponse, error) {
+	rsp, err := c.GetAttachment(ctx, attachmentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAttachmentResponse(rsp)
+}
+
+// HeadAttachmentWithResponse An attachment's headers, without its bytes
+//
+// The same answer as `GET`, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /attachments/{attachment_id} (the `HeadAttachment` operationId).
+func (c *ClientWithResponses) HeadAttachmentWithResponse(ctx context.Context, attachmentId AttachmentID, params *HeadAttachmentParams, reqEditors ...RequestEditorFn) (*HeadAttachmentResponse, error) {
+	rsp, err := c.HeadAttachment(ctx, attachmentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadAttachmentResponse(rsp)
+}
+
 // ListAuditEventsWithResponse List audit events, newest first
 //
 // Admins see every event; other agents those where they are the actor or the target.
@@ -14740,6 +15729,666 @@ func ParseRevokeMyApiKeyResponse(rsp *http.Response) (*RevokeMyApiKeyResponse, e
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers RevokeMyApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUploadAttachmentResponse parses an HTTP response from a UploadAttachmentWithResponse call
+func ParseUploadAttachmentResponse(rsp *http.Response) (*UploadAttachmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadAttachmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Attachment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers UploadAttachmentResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UploadAttachmentResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers UploadAttachmentResponse413Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers UploadAttachmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers UploadAttachmentResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UploadAttachmentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAttachmentResponse parses an HTTP response from a GetAttachmentWithResponse call
+func ParseGetAttachmentResponse(rsp *http.Response) (*GetAttachmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAttachmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAttachmentResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers GetAttachmentResponse206Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetAttachmentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAttachmentResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetAttachmentResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetAttachmentResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 416:
+		var headers GetAttachmentResponse416Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers416 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAttachmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAttachmentResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAttachmentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadAttachmentResponse parses an HTTP response from a HeadAttachmentWithResponse call
+func ParseHeadAttachmentResponse(rsp *http.Response) (*HeadAttachmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadAttachmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case rsp.StatusCode == 206:
+		break // No content-type
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadAttachmentResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers HeadAttachmentResponse206Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers HeadAttachmentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadAttachmentResponse400Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadAttachmentResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers HeadAttachmentResponse404Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 416:
+		var headers HeadAttachmentResponse416Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers416 = &headers
+	case rsp.StatusCode == 429:
+		var headers HeadAttachmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers HeadAttachmentResponse500Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadAttachmentResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -20264,6 +21913,15 @@ type ServerInterface interface {
 	// RevokeMyApiKey Revoke one of the caller's API keys
 	// (DELETE /agents/me/api-keys/{key_id})
 	RevokeMyApiKey(w http.ResponseWriter, r *http.Request, keyId ApiKeyId)
+	// UploadAttachment Upload a file to attach to messages
+	// (POST /attachments)
+	UploadAttachment(w http.ResponseWriter, r *http.Request)
+	// GetAttachment Download an attachment's bytes
+	// (GET /attachments/{attachment_id})
+	GetAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params GetAttachmentParams)
+	// HeadAttachment An attachment's headers, without its bytes
+	// (HEAD /attachments/{attachment_id})
+	HeadAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params HeadAttachmentParams)
 	// ListAuditEvents List audit events, newest first
 	// (GET /audit/events)
 	ListAuditEvents(w http.ResponseWriter, r *http.Request, params ListAuditEventsParams)
@@ -20429,6 +22087,24 @@ func (_ Unimplemented) CreateApiKey(w http.ResponseWriter, r *http.Request) {
 // RevokeMyApiKey Revoke one of the caller's API keys
 // (DELETE /agents/me/api-keys/{key_id})
 func (_ Unimplemented) RevokeMyApiKey(w http.ResponseWriter, r *http.Request, keyId ApiKeyId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UploadAttachment Upload a file to attach to messages
+// (POST /attachments)
+func (_ Unimplemented) UploadAttachment(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetAttachment Download an attachment's bytes
+// (GET /attachments/{attachment_id})
+func (_ Unimplemented) GetAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params GetAttachmentParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// HeadAttachment An attachment's headers, without its bytes
+// (HEAD /attachments/{attachment_id})
+func (_ Unimplemented) HeadAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params HeadAttachmentParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -20952,6 +22628,158 @@ func (siw *ServerInterfaceWrapper) RevokeMyApiKey(w http.ResponseWriter, r *http
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RevokeMyApiKey(w, r, keyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UploadAttachment operation middleware
+func (siw *ServerInterfaceWrapper) UploadAttachment(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UploadAttachment(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetAttachment operation middleware
+func (siw *ServerInterfaceWrapper) GetAttachment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "attachment_id" -------------
+	var attachmentId AttachmentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "attachment_id", chi.URLParam(r, "attachment_id"), &attachmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "attachment_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAttachmentParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range Range
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Range", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Range", Err: err})
+			return
+		}
+
+		params.Range = &Range
+
+	}
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-None-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-None-Match", Err: err})
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAttachment(w, r, attachmentId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// HeadAttachment operation middleware
+func (siw *ServerInterfaceWrapper) HeadAttachment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "attachment_id" -------------
+	var attachmentId AttachmentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "attachment_id", chi.URLParam(r, "attachment_id"), &attachmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "attachment_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadAttachmentParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range Range
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Range", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Range", Err: err})
+			return
+		}
+
+		params.Range = &Range
+
+	}
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-None-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-None-Match", Err: err})
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.HeadAttachment(w, r, attachmentId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -22487,6 +24315,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/messages/{message_id}/reply", wrapper.ReplyToMessage)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/attachments", wrapper.UploadAttachment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/attachments/{attachment_id}", wrapper.GetAttachment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Head(options.BaseURL+"/attachments/{attachment_id}", wrapper.HeadAttachment)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/threads", wrapper.ListThreads)
@@ -24750,6 +26587,706 @@ type RevokeMyApiKey503JSONResponse struct {
 }
 
 func (response RevokeMyApiKey503JSONResponse) VisitRevokeMyApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachmentRequestObject struct {
+	Body *multipart.Reader
+}
+
+type UploadAttachmentResponseObject interface {
+	VisitUploadAttachmentResponse(w http.ResponseWriter) error
+}
+
+type UploadAttachment201JSONResponse Attachment
+
+func (response UploadAttachment201JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment400JSONResponse struct{ ErrorJSONResponse }
+
+func (response UploadAttachment400JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment401ResponseHeaders
+}
+
+func (response UploadAttachment401JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment413ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment413JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment413ResponseHeaders
+}
+
+func (response UploadAttachment413JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment429ResponseHeaders
+}
+
+func (response UploadAttachment429JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment500ResponseHeaders
+}
+
+func (response UploadAttachment500JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAttachment503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment503ResponseHeaders
+}
+
+func (response UploadAttachment503JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachmentRequestObject struct {
+	AttachmentId AttachmentID `json:"attachment_id"`
+	Params       GetAttachmentParams
+}
+
+type GetAttachmentResponseObject interface {
+	VisitGetAttachmentResponse(w http.ResponseWriter) error
+}
+
+type GetAttachment200ResponseHeaders struct {
+	AcceptRanges       *string
+	ContentDisposition string
+	ETag               string
+}
+
+type GetAttachment200AsteriskResponse struct {
+	Body          io.Reader
+	Headers       GetAttachment200ResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetAttachment200AsteriskResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAttachment206ResponseHeaders struct {
+	ContentDisposition string
+	ETag               string
+}
+
+type GetAttachment206AsteriskResponse struct {
+	Body          io.Reader
+	Headers       GetAttachment206ResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetAttachment206AsteriskResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAttachment304ResponseHeaders struct {
+	ETag string
+}
+
+type GetAttachment304Response struct {
+	Headers GetAttachment304ResponseHeaders
+}
+
+func (response GetAttachment304Response) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetAttachment400JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetAttachment400JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment401ResponseHeaders
+}
+
+func (response GetAttachment401JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment404ResponseHeaders
+}
+
+func (response GetAttachment404JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment416ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment416JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment416ResponseHeaders
+}
+
+func (response GetAttachment416JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment429ResponseHeaders
+}
+
+func (response GetAttachment429JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment500ResponseHeaders
+}
+
+func (response GetAttachment500JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAttachment503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type GetAttachment503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers GetAttachment503ResponseHeaders
+}
+
+func (response GetAttachment503JSONResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachmentRequestObject struct {
+	AttachmentId AttachmentID `json:"attachment_id"`
+	Params       HeadAttachmentParams
+}
+
+type HeadAttachmentResponseObject interface {
+	VisitHeadAttachmentResponse(w http.ResponseWriter) error
+}
+
+type HeadAttachment200ResponseHeaders struct {
+	AcceptRanges       *string
+	ContentDisposition string
+	ETag               string
+}
+
+type HeadAttachment200Response struct {
+	Headers HeadAttachment200ResponseHeaders
+}
+
+func (response HeadAttachment200Response) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	return nil
+}
+
+type HeadAttachment206ResponseHeaders struct {
+	ETag string
+}
+
+type HeadAttachment206Response struct {
+	Headers HeadAttachment206ResponseHeaders
+}
+
+func (response HeadAttachment206Response) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+	return nil
+}
+
+type HeadAttachment304ResponseHeaders struct {
+	ETag string
+}
+
+type HeadAttachment304Response struct {
+	Headers HeadAttachment304ResponseHeaders
+}
+
+func (response HeadAttachment304Response) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type HeadAttachment400JSONResponse struct{ ErrorJSONResponse }
+
+func (response HeadAttachment400JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment401ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment401JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment401ResponseHeaders
+}
+
+func (response HeadAttachment401JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment404ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment404JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment404ResponseHeaders
+}
+
+func (response HeadAttachment404JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment416ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment416JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment416ResponseHeaders
+}
+
+func (response HeadAttachment416JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment429ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment429JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment429ResponseHeaders
+}
+
+func (response HeadAttachment429JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment500ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment500JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment500ResponseHeaders
+}
+
+func (response HeadAttachment500JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadAttachment503ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type HeadAttachment503JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers HeadAttachment503ResponseHeaders
+}
+
+func (response HeadAttachment503JSONResponse) VisitHeadAttachmentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -30585,6 +33122,15 @@ type StrictServerInterface interface {
 	// RevokeMyApiKey Revoke one of the caller's API keys
 	// (DELETE /agents/me/api-keys/{key_id})
 	RevokeMyApiKey(ctx context.Context, request RevokeMyApiKeyRequestObject) (RevokeMyApiKeyResponseObject, error)
+	// UploadAttachment Upload a file to attach to messages
+	// (POST /attachments)
+	UploadAttachment(ctx context.Context, request UploadAttachmentRequestObject) (UploadAttachmentResponseObject, error)
+	// GetAttachment Download an attachment's bytes
+	// (GET /attachments/{attachment_id})
+	GetAttachment(ctx context.Context, request GetAttachmentRequestObject) (GetAttachmentResponseObject, error)
+	// HeadAttachment An attachment's headers, without its bytes
+	// (HEAD /attachments/{attachment_id})
+	HeadAttachment(ctx context.Context, request HeadAttachmentRequestObject) (HeadAttachmentResponseObject, error)
 	// ListAuditEvents List audit events, newest first
 	// (GET /audit/events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
@@ -31018,6 +33564,91 @@ func (sh *strictHandler) RevokeMyApiKey(w http.ResponseWriter, r *http.Request, 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(RevokeMyApiKeyResponseObject); ok {
 		if err := validResponse.VisitRevokeMyApiKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UploadAttachment operation middleware
+func (sh *strictHandler) UploadAttachment(w http.ResponseWriter, r *http.Request) {
+	var request UploadAttachmentRequestObject
+
+	if reader, err := r.MultipartReader(); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode multipart body: %w", err))
+		return
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadAttachment(ctx, request.(UploadAttachmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadAttachment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UploadAttachmentResponseObject); ok {
+		if err := validResponse.VisitUploadAttachmentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetAttachment operation middleware
+func (sh *strictHandler) GetAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params GetAttachmentParams) {
+	var request GetAttachmentRequestObject
+
+	request.AttachmentId = attachmentId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAttachment(ctx, request.(GetAttachmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAttachment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetAttachmentResponseObject); ok {
+		if err := validResponse.VisitGetAttachmentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// HeadAttachment operation middleware
+func (sh *strictHandler) HeadAttachment(w http.ResponseWriter, r *http.Request, attachmentId AttachmentID, params HeadAttachmentParams) {
+	var request HeadAttachmentRequestObject
+
+	request.AttachmentId = attachmentId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.HeadAttachment(ctx, request.(HeadAttachmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "HeadAttachment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(HeadAttachmentResponseObject); ok {
+		if err := validResponse.VisitHeadAttachmentResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -31923,221 +34554,252 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdtu29iD+Klj8//6r9vxoWXbstJE/zFIdt3GaW22nOW2VESERlnBMgToEZEfN8lrzNPNg8ySz9t4A",
-	"CVKkLo7dk576SxuLIAFs7Bv29XMwTCfTVAlldND5HIwFj0WG/zyNxWSaGqHMzpmYJnwuYvg5FnqYyamR",
-	"qQo6QWSymYjYzVgoZsZSM670jciY1MyMBcvwRZZeMq6Y4FkiRcYy8a+Z0IbdSDPuKRim+USwKJ9wON/5",
-	"ScyjDpOG6XF6o9nNmBtm4D/u5WEmuBFxyLjuKWlgQpXehIyrmKnUjKUasRuu3TjGR1yqFusOtFCGpYpx",
-	"dikzbeyCWz0VhIEejsWEwy6Fmk2Czu8BbC/4GAZmPhVBJ9Amk2oU3N6GwZkw2Xyne2lEtgiWczFMVayZ",
-	"SdkNl4YNxGWaAThMNoeVbR3sP8OlHrafsFQl8+1WaXo7nVRGjESG8/1j54y2vnP6fHHCCwQ2Pv9GMxmH",
-	"LIcr1ywSWZZmLTugL+Oodrp8d7dhMOUZnwhjcaE7NPJavFXJfHFq+JVxHMCEMpkUGr4u4dm/ZiKbB2Gg",
-	"+AQmoFF92HBp/lhc8lligg6AOwf2IE0TwRXuvgHOsO3hLNNpBjgGW064NkxcwyFnYijktYhhNeITn0wT",
-	"+OrBftPicAp/WVNujMhg6P/6vb3z7OPnvXDv2e1/BXXo0B0JZV5wFSeifpkcBnyj2RjH5BCacjMu1kAP",
-	"gzCAo5KZiB1IikX9VyYug07w/+0WhLtLT/WunR/XM5U/iflpXL+Y7rtTdiXmiCoNS7kS876M77yU0+e4",
-	"jONUGT5cCpghDfnzQOPxmZ9EDUK/5leC2BcxD6b5pQBSRvLtFJR1JebsMksnxS94yD0FnK340ed3UrH9",
-	"AzZOZ5ljlZrtt/fwmeNyoqeINVV4HduSRrOJ0JqPBEsz9099xLiDIlA7csOeUunNdsjypWRCT1OlBSMW",
-	"z6Ia/t5hyM6Ri/YUTasdOz0qbxw/zFksLy9FJlSxWqnZQftZT0VlOJ+JmRZxRIy2IMcnl3vD/fiZ2HnK",
-	"vx3sHAz34p1nYv9yp833BvvDJ/GBOLx0CEErL1CiIjBKtDvhn14JNTLjoLN/eBgGE6nc33thibJ7vU/7",
-	"ezu93qdvTz7+dz1xv5ITaRYR5R2cg5Z/iCZ+l+B7tZzusB3CGuUE5Mxeu40rtH+Fdfz/NR12E/O3uLCM",
-	"ou2Qe6Dqt5eXWtQA5NSICQo9fSWnTUBJ6eVaqFSA0m6XANOuBcwFH+kfZFIrH47TyYTvaAHSDCjI8BFQ",
-	"i0JBNWcTboZjoUl9kYaNOVDl3MqSCQmOaZLGIuhc8kSL+h3BV0v7kQCHVbC84KPgFvd7SsP3i/3xLONz",
-	"eKrNHMnkMs0m8PfFOBM8bkICg0+X4QCN+GIUuA0Dx09wnyegX8A/gA0JhajBp9NEDjksb/efGtb4uaD7",
-	"z4Fwr8TCcJngZy6lSGJYZdondq9/b39EIBHqVh912GSmQbti3AqPDtvfeXrAhmOe8aEB7gq6584frL3z",
-	"jLVYn+3YjZMeFHSC9t7LZ7/9fPDh4PzJm/bx4c9Pf372/Ltfvr3Y/6lgBb/wRMa4E9oo7H89aOH4E3Ut",
-	"knQqCHDlY+sqhpAImVTIYIUdDEpMNmfAlzM200K32LnhBv6FmiMsTXd66qDdZlFlgVHIDtp7LOrOzFgo",
-	"I4eVR096KnonsonUWqbquVBSxPjggEVvUvNDOlP09yGLXgszTuM3qekmSXpjxwF7P07VZSKHJgpZ9IvI",
-	"4Ev5TyCd6vl/yA722vA2am0nn6Yys78+YdE7Pk9SHl+k6SuejUAQgZ4cnXEjkAWffBoKEeP4wzZ85VQZ",
-	"kSmeuK2BOh0954YPuBbfz/ScVnIusms5FO8Vv+Yy4YNERC0GemtPccXSqcgQQHTDMCj+eS7PBmk8Z0A1",
-	"mqVKhEynqLEDvxhy1VMkxnEDW2nG4Dwu04xxNuEJkK2I8RPbJD9TMwaslCMFFwKOj0gmelevyt2iDsHs",
-	"6F1/aM0tYdmrpbG3twVSk8o/snQ8zQBARhKlW12kz81K/iYnQhs+mcK6YqkB7HGJCViWWlX3cTQoJH1i",
-	"Wt4bQTeRQxGEgZoleI6VK4OT2aFTF9fUCsNA6j6PJ1Ktt8DZNN4cCrc+y/29UGhLu/VW4kEt9OFemr64",
-	"m6aDf4qhCdxd5BhfQEYcxxLQmyfvvKO0e/M4chnqwffpICjgGAzSgb84eh8uiiX0qJ7cMtA8p7FvYOgX",
-	"nliuQDScWD3ol8EuFspITmKpvEXuCGPZMvEz8D0c3ddimAlTL7TdxZDGtNgpqtBg91CW0VjTipO45fvs",
-	"dy/bv336ebI/+JbvvTTP9IfJ/vWbn6cvv7t6knx/MLx4On+xNztri+eHaa1u68OFtlZZdCOU3qFErgWP",
-	"XlsLygFV1XymfCQVJzgt/8S7YmTthnRQ+lrjft4jVW1IMZarARe6RVXVf2OvhjxyNria7W1APD4x1CD/",
-	"4obRPHBv7F2gHNd9XoPjH8g2SLdGbdKpZjdpdoU3SmDjKC0VaDuA2CAx4SsBnMWOkZMH4fbWuLGGqhsG",
-	"YFHqg+5Su7vuIJ0ZduPvEcyO8BJobfHCHhmhWcy46alJqg1L1RA0gYlUMyPYVGTwlRCu3WCnJDXQKiOk",
-	"KdwNRutgFaEFIVWFlHJ7UC63rLwqSSYPESqQ+9iIhWtKqjKi3g3j2JbVsi9nZpaJ7SPGySC8GgfvG574",
-	"+iqgxDX8dSr7V2K+3swW1+sFD0BHGi2Sy42FDh9d9ZsvTv3Jk5t/HQ6+He5/Ooifiu8u26P98cE/n159",
-	"N2mr/enBv55m3+m22b8+uHn66bt5+499fjAISlYZmGC1uLKgoD02w/KNPakqlpC1jeCgAQXKm1RyNDbJ",
-	"nB2fBqFvT3LWmlp7Uq93XocstJAGiUnb2EBm5mf7MELTrWe12MyGY3kt4F5aty96Wtb56y38oWeYWM8E",
-	"5S+4eDcsJq1d7yyW5uS69mLDhybN+uNVFny6I/KhyVk78n6V2sfA/Hlx7XYeKroRXnKZiJgl6UgqthWZ",
-	"9EqovtR6JvrwaJbBlfdmnGrBDFyAjfWj9RStiyaHKYYJlxMRb1fNqXzd+5FndannuvSep+x45sMVVhM9",
-	"I4h3ghciSVDtLE63+dWXQZ2mgr6ctYU1jaaPrCCiHBcuYDRMjSD3UKAAK11+VgLV5DrRnW+F+XZLewnL",
-	"6Flda3Gc/hqWU0A9L8I5N+BE+ecejBvZFa3mReXz9H24hHykpwS5MbGvhYq9P8FXDbKEx3EmtO4P0vSq",
-	"z+O4+hNdvgukngjDY2548YCuT/l89GflKV2u+llq/F+RI+h+Jq7TK5xikUMEoWPQ3gz2h/w9+to0S69l",
-	"LLK+liMlEWwFSlegsIDL36fxvEwEx1yxG8EmQhhm0kmaZenN/yyLxsPcYr+JcPw+S3k85NqcCY23+IVb",
-	"STpTprSYJ4uugPwk10df61NZxN0KDuYfDu1S6hDQujrvz2TmCyD/HL7nwyuhYhYLshRna/H7RpPa9+mA",
-	"vUyV0Ot85i5GGnT6r6cE8NE6bhN9ZxNc8dpgvv4mrsm6XUXAFQ67dWx9/hmHzo9UwKzZ7FfaSLHCJXh5",
-	"B3tgSQOqw7pFi2GOSRW7IZ3s78F0bsa41wF9Lvi4aEIs4/1SI4g39MvsJ5vi9fqYur7p0R7Uc4GnX3/7",
-	"ux/628hK6n9kybLr9QkblrA+S7ZfezB1Il/QSoXCruQOVsFKKJiSacYGG5APO7c30amAe0Y/5z9PSgdq",
-	"uWgTZYWBxqm/FhJb3M767LSCyCvixb6APBcWWYcZzzeRzGXtaGPdyAdio9j+QuMEek+dvlfFlE2vic6H",
-	"7y6BdXe63J3vb4jUaTR7XoIDum6lvufef3cdJ77/FZPN+/zLQze3Swaj/Vql1FRuI9VYAri5LHjpgzCo",
-	"+ueDMHCu+SAMql75IAyc8z0Ig4o7PgiDOl88vON74WHSsgM+CIMF3zt8zPe6B2HgO9yDMFj0tpdvHt42",
-	"ltv37NXXYUvp+OvoshxssXi3dREnKwM2kBaqq6HXa+e9vk9XOcWz1pmgpKbI1m80m6YaidFFjQx5kojs",
-	"Gw22pSOWCT2bCIYYzqSpCYBdO7Q1DOBuu4r+K0Hh9sRaFgJRh0Wfe+4ce0GH2YvXbdRiEdF9y+qzUaen",
-	"YDD9CmMp5Ok2Ylx7W2VaCAx1pE3igzFXI9HqqXx+eLE8eV/GGj76e6vV+hiyXoBXeG7gt1ardRuxLbgD",
-	"9RRa9SY8uxIxmykYtR0ydBWY1MZT8hghDibzYSLhQCvWuM8+o1vXfFbrrtvIOlrwnKWIXpi+qioSIWDo",
-	"6M83r5buI4gZjQRxLwamRtuSEp9Mv4lU3nFNuKFZhPgRMRjPjJwIL4yVXncGXMoZGPPpVCgRfwnNNFmw",
-	"/DU3gq1qvarQUn4ejmAKBonoXmvk8V+ukndTaPaqODpyUGrDMwNwSzMmVAz/wsDgFvyw06q1TXvaytOD",
-	"krKyXwYy3/mjvfOs/9H+o9Xf+fg/8h9redULwRMzXsQ6jZFzPljHOHJek9txNzNuvZUg2Gu1W+2VGGKX",
-	"58+8/E5fFwDaZe9fnT4vg3ypXuSHSD8tn8PTBWzv7rx4+dPrN+92Ln7Z+e3j5/2n9cLiVA3STyfKZKhL",
-	"8iR5exl0fl/XClc9Nsucl3h4rTCwjNoUgdDIn30PDTHxu4YYVA7MLWzxbD46INSzv41NlB5AH+pK7Fk3",
-	"V1yJXxfirLytgb08LFsBKVXhXdUiSLTob2z+UGTW75t0adg8+bpTRRlrUoD6HwILA7RorWMY9cX7OiI6",
-	"95EtH3zu3aI2MI5uqi/kQdUl7vW7Nd6BFEgkavFr4WwB/3Ws6qRY+EqGf9SlxRVgCwnlKgqJf9wWYEvQ",
-	"+J4otNGJ8G8gT/JE5fy3vLM1okbcF2x4wTVPZmLdd37BwTVhQ4H70LI122i0QnRNM5lm0syrJpSqdWOB",
-	"Et0X1zTc3RuMFpmLEjcMH1s5lIlJem1Ty67EvCyqx3I0rjEXbSaX1oU2wabJ3bY5EDbkN0tgho8glZdp",
-	"YXz57UfXESDjWgBuBjCf7awLvF/c6lce3gJuvisxhKppX/cnabaepyxxGWn5yMN2nfUpzTO18oG140xq",
-	"eFIatnfYXunWylO5XKIbfSYs9lIHxzPB44aQoU2l6MMoiMW57rf3n+6093b2Dy722p0ne512u7W3/+Tg",
-	"8Olv96NIVnLyeGOoJABNKqF1PdlokV2jNSJz41rsvUrklcA966kYfuMyTkMWxdZiF2HKm0pZBGliEeW2",
-	"ChVPU6kw+GimqsFMiqDovgC2KA65q+ksiTGAEDLoUmXndcu6lInQc23EBDKa0hnapCqmZvvFWieSQqv8",
-	"WqQhlYTIffnHmuMJo2q9Eqsdu8XSyhPXHaHEnAIzz+MyagwXmUAbU87xCICQlqsNnB9zH2HuIz21Fb09",
-	"fX7cPz0/f39yRglPLz/8dN5/f/Yq2obQTs0oroRxNGRfgvGX3YxlIqB0gga2Ss/gRg/2X4htw0QlNiwy",
-	"IdiVEFMXSBsynfZUjmwsTilRmMViKlTMwDJpo5UXZEsNCr9Ib9gEMi8pUmVESwIAuG2y6WyQSD2m4gKF",
-	"zb2OmcHLfdpHLWfAnfkf/0aXJx7za8EGQih2KcxwXJE0jUUKKpI4X0MdMixaJACY92ePaLIw5FS2KlIM",
-	"csLnNkFsE+8nXQWDX4UO2f50ggiDwbVsIlpOK0fOJ8BwVOOd3OQyeWdHH05St+9zASGkKyORarS92WQg",
-	"sA6F09hZJswsqxoTHzh0KbTZySX9JBbTJJ3XGWxMNlNDF2tQTaOqbDKbCZ8zAZwwvH6K2Qxlhq+HXDFU",
-	"C4BBnZ90z45f9F93/9E/P+6+6X//68XJebTtnGuYeg1xsekVfQqTHnpqyFUMzjLRYWkCTCCH7ITb7G1m",
-	"0rTFfoD15mvLczKlZgC6RBjBZlOw3Ee4pCgvBJOXb6A3wMzZU7QJbec0Y25j4dG12UER6/IGuGYIq4rl",
-	"f70AC+9m5zLKm8PLzoWK7aHfnSqbQviKiN13WQr/YrHUwxm6Hz2anWU2QSwn3rLtYMFg8EW0/cAmkoey",
-	"eRQJ/c4X7/5cYQ9ZZuioxQjDjV6WgJdv6qCO5fihOYXGs7+KOy2/ILirYHno/uFKRcq9FvpUkafv5Wut",
-	"hUOBJ/mM9XjsW7zvECcBFRtKkxT0UHz4SXtZsRHrvdiprTSCM9RoR13DMFFsv20LWMQzKq0gSG2LM+TB",
-	"YLCMMXtsWnb51hPu/RWpIA/tvTnAMW0Mg31AWd7wZReN3cwcPy+C3WOUudnJXurrvLFT8HkN5ZQr4/OQ",
-	"ShxJmpmK5P89d4Hdr131TqxyM4sNXY77DerPayeWbREu+jizYfMidj5zexk3LvPK/k13UOMu6QvX8P2V",
-	"NWCaTDoFF607s4r1eAHvPGyqQKCODREVvPbwr2rb+DLMLNKpqCpduBau3ldeVb765q3X29PvZgMvyZH1",
-	"OBWOX+l0KOTMCmM6fW+ZrQqxdcldljCm0FlvRCYacfzJchwvmbrWZob3dvi01eUWqgv/lloGydkPx+zJ",
-	"kyfPQvb+4nipha29hoVtUWqCdWNdpbhGWdrYrVgt6nDXagylImVPV3g26kobFF6ylSUbLJAom7cu/XEo",
-	"tKYEpPKWxPzlePDjUL6VL0/f/3G690ae6lN1djg8Pn16ejX9xy/HL5+1YNBv+7/M4h+epb9+OLwa/Pge",
-	"XhgPfkz++dv5y2et4X6i6s7O5XFLtYg2LhRzpoxMSLDA8ph9p0w/T9sNhm3IoKoGYQ4Ez0QWfFwJZB8q",
-	"pY+VVr4Ib5DJYjgD7nwO6JNn+v4k5hDvWaPkKVeVkW1FkP78f//3/4m26YIavXt7fsF2SR3enYhdPpU7",
-	"YGGKSnU+eworPqWZ/AP5Wod9j/tk7nMthnbxQWrGtgwgKZBaKBNW347Q/qtFTHfb2gp8/9jpvju1tfcc",
-	"282TkwnIbrf01w+OoF9+uAhqamG9ON8/fMpefrgob3xmxrsIfDRvTuB846K0YW50AKdaTx1DbqzusMgn",
-	"kYhtuYPdDt0jP5odyliJT9Oop0oDJccCV2pwSWUR3auECiNY0Zbxqrjg7z01EsoVleKGYQJfXmtgIrjS",
-	"rL3dYmA2Grs4wuhKxhGDpdic3ysx7/iWWzBRum1H5yfHZycX/Z9Ofo1gWSHZc8l8SUmFYU/xRKcMcHiK",
-	"8IKzb/hI/93ZyS+nb9+fRy0Cg90zmFJiggKuYTgWwyv3PmcmTUTG1VCA5he9/HDRP3719vin/vlPJx8i",
-	"tvWkzTQbzHvKGpa2W6xraZiynBeBKUtmF2m0g2xPYflLCw+UpZTuiPceHEncz24/3qZKlHutnuqpD+sb",
-	"1FnZnh5SNDoUKs7S2WiMM0W7rRuRJDtXKr1Ru+lUKBnvDFN1KUczOvYorBjiQzpUz+RMzMU/4fyoTJp2",
-	"gAp06bzOgDjCnjqB/8PnT+Ln5102mDOOfMNq394UMD3bwsIWLFKpAizHv3oKKW3bpZtHUuvIVW1GdM3y",
-	"R3wWR2ycJjEwGARN9/3z05M3xyeRrS+KGOMRGBEK4E8JYXqqiiJEApjMzujTL7pvnr866R+/6p6+jtiW",
-	"RRBHwx4uHbGIom6hnDHCWs8GFknTySRV2wUtEQ5BmVT07sJZclsy2tCPMrYFBB3SsK77QaMfICWPARVm",
-	"NXIiemoghunEloobSW1EhnWmgcS3OGQji5giUOuScaPtI3K+YNkeBJgrDsQuEz4ihOiOjtPJNzpk4hNg",
-	"hi0+4JNQT/nQ6z5/ffrGAQ+PrPTgl+6r9ycRA0sKw1KXNDtSiBU+2pM+Iex9ifDZLiMtCCDi8g6nwTZb",
-	"FNZGUyg+L6TF2JgplUWU6jL1Msbgn1bIIBDYhEtluFQi03AbyxL7tu7s7o6kGc8GrWE62eWj/L/BYrFF",
-	"/BJWKWdiwmWygx5S0tDB+6MpdQGPW6eX5gY3iDtvMSwSpZkWwA1yrR6PBDiAvfXqEGPI5iEbuLTmkFxn",
-	"nOkxz0R+L2aQTh4Sh6UqP3D5TBVLBL8WdDyARsxkXCZ0SJ4z1pJevcTvzdrtJ8PCe4d/U3UJkQliRcVT",
-	"ZoPf0ssOzFoI4S1ELl0RpSFLp6Rf99QSSWql5/Yaohzo+macIp8itC07EwrnHFZv9Tmn5Xo9lWYjrqRG",
-	"OGAJ1ApfD5u8qqkSK5yoR/A3b1bQesrtrk5DuxnL4Rg9FiiPB6RvIWvI9SfwSEAtSatFLGUKeKusVoYi",
-	"5YSqWaqeogro2mSCT4gHI0gnVAffKgvSsGymNGLWBcTHS+U+p9nWII2l0CFD1wR+HR39RWH4baq+CjwU",
-	"iVYqqub/5v2rInCcbb3/bygKsN1hejYce3U1kdHW1S4FVJDDMSKDNmnmhxLggllqWZYlOdo7gcNFd0hQ",
-	"HkKY5FpqOUiwgDfwW88QZAuppj2F8NZHMMZGL4hEI4Byx7b4JLVhWwftAytCoY7qNq7jBGe2ZVwR2b3a",
-	"rSEWb0XycqVdbYoLvgCJJ5DuMp+KXgAJKXmWDPxh0+/ojyL7qRfc3kasXGVcxj1lk4Eiv7JnZDVMb6VF",
-	"wVOSkACWDC7Y6BxjwFxGaTbPK9J+MkJpmaqeij7tFAN33MAcx/1zAlbYYRH8HzjBTSaNgLONyHFIJIb8",
-	"LQqZ4MMxQ9OaiLECGonRFL6UV0YjDx7Sup1EC4PJB9FZ9+Kk/+r09elFnzjfcffi5Me3Z7/iX6L/7uSs",
-	"//r0zfuLk+gIZjXjnBWmWAbWr8yjaSVsy5d+BdsiblDSpsjRiTelD0hZACT6kUg2VSHyLXJLApa5V7zD",
-	"GPIskwKUrH/s5Gl3O/hfgKD/4xlIL2CJEala5WdamMjKFeTq1zbcgY5X6qaqulaieCVlbbl2sFpbq4GV",
-	"ya9PLxakMHAenc6yoWil2WjXvqR3YSxGMZikEOdnJ+cXwE+9RAeXLXEbBvApPpVBJ3jSareeUPLNGO/Q",
-	"u0iru4WXa1RXWLMLgzQeLpgJciBDQ4TgldSmW1SGLBpdNCQqFEN2EWCYqbBioC2RfvuxUil7v91eo072",
-	"esWliyqcdYWl2RTbBFw6/QXgetBuN300X+WurXENo/c2Gv1kk9H7zzYYfbjRug83WAk6TyYTns0tYiwo",
-	"8zqEG5ZXeYl84YiGYPmpZYlBJ3Dm6GmqVyAoXoKsxUDE7hori/gRl54wFEjuxHOoo80CclOdj67191mZ",
-	"4ZK77w/taBpXCt4vJH+7gPF79z51Xp23BvGLUm0Aq8Iu8LURQHsTAjjY+8sT15mlKxSEFj3XJiZUH/CD",
-	"Jf6/+5no8pY8TZtwcr9hD3DpKUQTraJTLA0vLi/FEGuz+oY/1Kwwy9TVal0gTYq6f3DSpGnWI817FkYr",
-	"6LGaqv21UeTB34sij/EUcnrM751w1QzLN09Qee0dn9naVfdGu/ldeS1trjDMgbYKxZdtyK616kzNnCUS",
-	"LsQ3NtIXQhBRmOZyPc3gStfJd+5qbhaW2IqLoac8EwRe5cFKQTO7ZQwEPC9mIdW5QfOkEq5/df2zKGq7",
-	"VAH12aQzM/61af+rVV65WoB0CHloQhuyXd9Jg/0Cwbqa6nc/U2nxW6L7RBixhrq8WNqbUyX1Fuv6tvdS",
-	"ZcxoUSaf4QOPJoMFgjlYUj5bOyfUIz7fv74IgK3B6DvIni/C4dXMNm+2uAzfCVF2SMjcg766+lpJ1j6c",
-	"kHx6eSAeST0bfY+XSwjFw7aBLj8I7ZiQhwm2q9zarNJYsC10d/gmZs2EcjkAMusp1IPR7Lx95E2YpCMN",
-	"VkVrhAbh6vltqUY2JM2mCgLqL0gcL3j7PUlMbjlpncRkjwYz2tymAVjEgW/W+O21cKZlitRg5KbarpPc",
-	"Hp+gdQVfiy4NeEWzPPKg++ZBJ7lfoUpFueqoU3bJs3vVhymAYaeIL3twTuGy1ZeZnoiQQe1Fh1lJ+JIH",
-	"RqfkLhFr8Z2e2uLampxLvDHarjIcJ9rr6BJhhVs+J3g9NF1ubH4qAPtIoPevJEwTPixpCdqhwd0JUrvM",
-	"ms19Cz8KQ3k5D4iGNEED7qHvSrceHHe+SoMG7L2Iw3AxGqE15CNFegWAN7wIIX4sOPgb0cTeEfQ3FiNt",
-	"ijW5tbHRDqlBuSSXGXV6RkleZzl4Pf/bmQ3yupZ/nt3gq73b18Kj+Xbv8PPuLiqbEusqr/hRLxWtwPrj",
-	"r4SYatcdVffU+YvuDoQSxXIEBvH84u4C0IodeY3K3RZ7ajjLsLN4UzRMaCPDpXEh4aF3I4cATApIKcXm",
-	"uhgaHMO2nH9/9ZUtghAjiF+h8FJL1RDS6lRBilziNlsvgmzn7rtTCK89xwiE7o8nby4gwPiwvY2Hd4T+",
-	"+QmmQDdEw1gFyQaCtCh9uaecYUP3pyLr4/RRveUDWYqI6nQn6yoszB4P4JDwO7z92c7CUiO1BnF5JeZY",
-	"NWWYZnFe3MTrjPbg7OY/wI2AEPbj41y0LJHyhkzJ18YWpO1axsL7tw++nntU8lUaB/9TzH0Uhlov6+6G",
-	"SBvb/irGPMCW3aJs8bIrgRaubTuOd0V0rPZp0MmUB+DOURChfBqaNGOWZqizV0PQUt7jqkYFLK8IupvT",
-	"KmxWrtTYMr7lUnlcxQkb0FVqNrYmf610ULsNly1iMPcsdU2rqHQ5W28dztSxfH7sl0cmylWrqDZX23wZ",
-	"fyl1vNwSbnkoGYy1EP0ba+I+GJoVcBi0jD/RABJ0eXgprKpeHT9Di5xmnPlJFtZqXg1aAzf5TZaqkVVT",
-	"wUDXUzOFCUvOgY4R44VOba1WScJGwhSBxQftPRdc3lN258pkc1bbv7KufaXrVunaWFLwNlx+tWGjmdAa",
-	"TYjlGFxgjjZG1kXZ6hnG/V/OEhATutNTdHf2w3+77y9e+OG+bGuvvc3s6qgOFYgYWkhPoZcDfqBcIpea",
-	"Qclb1c92nz8/Ozk/9z9vlfni+/Xfo1NSLoxQ03UHLjU9RdHNoc3tofFQMW+WkfAwRkym1noAgbtFNuyN",
-	"VHF6A12krzHCHOogldZBH6BPCm2hSA4e/EB6o+xNK80yMTR5D/qL8cIO7FFOBbwB8Am9ekvwa5FEwqKL",
-	"s/fnFyfP++/O3v7j9OTcpqnCU2lc0LnCQOcf0uyGZ7GI4V9Ri517thKXO8bZAFLwROxqbFESFCZhbUV4",
-	"NC+65y/6x2/fHL8/Ozt5c/wrRGkPxDxFhZ4D+hNeYU8XbUPJ9xmahDA6xMBeDttPWLTYvqT28nQKaH9h",
-	"E4Mf4upUymr/k4O5ysnitSIBrNp+Hs7jTalReFj3YtD5/WPJufRpuBCA5btCy3lOJclixssFixmTXPFr",
-	"PNUqrueUkQYppEmSR4rX6Z7HfuO0jfRpbNsFqtg6Gg9UQPpBJkZk64z+qhQpvxHeUi3KncrfWYPyUiBR",
-	"nZCiIc7eL/11Rzsm87tnYx6XZjyBl+Zsi7rK2ZBAmzP+jEWud1bUFGFvT3tjcih34rIYef/So9z180+2",
-	"vDnYNNjcQHSgChmCJLfpP2wPIG2rUsAEOaAgpQkCT0VjGRv71m7dK7e3D01kf7dA/m4cU+p4hYTnG1Kt",
-	"Z+hzw3cpObBRXB1zLXak0kJpiWSrZwMq3WKrgYLyibf5iEl3zwlLkcuUF+d9lm1F/79No+tH9tphRMaT",
-	"7SMWwX4i+22u5i32vRjymYZ0Y2tUgcQ0UC/tFuz9pygmkOc7DrlSKQQ/UAKvLYjw48kFK7bvPA/REaNM",
-	"Paw9wdBkBCu0GZmJ1KZOJ6Xatc2SepEUDbbFSrH0Kmgd5eJMRSvROjOJ+7PgCcvrKy6U2rlnZWAzReOv",
-	"qTogJgK6/711CEL0Wi1iQyZkGU6ZC/lZRU1Ohp/Q10nWXrpoY3lg8oc6mTZKBV42B3OMaVwg2KLXc6FO",
-	"PDSSFXM2OsXIviPhko5jxaMDYzVOFnCtl45sS6eXhhE+bd9NVob1YvHUHpOjAevidhF8aVobp/TnodxS",
-	"PHvErdW49aMwaD37Yp3rbikd9hj9mNJZrYUag/F0Sd8KfV0rxALGpMq4ht5gqtaGgzU2qrbfjvL7WKWl",
-	"ceSi250JJY4128NaHh7/rdORKDvSx/0Hu3z9exIx16G5f0cq5sHjnWq9ONYayZFOjZxIbeSQJekQwhm2",
-	"737ZWuHLzv1MFC9BVn7nRM0EWtAxnoJ8L/i/yLq6byRcjXwbewR/REzbUp7W/xKSvd01XSglbpJJvtKk",
-	"t8U+2DRLO2FIYWZ2XV6yCrATeqenSg0cUCIKhVe+qchkGiNz2WuzqNQGPeqwTOi5Go6zVOF+thIKv8Ow",
-	"UnsPG6SfKH5zO48qlWomaCWR1+k3Qr9pT1k+w27K+3BleRx0Y5HIa/TjSYWF7KShsu4t9laxd6k2o0yc",
-	"//wKYQav9RSNMq6nDzyhjeOZwya1kdB+bqYwcYaOh2J0uOkpGmZSJlR85BVoosgzWiadV/GmhBp3NtCN",
-	"9xQdb7E3PHRomJ0yKrVnXNEKd+L2jNiU44m7ilXYCcR1ErKQsLWeHN4lqRrtTNMkcXWtYE22krirblVg",
-	"7A2/EkxCdVMOs9qKWJimsHXQ3iMUzwtL2jhCzBCmRnNFhckiowgfObfpdmgRYIZHaL2aOfq6IkDaTg11",
-	"LMGLlzunxGS7KVO4KdJj1T340l2Y68vpmhRh6ZwMBHjbBFshvlhQN8VHwOPSvT/vG9PGmsZUxfppe1XZ",
-	"9oUy8oBN9txMahXYpkW4lnM1q9hr++s4bPsLqWvp9ZA3+6WBFSiPLe0XAhkJI0QadmEFf4Jzrf3XF6E8",
-	"LseNlUCbc5ytnIH4MpTGrpcEQGN3iaCbY8JYBNY1Gr1Dg6OOqyDafPLg037FtdlB1IEKbhSNQIx424rO",
-	"BJ0WSrg46rntXN9iJ3w4tuwUqgpDdVRpmaTFLPh3hAMi/DcQRJ6thL0BI+J2uAKY4OX52zctdpxOJrhk",
-	"LGeJK6b2d1jmGFe0ZTs3RSe/nLy56J9fnJ10X/d/Ojl51311+gsUjN07xJrAzJUEtlWVM2GyeSdiPL6W",
-	"Wmg2hsAGOKmcXdls1Uy4SV2v+Qq0vlwBoIKIwMFL9RNr5QxKtbKswQ2BYCXjEABrB6HTIWlTFDIHUedJ",
-	"HOw4Vx+9XhI5IZtm6SQ19FYs8J9wrFibFIUrnVRPaT4HOOkUFwVPj8oQLOthGoNUwD9jlYCeosaOWxgF",
-	"ZEMU4fm1FDdU/fDtVKg8DRhmWRDUpWCeorwfIDrEyPuo4gfKhwxCd6zZmydJ7XgcBfUlK7H09RXueqou",
-	"nJ4w0P2mh+lU5KWHbWlhzG+IaiX1OW79nmU1YF8CqpFlWpkYCmj+ccQM1iCawg+xUENb3s9pk02F2ksk",
-	"UpKalT7/Hz/vhXvP6pr7ryEmF/hduZMA0Tjbb7fbgDgy7rCDfcuqOi5bq2V7svQUMCIsjmmpOej0goP9",
-	"XhC6cpmdXlB9CR+6zhU4or338tlvPx98ODh/8qZ9fPjz05+fPf/ul28v9l/2gtueKsGiuuNmgW0R/lEu",
-	"r2GrJyZaJ5m3zpGuds4BokRBd5XJY8ET0+w47BYcDoUKz7uLYoQN0rd2TE/Xmktf0AwPqCvaGRrwzuZY",
-	"SU2itrXpES6JRHolr4UCOEyzdOAHX1ioLjkBlSrhn8AutTFtdOC6UsS2A5RrR+qZAlAqT+QI5ouPMCYv",
-	"ty1AgVXsPFBXt9/V38c2xYlOmeZz7VWB0qUqTlYoYYfWOrb+ozBFz+UHPPRikpXnjqCli3vGLy/lsPVv",
-	"i13LV/1FKINmlEZcwZPGysCWy9v21kwbbkQlyag+aO0UJ1gnVcKr576qL1ndbdR2BwObVP2dtLEj6PLV",
-	"5Kkb42Wzl1qerYV1p89Xz217o0oqeS+yptlh3N8lWQIRasPUZcTyv3GsX45QDf0AGzMoiD2sJf79DqW1",
-	"zOSNN8VR3r8gmZMZmVKz0ktGjesdrdWk4Lt5NuIpD03FfyUKshBcTUMOen/zjP86wTTkimkhSt3UadTd",
-	"o2ThGq9t/S3CRBvKVm6YkHdjAIngEqbBuzGUU0lKfSx28ga1lFOtsRcq3eXpo7Yxp80qydupfKPrw9ry",
-	"1tdfa7htTXfuPznm1gGoQYu0ACZHRJpRZ9rHaNu/QqgbZunZ8wuxvwu6Xz1K3ZAReL5gN3w3b1bUnIBI",
-	"HKKQkGjJi6U2Ug0NyzlACOY6HJVxpaml0aIw/d7N90jYq9rhO0idCT1L7PRVbaMg8KnIirN4JPK/EJHn",
-	"PmN3lCal629+nNTVSEPe5v1R/ihLZ9Nmqr8o+ou6Zjju1ejI4wYhZpDlS62xocEmf4TJHkn+UZb/fck8",
-	"VSUK1+Al5D7lOPmJhHl/dH6/qTVmXCjxXMW74K0cpJhQZ1giuKaAVazIix3vYHIRQ05NfbZNCzyJdCtn",
-	"4hMfGv+OUXDAS0wH0S3mX+jB5YtLw7ScPXDZ7Rct6DRtQGimBM8oaCybmzEWHdAp+E0h/cUWLgPHrXVy",
-	"wvf32mG73V52CyMnqHJ7ZDZKzFUBOz/pnh2/6IPj8vy4+6b//a8XJ+fQydQ4w4DoKQtJMn9T4z14NuQq",
-	"ljE33i1wi7Ny87Mw74jKnn671/7uu6cHIXt6wF7L74+gMi25RNEFzmFtCYUR+osFt2bX/YKm+QzkDnaG",
-	"s0WUTJ6CxL2qcA6u0GGBMpWoGm7ZouOaxJpspvBO2IHOiyLqUJia10sTGisQspk0PWKKZ1l6Y++buLgt",
-	"ju4bkdFxhxR7hmhiy2BYPNmmACKOGxKT5mSpdQ06q5OlYjFN0vmKXKmyDPmi3KlqcJc9vZwsm8xMUvXt",
-	"iHpLNS1staHamxEIf8l08PjL5vr3GKaXraFiy5S6wL2m5Zj04a3kD2m5owNvvoVcOI6AMuNvbb3zaOP+",
-	"7Hd+qlou1T/bf7maeLWy/aB9UDS/tS9UO5umWWWF8EgLGxzbYBL/UXj394c2Ga9Qhx/ziNbPI5rkh3Yn",
-	"A/JGtzZ7eqfPbUG9WtTFsIHNS9373w4b62bxmAxmDvMpaA+8uqjhwNRskFf8ZK+5LRipXJWIHnp38/ep",
-	"zC2GwmMwJzzsc9NiJTorURKoKaJEfmnmGtDboknSeDKk1g4OC8svpngneNCoBCgzvorolrvkHwlyFUHC",
-	"kXqY2eAhZZUr4ErHaN39r0Ju02T+MPR2gYG202RO2c92I2kmRxLudqSyQenmROiSVHS+oIWh1LAcOkRz",
-	"aspd++ES7ZwaXfExWRn2jT6y8a1uNPtnKpU3or77yzSZX6RfueEKV/l1mqwIIf76BqvHJMYVSYxz6m5+",
-	"NwVjJduiMKuH4VvNwpttKruXSe73KnuU3X8n2T1TXyC9bdLpkiYj+NyfzyYI8AzdRVvglbFfycsKxhOp",
-	"trHKZ09ZgyqkjAykEh1yOQFek/lNL604BGEqdg2rLGiRM/qhlTUbjiGfwS3tiEUYIemem3xf3FDfFNCh",
-	"87e2pBoms5gSWLCqts08tdX7IRuEcmI74JaildcWnLZfrEsDWGWPKtaYN6CrwN7Be4QJDoWKoXtKGqbH",
-	"PBO62vhiu3mxXiTOfdmz3B5wEWXLvUVrbKdHgAZFio+aq2aP1l7VBR/99SLXCM/XCf5EmD52qqHw17wd",
-	"k/UJYNUPCNyvhnvagesFfNrBu5/zqMk1zV80fgPrV63V62L80FLcztAgwp1B7lFKr2vyWvCjro1um972",
-	"6ORye1cNpu5asbO5Iut9u0mPPRfGeueE4ZBfg81IIifpIqzK0QtAGveCqGjKRBUMesovYeDuzMW3bD0D",
-	"7J0avXt/0VO1G3Tjo20Q6IyXQ0rzr0HD2ctZkoRWIQA5I7UtUW57vta3RaIq6Lg3290dqqDXXt67tPOH",
-	"J1k70VLdO4eoPQ/Svh8JeY2yoxZg/E6kvKhTV/B1Rf7AfcuQQnFu9kD/R4b1V9jKn+Ul/A/p71/yKEJh",
-	"oTz6zi8X8pVIOcfmG4nqxBZImGNkyTVPZoJplNe+PbZZ/3rtJnhwPSyfaRVbd3t+xOj1VDMwT+TqgIfQ",
-	"fzIKN1Q0RF0quhJz0poQQyOokRWpWZJEFmVJ98gbZdp6VYu60zCduPs+lQaBAWWe6ALSQDGyTU865Y6S",
-	"r08uus+7F92ireTFi7OT7vOIkpq3XDDYYXubSl2X38Lws9JreSQavj9NZpq2RS1a3l/8sPNd8dW9p0++",
-	"O9gO2SA140ogmiZV0iqIQ9uKF3N77P65tZVQwTEqLJIIfg0SsoMuAj4kTy11ZcRl9BQppkXlEYS5VNp4",
-	"0LNtyantEXwdDUc4RU8JLP/BhKRE8LX0S4AclUbUPRDkENRyZAvkUKGQCMtbWuvYBAqiRfj/qNNTkdtz",
-	"0aOTzpfKieRPEfb+4+2QEtVpk1vRhH+KXN4U93Vy22wUat5tRbZRanQEFr6eohPFFPi8Wl7+ug/8Cb8S",
-	"2xWYxandMcSf3tB70oKSWUjy5AZS66dca6E7hP/5wVHlGm7PSaUuYi+vwmPbAGW2Wmidyv5uVsfh799j",
-	"5j7/76nUWZ59eWAVCkkMV4Aj14ar+KvTmv4TArRRjSeGbs2gxSX6nm8c9GHsaLqZ7cr6nq6lloNEuHuH",
-	"bTmq8NJh1tCaavuZ3j92n2CZ4mVobSuPIcN41Js2ieKyuImQ+3M1ptqKVT6x5G6CKceqOdZLcCWWh0Gv",
-	"g1EYQ9F87bibi3gNyxpdV3InsK+32Wq3Kr05Ygk3IituadrwuXUC1juGaeazP8WevNQ3/CK9YRMoAJev",
-	"/UZkwpY/eSTMNT3CRXYJ1q1zCPIAoV31yH+nwK41sL+bbwAr6WYu2AMVYG6ENvWk0WqKpsoNso/BVI/B",
-	"VI/BVE3BVCWDaZnQ7lUhnamH9EqdeTaSBsfUIqN475b06Lv5ayNzfpBf6L0pV6T7HFAn7C70O+38/hGU",
-	"Uo7d+/NfoGgdWqnqc/qkLf2YBWEwy5KgE+zyqdy93kNMtgtcUAM36tva8oKNYFV1iXQqDomphyyvwxGS",
-	"dRDL51A2UeEsyb/ofqr56nGqYNtICxqLRstCKQ0LGoQJKvhcqUhV9/XXK2p6ucpAMvNiDFt+ViCoOfW3",
-	"iDxyJJ5lUO/YVlxN0hF2CC3q/6cZWywg6k2C7+mGWUptNnRDG1z7obzBRv2nTMZlAkqP8FrSlM49lqbm",
-	"3VewkwQD2rrvTsn+ChhEYygZ+PjU/9BU7sComm91qXl7PJFKakM89Ij+psRm/zPwa916XBlQrqjaoVfh",
-	"0QeHLfF4+/H2/w0A",
+	"7L37ctu29ij8Khh9v29i7x8ly9fG9pw5ozpu4zS32k66u6scERIhCdsUqE1AdrQzmTlPcx7sPMmZtRZA",
+	"ghSpi2O36W7+aWMRJICFdcO6fmoMksk0UUIZ3Tj51BgLHokU/9kZDMTUXHI1Evh3JPQglVMjE9U4aXTi",
+	"Oz7XLOzPjdBhqxE09GAsJhxGCjWbNE5+a+CzxoegYeZT0ThpaJNKNWp8/hw0OsbwwXgilDm/5qPFz1+P",
+	"BRvKWDzRTI/53uFRwKRiY/ER//+vWWKEhklT8a+ZTEXUODHpTPiLmHJjRArf+l/dxm/t5jFvDj98Ojr4",
+	"3G38V6NqSWeJMkKZZ1JPEy1pHeVlhVLFUomQJSkLebaHMGB30oyZsatWfCLYVuj++bcQFv3u+ofm06Cr",
+	"Ln84Y0d7R0fbra5auoPFJV5EYjJNYJXNSzGN+VxEFWuE74TsbiwUM2OpGVf6TqRMalxfii+yZMi4YoKn",
+	"sRQpg0UIbXAXXQXDNGwhzCYczJs/iXl4wqRhepzcaXY35oYZ+I97eZAKbkQUMK67ShqYUCV3AeMqYiox",
+	"Y6lG7I5rN47xEZeqxTp9LZRhiWKcDWWqjV0wgWcRq2B71Uh1KUw6b3aGRqSLYLkSg0RFmpmE3XFpWF8M",
+	"kxTAYdI5rGzrYO8Yl3rY3meJiufbRaS200llxEikON/fm5e09ebFs2oUtqB5opmMApbBlWsWijRN0pYd",
+	"0JNRWDldtrvPQWPKUz4RJiNPI2/FGxXPF6eGXxnHAUwok0oiFgnP/jUT6bwRNAAxGycNGtWDDRfmj8SQ",
+	"z2LjsNIup58kseCKSLgazrDtwSzVSQo4BluOuTZM3MIhp2Ig5K2IYDXiI59MY/jqwV7d4nCKGqoGmv7w",
+	"aTfYPf5cTdCdkVDmOVdRLKqXyWHAE83GOCaD0JSbcb4GeriUUP8rFcPGSeP/28l56Q491Tt2flzPVP4k",
+	"5hdR9WI6by/YjZgjqtQs5UbMezK691IunpVYbx3W5oxt2WryUQ+wKGC+fLD0tAY05Pc7L4/5/SQqqOwV",
+	"vxHEU4mjMc2HAvgL8pSTnNxvxJwN02SS/4KY11WZ0MAffSYsFds7YONkljr+rdleexefOdYruor4ZYkB",
+	"sy1pNJsIrflIgKSy/9SnjDsoAgtCFt1VKrnb9uRXKvQ0UVowUgVYWCF0ThjKGGTtXUXTasfjT4sbxw9z",
+	"FsnhUKRC5auVmh20j7sqLML5Usy0iELi/jmP2B/uDvaiY9E84t/1mweD3ah5LPaGzTbf7e8N9qMDcTh0",
+	"CEErz1GiJMUKDGXCP74UamTGjZO9w8OgMZHK/b0bFNhNt/txb7fZ7X787vzDf1dznIvh60SJV9wMxtU4",
+	"DMoOHAIfjEXEBsl0zsYcz2UCL2VHvd8+aNXuZtiEWZo0Tc1edtt7B1UrfCkn0iyu7S1gipb/FnViIsb3",
+	"KgXEYTuAmeUExPNuu40wtH8FVWLzFaFjHfex2LqM9dghD8B33gyHWlQA5MKICeoK+kZO64CS0MuVUCkB",
+	"pd0uAKZdCRjUtRfX8v3cCJbCMx0wPQM0cYr3/2g3d9t7+2FRnvqP6rCI5toQe675SP8g40q5f5ZMJryp",
+	"BWgpwIQMHwFiK1RA5oTfQpNaKg2gPeNqbnWECW1gGieRaJwMeaxFNcjhq4VVSzioVYcNV4zPeCAXNHwv",
+	"PwCepnwOT7WZI/SGSTqBv6/HqeBRHZYafLoMSWnEF+Po56DhWDLu8xz0RvjHgO4r8E8+ncZywGF5O//U",
+	"dHHJ0OFTQ7hXImG4jPEzQyniCFaZ9Ehi6t/aHxBIRFvlRydsMtOgNTNu5e8J22seHbDBmKd8YIBrwZ2i",
+	"+W/Wbh6zFuuxpt046beNk0Z798XxP34++OXgav91++zw56Ofj589ff/d9d5POTd9z2MZ4U5oo7D/9aCF",
+	"48/VrYiTqSDAla6siiEk8AoJMkrYwaCcpnMGoi1lMy10i10ZbuBfeCOApemTrjpot1lYWmAYsIP2Lgs7",
+	"MzMWyshB6dF+V4VvRTqRWstEPRNKiggfHLDwdWJ+SGaK/j5k4Sthxkn0OjGdOE7u7DiQkGeJGsZyAPfM",
+	"8L1I4UvZT3gVrRShATvYbcPbqI2ff5zK1P66z8K3fB4nPLpOkpc8HQn8+YiFyBZeJ+aKG6mHkvdjEQZd",
+	"BXej8JIbgfLj/ONAiAi/dQgguVAgJHnsdg03qPAZN7zPtfh+pue0yCuR3sqBeKf4LZcxfrrF4KrSVVyx",
+	"ZCpShB1dKg0qVzzTFvpJNGdAUJolSgRMJ3hJA1Yy4KqrSHLi3raSlMFRDZMUBWsMFC0i/MQ2aSeJGQPC",
+	"ypGCOyDHR6RxeAaQ0nWyCvfs6B1/aMXFcNmrhbGfP+f4Tre8kSXxaQoAMpKYgNX0etysZH1yIrThkyms",
+	"K5IawB4V+IPltuUbHo4Gda9H/Mx7o9GJ5UA0goaaxXiOpVuikxiBU8bX1LmDhtQ9Hk2kWm+Bs2m0ORQ+",
+	"+9z4t/y6UNittxIPaoEP98L0uTki6f9TDEzDXT/P8AXk0VGERiUev/WO0u7NY9ZFqDe+T/qNHI6NftL3",
+	"F0fvg22ggB7lk1sGmmc09jUM/cITy5SfmhOrBv0y2EXAUjlJrOIWuSOMZcvEz8D3cHRPi0EqTLU8d7YA",
+	"GtNiF3hBAVOXsozGWtOcMC6qXE9ftP/x8efJXv87vvvCHOtfJnu3r3+evnh6sx9/fzC4Ppo/351dtsWz",
+	"w6Ty5uDDhbZWWnQtlN7ykagBj15bQcoAVVaKpnwkFXfG0GWfeJuPrNyQbhS+Vrufd0hVG1KM5WrAhT6j",
+	"mu2/sVtBHhkbXM32NiAenxgqkH9xw2gRejD2LlDE6x6vwPFfyBxMd3Jtkqlmd0l6g/d1YOMoLRUoQoDY",
+	"IDHhKw04i6aRk0fh9taetYYWHDRirk0P1JrK3XX6ycywO3+PYGmGl0Chixb2yAjNIsZNV00SDfbngQB1",
+	"QaqZEWwqUvhKAEYNME2ThmiVEdIU7gejdbCK0IKQqkRKmQkwk1tWXhUkk4cIJch9qMXCNSVVEVHvh3Fs",
+	"yyrgw5mZpWL7lHHyAazGwYeGJ76+CihRBX+dyt6NmK83s8X1asED0JFGi3i4sdDho5te/Z2qN9m/+9dh",
+	"/7vB3seD6Eg8HbZHe+ODfx7dPJ201d704F9H6VPdNnu3B3dHH5/O2//e4wf9RsHmBROsFlcWFLTHeli+",
+	"tidVxhKyZRIcNKBAcZNKjsYmnrOzi0ZQtFG066113e5VFbLQQmokJm1jA5mZne3jCE23ntViMx2M5a2A",
+	"K2vVvuhpUeevduoEns1iPfOZv+D83SCftHK9meOgYrUFp8JaksHaQXo0T6WtZj4ViGOzKdx5RcoiMYh5",
+	"WvZD+WaUaTRsBCuswwv4dU+57fzEhSNqpGKapKZ1r4WQz7waGvTMOefQVogWETA5pAOOlv+PRcCI/X57",
+	"cHCwd/x0ONgd7B4c82F/eDB4enx8NOwf7x3sfcfFwa44ODo47h/vHwz4wfHh8fFu/7unh3v9p4eHjaDs",
+	"uHPO+P+qIlMwRFebQXVhXQdP93b3PUEhlTk6aKw0sxaorOTEyo6ihFd2URlkC2e9HMkvnlWET7xDTNTu",
+	"FAY8jkX6RLOt8O2bq2u2k69Lh9tgh6YfAsYNA3Wlq3bbpyyaEcIKzXgqWJQm0yk44JM0Qv1lalqso5iM",
+	"yKYitVVnBEuGXVWYeGYXhF6ZSjOX78YHv5EFAClDa3HMi2dFK+xuhRU2hxuBaJFFwBHVB4wUNIe+VByt",
+	"x8slGH6x8hBnkTTnt9WcamCStDde5V4myPOByZRQ1FJVYh+Dmspz26ELnyDb1ZDLWEQsTkZSsa3QJDdC",
+	"9aTWM9GDR7MU7HZ340QLZng6EsYGeXQVrYsmhykGMZcTEW3TMdLXo+ROAYhZKoagHyKaKeebxFcnfI4o",
+	"o4XPQNmWF/vSc5/pRc64iSvqqsKSct4LC6A1h9Ye7aIgRNTrz8NsD7gQ+JocjMn6DEuJBU8VuVOl0QxU",
+	"JZNyGdNe85m6SnyU2ujtsieRr2u88qzl1SoxvefdRD2/1Aprt54Rkp00nos4RptALnrrX33RqLpGYmzF",
+	"2vKSRjtpuVTDydD/GkbD1HikHtZ7Tqekvw5QTSb47m2yy7Zb2EtQpMjyWvPj9NewnOirFUWccwM1Mfvc",
+	"o6mKdkWrFcXiefoxVYR8xNIbmROop4WKvD9TMcUwIR5FqdC610+Smx6PovJPZBnNkXoiDI+44fkDsm1l",
+	"89Gfpadk+eqlifF/RSaoe6m4TW5wikWm2Aic9uzNYH/I3qOvTdPkVkYi7Wk5Umjt9TgbMZLibyVuB3DO",
+	"aaAEtgXk/z6J5kWqOeOK3Qk2EcIwk0ySNE3u/mdR3zvMfMebXHW+TxMeDbg2l0KjTXbBxpTMlCksZn9R",
+	"W8qOfn18t979RWQvIW324cAupQpjbVjQwzlAfCHtn8P3fHAjVMQiQS7BdC0BUesg+T7psxeJEnqdz9zH",
+	"5I5Re+td6fhoHf+4vrdDJX+tP19/E7fkxiwj4IrQkXU8N/4ZBy5gIIdZvROnsJF8hUvw8h7eneKVpgLr",
+	"Fv0/GSaVvEB0sr81pnMzxr326XOND4sOoSLeLzVpe0O/zBq+KV6vj6nrO5LsQT0TePrVtryHob+NfF7+",
+	"R5Ysu1oBsSF867Nk+7VH0z+yBa3UQOxK7uHjKcVyK5mkrL8B+bAra1ecCriL9TL+s184UMtF6ygraGic",
+	"+mshscXtrM9OS4i8IuD7C8hzYZFVmPFsE8lc1I421o18INaK7S80NaPVxOl7ZUzZ9F7pgrXcrbHqEpjF",
+	"bfkbIv0b781DiDSqWqkfouW/u060lv8Vk857/MtzL7YLJr69SqXUlK4v5aAxuOoshGM1gkY5EKsRNFwM",
+	"ViNolMOvGkHDRVk1gkYp7qoRNKqCruAdP9wKJi1GWjWCRkWQFf5aCq+CKfzIqkbQ8IOqGkFjMaKqeB/x",
+	"NrfcAmZv0A6HCkhRRa3FWLvFK7ILOFwZr4cUUl4NvV457+1DhkNRmkqV8U5qSlh5oplLBnNBg5nFNE5G",
+	"pywVejYRDPGeSVOR17J2xkrQgCvyKq5QyvWyJ9ayEAhPWPip686x2zhh9jr2OWyxkLhBy2q54UlXwWD6",
+	"FcZSxOvnkHHtbZVpITBZgDaJD8aAwa2uyuaHF4uT92Sk4aO/tVqtDwHrNmBIjxv4rdVqfQ7ZFtyMugrt",
+	"oROe3oiIzRSM2g4YuoNNYjMSeIQQB1vfIJZwoCWj3ief/a1rhasMydjIA5ZzoqWInlvQyooTIWDg6M93",
+	"oRVuKYgZtQTxIHaqWhOVEh9Nr45U3nJNuKFZiPgRMhjPjJwILxGEXnemb/IhjPl0KpSIvoRm6gxh/ppr",
+	"wVY2gpVoKTsPRzA5g0R0rzT9+C+XybsuuWlVGDUFoWjDUwNwS1ImVAT/wtSaFvzQbFWauD0d5uigoMLs",
+	"FYHMm/9uN497H+w/Wr3mh79lP1byqueCx2a8iHUaA6d9sI5x5LwiZfN+1uBq20Fjt9VutVdiiF2eP/Py",
+	"m35V/H+HvXt58awI8qXaku+9PSqew9ECtneaz1/89Or12+b1++Y/PnzaO6oWFheqn3w8h9wKFBlx/GbY",
+	"OPltXdtc+dgsc14SxWOFgWXUJk/UQf7s+7aIid83jKx0YG5hi2fzwQGhmv1tbLj0APpYF2XP5rniovwq",
+	"F2d1ARK63gmqrbuYfHreWWWpD+QhHslbobLoKz81RyWKcsHWcnFka6qCXN9egpZ9gdTA+wdQpMmkt7EZ",
+	"R5E/o2eSpYloFIGVKEqdlwKuMeBiR4xvrWPg9RWSdZSKzDm4fPCVdxvcwMi7qYaTZQEV+O1v1ggJciuW",
+	"eO9YC1dy+K/jHSBVyFeL/KMuLC4Hm0W5kgrlH7cF2BLCeyCeUusM+QMYCrngMolR3NkasYzuCzbo7ZbH",
+	"M7HuO+9xcEUwa8N9aNmabYx0LmynqUxSaeZlU9DKuCj3xTUNkA8Go0XmosQdw8dWcqZiktzadPIbMS8q",
+	"F2M5GleYvTaTpOtCm2BT5zbcHAgb8pslMMNHUFOEaWF8jcOP+SZARpUA3AxgPttZF3jv3epXHt4Cbr4t",
+	"MISyi0L3Jkm6nscvdjne2cjDdpUVLclyn7OBleNMYnhcGLZ7uDqyLkuOdqnj9Jkg30sVHC8Fj2oCWTeV",
+	"oo+j0ubnutfeO2q2d5t7B9e77ZP93ZN2u7W7t39wePSPh1F9S1nuvDbWEIAmldA1GqEW6S3aT1I3rsXe",
+	"qVjeUEyXnorBE1dlImBhZG2MoVUEWTjlZhxSPQuhomkiFUZ1zVQ5cE0RFN0XwHrGoV5FMosjDGuHlG/Q",
+	"pIy/LNRY59qICaTgJjO0opVM5vaLlc4whd6FtUhDKmkkj+W/1xxPGFXpXVntoM6XVpy46gglZrqZeRaQ",
+	"UmFqSUWupucAhFIc2sD5MfcR5j7SVVvhm4tnZ72Lq6t355eUhvvil5+ueu8uX4bbkHCgGQXUYACpCwS8",
+	"G8tYQA0nDWyVnmHsXcIjiGPE9Fk2yPPz2I0QU5feETCddFWGbCxKqDgIi8QUPDlgS7U5NAuypQKFnyd3",
+	"bMLVnFGIzoiWBABw22TTWT+WelwKD96rYmbwco/2UckZcGf+x5/o4sRjfitYXwjFhsLAFaswZ221pJIk",
+	"ztZQhQyLNhQA5sNZUOpsIhmVrQqRgzowc5u2vIkXl66CjV+FDtjedIIIgykfbCJaTitHzifA1FXhZS3E",
+	"a29wMYUg7A3vovf2d+IkVWC7EpAXsTIgq0JZnE36AutpOYWfpcLM0rL19JEjuAJbjaOg3kRiGifzKguV",
+	"SWdq4EIuyrnBpU2mM+EzNoAT5oxNMUWvKC/0gCuGWgXwt6vzzuXZ896rzt97V2ed173vf70+vwq3nY8R",
+	"7RkQQp3c0Kcwk6+rBlxF4DMUJyyJgYdkkJ1wW62EmSRpsR9gvdnaskIDUjMAXSwMBByDmSXEJYVZQbus",
+	"4hO9oTHmnjah7ZxmzG2CF3p4T1BCO3MM1wxhVXJ1rBdn4l0MXQWV+ii7K6Eie+j3J+q6SMY80vltmsC/",
+	"WCT1YIZeWI/kZ6nNes5ov2h6WLA3/JGs4ZENNI9lcfEzL+iu7P5cYY1ZZmapRCjDjV6WlJ6n8FRxLD/A",
+	"Kde39lYxt+XXE3cRLQ7dO1ypxrnXAp+ospT2bK2VcMjxJJuxmgx8D8E9ok1sDdV8kpyc8g/vt5eVN7Pe",
+	"nmZlbTOcoaoKLGUjsb22rfe0RkaSz8yq6f7hajqRR/vBAgYwlRpDpkBV3/BlFwRfz1s/LYLd47OZ0cua",
+	"FKq811OeGjmQU66Mz0NK0ThJakqKw2+Zy/Bhrbr3YpWb2Yvoat6r0Z5eOaluE+3o48xmK+T+EWsKyHKI",
+	"7N90AzbORLBgBNjbKNnQNyjlXLTqzEq26wW887CpBIEqNkRU8MrDv7Jl5cswM08xpuK8wVq4+lC5xtnq",
+	"67debc2/nwW+IEfW41Q4fqXLI5czK0z59L1lljLE1iU3acKYXOW9E6moxfH95TheMLStzQwf7PBpq8vt",
+	"Y9f+HbkIEijGvb+/fxywd9dnS+177TXse4tSE2wr6+rUFcrSxk7NcqGj+1YoKuSbH63wq1SV+8l9dCvL",
+	"GFkgUYWLqkTbgdCa8r6KWxLzF+P+jwP5Rr64ePfvi93X8kJfqMvDwdnF0cXN9O/vz14ct2DQP/bez6If",
+	"jpNffzm86f/4Dl4Y93+M//mPqxfHrcFerKrOztU2kao+oHWmDGaeCrKiMftOkX6O2jVmdUhcK4ey9gVP",
+	"Rdr4sBLIPlQKHyusfBHeIJPFYAbc+QrQJ6t+8ZOYQ9RshZKnXHFqSPwd3fT+7//+P+E23W9dujqqwzsT",
+	"scOnsgn2rbBQ7ryrsEBiksp/I187Yd/jPpn7XIuhVb6fmLEtPEwKpBbKBOW3MUUYDJU297yqvunfm523",
+	"F7bar2O7WcEOArLbLf31gyPoF79cNypKRz6/gqoJL365Lm58ZsY7CHw0rk7gfKO8mHJmswCXXledQRa2",
+	"PmGhTyIh23IHux24R35OAFR9FB+nYVcVBkqO9SBVf2iT80MvQbI3ghVtGa+yGf7eVSOhXKFFLAmgwQVp",
+	"TQ4TwZVm7e0WA6vT2MVdhjcyChksxWZm34j5iW83BgOp23Z4dX52eX7d++n81xCWFZA1mYynlMsZdBWP",
+	"dcI4dpiAF+Hsaz7Se3t5/v7izbursEVgsHsGS0xEUMA1DMZicOPe58wksUi5GgjQ/MIXv1z3zl6+Ofup",
+	"d/XT+S8h29pvM836866ydqntFutYGra56QvAlAWrjTTaQbarsOC2hQfKUsoyxXsPjiTuZ7cfbVOVhd1W",
+	"V3XVL+ub81nRmh9QTD+k6qfJbDTGmcKd1p2I4+aNSu7UTjIVSkbNQaKGcjSjYw+DkhsgoEP1DN7EXPwT",
+	"zo7KJMkJUIEunNclEEfQVefwf/j8efTsqsP6c8aRb1jt25sCpmdbWOyJhSpRgOX4V1chpW27wgah1NrV",
+	"BCB0TbNHfBaFbJzEETAYBE3n3bOL89dn564jB2KMR2BEKIA/BYTpqjKKEAlg2QRGn37eef3s5Xnv7GXn",
+	"4lXItiyCOBr2cOmUhRSlDF0dENZ61rdImkwmidrOaYlwCAqAo2+5q/xCHfijjGy9XYc0rON+0OiFSFLb",
+	"dyTVFHfbVX0xSCa2fOpIaiNSbLcBJL7FIQlcRBSxW5UDHW6fkusHS9khwFzBPDaM+YgQojM6SyZPdMDE",
+	"R8AMW+bCJ6Gu8qHXefbq4rUDHh5Z4cH7zst35yHjA5gXsR9nRwqxwkd70ieAvS8RPttFpAUBRFze4TSY",
+	"dvP+ImhJxee5tBgbM6UqwlINEy/vDv5phQwCgU24VIZLJVINt7E0tm/rk52dkTTjWb81SCY7fJT9t7FY",
+	"mxi/hM1amJhwGTfRP0saOvieNKV64HHrZGjucIO48xbDwokahGXUVZlWj0cCHMDeenWAEWzzgPVdcnhA",
+	"jjvO9JinIrsXM8jiD4jDUuU7uHwmisWC3wo6HkAjqrxBh+S5gi3pVUv87qzd3h/kvkP8m+qYiFQQK8qf",
+	"Mht6lwxPYNZcCG8hcumSKA1YMiX9uquWSFIrPbfXEOVA13fjBPkUoW3RF5G7BrHYuc85LdfrqiQdcSU1",
+	"wgErhpf4elDn002UWOHCPYW/eb2C1lVud1Uami2twucM5XGf9C1kDZn+BA4NZYuxPFnBFPBWWa6WSMoJ",
+	"VXhWXUWNYLRJBZ8QD0aQTqgdkFUWpGHpTGnErGvIJ5DKfU6zrX4SSaEDhp4N/DqGGeT9cbbzcjFItFJR",
+	"taPX717mgfZs691/Q2mF7RNbVL/YmaKqBhKgghyMERm0SVI/kAEXzBLLsizJ0d4JHC62RILyEMAkt1LL",
+	"fowtQ4DfeoYgW3c86SqEtz5lJnGxEyLWCKDMrY51btjWQfvAilAoO76N6zjHmW3Vc0R2r9R5gLXOkbxc",
+	"JXSbEoQvQKIOpAfNp6LbgASeLKsI/rBJjPRHni3WbXz+HLJiXxMZdZUNOw79ateh1TC9leZFwElCAlhS",
+	"uGCjb40Bcxkl6Twr4P7RCAUW9K4KPzbzgU03MMNx/5yAFZ6wEP4PnOAulQaLnIfkdyQSQ/4WBkzwwZih",
+	"aU1EWBWUxGgCX8qqhZIDEGndTqKFwWSN8LJzfd57efHq4rpHnO+sc33+45vLX/Ev0Xt7ftl7dfH63fV5",
+	"eAqzmnHGChMsje7XgNK0ErblS7+cbRE3KGhT5CfFm9IvSFkAJPqRSDZRAfIt8moClrlXvMMY8DSVApSs",
+	"vzezNMUm/hcg6P94CdILWGJIqlbxmRYmtHIFufqtDbag4wW6qy40byWKV2bdNogBq7W1GliZ/OriekEK",
+	"A+fRySwdiFaSjnbsS3oHxmIMhYlzcX55fnUN/NRLDHHZJZ+DBnyKT2XjpLHfarf2KVlpjHfoHaTVndzL",
+	"NaoqNt2BQRoPF8wEGZChL1TjpdSmk1dLzvt91SR25EN2EGCY2bFioG158vlDqbHEXru9RluJ9Xox5JWp",
+	"q/owsCk2Jho6/QXgetBu1300W+WObQkBo3c3Gr2/yei94w1GH2607sMNVoLOk8mEp3OLGAvKvA7ghuUV",
+	"vCJXOqIhWH4qWWLjpOHM0dNEr0BQvARZi4GI3DVW5uEnLjliIJDciedQY78F5KZqKR3r77Myw6XIPxza",
+	"0TSuc4rfd+XzAsbvPvjUWcX6CsTPiwICrHK7wNdGAO1NCOBg909PXJeWrrLqh5sQE6oP+MEC/9/5RHT5",
+	"mTxNm3Byv28hcOlpdT+xIp1iuxQxHIoB1iv3DX+oWWFWrqtfvkCaFPP/6KRJ06xHmg8sjFbQYzm1/Wuj",
+	"yIO/FkWe4Slk9JjdO+GqGRRvnqDy2js+sxXAHox2s7vyWtpcbpgDbRUaEtiAYWvVmZo5i6XGkqYUZwwR",
+	"jChMM7kOaYWJOcl27qq75pbYkouhqzwTBF7lwUpBM7tl9AU8z2ch1blG86Sy5n92/TMv9L5UAfXZpDMz",
+	"/rlp/6tVXrlagDTcUe+ENmS7vpcG+wWCdTXV73yidhufie5jYcQa6vJiuwtO3UVarOPb3gsFScNFmXyJ",
+	"DzyabCwQzMGSlhLaOaG+4fPD64sA2AqMvofs+SIcXs1ss57Ty/CdEKVJQuYB9NXV10qy9uGE5NPLAvFI",
+	"6tngfbxcQigeFpx32Ulox4QsULBdZdZmlUSCbaG7wzcxayaUSyGQaVehHoxm5+1Tb8I4GWmwKlojNAhX",
+	"z29L9dIhZRfKInTVNYnjBW+/J4nJLSetk5js0WBGm3u1zZ9o/GaF397VW3eRGozcVNtVktvjE7Suxtei",
+	"SwNe0SzfeNBD86DzzK9QpqJMddQJG/L0QfVhCmBo5vFlj84pXK78MtMTETKovegwKwhf8sDohNwlYi2+",
+	"01VbXFuTc4E3httlhuNEexVdIqxwy1cEr8emy43NTzlgvxHowysJ05gPClqCdmhwf4LULrNmc9/Cj8JQ",
+	"Xs4joiFNUIN76LvSrUfHna/SoAF7z+MwXIxGYA35SJFeGeUNL0KIHwsO/lo0sXcE/cRipE3wJrc2Np8j",
+	"NSiT5BKTva0kr7IcvJr/5cwGWR3Q389u8NXe7SvhUX+7d/h5fxeVzah1dV/8qJeSVmD98TdCTLXrGK67",
+	"6up5pwmhRJEcgUE8u7i7ALR8R0Gu37stdtVglqYoSGuiYQIbGS6NCwkPvBs5BGBSQEohNtfF0OCYvBPY",
+	"6itbCCFGjLvwUkvV29j7C1+0kUu2dxgLIVm68/YCwmuvMAKh8+P562sIMD5sb+PhnaJ/foIZ1DXRMFZB",
+	"cj2cKPu5q5xhQ/emIu3h9GG15QNZigirdCfrKszNHo/gkPC7nv7ezsJCc9EacXkj5lizZZCkUVZaxesW",
+	"+ujs5j/AjYAQ9uPjXLQskfKGTMnXxhak7VrGwoe3D76ae1TyVRoH/1PMfRSGWi3r7odIG9v+Ssa8YinQ",
+	"alGZNZpUVBoUcWsyi42c8tTsQBpbM+KGh1lpUPgdPWlRV4XwSniKl0XXGjPTVUGwYGtVnorsTehhybOx",
+	"6N4azIwLccSG3BisKWIxwfZ+e4eHfvFjK6NOMbhOa6lGKNwmPIalitLMEgklZ8PJwAjTJMtfSGksXYUt",
+	"TnGR9IAu/dokKR/RbsZcj0Xk/OZ3fE6Bp3nDQ6mL5w46cibh6RyoRjoG0LlASVXokygjHQICcYzTDhh3",
+	"0dicjdJkNnWvYURvV2Ux2tunWSkRlVkf4DjvxgkbcIWh8DaC1X1iwFVXZf0dJbUBtXuxMTquQKzMSuZB",
+	"mtX1defs+avz19e9d6/pj/NnvevrlyHbstkNbO+AjZMZBNm6qvdYd2/CI2FjXxHPsti+LFaa1I58BqrU",
+	"4n34kL2S3wddtXe0t3sAOgeeHGXL7O6zsNRJoVYDmfCPPQ/w+BUbjujGwhD6vcXOIcTTaWIEJN1V6EbN",
+	"NCZv2T+/e3PdWVj8LvtRfr+NJuQ4hlDwrrLwph6cWAJtaqulL91QV5V2xHws+tcsMdwuPcj34/8MO/U+",
+	"krqIzGzDb0ANJj05C/HEiynjDGp6sBhWgyoqV3Rsl+c/vzu/uu59/+bZr3bvVXobcRuvHvAy3a2CC22g",
+	"QpX7xP7eKly+xxr9zR4/18hqRPRNYVstat9ZmBELydoew7+84iuZqPUE4JpqW/7GzqcCb/5cay25sn4k",
+	"Y4trO1nmGtoGuE60vNkSiEmBR3eVY9LcKynNjYuqZtIsC+/vqjy+3yZmUrA2cNQzQuUmtDLIkuRcc3MU",
+	"kQG872VoYb+nTIhuPb9+9TJgV+9/DNjf4V+08ey6AUlI2101grVAJAlfJm9P8/VAhyXbNyXsqjzbDeHn",
+	"S8WQfGuFVUF2joqlEnCvNWOR3kkttk9ZeH7NR9ku4VNgU6Vu5lIxYIFCtyB8XAEv5frGNlJGzS2l2yzw",
+	"QJbCCM229tpHmAx5sHvEwoquPKHtTqLgC3CKfSvOXCPl8GLYfJ0o0XwFMXpe4gMs1dUK02y/fZAF42RN",
+	"162wdF5Nl3wypIQeX3ggAmBrbpu8V9Isyh2Yt7NrTqHpssNRm2Zp1T1qnuzHwlhM0TfVkUI/ClNg8Jvp",
+	"sAjldex9F0MALMJ1HaPf33b+1jj5VM2J78ZJnHcHt+nl8FIHEwSbuKbaMh52/A4NtmNtL7sSrq/6hH3F",
+	"fwOakdjqTUsnzyCOo1Hk7LWPNgCCxXk8VsCPEij+8N3s111YkWe4QjwUnhmxLWmsIgt8cvuUqcRSVXFb",
+	"913NV3Ql3j36s0v1Z+4iwhXL2dYTTSe2uUB3xuGxre21iDNUdoJymkBm/Xh+HQZFFpxEFT6y56Kkvf6B",
+	"zG0ZH3uiXZWM/0SOtrhz+5ITUyt42e/Cgr4xmq+P0XRK/MUCPqd8ab6Y6WxosvPKjDqzHehwO3l3tmWe",
+	"fC2EjTbB8a7ytnUaG4wNz/Lm55khjg8MqL2kAxq4zJuaXENYy/ltdcJhcUVoNKBVExmCHj6fUpcgGODq",
+	"zNo8TBzqKhKteafOVuO65S1bRH/uBdjVrQIhkdeiWm8dLkJp+fxcTlxx4lWroCP4kmX8qbzo2TGukQEK",
+	"Yy1E/8IOdB8M9X5zGLSMRdEAMnRkWeH1roFLDKRDo59XG8UGu5ZzTSG75S5N1Mh6lwMycSqsM+TyXvCW",
+	"mbvCbbBZHLORMHk9gIP2rqsJ0VV258qkcxZSCCwG5vUg732Wgk2UMmCQhDJDfIzU11U0MV2lIWZFGzaa",
+	"CfQbBKyYOg/M0aa2u+R4PcNyHcNZzBIl9ElXkUnbz9rvvLt+7mfps63d9jazq6Pi9YkSFgJdhaZ6+IFK",
+	"ALmKKlRzqfzZzrNnl+dXV/7nrQ8+/37196yZwGX/WhEH1ueuoqIEgb3G03hoszFLSXgYIyZTG/QD+fZ5",
+	"Ebs7CU6DrqJWRImC6ueFddAH6JNCWyiSBQM/kNwpGyCRpKkYGBddaIspFXZgj3Iq4A2AT+BVWYdf89ov",
+	"LLy+fHd1ff6s9/byzd8vzq9sdTl4Ko2rFaGwPsEPSXrH00hE8K+wxa68ECdX8gnM3DMVichV1qfaRVg7",
+	"aSvEo3neuXreO3vz+uzd5eX567NfobhCX8wTRTYZ8NogXmFDa20rQOwxTcZ32puCftYsXOzSXGk7vwC0",
+	"v7b1/B4j4qFQjPJ3zsEs1nisFAkQjOqXz/lmL68VHjYroHHy24dCTPjHwULepJ/BUCxPVJAsZrxcsJgx",
+	"yRW/NHu1tZwKSUHltzjOCjxU6Z5nebjjhjo1WotBFVtH44HC5T/I2Ih0ndFflSJlIbRai3Kn8lfWoLzK",
+	"ZahOSFFTHsOv2H/P8EP70YJ1nsfw0pxtWWcGZfLaUo/H6BoZxnJgwrrCGPa0NyaHi0hMpokRajDH8qYf",
+	"Hkd62OX9MQFzDjY1rlYQHahCBiDJbdUetlsy0WSAgkpEkC8uolUWm6pXfgezzV+s/kYnItNwmYTnG1Kt",
+	"5+h1w3eopletuDrjWjSl0kJpiWSrZ32quGx7AIHyibf5EHyMRPdBoeAAlbPyPsu2wv/fhpv0QnvtMCLl",
+	"MfgwYT+h/TZX8xb7Xgz4TEOVQGtUmXIzBvXSbsHef/IaoFmZsgFXYI/s27p7Nnbkx/Nrlm/fBQxjDBe8",
+	"jSVjGZqMYIXWCRhLbap0UupYVS+pF0nRYPf/BBsuOdNsXrG7zwc3QkU1ZhL3Z84TlrdFWaiQ/cDKwGaK",
+	"xp9TdUBMBHT/a+sQhOiVWsSGTMgynCIX8osB1cUG/4QpCmTtpYs2NgWjNAYn0zASYzYFxcZ2aC8S7DOB",
+	"6kdBnXhsJMvnrI1lJ/uOhEs6jhXf4o7XcJtmcK2WjmxLJ0PDCJ+27ycrg2qxeGGPydGAzUxxibdJUple",
+	"+Puh3FI8+4Zbq3HrR2HQevbFOtf93GL2GP1U8FmlhRpzaHVB3wp8XSvAvmOkyuie5S2sw7ThYI2Fas/Y",
+	"gte18A2z+9h7+iG/ltmiFM6EEkWa7WIJXo//Vse8RiV2+2iXrz+mfto6NPdHVFA7+HanWi/9vEJyJFMj",
+	"J1IbOWBxMoAspO37X7ZW+LIzPxOlOZGV3zlRU4EWdEyDIt8L/i88ZVnoZ1f5NvYQ/giZth14rP8lIHu7",
+	"C7gs1Fsjk3zmfhrMUp2kLfaLjQmwEwaUHWrX5dWYAXZC73RVoW0rSkSh8Mo3FalMIgrsb7PwDMefY+pn",
+	"FJ6wVOi5GozTROF+tmLKmrVB93gP6ycfKe16O0uwkWomaCWhEh9Nj1ZBSSRdZfkMuyvuw1XTdtCNRCxv",
+	"0Y8nFfafkIa6MUIeAHubaDNKxdXPLxFm8FpX0SjjGoHDE9o4njlsUhsZx1DxHOvd0PFQzCk3XUXDTMKE",
+	"ik69uuqUrkHLpPPK35TQmsJmW/CuouPN94aHvh0wnTDqkOHC/7ITt2fEphxP3BWalyYL3MkgYSNvHd7F",
+	"iRo1p0kcu3L0sCbbANAVpc8x9o7fCCahKRGHWW0he4zW3jpo7xKKZ/1gbPovFva741naXWCDM2whIHzk",
+	"3KY2tJiqJdACtOc9dbW7tZ0a2s+AFy9zTonJdl2Bv7pIj1X34KG7MFd3wTIJwtI5GQjweeC01A7UdfER",
+	"8Lhw78+6RbexFRk1nztqr+q2uND9EbDJnptJrAJbtwgEbPUqdtv+Og7b/kJ2KxbymDf7pYEVKI8t7ecC",
+	"GQkjQBp2YQW/g3Ot/ecXoTwqpv0VQJtxnK2MgfgylMauV7uDxu4QQdfHhLEQrGs02iVdnLjGP/UnDz7t",
+	"l1ybJqIONF6gaARixNtWdMbotFDClT8Az8l0KhTlx1l2Cjkn0NRIWiZpMQv+HeKAEP9NWaG2yFCI6aXE",
+	"7XAFMMGLqzevW+wsmWDcHXWhwRUnSgnqNcNxRVu2X3t4/h6S766uL887r3o/nZ+/7by8eA99nnYPsZUX",
+	"c528bGZGKkw6PwkZj26lFpqNIbABTipjV7bIXCrcpGpkRVQRWl+uAGTppMW2J5VyBqVaUdbghkCwknEI",
+	"gNVE6JyQtMn7D4Ko8yROXwhVU3SiIHICNk2TSWLorUjgP+FYMVUVhSudVFdpPgc46QQXBU9PixAs6mEa",
+	"g1TAP2OVgK6iVMgtjAKyIYrw/FaKO2pa8mYqVFa9D2ZZENSFYJ68KwcgOiQr+qji17cIGITuWLM3j+PK",
+	"8TgK2sKUSmBUN6boqqoc1GKuqR4kkJ1lO4bZjmCYFBtWSmpKOHtgWQ3Yh9nXlmmlYiCgZ+8pM1g6fAo/",
+	"REINbOau0ybr+isWSKQgNf2m4u3m8YdPu8Hu8eeKpuJriMkFfldsAEo0zvba7TYgjoxO2MGeZVUnLtmu",
+	"ZVspdxUwIuxpY6m5cdJtHOx1G4HrcnPSbZRfwoeu4SyOaO++OP7Hzwe/HFztv26fHf589PPxs6fvv7ve",
+	"e9FtfO6qAizKO64X2Bbhv8nlNWz1xESrJPPWFdJV8wogShR0X5k8Fjw29Y7DTs7hUKjYmkHTNMEIG6Rv",
+	"7ZierjSXPqcZHlFXtDPU4J0tjSQ1idrWpke4JBLppbwVCuAwTZO+H3xhobrkBODK4J/ADoZV1DtwXQcx",
+	"27gdaLzPtfBMASiVJ3IE80WnGJOX2RagLxIw8Mp2m65tJshCbJCm+Vx7xdt1ofi6FUoJj2rzJkGjlACX",
+	"xzz0fJKV546gpYt7yodDOWj9YbFr2aq/CGXQjFKLK3jS2NDLcvknBAKmDTeiVBuoOmjtAidYJ1XCa8Po",
+	"PplZIkqt1qtuo7apP9ikqu+ktmm4lTD9JIkFV7U5C9lqstSN8bLZ/Rbr62HdxbPVc9syJpI6VYq0bnYY",
+	"91dJlkCE2rDiIGL5XzjWL0MoF4meVfF1JftqMiiIPawl/t0ctczktTfFadZ2NJ6TGZlSs5Ih3iFyWquo",
+	"nOnm2YinPDYV/5koyEJwNQ056P3FC3VWCSZbocQjFTfq/lGycI3Xtmw+YaINZSv2Oc2aqCpXpwItRakY",
+	"yKkkpT4SzWhG6CGoFKJOUuO6edNH9az/TzFwCUJZF+QnujqsTUUWbb7WcFtviRulbOw+NF3VaZEWwH59",
+	"o2/Rtn+OUDfM0rPnF2BbZnS/epS6ISPwfMFu+E5Wv64+AZE4RC4h0ZIXSW2kGhiWcQCsTIijUq40dSJf",
+	"FKbfu/m+EfaKFWSQuhR6Ftvpy9pGTuBTkeZn8Y3I/0REnvmM3VGahK6/2XFSM3KqZ/lglI/VLOupPq/P",
+	"ol0Pa/dqeOpxgwAzyLKlVtjQYJM/wmTfSP6bLP/rknmiChSuwUvIfcpx8hMJ8+Ho/GFTa8w4V+K5inbA",
+	"W4nFSCEsKBZcU8AqNtLCMnwwuYggp6Y626YFnkS6lTPxkQ+Mf8fIOeAQ00F0i/kXenD54tIwLWcXXHZ7",
+	"fpVi3AAmwPOUgsbSOaTfjzBCSRpMf7H9BsBxa52c8P3ddtBut5fdwsgJqtweXWlWV4r26rxzefa8B47L",
+	"q7POa1eJlqock6moqywkyfzdTyJJzwZcRTLixrsFbnFnENbCgJs16CpX1Pbou93206dHBwE7OoDavKfQ",
+	"UIpcougC57C2mMII/cWCW7PjfkHTfCqyEslU+9xkKUjca+bg4AqNUSlTiZpYFS06tiVDaNKZwjvhCQMG",
+	"Gp5QmFp2+dPYD5WQzSTJKVM8TZM7e9/ExW1xdN+IlI47oNgzRBNbBsPiyTYFEHHckJjUJ0uta9BZnSwV",
+	"iWmczFfkShVlyBflTpWDu+zpZWRZZ2aSqmdHVFuqaWGrDdXejK46W8108PjL5vpjDNPL1lCyZUqd417d",
+	"ckzy+Fbyx7Tc0YHX30KuHUdAmfGXtt55tPFw9js/VS2T6p/sv5bWRD6Agra2WEume7iKxZQRz5K0tEJ4",
+	"pIUNjq0xif8ovPv7Y5uMV6jD3/KI1s8jmmSHdi8D8ka3Nnt6WUG9StTFsIHNO1T63w5q62bxiAxmDvMp",
+	"aA+8uqjhwNSsnzXqYa+47fOiXJWILnp3s/epOxU12Ug1faDHTYsV6KxASaCmiAL5JejSVwkdSDLE73nX",
+	"5wqNBRaWXUzxTvCoUQnQHXAV0S13yX8jyFUECUfqYWaNh5SVroArHaNV978SuU3j+ePQ2zUG2k7jOWU/",
+	"240kqRxJuNuRygYd12KhC1LR+YIWhmKorRyM2YBTsf3KDxdo58Loko/JyrAn+tTGt7rR7J+JVN6I6qbN",
+	"03h+nXzlhitc5ddpsiKE+PMbrL4lMa5IYpwXeio9gNmqwLYozOpx+Fa98Gabyu5lkvudSr/J7r+S7J6p",
+	"L5DeNul0SW9gfO7PZxMEeIruoi3wytivZGUFo4lUrt2aNahCykhfKnFCLifAazK/6aUVhyBMxa5hlQUt",
+	"dEY/tLKmgzHkM7ilnbIQIyTdc5Ptixtqdww6dPbWllSDeBZRAgtW1fZ6BdyIOWSDUE7sCbilaOWVBaft",
+	"F6vSAFbZo/I1uoLSZdg7eI8wwSFXMXRXScP0mKdCl/vVbtcv1ovEeSh7ltsDLqJouc9606XpnAANihQf",
+	"1VfNHq29Kqqn/yeLXCM8Xyf4E2H6rcE0hb9mXdStTwCrfkDgfjnc0w5cL+DTDt75lEVNrmn+ovEbWL8q",
+	"rV7X48eW4naGGhHuDHLfpPS6Jq8FP+ra6LbpbY9OLrN3VWDqjhU7myuy3rfr9NgrYax3ThgeccOxh3Do",
+	"JF2IVTm6DZDG3UaY91KnCgZd5ZcwcHfm/Fu2nsEW0Eb49t11V1Vu0I0Pt0GgM14MKc2+JqHl2yyOA6sQ",
+	"gJyR2pYop3oSNd3MqQo67q2r8qaoVTpKh3b++CRrJ1qqe2cQtedB2vc3Ql6j7KgFGL8XKS/q1CV8XZE/",
+	"8NAyJFec6z3Q/5Fh/SW28nt5Cf/8+L+YEYDdqV30nV8u5CuRco7N1xLVuS2QMMfIklsezwTTKK99e2y9",
+	"/vXKTfDoelg20yq27vb8DaPXU83APJGpAx5C/84oXFPREHWp8EbMSWtCDA2hRlaoZnEcWpQl3UM744Ot",
+	"V7WoOw2SibvvU2kQGFDkiS4gDRQj2/TkJI8lgyCyV+fXnWed607vp/NfqVrG9fPL886zkJKasw7nh+1t",
+	"KnVdfAvDzwqvZZFo+P40nmnaFrVoeXf9Q/Op1zf9aP/pwXbA+okZlwLRNKmSVkFEbdLl9tj9c2sroYJj",
+	"VFgkFvwWJOQJugj4gDy1N2L+xC6jq0gxzSuPIMyl0saDHnR/T5Sgtkfw9byNO3VUFhETkhLB19IvAXJU",
+	"GlF3lUowWvDUFsihQiEhlre01rEJFEQL8f/hCfS0t3vuAVB7U5H26HypnEj2FGHvP94OKFGdNrkFvfFD",
+	"lzfFfZ2cQcN7jTXvtsLBLE2FMuEpWPi6ik4UU+CzannZ6z7wJ/xGbJdgFiV2xxB/ekfvSQtKZiHJ4ztI",
+	"rZ9yrYU+IfzPDo4q13B7TipxEXtZFR7bBii11UKrVPa3syoO//AeM/f5P6ZSZ3H25YFVKCQxXAGOXBuu",
+	"oq9Oa/pPCNBGNZ4YujWD5pfoB75x0Id3Pt2I+Wa2K+t7upVa9mPh7h2AIfaJFmYNreknMW/8Dth9jmWK",
+	"l6G1rTyGDOOb3rRJFJfFTYTc76sxVVas8oklcxNMOVbNsV6CG7E8DHodjMIYivprx/1cxGtY1ui6kjmB",
+	"fb3NVrtVyd0pi7kRaX5L04bPrROw2jFMM1/+Lvbkpb7h58kdm3DlRTnfiVTY8iffCHNNj3CeXYJ16xyC",
+	"PEJoVzXy3yuwaw3s72QbwEq6qQv2QAWYG6FNNWm06qKpMoPst2Cqb8FU34Kp6oKpCgbTIqE9qEI6U4/p",
+	"lbr0bCQ1jqlFRvHOLemb7+bPjczZQX6h96ZYke5Tgzphd2ZmDAXqQCnlU/mTmGe/QNE6tFJV5/RJW/ox",
+	"bQSNWRo3Tho7fCp3bncRk+0CF9TAjfq2trxgI1hVVSKdigJi6gHL6nAEZB3E8jmUTZQ7S7Ivup8qvnqW",
+	"KNg20oLGotEyV0qDnAZhghI+lypSVX391YqaXq4ykEy9GMOWnxUIas7id3+QsXDlIVN+K2Ky0VVsnRvD",
+	"B2OsR11zG8kiUKJZCnWTbeXWOBlhp9G8j0CSssVCpN5U4nbJLIV2Hbqmna79UNaoo/pTJuUyBuVJeK1t",
+	"CvgTSVPx7kvYSYyBcZ23F2THBUykMZRUfHbhf2gqmzCq4lsdagIPEYJSG+LFp/Q3JUj7n4Ffq9bjyolS",
+	"6nahUqQPDlsq8vOHz/9vAA==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

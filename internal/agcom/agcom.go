@@ -47,6 +47,9 @@ type Message struct {
 	CreatedAt  time.Time
 	InReplyTo  string // empty for the message that opened the thread
 	Tags       []string
+	// Attachments are the files it carries, in the order given; nil when
+	// none.
+	Attachments []Attachment
 }
 
 // Thread is a conversation between its participants.
@@ -81,12 +84,16 @@ type NewMessage struct {
 	Subject   string
 	Body      string
 	Tags      []string
+	// AttachmentIDs name uploads of the sender's to attach.
+	AttachmentIDs []string
 }
 
 // Reply is what a sender supplies to answer a message.
 type Reply struct {
 	Body string
 	Tags []string
+	// AttachmentIDs name uploads of the sender's to attach.
+	AttachmentIDs []string
 }
 
 // MessageFilter selects messages for a list.

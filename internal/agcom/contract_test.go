@@ -132,6 +132,9 @@ func TestLimitsAreTheContracts(t *testing.T) {
 		{"MaxQueryLen: searchMessages query maxLength", agcom.MaxQueryLen, bound(contractParameter(t, "searchMessages", "query").MaxLength)},
 		{"a query is not empty: searchMessages query minLength", 1, int(contractParameter(t, "searchMessages", "query").MinLength)},
 		{"MaxQueryLen: searchContacts query maxLength", agcom.MaxQueryLen, bound(contractParameter(t, "searchContacts", "query").MaxLength)},
+		{"MaxAttachments: AttachmentIDs maxItems", agcom.MaxAttachments, bound(contractSchema(t, "AttachmentIDs").MaxItems)},
+		{"MaxFilenameLen: Attachment.filename maxLength", agcom.MaxFilenameLen, bound(contractProperty(t, "Attachment", "filename").MaxLength)},
+		{"MaxContentTypeLen: Attachment.content_type maxLength", agcom.MaxContentTypeLen, bound(contractProperty(t, "Attachment", "content_type").MaxLength)},
 		{"DefaultLimit: parameter Limit default", agcom.DefaultLimit, defaultInt(limit)},
 		{"MaxLimit: parameter Limit maximum", agcom.MaxLimit, bound(limit.Max)},
 		{"a page holds one item or more: parameter Limit minimum", 1, bound(limit.Min)},
@@ -228,5 +231,33 @@ func TestMessageSearchLimit(t *testing.T) {
 		case !c.ok:
 			wantValidationError(t, fmt.Sprintf("limit %d", c.limit), err)
 		}
+	}
+}
+
+// TestAttachmentDefaultsAreTheContracts: the settings' defaults the
+// upload's description documents are the domain's.
+func TestAttachmentDefaultsAreTheContracts(t *testing.T) {
+	var upload *openapi3.Operation
+	for _, item := range loadContract(t).Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.OperationID == "uploadAttachment" {
+				upload = op
+			}
+		}
+	}
+	if upload == nil {
+		t.Fatal("openapi.yaml has no uploadAttachment")
+	}
+	for _, want := range []string{
+		fmt.Sprintf("`MAX_ATTACHMENT_BYTES` (default 25 MiB, %d bytes)", agcom.DefaultAttachmentBytes),
+		fmt.Sprintf("`ATTACHMENT_QUOTA_BYTES` (default %d GiB)", agcom.DefaultAttachmentQuotaBytes>>30),
+		fmt.Sprintf("`ATTACHMENT_UNATTACHED_TTL` (default %d hours)", int(agcom.DefaultUnattachedTTL.Hours())),
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(upload.Description), " "), want) {
+			t.Errorf("uploadAttachment's description does not say %q", want)
+		}
+	}
+	if want := fmt.Sprintf("at most %d;", agcom.MaxAttachments); !strings.Contains(strings.Join(strings.Fields(contractSchema(t, "AttachmentIDs").Description), " "), want) {
+		t.Errorf("AttachmentIDs' description does not say %q", want)
 	}
 }

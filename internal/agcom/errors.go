@@ -23,6 +23,7 @@ const (
 	EIDEMPOTENCY     Code = "IdempotencyKeyReused"
 	EGONE            Code = "CursorExpired"
 	ETOOLARGE        Code = "PayloadTooLarge"
+	ERANGE           Code = "RangeNotSatisfiable"
 	ERATELIMIT       Code = "RateLimitExceeded"
 	EINTERNAL        Code = "InternalError"
 	EBUSY            Code = "DatabaseBusy"

@@ -1,6 +1,9 @@
 package agcom
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Defaults of the Limits a store enforces.
 const (
@@ -22,6 +25,12 @@ type Limits struct {
 	SearchScanBytes int64
 	// APIKeysPerAgent bounds the API keys one agent holds.
 	APIKeysPerAgent int
+	// AttachmentBytes bounds one upload.
+	AttachmentBytes int64
+	// AttachmentQuotaBytes bounds the bytes of one agent's uploads.
+	AttachmentQuotaBytes int64
+	// UnattachedTTL is how long an upload no message carries is kept.
+	UnattachedTTL time.Duration
 }
 
 // WithDefaults returns l with every unset field at its default.
@@ -37,6 +46,15 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.APIKeysPerAgent <= 0 {
 		l.APIKeysPerAgent = DefaultAPIKeysPerAgent
+	}
+	if l.AttachmentBytes <= 0 {
+		l.AttachmentBytes = DefaultAttachmentBytes
+	}
+	if l.AttachmentQuotaBytes <= 0 {
+		l.AttachmentQuotaBytes = DefaultAttachmentQuotaBytes
+	}
+	if l.UnattachedTTL <= 0 {
+		l.UnattachedTTL = DefaultUnattachedTTL
 	}
 	return l
 }

@@ -59,7 +59,8 @@ func TestCheckMetadataWrite(t *testing.T) {
 func TestLimitsDefaults(t *testing.T) {
 	got := agcom.Limits{MetadataKeys: 7}.WithDefaults()
 	want := agcom.Limits{MetadataKeys: 7, MetadataBytes: agcom.DefaultMetadataBytes, SearchScanBytes: agcom.DefaultSearchScanBytes,
-		APIKeysPerAgent: agcom.DefaultAPIKeysPerAgent}
+		APIKeysPerAgent: agcom.DefaultAPIKeysPerAgent,
+		AttachmentBytes: agcom.DefaultAttachmentBytes, AttachmentQuotaBytes: agcom.DefaultAttachmentQuotaBytes, UnattachedTTL: agcom.DefaultUnattachedTTL}
 	if got != want {
 		t.Errorf("WithDefaults() = %+v, want %+v", got, want)
 	}

@@ -15,7 +15,7 @@ func (sd *Seeder) Send(caller Caller, m NewMessage) (Message, error) {
 	if err := m.Validate(); err != nil {
 		return Message{}, err
 	}
-	return openThread(sd.tx, caller, m.ToHandles, m)
+	return openThread(sd.tx, caller, m.ToHandles, m, nil)
 }
 
 // Reply is ReplyToMessage within the seeding transaction.

@@ -6,7 +6,8 @@ import "context"
 // a message goes to, who takes part in a thread, what is audited, in what
 // order things are written) and leaves persistence to a store.
 type Service struct {
-	w Writer
+	w   Writer
+	att AttachmentStore // nil: no attachments
 }
 
 // NewService returns the use cases writing through w.
@@ -24,7 +25,11 @@ func (s *Service) SendMessage(ctx context.Context, caller Caller, m NewMessage, 
 		msg, replayed, err = idempotent(tx, key, CreatedMessage,
 			func(ids []string) (Message, error) { return tx.VisibleMessage(caller, ids[0]) },
 			func() (Message, []string, error) {
-				msg, err := openThread(tx, caller, m.ToHandles, m)
+				atts, err := attach(tx, caller, m.AttachmentIDs)
+				if err != nil {
+					return Message{}, nil, err
+				}
+				msg, err := openThread(tx, caller, m.ToHandles, m, atts)
 				return msg, []string{msg.ID}, err
 			})
 		return err
@@ -52,10 +57,14 @@ func (s *Service) Broadcast(ctx context.Context, caller Caller, m NewMessage, ke
 				return msgs, nil
 			},
 			func() ([]Message, []string, error) {
+				atts, err := attach(tx, caller, m.AttachmentIDs)
+				if err != nil {
+					return nil, nil, err
+				}
 				msgs := make([]Message, 0, len(m.ToHandles))
 				ids := make([]string, 0, len(m.ToHandles))
 				for _, to := range m.ToHandles {
-					msg, err := openThread(tx, caller, []string{to}, m)
+					msg, err := openThread(tx, caller, []string{to}, m, atts)
 					if err != nil {
 						return nil, nil, err
 					}
@@ -68,8 +77,9 @@ func (s *Service) Broadcast(ctx context.Context, caller Caller, m NewMessage, ke
 	return msgs, replayed, err
 }
 
-// openThread creates a thread for the caller and to, and posts m in it.
-func openThread(tx Tx, caller Caller, to []string, m NewMessage) (Message, error) {
+// openThread creates a thread for the caller and to, and posts m in it
+// with the attachments atts (checked by attach).
+func openThread(tx Tx, caller Caller, to []string, m NewMessage, atts []Attachment) (Message, error) {
 	participants := Participants(caller.Handle, to)
 	threadID, err := tx.CreateThread(m.Subject, participants)
 	if err != nil {
@@ -77,9 +87,12 @@ func openThread(tx Tx, caller Caller, to []string, m NewMessage) (Message, error
 	}
 	msg := Message{
 		ThreadID: threadID, FromHandle: caller.Handle, ToHandles: to,
-		Subject: m.Subject, Body: m.Body, Tags: m.Tags,
+		Subject: m.Subject, Body: m.Body, Tags: m.Tags, Attachments: atts,
 	}
 	if err := tx.InsertMessage(&msg); err != nil {
+		return Message{}, err
+	}
+	if err := linkAttachments(tx, msg); err != nil {
 		return Message{}, err
 	}
 	if err := tx.Audit(EventThreadCreate, caller.Handle, "", map[string]any{
@@ -152,6 +165,10 @@ func reply(tx Tx, caller Caller, id string, toThread bool, r Reply) (Message, er
 	if err != nil {
 		return Message{}, err
 	}
+	atts, err := attach(tx, caller, r.AttachmentIDs)
+	if err != nil {
+		return Message{}, err
+	}
 	to := []string{orig.FromHandle}
 	if caller.Handle == orig.FromHandle {
 		to = orig.ToHandles
@@ -166,9 +183,12 @@ func reply(tx Tx, caller Caller, id string, toThread bool, r Reply) (Message, er
 	}
 	msg := Message{
 		ThreadID: orig.ThreadID, FromHandle: caller.Handle, ToHandles: to,
-		Subject: subject, Body: r.Body, InReplyTo: orig.ID, Tags: r.Tags,
+		Subject: subject, Body: r.Body, InReplyTo: orig.ID, Tags: r.Tags, Attachments: atts,
 	}
 	if err := tx.InsertMessage(&msg); err != nil {
+		return Message{}, err
+	}
+	if err := linkAttachments(tx, msg); err != nil {
 		return Message{}, err
 	}
 	for _, h := range to {

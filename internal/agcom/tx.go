@@ -30,6 +30,7 @@ type Tx interface {
 	AuditTx
 	IdempotencyTx
 	APIKeyTx
+	AttachmentTx
 }
 
 // MessageTx persists threads and messages.

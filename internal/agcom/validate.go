@@ -143,7 +143,8 @@ func (m *NewMessage) Validate() error {
 		return err
 	}
 	m.Tags = tags
-	return nil
+	m.AttachmentIDs, err = normalizeAttachmentIDs(m.AttachmentIDs)
+	return err
 }
 
 // Validate checks r and de-duplicates its tags.
@@ -156,7 +157,8 @@ func (r *Reply) Validate() error {
 		return err
 	}
 	r.Tags = tags
-	return nil
+	r.AttachmentIDs, err = normalizeAttachmentIDs(r.AttachmentIDs)
+	return err
 }
 
 // Validate checks s and applies the default limit when it has none.

@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 	}
 	handler, err := httpapi.NewHandler(httpapi.Options{
 		Store:          api,
-		Writes:         agcom.NewService(store),
+		Writes:         agcom.NewService(store).WithAttachments(store),
 		Keys:           keys,
 		Provider:       provider.Provider,
 		Lookup:         statusLookup(api),
@@ -146,6 +146,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		Logger:         log,
 		TokenTTL:       cfg.TokenTTL,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
+		MaxUploadBytes: storeLimits(cfg).WithDefaults().AttachmentBytes,
 		Version:        version,
 		SpecYAML:       contract.OpenAPIYAML,
 		RateLimits:     limits,
@@ -182,7 +183,8 @@ func (a *App) Close() error {
 	return errors.Join(a.Store.Close(), a.closeLimits())
 }
 
-// pruneEvery is how often expired events and idempotency keys are deleted.
+// pruneEvery is how often expired events and idempotency keys, and
+// uploads left unattached, are deleted.
 const pruneEvery = time.Hour
 
 // prune deletes what retention no longer keeps, now and then every
@@ -193,6 +195,9 @@ func (a *App) prune(stop <-chan struct{}) {
 	for {
 		if err := a.Store.Prune(context.Background(), time.Now().Add(-a.Config.EventRetention)); err != nil {
 			a.Log.Error("prune events", "error", err.Error())
+		}
+		if _, err := a.Store.PruneAttachments(context.Background()); err != nil {
+			a.Log.Error("prune attachments", "error", err.Error())
 		}
 		select {
 		case <-t.C:

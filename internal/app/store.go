@@ -24,6 +24,10 @@ type Store interface {
 	// Prune deletes events older than eventsBefore and expired
 	// idempotency keys.
 	Prune(ctx context.Context, eventsBefore time.Time) error
+	// Attachments keep uploads' bytes; PruneAttachments removes uploads
+	// no message carries once they are older than the unattached time.
+	agcom.AttachmentStore
+	PruneAttachments(ctx context.Context) (removed int, err error)
 	// SetClock replaces the store's clock (tests that control time).
 	SetClock(clock func() time.Time)
 	// SetObserver receives the kind, duration and outcome of every
@@ -50,17 +54,20 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (Store,
 		return postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log), postgres.WithLimits(storeLimits(cfg)))
 	}
 	return sqlite.Open(ctx, cfg.DBPath, sqlite.WithBusyTimeout(cfg.DBBusyTimeout), sqlite.WithLogger(log),
-		sqlite.WithLimits(storeLimits(cfg)))
+		sqlite.WithLimits(storeLimits(cfg)), sqlite.WithAttachmentsDir(cfg.AttachmentsDir))
 }
 
 // storeLimits are the limits the configuration sets on the store; a
 // setting left at zero takes its default.
 func storeLimits(cfg config.Config) agcom.Limits {
 	return agcom.Limits{
-		MetadataKeys:    cfg.MaxMetadataKeys,
-		MetadataBytes:   cfg.MaxMetadataBytes,
-		SearchScanBytes: cfg.SearchMaxScanBytes,
-		APIKeysPerAgent: cfg.MaxAPIKeysPerAgent,
+		MetadataKeys:         cfg.MaxMetadataKeys,
+		MetadataBytes:        cfg.MaxMetadataBytes,
+		SearchScanBytes:      cfg.SearchMaxScanBytes,
+		APIKeysPerAgent:      cfg.MaxAPIKeysPerAgent,
+		AttachmentBytes:      cfg.MaxAttachmentBytes,
+		AttachmentQuotaBytes: cfg.AttachmentQuotaBytes,
+		UnattachedTTL:        cfg.AttachmentUnattachedTTL,
 	}
 }
 

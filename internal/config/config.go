@@ -60,6 +60,9 @@ const (
 	DefaultMaxMetadataBytesPerThread = agcom.DefaultMetadataBytes
 	DefaultSearchMaxScanBytes        = agcom.DefaultSearchScanBytes
 	DefaultMaxAPIKeysPerAgent        = agcom.DefaultAPIKeysPerAgent
+	DefaultMaxAttachmentBytes        = agcom.DefaultAttachmentBytes
+	DefaultAttachmentQuotaBytes      = agcom.DefaultAttachmentQuotaBytes
+	DefaultAttachmentUnattachedTTL   = agcom.DefaultUnattachedTTL
 )
 
 // Defaults of the identity provider's settings.
@@ -164,6 +167,15 @@ type Config struct {
 	// key may fetch them again.
 	OIDCJWKSRefresh    time.Duration
 	OIDCJWKSMinRefresh time.Duration
+	// MaxAttachmentBytes bounds one upload; AttachmentQuotaBytes the bytes
+	// of one agent's uploads. AttachmentUnattachedTTL is how long an upload
+	// no message carries is kept.
+	MaxAttachmentBytes      int64
+	AttachmentQuotaBytes    int64
+	AttachmentUnattachedTTL time.Duration
+	// AttachmentsDir holds the SQLite store's attachment files; empty:
+	// "attachments" beside the database file.
+	AttachmentsDir string
 }
 
 // OIDC reports whether the server trusts an identity provider.
@@ -259,6 +271,10 @@ func Load(getenv Getenv) (Config, error) {
 	c.OIDCAdminValue = r.str("OIDC_ADMIN_VALUE", "")
 	c.OIDCJWKSRefresh = r.duration("OIDC_JWKS_REFRESH_INTERVAL", DefaultOIDCJWKSRefresh, time.Minute, 7*24*time.Hour)
 	c.OIDCJWKSMinRefresh = r.duration("OIDC_JWKS_MIN_REFRESH_INTERVAL", DefaultOIDCJWKSMinRefresh, 0, time.Hour)
+	c.MaxAttachmentBytes = int64(r.int("MAX_ATTACHMENT_BYTES", DefaultMaxAttachmentBytes, 1, 1<<40))
+	c.AttachmentQuotaBytes = int64(r.int("ATTACHMENT_QUOTA_BYTES", DefaultAttachmentQuotaBytes, 1, 1<<50))
+	c.AttachmentUnattachedTTL = r.duration("ATTACHMENT_UNATTACHED_TTL", DefaultAttachmentUnattachedTTL, time.Second, 365*24*time.Hour)
+	c.AttachmentsDir = r.str("ATTACHMENTS_DIR", "")
 	c.MCPSessionsPerAgent = r.int("MAX_MCP_SESSIONS_PER_AGENT", DefaultMCPSessionsPerAgent, 1, 1_000_000)
 	c.MCPSessions = r.int("MAX_MCP_SESSIONS", DefaultMCPSessions, 1, 10_000_000)
 	c.MCPSessionIdle = r.duration("MCP_SESSION_IDLE_TIMEOUT", DefaultMCPSessionIdle, time.Second, 7*24*time.Hour)

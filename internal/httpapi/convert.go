@@ -27,6 +27,9 @@ func toAPIMessage(m agcom.Message) agcomv1.Message {
 		CreatedAt:  m.CreatedAt,
 		InReplyTo:  optional(m.InReplyTo),
 		Tags:       nonNil(m.Tags),
+		// Absent rather than empty: answers of messages without
+		// attachments stay as they were.
+		Attachments: toAPIAttachments(m.Attachments),
 	}
 }
 
@@ -110,11 +113,12 @@ func toAPIAgent(a agcom.Agent) agcomv1.Agent {
 }
 
 func toDomainNewMessage(b *agcomv1.SendMessageRequest) agcom.NewMessage {
-	return agcom.NewMessage{ToHandles: b.ToHandles, Subject: b.Subject, Body: b.Body, Tags: deref(b.Tags)}
+	return agcom.NewMessage{ToHandles: b.ToHandles, Subject: b.Subject, Body: b.Body, Tags: deref(b.Tags),
+		AttachmentIDs: deref(b.AttachmentIds)}
 }
 
 func toDomainReply(b *agcomv1.ReplyRequest) agcom.Reply {
-	return agcom.Reply{Body: b.Body, Tags: deref(b.Tags)}
+	return agcom.Reply{Body: b.Body, Tags: deref(b.Tags), AttachmentIDs: deref(b.AttachmentIds)}
 }
 
 // toDomainPage converts the paging parameters, which the validator has

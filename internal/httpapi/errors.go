@@ -33,6 +33,7 @@ var statusOf = map[agcom.Code]int{
 	agcom.EIDEMPOTENCY:     http.StatusConflict,
 	agcom.EGONE:            http.StatusGone,
 	agcom.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	agcom.ERANGE:           http.StatusRequestedRangeNotSatisfiable,
 	agcom.ERATELIMIT:       http.StatusTooManyRequests,
 	agcom.EINTERNAL:        http.StatusInternalServerError,
 	agcom.EBUSY:            http.StatusServiceUnavailable,

@@ -232,13 +232,26 @@ func recoverer(log *slog.Logger, ew errorWriter) func(http.Handler) http.Handler
 // (routes, as "METHOD /pattern"), up to max bytes, before anything else
 // looks at it: a larger body is 413, and a body that is not valid UTF-8 is
 // 400. Later layers read the buffered copy. Other operations never read a
-// body, so one sent to them changes nothing: they cannot answer 413.
-func limitBody(max int64, routes map[string]bool, ew errorWriter) func(http.Handler) http.Handler {
+// body, so one sent to them changes nothing: they cannot answer 413. The
+// body of a streamed route (an upload) is not read ahead: it is only held
+// to maxStreamed bytes.
+func limitBody(max int64, routes map[string]bool, maxStreamed int64, streamed map[string]bool, ew errorWriter) func(http.Handler) http.Handler {
 	tooLarge := &agcom.Error{Code: agcom.ETOOLARGE, Message: "request body is larger than the limit",
 		Details: map[string]any{"max_bytes": max}}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Body == nil || r.Body == http.NoBody || !routes[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()] {
+			route := r.Method + " " + chi.RouteContext(r.Context()).RoutePattern()
+			if r.Body == nil || r.Body == http.NoBody || !routes[route] {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if streamed[route] {
+				if r.ContentLength > maxStreamed {
+					ew.Write(w, r, &agcom.Error{Code: agcom.ETOOLARGE, Message: "request body is larger than the limit",
+						Details: map[string]any{"max_bytes": maxStreamed}})
+					return
+				}
+				r.Body = movingBody{http.MaxBytesReader(w, r.Body, maxStreamed), http.NewResponseController(w)}
 				next.ServeHTTP(w, r)
 				return
 			}

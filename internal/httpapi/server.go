@@ -61,6 +61,7 @@ type Writes interface {
 	agentWriter
 	loginAuditor
 	apiKeyWriter
+	attachmentKeeper
 }
 
 // Options configures the HTTP API.
@@ -87,6 +88,9 @@ type Options struct {
 	TokenTTL time.Duration
 	// MaxBodyBytes bounds request bodies; larger ones get 413.
 	MaxBodyBytes int64
+	// MaxUploadBytes bounds the file of an upload (a multipart body),
+	// which MaxBodyBytes does not.
+	MaxUploadBytes int64
 	// Version is reported by GET / and the health check.
 	Version string
 	// SpecYAML is the contract as written, served at /api/v1/openapi.yaml.
@@ -170,7 +174,7 @@ func NewHandler(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	validate, err := validator(spec, ew)
+	validate, err := validator(spec, streamedRoutes(spec), ew)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +224,7 @@ func NewHandler(o Options) (http.Handler, error) {
 	r.Group(func(r chi.Router) {
 		r.Use(
 			// Here, after routing, so that it knows the operation.
-			limitBody(o.MaxBodyBytes, routesWithBody(spec), ew),
+			limitBody(o.MaxBodyBytes, routesWithBody(spec), o.MaxUploadBytes+multipartOverhead, streamedRoutes(spec), ew),
 			auth.Middleware(authn, func(r *http.Request) bool {
 				return public[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
 			}, ew.Write),
@@ -282,6 +286,21 @@ func routesWithBody(spec *openapi3.T) map[string]bool {
 	for path, item := range spec.Paths.Map() {
 		for method, op := range item.Operations() {
 			if op.RequestBody != nil {
+				routes[method+" "+BasePath+path] = true
+			}
+		}
+	}
+	return routes
+}
+
+// streamedRoutes lists, as "METHOD /api/v1/path", the operations whose
+// body is multipart/form-data: a file streamed to the store, which neither
+// limitBody nor the validator reads ahead.
+func streamedRoutes(spec *openapi3.T) map[string]bool {
+	routes := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody != nil && op.RequestBody.Value != nil && op.RequestBody.Value.Content.Get("multipart/form-data") != nil {
 				routes[method+" "+BasePath+path] = true
 			}
 		}

@@ -50,15 +50,16 @@ type param struct {
 }
 
 // deriveTools makes a tool of every operation of spec that an agent calls:
-// each operation that needs a bearer token and answers JSON (so not the
-// health checks, the login, or the event stream). Its name is the
+// each operation that needs a bearer token, answers JSON and takes no body
+// but JSON (so not the health checks, the login, the event stream, or a
+// file upload). Its name is the
 // operationId in snake_case, its description the summary and description,
 // its input the parameters and the JSON body's properties side by side.
 func deriveTools(spec *openapi3.T) ([]tool, error) {
 	var tools []tool
 	for path, item := range spec.Paths.Map() {
 		for method, op := range item.Operations() {
-			if !needsToken(spec, op) || !answersJSON(op) {
+			if !needsToken(spec, op) || !answersJSON(op) || !bodyIsJSON(op) {
 				continue
 			}
 			t, err := newTool(path, method, item, op)
@@ -97,6 +98,11 @@ func answersJSON(op *openapi3.Operation) bool {
 		}
 	}
 	return false
+}
+
+// bodyIsJSON reports whether op takes no body, or a JSON one.
+func bodyIsJSON(op *openapi3.Operation) bool {
+	return op.RequestBody == nil || op.RequestBody.Value == nil || op.RequestBody.Value.Content.Get("application/json") != nil
 }
 
 // toolName is a valid MCP tool name (SEP-986).

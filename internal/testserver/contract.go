@@ -161,7 +161,8 @@ func (c *contractCheck) checkAnswer(r *http.Request, route *routers.Route, statu
 		return
 	}
 	if route == nil {
-		if status >= http.StatusBadRequest && !(r.URL.Path == httpapi.MCPPath && jsonRPCError(body)) {
+		// A HEAD answer carries no body, not even an error's.
+		if status >= http.StatusBadRequest && r.Method != http.MethodHead && !(r.URL.Path == httpapi.MCPPath && jsonRPCError(body)) {
 			if problem := c.envelopeProblem(header, body); problem != "" {
 				c.report(r, status, body, problem)
 			}

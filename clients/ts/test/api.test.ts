@@ -42,6 +42,7 @@ const statusOf: Record<ErrorType, number> = {
   IdempotencyKeyReused: 409,
   CursorExpired: 410,
   PayloadTooLarge: 413,
+  RangeNotSatisfiable: 416,
   RateLimitExceeded: 429,
   InternalError: 500,
   DatabaseBusy: 503,
@@ -53,6 +54,7 @@ assertType<Equal<ErrorEnvelope["error"], ErrorBody>>();
 assertType<Equal<Schemas["TokenResponse"]["token_type"], "bearer">>();
 assertType<Equal<Schemas["Message"]["in_reply_to"], string | null>>();
 assertType<Equal<Schemas["Health"]["status"], "healthy">>();
+assertType<Equal<Schemas["Message"]["attachments"], Schemas["Attachment"][] | undefined>>();
 
 /** expectError asserts an openapi-fetch result is the given typed error. */
 function expectError(
@@ -336,5 +338,54 @@ describe("TypeScript client against a real agcomd", () => {
     assert.throws(() => {
       throw new AgcomError(forged.response.status, forged.error!);
     }, (e: unknown) => e instanceof AgcomError && e.requestId === ae.request_id && e.type === "AuthenticationError");
+  });
+
+  // Last: it opens a thread, which the lists above do not expect.
+  test("attachments: upload, attach, download with a range; 404 to an outsider", async () => {
+    const bytes = new Uint8Array(4096).map((_, i) => i % 251);
+    const form = new FormData();
+    form.append("file", new Blob([bytes], { type: "application/x-test" }), "data.bin");
+    const up = await alice.POST("/attachments", {
+      // The form goes as it is: fetch writes the multipart body and its boundary.
+      body: form as unknown as Schemas["AttachmentUpload"],
+      bodySerializer: (b) => b as unknown as FormData,
+    });
+    assert.equal(up.response.status, 201);
+    assert.ok(up.data);
+    const attachment: Schemas["Attachment"] = up.data;
+    assert.match(attachment.attachment_id, ULID_RE);
+    assert.equal(attachment.filename, "data.bin");
+    assert.equal(attachment.content_type, "application/x-test");
+    assert.equal(attachment.size, bytes.length);
+    const { createHash } = await import("node:crypto");
+    assert.equal(attachment.sha256, createHash("sha256").update(bytes).digest("hex"));
+
+    const sent = await alice.POST("/messages", {
+      body: { to_handles: ["bob"], subject: "Data", body: "attached", attachment_ids: [attachment.attachment_id] },
+    });
+    assert.equal(sent.response.status, 201);
+    assert.deepEqual(sent.data?.attachments, [attachment]);
+
+    const got = await bob.GET("/attachments/{attachment_id}", {
+      params: { path: { attachment_id: attachment.attachment_id } },
+      parseAs: "arrayBuffer",
+    });
+    assert.equal(got.response.status, 200);
+    assert.ok(got.data instanceof ArrayBuffer);
+    assert.deepEqual(new Uint8Array(got.data), bytes);
+    assert.equal(got.response.headers.get("ETag"), `"${attachment.sha256}"`);
+
+    const part = await bob.GET("/attachments/{attachment_id}", {
+      params: { path: { attachment_id: attachment.attachment_id }, header: { Range: "bytes=10-19" } },
+      parseAs: "arrayBuffer",
+    });
+    assert.equal(part.response.status, 206);
+    assert.ok(part.data instanceof ArrayBuffer);
+    assert.deepEqual(new Uint8Array(part.data), bytes.slice(10, 20));
+
+    const hidden = await carol.GET("/attachments/{attachment_id}", {
+      params: { path: { attachment_id: attachment.attachment_id } },
+    });
+    expectError(hidden, 404, "NotFound");
   });
 });

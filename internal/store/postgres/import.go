@@ -56,7 +56,7 @@ var importTables = []importTable{
 	{name: "messages", columns: []importColumn{
 		{"seq", kindInt}, {"id", kindText}, {"thread_id", kindText}, {"from_handle", kindText},
 		{"to_handles", kindText}, {"subject", kindText}, {"body", kindText}, {"in_reply_to", kindText},
-		{"tags", kindText}, {"created_at", kindInt}}},
+		{"tags", kindText}, {"created_at", kindInt}, {"attachments", kindText}}},
 	// PostgreSQL keeps the message's created_at on its recipients and
 	// mailbox rows, so that inboxes walk one index in time order.
 	{name: "message_recipients", columns: []importColumn{

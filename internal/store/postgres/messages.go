@@ -21,7 +21,7 @@ import (
 // handle, $2 is-admin) takes part in the thread or is an admin.
 const visibleThread = `($2::boolean OR EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = t.id AND vp.handle = $1))`
 
-const messageColumns = `m.id, m.thread_id, m.from_handle, m.to_handles, m.subject, m.body, m.created_at, m.in_reply_to, m.tags`
+const messageColumns = `m.id, m.thread_id, m.from_handle, m.to_handles, m.subject, m.body, m.created_at, m.in_reply_to, m.tags, m.attachments`
 
 const (
 	// A new thread and its participants, in one statement: every round
@@ -43,8 +43,8 @@ const (
 	// thread's participants as they were before it.
 	sqlInsertMessage = `
 		WITH m AS (
-			INSERT INTO messages (id, thread_id, from_handle, to_handles, subject, body, in_reply_to, tags, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq),
+			INSERT INTO messages (id, thread_id, from_handle, to_handles, subject, body, in_reply_to, tags, created_at, attachments)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11) RETURNING seq),
 		r AS (
 			INSERT INTO message_recipients (message_seq, handle, created_at)
 			SELECT m.seq, h, $9 FROM m, unnest($10::text[]) AS h ON CONFLICT DO NOTHING),
@@ -146,10 +146,14 @@ func (t *tx) InsertMessage(msg *agcom.Message) error {
 	if err != nil {
 		return err
 	}
+	atts, err := encodeAttachments(msg.Attachments)
+	if err != nil {
+		return err
+	}
 	now := toMicros(msg.CreatedAt)
 	var seq int64
 	if err := t.queryRow(sqlInsertMessage, msg.ID, msg.ThreadID, msg.FromHandle, string(to),
-		msg.Subject, msg.Body, nullString(msg.InReplyTo), string(tags), now, msg.ToHandles).Scan(&seq); err != nil {
+		msg.Subject, msg.Body, nullString(msg.InReplyTo), string(tags), now, msg.ToHandles, atts).Scan(&seq); err != nil {
 		return err
 	}
 	t.countUp("messages", 1)
@@ -466,8 +470,9 @@ func scanMessage(row scanner, extra ...any) (agcom.Message, error) {
 		to, tags  string
 		inReplyTo *string
 		created   int64
+		atts      *string
 	)
-	dest := append([]any{&m.ID, &m.ThreadID, &m.FromHandle, &to, &m.Subject, &m.Body, &created, &inReplyTo, &tags}, extra...)
+	dest := append([]any{&m.ID, &m.ThreadID, &m.FromHandle, &to, &m.Subject, &m.Body, &created, &inReplyTo, &tags, &atts}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return m, err
 	}
@@ -480,6 +485,12 @@ func scanMessage(row scanner, extra ...any) (agcom.Message, error) {
 	m.CreatedAt = fromMicros(created)
 	if inReplyTo != nil {
 		m.InReplyTo = *inReplyTo
+	}
+	if atts != nil {
+		var err error
+		if m.Attachments, err = decodeAttachments(*atts); err != nil {
+			return m, err
+		}
 	}
 	return m, nil
 }

@@ -11,8 +11,12 @@ import (
 
 // Backup writes a consistent copy of the database to dest, which must not
 // exist, while the store stays in use: readers and the writer go on. The
-// copy is for the server's user only.
+// copy is for the server's user only. The attachment files it refers to
+// go to the directory BackupFilesDir(dest), which must not exist either.
 func (s *Store) Backup(ctx context.Context, dest string) (err error) {
+	if _, err := os.Lstat(BackupFilesDir(dest)); err == nil {
+		return fmt.Errorf("store: backup: %s already exists", BackupFilesDir(dest))
+	}
 	// VACUUM INTO fills an existing empty file, keeping its mode.
 	if err := createPrivate(dest); errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("store: backup: %s already exists", dest)
@@ -37,5 +41,5 @@ func (s *Store) Backup(ctx context.Context, dest string) (err error) {
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
 		return fmt.Errorf("store: backup: %w", translate(err))
 	}
-	return nil
+	return s.backupFiles(ctx, dest)
 }

@@ -17,7 +17,7 @@ import (
 // ?2 is-admin) takes part in the thread or is an admin.
 const visibleThread = `(?2 OR EXISTS (SELECT 1 FROM thread_participants vp WHERE vp.thread_id = t.id AND vp.handle = ?1))`
 
-const messageColumns = `m.id, m.thread_id, m.from_handle, m.to_handles, m.subject, m.body, m.created_at, m.in_reply_to, m.tags`
+const messageColumns = `m.id, m.thread_id, m.from_handle, m.to_handles, m.subject, m.body, m.created_at, m.in_reply_to, m.tags, m.attachments`
 
 const (
 	sqlInsertThread = `INSERT INTO threads (id, subject, created_at, last_activity_at, participants) VALUES (?, ?, ?, ?, ?)`
@@ -28,8 +28,8 @@ const (
 		ON CONFLICT (thread_id, handle) DO NOTHING`
 
 	sqlInsertMessage = `
-		INSERT INTO messages (id, thread_id, from_handle, to_handles, subject, body, in_reply_to, tags, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		INSERT INTO messages (id, thread_id, from_handle, to_handles, subject, body, in_reply_to, tags, created_at, attachments)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 	sqlInsertRecipient = `INSERT INTO message_recipients (message_seq, handle) VALUES (?, ?) ON CONFLICT DO NOTHING`
 
@@ -140,8 +140,12 @@ func (t *tx) InsertMessage(msg *agcom.Message) error {
 	if msg.InReplyTo != "" {
 		inReplyTo = msg.InReplyTo
 	}
+	atts, err := encodeAttachments(msg.Attachments)
+	if err != nil {
+		return err
+	}
 	res, err := t.exec(sqlInsertMessage, msg.ID, msg.ThreadID, msg.FromHandle, string(to),
-		msg.Subject, msg.Body, inReplyTo, string(tags), toMicros(msg.CreatedAt))
+		msg.Subject, msg.Body, inReplyTo, string(tags), toMicros(msg.CreatedAt), atts)
 	if err != nil {
 		return err
 	}
@@ -461,8 +465,9 @@ func scanMessage(row scanner, extra ...any) (agcom.Message, error) {
 		to, tags  string
 		inReplyTo sql.NullString
 		created   int64
+		atts      sql.NullString
 	)
-	dest := append([]any{&m.ID, &m.ThreadID, &m.FromHandle, &to, &m.Subject, &m.Body, &created, &inReplyTo, &tags}, extra...)
+	dest := append([]any{&m.ID, &m.ThreadID, &m.FromHandle, &to, &m.Subject, &m.Body, &created, &inReplyTo, &tags, &atts}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return m, err
 	}
@@ -474,5 +479,11 @@ func scanMessage(row scanner, extra ...any) (agcom.Message, error) {
 	}
 	m.CreatedAt = fromMicros(created)
 	m.InReplyTo = inReplyTo.String
+	if atts.Valid {
+		var err error
+		if m.Attachments, err = decodeAttachments(atts); err != nil {
+			return m, err
+		}
+	}
 	return m, nil
 }

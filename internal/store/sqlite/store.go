@@ -45,6 +45,7 @@ type Store struct {
 
 	log    *slog.Logger
 	limits agcom.Limits // what one caller can make the store hold or do
+	files  *files       // attachments' bytes
 
 	jobs       chan *writeJob // to the writer goroutine
 	closing    chan struct{}
@@ -63,9 +64,10 @@ type Store struct {
 type Option func(*options)
 
 type options struct {
-	busyTimeout time.Duration
-	log         *slog.Logger
-	limits      agcom.Limits
+	busyTimeout    time.Duration
+	log            *slog.Logger
+	limits         agcom.Limits
+	attachmentsDir string
 }
 
 // WithLogger sets where the store reports how it was built when that makes
@@ -103,6 +105,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := create(ctx, path); err != nil {
 		return nil, err
 	}
+	if o.attachmentsDir == "" {
+		o.attachmentsDir = filepath.Join(filepath.Dir(path), "attachments")
+	}
+	files, err := openFiles(o.attachmentsDir)
+	if err != nil {
+		return nil, err
+	}
 	// busy_timeout comes first so that the PRAGMAs after it wait for locks too.
 	params := "_busy_timeout=" + strconv.Itoa(int(o.busyTimeout/time.Millisecond)) +
 		"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=on"
@@ -122,6 +131,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		clock:  stamp.New(),
 		log:    o.log,
 		limits: o.limits.WithDefaults(),
+		files:  files,
 	}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
