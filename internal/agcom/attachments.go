@@ -110,8 +110,8 @@ type AttachmentTx interface {
 	AttachmentUsage(handle string) (int64, error)
 	// InsertAttachment stores a, filling in its id and time.
 	InsertAttachment(a *Attachment) error
-	// OwnAttachments returns the uploads ids of handle, in the order of
-	// ids; EINVALID naming the first that is not one.
+	// OwnAttachments returns those of ids that are uploads of handle, in
+	// any order.
 	OwnAttachments(handle string, ids []string) ([]Attachment, error)
 	// LinkAttachments records that the message msg, stored with
 	// msg.Attachments, carries them.
@@ -206,7 +206,23 @@ func attach(tx Tx, caller Caller, ids []string) ([]Attachment, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return tx.OwnAttachments(caller.Handle, ids)
+	own, err := tx.OwnAttachments(caller.Handle, ids)
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]Attachment, len(own))
+	for _, a := range own {
+		found[a.ID] = a
+	}
+	out := make([]Attachment, 0, len(ids))
+	for _, id := range ids {
+		a, ok := found[id]
+		if !ok {
+			return nil, unknownAttachment(id)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // linkAttachments records the message's attachments, if it has any.
@@ -319,9 +335,9 @@ func validID(s string) bool {
 	return true
 }
 
-// UnknownAttachment is the refusal of an id that is not one of the
+// unknownAttachment is the refusal of an id that is not one of the
 // caller's uploads; it does not say whether someone else's exists.
-func UnknownAttachment(id string) *Error {
+func unknownAttachment(id string) *Error {
 	return &Error{
 		Code:    EINVALID,
 		Message: fmt.Sprintf("attachment_ids: %s is not one of your uploads", id),

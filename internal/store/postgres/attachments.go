@@ -223,33 +223,9 @@ func (t *tx) InsertAttachment(a *agcom.Attachment) error {
 	return err
 }
 
-// OwnAttachments returns handle's uploads ids, in the order of ids.
+// OwnAttachments returns those of ids that are handle's uploads.
 func (t *tx) OwnAttachments(handle string, ids []string) ([]agcom.Attachment, error) {
-	rows, err := t.query(sqlOwnAttachments, handle, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	found := map[string]agcom.Attachment{}
-	for rows.Next() {
-		a, err := scanAttachment(rows)
-		if err != nil {
-			return nil, err
-		}
-		found[a.ID] = a
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]agcom.Attachment, 0, len(ids))
-	for _, id := range ids {
-		a, ok := found[id]
-		if !ok {
-			return nil, agcom.UnknownAttachment(id)
-		}
-		out = append(out, a)
-	}
-	return out, nil
+	return queryList(t, scanAttachment, sqlOwnAttachments, handle, ids)
 }
 
 // LinkAttachments records that msg carries its attachments, which are no
