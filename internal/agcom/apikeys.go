@@ -148,20 +148,10 @@ func (s *Service) TouchAPIKey(ctx context.Context, id string, since time.Time) e
 // ListAPIKeys returns a page of handle's keys, newest first.
 func ListAPIKeys(ctx context.Context, r Reader, handle string, p Page) (APIKeyList, error) {
 	page := p.Normalize()
-	var out APIKeyList
-	err := r.Read(ctx, func(tx ReadTx) error {
-		total, err := tx.CountAPIKeys(handle)
-		if err != nil {
-			return err
-		}
-		keys, err := tx.APIKeys(handle, page)
-		if err != nil {
-			return err
-		}
-		out = APIKeyList{Keys: keys, Pagination: NewPagination(page, len(keys), total)}
-		return nil
-	})
-	return out, err
+	keys, pg, err := countedPage(ctx, r, page,
+		func(tx ReadTx) (int, error) { return tx.CountAPIKeys(handle) },
+		func(tx ReadTx) ([]APIKey, error) { return tx.APIKeys(handle, page) })
+	return APIKeyList{Keys: keys, Pagination: pg}, err
 }
 
 // RegisterProviderAgent registers handle, seen for the first time in a

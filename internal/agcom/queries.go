@@ -69,6 +69,24 @@ type ReadTx interface {
 	APIKeyReadTx
 }
 
+// countedPage reads, in one read transaction, how many items a list
+// holds and one page of them, with the page's pagination.
+func countedPage[T any](ctx context.Context, r Reader, page Page,
+	count func(ReadTx) (int, error), list func(ReadTx) ([]T, error)) (items []T, pg Pagination, err error) {
+	err = r.Read(ctx, func(tx ReadTx) error {
+		total, err := count(tx)
+		if err != nil {
+			return err
+		}
+		if items, err = list(tx); err != nil {
+			return err
+		}
+		pg = NewPagination(page, len(items), total)
+		return nil
+	})
+	return items, pg, err
+}
+
 // ListMessages returns the messages the caller can see, newest first, or
 // those of one thread (newest first too). A thread filter naming a thread
 // the caller cannot see, or one that does not exist, matches no messages:
@@ -82,20 +100,10 @@ func ListMessages(ctx context.Context, r Reader, caller Caller, f MessageFilter)
 		}
 		return list, err
 	}
-	var list MessageList
-	err := r.Read(ctx, func(tx ReadTx) error {
-		total, err := tx.CountMessages(caller)
-		if err != nil {
-			return err
-		}
-		msgs, err := tx.Messages(caller, page)
-		if err != nil {
-			return err
-		}
-		list = MessageList{Messages: msgs, Pagination: NewPagination(page, len(msgs), total)}
-		return nil
-	})
-	return list, err
+	msgs, pg, err := countedPage(ctx, r, page,
+		func(tx ReadTx) (int, error) { return tx.CountMessages(caller) },
+		func(tx ReadTx) ([]Message, error) { return tx.Messages(caller, page) })
+	return MessageList{Messages: msgs, Pagination: pg}, err
 }
 
 // ListThreadMessages returns the messages of the thread id, oldest first.
@@ -105,23 +113,15 @@ func ListThreadMessages(ctx context.Context, r Reader, caller Caller, id string,
 }
 
 func threadMessages(ctx context.Context, r Reader, caller Caller, id string, page Page, newestFirst bool) (MessageList, error) {
-	var list MessageList
-	err := r.Read(ctx, func(tx ReadTx) error {
-		if err := tx.ThreadVisible(caller, id); err != nil {
-			return err
-		}
-		total, err := tx.CountThreadMessages(id)
-		if err != nil {
-			return err
-		}
-		msgs, err := tx.ThreadMessages(id, newestFirst, page)
-		if err != nil {
-			return err
-		}
-		list = MessageList{Messages: msgs, Pagination: NewPagination(page, len(msgs), total)}
-		return nil
-	})
-	return list, err
+	msgs, pg, err := countedPage(ctx, r, page,
+		func(tx ReadTx) (int, error) {
+			if err := tx.ThreadVisible(caller, id); err != nil {
+				return 0, err
+			}
+			return tx.CountThreadMessages(id)
+		},
+		func(tx ReadTx) ([]Message, error) { return tx.ThreadMessages(id, newestFirst, page) })
+	return MessageList{Messages: msgs, Pagination: pg}, err
 }
 
 // ThreadMetadata returns every metadata key of the thread id. Returns
@@ -153,20 +153,10 @@ func ThreadMetadataValue(ctx context.Context, r Reader, caller Caller, id, key s
 // ListAgents returns registered agents by handle.
 func ListAgents(ctx context.Context, r Reader, p Page) (AgentList, error) {
 	page := p.Normalize()
-	var out AgentList
-	err := r.Read(ctx, func(tx ReadTx) error {
-		total, err := tx.CountAgents()
-		if err != nil {
-			return err
-		}
-		agents, err := tx.Agents(page)
-		if err != nil {
-			return err
-		}
-		out = AgentList{Agents: agents, Pagination: NewPagination(page, len(agents), total)}
-		return nil
-	})
-	return out, err
+	agents, pg, err := countedPage(ctx, r, page,
+		func(tx ReadTx) (int, error) { return tx.CountAgents() },
+		func(tx ReadTx) ([]Agent, error) { return tx.Agents(page) })
+	return AgentList{Agents: agents, Pagination: pg}, err
 }
 
 // ListThreads returns the caller's threads (every thread for an admin),
@@ -185,60 +175,30 @@ func ListThreads(ctx context.Context, r Reader, caller Caller, f ThreadFilter) (
 	}
 	m := ThreadMatch{Archived: f.Archived, Participant: f.Participant, Tag: f.Tag}
 	page := f.Page.Normalize()
-	var list ThreadList
-	err := r.Read(ctx, func(tx ReadTx) error {
-		total, err := tx.CountThreads(caller, m)
-		if err != nil {
-			return err
-		}
-		threads, err := tx.Threads(caller, m, page)
-		if err != nil {
-			return err
-		}
-		list = ThreadList{Threads: threads, Pagination: NewPagination(page, len(threads), total)}
-		return nil
-	})
-	return list, err
+	threads, pg, err := countedPage(ctx, r, page,
+		func(tx ReadTx) (int, error) { return tx.CountThreads(caller, m) },
+		func(tx ReadTx) ([]Thread, error) { return tx.Threads(caller, m, page) })
+	return ThreadList{Threads: threads, Pagination: pg}, err
 }
 
 // ListInbox returns the messages addressed to the caller, newest first,
 // with their read state.
 func ListInbox(ctx context.Context, r Reader, caller Caller, f InboxFilter) (InboxList, error) {
 	page := f.Page.Normalize()
-	var list InboxList
-	err := r.Read(ctx, func(tx ReadTx) error {
-		total, err := tx.CountInbox(caller, f)
-		if err != nil {
-			return err
-		}
-		entries, err := tx.Inbox(caller, f, page)
-		if err != nil {
-			return err
-		}
-		list = InboxList{Entries: entries, Pagination: NewPagination(page, len(entries), total)}
-		return nil
-	})
-	return list, err
+	entries, pg, err := countedPage(ctx, r, page,
+		func(tx ReadTx) (int, error) { return tx.CountInbox(caller, f) },
+		func(tx ReadTx) ([]InboxEntry, error) { return tx.Inbox(caller, f, page) })
+	return InboxList{Entries: entries, Pagination: pg}, err
 }
 
 // ListAuditEvents returns audit events newest first: every event for an
 // admin, otherwise those where the caller is the actor or the target.
 func ListAuditEvents(ctx context.Context, r Reader, caller Caller, f AuditFilter) (AuditEventList, error) {
 	page := f.Page.Normalize()
-	var list AuditEventList
-	err := r.Read(ctx, func(tx ReadTx) error {
-		total, err := tx.CountAudit(caller, f)
-		if err != nil {
-			return err
-		}
-		events, err := tx.AuditEvents(caller, f, page)
-		if err != nil {
-			return err
-		}
-		list = AuditEventList{Events: events, Pagination: NewPagination(page, len(events), total)}
-		return nil
-	})
-	return list, err
+	events, pg, err := countedPage(ctx, r, page,
+		func(tx ReadTx) (int, error) { return tx.CountAudit(caller, f) },
+		func(tx ReadTx) ([]AuditEvent, error) { return tx.AuditEvents(caller, f, page) })
+	return AuditEventList{Events: events, Pagination: pg}, err
 }
 
 // ContactMatch is a contact filter as a store selects by it.
@@ -266,20 +226,10 @@ func ListContacts(ctx context.Context, r Reader, f ContactFilter) (ContactList, 
 	}
 	m.Tags = tags
 	page := f.Page.Normalize()
-	var list ContactList
-	err = r.Read(ctx, func(tx ReadTx) error {
-		total, err := tx.CountContacts(m)
-		if err != nil {
-			return err
-		}
-		contacts, err := tx.Contacts(m, page)
-		if err != nil {
-			return err
-		}
-		list = ContactList{Contacts: contacts, Pagination: NewPagination(page, len(contacts), total)}
-		return nil
-	})
-	return list, err
+	contacts, pg, err := countedPage(ctx, r, page,
+		func(tx ReadTx) (int, error) { return tx.CountContacts(m) },
+		func(tx ReadTx) ([]Contact, error) { return tx.Contacts(m, page) })
+	return ContactList{Contacts: contacts, Pagination: pg}, err
 }
 
 // SearchMessages returns the messages the caller can see whose subject
