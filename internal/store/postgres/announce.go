@@ -17,10 +17,11 @@ import (
 // commit, so that NOTIFY inside every writing transaction would make each
 // commit wait for the one before it. Instead each node sends what its
 // committed transactions wrote in batches, one NOTIFY in flight at a time,
-// from outside them. If a node stops between a commit and its batch, the
-// other nodes' subscribers learn of those events at their next read: a
-// stream reads again at every keep-alive, and a long-poll ends within its
-// wait.
+// from outside them. A write is answered once its batch has gone out, so
+// whatever a node acknowledged has been announced. If a node stops between
+// a commit and its batch (before answering), the other nodes' subscribers
+// learn of those events at their next read: a stream reads again at every
+// keep-alive, and a long-poll ends within its wait.
 type announcer struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
@@ -28,8 +29,11 @@ type announcer struct {
 	// them: this node's subscribers were woken at the commit.
 	tag string
 
-	mu       sync.Mutex
-	pending  map[string]struct{}
+	mu      sync.Mutex
+	pending map[string]struct{}
+	// sent are the waiters of the pending handles: closed once a batch
+	// holding them has gone out.
+	sent     []chan struct{}
 	kick     chan struct{}
 	quit     chan struct{}
 	stopOnce sync.Once
@@ -63,16 +67,35 @@ func startAnnouncer(pool *pgxpool.Pool, log *slog.Logger) *announcer {
 	return a
 }
 
-// add queues handles whose logs grew in a committed transaction; it never
-// blocks on the database.
-func (a *announcer) add(handles []string) {
+// add queues handles whose logs grew in a committed transaction, and
+// returns a channel closed once they have been announced.
+func (a *announcer) add(handles []string) <-chan struct{} {
+	done := make(chan struct{})
 	if len(handles) == 0 {
-		return
+		close(done)
+		return done
 	}
+	a.requeue(handles, []chan struct{}{done})
+	return done
+}
+
+// announce queues handles and waits until they have gone out, ctx ends,
+// or sendWait has passed (they stay queued, and go out with a later
+// batch).
+func (a *announcer) announce(ctx context.Context, handles []string) {
+	select {
+	case <-a.add(handles):
+	case <-ctx.Done():
+	case <-time.After(sendWait):
+	}
+}
+
+func (a *announcer) requeue(handles []string, waiters []chan struct{}) {
 	a.mu.Lock()
 	for _, h := range handles {
 		a.pending[h] = struct{}{}
 	}
+	a.sent = append(a.sent, waiters...)
 	a.mu.Unlock()
 	select {
 	case a.kick <- struct{}{}:
@@ -90,13 +113,13 @@ func (a *announcer) run() {
 			a.sendLast()
 			return
 		}
-		batch := a.take()
+		batch, waiters := a.take()
 		if len(batch) == 0 {
 			continue
 		}
 		if err := a.send(context.Background(), batch); err != nil {
 			a.log.Warn("store: could not announce events to other nodes; retrying", "error", redactErr(err).Error())
-			a.add(batch)
+			a.requeue(batch, waiters)
 			select {
 			case <-time.After(delay):
 			case <-a.quit:
@@ -106,6 +129,9 @@ func (a *announcer) run() {
 			delay = min(2*delay, maxReconnectDelay)
 			continue
 		}
+		for _, w := range waiters {
+			close(w)
+		}
 		delay = minReconnectDelay
 	}
 }
@@ -114,15 +140,19 @@ func (a *announcer) run() {
 func (a *announcer) sendLast() {
 	ctx, cancel := context.WithTimeout(context.Background(), finalSendWait)
 	defer cancel()
-	if batch := a.take(); len(batch) > 0 {
+	batch, waiters := a.take()
+	if len(batch) > 0 {
 		if err := a.send(ctx, batch); err != nil {
 			a.log.Warn("store: could not announce the last events to other nodes", "error", redactErr(err).Error())
 		}
 	}
+	for _, w := range waiters {
+		close(w)
+	}
 }
 
-// take empties the queue.
-func (a *announcer) take() []string {
+// take empties the queue: its handles and their waiters.
+func (a *announcer) take() ([]string, []chan struct{}) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	batch := make([]string, 0, len(a.pending))
@@ -130,7 +160,9 @@ func (a *announcer) take() []string {
 		batch = append(batch, h)
 	}
 	clear(a.pending)
-	return batch
+	waiters := a.sent
+	a.sent = nil
+	return batch, waiters
 }
 
 // sendWait bounds one batch, so that a database that stopped answering

@@ -37,7 +37,7 @@ func (t *tx) Limits() agcom.Limits { return t.s.limits }
 func (s *Store) Seed(ctx context.Context, fn func(agcom.Tx) error) error {
 	notify, err := s.tryWrite(ctx, func(t *tx) error { return fn(t) })
 	if err == nil {
-		s.announce(notify)
+		s.announce(ctx, notify)
 	}
 	return translate(err)
 }

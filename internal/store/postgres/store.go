@@ -284,7 +284,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) (err error) {
 		var notify []string
 		notify, err = s.tryWrite(ctx, fn)
 		if err == nil {
-			s.announce(notify)
+			s.announce(ctx, notify)
 			return nil
 		}
 		if !retryable(err) {
@@ -303,10 +303,11 @@ func (s *Store) writeTx(ctx context.Context, fn func(*tx) error) (err error) {
 }
 
 // announce wakes, after a commit, this node's subscribers of the keys at
-// once and the other nodes' with the announcer's next batch.
-func (s *Store) announce(keys []string) {
+// once and the other nodes' with the announcer's next batch, which it
+// waits for.
+func (s *Store) announce(ctx context.Context, keys []string) {
 	s.hub.Notify(keys)
-	s.announcer.add(keys)
+	s.announcer.announce(ctx, keys)
 }
 
 // tryWrite runs fn once and commits; it returns the keys of the
