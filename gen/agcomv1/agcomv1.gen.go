@@ -99,6 +99,7 @@ const (
 	PermissionDenied     ErrorBodyType = "PermissionDenied"
 	RangeNotSatisfiable  ErrorBodyType = "RangeNotSatisfiable"
 	RateLimitExceeded    ErrorBodyType = "RateLimitExceeded"
+	RequestTimeout       ErrorBodyType = "RequestTimeout"
 	ServiceUnavailable   ErrorBodyType = "ServiceUnavailable"
 	ValidationError      ErrorBodyType = "ValidationError"
 	VersionConflict      ErrorBodyType = "VersionConflict"
@@ -130,6 +131,8 @@ func (e ErrorBodyType) Valid() bool {
 	case RangeNotSatisfiable:
 		return true
 	case RateLimitExceeded:
+		return true
+	case RequestTimeout:
 		return true
 	case ServiceUnavailable:
 		return true
@@ -1622,6 +1625,12 @@ type ClientInterface interface {
 	// `details.remaining_bytes`. Only this operation reads a body larger
 	// than `MAX_REQUEST_BODY_BYTES`.
 	//
+	// The body may take as long as it needs, as long as it keeps moving:
+	// one that sends nothing for `ATTACHMENT_IDLE_TIMEOUT` (default 30
+	// seconds) is 408 `RequestTimeout` with `details.limit`
+	// `attachment_idle_timeout` and `details.idle_seconds`, and nothing
+	// is kept.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /attachments (the `UploadAttachment` operationId).
@@ -1638,7 +1647,9 @@ type ClientInterface interface {
 	// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
 	// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
 	// when none can be served), and `If-None-Match` with the ETag
-	// answers 304 without the bytes.
+	// answers 304 without the bytes. A download whose client reads
+	// nothing for `ATTACHMENT_IDLE_TIMEOUT` (default 30 seconds) is cut
+	// off: its connection is closed, short of `Content-Length`.
 	//
 	// A refused request for an upload that exists is audited
 	// (`attachment_download_denied`) for the uploader and admins, never
@@ -2398,6 +2409,12 @@ func (c *Client) RevokeMyApiKey(ctx context.Context, keyId ApiKeyId, reqEditors 
 // `details.remaining_bytes`. Only this operation reads a body larger
 // than `MAX_REQUEST_BODY_BYTES`.
 //
+// The body may take as long as it needs, as long as it keeps moving:
+// one that sends nothing for `ATTACHMENT_IDLE_TIMEOUT` (default 30
+// seconds) is 408 `RequestTimeout` with `details.limit`
+// `attachment_idle_timeout` and `details.idle_seconds`, and nothing
+// is kept.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /attachments (the `UploadAttachment` operationId).
@@ -2424,7 +2441,9 @@ func (c *Client) UploadAttachmentWithBody(ctx context.Context, contentType strin
 // otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
 // for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
 // when none can be served), and `If-None-Match` with the ETag
-// answers 304 without the bytes.
+// answers 304 without the bytes. A download whose client reads
+// nothing for `ATTACHMENT_IDLE_TIMEOUT` (default 30 seconds) is cut
+// off: its connection is closed, short of `Content-Length`.
 //
 // A refused request for an upload that exists is audited
 // (`attachment_download_denied`) for the uploader and admins, never
@@ -6003,6 +6022,12 @@ type ClientWithResponsesInterface interface {
 	// `details.remaining_bytes`. Only this operation reads a body larger
 	// than `MAX_REQUEST_BODY_BYTES`.
 	//
+	// The body may take as long as it needs, as long as it keeps moving:
+	// one that sends nothing for `ATTACHMENT_IDLE_TIMEOUT` (default 30
+	// seconds) is 408 `RequestTimeout` with `details.limit`
+	// `attachment_idle_timeout` and `details.idle_seconds`, and nothing
+	// is kept.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /attachments (the `UploadAttachment` operationId).
@@ -6019,7 +6044,9 @@ type ClientWithResponsesInterface interface {
 	// otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
 	// for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
 	// when none can be served), and `If-None-Match` with the ETag
-	// answers 304 without the bytes.
+	// answers 304 without the bytes. A download whose client reads
+	// nothing for `ATTACHMENT_IDLE_TIMEOUT` (default 30 seconds) is cut
+	// off: its connection is closed, short of `Content-Length`.
 	//
 	// A refused request for an upload that exists is audited
 	// (`attachment_download_denied`) for the uploader and admins, never
@@ -8065,6 +8092,12 @@ type UploadAttachmentResponse401Headers struct {
 	XRequestID *string
 }
 
+// UploadAttachmentResponse408Headers the declared response headers of an HTTP 408 response for UploadAttachment
+type UploadAttachmentResponse408Headers struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
 // UploadAttachmentResponse413Headers the declared response headers of an HTTP 413 response for UploadAttachment
 type UploadAttachmentResponse413Headers struct {
 	RetryAfter *int
@@ -8098,6 +8131,8 @@ type UploadAttachmentResponse struct {
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -8110,6 +8145,8 @@ type UploadAttachmentResponse struct {
 	Headers400 *UploadAttachmentResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UploadAttachmentResponse401Headers
+	// Headers408 the parsed response headers for an HTTP 408 response
+	Headers408 *UploadAttachmentResponse408Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *UploadAttachmentResponse413Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -8133,6 +8170,11 @@ func (r UploadAttachmentResponse) GetJSON400() *Error {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r UploadAttachmentResponse) GetJSON401() *Error {
 	return r.JSON401
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r UploadAttachmentResponse) GetJSON408() *Error {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -12914,6 +12956,12 @@ func (c *ClientWithResponses) RevokeMyApiKeyWithResponse(ctx context.Context, ke
 // `details.remaining_bytes`. Only this operation reads a body larger
 // than `MAX_REQUEST_BODY_BYTES`.
 //
+// The body may take as long as it needs, as long as it keeps moving:
+// one that sends nothing for `ATTACHMENT_IDLE_TIMEOUT` (default 30
+// seconds) is 408 `RequestTimeout` with `details.limit`
+// `attachment_idle_timeout` and `details.idle_seconds`, and nothing
+// is kept.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /attachments (the `UploadAttachment` operationId).
@@ -12936,7 +12984,9 @@ func (c *ClientWithResponses) UploadAttachmentWithBodyWithResponse(ctx context.C
 // otherwise); `ETag` is the file's sha256 in quotes. `Range` asks
 // for one or more byte ranges (206, or 416 `RangeNotSatisfiable`
 // when none can be served), and `If-None-Match` with the ETag
-// answers 304 without the bytes.
+// answers 304 without the bytes. A download whose client reads
+// nothing for `ATTACHMENT_IDLE_TIMEOUT` (default 30 seconds) is cut
+// off: its connection is closed, short of `Content-Length`.
 //
 // A refused request for an upload that exists is audited
 // (`attachment_download_denied`) for the uploader and admins, never
@@ -15784,6 +15834,13 @@ func ParseUploadAttachmentResponse(rsp *http.Response) (*UploadAttachmentRespons
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -15849,6 +15906,23 @@ func ParseUploadAttachmentResponse(rsp *http.Response) (*UploadAttachmentRespons
 			headers.XRequestID = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 408:
+		var headers UploadAttachmentResponse408Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers408 = &headers
 	case rsp.StatusCode == 413:
 		var headers UploadAttachmentResponse413Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -26674,6 +26748,34 @@ func (response UploadAttachment401JSONResponse) VisitUploadAttachmentResponse(w 
 	return err
 }
 
+type UploadAttachment408ResponseHeaders struct {
+	RetryAfter *int
+	XRequestID *string
+}
+
+type UploadAttachment408JSONResponse struct {
+	Body    ErrorEnvelope
+	Headers UploadAttachment408ResponseHeaders
+}
+
+func (response UploadAttachment408JSONResponse) VisitUploadAttachmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadAttachment413ResponseHeaders struct {
 	RetryAfter *int
 	XRequestID *string
@@ -34554,252 +34656,255 @@ func (sh *strictHandler) UnarchiveThread(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37ctu29ij8Khh9v29i7x8ly9fG9pw5ozpu4zS32k66u6scERIhCdsUqE1AdrQzmTlPcx7sPMmZtRZA",
-	"ghSpi2O36W7+aWMRJICFdcO6fmoMksk0UUIZ3Tj51BgLHokU/9kZDMTUXHI1Evh3JPQglVMjE9U4aXTi",
-	"Oz7XLOzPjdBhqxE09GAsJhxGCjWbNE5+a+CzxoegYeZT0ThpaJNKNWp8/hw0OsbwwXgilDm/5qPFz1+P",
-	"BRvKWDzRTI/53uFRwKRiY/ER//+vWWKEhklT8a+ZTEXUODHpTPiLmHJjRArf+l/dxm/t5jFvDj98Ojr4",
-	"3G38V6NqSWeJMkKZZ1JPEy1pHeVlhVLFUomQJSkLebaHMGB30oyZsatWfCLYVuj++bcQFv3u+ofm06Cr",
-	"Ln84Y0d7R0fbra5auoPFJV5EYjJNYJXNSzGN+VxEFWuE74TsbiwUM2OpGVf6TqRMalxfii+yZMi4YoKn",
-	"sRQpg0UIbXAXXQXDNGwhzCYczJs/iXl4wqRhepzcaXY35oYZ+I97eZAKbkQUMK67ShqYUCV3AeMqYiox",
-	"Y6lG7I5rN47xEZeqxTp9LZRhiWKcDWWqjV0wgWcRq2B71Uh1KUw6b3aGRqSLYLkSg0RFmpmE3XFpWF8M",
-	"kxTAYdI5rGzrYO8Yl3rY3meJiufbRaS200llxEikON/fm5e09ebFs2oUtqB5opmMApbBlWsWijRN0pYd",
-	"0JNRWDldtrvPQWPKUz4RJiNPI2/FGxXPF6eGXxnHAUwok0oiFgnP/jUT6bwRNAAxGycNGtWDDRfmj8SQ",
-	"z2LjsNIup58kseCKSLgazrDtwSzVSQo4BluOuTZM3MIhp2Ig5K2IYDXiI59MY/jqwV7d4nCKGqoGmv7w",
-	"aTfYPf5cTdCdkVDmOVdRLKqXyWHAE83GOCaD0JSbcb4GeriUUP8rFcPGSeP/28l56Q491Tt2flzPVP4k",
-	"5hdR9WI6by/YjZgjqtQs5UbMezK691IunpVYbx3W5oxt2WryUQ+wKGC+fLD0tAY05Pc7L4/5/SQqqOwV",
-	"vxHEU4mjMc2HAvgL8pSTnNxvxJwN02SS/4KY11WZ0MAffSYsFds7YONkljr+rdleexefOdYruor4ZYkB",
-	"sy1pNJsIrflIgKSy/9SnjDsoAgtCFt1VKrnb9uRXKvQ0UVowUgVYWCF0ThjKGGTtXUXTasfjT4sbxw9z",
-	"FsnhUKRC5auVmh20j7sqLML5Usy0iELi/jmP2B/uDvaiY9E84t/1mweD3ah5LPaGzTbf7e8N9qMDcTh0",
-	"CEErz1GiJMUKDGXCP74UamTGjZO9w8OgMZHK/b0bFNhNt/txb7fZ7X787vzDf1dznIvh60SJV9wMxtU4",
-	"DMoOHAIfjEXEBsl0zsYcz2UCL2VHvd8+aNXuZtiEWZo0Tc1edtt7B1UrfCkn0iyu7S1gipb/FnViIsb3",
-	"KgXEYTuAmeUExPNuu40wtH8FVWLzFaFjHfex2LqM9dghD8B33gyHWlQA5MKICeoK+kZO64CS0MuVUCkB",
-	"pd0uAKZdCRjUtRfX8v3cCJbCMx0wPQM0cYr3/2g3d9t7+2FRnvqP6rCI5toQe675SP8g40q5f5ZMJryp",
-	"BWgpwIQMHwFiK1RA5oTfQpNaKg2gPeNqbnWECW1gGieRaJwMeaxFNcjhq4VVSzioVYcNV4zPeCAXNHwv",
-	"PwCepnwOT7WZI/SGSTqBv6/HqeBRHZYafLoMSWnEF+Po56DhWDLu8xz0RvjHgO4r8E8+ncZywGF5O//U",
-	"dHHJ0OFTQ7hXImG4jPEzQyniCFaZ9Ehi6t/aHxBIRFvlRydsMtOgNTNu5e8J22seHbDBmKd8YIBrwZ2i",
-	"+W/Wbh6zFuuxpt046beNk0Z798XxP34++OXgav91++zw56Ofj589ff/d9d5POTd9z2MZ4U5oo7D/9aCF",
-	"48/VrYiTqSDAla6siiEk8AoJMkrYwaCcpnMGoi1lMy10i10ZbuBfeCOApemTrjpot1lYWmAYsIP2Lgs7",
-	"MzMWyshB6dF+V4VvRTqRWstEPRNKiggfHLDwdWJ+SGaK/j5k4Sthxkn0OjGdOE7u7DiQkGeJGsZyAPfM",
-	"8L1I4UvZT3gVrRShATvYbcPbqI2ff5zK1P66z8K3fB4nPLpOkpc8HQn8+YiFyBZeJ+aKG6mHkvdjEQZd",
-	"BXej8JIbgfLj/ONAiAi/dQgguVAgJHnsdg03qPAZN7zPtfh+pue0yCuR3sqBeKf4LZcxfrrF4KrSVVyx",
-	"ZCpShB1dKg0qVzzTFvpJNGdAUJolSgRMJ3hJA1Yy4KqrSHLi3raSlMFRDZMUBWsMFC0i/MQ2aSeJGQPC",
-	"ypGCOyDHR6RxeAaQ0nWyCvfs6B1/aMXFcNmrhbGfP+f4Tre8kSXxaQoAMpKYgNX0etysZH1yIrThkyms",
-	"K5IawB4V+IPltuUbHo4Gda9H/Mx7o9GJ5UA0goaaxXiOpVuikxiBU8bX1LmDhtQ9Hk2kWm+Bs2m0ORQ+",
-	"+9z4t/y6UNittxIPaoEP98L0uTki6f9TDEzDXT/P8AXk0VGERiUev/WO0u7NY9ZFqDe+T/qNHI6NftL3",
-	"F0fvg22ggB7lk1sGmmc09jUM/cITy5SfmhOrBv0y2EXAUjlJrOIWuSOMZcvEz8D3cHRPi0EqTLU8d7YA",
-	"GtNiF3hBAVOXsozGWtOcMC6qXE9ftP/x8efJXv87vvvCHOtfJnu3r3+evnh6sx9/fzC4Ppo/351dtsWz",
-	"w6Ty5uDDhbZWWnQtlN7ykagBj15bQcoAVVaKpnwkFXfG0GWfeJuPrNyQbhS+Vrufd0hVG1KM5WrAhT6j",
-	"mu2/sVtBHhkbXM32NiAenxgqkH9xw2gRejD2LlDE6x6vwPFfyBxMd3Jtkqlmd0l6g/d1YOMoLRUoQoDY",
-	"IDHhKw04i6aRk0fh9taetYYWHDRirk0P1JrK3XX6ycywO3+PYGmGl0Chixb2yAjNIsZNV00SDfbngQB1",
-	"QaqZEWwqUvhKAEYNME2ThmiVEdIU7gejdbCK0IKQqkRKmQkwk1tWXhUkk4cIJch9qMXCNSVVEVHvh3Fs",
-	"yyrgw5mZpWL7lHHyAazGwYeGJ76+CihRBX+dyt6NmK83s8X1asED0JFGi3i4sdDho5te/Z2qN9m/+9dh",
-	"/7vB3seD6Eg8HbZHe+ODfx7dPJ201d704F9H6VPdNnu3B3dHH5/O2//e4wf9RsHmBROsFlcWFLTHeli+",
-	"tidVxhKyZRIcNKBAcZNKjsYmnrOzi0ZQtFG066113e5VFbLQQmokJm1jA5mZne3jCE23ntViMx2M5a2A",
-	"K2vVvuhpUeevduoEns1iPfOZv+D83SCftHK9meOgYrUFp8JaksHaQXo0T6WtZj4ViGOzKdx5RcoiMYh5",
-	"WvZD+WaUaTRsBCuswwv4dU+57fzEhSNqpGKapKZ1r4WQz7waGvTMOefQVogWETA5pAOOlv+PRcCI/X57",
-	"cHCwd/x0ONgd7B4c82F/eDB4enx8NOwf7x3sfcfFwa44ODo47h/vHwz4wfHh8fFu/7unh3v9p4eHjaDs",
-	"uHPO+P+qIlMwRFebQXVhXQdP93b3PUEhlTk6aKw0sxaorOTEyo6ihFd2URlkC2e9HMkvnlWET7xDTNTu",
-	"FAY8jkX6RLOt8O2bq2u2k69Lh9tgh6YfAsYNA3Wlq3bbpyyaEcIKzXgqWJQm0yk44JM0Qv1lalqso5iM",
-	"yKYitVVnBEuGXVWYeGYXhF6ZSjOX78YHv5EFAClDa3HMi2dFK+xuhRU2hxuBaJFFwBHVB4wUNIe+VByt",
-	"x8slGH6x8hBnkTTnt9WcamCStDde5V4myPOByZRQ1FJVYh+Dmspz26ELnyDb1ZDLWEQsTkZSsa3QJDdC",
-	"9aTWM9GDR7MU7HZ340QLZng6EsYGeXQVrYsmhykGMZcTEW3TMdLXo+ROAYhZKoagHyKaKeebxFcnfI4o",
-	"o4XPQNmWF/vSc5/pRc64iSvqqsKSct4LC6A1h9Ye7aIgRNTrz8NsD7gQ+JocjMn6DEuJBU8VuVOl0QxU",
-	"JZNyGdNe85m6SnyU2ujtsieRr2u88qzl1SoxvefdRD2/1Aprt54Rkp00nos4RptALnrrX33RqLpGYmzF",
-	"2vKSRjtpuVTDydD/GkbD1HikHtZ7Tqekvw5QTSb47m2yy7Zb2EtQpMjyWvPj9NewnOirFUWccwM1Mfvc",
-	"o6mKdkWrFcXiefoxVYR8xNIbmROop4WKvD9TMcUwIR5FqdC610+Smx6PovJPZBnNkXoiDI+44fkDsm1l",
-	"89Gfpadk+eqlifF/RSaoe6m4TW5wikWm2Aic9uzNYH/I3qOvTdPkVkYi7Wk5Umjt9TgbMZLibyVuB3DO",
-	"aaAEtgXk/z6J5kWqOeOK3Qk2EcIwk0ySNE3u/mdR3zvMfMebXHW+TxMeDbg2l0KjTXbBxpTMlCksZn9R",
-	"W8qOfn18t979RWQvIW324cAupQpjbVjQwzlAfCHtn8P3fHAjVMQiQS7BdC0BUesg+T7psxeJEnqdz9zH",
-	"5I5Re+td6fhoHf+4vrdDJX+tP19/E7fkxiwj4IrQkXU8N/4ZBy5gIIdZvROnsJF8hUvw8h7eneKVpgLr",
-	"Fv0/GSaVvEB0sr81pnMzxr326XOND4sOoSLeLzVpe0O/zBq+KV6vj6nrO5LsQT0TePrVtryHob+NfF7+",
-	"R5Ysu1oBsSF867Nk+7VH0z+yBa3UQOxK7uHjKcVyK5mkrL8B+bAra1ecCriL9TL+s184UMtF6ygraGic",
-	"+mshscXtrM9OS4i8IuD7C8hzYZFVmPFsE8lc1I421o18INaK7S80NaPVxOl7ZUzZ9F7pgrXcrbHqEpjF",
-	"bfkbIv0b781DiDSqWqkfouW/u060lv8Vk857/MtzL7YLJr69SqXUlK4v5aAxuOoshGM1gkY5EKsRNFwM",
-	"ViNolMOvGkHDRVk1gkYp7qoRNKqCruAdP9wKJi1GWjWCRkWQFf5aCq+CKfzIqkbQ8IOqGkFjMaKqeB/x",
-	"NrfcAmZv0A6HCkhRRa3FWLvFK7ILOFwZr4cUUl4NvV457+1DhkNRmkqV8U5qSlh5oplLBnNBg5nFNE5G",
-	"pywVejYRDPGeSVOR17J2xkrQgCvyKq5QyvWyJ9ayEAhPWPip686x2zhh9jr2OWyxkLhBy2q54UlXwWD6",
-	"FcZSxOvnkHHtbZVpITBZgDaJD8aAwa2uyuaHF4uT92Sk4aO/tVqtDwHrNmBIjxv4rdVqfQ7ZFtyMugrt",
-	"oROe3oiIzRSM2g4YuoNNYjMSeIQQB1vfIJZwoCWj3ief/a1rhasMydjIA5ZzoqWInlvQyooTIWDg6M93",
-	"oRVuKYgZtQTxIHaqWhOVEh9Nr45U3nJNuKFZiPgRMhjPjJwILxGEXnemb/IhjPl0KpSIvoRm6gxh/ppr",
-	"wVY2gpVoKTsPRzA5g0R0rzT9+C+XybsuuWlVGDUFoWjDUwNwS1ImVAT/wtSaFvzQbFWauD0d5uigoMLs",
-	"FYHMm/9uN497H+w/Wr3mh79lP1byqueCx2a8iHUaA6d9sI5x5LwiZfN+1uBq20Fjt9VutVdiiF2eP/Py",
-	"m35V/H+HvXt58awI8qXaku+9PSqew9ECtneaz1/89Or12+b1++Y/PnzaO6oWFheqn3w8h9wKFBlx/GbY",
-	"OPltXdtc+dgsc14SxWOFgWXUJk/UQf7s+7aIid83jKx0YG5hi2fzwQGhmv1tbLj0APpYF2XP5rniovwq",
-	"F2d1ARK63gmqrbuYfHreWWWpD+QhHslbobLoKz81RyWKcsHWcnFka6qCXN9egpZ9gdTA+wdQpMmkt7EZ",
-	"R5E/o2eSpYloFIGVKEqdlwKuMeBiR4xvrWPg9RWSdZSKzDm4fPCVdxvcwMi7qYaTZQEV+O1v1ggJciuW",
-	"eO9YC1dy+K/jHSBVyFeL/KMuLC4Hm0W5kgrlH7cF2BLCeyCeUusM+QMYCrngMolR3NkasYzuCzbo7ZbH",
-	"M7HuO+9xcEUwa8N9aNmabYx0LmynqUxSaeZlU9DKuCj3xTUNkA8Go0XmosQdw8dWcqZiktzadPIbMS8q",
-	"F2M5GleYvTaTpOtCm2BT5zbcHAgb8pslMMNHUFOEaWF8jcOP+SZARpUA3AxgPttZF3jv3epXHt4Cbr4t",
-	"MISyi0L3Jkm6nscvdjne2cjDdpUVLclyn7OBleNMYnhcGLZ7uDqyLkuOdqnj9Jkg30sVHC8Fj2oCWTeV",
-	"oo+j0ubnutfeO2q2d5t7B9e77ZP93ZN2u7W7t39wePSPh1F9S1nuvDbWEIAmldA1GqEW6S3aT1I3rsXe",
-	"qVjeUEyXnorBE1dlImBhZG2MoVUEWTjlZhxSPQuhomkiFUZ1zVQ5cE0RFN0XwHrGoV5FMosjDGuHlG/Q",
-	"pIy/LNRY59qICaTgJjO0opVM5vaLlc4whd6FtUhDKmkkj+W/1xxPGFXpXVntoM6XVpy46gglZrqZeRaQ",
-	"UmFqSUWupucAhFIc2sD5MfcR5j7SVVvhm4tnZ72Lq6t355eUhvvil5+ueu8uX4bbkHCgGQXUYACpCwS8",
-	"G8tYQA0nDWyVnmHsXcIjiGPE9Fk2yPPz2I0QU5feETCddFWGbCxKqDgIi8QUPDlgS7U5NAuypQKFnyd3",
-	"bMLVnFGIzoiWBABw22TTWT+WelwKD96rYmbwco/2UckZcGf+x5/o4sRjfitYXwjFhsLAFaswZ221pJIk",
-	"ztZQhQyLNhQA5sNZUOpsIhmVrQqRgzowc5u2vIkXl66CjV+FDtjedIIIgykfbCJaTitHzifA1FXhZS3E",
-	"a29wMYUg7A3vovf2d+IkVWC7EpAXsTIgq0JZnE36AutpOYWfpcLM0rL19JEjuAJbjaOg3kRiGifzKguV",
-	"SWdq4EIuyrnBpU2mM+EzNoAT5oxNMUWvKC/0gCuGWgXwt6vzzuXZ896rzt97V2ed173vf70+vwq3nY8R",
-	"7RkQQp3c0Kcwk6+rBlxF4DMUJyyJgYdkkJ1wW62EmSRpsR9gvdnaskIDUjMAXSwMBByDmSXEJYVZQbus",
-	"4hO9oTHmnjah7ZxmzG2CF3p4T1BCO3MM1wxhVXJ1rBdn4l0MXQWV+ii7K6Eie+j3J+q6SMY80vltmsC/",
-	"WCT1YIZeWI/kZ6nNes5ov2h6WLA3/JGs4ZENNI9lcfEzL+iu7P5cYY1ZZmapRCjDjV6WlJ6n8FRxLD/A",
-	"Kde39lYxt+XXE3cRLQ7dO1ypxrnXAp+ospT2bK2VcMjxJJuxmgx8D8E9ok1sDdV8kpyc8g/vt5eVN7Pe",
-	"nmZlbTOcoaoKLGUjsb22rfe0RkaSz8yq6f7hajqRR/vBAgYwlRpDpkBV3/BlFwRfz1s/LYLd47OZ0cua",
-	"FKq811OeGjmQU66Mz0NK0ThJakqKw2+Zy/Bhrbr3YpWb2Yvoat6r0Z5eOaluE+3o48xmK+T+EWsKyHKI",
-	"7N90AzbORLBgBNjbKNnQNyjlXLTqzEq26wW887CpBIEqNkRU8MrDv7Jl5cswM08xpuK8wVq4+lC5xtnq",
-	"67debc2/nwW+IEfW41Q4fqXLI5czK0z59L1lljLE1iU3acKYXOW9E6moxfH95TheMLStzQwf7PBpq8vt",
-	"Y9f+HbkIEijGvb+/fxywd9dnS+177TXse4tSE2wr6+rUFcrSxk7NcqGj+1YoKuSbH63wq1SV+8l9dCvL",
-	"GFkgUYWLqkTbgdCa8r6KWxLzF+P+jwP5Rr64ePfvi93X8kJfqMvDwdnF0cXN9O/vz14ct2DQP/bez6If",
-	"jpNffzm86f/4Dl4Y93+M//mPqxfHrcFerKrOztU2kao+oHWmDGaeCrKiMftOkX6O2jVmdUhcK4ey9gVP",
-	"Rdr4sBLIPlQKHyusfBHeIJPFYAbc+QrQJ6t+8ZOYQ9RshZKnXHFqSPwd3fT+7//+P+E23W9dujqqwzsT",
-	"scOnsgn2rbBQ7ryrsEBiksp/I187Yd/jPpn7XIuhVb6fmLEtPEwKpBbKBOW3MUUYDJU297yqvunfm523",
-	"F7bar2O7WcEOArLbLf31gyPoF79cNypKRz6/gqoJL365Lm58ZsY7CHw0rk7gfKO8mHJmswCXXledQRa2",
-	"PmGhTyIh23IHux24R35OAFR9FB+nYVcVBkqO9SBVf2iT80MvQbI3ghVtGa+yGf7eVSOhXKFFLAmgwQVp",
-	"TQ4TwZVm7e0WA6vT2MVdhjcyChksxWZm34j5iW83BgOp23Z4dX52eX7d++n81xCWFZA1mYynlMsZdBWP",
-	"dcI4dpiAF+Hsaz7Se3t5/v7izbursEVgsHsGS0xEUMA1DMZicOPe58wksUi5GgjQ/MIXv1z3zl6+Ofup",
-	"d/XT+S8h29pvM836866ydqntFutYGra56QvAlAWrjTTaQbarsOC2hQfKUsoyxXsPjiTuZ7cfbVOVhd1W",
-	"V3XVL+ub81nRmh9QTD+k6qfJbDTGmcKd1p2I4+aNSu7UTjIVSkbNQaKGcjSjYw+DkhsgoEP1DN7EXPwT",
-	"zo7KJMkJUIEunNclEEfQVefwf/j8efTsqsP6c8aRb1jt25sCpmdbWOyJhSpRgOX4V1chpW27wgah1NrV",
-	"BCB0TbNHfBaFbJzEETAYBE3n3bOL89dn564jB2KMR2BEKIA/BYTpqjKKEAlg2QRGn37eef3s5Xnv7GXn",
-	"4lXItiyCOBr2cOmUhRSlDF0dENZ61rdImkwmidrOaYlwCAqAo2+5q/xCHfijjGy9XYc0rON+0OiFSFLb",
-	"dyTVFHfbVX0xSCa2fOpIaiNSbLcBJL7FIQlcRBSxW5UDHW6fkusHS9khwFzBPDaM+YgQojM6SyZPdMDE",
-	"R8AMW+bCJ6Gu8qHXefbq4rUDHh5Z4cH7zst35yHjA5gXsR9nRwqxwkd70ieAvS8RPttFpAUBRFze4TSY",
-	"dvP+ImhJxee5tBgbM6UqwlINEy/vDv5phQwCgU24VIZLJVINt7E0tm/rk52dkTTjWb81SCY7fJT9t7FY",
-	"mxi/hM1amJhwGTfRP0saOvieNKV64HHrZGjucIO48xbDwokahGXUVZlWj0cCHMDeenWAEWzzgPVdcnhA",
-	"jjvO9JinIrsXM8jiD4jDUuU7uHwmisWC3wo6HkAjqrxBh+S5gi3pVUv87qzd3h/kvkP8m+qYiFQQK8qf",
-	"Mht6lwxPYNZcCG8hcumSKA1YMiX9uquWSFIrPbfXEOVA13fjBPkUoW3RF5G7BrHYuc85LdfrqiQdcSU1",
-	"wgErhpf4elDn002UWOHCPYW/eb2C1lVud1Uami2twucM5XGf9C1kDZn+BA4NZYuxPFnBFPBWWa6WSMoJ",
-	"VXhWXUWNYLRJBZ8QD0aQTqgdkFUWpGHpTGnErGvIJ5DKfU6zrX4SSaEDhp4N/DqGGeT9cbbzcjFItFJR",
-	"taPX717mgfZs691/Q2mF7RNbVL/YmaKqBhKgghyMERm0SVI/kAEXzBLLsizJ0d4JHC62RILyEMAkt1LL",
-	"fowtQ4DfeoYgW3c86SqEtz5lJnGxEyLWCKDMrY51btjWQfvAilAoO76N6zjHmW3Vc0R2r9R5gLXOkbxc",
-	"JXSbEoQvQKIOpAfNp6LbgASeLKsI/rBJjPRHni3WbXz+HLJiXxMZdZUNOw79ateh1TC9leZFwElCAlhS",
-	"uGCjb40Bcxkl6Twr4P7RCAUW9K4KPzbzgU03MMNx/5yAFZ6wEP4PnOAulQaLnIfkdyQSQ/4WBkzwwZih",
-	"aU1EWBWUxGgCX8qqhZIDEGndTqKFwWSN8LJzfd57efHq4rpHnO+sc33+45vLX/Ev0Xt7ftl7dfH63fV5",
-	"eAqzmnHGChMsje7XgNK0ErblS7+cbRE3KGhT5CfFm9IvSFkAJPqRSDZRAfIt8moClrlXvMMY8DSVApSs",
-	"vzezNMUm/hcg6P94CdILWGJIqlbxmRYmtHIFufqtDbag4wW6qy40byWKV2bdNogBq7W1GliZ/OriekEK",
-	"A+fRySwdiFaSjnbsS3oHxmIMhYlzcX55fnUN/NRLDHHZJZ+DBnyKT2XjpLHfarf2KVlpjHfoHaTVndzL",
-	"NaoqNt2BQRoPF8wEGZChL1TjpdSmk1dLzvt91SR25EN2EGCY2bFioG158vlDqbHEXru9RluJ9Xox5JWp",
-	"q/owsCk2Jho6/QXgetBu1300W+WObQkBo3c3Gr2/yei94w1GH2607sMNVoLOk8mEp3OLGAvKvA7ghuUV",
-	"vCJXOqIhWH4qWWLjpOHM0dNEr0BQvARZi4GI3DVW5uEnLjliIJDciedQY78F5KZqKR3r77Myw6XIPxza",
-	"0TSuc4rfd+XzAsbvPvjUWcX6CsTPiwICrHK7wNdGAO1NCOBg909PXJeWrrLqh5sQE6oP+MEC/9/5RHT5",
-	"mTxNm3Byv28hcOlpdT+xIp1iuxQxHIoB1iv3DX+oWWFWrqtfvkCaFPP/6KRJ06xHmg8sjFbQYzm1/Wuj",
-	"yIO/FkWe4Slk9JjdO+GqGRRvnqDy2js+sxXAHox2s7vyWtpcbpgDbRUaEtiAYWvVmZo5i6XGkqYUZwwR",
-	"jChMM7kOaYWJOcl27qq75pbYkouhqzwTBF7lwUpBM7tl9AU8z2ch1blG86Sy5n92/TMv9L5UAfXZpDMz",
-	"/rlp/6tVXrlagDTcUe+ENmS7vpcG+wWCdTXV73yidhufie5jYcQa6vJiuwtO3UVarOPb3gsFScNFmXyJ",
-	"DzyabCwQzMGSlhLaOaG+4fPD64sA2AqMvofs+SIcXs1ss57Ty/CdEKVJQuYB9NXV10qy9uGE5NPLAvFI",
-	"6tngfbxcQigeFpx32Ulox4QsULBdZdZmlUSCbaG7wzcxayaUSyGQaVehHoxm5+1Tb8I4GWmwKlojNAhX",
-	"z29L9dIhZRfKInTVNYnjBW+/J4nJLSetk5js0WBGm3u1zZ9o/GaF397VW3eRGozcVNtVktvjE7Suxtei",
-	"SwNe0SzfeNBD86DzzK9QpqJMddQJG/L0QfVhCmBo5vFlj84pXK78MtMTETKovegwKwhf8sDohNwlYi2+",
-	"01VbXFuTc4E3httlhuNEexVdIqxwy1cEr8emy43NTzlgvxHowysJ05gPClqCdmhwf4LULrNmc9/Cj8JQ",
-	"Xs4joiFNUIN76LvSrUfHna/SoAF7z+MwXIxGYA35SJFeGeUNL0KIHwsO/lo0sXcE/cRipE3wJrc2Np8j",
-	"NSiT5BKTva0kr7IcvJr/5cwGWR3Q389u8NXe7SvhUX+7d/h5fxeVzah1dV/8qJeSVmD98TdCTLXrGK67",
-	"6up5pwmhRJEcgUE8u7i7ALR8R0Gu37stdtVglqYoSGuiYQIbGS6NCwkPvBs5BGBSQEohNtfF0OCYvBPY",
-	"6itbCCFGjLvwUkvV29j7C1+0kUu2dxgLIVm68/YCwmuvMAKh8+P562sIMD5sb+PhnaJ/foIZ1DXRMFZB",
-	"cj2cKPu5q5xhQ/emIu3h9GG15QNZigirdCfrKszNHo/gkPC7nv7ezsJCc9EacXkj5lizZZCkUVZaxesW",
-	"+ujs5j/AjYAQ9uPjXLQskfKGTMnXxhak7VrGwoe3D76ae1TyVRoH/1PMfRSGWi3r7odIG9v+Ssa8YinQ",
-	"alGZNZpUVBoUcWsyi42c8tTsQBpbM+KGh1lpUPgdPWlRV4XwSniKl0XXGjPTVUGwYGtVnorsTehhybOx",
-	"6N4azIwLccSG3BisKWIxwfZ+e4eHfvFjK6NOMbhOa6lGKNwmPIalitLMEgklZ8PJwAjTJMtfSGksXYUt",
-	"TnGR9IAu/dokKR/RbsZcj0Xk/OZ3fE6Bp3nDQ6mL5w46cibh6RyoRjoG0LlASVXokygjHQICcYzTDhh3",
-	"0dicjdJkNnWvYURvV2Ux2tunWSkRlVkf4DjvxgkbcIWh8DaC1X1iwFVXZf0dJbUBtXuxMTquQKzMSuZB",
-	"mtX1defs+avz19e9d6/pj/NnvevrlyHbstkNbO+AjZMZBNm6qvdYd2/CI2FjXxHPsti+LFaa1I58BqrU",
-	"4n34kL2S3wddtXe0t3sAOgeeHGXL7O6zsNRJoVYDmfCPPQ/w+BUbjujGwhD6vcXOIcTTaWIEJN1V6EbN",
-	"NCZv2T+/e3PdWVj8LvtRfr+NJuQ4hlDwrrLwph6cWAJtaqulL91QV5V2xHws+tcsMdwuPcj34/8MO/U+",
-	"krqIzGzDb0ANJj05C/HEiynjDGp6sBhWgyoqV3Rsl+c/vzu/uu59/+bZr3bvVXobcRuvHvAy3a2CC22g",
-	"QpX7xP7eKly+xxr9zR4/18hqRPRNYVstat9ZmBELydoew7+84iuZqPUE4JpqW/7GzqcCb/5cay25sn4k",
-	"Y4trO1nmGtoGuE60vNkSiEmBR3eVY9LcKynNjYuqZtIsC+/vqjy+3yZmUrA2cNQzQuUmtDLIkuRcc3MU",
-	"kQG872VoYb+nTIhuPb9+9TJgV+9/DNjf4V+08ey6AUlI2101grVAJAlfJm9P8/VAhyXbNyXsqjzbDeHn",
-	"S8WQfGuFVUF2joqlEnCvNWOR3kkttk9ZeH7NR9ku4VNgU6Vu5lIxYIFCtyB8XAEv5frGNlJGzS2l2yzw",
-	"QJbCCM229tpHmAx5sHvEwoquPKHtTqLgC3CKfSvOXCPl8GLYfJ0o0XwFMXpe4gMs1dUK02y/fZAF42RN",
-	"162wdF5Nl3wypIQeX3ggAmBrbpu8V9Isyh2Yt7NrTqHpssNRm2Zp1T1qnuzHwlhM0TfVkUI/ClNg8Jvp",
-	"sAjldex9F0MALMJ1HaPf33b+1jj5VM2J78ZJnHcHt+nl8FIHEwSbuKbaMh52/A4NtmNtL7sSrq/6hH3F",
-	"fwOakdjqTUsnzyCOo1Hk7LWPNgCCxXk8VsCPEij+8N3s111YkWe4QjwUnhmxLWmsIgt8cvuUqcRSVXFb",
-	"913NV3Ql3j36s0v1Z+4iwhXL2dYTTSe2uUB3xuGxre21iDNUdoJymkBm/Xh+HQZFFpxEFT6y56Kkvf6B",
-	"zG0ZH3uiXZWM/0SOtrhz+5ITUyt42e/Cgr4xmq+P0XRK/MUCPqd8ab6Y6WxosvPKjDqzHehwO3l3tmWe",
-	"fC2EjTbB8a7ytnUaG4wNz/Lm55khjg8MqL2kAxq4zJuaXENYy/ltdcJhcUVoNKBVExmCHj6fUpcgGODq",
-	"zNo8TBzqKhKteafOVuO65S1bRH/uBdjVrQIhkdeiWm8dLkJp+fxcTlxx4lWroCP4kmX8qbzo2TGukQEK",
-	"Yy1E/8IOdB8M9X5zGLSMRdEAMnRkWeH1roFLDKRDo59XG8UGu5ZzTSG75S5N1Mh6lwMycSqsM+TyXvCW",
-	"mbvCbbBZHLORMHk9gIP2rqsJ0VV258qkcxZSCCwG5vUg732Wgk2UMmCQhDJDfIzU11U0MV2lIWZFGzaa",
-	"CfQbBKyYOg/M0aa2u+R4PcNyHcNZzBIl9ElXkUnbz9rvvLt+7mfps63d9jazq6Pi9YkSFgJdhaZ6+IFK",
-	"ALmKKlRzqfzZzrNnl+dXV/7nrQ8+/37196yZwGX/WhEH1ueuoqIEgb3G03hoszFLSXgYIyZTG/QD+fZ5",
-	"Ebs7CU6DrqJWRImC6ueFddAH6JNCWyiSBQM/kNwpGyCRpKkYGBddaIspFXZgj3Iq4A2AT+BVWYdf89ov",
-	"LLy+fHd1ff6s9/byzd8vzq9sdTl4Ko2rFaGwPsEPSXrH00hE8K+wxa68ECdX8gnM3DMVichV1qfaRVg7",
-	"aSvEo3neuXreO3vz+uzd5eX567NfobhCX8wTRTYZ8NogXmFDa20rQOwxTcZ32puCftYsXOzSXGk7vwC0",
-	"v7b1/B4j4qFQjPJ3zsEs1nisFAkQjOqXz/lmL68VHjYroHHy24dCTPjHwULepJ/BUCxPVJAsZrxcsJgx",
-	"yRW/NHu1tZwKSUHltzjOCjxU6Z5nebjjhjo1WotBFVtH44HC5T/I2Ih0ndFflSJlIbRai3Kn8lfWoLzK",
-	"ZahOSFFTHsOv2H/P8EP70YJ1nsfw0pxtWWcGZfLaUo/H6BoZxnJgwrrCGPa0NyaHi0hMpokRajDH8qYf",
-	"Hkd62OX9MQFzDjY1rlYQHahCBiDJbdUetlsy0WSAgkpEkC8uolUWm6pXfgezzV+s/kYnItNwmYTnG1Kt",
-	"5+h1w3eopletuDrjWjSl0kJpiWSrZ32quGx7AIHyibf5EHyMRPdBoeAAlbPyPsu2wv/fhpv0QnvtMCLl",
-	"MfgwYT+h/TZX8xb7Xgz4TEOVQGtUmXIzBvXSbsHef/IaoFmZsgFXYI/s27p7Nnbkx/Nrlm/fBQxjDBe8",
-	"jSVjGZqMYIXWCRhLbap0UupYVS+pF0nRYPf/BBsuOdNsXrG7zwc3QkU1ZhL3Z84TlrdFWaiQ/cDKwGaK",
-	"xp9TdUBMBHT/a+sQhOiVWsSGTMgynCIX8osB1cUG/4QpCmTtpYs2NgWjNAYn0zASYzYFxcZ2aC8S7DOB",
-	"6kdBnXhsJMvnrI1lJ/uOhEs6jhXf4o7XcJtmcK2WjmxLJ0PDCJ+27ycrg2qxeGGPydGAzUxxibdJUple",
-	"+Puh3FI8+4Zbq3HrR2HQevbFOtf93GL2GP1U8FmlhRpzaHVB3wp8XSvAvmOkyuie5S2sw7ThYI2Fas/Y",
-	"gte18A2z+9h7+iG/ltmiFM6EEkWa7WIJXo//Vse8RiV2+2iXrz+mfto6NPdHVFA7+HanWi/9vEJyJFMj",
-	"J1IbOWBxMoAspO37X7ZW+LIzPxOlOZGV3zlRU4EWdEyDIt8L/i88ZVnoZ1f5NvYQ/giZth14rP8lIHu7",
-	"C7gs1Fsjk3zmfhrMUp2kLfaLjQmwEwaUHWrX5dWYAXZC73RVoW0rSkSh8Mo3FalMIgrsb7PwDMefY+pn",
-	"FJ6wVOi5GozTROF+tmLKmrVB93gP6ycfKe16O0uwkWomaCWhEh9Nj1ZBSSRdZfkMuyvuw1XTdtCNRCxv",
-	"0Y8nFfafkIa6MUIeAHubaDNKxdXPLxFm8FpX0SjjGoHDE9o4njlsUhsZx1DxHOvd0PFQzCk3XUXDTMKE",
-	"ik69uuqUrkHLpPPK35TQmsJmW/CuouPN94aHvh0wnTDqkOHC/7ITt2fEphxP3BWalyYL3MkgYSNvHd7F",
-	"iRo1p0kcu3L0sCbbANAVpc8x9o7fCCahKRGHWW0he4zW3jpo7xKKZ/1gbPovFva741naXWCDM2whIHzk",
-	"3KY2tJiqJdACtOc9dbW7tZ0a2s+AFy9zTonJdl2Bv7pIj1X34KG7MFd3wTIJwtI5GQjweeC01A7UdfER",
-	"8Lhw78+6RbexFRk1nztqr+q2uND9EbDJnptJrAJbtwgEbPUqdtv+Og7b/kJ2KxbymDf7pYEVKI8t7ecC",
-	"GQkjQBp2YQW/g3Ot/ecXoTwqpv0VQJtxnK2MgfgylMauV7uDxu4QQdfHhLEQrGs02iVdnLjGP/UnDz7t",
-	"l1ybJqIONF6gaARixNtWdMbotFDClT8Az8l0KhTlx1l2Cjkn0NRIWiZpMQv+HeKAEP9NWaG2yFCI6aXE",
-	"7XAFMMGLqzevW+wsmWDcHXWhwRUnSgnqNcNxRVu2X3t4/h6S766uL887r3o/nZ+/7by8eA99nnYPsZUX",
-	"c528bGZGKkw6PwkZj26lFpqNIbABTipjV7bIXCrcpGpkRVQRWl+uAGTppMW2J5VyBqVaUdbghkCwknEI",
-	"gNVE6JyQtMn7D4Ko8yROXwhVU3SiIHICNk2TSWLorUjgP+FYMVUVhSudVFdpPgc46QQXBU9PixAs6mEa",
-	"g1TAP2OVgK6iVMgtjAKyIYrw/FaKO2pa8mYqVFa9D2ZZENSFYJ68KwcgOiQr+qji17cIGITuWLM3j+PK",
-	"8TgK2sKUSmBUN6boqqoc1GKuqR4kkJ1lO4bZjmCYFBtWSmpKOHtgWQ3Yh9nXlmmlYiCgZ+8pM1g6fAo/",
-	"REINbOau0ybr+isWSKQgNf2m4u3m8YdPu8Hu8eeKpuJriMkFfldsAEo0zvba7TYgjoxO2MGeZVUnLtmu",
-	"ZVspdxUwIuxpY6m5cdJtHOx1G4HrcnPSbZRfwoeu4SyOaO++OP7Hzwe/HFztv26fHf589PPxs6fvv7ve",
-	"e9FtfO6qAizKO64X2Bbhv8nlNWz1xESrJPPWFdJV8wogShR0X5k8Fjw29Y7DTs7hUKjYmkHTNMEIG6Rv",
-	"7ZierjSXPqcZHlFXtDPU4J0tjSQ1idrWpke4JBLppbwVCuAwTZO+H3xhobrkBODK4J/ADoZV1DtwXQcx",
-	"27gdaLzPtfBMASiVJ3IE80WnGJOX2RagLxIw8Mp2m65tJshCbJCm+Vx7xdt1ofi6FUoJj2rzJkGjlACX",
-	"xzz0fJKV546gpYt7yodDOWj9YbFr2aq/CGXQjFKLK3jS2NDLcvknBAKmDTeiVBuoOmjtAidYJ1XCa8Po",
-	"PplZIkqt1qtuo7apP9ikqu+ktmm4lTD9JIkFV7U5C9lqstSN8bLZ/Rbr62HdxbPVc9syJpI6VYq0bnYY",
-	"91dJlkCE2rDiIGL5XzjWL0MoF4meVfF1JftqMiiIPawl/t0ctczktTfFadZ2NJ6TGZlSs5Ih3iFyWquo",
-	"nOnm2YinPDYV/5koyEJwNQ056P3FC3VWCSZbocQjFTfq/lGycI3Xtmw+YaINZSv2Oc2aqCpXpwItRakY",
-	"yKkkpT4SzWhG6CGoFKJOUuO6edNH9az/TzFwCUJZF+QnujqsTUUWbb7WcFtviRulbOw+NF3VaZEWwH59",
-	"o2/Rtn+OUDfM0rPnF2BbZnS/epS6ISPwfMFu+E5Wv64+AZE4RC4h0ZIXSW2kGhiWcQCsTIijUq40dSJf",
-	"FKbfu/m+EfaKFWSQuhR6Ftvpy9pGTuBTkeZn8Y3I/0REnvmM3VGahK6/2XFSM3KqZ/lglI/VLOupPq/P",
-	"ol0Pa/dqeOpxgwAzyLKlVtjQYJM/wmTfSP6bLP/rknmiChSuwUvIfcpx8hMJ8+Ho/GFTa8w4V+K5inbA",
-	"W4nFSCEsKBZcU8AqNtLCMnwwuYggp6Y626YFnkS6lTPxkQ+Mf8fIOeAQ00F0i/kXenD54tIwLWcXXHZ7",
-	"fpVi3AAmwPOUgsbSOaTfjzBCSRpMf7H9BsBxa52c8P3ddtBut5fdwsgJqtweXWlWV4r26rxzefa8B47L",
-	"q7POa1eJlqock6moqywkyfzdTyJJzwZcRTLixrsFbnFnENbCgJs16CpX1Pbou93206dHBwE7OoDavKfQ",
-	"UIpcougC57C2mMII/cWCW7PjfkHTfCqyEslU+9xkKUjca+bg4AqNUSlTiZpYFS06tiVDaNKZwjvhCQMG",
-	"Gp5QmFp2+dPYD5WQzSTJKVM8TZM7e9/ExW1xdN+IlI47oNgzRBNbBsPiyTYFEHHckJjUJ0uta9BZnSwV",
-	"iWmczFfkShVlyBflTpWDu+zpZWRZZ2aSqmdHVFuqaWGrDdXejK46W8108PjL5vpjDNPL1lCyZUqd417d",
-	"ckzy+Fbyx7Tc0YHX30KuHUdAmfGXtt55tPFw9js/VS2T6p/sv5bWRD6Agra2WEume7iKxZQRz5K0tEJ4",
-	"pIUNjq0xif8ovPv7Y5uMV6jD3/KI1s8jmmSHdi8D8ka3Nnt6WUG9StTFsIHNO1T63w5q62bxiAxmDvMp",
-	"aA+8uqjhwNSsnzXqYa+47fOiXJWILnp3s/epOxU12Ug1faDHTYsV6KxASaCmiAL5JejSVwkdSDLE73nX",
-	"5wqNBRaWXUzxTvCoUQnQHXAV0S13yX8jyFUECUfqYWaNh5SVroArHaNV978SuU3j+ePQ2zUG2k7jOWU/",
-	"240kqRxJuNuRygYd12KhC1LR+YIWhmKorRyM2YBTsf3KDxdo58Loko/JyrAn+tTGt7rR7J+JVN6I6qbN",
-	"03h+nXzlhitc5ddpsiKE+PMbrL4lMa5IYpwXeio9gNmqwLYozOpx+Fa98Gabyu5lkvudSr/J7r+S7J6p",
-	"L5DeNul0SW9gfO7PZxMEeIruoi3wytivZGUFo4lUrt2aNahCykhfKnFCLifAazK/6aUVhyBMxa5hlQUt",
-	"dEY/tLKmgzHkM7ilnbIQIyTdc5Ptixtqdww6dPbWllSDeBZRAgtW1fZ6BdyIOWSDUE7sCbilaOWVBaft",
-	"F6vSAFbZo/I1uoLSZdg7eI8wwSFXMXRXScP0mKdCl/vVbtcv1ovEeSh7ltsDLqJouc9606XpnAANihQf",
-	"1VfNHq29Kqqn/yeLXCM8Xyf4E2H6rcE0hb9mXdStTwCrfkDgfjnc0w5cL+DTDt75lEVNrmn+ovEbWL8q",
-	"rV7X48eW4naGGhHuDHLfpPS6Jq8FP+ra6LbpbY9OLrN3VWDqjhU7myuy3rfr9NgrYax3ThgeccOxh3Do",
-	"JF2IVTm6DZDG3UaY91KnCgZd5ZcwcHfm/Fu2nsEW0Eb49t11V1Vu0I0Pt0GgM14MKc2+JqHl2yyOA6sQ",
-	"gJyR2pYop3oSNd3MqQo67q2r8qaoVTpKh3b++CRrJ1qqe2cQtedB2vc3Ql6j7KgFGL8XKS/q1CV8XZE/",
-	"8NAyJFec6z3Q/5Fh/SW28nt5Cf/8+L+YEYDdqV30nV8u5CuRco7N1xLVuS2QMMfIklsezwTTKK99e2y9",
-	"/vXKTfDoelg20yq27vb8DaPXU83APJGpAx5C/84oXFPREHWp8EbMSWtCDA2hRlaoZnEcWpQl3UM744Ot",
-	"V7WoOw2SibvvU2kQGFDkiS4gDRQj2/TkJI8lgyCyV+fXnWed607vp/NfqVrG9fPL886zkJKasw7nh+1t",
-	"KnVdfAvDzwqvZZFo+P40nmnaFrVoeXf9Q/Op1zf9aP/pwXbA+okZlwLRNKmSVkFEbdLl9tj9c2sroYJj",
-	"VFgkFvwWJOQJugj4gDy1N2L+xC6jq0gxzSuPIMyl0saDHnR/T5Sgtkfw9byNO3VUFhETkhLB19IvAXJU",
-	"GlF3lUowWvDUFsihQiEhlre01rEJFEQL8f/hCfS0t3vuAVB7U5H26HypnEj2FGHvP94OKFGdNrkFvfFD",
-	"lzfFfZ2cQcN7jTXvtsLBLE2FMuEpWPi6ik4UU+CzannZ6z7wJ/xGbJdgFiV2xxB/ekfvSQtKZiHJ4ztI",
-	"rZ9yrYU+IfzPDo4q13B7TipxEXtZFR7bBii11UKrVPa3syoO//AeM/f5P6ZSZ3H25YFVKCQxXAGOXBuu",
-	"oq9Oa/pPCNBGNZ4YujWD5pfoB75x0Id3Pt2I+Wa2K+t7upVa9mPh7h2AIfaJFmYNreknMW/8Dth9jmWK",
-	"l6G1rTyGDOOb3rRJFJfFTYTc76sxVVas8oklcxNMOVbNsV6CG7E8DHodjMIYivprx/1cxGtY1ui6kjmB",
-	"fb3NVrtVyd0pi7kRaX5L04bPrROw2jFMM1/+Lvbkpb7h58kdm3DlRTnfiVTY8iffCHNNj3CeXYJ16xyC",
-	"PEJoVzXy3yuwaw3s72QbwEq6qQv2QAWYG6FNNWm06qKpMoPst2Cqb8FU34Kp6oKpCgbTIqE9qEI6U4/p",
-	"lbr0bCQ1jqlFRvHOLemb7+bPjczZQX6h96ZYke5Tgzphd2ZmDAXqQCnlU/mTmGe/QNE6tFJV5/RJW/ox",
-	"bQSNWRo3Tho7fCp3bncRk+0CF9TAjfq2trxgI1hVVSKdigJi6gHL6nAEZB3E8jmUTZQ7S7Ivup8qvnqW",
-	"KNg20oLGotEyV0qDnAZhghI+lypSVX391YqaXq4ykEy9GMOWnxUIas7id3+QsXDlIVN+K2Ky0VVsnRvD",
-	"B2OsR11zG8kiUKJZCnWTbeXWOBlhp9G8j0CSssVCpN5U4nbJLIV2Hbqmna79UNaoo/pTJuUyBuVJeK1t",
-	"CvgTSVPx7kvYSYyBcZ23F2THBUykMZRUfHbhf2gqmzCq4lsdagIPEYJSG+LFp/Q3JUj7n4Ffq9bjyolS",
-	"6nahUqQPDlsq8vOHz/9vAA==",
+	"7L37ctu29ij8Khh9v29i7x8ly9fG9pw5ozpu4zS32k67u6scERIhidsUoE1AdrQzmTlPcx7sPMmZtRZA",
+	"ghSpi2On6W7+aWMRJICFdcO6fmwM1GSqpJBGN04+NsaCRyLFf3YGAzE1l1yOBP4dCT1I46mJlWycNDrJ",
+	"HZ9rFvbnRuiw1QgaejAWEw4jhZxNGie/N/BZ433QMPOpaJw0tEljOWp8+hQ0OsbwwXgipDm/5qPFz1+P",
+	"BRvGiXiimR7zvcOjgMWSjcUH/P+/ZsoIDZOm4l+zOBVR48SkM+EvYsqNESl86391G7+3m8e8OXz/8ejg",
+	"U7fxX42qJZ0paYQ0z2I9VTqmdZSXFcYyiaUImUpZyLM9hAG7i82YGbtqySeCbYXun38LYdHvrn9oPg26",
+	"8vKHM3a0d3S03erKpTtYXOJFJCZTBatsXoppwuciqlgjfCdkd2MhmRnHmnGp70TKYo3rS/FFpoaMSyZ4",
+	"msQiZbAIoQ3uoithmIYthNmEg3nzJzEPT1hsmB6rO83uxtwwA/9xLw9SwY2IAsZ1V8YGJpTqLmBcRkwq",
+	"M47liN1x7cYxPuKxbLFOXwtpmJKMs2GcamMXTOBZxCrYXjVSXQqTzpudoRHpIliuxEDJSDOj2B2PDeuL",
+	"oUoBHCadw8q2DvaOcamH7X2mZDLfLiK1nS6WRoxEivP9vXlJW29ePKtGYQuaJ5rFUcAyuHLNQpGmKm3Z",
+	"Ab04Ciuny3b3KWhMeconwmTkaeJb8UYm88Wp4VfGcQAT0qQxEUsMz/41E+m8ETQAMRsnDRrVgw0X5o/E",
+	"kM8S47DSLqevVCK4JBKuhjNsezBLtUoBx2DLCdeGiVs45FQMRHwrIliN+MAn0wS+erBXtzicooaqgabf",
+	"f9wNdo8/VRN0ZySkec5llIjqZXIY8ESzMY7JIDTlZpyvgR4uJdT/SsWwcdL4/3ZyXrpDT/WOnR/XM41/",
+	"EvOLqHoxnbcX7EbMEVVqlnIj5r04uvdSLp6VWG8d1uaMbdlq8lEPsChgvnyw9LQGNOTLnZfH/H4SFVT2",
+	"it8I4qnE0ZjmQwH8BXnKSU7uN2LOhqma5L8g5nVlJjTwR58Jx5LtHbCxmqWOf2u2197FZ471iq4kflli",
+	"wGwrNppNhNZ8JEBS2X/qU8YdFIEFIYvuSqnutj35lQo9VVILRqoACyuEzglDGYOsvStpWu14/Glx4/hh",
+	"zqJ4OBSpkPlqY80O2sddGRbhfClmWkQhcf+cR+wPdwd70bFoHvHv+s2DwW7UPBZ7w2ab7/b3BvvRgTgc",
+	"OoSglecoUZJiBYYy4R9eCjky48bJ3uFh0JjE0v29GxTYTbf7YW+32e1++O78/X9Xc5yL4WslxStuBuNq",
+	"HAZlBw6BD8YiYgM1nbMxx3OZwEvZUe+3D1q1uxk2YZYmTVOzl9323kHVCl/Gk9gsru0tYIqO/y3qxESC",
+	"71UKiMN2ADPHExDPu+02wtD+FVSJzVeEjnXcx2LrMtZjhzwA33kzHGpRAZALIyaoK+ibeFoHFEUvV0Kl",
+	"BJR2uwCYdiVgUNdeXMv3cyNYCs90wPQM0MQp3v+j3dxt7+2HRXnqP6rDIpprQ+y55iP9Q5xUyv0zNZnw",
+	"phagpQATMnwEiC1RAZkTfgtNamlsAO0Zl3OrI0xoA9NERaJxMuSJFtUgh68WVh3DQa06bLhifMIDuaDh",
+	"e/kB8DTlc3iqzRyhN1TpBP6+HqeCR3VYavDpMiSlEZ+No5+ChmPJuM9z0BvhHwO6r8A/+XSaxAMOy9v5",
+	"p6aLS4YOHxvCvRIJw+MEPzOMRRLBKlWPJKb+vf0egUS0VX50wiYzDVoz41b+nrC95tEBG4x5ygcGuBbc",
+	"KZr/Zu3mMWuxHmvajZN+2zhptHdfHP/j54NfD672X7fPDn8++vn42dNfvrve+ynnpr/wJI5wJ7RR2P96",
+	"0MLx5/JWJGoqCHClK6tkCAm8QoKMEnYwKKfpnIFoS9lMC91iV4Yb+BfeCGBp+qQrD9ptFpYWGAbsoL3L",
+	"ws7MjIU08aD0aL8rw7cincRax0o+EzIWET44YOFrZX5QM0l/H7LwlTBjFb1WppMk6s6OAwl5puQwiQdw",
+	"zwx/ESl8KfsJr6KVIjRgB7tteBu18fMP0zilX9tPWWhvLtfxRKiZwbH7LHzL54ni0bVSL3k6EvjzEQuR",
+	"WbxW5oqbWA9j3k9EGHQl3JjCS24ESpXzDwMhIpzhEAB1IUF08sTBAu5V4TNueJ9r8f1Mz2npVyK9jQfi",
+	"neS3PE7w0y0GF5iu5JKpqUgRonTVNKhy8UyH6KtozoDMNFNSBEwrvLoBgxlw2ZUkT3FvWyplcIBDlaK4",
+	"TYDORYSf2CadRZkxoHE8knAz5PiI9BDPLFK6ZFZhpB294w+tuC4ue7Uw9tOnnAro7jeyhD9NAUAmJtZg",
+	"9b8eNysZYjwR2vDJFNYVxRrAHhW4huXB5XsfjgYlsEdcznuj0UnigWgEDTlL8BxLd0cnRwKnoq+piQeN",
+	"WPd4NInlegucTaPNofDJ59G/55eIwm69lXhQC3y4F6bPjRSq/08xMA13KT3DF5BzRxGamnjy1jtKuzeP",
+	"hReh3vhe9Rs5HBt91fcXR++DxaCAHuWTWwaaZzT2NQz9zBPLVKKaE6sG/TLYRcBoOcmx4ha5I4xly8TP",
+	"wPdwdE+LQSpMtZR3FgIa02IXeG0BA5i0jMba2JyILipiT1+0//Hh58le/zu++8Ic618ne7evf56+eHqz",
+	"n3x/MLg+mj/fnV22xbNDVXmf8OFCWystuhZKb/lI1IBHr602ZYAqq0pTPooldybSZZ94m4+s3JBuFL5W",
+	"u593SFUbUozlasCFPqHy7b+xW0EeGRtczfY2IB6fGCqQf3HDaCd6MPYuUPDrHq/A8V/JSEw3dW3UVLM7",
+	"ld7gLR7YOEpLCeoRIDZITPhKA86iaeLJo3B7a+VaQzcOGgnXpgfKTuXuOn01M+zO3yPYn+ElUPOihT0y",
+	"QrOIcdOVE6XBKj0QoC7EcmYEm4oUvhKAqQMM1qQ3WmWENIX7wWgdrCK0IKQqkVJmGMzklpVXBcnkIUIJ",
+	"cu9rsXBNSVVE1PthHNuyavlwZmap2D5lnDwDq3HwoeGJr68CSlTBX6dx70bM15vZ4nq14AHoxEaLZLix",
+	"0OGjm179Tas32b/712H/u8Heh4PoSDwdtkd744N/Ht08nbTl3vTgX0fpU902e7cHd0cfns7b/97jB/1G",
+	"wRIGE6wWVxYUtMd6WL62J1XGErJwEhw0oEBxkzIejU0yZ2cXjaBouWjX2/C63asqZKGF1EhM2sYGMjM7",
+	"28cRmm49q8VmOhjHtwIuslX7oqdFnb/a1RN4loz1jGr+gvN3g3zSyvVm7oSK1RZcDWtJBmsd6dE8lRac",
+	"+VQgjs2mcOcVKYvEIOFp2TvlG1em0bARrLAZL+DXPeW28x4XjqiRiqlKTeteCyFPejU06Jlz2aEFEe0k",
+	"YIhIBxz9AR+KgBH7/fbg4GDv+OlwsDvYPTjmw/7wYPD0+Pho2D/eO9j7jouDXXFwdHDcP94/GPCD48Pj",
+	"493+d08P9/pPDw8bQdmd51z0/1VFpmCerjaO6sK6Dp7u7e57giKW5uigsdL4WqCykmsrO4oSXtlFZZAt",
+	"nPVyJL94VhFU8Q4xUbtTGPAkEekTzbbCt2+urtlOvi4dboN1mn4IGDcM1JWu3G2fsmhGCCs046lgUaqm",
+	"U3DLqzRC/WVqWqwjWRyRTSXWVp0RTA27sjDxzC4IfTWVxi/fuQ/eJAsAUobW4pgXz4q22d0K22wONwLR",
+	"IouAI6oPIyloDv1YcrQpL5dg+MXKQ5xFsTm/reZUA6PS3niV05kgzwcmU0JRS5XKPgY1lecWRRdUQbar",
+	"IY8TEbFEjWLJtkKjboTsxVrPRA8ezVKw292NlRbM8HQkjA396EpaF00OUwwSHk9EtE3HSF+P1J0EELNU",
+	"DEE/RDSTzmOJr074HFFGC5+Bsi0vIqbnPtOLnMkTV9SVhSXlvBcWQGsOrZXaxUaIqNefh9kecCHwtXgw",
+	"Jps0LCURPJXkZI2NZqAqmZTHCe01n6krxYdYG71d9i/ydY1Xng29WiWm97ybqOetWmED1zNCspPGc5Ek",
+	"aBPIRW/9qy8aVddIjLhYW17SaCctl2o4Gfpfw2iYGo/Uw3rPFaX66wDVZILv3ia7bLuFvQRFiiyvNT9O",
+	"fw3Lib5aUcQ5N1ATs889mqpoV7RaUSyepx9pRchHLL2RuYZ6WsjI+zMVUwwe4lGUCq17faVuejyKyj+R",
+	"ZTRH6okwPOKG5w/ItpXNR3+WnpLlq5cq4/+KTFD3UnGrbnCKRabYCJz27M1gf8jeo69NU3UbRyLt6Xgk",
+	"0drrcTZiJMXfStwO4JzTQAlsC8j/vYrmRao545LdCTYRwjCjJipN1d3/LOp7h5lHeZOrzvep4tGAa3Mp",
+	"NNpkF2xMaiZNYTH7i9pSdvTr47v1+S8iewlpsw8HdilVGGuDhR7OAeILaf8cvueDGyEjFglyFKZrCYha",
+	"B8n3qs9eKCn0Op+5j8kdY/nWu9Lx0Tpec31vh0r+Wn++/iZuyblZRsAVASXreG78Mw5cGEEOs3onTmEj",
+	"+QqX4OU9vDvFK00F1i36fzJMKnmB6GR/b0znZox77dPnGu8XHUJFvF9q0vaGfp41fFO8Xh9T13ck2YN6",
+	"JvD0q215D0N/G/m8/I8sWXa1AmID+9ZnyfZrj6Z/ZAtaqYHYldzDx1OK8JaxSll/A/JhV9auOBVwF+tl",
+	"/Ge/cKCWi9ZRVtDQOPXXQmKL21mfnZYQeUUY+GeQ58IiqzDj2SaSuagdbawb+UCsFdufaWpGq4nT98qY",
+	"sum90oVwuVtj1SUwi+byN0T6N96bhxB/VLVSP3DLf3edGC7/Kyad9/jnZ2RsF0x8e5VKqSldX8qhZHDV",
+	"WQjSagSNcnhWI2i4yKxG0CgHZTWChou9agSNUjRWI2hUhWLBO34QVgNyVfz4K1hFMfSqETQqoq7w11K8",
+	"Fczph1o1goYfZdUIGoshVsULirfb5SYxe6V2SFXAkiryLYbkLd6ZXVziyrA+JJnyauj1ynlvHzI+irJZ",
+	"qqx5saa8lieauZwxF1uYmVATNTplqdCziWBICCw2Fekvaye2BA24M69iE6WUMHtiLQuB8ISFH7vuHLuN",
+	"E2bvZ5/CFguJPbSs2huedCUMpl9hLAXGfgoZ195WmRYCcwpok/hgDBjc6spsfnixOHkvjjR89PdWq/U+",
+	"YN0GDOlxA7+1Wq1PIduCq1JXooF0wtMbEbGZhFHbAUP/sFE2cYFHCHEw/g2SGA60ZOX76PPDdc1ylTEa",
+	"G7nEcta0FNFzk1pZkyIEDBz9+T61wrUFMaOWIB7EcFVrs5Lig+nVkcpbrgk3NAsRP0IG45mJJ8LLF6HX",
+	"nS2cnApjPp0KKaLPoZk6y5i/5lqwla1iJVrKzsMRTM4gEd0rbUH+y2XyrsuBWhVtTVEp2vDUANxUyoSM",
+	"4F+YgdOCH5qtSpu3p9QcHRR0mr0ikHnz3+3mce+9/Uer13z/t+zHSl71XPDEjBexTmN8tQ/WMY6cV2R2",
+	"3s88XG1MaOy22q32Sgyxy/NnXn71r0oT6LB3Ly+eFUG+VH3y3blHxXM4WsD2TvP5i59evX7bvP6l+Y/3",
+	"H/eOqoXFheyrD+eQgoEiI0neDBsnv69rrCsfm2XOS8J6rDCwjNrk+TzIn31nFzHx+8aVlQ7MLWzxbN47",
+	"IFSzv40tmR5AH+vm7BlBV9ycX+XirC5iQtd7RbX1H5OTzzurLEOCXMaj+FbILBzLz+CRSlLK2Fo+j2xN",
+	"VZDr21vRsi+QGnj/iIpUTXob23UkOTh6Ri3NV6OQLCUpwz4WcK8BnztifGsdi6+vkKyjVGTewuWDr7zr",
+	"4QZW3001nCxZqMBvf7dWSZBbSYz3jrVwJYf/Ou4CUoV8tcg/6sLicrBZlCupUP5xW4AtIbwH4im13pE/",
+	"gKGQTy6TGMWdrRHc6L5go+BueTIT677zCw6uiG5tuA8tW7MNms6F7TSNVRqbedk2tDJQyn1xTYvkg8Fo",
+	"kblIccfwsZWcqZioW5t1fiPmReViHI/GFXawzSTputAm2NT5ETcHwob8ZgnM8BGUHmFaGF/j8IPACZBR",
+	"JQA3A5jPdtYF3i9u9SsPbwE33xYYQtlnoXsTla7nAkxcKng28rBdZVZTWYp0NrBynFGGJ4Vhu4erQ+2y",
+	"HGqXYU6fCfK9VMHxUvCoJrJ1Uyn6OCptfq577b2jZnu3uXdwvds+2d89abdbu3v7B4dH/3gY1beUDM9r",
+	"gw8BaLEUukYj1CK9RftJ6sa12DuZxDcU5KWnYvDEFaMIWBhZG2NoFUEWTrkZh1T2QshoqmKJYV4zWY5k",
+	"kwRF9wWwnnEoa6FmSYRx7pAZDpqU8ZeFGutcGzGBTF01QytayYZuv1jpHZPobliLNGIZm5gn8b/XHE8Y",
+	"VeluWe2xzpdWnLjqCGNMfTPzLEKlwtSSilxNzwEIFTu0gfNj7iPMfaQrt8I3F8/OehdXV+/OLykv98Wv",
+	"P1313l2+DLchA0EzirDBiFIXGXg3jhMBpZ40sFV6hsF4ikcQ2Ij5tGyQJ+yxGyGmLt8jYFp1ZYZsLFJU",
+	"Q4RFYgquHbCl2qSaBdlSgcLP1R2bcDlnFLMzoiUBANw22XTWT2I9LsUL71UxM3i5R/uo5Ay4M//jT3Rx",
+	"4jG/FawvhGRDYeCKVZiztqhSSRJna6hChkUbCgDz4SwodTaRjMpWxcxBuZi5dXRs4talq2DjN6EDtjed",
+	"IMJgDgibiJbTypHzCTB1VbhdCwHcG1xMISp7w7vovR2gOEkV2K4EJEqsjNCqUBZnk77AsltO4WepMLO0",
+	"bD195JCuwBbtKKg3kZgmal5loTLpTA5cDEY5Wbi0yXQmfMYGcMIksinm7BXlhR5wyVCrAP52dd65PHve",
+	"e9X5e+/qrPO69/1v1+dX4bZzOqI9A2Kq1Q19ClP7unLAZQRORHHCVAI8JIPshNuiJswo1WI/wHqztWWV",
+	"B2LNAHSJMBCBDGaWEJcUZnXvssJQ9IbGIHzahLZzmjG3GV/o8j1BCe3MMVwzhFXJ1bFe4Il3MXSFVurD",
+	"7q6EjOyh35+o60Ib89Dnt6mCf7Eo1oMZumU9kp+lNg06o/2i6WHB3vBHsoZHNtA8lsXFT8Wgu7L7c4U1",
+	"ZpmZpRKhDDd6WZZ6ntNTxbH8iKdc39pbxdyWX0/cRbQ4dO9wpRrnXgt8ospy3LO1VsIhx5Nsxmoy8D0E",
+	"9wg/saVW80lycso/vN9eVgXNenualSXQcIaqYrGUnsT22rYs1BopSj4zq6b7hyv9RB7tBwsYwNxqjKEC",
+	"VX3Dl11UfD1v/bgIdo/PZkYva1Ko8l5PeWriQTzl0vg8pBSeo1JTUhx+z1yGD2vVvRer3MxeRFfzXo32",
+	"9MpJdZt5Rx9nNn0h949YU0CWVGT/phuwcSaCBSPA3kbZh75BKeeiVWdWsl0v4J2HTSUIVLEhooJXHv6V",
+	"LSufh5l5zjHV8A3WwtWHSj7OVl+/9Wpr/v0s8AU5sh6nwvErXR65nFlhyqfvLbOUIbYuuUkTxuQq751I",
+	"RS2O7y/H8YKhbW1m+GCHT1tdbh+79u/IRZBAze79/f3jgL27Pltq32uvYd9blJpgW1lXp65QljZ2apYr",
+	"H923ZFEhAf1ohV+lqv5P7qNbWdfIAolKXlRl3g6E1pQIVtySmL8Y938cxG/iFxfv/n2x+zq+0Bfy8nBw",
+	"dnF0cTP9+y9nL45bMOgfe7/Moh+O1W+/Ht70f3wHL4z7Pyb//MfVi+PWYC+RVWfnip3Esj7CdSYNpqIK",
+	"sqIx+06Rfo7aNWZ1yGQrx7b2BU9F2ni/Esg+VAofK6x8Ed4gk8VgBtz5CtAnK4fxk5hDGG2FkiddDWvI",
+	"BB7d9P7v//4/4Tbdb13+OqrDOxOxw6dxE+xbYaEqeldiHUWVxv9GvnbCvsd9Mve5FkOrfF+Zsa1PTAqk",
+	"FtIE5bcxZxgMlTYZvaoM6t+bnbcXtiiwY7tZBQ8Cstst/fWDI+gXv143KipMPr+CMgovfr0ubnxmxjsI",
+	"fDSuTuB8o7zmcmazAJdeV55BWrY+YaFPIiHbcge7HbhHfpIAFIcUH6ZhVxYGxhzLRsr+0Gbrh17GZG8E",
+	"K9oyXqkz/L0rR0K6yotYI0CDC9KaHCaCS83a2y0GVqexi7sMb+IoZLAUm6p9I+Ynvt0YDKRu2+HV+dnl",
+	"+XXvp/PfQlhWQNZkMp5ScmfQlTzRinFsRAEvwtnXfKT39vL8l4s3767CFoHB7hksMRFBAdcwGIvBjXuf",
+	"M6MSkXI5EKD5hS9+ve6dvXxz9lPv6qfzX0O2td9mmvXnXWntUtst1rE0bJPVF4AZF6w2sdEOsl2Jdbkt",
+	"PFCWUtop3ntwJHE/u/1om8ou7La6sit/Xd+cz4rW/ICC/CF3P1Wz0RhnCndadyJJmjdS3ckdNRUyjpoD",
+	"JYfxaEbHHgYlN0BAh+oZvIm5+CecHZVR6gSoQBfO6xKII+jKc/g/fP48enbVYf0548g3rPbtTQHTsy2s",
+	"/sRCqSRgOf7VlUhp267SQRhr7YoEELqm2SM+i0I2VkkEDAZB03n37OL89dm5a9yBGOMRGBEK4E8BYbqy",
+	"jCJEAlhHgdGnn3deP3t53jt72bl4FbItiyCOhj1cOmUhRSlD8weEtZ71LZKqyUTJ7ZyWCIegTjj6lrvS",
+	"r9yBP8aRLcvrkIZ13A8avRAqte1JUk1xt13ZFwM1sfVUR7E2IsWuHEDiWxyywkVEEbtVSdHh9im5frC2",
+	"HQLMVdBjw4SPCCE6ozM1eaIDJj4AZti6Fz4JdaUPvc6zVxevHfDwyAoPfum8fHceMj6AeRH7cXakECt8",
+	"tCd9Atj7EuGzXURaEEDE5R1Og2k3b0OCllR8nkuLsTFTKjYcy6HyEvHgn1bIIBDYhMfS8FiKVMNtLE3s",
+	"2/pkZ2cUm/Gs3xqoyQ4fZf9tLJYwxi9hTxcmJjxOmuifJQ0dfE+aUj3wuLUamjvcIO68xbCSogZhGXVl",
+	"ptXjkQAHsLdeHWAE2zxgfZctHpDjjjM95qnI7sUM0voD4rBUCg8un0qyRPBbQccDaESlOOiQPFewJb1q",
+	"id+dtdv7g9x3iH9TYRORCmJF+VNmQ+/U8ARmzYXwFiKXLonSgKkp6ddduUSSWum5vYYoB7q+GyvkU4S2",
+	"RV9E7hrEmug+57RcrytVOuIy1ggHLCxe4utBnU9XSbHChXsKf/N6Ba0r3e6qNDRba4XPGcrjPulbyBoy",
+	"/QkcGtJWZ3mygingrbJcPpGUEyr5LLuS+sVokwo+IR6MIJ1Q1yCrLMSGpTOpEbOuIZ8glu5zmm31VRQL",
+	"HTD0bODXMcwgb6OzndePQaKNJZU/ev3uZR5oz7be/TfUWtg+sbX3iw0sqooiASrEgzEigzYq9QMZcMFM",
+	"WZZlSY72TuBwsSUxKA8BTHIb67ifYGcR4LeeIciWJ1ddifDWp8woFzshEo0AytzqWPiGbR20D6wIherk",
+	"27iOc5zZFkdHZPcqogdYEh3JyxVMtylB+AIk6kB60Hwqug1I4MmyiuAPm9VIf+TZYt3Gp08hK7Y/iaOu",
+	"tGHHoV/+OrQaprfSvCo4SUgASwoXbPStMWAuI5XOszrvH4yQYEHvyvBDMx/YdAMzHPfPCVjhCQvh/8AJ",
+	"7tLYYNXzkPyORGLI38KACT4YMzStiQjLhJIYVfClrHwoOQCR1u0kWhhM1ggvO9fnvZcXry6ue8T5zjrX",
+	"5z++ufwN/xK9t+eXvVcXr99dn4enMKsZZ6xQYa10vyiUppWwLV/65WyLuEFBmyI/Kd6UfkXKAiDRj0Sy",
+	"SgbIt8irCVjmXvEOY8DTNBagZP29maUpNvG/AEH/x0uQXsASQ1K1is+0MKGVK8jVb22wBR0v0F115Xkr",
+	"Uby667aPDFitrdXAyuRXF9cLUhg4j1azdCBaKh3t2Jf0DozFGAqT5OL88vzqGviplxjisks+BQ34FJ/G",
+	"jZPGfqvd2qdkpTHeoXeQVndyL9eoqvp0BwZpPFwwE2RAhvZRjZexNp28fHLeFqwmsSMfsoMAw8yOFQNt",
+	"Z5RP70v9J/ba7TW6T6zXsiEvVV3VroFNsX/R0OkvANeDdrvuo9kqd2znCBi9u9Ho/U1G7x1vMPpwo3Uf",
+	"brASdJ5MJjydW8RYUOZ1ADcsrwIWudIRDcHyU8kSGycNZ46eKr0CQfESZC0GInLX2DgPP3HJEQOB5E48",
+	"h/r/LSA3lU/pWH+flRkuZ/7h0I6mcQ1W/PYsnxYwfvfBp85K2Fcgfl4lEGCV2wW+NgJob0IAB7t/euK6",
+	"tHSVlUPchJhQfcAPFvj/zkeiy0/kadqEk/vtDYFLT6vbjhXpFPuniOFQDLCAuW/4Q80Ks3JdQfMF0qSY",
+	"/0cnTZpmPdJ8YGG0gh7Lqe1fG0Ue/LUo8gxPIaPH7N4JV82gePMEldfe8ZktCfZgtJvdldfS5nLDHGir",
+	"0KHABgxbq87UzFkSa6xxSnHGEMGIwjST65BWqMxJtnNX7jW3xJZcDF3pmSDwKg9WCprZLaMv4Hk+C6nO",
+	"NZon1Tn/s+ufeeX3pQqozyadmfHPTftfrfLK5QKk4Y56J7Qh2/W9NNjPEKyrqX7nI/Xf+ER0nwgj1lCX",
+	"F/tfcGo30mId3/ZeqFAaLsrkS3zg0WRjgWAOlvSY0M4J9Q2fH15fBMBWYPQ9ZM9n4fBqZpu1pl6G74Qo",
+	"TRIyD6Cvrr5WkrUPJySfXhaIR1LPBu/j5RJC8bACvctOQjsmZIGC7SqzNksVCbaF7g7fxKyZkC6FIE67",
+	"EvVgNDtvn3oTJmqkwapojdAgXD2/LRVQh5RdKIvQldckjhe8/Z4kJrdcbJ3EZI8GM9rcK3b+ROM3K/z2",
+	"rgC7i9Rg5KbarpLcHp+gdTW+Fl0a8Ipm+caDHpoHnWd+hTIVZaqjVmzI0wfVhymAoZnHlz06p3C58stM",
+	"T0TIoPaiw6wgfMkDoxW5S8RafKcrt7i2JucCbwy3ywzHifYqukRY4ZavCF6PTZcbm59ywH4j0IdXEqYJ",
+	"HxS0BO3Q4P4EqV1mzea+hR+FobycR0RDmqAG99B3pVuPjjtfpUED9p7HYbgYjcAa8pEivbrKG16EED8W",
+	"HPy1aGLvCPqJxUib4E1ubexGR2pQJsljTPa2krzKcvBq/pczG2R1QL+c3eCrvdtXwqP+du/w8/4uKptR",
+	"6+q++FEvJa3A+uNvhJhq10Jcd+XV804TQomieAQG8ezi7gLQ8h0FuX7vttiVg1maoiCtiYYJbGR4bFxI",
+	"eODdyCEAkwJSCrG5LoYGx+StwVZf2UIIMWLchZdaqt7GZmD4oo1css3EWAjJ0p23FxBee4URCJ0fz19f",
+	"Q4DxYXsbD+8U/fMTzKCuiYaxCpJr6kTZz13pDBu6NxVpD6cPqy0fyFJEWKU7WVdhbvZ4BIeE3wb1SzsL",
+	"C91Ga8TljZhjzZaBSqOstIrXPvTR2c1/gBsBIezHx7loWSLlDZmSr40tSNu1jIUPbx98Nfeo5Ks0Dv6n",
+	"mPsoDLVa1t0PkTa2/ZWMecVSoNWiMus8Kak0KOLWZJaYeMpTswNpbM2IGx5mpUHhd/SkRV0ZwivhKV4W",
+	"Xa/MTFcFwYK9VnkqsjehqSXPxqJ7azAzLsQRO3RjsKZIxAT7/e0dHvrFj62MOsXgOq1jOULhNuEJLFWU",
+	"Zo6RUHI2rAZGmCZZ/kJKY+lK7HmKi6QHdOnXRqV8RLsZcz0WkfOb3/E5BZ7mHRBjXTx30JEzCU/nQDXS",
+	"MYDOBUrKQuPEONIhIBDHOO2AcReNzdkoVbOpew0jersyi9HePs1KicjM+gDHeTdWbMAlhsLbCFb3iQGX",
+	"XZk1fIypL6jdi43RcQVi46xkHqRZXV93zp6/On993Xv3mv44f9a7vn4Zsi2b3cD2DthYzSDI1lW9x7p7",
+	"Ex4JG/uKeJbF9mWx0qR25DNQpRbvw4fsVfx90JV7R3u7B6Bz4MlRtszuPgtLnRRqNZAJ/9DzAI9fseGI",
+	"biwMod9b7BxCPJ0mRkDSXYlu1Exj8pb987s3152Fxe+yH+Pvt9GEnCQQCt6VFt7UlBNLoE1ttfSlG+rK",
+	"0o6Yj0X/minD7dKDfD/+z7BT7yOpi8jMNvwG1GDSk7MQT7yYMs6gpgdLYDWoonJJx3Z5/vO786vr3vdv",
+	"nv1m957RCL4CnmfDb5C/JAqEGu5UCgH33eKPpIxP1G0sRyddSQXhuEG60Fl9eBDVPtwvIPvm+uLV+Zt3",
+	"1x7g99sQdIvpmDav6ikEivpNOOpVVZ86E9EzbnwBV/CRnaLYGBfZGxa1qNBhifN6tZGX6bEVHHkDdbLc",
+	"RPdLq7P5Hmt0WUsKXCPb/SJqx9O/lqr7zkKYmG/WQRr+5ZWtyZQUT3VYU+HN39j5WKCbT7V2pivrgTO2",
+	"LLnTAlxv4ADXiTbLwCY8FKRbVzrxxr1i3Ny4eHQWm2WJEV2ZZ0bYlFYKcwdZdEaI34QmEFl6oesTj8pF",
+	"AO97uW3YOitTP7aeX796GbCrX34M2N/hX7Tx7KIG6VvbXTmCtUAMDl+mqZzm64FmVbbjTNiVeZ4gws/X",
+	"J0LyShZWBXlNMomlAIuAGYv0LtZi+5SF59d8lO0SPgXWaGoMH0sGwkPoFgTeS5BCXN/YntSo86ZkBwDp",
+	"wVIYodnWXvsI00gPdo9YWNHPKLR9XZC5wyn2rSLgelKHF8PmayVF8xVEN3opI7BUV2VNs/32QRbGlPWv",
+	"h0irTLmhAClKuCQp1pUbixDmS5DBzHSlGg5PEFltFU/sAASNtZUGA44eq9RgarE7OCqPEFoVyPmqXUrR",
+	"kNK0fJUAkRM7sNuUzJK+WG60vZ1dXgu9tR392ORZq8RTj2w/wslisb6pjv/6UZiCqNrsZoIYsI4V92II",
+	"h45nvo4p9287f2ucfKyWKXdjleRN4G3RAHipg2mfTVxTbXEWO36HBtuxtmVhiQ5XfcK+4r8BLWZsTa6l",
+	"k2cQx9EoPPfaRxsAwdIjHivgRwkUf/hu9uvMEMjPXHklCrqN2BZqjHBxAB6+fcqkshRf3NZ9V/MVGTp2",
+	"j/7sGsczx4G5ZDnbeqLpxDZXNpzJf2wrti3iDBUToUw1kKc/nl+HQVE8qKjC8/lclPTwP5C5LeNjT7Sr",
+	"ffKfyNEWd25fcmJqBS/7IizoG6P5+hhNp8RfLOBzyo/NZzOdDQ2xXvFYZ4wFHW4n77m3LD5DC2FjiHC8",
+	"q6duQwEMKrRZNYR5Zl7lAwMqOemAhqcjYWoySGEt57fVaaTFFaEpiFZNZAh3hPmUej/BAFc92GbX4lBX",
+	"Z2pN60C2GtcDcdki+nMvbLJuFQiJvMLYeutwcWfL5+fxxJWcXrUKOoLPWcafKjYiO8Y18nphrIXoXzgs",
+	"wgdDfTQEDFrGomgAGWGyXP96h88lhkeiKdereGNDmMsZxHCTvkuVHNmYgYAM1xKrR7lsJrxl5gEONoQw",
+	"SdhImLzKw0F711X66Eq7c2nSOQspsBnDLXtQzWCWgqWb8pqQhDL3SoLU15U0MV2lIRJJGzaaCfQGBaxY",
+	"EAGYoy1Y4Eoe6BkWYRnOEqak0CddSY4KvxZD5931c7/2AtvabW8zuzpqSaCksBDoSnTAKJnZGWydHKqk",
+	"Vf5s59mzy/OrK//zNrIi/37196yZwOV0WxEHPoWupFITgb3G03honjJLSXgYIyZTG8oFVRTy0oR3MbiC",
+	"upIaTCkJNe0L66AP0CeFtlAkCwZ+QN1JG/ai0lQMjIsZtSWyCjuwRzkV8AbAJ/Bq58OveUUfFl5fvru6",
+	"Pn/We3v55u8X51e2ZiA8jY2rACKx6sQPKr3jaSQi+FfYYlde4Jor5AXOi5mMROT6JVBFKqyItRXi0Tzv",
+	"XD3vnb15ffbu8vL89dlvUDKjL+ZKkk0GfHGIV9i3XNu6HntMk0uF9iahbTkLF3tvV0ayXADaX9sqjY8R",
+	"x1IoMfqFM2uLlTsrRQKEGPtFkb6FrdQKD5vr0Tj5/X0h0v/DYCEb1s9LKRadKkgWM14uWMyY5IpfcL/a",
+	"kk/lwaCeX5JkZTuqdM+zPIh1Q50aLdmgiq2j8UA5+h/ixIh0ndFflSJlIbRai3Kn8lfWoLx6dKhOxKKm",
+	"6Infh+GeQaX2owXrPE/gpTnbso4Wys+2juZjtP4Pk3hgwrpyJ/a0NyaHi0hMpsoIOZhj0dr3jyM97PL+",
+	"mDBIB5sapzGIDlQhA5DkthYT2y2ZaDJAQX0pqAIgolUWm6pXvoDZ5i9WVaUTkWm4TMLzDanWc0K74TtU",
+	"qa1WXJ1xLZqx1ELqGMlWz/pUR9t2dgLlE2/zIfg/ie6DQhkJKlLmfZZthf+/DQzphfbaYUTKE/Cvwn5C",
+	"+20u5y32vRjwmYbaj9aoMuVmDOql3YK9/+SVXbPicwMO7kvwl2I1RRsR9OP5Ncu378LAMTIP3sZCwAxN",
+	"RrBC6wRMYl0ZmUJ9yOol9SIpGsiaNQrbaDnTbF6Hvc8HN0JGNWYS92fOE5Y3u1moe/7AysBmisafU3VA",
+	"TAR0/2vrEITolVrEhkzIMpwiF/JLPNVFfP+EsW5k7aWLNrZ6o+QUJ9MwSmQ2BcXG9t0vEuwzgepHQZ14",
+	"bCTL56zNUCD7TgyXdBwrvkWTr+E2zeBaLR3ZllZDwwiftu8nK4NqsXhhj8nRgM03cunUSlUmjX45lFuK",
+	"Z99wazVu/SgMWs8+W+e6n1vMHqOf4D+rtFBjZrQu6FuBr2sF2E2OVBnds7yFdZg2HKyxUMMbGyu7xsxh",
+	"dh/7hX7Ir2W21IgzoUSRZrtYWNnjv9XRu1GJ3T7a5euPqYq3Ds39EXXxDr7dqdYrKlAhOdTUxJNYm3jA",
+	"EjWA3LLt+1+2VviyMz8TJa+Rld85UVOBFnRMbiPfC/4vPGVZWGpX+jb2EP4IXRim878EZG93waCFKnpk",
+	"ks/cT4NZqlXaYr/amAA7YUA5v3ZdXuUgYCf0TlcWmvGiRBQSr3xTkcYqonSNNgvPcPw5JvRG4QlLhZ7L",
+	"wThVEvezlVAutE2lwHtYX32gZPrtLG0qljNBKwml+GB6tApKDepKy2fYXXEfrka6g24kkvgW/XixxK4i",
+	"saEem5Ddwd4qbUapuPr5JcIMXutKGmVce3d4QhvHM4dNahMnCdSxxypGdDwUc8pNV9Iwo5iQ0alXLZ9y",
+	"K2iZdF75mzE0HLE5NNzlaeR7w0PfDphWjPqeuPC/7MTtGbEpxxN37QNikwXuZJCwkbcO7yDfpDlVSeKa",
+	"DMCabFtH12ogx9g7SF2JodUUh1ltewKMJN86aO8SimddfmxSN5ZrvONZMmVggzNseSd85NymNuyZamDQ",
+	"ArTnPXUV2bWdGpoKgRcvc06JyXZd2ca6SI9V9+ChuzBX9zYzCmHpnAwE+DyoO9YO1HXxEfC4cO/PeoC3",
+	"scEctRQ8aq/qobnQ0xOwyZ6bUVaBrVsEArZ6Fbttfx2HbX8huxULecyb/dLACpTHlvZzgYyEESANu7CC",
+	"L+Bca//5RSiPismcBdBmHGcrYyC+DKWx61VkobE7RND1MWEsBOsajXYJISeunVP9yYNP+yXXpomoA+00",
+	"KBqBGPG2FZ0JOi2kcEUtwHMynQpJWY+WnUI+DLSqii2TtJgF/w5xQIj/plxfWzoqxKRh4na4ApjgxdWb",
+	"1y12piYYd0e9hXDFeQ4FxxVt2S784fkvkJdxdX153nnV++n8/G3n5cUv0L1r9xAbtDHXn81mjaTCpPOT",
+	"kPHoNtZCszEENsBJZezKlg5MhZtUjqyIKkLr8xWALAGy2MymUs6gVCvKGtwQCFYyDgGwmgidE5I2eVdJ",
+	"EHWexOkLIWtKiRRETsCmqZooQ29FAv8Jx2oTLTkqDqgbaD4HOGmFi4Knp0UIFvUwjUEq4J+xSkBXUoLr",
+	"FkYB2RBFeH4biztqRfNmKmRWkxFmWRDUhWCevNcKIDqkoPqo4lctCRiE7lizN0+SyvE4Cpr9lAqbVLcb",
+	"6cqqhNFiVqgeKMgcs33gbJ83THUOKyU1JcM9sKwG7MOcesu0UjEQ0In5FHNxNZvCD5GQA5uP7bTJuq6Z",
+	"BRIpSE2/VXy7efz+426we/ypolX8GmJygd8V27oSjbO9drsNiBNHJ+xgz7KqE5cI2LINsrsSGBF2KrLU",
+	"3DjpNg72uo3A9S466TbKL+FD10YYR7R3Xxz/4+eDXw+u9l+3zw5/Pvr5+NnTX7673nvRbXzqygIsyjuu",
+	"F9gW4b/J5TVs9cREqyTz1hXSVfMKIEoUdF+ZPBY8MfWOw07O4Vy+uu1biRE2SN/aMT1daS59TjM8oq5o",
+	"Z6jBO1vwKtYkalubHuGSSKSX8a2QAIdpqvp+8IWF6pITgCuDfwI7GFZR78B1feFsO36g8T7XwjMFoFSe",
+	"xCOYLzrFmLzMtgDdroCBVzZRdc1QQRZi2zvN59orya8LJfWtUFI8qs2bBI0yBrg85qHnk6w8dwQtXdxT",
+	"PhzGg9YfFruWrfqzUAbNKLW4gieNbdosl39CIGDacCNKFZ+qg9YucIJ1UiW85pruk5klotRAv+o2So33",
+	"e2CTqr6T2lbwVsL0lUoEl7U5C9lqstSN8bLZ/cb562HdxbPVc9viNDH1HxVp3eww7q+SLIEItWEdScTy",
+	"v3CsX4ZQLhI9q83sCjHWZFAQe1hL/Ls5apnJa2+K06yZbDInMzKlZqkho5I1jtYq6qG6eTbiKY9NxX8m",
+	"CrIQXE1DDnp/8fKrVYLJVk/xSMWNun+ULFzjtW2GQJhoQ9mK3Wuz1rjS1alAS1EqBvE0JqU+Es1oRugh",
+	"qMClVqlxPdrpo3rW/6cYuAShrLf1E10d1iYjizZfa7itt8SNUjZ2H5qu6rRIC2C/UtO3aNs/R6gbZunZ",
+	"8wuw2Ta6Xz1K3ZAReL5gN3wnq0pYn4BIHCKXkGjJi2JtYjkwLOMAWG8SR6VcauovvyhMv3fzfSPsFSvI",
+	"IHUp9Cyx05e1jZzApyLNz+Ibkf+JiDzzGbujNIquv9lxUot5qlL6YJSPNUrrqT6vz6JdZ3L3anjqcYMA",
+	"M8iypVbY0GCTP8Jk30j+myz/65K5kgUK1+Al5D7lOPmJhPlwdP6wqTVmnCvxXEY74K3EerEQFpQIrilg",
+	"FdujYYlAmFxEkFNTnW3TAk8i3cqZ+MAHxr9j5BxwiOkgusX8Cz24fHFpmJazCy67Pb/2NG4AE+B5SkFj",
+	"6RwLCWKEUmww/cV2kQDHrXVywvd320G73V52CyMnqHR7dAV3XYHhq/PO5dnzHjgur846r119YapdTaai",
+	"rrSQJPN3X0UxPRtwGcURN94tcIs7g7AWBtysQVe6codH3+22nz49OgjY0QFUXD6FNmHkEkUXOIe1JRRG",
+	"6C8W3Jod9wua5lORFb6mivYmS0HiXosOB1dod0uZStSarGjRsY02QpPOJN4JTxgw0PCEwtSyy5/GWsOE",
+	"bEapUyZ5mqo7e9/ExW1xdN+IlI47oNgzRBNbBsPiyTYFEHHckJjUJ0uta9BZnSwViWmi5itypYoy5LNy",
+	"p8rBXfb0MrKsMzPFsmdHVFuqaWGrDdXejK46W8108Pjz5vpjDNPL1lCyZcY6x7265Rj1+Fbyx7Tc0YHX",
+	"30KuHUdAmfGXtt55tPFw9js/VS2T6h/tv5bWaz6AYru2WEume7hqypQRz1RaWiE80sIGx9aYxH8U3v39",
+	"sU3GK9Thb3lE6+cRTbJDu5cBeaNbmz29rKBeJepi2MDmfUf9bwe1dbN4RAYzh/kUtAdeXdRwYGrWz9ov",
+	"sVfcdu+RrkpEF7272fvU5oBap6SaPtDjpsUKdFagJFBTRIH8FLr0paIDUUP8nnd9rtBYYGHZxRTvBI8a",
+	"lQA9H1cR3XKX/DeCXEWQcKQeZtZ4SFnpCrjSMVp1/yuR2zSZPw69XWOg7TSZU/az3YhK41EMdztS2aCP",
+	"XiJ0QSo6X9DCUAy1jQdjNuDUCKDywwXauTC65GOyMuyJPrXxrW40+6eKpTeiuhX3NJlfq6/ccIWr/DpN",
+	"VoQQf36D1bckxhVJjPNCp6wHMFsV2BaFWT0O36oX3mxT2b1Mcr+T6TfZ/VeS3TP5GdLbJp0u6fiMz/35",
+	"bIIAT9FdtAVeGfuVrKxgNImla6JnDapsoCb9WIoTcjkBXpP5TS+tOARhKnYNqyxooTP6oZU1HYwhn8Et",
+	"7ZSFGCHpnptsX9xQE2vQobO3tmI5SGYRJbBgVW2vV8CNmEM2COXEnoBbilZeWXDafrEqDWCVPSpfoyso",
+	"XYa9g/cIExxyFUN3ZWyYHvNU6HIX4u36xXqROA9lz3J7wEUULfdZx8E0nROgQZHio/qq2aO1V0X19P9k",
+	"kWuE5+sEfyJMv7UNp/DXrDe+9Qlg1Q8I3C+He9qB6wV82sE7H7OoyTXNXzR+A+tXpdXrevzYUtzOUCPC",
+	"nUHum5Re1+S14EddG902ve3RyWX2rgpM3bFiZ3NF1vt2nR57JYz1zgnDI244doYOnaQLsSpHtwHSuNsI",
+	"8w75VMGgK/0SBu7OnH/L1jPYAtoI37677srKDbrx4TYIdMaLIaXZ12JoRzdLksAqBCBnYm1LlFM9iZoe",
+	"9VQFHffWlXmr2yodpUM7f3yStRMt1b0ziNrzIO37GyGvUXbUAozfi5QXdeoSvq7IH3hoGZIrzvUe6P/I",
+	"sP4SW/lSXsI/P/4vZgRgz3EXfeeXC/lKpJxj87VEdW4LJMwxsuSWJzPBNMpr3x5br3+9chM8uh6WzbSK",
+	"rbs9f8Po9VQzME9k6oCH0F8YhWsqGqIuFd6IOWlNiKEh1MgK5SxJQouypHtoZ3yw9aoWdaeBmrj7PpUG",
+	"gQFFnugC0kAxsk1PTvJYMggie3V+3XnWue70fjr/japlXD+/PO88CympOet9e9jeplLXxbcw/KzwWhaJ",
+	"hu9Pk5mmbVGLlnfXPzSfet3wj/afHmwHrK/MuBSIpkmVtAoiapMut8fun1tbCRUco8IiieC3ICFP0EXA",
+	"B+SpvRHzJ3YZXUmKaV55BGEeS2086EFPfyUFtT2Cr+fN+anbs4iYiCkRfC39EiBHpRHztsOntkAOFQoJ",
+	"sbyltY5NoCBaiP8PT7oydHvuAVB7U5H26HypnEj2FGHvP94OKFGdNrkVTviH0OVNcV8nZ2OVYE/9O7YV",
+	"DmZpKqQJT8HC15V0opgCn1XLy173gT/hN2K7BLNI2R1D/OkdvRdbUDILSZ7cQWr9lGst9Anhf3ZwVLmG",
+	"23OSykXsZVV4bBug1FYLrVLZ386qOPzDe8zc5/+YSp3F2ZcHVqGQxHAFOHJtuIy+Oq3pPyFAG9V4YujW",
+	"DJpfoh/4xkEf3vl4I+ab2a6s7+k21nE/Ee7eARhin2hh1tCafhLzxhfA7nMsU7wMrW3lMWQY3/SmTaK4",
+	"LG4i5L6sxlRZsconlsxNMOVYNcd6CW7E8jDodTAKYyjqrx33cxGvYVmj60rmBPb1NlvtVqq7U5ZwI9L8",
+	"lqYNn1snYLVjmGa+/CL25KW+4efqjk249KKc70QqbPmTb4S5pkc4zy7BunUOQR4htKsa+e8V2LUG9ney",
+	"DWAl3dQFe6ACzI3Qppo0WnXRVJlB9lsw1bdgqm/BVHXBVAWDaZHQHlQhncnH9EpdejaSGsfUIqN455b0",
+	"zXfz50bm7CA/03tTrEj3sUGdsDszM4YCdaCU8mn8k5hnv0DROrRSVef0xbb0Y9oIGrM0aZw0dvg03rnd",
+	"RUy2C1xQAzfq29rygo1gVVWJdDIKiKkHLKvDEZB1EMvnUDZR7izJvuh+qvjqmZKwbaQFjUWj41wpDXIa",
+	"hAlK+FyqSFX19Vcranq5ykBx6sUYtvysQFBzFr/7Q5wIVx4y5bciIRtdxda5MXwwxnrUNbeRLAIlmqVQ",
+	"N9lWbk3UCDuN5n0EVMoWC5F6U4nbJbMU2nXomna69kNZo47qT5mUxwkoT8JrbVPAnyg2Fe++hJ0kGBjX",
+	"eXtBdlzARBpDScVnF/6HpnETRlV8q0NN4CFCMNaGePEp/U0J0v5n4Neq9bhyopS6XagU6YPDlor89P7T",
+	"/xsA",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -34,7 +34,22 @@ const (
 const (
 	LimitAttachmentBytes = "max_attachment_bytes"
 	LimitAttachmentQuota = "attachment_quota_bytes"
+	LimitAttachmentIdle  = "attachment_idle_timeout"
 )
+
+// DefaultAttachmentIdle is how long an upload or a download may stand
+// still before it is cut off.
+const DefaultAttachmentIdle = 30 * time.Second
+
+// IdleError is the 408 of an upload whose body stood still for idle.
+func IdleError(idle time.Duration) *Error {
+	secs := int64(idle / time.Second)
+	return &Error{
+		Code:    ETIMEOUT,
+		Message: fmt.Sprintf("the upload sent nothing for %d seconds; nothing was kept", secs),
+		Details: map[string]any{"limit": LimitAttachmentIdle, "idle_seconds": secs},
+	}
+}
 
 // Audit events of attachments: an upload, and a download refused to an
 // agent that may not see the upload.

@@ -22,6 +22,7 @@ const (
 	EVERSION         Code = "VersionConflict"
 	EIDEMPOTENCY     Code = "IdempotencyKeyReused"
 	EGONE            Code = "CursorExpired"
+	ETIMEOUT         Code = "RequestTimeout"
 	ETOOLARGE        Code = "PayloadTooLarge"
 	ERANGE           Code = "RangeNotSatisfiable"
 	ERATELIMIT       Code = "RateLimitExceeded"

@@ -147,6 +147,7 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		TokenTTL:       cfg.TokenTTL,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		MaxUploadBytes: storeLimits(cfg).WithDefaults().AttachmentBytes,
+		TransferIdle:   cfg.AttachmentIdleTimeout,
 		Version:        version,
 		SpecYAML:       contract.OpenAPIYAML,
 		RateLimits:     limits,

@@ -63,6 +63,7 @@ const (
 	DefaultMaxAttachmentBytes        = agcom.DefaultAttachmentBytes
 	DefaultAttachmentQuotaBytes      = agcom.DefaultAttachmentQuotaBytes
 	DefaultAttachmentUnattachedTTL   = agcom.DefaultUnattachedTTL
+	DefaultAttachmentIdleTimeout     = agcom.DefaultAttachmentIdle
 )
 
 // Defaults of the identity provider's settings.
@@ -173,6 +174,9 @@ type Config struct {
 	MaxAttachmentBytes      int64
 	AttachmentQuotaBytes    int64
 	AttachmentUnattachedTTL time.Duration
+	// AttachmentIdleTimeout cuts off an upload or a download that stands
+	// still this long.
+	AttachmentIdleTimeout time.Duration
 	// AttachmentsDir holds the SQLite store's attachment files; empty:
 	// "attachments" beside the database file.
 	AttachmentsDir string
@@ -274,6 +278,7 @@ func Load(getenv Getenv) (Config, error) {
 	c.MaxAttachmentBytes = int64(r.int("MAX_ATTACHMENT_BYTES", DefaultMaxAttachmentBytes, 1, 1<<40))
 	c.AttachmentQuotaBytes = int64(r.int("ATTACHMENT_QUOTA_BYTES", DefaultAttachmentQuotaBytes, 1, 1<<50))
 	c.AttachmentUnattachedTTL = r.duration("ATTACHMENT_UNATTACHED_TTL", DefaultAttachmentUnattachedTTL, time.Second, 365*24*time.Hour)
+	c.AttachmentIdleTimeout = r.duration("ATTACHMENT_IDLE_TIMEOUT", DefaultAttachmentIdleTimeout, time.Second, time.Hour)
 	c.AttachmentsDir = r.str("ATTACHMENTS_DIR", "")
 	c.MCPSessionsPerAgent = r.int("MAX_MCP_SESSIONS_PER_AGENT", DefaultMCPSessionsPerAgent, 1, 1_000_000)
 	c.MCPSessions = r.int("MAX_MCP_SESSIONS", DefaultMCPSessions, 1, 10_000_000)

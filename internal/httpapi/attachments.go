@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -22,22 +23,23 @@ type attachmentKeeper interface {
 	OpenAttachment(ctx context.Context, caller agcom.Caller, id string) (agcom.Attachment, io.ReadSeekCloser, error)
 }
 
-// transferIdle is how long an upload or a download may stand still. The
-// server's read and write timeouts bound whole requests, which a large
-// file over a slow link outlasts; a file moves for as long as it keeps
-// moving.
-const transferIdle = 30 * time.Second
-
 // movingBody is a request body whose read deadline moves on with each
-// read (see transferIdle).
+// read, idle ahead. The server's read and write timeouts bound whole
+// requests, which a large file over a slow link outlasts; a file moves
+// for as long as it keeps moving.
 type movingBody struct {
 	io.ReadCloser
-	rc *http.ResponseController
+	rc   *http.ResponseController
+	idle time.Duration
 }
 
 func (b movingBody) Read(p []byte) (int, error) {
-	_ = b.rc.SetReadDeadline(time.Now().Add(transferIdle)) // unsupported: the server's timeout stays
-	return b.ReadCloser.Read(p)
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle)) // unsupported: the server's timeout stays
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = agcom.IdleError(b.idle)
+	}
+	return n, err
 }
 
 // uploadField is the multipart part that carries the file.
@@ -103,6 +105,10 @@ func (b uploadBody) Read(p []byte) (int, error) {
 // uploadError is the client's error for a body that could not be read.
 func uploadError(err error) error {
 	var tooLarge *http.MaxBytesError
+	var stalled *agcom.Error
+	if errors.As(err, &stalled) {
+		return stalled
+	}
 	if errors.As(err, &tooLarge) {
 		return &agcom.Error{Code: agcom.ETOOLARGE, Message: "request body is larger than the limit",
 			Details: map[string]any{"max_bytes": tooLarge.Limit}}
@@ -136,7 +142,7 @@ func (s *Server) openAttachment(ctx context.Context, id, method string, rangeHea
 	if ifNoneMatch != nil {
 		req.Header.Set("If-None-Match", *ifNoneMatch)
 	}
-	return &attachmentResponse{a: a, body: body, req: req}, nil
+	return &attachmentResponse{a: a, body: body, req: req, idle: s.transferIdle}, nil
 }
 
 // attachmentResponse serves an attachment's bytes with http.ServeContent:
@@ -147,6 +153,7 @@ type attachmentResponse struct {
 	a    agcom.Attachment
 	body io.ReadSeekCloser
 	req  *http.Request
+	idle time.Duration
 }
 
 func (r *attachmentResponse) VisitGetAttachmentResponse(w http.ResponseWriter) error {
@@ -170,7 +177,7 @@ func (r *attachmentResponse) serve(w http.ResponseWriter) error {
 	h.Set("Cache-Control", "private, no-cache")
 	// Compressing would change the length and the ranges the ETag stands for.
 	h.Set(gzhttp.HeaderNoCompression, "1")
-	cw := &rangeRefusal{ResponseWriter: w, rc: http.NewResponseController(w)}
+	cw := &rangeRefusal{ResponseWriter: w, rc: http.NewResponseController(w), idle: r.idle}
 	http.ServeContent(cw, r.req, "", time.Time{}, r.body)
 	if cw.refused {
 		h.Del("Content-Disposition")
@@ -201,10 +208,11 @@ func contentDisposition(disposition, filename string) string {
 
 // rangeRefusal keeps http.ServeContent's plain-text 416 from going out, so
 // that the error envelope answers instead; and moves the write deadline on
-// with each write (see transferIdle).
+// with each write, idle ahead (see movingBody).
 type rangeRefusal struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
+	idle    time.Duration
 	refused bool
 }
 
@@ -220,7 +228,7 @@ func (w *rangeRefusal) Write(p []byte) (int, error) {
 	if w.refused {
 		return len(p), nil
 	}
-	_ = w.rc.SetWriteDeadline(time.Now().Add(transferIdle)) // unsupported: the server's timeout stays
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle)) // unsupported: the server's timeout stays
 	return w.ResponseWriter.Write(p)
 }
 

@@ -32,6 +32,7 @@ var statusOf = map[agcom.Code]int{
 	agcom.EVERSION:         http.StatusConflict,
 	agcom.EIDEMPOTENCY:     http.StatusConflict,
 	agcom.EGONE:            http.StatusGone,
+	agcom.ETIMEOUT:         http.StatusRequestTimeout,
 	agcom.ETOOLARGE:        http.StatusRequestEntityTooLarge,
 	agcom.ERANGE:           http.StatusRequestedRangeNotSatisfiable,
 	agcom.ERATELIMIT:       http.StatusTooManyRequests,

@@ -228,14 +228,22 @@ func recoverer(log *slog.Logger, ew errorWriter) func(http.Handler) http.Handler
 	}
 }
 
+// streamedBodies are the routes whose bodies are streamed (uploads), the
+// bytes such a body may hold, and how long it may stand still.
+type streamedBodies struct {
+	max    int64
+	idle   time.Duration
+	routes map[string]bool
+}
+
 // limitBody reads the request body of the operations that take one
 // (routes, as "METHOD /pattern"), up to max bytes, before anything else
 // looks at it: a larger body is 413, and a body that is not valid UTF-8 is
 // 400. Later layers read the buffered copy. Other operations never read a
 // body, so one sent to them changes nothing: they cannot answer 413. The
 // body of a streamed route (an upload) is not read ahead: it is only held
-// to maxStreamed bytes.
-func limitBody(max int64, routes map[string]bool, maxStreamed int64, streamed map[string]bool, ew errorWriter) func(http.Handler) http.Handler {
+// to its own limit, and cut off when it stands still.
+func limitBody(max int64, routes map[string]bool, streamed streamedBodies, ew errorWriter) func(http.Handler) http.Handler {
 	tooLarge := &agcom.Error{Code: agcom.ETOOLARGE, Message: "request body is larger than the limit",
 		Details: map[string]any{"max_bytes": max}}
 	return func(next http.Handler) http.Handler {
@@ -245,13 +253,13 @@ func limitBody(max int64, routes map[string]bool, maxStreamed int64, streamed ma
 				next.ServeHTTP(w, r)
 				return
 			}
-			if streamed[route] {
-				if r.ContentLength > maxStreamed {
+			if streamed.routes[route] {
+				if r.ContentLength > streamed.max {
 					ew.Write(w, r, &agcom.Error{Code: agcom.ETOOLARGE, Message: "request body is larger than the limit",
-						Details: map[string]any{"max_bytes": maxStreamed}})
+						Details: map[string]any{"max_bytes": streamed.max}})
 					return
 				}
-				r.Body = movingBody{http.MaxBytesReader(w, r.Body, maxStreamed), http.NewResponseController(w)}
+				r.Body = movingBody{http.MaxBytesReader(w, r.Body, streamed.max), http.NewResponseController(w), streamed.idle}
 				next.ServeHTTP(w, r)
 				return
 			}

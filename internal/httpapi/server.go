@@ -91,6 +91,9 @@ type Options struct {
 	// MaxUploadBytes bounds the file of an upload (a multipart body),
 	// which MaxBodyBytes does not.
 	MaxUploadBytes int64
+	// TransferIdle is how long an upload's body or a download may stand
+	// still before it is cut off; 0: agcom.DefaultAttachmentIdle.
+	TransferIdle time.Duration
 	// Version is reported by GET / and the health check.
 	Version string
 	// SpecYAML is the contract as written, served at /api/v1/openapi.yaml.
@@ -129,6 +132,8 @@ type Server struct {
 	version   string
 	now       func() time.Time
 	encodings *encodings // nil: none kept
+	// transferIdle: see Options.TransferIdle.
+	transferIdle time.Duration
 }
 
 var _ agcomv1.StrictServerInterface = (*Server)(nil)
@@ -157,6 +162,9 @@ func NewHandler(o Options) (http.Handler, error) {
 	if o.KeepAlive <= 0 {
 		o.KeepAlive = defaultKeepAlive
 	}
+	if o.TransferIdle <= 0 {
+		o.TransferIdle = agcom.DefaultAttachmentIdle
+	}
 	encodings, err := newEncodings(o.KeptEncodings)
 	if err != nil {
 		return nil, err
@@ -168,6 +176,7 @@ func NewHandler(o Options) (http.Handler, error) {
 	srv := &Server{
 		store: o.Store, writes: o.Writes, keys: o.Keys, authn: authn, provider: o.Provider, hasher: o.Hasher, streams: newStreamSlots(o.Streams),
 		keepAlive: o.KeepAlive, tokenTTL: o.TokenTTL, version: o.Version, now: o.Now, encodings: encodings,
+		transferIdle: o.TransferIdle,
 	}
 	public := publicRoutes(spec)
 	categories, err := rateLimitCategories(spec)
@@ -224,7 +233,7 @@ func NewHandler(o Options) (http.Handler, error) {
 	r.Group(func(r chi.Router) {
 		r.Use(
 			// Here, after routing, so that it knows the operation.
-			limitBody(o.MaxBodyBytes, routesWithBody(spec), o.MaxUploadBytes+multipartOverhead, streamedRoutes(spec), ew),
+			limitBody(o.MaxBodyBytes, routesWithBody(spec), streamedBodies{o.MaxUploadBytes + multipartOverhead, o.TransferIdle, streamedRoutes(spec)}, ew),
 			auth.Middleware(authn, func(r *http.Request) bool {
 				return public[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
 			}, ew.Write),
