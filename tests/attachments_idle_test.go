@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,12 +109,19 @@ func TestAttachmentUploadThatKeepsMovingOutlastsTheIdleTimeout(t *testing.T) {
 // stops reading is cut off after the idle timeout, short of its length.
 func TestAttachmentDownloadStandingStillIsCutOff(t *testing.T) {
 	e := idleEnv(t)
-	// Larger than what the loopback's socket buffers hold, so that the
-	// server's writes block while the client stands still.
 	a := e.uploaded("alice", "big.bin", "", make([]byte, agcom.DefaultAttachmentBytes))
 	req, _ := http.NewRequest(http.MethodGet, e.URL+"/api/v1/attachments/"+a.AttachmentId, nil)
 	req.Header.Set("Authorization", "Bearer "+e.token("alice"))
-	resp, err := http.DefaultClient.Do(req)
+	// A fixed receive buffer: the kernel's autotuning would otherwise take
+	// in the whole file while the client stands still.
+	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var err error
+		c.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 64<<10) })
+		return err
+	}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
