@@ -672,6 +672,14 @@ func TestCopyMovesAttachments(t *testing.T) {
 		t.Errorf("the target holds %d blobs, want 6 (one per distinct content)", n)
 	}
 
+	// A message's copy of its attachments names the blob its upload has.
+	const pointed = `SELECT count(*) FROM messages m
+		CROSS JOIN LATERAL json_array_elements(m.attachments::json) e
+		JOIN attachments a ON a.id = e->>'id' AND a.blob_id = e->>'blob'`
+	if n := targetCount(t, target, pointed); n != 6 {
+		t.Errorf("%d of the messages' 6 attachments name their upload's blob", n)
+	}
+
 	dst := newMsgEnv(t, func(cfg *config.Config) { cfg.DatabaseURL = target })
 	if after := copyAnswers(t, dst, views); !reflect.DeepEqual(before, after) {
 		for _, v := range views {
