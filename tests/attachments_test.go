@@ -737,22 +737,6 @@ func TestAttachmentUploadsAreStreamed(t *testing.T) {
 	t.Logf("%d uploads of %d MiB: heap grew by %d MiB", clients, size>>20, grew>>20)
 }
 
-// TestCopyRefusesAttachments: agcomd copy does not move attachments yet,
-// so it refuses a database that holds any rather than leave them behind;
-// one without any copies as before (TestCopySQLiteToPostgres).
-func TestCopyRefusesAttachments(t *testing.T) {
-	c, target, srcPath := copyFixture(t)
-	src := newEnv(t, onSQLite(srcPath))
-	src.uploaded("alice", "kept.txt", "text/plain", []byte("left behind?"))
-	if err := src.App.Close(); err != nil {
-		t.Fatalf("close the SQLite server: %v", err)
-	}
-	out, errOut, code := c.run("copy", "--from", "sqlite://"+srcPath, "--to", target)
-	if code == 0 || !strings.Contains(errOut, "attachments") {
-		t.Errorf("copy of a database with attachments: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
-	}
-}
-
 // TestBackupIncludesAttachments: a backup holds the files its uploads
 // refer to; restored with ATTACHMENTS_DIR naming them, every attached file
 // downloads as it was.

@@ -1,20 +1,26 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/agcom/agcom/gen/agcomv1"
+	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/testdb"
 )
@@ -22,7 +28,7 @@ import (
 // copyTables are the tables `agcomd copy` reports, in its order.
 var copyTables = []string{
 	"threads", "thread_participants", "thread_metadata", "messages", "message_recipients",
-	"agent_messages", "contacts", "contact_tags", "audit_events", "agents", "counters",
+	"agent_messages", "attachments", "message_attachments", "contacts", "contact_tags", "audit_events", "agents", "counters",
 	"events", "idempotency_keys",
 }
 
@@ -524,6 +530,7 @@ func TestCopyRefuses(t *testing.T) {
 		{"a directory", []string{"copy", "--from", dir, "--to", target}, "not a SQLite database"},
 		{"unreachable target", []string{"copy", "--from", existing, "--to", "postgres://agcom:" + password + "@127.0.0.1:1/agcom"}, "the PostgreSQL database"},
 		{"extra argument", []string{"copy", "--from", existing, "--to", target, "more"}, "unexpected"},
+		{"missing attachments directory", []string{"copy", "--from", existing, "--to", target, "--attachments", filepath.Join(dir, "files")}, "no attachments directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -542,6 +549,9 @@ func TestCopyRefuses(t *testing.T) {
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Errorf("the missing --from file was created (stat: %v)", err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "files")); !os.IsNotExist(err) {
+		t.Errorf("the missing --attachments directory was created (stat: %v)", err)
+	}
 }
 
 // mustJSON encodes v.
@@ -552,4 +562,272 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// targetCount answers a count query on the copy's target database.
+func targetCount(t *testing.T, target, query string) int {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), target)
+	if err != nil {
+		t.Fatalf("connect to the target: %v", err)
+	}
+	defer conn.Close(t.Context())
+	var n int
+	if err := conn.QueryRow(t.Context(), query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// copyUpload is one upload of the source and who may download it.
+type copyUpload struct {
+	who, name string
+	data      []byte
+	a         agcomv1.Attachment
+	readers   []string // who may download it besides its uploader
+}
+
+func TestCopyMovesAttachments(t *testing.T) {
+	c, target, srcPath := copyFixture(t)
+	ctx := t.Context()
+	// Not beside the database: the copy finds it the way the server does,
+	// through ATTACHMENTS_DIR (here from the .env the command reads).
+	files := filepath.Join(t.TempDir(), "files")
+	src := newMsgEnv(t, withAdmin(rootHandle, rootSecret), onSQLite(srcPath),
+		func(cfg *config.Config) { cfg.AttachmentsDir = files })
+
+	binary := make([]byte, 70_000)
+	for i := range binary {
+		binary[i] = byte(i*7 + i/256)
+	}
+	big := make([]byte, 1<<20+12_345) // more than one PostgreSQL chunk
+	rand.NewChaCha8([32]byte{2}).Read(big)
+	same := []byte("the same report, uploaded twice")
+	ups := map[string]*copyUpload{
+		"empty":  {who: "alice", name: "empty.bin", data: []byte{}, readers: []string{"bob"}},
+		"one":    {who: "alice", name: "one.bin", data: []byte{0}, readers: []string{"bob"}},
+		"binary": {who: "alice", name: "binary.bin", data: binary, readers: []string{"bob"}},
+		"big":    {who: "alice", name: "big.bin", data: big, readers: []string{"carol"}},
+		"same-a": {who: "alice", name: "same-a.txt", data: same, readers: []string{"carol"}},
+		"same-b": {who: "bob", name: "same-b.txt", data: same, readers: []string{"alice"}},
+		"never":  {who: "alice", name: "never.txt", data: []byte("never attached")},
+	}
+	for _, u := range ups {
+		u.a = src.uploaded(u.who, u.name, "application/x-test", u.data)
+	}
+	ids := func(names ...string) *[]string {
+		var out []string
+		for _, n := range names {
+			out = append(out, ups[n].a.AttachmentId)
+		}
+		return &out
+	}
+	first, err := src.client("alice").SendMessageWithResponse(ctx, nil, agcomv1.SendMessageRequest{
+		ToHandles: []string{"bob"}, Subject: "Files", Body: "three files", AttachmentIds: ids("empty", "one", "binary")})
+	if err != nil || first.JSON201 == nil {
+		t.Fatalf("send with attachments: %v; %v", err, first)
+	}
+	reply, err := src.client("bob").ReplyToMessageWithResponse(ctx, first.JSON201.MessageId, nil,
+		agcomv1.ReplyRequest{Body: "and mine", AttachmentIds: ids("same-b")})
+	if err != nil || reply.JSON201 == nil {
+		t.Fatalf("reply with an attachment: %v; %v", err, reply)
+	}
+	second, err := src.client("alice").SendMessageWithResponse(ctx, nil, agcomv1.SendMessageRequest{
+		ToHandles: []string{"carol"}, Subject: "Big", Body: "a big one", AttachmentIds: ids("big", "same-a")})
+	if err != nil || second.JSON201 == nil {
+		t.Fatalf("send with attachments: %v; %v", err, second)
+	}
+	messages := map[string][]string{ // message, as a participant reads it: its attachments
+		first.JSON201.MessageId:  {"empty", "one", "binary"},
+		reply.JSON201.MessageId:  {"same-b"},
+		second.JSON201.MessageId: {"big", "same-a"},
+	}
+	threads := map[string][]string{
+		first.JSON201.ThreadId:  {"alice", "bob", rootHandle},
+		second.JSON201.ThreadId: {"alice", "carol", rootHandle},
+	}
+	views := copyViews(threads, first.JSON201.MessageId)
+	before := copyAnswers(t, src, views)
+	if err := src.App.Close(); err != nil {
+		t.Fatalf("close the SQLite server: %v", err)
+	}
+
+	if err := os.WriteFile(filepath.Join(c.dir, ".env"), []byte("ATTACHMENTS_DIR="+files+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("copy", "--from", srcPath, "--to", target)
+	got := copyCounts(t, out)
+	for _, table := range copyTables {
+		if n, ok := got[table]; !ok || n[0] != n[1] {
+			t.Errorf("%s: counts %v (present %v), want the same on both sides\n%s", table, n, ok, out)
+		}
+	}
+	for table, want := range map[string]int{"attachments": 7, "message_attachments": 6, "messages": 3} {
+		if got[table][0] != want {
+			t.Errorf("%s: %d rows copied, want %d\n%s", table, got[table][0], want, out)
+		}
+	}
+	// Identical content is one blob, as it was one file.
+	if n := targetCount(t, target, "SELECT count(*) FROM attachment_blobs"); n != 6 {
+		t.Errorf("the target holds %d blobs, want 6 (one per distinct content)", n)
+	}
+
+	// A message's copy of its attachments names the blob its upload has.
+	const pointed = `SELECT count(*) FROM messages m
+		CROSS JOIN LATERAL json_array_elements(m.attachments::json) e
+		JOIN attachments a ON a.id = e->>'id' AND a.blob_id = e->>'blob'`
+	if n := targetCount(t, target, pointed); n != 6 {
+		t.Errorf("%d of the messages' 6 attachments name their upload's blob", n)
+	}
+
+	dst := newMsgEnv(t, func(cfg *config.Config) { cfg.DatabaseURL = target })
+	if after := copyAnswers(t, dst, views); !reflect.DeepEqual(before, after) {
+		for _, v := range views {
+			name := v.name + " as " + v.who
+			if !reflect.DeepEqual(before[name], after[name]) {
+				t.Errorf("%s changed with the move:\nsqlite:   %s\npostgres: %s", name, mustJSON(t, before[name]), mustJSON(t, after[name]))
+			}
+		}
+	}
+	for id, names := range messages {
+		who := ups[names[0]].readers[0]
+		m, err := dst.client(who).GetMessageWithResponse(ctx, id)
+		if err != nil || m.JSON200 == nil {
+			t.Fatalf("%s reads %s: %v; %v", who, id, err, m)
+		}
+		var want []agcomv1.Attachment
+		for _, n := range names {
+			want = append(want, ups[n].a)
+		}
+		if m.JSON200.Attachments == nil || !reflect.DeepEqual(*m.JSON200.Attachments, want) {
+			t.Errorf("%s reads %s with the attachments %+v, want %+v", who, id, m.JSON200.Attachments, want)
+		}
+	}
+	for name, u := range ups {
+		for _, who := range append([]string{u.who, rootHandle}, u.readers...) {
+			d := dst.download(who, u.a.AttachmentId, nil)
+			if d.StatusCode() != http.StatusOK || !bytes.Equal(d.Body, u.data) || sha256Hex(d.Body) != u.a.Sha256 {
+				t.Errorf("%s: %s downloads status %d, %d bytes (sha256 %s); want 200, %d bytes (sha256 %s)",
+					name, who, d.StatusCode(), len(d.Body), sha256Hex(d.Body), len(u.data), u.a.Sha256)
+			}
+		}
+		for _, who := range []string{"mallory", "bob", "carol"} {
+			if who == u.who || slices.Contains(u.readers, who) {
+				continue
+			}
+			if d := dst.download(who, u.a.AttachmentId, nil); d.StatusCode() != http.StatusNotFound {
+				t.Errorf("%s: outsider %s downloads status %d, want 404", name, who, d.StatusCode())
+			}
+		}
+	}
+	// The upload never attached is alice's to attach on the new store.
+	sent := dst.sendWith("alice", []string{"carol"}, ups["never"].a.AttachmentId)
+	if sent.JSON201 == nil {
+		t.Fatalf("send the moved upload: status %d, body %s", sent.StatusCode(), sent.Body)
+	}
+	if d := dst.download("carol", ups["never"].a.AttachmentId, nil); string(d.Body) != "never attached" {
+		t.Errorf("carol downloads the upload attached after the move: status %d, %q", d.StatusCode(), d.Body)
+	}
+}
+
+// TestCopyMissingAttachmentFile: an upload whose file is gone fails the
+// copy before any bytes are written, naming the upload; with the file
+// found (here under --attachments) the same target takes the copy.
+func TestCopyMissingAttachmentFile(t *testing.T) {
+	c, target, srcPath := copyFixture(t)
+	src := newMsgEnv(t, onSQLite(srcPath))
+	kept := src.uploaded("alice", "kept.txt", "text/plain", []byte("still there"))
+	lost := src.uploaded("alice", "lost.txt", "text/plain", []byte("gone missing"))
+	if sent := src.sendWith("alice", []string{"bob"}, kept.AttachmentId, lost.AttachmentId); sent.JSON201 == nil {
+		t.Fatalf("send: status %d, body %s", sent.StatusCode(), sent.Body)
+	}
+	if err := src.App.Close(); err != nil {
+		t.Fatalf("close the SQLite server: %v", err)
+	}
+	files := filepath.Join(filepath.Dir(srcPath), "attachments")
+	// The files move away; only kept's comes back to the default place.
+	moved := filepath.Join(t.TempDir(), "moved")
+	if err := os.Rename(files, moved); err != nil {
+		t.Fatal(err)
+	}
+	keptFile := filepath.Join(files, kept.Sha256[:2], kept.Sha256)
+	if err := os.MkdirAll(filepath.Dir(keptFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(moved, kept.Sha256[:2], kept.Sha256), keptFile); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := c.run("copy", "--from", srcPath, "--to", target)
+	if code == 0 {
+		t.Fatalf("copy with a missing file: exit 0\n%s", out)
+	}
+	if !strings.Contains(errOut, lost.AttachmentId) || !strings.Contains(errOut, "lost.txt") || !strings.Contains(errOut, "missing") ||
+		strings.Contains(out, "copied ") {
+		t.Errorf("the failure does not name the upload whose file is missing, or claims success:\nstdout: %s\nstderr: %s", out, errOut)
+	}
+	for _, table := range []string{"attachment_blobs", "attachments", "messages"} {
+		if n := targetCount(t, target, "SELECT count(*) FROM "+table); n != 0 {
+			t.Errorf("the failed copy left %d rows in %s", n, table)
+		}
+	}
+
+	out = c.ok("copy", "--from", srcPath, "--to", target, "--attachments", moved)
+	if got := copyCounts(t, out)["attachments"]; got != [2]int{2, 2} {
+		t.Errorf("attachments copied: %v, want [2 2]\n%s", got, out)
+	}
+	dst := newMsgEnv(t, func(cfg *config.Config) { cfg.DatabaseURL = target })
+	if d := dst.download("bob", lost.AttachmentId, nil); string(d.Body) != "gone missing" {
+		t.Errorf("bob downloads the file found under --attachments: status %d, %q", d.StatusCode(), d.Body)
+	}
+}
+
+// TestCopyFailureLeavesBlobsForPruning: bytes are written before the rows'
+// transaction; a copy that fails after them leaves blobs no upload refers
+// to, which do not keep the next copy out and which pruning removes.
+func TestCopyFailureLeavesBlobsForPruning(t *testing.T) {
+	c, target, srcPath := copyFixture(t)
+	src := newMsgEnv(t, onSQLite(srcPath))
+	a := src.uploaded("alice", "early.txt", "text/plain", []byte("written before the rows"))
+	if sent := src.sendWith("alice", []string{"bob"}, a.AttachmentId); sent.JSON201 == nil {
+		t.Fatalf("send: status %d, body %s", sent.StatusCode(), sent.Body)
+	}
+	if err := src.App.Close(); err != nil {
+		t.Fatalf("close the SQLite server: %v", err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+srcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const orphan = "INSERT INTO message_recipients (message_seq, handle) VALUES (999999, 'ghost')"
+	if _, err := db.Exec(orphan); err != nil {
+		t.Fatalf("insert an orphan recipient: %v", err)
+	}
+	if _, _, code := c.run("copy", "--from", srcPath, "--to", target); code == 0 {
+		t.Fatalf("copy of a source with an orphan row: exit 0")
+	}
+	if n := targetCount(t, target, "SELECT count(*) FROM attachments"); n != 0 {
+		t.Errorf("the failed copy kept %d attachments", n)
+	}
+	if n := targetCount(t, target, "SELECT count(*) FROM attachment_blobs"); n != 1 {
+		t.Fatalf("the failed copy left %d blobs, want the 1 written before the rows", n)
+	}
+
+	if _, err := db.Exec("DELETE FROM message_recipients WHERE message_seq = 999999"); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("copy", "--from", srcPath, "--to", target)
+	dst := newMsgEnv(t, func(cfg *config.Config) { cfg.DatabaseURL = target })
+	later := time.Now().Add(agcom.DefaultUnattachedTTL + time.Hour)
+	dst.App.Store.SetClock(func() time.Time { return later })
+	if _, err := dst.App.Store.PruneAttachments(t.Context()); err != nil {
+		t.Fatalf("prune: %v", err)
+	}
+	if n := targetCount(t, target, "SELECT count(*) FROM attachment_blobs"); n != 1 {
+		t.Errorf("after pruning the target holds %d blobs, want only the copied upload's", n)
+	}
+	if d := dst.download("bob", a.AttachmentId, nil); string(d.Body) != "written before the rows" {
+		t.Errorf("bob downloads the copied upload after pruning: status %d, %q", d.StatusCode(), d.Body)
+	}
 }

@@ -19,14 +19,36 @@ import (
 // a password.
 const copyTarget = "the PostgreSQL database"
 
+// copyHelp heads the copy command's usage.
+const copyHelp = `usage: agcomd copy --from sqlite://PATH [--to postgres://…] [--attachments DIR]
+
+Copies a SQLite database into an empty PostgreSQL database, in one snapshot
+of the source and one transaction on the target, and prints both sides' row
+counts; any difference rolls the copy back.
+
+Attachments move with their rows: each distinct file under the attachments
+directory is streamed into PostgreSQL once, before the rows' transaction
+(an attachment whose file is missing fails the copy first, naming it). If
+the copy fails after that, the bytes already written stay behind as blobs
+no upload refers to; the servers' attachment pruning removes them once they
+are older than ATTACHMENT_UNATTACHED_TTL, and they do not keep the database
+from counting as empty for the next try.
+
+`
+
 // copyDB copies a SQLite database into an empty PostgreSQL database, in
 // one snapshot of the source and one transaction on the target, and
 // prints both sides' row counts.
 func copyDB(ctx context.Context, args []string, getenv config.Getenv, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("copy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), copyHelp)
+		fs.PrintDefaults()
+	}
 	from := fs.String("from", "", "the SQLite database to copy: sqlite://PATH or PATH")
 	to := fs.String("to", "", "the empty PostgreSQL database to fill: postgres://… (default DATABASE_URL)")
+	attachments := fs.String("attachments", "", "the SQLite database's attachments directory (default ATTACHMENTS_DIR, else attachments beside the database)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,19 +79,32 @@ func copyDB(ctx context.Context, args []string, getenv config.Getenv, stdout, st
 	} else if !fi.Mode().IsRegular() {
 		return fmt.Errorf("copy: %s is not a SQLite database file", path)
 	}
+	files := *attachments
+	if files == "" {
+		files, _ = getenv("ATTACHMENTS_DIR")
+	}
+	// Opening would create a missing directory too: a mistyped one must
+	// fail here, not as every attachment's file missing.
+	if files != "" {
+		if fi, err := os.Stat(files); err != nil {
+			return fmt.Errorf("copy: no attachments directory at %s: %w", files, err)
+		} else if !fi.IsDir() {
+			return fmt.Errorf("copy: the attachments directory %s is not a directory", files)
+		}
+	}
 
 	dst, err := postgres.Open(ctx, url)
 	if err != nil {
 		return fmt.Errorf("copy: %s: %w", copyTarget, err)
 	}
 	defer dst.Close()
-	src, err := sqlite.Open(ctx, path)
+	src, err := sqlite.Open(ctx, path, sqlite.WithAttachmentsDir(files))
 	if err != nil {
 		return fmt.Errorf("copy: %s: %w", path, err)
 	}
 	defer src.Close()
 
-	counts, err := dst.Import(ctx, func(sink dump.Sink) error { return src.Export(ctx, sink) })
+	counts, err := dst.Import(ctx, func(to dump.Sinks) error { return src.Export(ctx, to) })
 	if len(counts) > 0 {
 		printCounts(stdout, counts)
 	}

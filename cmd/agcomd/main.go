@@ -94,9 +94,10 @@ commands:
   agent revoke-tokens HANDLE
                          end every token issued to HANDLE so far
   backup --to FILE       write a consistent copy of the database (server may run)
-  copy --from sqlite://PATH [--to postgres://…]
-                         copy a SQLite database into an empty PostgreSQL
-                         database (--to defaults to DATABASE_URL)
+  copy --from sqlite://PATH [--to postgres://…] [--attachments DIR]
+                         copy a SQLite database, attachments included, into
+                         an empty PostgreSQL database (--to defaults to
+                         DATABASE_URL, --attachments to ATTACHMENTS_DIR)
   version                print the version
 
 Configuration comes from the environment and ./.env; see .env.example.

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -23,6 +25,12 @@ const (
 	kindInt  kind = iota // int64
 	kindText             // string
 	kindBool             // SQLite's 0/1 becomes a boolean
+	// kindBlob has no exported column of its own: it is the blob written
+	// for the content the row's sha256 column names (see dump).
+	kindBlob
+	// kindAttachments is a message's attachments (JSON), each pointed at
+	// the blob written for its sha256.
+	kindAttachments
 )
 
 type importColumn struct {
@@ -56,7 +64,7 @@ var importTables = []importTable{
 	{name: "messages", columns: []importColumn{
 		{"seq", kindInt}, {"id", kindText}, {"thread_id", kindText}, {"from_handle", kindText},
 		{"to_handles", kindText}, {"subject", kindText}, {"body", kindText}, {"in_reply_to", kindText},
-		{"tags", kindText}, {"created_at", kindInt}, {"attachments", kindText}}},
+		{"tags", kindText}, {"created_at", kindInt}, {"attachments", kindAttachments}}},
 	// PostgreSQL keeps the message's created_at on its recipients and
 	// mailbox rows, so that inboxes walk one index in time order.
 	{name: "message_recipients", columns: []importColumn{
@@ -71,6 +79,13 @@ var importTables = []importTable{
 		move: `INSERT INTO agent_messages (handle, message_seq, created_at)
 			SELECT a.handle, a.message_seq, m.created_at
 			FROM import_agent_messages a JOIN messages m ON m.seq = a.message_seq`},
+	// Their bytes arrive first (see loadBlob), outside the transaction.
+	{name: "attachments", columns: []importColumn{
+		{"id", kindText}, {"uploader", kindText}, {"filename", kindText}, {"content_type", kindText},
+		{"size", kindInt}, {"sha256", kindText}, {"blob_id", kindBlob}, {"created_at", kindInt},
+		{"attached", kindBool}}},
+	{name: "message_attachments", columns: []importColumn{
+		{"attachment_id", kindText}, {"thread_id", kindText}, {"message_id", kindText}}},
 	{name: "contacts", columns: []importColumn{
 		{"handle", kindText}, {"display_name", kindText}, {"description", kindText}, {"tags", kindText},
 		{"is_active", kindBool}, {"created_at", kindInt}, {"updated_at", kindInt}, {"updated_by", kindText},
@@ -104,7 +119,7 @@ var importTables = []importTable{
 // createStaging is the statement that creates t's staging table, dropped
 // at the commit.
 func (t importTable) createStaging() string {
-	types := map[kind]string{kindInt: "bigint", kindText: "text", kindBool: "boolean"}
+	types := map[kind]string{kindInt: "bigint", kindText: "text", kindBool: "boolean", kindBlob: "text", kindAttachments: "text"}
 	cols := make([]string, len(t.columns))
 	for i, c := range t.columns {
 		cols[i] = c.name + " " + types[c.kind]
@@ -129,21 +144,27 @@ const (
 )
 
 // Import fills this database, which must be empty, with the tables that
-// export streams to the sink it is given: all in one transaction, so
-// that a failure leaves the database as it was. It keeps every seq, so
+// export streams to the sinks it is given: all in one transaction, so
+// that a failure leaves the database as it was. The blobs export streams
+// first are written by PutBlob, each committed on its own (as an upload's
+// are) so that no file is held in memory or in the transaction; if the
+// import fails, they are blobs no upload refers to, which
+// PruneAttachments removes once they are older than the unattached time,
+// and they do not keep the database from counting as empty for the next
+// try. Identical contents are written once. It keeps every seq, so
 // that event cursors clients hold still work, and moves each seq's
 // sequence past the highest the source handed out. It then compares every
 // table's row count (and the counters' values) with the source's and
 // rolls back on any difference. It returns the counts, also when they
 // differ, and ErrNotEmpty when the database already holds data.
-func (s *Store) Import(ctx context.Context, export func(dump.Sink) error) ([]dump.Count, error) {
+func (s *Store) Import(ctx context.Context, export func(dump.Sinks) error) ([]dump.Count, error) {
 	var counts []dump.Count
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		im := &importer{ctx: ctx, tx: tx, loaded: map[string]dump.Table{}}
+		im := &importer{ctx: ctx, s: s, tx: tx, loaded: map[string]dump.Table{}, blobs: map[string]string{}}
 		if err := im.lockEmpty(); err != nil {
 			return err
 		}
-		if err := export(im.load); err != nil {
+		if err := export(dump.Sinks{Blob: im.loadBlob, Table: im.load}); err != nil {
 			return err
 		}
 		if err := im.finish(); err != nil {
@@ -172,15 +193,19 @@ func (s *Store) Import(ctx context.Context, export func(dump.Sink) error) ([]dum
 // importer is one Import's state.
 type importer struct {
 	ctx    context.Context
+	s      *Store
 	tx     pgx.Tx
 	order  []string              // the tables loaded, in order
 	loaded map[string]dump.Table // by name, as the source described them
 	source map[string]int64      // the source's counter values
+	blobs  map[string]string     // the blob written for each sha256
 }
 
 // lockEmpty locks every table against other writers (a node started too
 // early, a second copy) and fails unless all of them are empty. The
-// migrations' own counter rows are cleared, to be replaced.
+// migrations' own counter rows are cleared, to be replaced. The blob
+// tables are neither locked (PutBlob writes them from other connections)
+// nor checked: a failed copy leaves blobs there for pruning.
 func (im *importer) lockEmpty() error {
 	names := make([]string, 0, len(importTables)+1)
 	for _, t := range importTables {
@@ -220,7 +245,7 @@ func (im *importer) load(t dump.Table, rows dump.Rows) error {
 		return fmt.Errorf("the export has table %s twice", t.Name)
 	}
 	spec := importTables[i]
-	src, err := newConvertRows(spec, t, rows)
+	src, err := newConvertRows(spec, t, rows, im.blobs)
 	if err != nil {
 		return err
 	}
@@ -279,6 +304,28 @@ func (im *importer) loadCounters(src *convertRows) error {
 	if _, err := im.tx.CopyFrom(im.ctx, pgx.Identifier{"counters"}, []string{"name", "shard", "value"}, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("counters: %w", err)
 	}
+	return nil
+}
+
+// loadBlob is the dump.BlobSink: it writes one content as a blob, as an
+// upload's bytes are written, and remembers the blob for the rows that
+// name the content.
+func (im *importer) loadBlob(b dump.Blob, r io.Reader) error {
+	if _, dup := im.blobs[b.SHA256]; dup {
+		return fmt.Errorf("the export has the content %s twice", b.SHA256)
+	}
+	if len(im.loaded) > 0 {
+		return fmt.Errorf("the export has the content %s after its tables", b.SHA256)
+	}
+	blob, err := im.s.PutBlob(im.ctx, r)
+	if err != nil {
+		return fmt.Errorf("content %s: %w", b.SHA256, err)
+	}
+	if blob.SHA256 != b.SHA256 || blob.Size != b.Size {
+		return fmt.Errorf("content %s of %d bytes: read %d bytes with the sha256 %s: the file is damaged or changed",
+			b.SHA256, b.Size, blob.Size, blob.SHA256)
+	}
+	im.blobs[b.SHA256] = blob.Key
 	return nil
 }
 
@@ -364,21 +411,29 @@ type convertRows struct {
 	table   string
 	src     dump.Rows
 	columns []importColumn
-	index   []int // index[i] is the exported position of columns[i]
+	index   []int             // index[i] is the exported position of columns[i]
+	blobs   map[string]string // the blob written for each sha256
 	err     error
 }
 
 // newConvertRows matches an exported table's columns with the target's:
 // they must be the same set, so that no column is dropped unnoticed.
-func newConvertRows(spec importTable, t dump.Table, rows dump.Rows) (*convertRows, error) {
-	c := &convertRows{table: t.Name, src: rows, columns: spec.columns, index: make([]int, len(spec.columns))}
+func newConvertRows(spec importTable, t dump.Table, rows dump.Rows, blobs map[string]string) (*convertRows, error) {
+	c := &convertRows{table: t.Name, src: rows, columns: spec.columns, index: make([]int, len(spec.columns)), blobs: blobs}
+	exported := 0
 	for i, col := range spec.columns {
-		c.index[i] = slices.Index(t.Columns, col.name)
+		from := col.name
+		if col.kind == kindBlob {
+			from = "sha256"
+		} else {
+			exported++
+		}
+		c.index[i] = slices.Index(t.Columns, from)
 		if c.index[i] < 0 {
-			return nil, fmt.Errorf("%s: the export has no column %s", t.Name, col.name)
+			return nil, fmt.Errorf("%s: the export has no column %s", t.Name, from)
 		}
 	}
-	if len(t.Columns) != len(spec.columns) {
+	if len(t.Columns) != exported {
 		var extra []string
 		for _, name := range t.Columns {
 			if !slices.ContainsFunc(spec.columns, func(col importColumn) bool { return col.name == name }) {
@@ -410,7 +465,7 @@ func (c *convertRows) Values() ([]any, error) {
 	}
 	out := make([]any, len(c.columns))
 	for i, col := range c.columns {
-		if out[i], err = convert(in[c.index[i]], col.kind); err != nil {
+		if out[i], err = c.convert(in[c.index[i]], col.kind); err != nil {
 			c.err = fmt.Errorf("%s.%s: %w", c.table, col.name, err)
 			return nil, c.err
 		}
@@ -428,11 +483,23 @@ func (c *convertRows) Err() error {
 
 // convert turns an exported value into the column's type; NULL stays NULL
 // (the column's constraints judge it).
-func convert(v any, k kind) (any, error) {
+func (c *convertRows) convert(v any, k kind) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	switch k {
+	case kindBlob, kindAttachments:
+		s, err := c.convert(v, kindText)
+		if err != nil {
+			return nil, err
+		}
+		if k == kindAttachments {
+			return c.pointAttachments(s.(string))
+		}
+		if key, ok := c.blobs[s.(string)]; ok {
+			return key, nil
+		}
+		return nil, fmt.Errorf("the export has no bytes for the content %s", s)
 	case kindInt:
 		if n, ok := v.(int64); ok {
 			return n, nil
@@ -456,4 +523,25 @@ func convert(v any, k kind) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("unexpected value of type %T", v)
+}
+
+// pointAttachments points each of a message's attachments at the blob
+// written for its sha256. A field this store does not keep fails the
+// import rather than being dropped.
+func (c *convertRows) pointAttachments(v string) (string, error) {
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	var atts []storedAttachment
+	if err := dec.Decode(&atts); err != nil {
+		return "", fmt.Errorf("attachments: %w", err)
+	}
+	for i, a := range atts {
+		key, ok := c.blobs[a.SHA256]
+		if !ok {
+			return "", fmt.Errorf("attachment %s: the export has no bytes for its content %s", a.ID, a.SHA256)
+		}
+		atts[i].Blob = key
+	}
+	b, err := json.Marshal(atts)
+	return string(b), err
 }

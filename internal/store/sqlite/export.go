@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/agcom/agcom/internal/store/dump"
@@ -20,6 +19,8 @@ var exportTables = []string{
 	"messages",
 	"message_recipients",
 	"agent_messages",
+	"attachments",
+	"message_attachments",
 	"contacts",
 	"contact_tags",
 	"audit_events",
@@ -29,10 +30,6 @@ var exportTables = []string{
 	"idempotency_keys",
 	"api_keys",
 }
-
-// unmovedTables are tables Export knows but does not move yet: a database
-// whose rows there would be left behind is refused.
-var unmovedTables = []string{"attachments", "message_attachments"}
 
 // serialTables are the tables whose seq column numbers their rows.
 var serialTables = map[string]bool{"messages": true, "audit_events": true, "events": true}
@@ -53,17 +50,22 @@ const (
 		coalesce((SELECT seq FROM sqlite_sequence WHERE name = '%[1]s'), 0))`
 )
 
-// Export streams every row of every table to sink, table by table, from
+// Export streams the file of every content the attachments refer to to
+// to.Blob, then every row of every table to to.Table, table by table, from
 // one read transaction: one consistent snapshot, whether or not the
 // server is writing meanwhile. It fails if the database holds a table it
-// does not know, so that a copy never silently leaves data behind.
-func (s *Store) Export(ctx context.Context, sink dump.Sink) error {
+// does not know, so that a copy never silently leaves data behind, and,
+// before streaming anything, if an attachment's file is missing.
+func (s *Store) Export(ctx context.Context, to dump.Sinks) error {
 	return s.readTx(ctx, func(t *tx) error {
 		if err := t.checkExportTables(); err != nil {
 			return err
 		}
+		if err := t.exportBlobs(s.files, to.Blob); err != nil {
+			return err
+		}
 		for _, name := range exportTables {
-			if err := t.exportTable(name, sink); err != nil {
+			if err := t.exportTable(name, to.Table); err != nil {
 				return err
 			}
 		}
@@ -79,7 +81,7 @@ func (t *tx) checkExportTables() error {
 	}
 	defer rows.Close()
 	known := map[string]bool{}
-	for _, name := range append(slices.Clone(exportTables), unmovedTables...) {
+	for _, name := range exportTables {
 		known[name] = true
 	}
 	var unknown []string
@@ -97,15 +99,6 @@ func (t *tx) checkExportTables() error {
 	}
 	if len(unknown) > 0 {
 		return fmt.Errorf("store: export: this build does not know the table(s) %s", strings.Join(unknown, ", "))
-	}
-	for _, name := range unmovedTables {
-		var has bool
-		if err := t.QueryRowContext(t.ctx, "SELECT EXISTS (SELECT 1 FROM "+name+")").Scan(&has); err != nil {
-			return fmt.Errorf("store: export: %w", err)
-		}
-		if has {
-			return fmt.Errorf("store: export: the database holds attachments (table %s), which this build cannot move yet", name)
-		}
 	}
 	return nil
 }
