@@ -26,7 +26,7 @@ export CGO_CFLAGS
 BIN     := bin/agcomd
 CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
-.PHONY: all run build generate check-generated vet vulncheck test test-go test-go-all services test-fuzz test-clients bench bench-postgres bench-quick clean
+.PHONY: all run build generate check-generated vet vulncheck test test-go test-go-all services test-fuzz test-clients bench bench-sqlite bench-postgres bench-quick clean
 
 all: build
 
@@ -166,20 +166,24 @@ $(CONSOLE)/node_modules/.agcom-npm-ci: $(CONSOLE)/package.json $(CONSOLE)/packag
 	@touch $@
 
 ## bench: seed 1,000 agents / 100,000 threads / 1,000,000 messages and
-## measure every scenario against a bare net/http baseline (BENCH_FLAGS adds flags)
+## measure every scenario against a bare net/http baseline, on SQLite, then
+## on a throwaway PostgreSQL with fsync on (the data is seeded into SQLite and
+## moved with agcomd copy); it ends with the write targets that compare the
+## runs (BENCH_FLAGS adds flags)
 bench:
+	AGCOM_SERVICES_DURABLE=1 $(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --store sqlite,postgres --database-url "$$AGCOM_TEST_DATABASE_URL" $(BENCH_FLAGS)'
+
+## bench-sqlite, bench-postgres: one store alone (bench-sqlite needs no PostgreSQL)
+bench-sqlite:
 	$(GO) run ./cmd/agcom-bench $(BENCH_FLAGS)
 
-## bench-postgres: the same scenarios on a throwaway PostgreSQL with fsync on
-## (the data is seeded into SQLite and moved with agcomd copy)
 bench-postgres:
 	AGCOM_SERVICES_DURABLE=1 $(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --store postgres --database-url "$$AGCOM_TEST_DATABASE_URL" $(BENCH_FLAGS)'
 
 # The benchmark on small data, 2 s a scenario, on both stores: it runs in
 # `make test` so that it cannot rot.
 bench-quick:
-	$(GO) run ./cmd/agcom-bench --quick
-	$(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --quick --store postgres --database-url "$$AGCOM_TEST_DATABASE_URL"'
+	$(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --quick --store sqlite,postgres --database-url "$$AGCOM_TEST_DATABASE_URL"'
 
 clean:
 	rm -rf bin

@@ -31,12 +31,13 @@ const (
 	benchAdmins      = 200
 )
 
-func bench(ctx context.Context, o options, out io.Writer) error {
+// bench measures o.store and returns the scenarios' results.
+func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 	dir := o.workDir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "agcom-bench-")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
@@ -47,7 +48,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	t0 := time.Now()
 	data, err := seed(ctx, dbPath, o)
 	if err != nil {
-		return fmt.Errorf("seed: %w", err)
+		return nil, fmt.Errorf("seed: %w", err)
 	}
 	fmt.Fprintf(out, "seeded in %s (%.0f messages/s)\n", time.Since(t0).Round(time.Millisecond),
 		float64(o.messages)/time.Since(t0).Seconds())
@@ -58,7 +59,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		build := exec.CommandContext(ctx, "go", "build", "-tags", "sqlite_fts5", "-o", bin, "./cmd/agcomd")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
-			return fmt.Errorf("build agcomd (run from the module root): %w", err)
+			return nil, fmt.Errorf("build agcomd (run from the module root): %w", err)
 		}
 	}
 
@@ -68,14 +69,14 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		cp := exec.CommandContext(ctx, bin, "copy", "--from", "sqlite://"+dbPath, "--to", o.databaseURL)
 		cp.Dir, cp.Stdout, cp.Stderr = dir, io.Discard, os.Stderr
 		if err := cp.Run(); err != nil {
-			return fmt.Errorf("agcomd copy to PostgreSQL: %w", err)
+			return nil, fmt.Errorf("agcomd copy to PostgreSQL: %w", err)
 		}
 		fmt.Fprintf(out, "copied to PostgreSQL in %s\n", time.Since(t0).Round(time.Millisecond))
 		env = append(env, "DATABASE_URL="+o.databaseURL)
 	}
 	server, startup, err := startAgcomd(ctx, bin, dir, env)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer server.stop()
 	fmt.Fprintf(out, "agcomd ready in %s on the seeded %s database\n", startup.Round(time.Millisecond), o.store)
@@ -85,7 +86,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	if o.store == "postgres" {
 		second, _, err := startAgcomd(ctx, bin, dir, env)
 		if err != nil {
-			return fmt.Errorf("second node: %w", err)
+			return nil, fmt.Errorf("second node: %w", err)
 		}
 		defer second.stop()
 		nodes = append(nodes, second.url)
@@ -93,7 +94,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 
 	baseline, err := startBaseline(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer baseline.stop()
 
@@ -103,12 +104,12 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 	keys, err := auth.NewKeys(benchSecretKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tokens := make([]string, o.agents)
 	for i := range tokens {
 		if tokens[i], err = keys.Mint(agentName(i), "", 24*time.Hour, time.Now()); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
@@ -125,13 +126,13 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		}
 		if sc.prepare != nil {
 			if err := sc.prepare(ctx); err != nil {
-				return fmt.Errorf("%s: %w", sc.name, err)
+				return nil, fmt.Errorf("%s: %w", sc.name, err)
 			}
 		}
 		var sampler *lockSampler
 		if o.store == "postgres" && strings.HasPrefix(sc.name, "send") {
 			if sampler, err = startLockSampler(ctx, o.databaseURL); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		r := drive(ctx, client, sc, o.conns, o.duration)
@@ -141,7 +142,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		}
 		results = append(results, r)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 	printTable(out, results, base.reqPerSec, o)
@@ -152,7 +153,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 			fo.subscribers, fo.rate, o.duration, fo.delivered, fo.sent, fo.p50.Round(10*time.Microsecond),
 			fo.p99.Round(10*time.Microsecond), server.peakRSSMB())
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if o.only == "" || strings.Contains("attachments", o.only) {
@@ -160,15 +161,15 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(out, "\nattachments: %d clients, one %d MiB file each: upload %.0f MB/s, download %.0f MB/s; plain file copy (with fsync) on the same disk %.0f MB/s; server peak RSS %.1f MB\n",
 			at.clients, at.fileBytes>>20, at.uploadMBps, at.downloadMBps, at.copyMBps, server.peakRSSMB())
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, r := range results {
 		if r.errors > 0 {
-			return fmt.Errorf("%s: %d errors (first: %s)", r.name, r.errors, r.firstError)
+			return nil, fmt.Errorf("%s: %d errors (first: %s)", r.name, r.errors, r.firstError)
 		}
 	}
-	return nil
+	return results, nil
 }
 
 // scenarios are the requests the benchmark measures, each against data the

@@ -8,9 +8,12 @@
 //	go run -tags sqlite_fts5 ./cmd/agcom-bench            # full: 1,000 agents, 100,000 threads, 1,000,000 messages
 //	go run -tags sqlite_fts5 ./cmd/agcom-bench --quick    # small data, 2 s per scenario
 //	go run -tags sqlite_fts5 ./cmd/agcom-bench --store postgres --database-url postgres://…
+//	go run -tags sqlite_fts5 ./cmd/agcom-bench --store sqlite,postgres --database-url postgres://…
 //
 // On PostgreSQL the data is seeded into SQLite (the fast path) and moved
 // with `agcomd copy`, as an operator would; the scenarios are the same.
+// With both stores the run ends with the write targets that compare them
+// (see printTargets).
 package main
 
 import (
@@ -20,6 +23,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -33,9 +38,12 @@ type options struct {
 	markdown                  bool
 	only                      string
 	subscribers, fanoutRate   int
-	// store is "sqlite" or "postgres"; databaseURL names an empty
+	// store is "sqlite" or "postgres", the one being measured; stores
+	// all those the run measures, in order. databaseURL names an empty
 	// PostgreSQL database for the latter.
-	store, databaseURL string
+	store       string
+	stores      []string
+	databaseURL string
 	// attachmentClients upload (then download) one file of
 	// attachmentBytes each, side by side.
 	attachmentClients int
@@ -70,7 +78,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.only, "only", "", "run only the scenarios whose names contain this")
 	fs.IntVar(&o.subscribers, "subscribers", 1000, "Server-Sent Events subscribers in the fan-out scenario")
 	fs.IntVar(&o.fanoutRate, "fanout-rate", 500, "messages per second sent in the fan-out scenario")
-	fs.StringVar(&o.store, "store", "sqlite", "store to measure: sqlite or postgres")
+	stores := fs.String("store", "sqlite", "stores to measure, one after the other: sqlite, postgres or sqlite,postgres")
 	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"),
 		"an empty PostgreSQL database for --store postgres (default $DATABASE_URL)")
 	fs.IntVar(&o.attachmentClients, "attachment-clients", 20, "clients that upload, then download, one file each at once")
@@ -78,11 +86,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	switch {
-	case o.store != "sqlite" && o.store != "postgres":
-		return fmt.Errorf("--store: sqlite or postgres, got %q", o.store)
-	case o.store == "postgres" && o.databaseURL == "":
-		return fmt.Errorf("--store postgres needs --database-url or DATABASE_URL (an empty database)")
+	for _, st := range strings.Split(*stores, ",") {
+		switch {
+		case st != "sqlite" && st != "postgres", slices.Contains(o.stores, st):
+			return fmt.Errorf("--store: sqlite, postgres or sqlite,postgres, got %q", *stores)
+		case st == "postgres" && o.databaseURL == "":
+			return fmt.Errorf("--store postgres needs --database-url or DATABASE_URL (an empty database)")
+		}
+		o.stores = append(o.stores, st)
 	}
 	if *quick {
 		o.agents, o.threads, o.messages, o.duration = 50, 500, 5000, 2*time.Second
@@ -96,5 +107,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if o.messages < o.threads || o.threads < 1 || o.agents < 3 {
 		return fmt.Errorf("need agents >= 3, threads >= 1 and messages >= threads")
 	}
-	return bench(ctx, o, out)
+	runs := map[string][]result{}
+	for _, st := range o.stores {
+		if len(o.stores) > 1 {
+			fmt.Fprintf(out, "\n== %s ==\n", st)
+		}
+		o.store = st
+		results, err := bench(ctx, o, out)
+		if err != nil {
+			return fmt.Errorf("%s: %w", st, err)
+		}
+		runs[st] = results
+	}
+	printTargets(out, runs)
+	return nil
 }

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestWriteTargets(t *testing.T) {
+	runs := map[string][]result{
+		"sqlite": {{name: "send", reqPerSec: 2000}, {name: "send (200 admins)", reqPerSec: 1600}},
+		"postgres": {
+			{name: "send", reqPerSec: 700, locks: &lockSamples{samples: 10, active: 100, waiting: 5}},
+			{name: "send (2 nodes)", reqPerSec: 600},
+			{name: "send (200 admins)", reqPerSec: 650},
+		},
+	}
+	want := map[string]string{
+		"sqlite: send (200 admins) >= 0.85x send":                "0.80x not met",
+		"postgres: send (200 admins) >= 0.85x send":              "0.93x met",
+		"postgres: backends waiting on a lock during send < 10%": "5.0% met",
+		"postgres send >= 0.3x sqlite send":                      "0.35x met",
+		"postgres: send (2 nodes) >= 1.0x send":                  "0.86x not met",
+	}
+	got := writeTargets(runs)
+	if len(got) != len(want) {
+		t.Fatalf("%d targets, want %d: %+v", len(got), len(want), got)
+	}
+	for _, tg := range got {
+		verdict := "not met"
+		if tg.met {
+			verdict = "met"
+		}
+		if w, ok := want[tg.what]; !ok || w != tg.measured+" "+verdict {
+			t.Errorf("%s: %s %s, want %q", tg.what, tg.measured, verdict, w)
+		}
+	}
+
+	// One store alone: its own ratio, nothing it did not measure.
+	var out bytes.Buffer
+	printTargets(&out, map[string][]result{"sqlite": {{name: "send", reqPerSec: 100}}})
+	if s := out.String(); !strings.Contains(s, "not measured") || strings.Contains(s, "postgres") {
+		t.Errorf("SQLite alone without the admins scenario:\n%s", s)
+	}
+}
