@@ -7,8 +7,10 @@
 // token and request id, so that authentication, visibility, rate limits,
 // validation, the audit trail, logs and metrics are the REST API's, and an
 // error is its envelope. On top of them, wait_for_events long-polls the
-// caller's events, and the resource agcom://inbox is the caller's inbox,
-// whose subscribers are told when it changes.
+// caller's events; upload_attachment and get_attachment, made by hand of
+// the contract's attachment operations, carry a file's bytes as text or
+// base64; and the resource agcom://inbox is the caller's inbox, whose
+// subscribers are told when it changes.
 //
 // Each MCP session has a server of its own (the SDK sends resource
 // notifications to every session of a server, and each agent's inbox is
@@ -18,6 +20,7 @@ package mcp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,10 +64,13 @@ type Options struct {
 	Events   Events
 	Limits   Limits
 	// MaxBodyBytes bounds the body of a request to /mcp, as the API's
-	// bodies are bounded; larger ones get 413.
+	// bodies are bounded; larger ones get 413. Zero is the SDK's default.
 	MaxBodyBytes int64
-	Logger       *slog.Logger
-	Version      string
+	// MaxAttachmentBytes bounds the file get_attachment answers with;
+	// zero is DefaultMaxAttachmentBytes.
+	MaxAttachmentBytes int64
+	Logger             *slog.Logger
+	Version            string
 }
 
 // sessionsFullRetry is the advice given when no session slot is free.
@@ -117,12 +123,27 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	tools = append(tools, wait)
+	maxBody := cmp.Or(o.MaxBodyBytes, mcpsdk.DefaultMaxRequestBodyBytes)
+	attachments, err := attachmentTools(o.Spec, o.BasePath, maxBody, cmp.Or(o.MaxAttachmentBytes, DefaultMaxAttachmentBytes))
+	if err != nil {
+		return nil, err
+	}
+	tools = append(tools, attachments...)
+	// A tool made by hand for an operation the contract later lets
+	// deriveTools make too would be there twice.
+	seen := map[string]bool{}
+	for _, t := range tools {
+		if seen[t.def.Name] {
+			return nil, fmt.Errorf("mcp: two tools are named %q", t.def.Name)
+		}
+		seen[t.def.Name] = true
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	s := &Server{
-		tools: tools, basePath: o.BasePath, events: o.Events, limits: o.Limits, maxBody: o.MaxBodyBytes, log: log,
+		tools: tools, basePath: o.BasePath, events: o.Events, limits: o.Limits, maxBody: maxBody, log: log,
 		// The SDK reports every connection and notification at INFO;
 		// the access log already has every request.
 		sdkLog:      slog.New(minLevel{slog.LevelWarn, log.Handler()}),
