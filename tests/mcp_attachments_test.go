@@ -231,3 +231,25 @@ func TestMCPAttachmentLimits(t *testing.T) {
 		t.Errorf("upload over MAX_ATTACHMENT_BYTES: details %v", got.Details)
 	}
 }
+
+// An upload larger than a request to /mcp may be fails that call alone,
+// saying which limit it passed and where a larger file goes; the session
+// goes on.
+func TestMCPAttachmentOverRequestLimit(t *testing.T) {
+	e := newMsgEnv(t, func(c *config.Config) { c.MaxBodyBytes = 4096 })
+	alice := e.mcpAs(t, "alice")
+	_, err := alice.cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "upload_attachment", Arguments: map[string]any{
+		"filename": "big.bin", "content_base64": base64.StdEncoding.EncodeToString(make([]byte, 4000)),
+	}})
+	if err == nil || !strings.Contains(err.Error(), "larger than the limit of 4096 bytes (MAX_REQUEST_BODY_BYTES)") ||
+		!strings.Contains(err.Error(), "POST /api/v1/attachments") {
+		t.Fatalf("an upload over the request limit: %v", err)
+	}
+	var a agcomv1.Attachment
+	alice.ok("upload_attachment", map[string]any{
+		"filename": "small.bin", "content_base64": base64.StdEncoding.EncodeToString(make([]byte, 2000)),
+	}, &a)
+	if a.Size != 2000 {
+		t.Errorf("after the refused upload: stored %+v", a)
+	}
+}

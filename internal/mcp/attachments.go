@@ -138,7 +138,7 @@ func uploadTool(spec *openapi3.T, basePath string, maxRequest int64) (tool, erro
 		Annotations: annotations(method),
 	}
 	u := upload{path: path}
-	return tool{def: def, handle: u.call}, nil
+	return tool{def: def, op: operation{method: method, path: path}, handle: u.call}, nil
 }
 
 // answerSchema is the JSON schema of op's answer with status code.
