@@ -155,11 +155,10 @@ func New(o Options) (*Server, error) {
 		impl:        &mcpsdk.Implementation{Name: "agcom", Title: "AgCom", Version: o.Version},
 		eventsBatch: batch,
 		uploadPath:  o.BasePath + attachments[0].op.path, // upload_attachment's
-
-		sessions: map[string]*session{},
-		perAgent: map[string]int{},
-		stop:     make(chan struct{}),
-		stopped:  make(chan struct{}),
+		sessions:    map[string]*session{},
+		perAgent:    map[string]int{},
+		stop:        make(chan struct{}),
+		stopped:     make(chan struct{}),
 	}
 	s.base = mcpsdk.NewServer(s.impl, &mcpsdk.ServerOptions{Logger: s.sdkLog})
 	go s.closeIdle()
