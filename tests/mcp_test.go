@@ -125,16 +125,25 @@ func TestMCPToolsFromContract(t *testing.T) {
 			t.Errorf("no tool %s", name)
 		}
 	}
-	want := map[string]bool{"wait_for_events": true}
+	// The attachment operations' tools are made by hand (see
+	// mcp_attachments_test.go); every other tool is derived.
+	handMade := map[string]bool{"upload_attachment": true, "get_attachment": true}
+	want := map[string]bool{"wait_for_events": true, "upload_attachment": true, "get_attachment": true}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			name := snake(op.OperationID)
+			if handMade[name] {
+				if asAgent[name] == nil {
+					t.Errorf("%s %s: no tool %s", method, path, name)
+				}
+				continue
+			}
 			public := op.Security != nil && len(*op.Security) == 0
 			answersJSON := false
 			for code, r := range op.Responses.Map() {
-				answersJSON = answersJSON || strings.HasPrefix(code, "2") && r.Value.Content.Get("application/json") != nil
+				answersJSON = answersJSON || strings.HasPrefix(code, "2") && r.Value.Content["application/json"] != nil
 			}
-			jsonBody := op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") != nil
+			jsonBody := op.RequestBody == nil || op.RequestBody.Value.Content["application/json"] != nil
 			if public || !answersJSON || !jsonBody {
 				if asAdmin[name] != nil {
 					t.Errorf("%s %s (%s) is a tool, but needs no token, answers no JSON or takes a body that is not JSON", method, path, name)

@@ -124,7 +124,8 @@ func New(ctx context.Context, cfg config.Config, version string, logOut io.Write
 		return nil, fmt.Errorf("load embedded spec: %w", err)
 	}
 	mcpServer, err := mcp.New(mcp.Options{
-		Spec: spec, BasePath: httpapi.BasePath, Events: api, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Version: version,
+		Spec: spec, BasePath: httpapi.BasePath, Events: api, MaxBodyBytes: cfg.MaxBodyBytes, MaxAttachmentBytes: cfg.MCPAttachmentBytes,
+		Logger: log, Version: version,
 		Limits: mcp.Limits{PerAgent: cfg.MCPSessionsPerAgent, Total: cfg.MCPSessions, IdleTimeout: cfg.MCPSessionIdle},
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/agcom/agcom/internal/agcom"
 	"github.com/agcom/agcom/internal/auth"
+	"github.com/agcom/agcom/internal/mcp"
 )
 
 // Defaults.
@@ -48,6 +49,7 @@ const (
 	DefaultMCPSessionsPerAgent = 10
 	DefaultMCPSessions         = 1_000
 	DefaultMCPSessionIdle      = 30 * time.Minute
+	DefaultMCPAttachmentBytes  = mcp.DefaultMaxAttachmentBytes
 	// DefaultMetricsAddr keeps /metrics on the loopback interface, apart
 	// from the API's port.
 	DefaultMetricsAddr = "127.0.0.1:9464"
@@ -107,6 +109,8 @@ type Config struct {
 	MCPSessionsPerAgent int
 	MCPSessions         int
 	MCPSessionIdle      time.Duration
+	// MCPAttachmentBytes bounds the file an MCP get_attachment answers with.
+	MCPAttachmentBytes int64
 	// HashConcurrency bounds how many secrets are hashed at once (each
 	// argon2id hash holds 19 MiB).
 	HashConcurrency int
@@ -283,6 +287,7 @@ func Load(getenv Getenv) (Config, error) {
 	c.MCPSessionsPerAgent = r.int("MAX_MCP_SESSIONS_PER_AGENT", DefaultMCPSessionsPerAgent, 1, 1_000_000)
 	c.MCPSessions = r.int("MAX_MCP_SESSIONS", DefaultMCPSessions, 1, 10_000_000)
 	c.MCPSessionIdle = r.duration("MCP_SESSION_IDLE_TIMEOUT", DefaultMCPSessionIdle, time.Second, 7*24*time.Hour)
+	c.MCPAttachmentBytes = int64(r.int("MAX_MCP_ATTACHMENT_BYTES", DefaultMCPAttachmentBytes, 1, 256<<20))
 	if alg := r.str("ALGORITHM", DefaultAlgorithm); alg != DefaultAlgorithm {
 		r.fail("ALGORITHM: only HS256 is supported, got %q", alg)
 	}

@@ -2,8 +2,10 @@ package mcp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,6 +49,8 @@ type apiRequest struct {
 	target string
 	header http.Header
 	body   []byte
+	// contentType is the body's; JSON when empty.
+	contentType string
 }
 
 // request builds the REST request for a call of the tool with args: path
@@ -158,6 +162,13 @@ func decodeArgs(raw json.RawMessage) (map[string]any, error) {
 // access log, metrics, authentication with c's own token, rate limits,
 // validation and the handler.
 func (s *Server) call(ctx context.Context, c caller, r apiRequest) (int, []byte) {
+	rec := s.serve(ctx, c, r, 0)
+	return rec.status, rec.body.Bytes()
+}
+
+// serve sends r to the REST API as c (see call) and returns its answer,
+// of which it keeps at most keep bytes of a success's body (zero: all).
+func (s *Server) serve(ctx context.Context, c caller, r apiRequest, keep int64) *recorder {
 	// A context of its own, cancelled with ctx but carrying none of its
 	// values: those of the MCP request that opened the session (its route
 	// among them) must not leak into the API's request.
@@ -168,36 +179,47 @@ func (s *Server) call(ctx context.Context, c caller, r apiRequest) (int, []byte)
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
+	rec := &recorder{header: http.Header{}, keep: keep}
 	req, err := http.NewRequestWithContext(inner, r.method, s.basePath+r.target, body)
 	if err != nil {
-		return http.StatusBadRequest, envelope(c, agcom.Invalid("arguments", "do not make a valid request"))
+		rec.status = http.StatusBadRequest
+		rec.body.Write(envelope(c, agcom.Invalid("arguments", "do not make a valid request")))
+		return rec
 	}
 	for k, vs := range r.header {
 		req.Header[k] = vs
 	}
 	req.Header.Set("Authorization", c.authorization)
 	req.Header.Set("X-Request-ID", c.requestID)
-	req.Header.Set("Accept", "application/json")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
 	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", cmp.Or(r.contentType, "application/json"))
 	}
 	if len(c.forwardedFor) > 0 {
 		req.Header["X-Forwarded-For"] = c.forwardedFor
 	}
 	req.RemoteAddr = c.remoteAddr
-	rec := &recorder{header: http.Header{}}
 	s.api.ServeHTTP(rec, req)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	return rec.status, rec.body.Bytes()
+	return rec
 }
+
+// errAnswerTooLarge stops a handler writing past a recorder's keep.
+var errAnswerTooLarge = errors.New("mcp: the answer is larger than the tool carries")
 
 // recorder keeps an answer of the API in memory.
 type recorder struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	// keep bounds a success's body (zero: no bound); over says it was
+	// passed, the bytes past it refused.
+	keep int64
+	over bool
 }
 
 func (r *recorder) Header() http.Header { return r.header }
@@ -211,6 +233,13 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
+	}
+	if r.keep > 0 && r.status < http.StatusBadRequest {
+		if room := r.keep - int64(r.body.Len()); int64(len(b)) > room {
+			r.body.Write(b[:max(room, 0)])
+			r.over = true
+			return int(max(room, 0)), errAnswerTooLarge
+		}
 	}
 	return r.body.Write(b)
 }

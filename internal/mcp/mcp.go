@@ -7,8 +7,10 @@
 // token and request id, so that authentication, visibility, rate limits,
 // validation, the audit trail, logs and metrics are the REST API's, and an
 // error is its envelope. On top of them, wait_for_events long-polls the
-// caller's events, and the resource agcom://inbox is the caller's inbox,
-// whose subscribers are told when it changes.
+// caller's events; upload_attachment and get_attachment, made by hand of
+// the contract's attachment operations, carry a file's bytes as text or
+// base64; and the resource agcom://inbox is the caller's inbox, whose
+// subscribers are told when it changes.
 //
 // Each MCP session has a server of its own (the SDK sends resource
 // notifications to every session of a server, and each agent's inbox is
@@ -18,9 +20,12 @@ package mcp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -30,6 +35,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	mcpsdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agcom/agcom/internal/agcom"
@@ -61,10 +67,13 @@ type Options struct {
 	Events   Events
 	Limits   Limits
 	// MaxBodyBytes bounds the body of a request to /mcp, as the API's
-	// bodies are bounded; larger ones get 413.
+	// bodies are bounded; larger ones get 413. Zero is the SDK's default.
 	MaxBodyBytes int64
-	Logger       *slog.Logger
-	Version      string
+	// MaxAttachmentBytes bounds the file get_attachment answers with;
+	// zero is DefaultMaxAttachmentBytes.
+	MaxAttachmentBytes int64
+	Logger             *slog.Logger
+	Version            string
 }
 
 // sessionsFullRetry is the advice given when no session slot is free.
@@ -81,6 +90,8 @@ type Server struct {
 	log      *slog.Logger
 	sdkLog   *slog.Logger
 	impl     *mcpsdk.Implementation
+	// uploadPath is the REST API's upload, for files too large for MCP.
+	uploadPath string
 	// eventsBatch is how many events the inbox watcher reads at a time:
 	// the most GET /events gives.
 	eventsBatch int
@@ -117,17 +128,33 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	tools = append(tools, wait)
+	maxBody := cmp.Or(o.MaxBodyBytes, mcpsdk.DefaultMaxRequestBodyBytes)
+	attachments, err := attachmentTools(o.Spec, o.BasePath, maxBody, cmp.Or(o.MaxAttachmentBytes, DefaultMaxAttachmentBytes))
+	if err != nil {
+		return nil, err
+	}
+	tools = append(tools, attachments...)
+	// A tool made by hand for an operation the contract later lets
+	// deriveTools make too would be there twice.
+	seen := map[string]bool{}
+	for _, t := range tools {
+		if seen[t.def.Name] {
+			return nil, fmt.Errorf("mcp: two tools are named %q", t.def.Name)
+		}
+		seen[t.def.Name] = true
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	s := &Server{
-		tools: tools, basePath: o.BasePath, events: o.Events, limits: o.Limits, maxBody: o.MaxBodyBytes, log: log,
+		tools: tools, basePath: o.BasePath, events: o.Events, limits: o.Limits, maxBody: maxBody, log: log,
 		// The SDK reports every connection and notification at INFO;
 		// the access log already has every request.
 		sdkLog:      slog.New(minLevel{slog.LevelWarn, log.Handler()}),
 		impl:        &mcpsdk.Implementation{Name: "agcom", Title: "AgCom", Version: o.Version},
 		eventsBatch: batch,
+		uploadPath:  o.BasePath + attachments[0].op.path, // upload_attachment's
 		sessions:    map[string]*session{},
 		perAgent:    map[string]int{},
 		stop:        make(chan struct{}),
@@ -202,7 +229,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		forwardedFor: r.Header.Values("X-Forwarded-For"),
 	}
 	ctx := context.WithValue(r.Context(), callerCtxKey{}, c)
-	ew := &errorWriter{ResponseWriter: w, r: r, write: s.writeError, maxBody: s.maxBody}
+	ew := &errorWriter{ResponseWriter: w, r: r, write: s.writeError, maxBody: s.maxBody, uploadPath: s.uploadPath}
+	if r.Method == http.MethodPost && r.Body != nil {
+		ew.head = &bodyHead{ReadCloser: r.Body}
+		r.Body = ew.head
+	}
 	defer ew.finish()
 	if id := r.Header.Get("Mcp-Session-Id"); id != "" {
 		if sess := s.session(id); sess != nil && sess.handle == c.handle {
@@ -383,6 +414,11 @@ type errorWriter struct {
 	r       *http.Request
 	write   func(http.ResponseWriter, *http.Request, error)
 	maxBody int64
+	// uploadPath is where a file too large for an MCP request can go.
+	uploadPath string
+	// head is the start of a POST's body, whose JSON-RPC id a 413
+	// answers.
+	head *bodyHead
 	// status is the error being held back; msg its text.
 	status int
 	msg    bytes.Buffer
@@ -433,13 +469,87 @@ func (w *errorWriter) finish() {
 	msg := strings.TrimSpace(w.msg.String())
 	e := &agcom.Error{Code: sdkErrorCode(w.status), Message: msg}
 	if w.status == http.StatusRequestEntityTooLarge && w.maxBody > 0 {
-		e.Message, e.Details = "request body is larger than the limit", map[string]any{"max_bytes": w.maxBody}
+		e.Message = fmt.Sprintf("the MCP request is larger than the limit of %d bytes (MAX_REQUEST_BODY_BYTES); "+
+			"upload_attachment's content counts in it, base64 adding a third: upload a larger file with POST %s", w.maxBody, w.uploadPath)
+		e.Details = map[string]any{"max_bytes": w.maxBody}
+		if id := w.head.jsonrpcID(); id != nil {
+			w.rpcError(e, id)
+			return
+		}
 	}
 	var err error = e
 	if w.status >= http.StatusInternalServerError {
 		err = errors.New("mcp: " + msg) // logged; the client sees InternalError
 	}
 	w.write(w.ResponseWriter, w.r, err)
+}
+
+// rpcError writes e's envelope as the JSON-RPC error answer to the
+// request id as well: the envelope's error gains the JSON-RPC code, beside
+// the id. A client then fails that call only; one that got a bare 413
+// would take its session for broken.
+func (w *errorWriter) rpcError(e *agcom.Error, id json.RawMessage) {
+	rec := &recorder{header: w.Header()}
+	w.write(rec, w.r, e)
+	var env struct {
+		Error map[string]any `json:"error"`
+	}
+	if json.Unmarshal(rec.body.Bytes(), &env) != nil || env.Error == nil {
+		w.ResponseWriter.WriteHeader(rec.status)
+		w.ResponseWriter.Write(rec.body.Bytes())
+		return
+	}
+	env.Error["code"] = jsonrpc.CodeInvalidRequest
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "error": env.Error})
+	w.ResponseWriter.WriteHeader(rec.status)
+	w.ResponseWriter.Write(body)
+}
+
+// bodyHeadBytes is how much of a request body bodyHead keeps.
+const bodyHeadBytes = 512
+
+// bodyHead keeps the first bytes read of a request body.
+type bodyHead struct {
+	io.ReadCloser
+	head []byte
+}
+
+func (b *bodyHead) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if room := bodyHeadBytes - len(b.head); room > 0 {
+		b.head = append(b.head, p[:min(n, room)]...)
+	}
+	return n, err
+}
+
+// jsonrpcID is the id of the JSON-RPC request whose body starts with the
+// bytes kept, when they hold it (nil when not: a client that writes the
+// id after the params).
+func (b *bodyHead) jsonrpcID() json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b.head))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil
+		}
+		if key == "id" {
+			if v[0] == '"' || v[0] == '-' || (v[0] >= '0' && v[0] <= '9') {
+				return v
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // sdkErrorCode maps the statuses the SDK answers with onto the API's

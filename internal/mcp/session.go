@@ -149,6 +149,9 @@ func (s *Server) toolHandler(t tool) mcpsdk.ToolHandler {
 		if err != nil {
 			return toolResult(http.StatusBadRequest, envelope(c, err)), nil
 		}
+		if t.handle != nil {
+			return t.handle(ctx, s, c, args), nil
+		}
 		r, err := t.op.request(args)
 		if err != nil {
 			return toolResult(http.StatusBadRequest, envelope(c, err)), nil

@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -22,6 +23,9 @@ type tool struct {
 	def   *mcpsdk.Tool
 	admin bool
 	op    operation
+	// handle, when set, makes the call instead of op: for the operations
+	// whose request or answer a model cannot write or read as they are.
+	handle func(ctx context.Context, s *Server, c caller, args map[string]any) *mcpsdk.CallToolResult
 }
 
 // operation says how a tool's arguments become a request to the REST API.
@@ -87,13 +91,15 @@ func needsToken(spec *openapi3.T, op *openapi3.Operation) bool {
 	return len(spec.Security) > 0
 }
 
-// answersJSON reports whether op's success answer is a JSON document.
+// answersJSON reports whether op's success answer is a JSON document: one
+// the contract says is JSON, not any type at all (Content.Get would take
+// */* for JSON).
 func answersJSON(op *openapi3.Operation) bool {
 	if op.Responses == nil {
 		return false
 	}
 	for code, r := range op.Responses.Map() {
-		if strings.HasPrefix(code, "2") && r.Value != nil && r.Value.Content.Get("application/json") != nil {
+		if strings.HasPrefix(code, "2") && r.Value != nil && r.Value.Content["application/json"] != nil {
 			return true
 		}
 	}
@@ -102,7 +108,7 @@ func answersJSON(op *openapi3.Operation) bool {
 
 // bodyIsJSON reports whether op takes no body, or a JSON one.
 func bodyIsJSON(op *openapi3.Operation) bool {
-	return op.RequestBody == nil || op.RequestBody.Value == nil || op.RequestBody.Value.Content.Get("application/json") != nil
+	return op.RequestBody == nil || op.RequestBody.Value == nil || op.RequestBody.Value.Content["application/json"] != nil
 }
 
 // toolName is a valid MCP tool name (SEP-986).
