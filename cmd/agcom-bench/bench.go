@@ -82,14 +82,14 @@ func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 	fmt.Fprintf(out, "agcomd ready in %s on the seeded %s database\n", startup.Round(time.Millisecond), o.store)
 	// On PostgreSQL a second node on the same database: nodes add write
 	// capacity only when nothing but the database bounds them.
-	nodes := []string{server.url}
+	nodes, servers := []string{server.url}, []*process{server}
 	if o.store == "postgres" {
 		second, _, err := startAgcomd(ctx, bin, dir, env)
 		if err != nil {
 			return nil, fmt.Errorf("second node: %w", err)
 		}
 		defer second.stop()
-		nodes = append(nodes, second.url)
+		nodes, servers = append(nodes, second.url), append(servers, second)
 	}
 
 	baseline, err := startBaseline(ctx)
@@ -113,6 +113,16 @@ func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 		}
 	}
 
+	// Who uses the CPUs during sends: the nodes, the database's server
+	// and backends, and this load generator.
+	cpuGroups := []cpuGroup{{name: "agcomd", pids: func() []int { return pids(servers) }}}
+	if o.store == "postgres" {
+		if pg := postgresServer(ctx, o.databaseURL); pg != 0 {
+			cpuGroups = append(cpuGroups, cpuGroup{name: "postgres", pids: childrenOf(pg)})
+		}
+	}
+	cpuGroups = append(cpuGroups, cpuGroup{name: "load generator", pids: func() []int { return []int{os.Getpid()} }})
+
 	var results []result
 	base := drive(ctx, client, scenario{name: "bare baseline (300-byte JSON)", want: http.StatusOK,
 		build: func(*rand.Rand) *http.Request { return mustRequest(http.MethodGet, baseline.url+"/", "", "") }},
@@ -129,14 +139,21 @@ func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 				return nil, fmt.Errorf("%s: %w", sc.name, err)
 			}
 		}
-		var sampler *lockSampler
-		if o.store == "postgres" && strings.HasPrefix(sc.name, "send") {
-			if sampler, err = startLockSampler(ctx, o.databaseURL); err != nil {
-				return nil, err
+		var (
+			sampler *lockSampler
+			cpu     *cpuMeter
+		)
+		if strings.HasPrefix(sc.name, "send") {
+			if o.store == "postgres" {
+				if sampler, err = startLockSampler(ctx, o.databaseURL); err != nil {
+					return nil, err
+				}
 			}
+			cpu = startCPU(cpuGroups...)
 		}
 		r := drive(ctx, client, sc, o.conns, o.duration)
 		r.rssPeakMB = server.peakRSSMB()
+		r.cpu = cpu.stop()
 		if sampler != nil {
 			r.locks = sampler.stop()
 		}
@@ -308,12 +325,16 @@ func printSends(out io.Writer, results []result) {
 		fmt.Fprintf(out, "%s: %.2fx send on one node\n", nodes.name, nodes.reqPerSec/one.reqPerSec)
 	}
 	for _, r := range []*result{one, nodes, many} {
-		if r == nil || r.locks == nil {
+		if r == nil {
 			continue
 		}
-		l := r.locks
-		fmt.Fprintf(out, "%s: PostgreSQL backends waiting on a lock in %.1f%% of %d active-backend samples (%d samples, %.1f active on average)\n",
-			r.name, 100*l.share(), l.active, l.samples, float64(l.active)/float64(max(l.samples, 1)))
+		if l := r.locks; l != nil {
+			fmt.Fprintf(out, "%s: PostgreSQL backends waiting on a lock in %.1f%% of %d active-backend samples (%d samples, %.1f active on average)\n",
+				r.name, 100*l.share(), l.active, l.samples, float64(l.active)/float64(max(l.samples, 1)))
+		}
+		if r.cpu != nil {
+			fmt.Fprintf(out, "%s: %s\n", r.name, r.cpu)
+		}
 	}
 }
 
@@ -360,6 +381,17 @@ func printTable(out io.Writer, results []result, baseRPS float64, o options) {
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	tw.Flush()
+}
+
+// pids are the process ids of ps.
+func pids(ps []*process) []int {
+	out := make([]int, 0, len(ps))
+	for _, p := range ps {
+		if p.cmd.Process != nil {
+			out = append(out, p.cmd.Process.Pid)
+		}
+	}
+	return out
 }
 
 // process is a server the benchmark started.

@@ -34,6 +34,8 @@ type result struct {
 	// locks is what PostgreSQL's backends waited on during the scenario,
 	// when it was sampled.
 	locks *lockSamples
+	// cpu is who used the CPUs during the scenario, when measured.
+	cpu *cpuUse
 }
 
 // drive runs sc with conns concurrent keep-alive clients for d.

@@ -74,3 +74,19 @@ func (s *lockSampler) stop() *lockSamples {
 	s.cancel()
 	return <-s.done
 }
+
+// postgresServer is the process id of the PostgreSQL server at
+// databaseURL, when it runs on this machine (its backends are its
+// children); 0 when it cannot be told.
+func postgresServer(ctx context.Context, databaseURL string) int {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return 0
+	}
+	defer conn.Close(context.Background())
+	var backend int
+	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+		return 0
+	}
+	return parentOf(backend)
+}
