@@ -523,3 +523,78 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestAttachmentS3UploadsAreStreamed: uploads into the bucket hold one
+// part each, not their files: 8 clients sending 25 MiB at once grow the
+// server's heap (it runs in this process) by far less than the 200 MiB
+// they send.
+func TestAttachmentS3UploadsAreStreamed(t *testing.T) {
+	const clients, size = 8, 25 << 20
+	s3 := startS3(t)
+	e := newMsgEnv(t, s3.config)
+	data := bytes.Repeat([]byte("streamed "), size/9)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var (
+		peak uint64
+		stop = make(chan struct{})
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+	}()
+	var wg sync.WaitGroup
+	statuses := make([]int, clients)
+	for i := range clients {
+		wg.Go(func() {
+			pr, pw := io.Pipe()
+			w := multipart.NewWriter(pw)
+			go func() {
+				part, err := w.CreateFormFile("file", "big.txt")
+				if err == nil {
+					_, err = part.Write(data)
+				}
+				if err == nil {
+					err = w.Close()
+				}
+				pw.CloseWithError(err)
+			}()
+			resp, err := e.client(fmt.Sprint("uploader", i)).UploadAttachmentWithBody(context.Background(), w.FormDataContentType(), pr)
+			if err != nil {
+				t.Errorf("upload %d: %v", i, err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-done
+	for i, s := range statuses {
+		if s != http.StatusCreated {
+			t.Errorf("upload %d: status %d", i, s)
+		}
+	}
+	grew := int64(peak) - int64(before.HeapInuse)
+	if limit := int64(clients*size) * 3 / 4; grew > limit {
+		t.Errorf("%d uploads of %d MiB grew the heap by %d MiB, more than %d MiB: the files are held in memory",
+			clients, size>>20, grew>>20, limit>>20)
+	}
+	t.Logf("%d uploads of %d MiB into the bucket: heap grew by %d MiB", clients, size>>20, grew>>20)
+	if n := len(s3.objects(t)); n != clients {
+		t.Errorf("the bucket holds %d objects, want %d", n, clients)
+	}
+}
