@@ -89,7 +89,9 @@ test-go:
 # test-go's body, under $(TEST_SERVICES) (or with the AGCOM_TEST_* variables
 # pointing at servers of your own). The tests package builds Ory Hydra (its
 # own module, tools/hydra) once per machine for the identity provider
-# tests, which takes minutes on a fresh one: hence the longer timeout.
+# tests, and the Versity S3 gateway (tools/versitygw) for the tests of
+# attachments in a bucket, which run in the PostgreSQL pass; each takes
+# minutes on a fresh machine: hence the longer timeout.
 test-go-all:
 	@test -n "$${AGCOM_TEST_DATABASE_URL:-}" || { echo "test-go-all needs the AGCOM_TEST_* variables: run 'make test-go'" >&2; exit 2; }
 	$(GO) test -count=1 -race -timeout 30m ./...

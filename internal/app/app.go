@@ -280,6 +280,9 @@ func (a *App) Serve(ctx context.Context, ls Listeners) error {
 	if a.Config.DatabaseURL != "" {
 		where = []any{"store", "postgres"} // the URL may hold a password
 	}
+	if a.Config.S3() {
+		where = append(where, "s3_endpoint", a.Config.S3Endpoint, "s3_bucket", a.Config.S3Bucket)
+	}
 	a.Log.Info("agcomd listening", append([]any{"addr", ls.API.Addr().String(), "tls", a.cert != nil}, where...)...)
 
 	servers := []*http.Server{api}

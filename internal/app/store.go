@@ -51,7 +51,14 @@ func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
 
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (Store, error) {
 	if cfg.DatabaseURL != "" {
-		return postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log), postgres.WithLimits(storeLimits(cfg)))
+		opts := []postgres.Option{postgres.WithLogger(log), postgres.WithLimits(storeLimits(cfg))}
+		if cfg.S3() {
+			opts = append(opts, postgres.WithObjectStore(postgres.ObjectStore{
+				Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region, Prefix: cfg.S3Prefix,
+				AccessKeyID: cfg.S3AccessKeyID, SecretAccessKey: cfg.S3SecretAccessKey,
+			}))
+		}
+		return postgres.Open(ctx, cfg.DatabaseURL, opts...)
 	}
 	return sqlite.Open(ctx, cfg.DBPath, sqlite.WithBusyTimeout(cfg.DBBusyTimeout), sqlite.WithLogger(log),
 		sqlite.WithLimits(storeLimits(cfg)), sqlite.WithAttachmentsDir(cfg.AttachmentsDir))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -184,6 +185,22 @@ type Config struct {
 	// AttachmentsDir holds the SQLite store's attachment files; empty:
 	// "attachments" beside the database file.
 	AttachmentsDir string
+	// S3Endpoint and S3Bucket, both set, keep the PostgreSQL store's
+	// attachment bytes in that S3-compatible bucket, under S3Prefix plus
+	// the blob's id, instead of the database. S3Region may be empty.
+	S3Endpoint string
+	S3Bucket   string
+	S3Region   string
+	S3Prefix   string
+	// S3AccessKeyID and S3SecretAccessKey sign the requests (AWS_* as a
+	// fallback); neither set sends anonymous ones.
+	S3AccessKeyID     string
+	S3SecretAccessKey string
+}
+
+// S3 reports whether attachments' bytes are kept in an S3 bucket.
+func (c Config) S3() bool {
+	return c.S3Endpoint != ""
 }
 
 // OIDC reports whether the server trusts an identity provider.
@@ -284,6 +301,12 @@ func Load(getenv Getenv) (Config, error) {
 	c.AttachmentUnattachedTTL = r.duration("ATTACHMENT_UNATTACHED_TTL", DefaultAttachmentUnattachedTTL, time.Second, 365*24*time.Hour)
 	c.AttachmentIdleTimeout = r.duration("ATTACHMENT_IDLE_TIMEOUT", DefaultAttachmentIdleTimeout, time.Second, time.Hour)
 	c.AttachmentsDir = r.str("ATTACHMENTS_DIR", "")
+	c.S3Endpoint = r.str("S3_ENDPOINT", "")
+	c.S3Bucket = r.str("S3_BUCKET", "")
+	c.S3Region = r.str("S3_REGION", r.str("AWS_REGION", ""))
+	c.S3Prefix = r.str("S3_PREFIX", "")
+	c.S3AccessKeyID = r.str("S3_ACCESS_KEY_ID", r.str("AWS_ACCESS_KEY_ID", ""))
+	c.S3SecretAccessKey = r.str("S3_SECRET_ACCESS_KEY", r.str("AWS_SECRET_ACCESS_KEY", ""))
 	c.MCPSessionsPerAgent = r.int("MAX_MCP_SESSIONS_PER_AGENT", DefaultMCPSessionsPerAgent, 1, 1_000_000)
 	c.MCPSessions = r.int("MAX_MCP_SESSIONS", DefaultMCPSessions, 1, 10_000_000)
 	c.MCPSessionIdle = r.duration("MCP_SESSION_IDLE_TIMEOUT", DefaultMCPSessionIdle, time.Second, 7*24*time.Hour)
@@ -345,10 +368,39 @@ func Load(getenv Getenv) (Config, error) {
 	if (c.OIDCAdminClaim == "") != (c.OIDCAdminValue == "") {
 		r.fail("OIDC_ADMIN_CLAIM and OIDC_ADMIN_VALUE must be set together")
 	}
+	r.checkS3(c)
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// checkS3 checks the S3 settings; the secret is never part of an error.
+func (r *reader) checkS3(c Config) {
+	if (c.S3Endpoint == "") != (c.S3Bucket == "") {
+		r.fail("S3_ENDPOINT and S3_BUCKET must be set together (both to keep attachments in a bucket, neither to keep them in the database)")
+		return
+	}
+	if !c.S3() {
+		return
+	}
+	if c.DatabaseURL == "" {
+		r.fail("S3_ENDPOINT: attachments are kept in a bucket only with the PostgreSQL store (DATABASE_URL); the SQLite store keeps them under ATTACHMENTS_DIR")
+	}
+	u, err := url.Parse(c.S3Endpoint)
+	switch {
+	case err != nil:
+		r.fail("S3_ENDPOINT: must be an https:// (or http://) URL, such as https://s3.example.com: %v", err)
+	case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil:
+		// Redacted: credentials go in S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY.
+		r.fail("S3_ENDPOINT: must be an https:// (or http://) URL with no path, query or credentials, such as https://s3.example.com; got %q", u.Redacted())
+	}
+	if (c.S3AccessKeyID == "") != (c.S3SecretAccessKey == "") {
+		r.fail("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+	}
+	if strings.HasPrefix(c.S3Prefix, "/") {
+		r.fail("S3_PREFIX: an object key prefix, such as attachments/, without a leading /; got %q", c.S3Prefix)
+	}
 }
 
 // parseLevel reads a log level by slog's names in any case, and WARNING

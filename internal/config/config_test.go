@@ -316,3 +316,62 @@ func TestLoadStoreLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadS3(t *testing.T) {
+	const pg = "postgres://agcom@db/agcom"
+	base := func(extra map[string]string) map[string]string {
+		m := map[string]string{"SECRET_KEY": key, "DATABASE_URL": pg, "S3_ENDPOINT": "https://s3.example.com", "S3_BUCKET": "files"}
+		for k, v := range extra {
+			if v == "" {
+				delete(m, k)
+			} else {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	c, err := config.Load(env(base(map[string]string{
+		"S3_PREFIX": "agcom/", "S3_REGION": "eu-west-1", "S3_ACCESS_KEY_ID": "id", "S3_SECRET_ACCESS_KEY": "s3cr3t",
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.S3() || c.S3Endpoint != "https://s3.example.com" || c.S3Bucket != "files" || c.S3Prefix != "agcom/" ||
+		c.S3Region != "eu-west-1" || c.S3AccessKeyID != "id" || c.S3SecretAccessKey != "s3cr3t" {
+		t.Errorf("S3 settings = %+v", c)
+	}
+	c, err = config.Load(env(base(map[string]string{"AWS_ACCESS_KEY_ID": "aws-id", "AWS_SECRET_ACCESS_KEY": "aws-secret", "AWS_REGION": "us-east-2"})))
+	if err != nil || c.S3AccessKeyID != "aws-id" || c.S3SecretAccessKey != "aws-secret" || c.S3Region != "us-east-2" {
+		t.Errorf("the AWS_* fallbacks: %+v, %v", c, err)
+	}
+	if c, err := config.Load(env(map[string]string{"SECRET_KEY": key})); err != nil || c.S3() {
+		t.Errorf("no S3 by default: S3() = %v, %v", c.S3(), err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"endpoint only", base(map[string]string{"S3_BUCKET": ""}), "S3_ENDPOINT and S3_BUCKET must be set together"},
+		{"bucket only", base(map[string]string{"S3_ENDPOINT": ""}), "S3_ENDPOINT and S3_BUCKET must be set together"},
+		{"with SQLite", base(map[string]string{"DATABASE_URL": ""}), "only with the PostgreSQL store"},
+		{"scheme", base(map[string]string{"S3_ENDPOINT": "s3.example.com"}), "S3_ENDPOINT"},
+		{"path", base(map[string]string{"S3_ENDPOINT": "https://s3.example.com/files"}), "S3_ENDPOINT"},
+		{"key id only", base(map[string]string{"S3_ACCESS_KEY_ID": "id"}), "must be set together"},
+		{"secret only", base(map[string]string{"S3_SECRET_ACCESS_KEY": "s3cr3t"}), "must be set together"},
+		{"prefix", base(map[string]string{"S3_PREFIX": "/files"}), "S3_PREFIX"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(env(tc.vars))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load() error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	// A secret never shows in an error, even one written into the URL.
+	_, err = config.Load(env(base(map[string]string{"S3_ENDPOINT": "https://id:s3cr3t@s3.example.com", "S3_SECRET_ACCESS_KEY": "s3cr3t"})))
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("Load() error = %v, want one without the secret", err)
+	}
+}

@@ -25,19 +25,80 @@ var (
 const chunkBytes = 1 << 20
 
 const (
-	sqlInsertBlob  = `INSERT INTO attachment_blobs (id, size, sha256, chunk_bytes, created_at) VALUES ($1, 0, '', $2, $3)`
-	sqlInsertChunk = `INSERT INTO attachment_chunks (blob_id, n, data) VALUES ($1, $2, $3)`
-	sqlFinishBlob  = `UPDATE attachment_blobs SET size = $2, sha256 = $3 WHERE id = $1`
-	sqlBlob        = `SELECT size, chunk_bytes FROM attachment_blobs WHERE id = $1`
-	sqlChunk       = `SELECT data FROM attachment_chunks WHERE blob_id = $1 AND n = $2`
-	sqlDropBlob    = `DELETE FROM attachment_blobs WHERE id = $1`
+	sqlInsertBlob       = `INSERT INTO attachment_blobs (id, size, sha256, chunk_bytes, created_at) VALUES ($1, 0, '', $2, $3)`
+	sqlInsertObjectBlob = `INSERT INTO attachment_blobs (id, size, sha256, chunk_bytes, created_at, object_key) VALUES ($1, 0, '', 0, $2, $3)`
+	sqlInsertChunk      = `INSERT INTO attachment_chunks (blob_id, n, data) VALUES ($1, $2, $3)`
+	// A blob that pruning has taken is not finished: its upload failed.
+	sqlFinishBlob = `UPDATE attachment_blobs SET size = $2, sha256 = $3 WHERE id = $1 AND NOT pruning`
+	sqlBlob       = `SELECT size, chunk_bytes, object_key FROM attachment_blobs WHERE id = $1`
+	sqlChunk      = `SELECT data FROM attachment_chunks WHERE blob_id = $1 AND n = $2`
+	sqlDropBlob   = `DELETE FROM attachment_blobs WHERE id = $1`
 )
 
-// PutBlob writes r into the database in chunks, each its own statement,
-// so that an upload holds one chunk and no connection while it waits for
-// the client. The blob's row comes first; one that is never finished, or
-// that no upload comes to refer to, is removed by PruneAttachments.
+// PutBlob streams r into the bucket when the store has one, otherwise
+// into the database. Either way the blob's row comes first; one that is
+// never finished, or that no upload comes to refer to, is removed by
+// PruneAttachments, bytes and all.
 func (s *Store) PutBlob(ctx context.Context, r io.Reader) (agcom.Blob, error) {
+	if s.objects != nil {
+		return s.putObjectBlob(ctx, r)
+	}
+	return s.putChunkedBlob(ctx, r)
+}
+
+// putObjectBlob streams r into the blob's object, hashing and counting
+// on the way; it holds one part at a time. A failed upload is aborted,
+// and a failure after it leaves no object (or, when even removing it
+// fails, a row for pruning to remove it by).
+func (s *Store) putObjectBlob(ctx context.Context, r io.Reader) (agcom.Blob, error) {
+	id := s.clock.NewID(s.now())
+	key := s.objects.key(id)
+	if _, err := s.pool.Exec(ctx, sqlInsertObjectBlob, id, toMicros(s.now()), key); err != nil {
+		return agcom.Blob{}, translate(err)
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			// Best effort: pruning removes what this leaves.
+			ctx := context.WithoutCancel(ctx)
+			if s.objects.remove(ctx, key) == nil {
+				s.pool.Exec(ctx, sqlDropBlob, id)
+			}
+		}
+	}()
+	h := sha256.New()
+	body := &countingReader{r: io.TeeReader(r, h)}
+	if err := s.objects.put(ctx, key, body); err != nil {
+		return agcom.Blob{}, err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	tag, err := s.pool.Exec(ctx, sqlFinishBlob, id, body.n, sum)
+	if err != nil {
+		return agcom.Blob{}, translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return agcom.Blob{}, agcom.Errorf(agcom.EUNAVAILABLE, "the upload took longer than unattached uploads are kept; send it again")
+	}
+	finished = true
+	return agcom.Blob{Key: id, Size: body.n, SHA256: sum}, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// putChunkedBlob writes r into the database in chunks, each its own
+// statement, so that an upload holds one chunk and no connection while
+// it waits for the client.
+func (s *Store) putChunkedBlob(ctx context.Context, r io.Reader) (agcom.Blob, error) {
 	id := s.clock.NewID(s.now())
 	if _, err := s.pool.Exec(ctx, sqlInsertBlob, id, chunkBytes, toMicros(s.now())); err != nil {
 		return agcom.Blob{}, translate(err)
@@ -76,14 +137,21 @@ func (s *Store) PutBlob(ctx context.Context, r io.Reader) (agcom.Blob, error) {
 	return agcom.Blob{Key: id, Size: size, SHA256: sum}, nil
 }
 
-// OpenBlob returns a reader of the blob key that reads one chunk at a
-// time, as it is needed.
+// OpenBlob returns a reader of the blob key that reads its object, or
+// its chunks one at a time, as they are needed.
 func (s *Store) OpenBlob(ctx context.Context, key string) (io.ReadSeekCloser, error) {
 	b := &blobReader{ctx: ctx, s: s, id: key, chunk: -1}
-	if err := s.pool.QueryRow(ctx, sqlBlob, key).Scan(&b.size, &b.chunkBytes); err != nil {
+	var object *string
+	if err := s.pool.QueryRow(ctx, sqlBlob, key).Scan(&b.size, &b.chunkBytes, &object); err != nil {
 		return nil, translate(err)
 	}
-	return b, nil
+	if object == nil {
+		return b, nil
+	}
+	if s.objects == nil {
+		return nil, agcom.Errorf(agcom.EUNAVAILABLE, "the attachment is kept in an object store this server is not configured with (S3_ENDPOINT)")
+	}
+	return s.objects.open(ctx, *object, b.size), nil
 }
 
 // blobReader reads a blob's chunks on demand.
@@ -151,8 +219,10 @@ const (
 	// An agent's uploads are counted against its quota one at a time.
 	sqlLockUploads = `SELECT pg_advisory_xact_lock(hashtextextended('attachments ' || $1, 0))`
 
+	// A blob that pruning has marked is being removed: it takes no
+	// upload (its row is locked until the upload's transaction ends).
 	sqlInsertAttachment = `INSERT INTO attachments (id, uploader, filename, content_type, size, sha256, blob_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+		SELECT $1, $2, $3, $4, $5, $6, b.id, $8 FROM attachment_blobs b WHERE b.id = $7 AND NOT b.pruning FOR SHARE`
 
 	// FOR SHARE: pruning cannot remove an upload while a message takes it.
 	sqlOwnAttachments = `SELECT ` + attachmentColumns + ` FROM attachments a
@@ -174,7 +244,20 @@ const (
 
 	sqlPruneUnattached = `WITH gone AS (DELETE FROM attachments WHERE NOT attached AND created_at < $1 RETURNING 1)
 		SELECT count(*) FROM gone`
-	sqlPruneBlobs = `DELETE FROM attachment_blobs b WHERE b.created_at < $1
+	sqlPruneBlobs = `DELETE FROM attachment_blobs b WHERE b.created_at < $1 AND b.object_key IS NULL
+		AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.blob_id = b.id)`
+	// A blob with an object is marked first, and its row goes once the
+	// object has (see pruneObjects).
+	sqlMarkObjectBlobs = `UPDATE attachment_blobs b SET pruning = true
+		WHERE b.created_at < $1 AND b.object_key IS NOT NULL AND NOT b.pruning
+		AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.blob_id = b.id)`
+	// An upload that took its blob while it was being marked keeps it.
+	sqlUnmarkTaken = `UPDATE attachment_blobs b SET pruning = false
+		WHERE b.pruning AND EXISTS (SELECT 1 FROM attachments a WHERE a.blob_id = b.id)`
+	sqlMarkedBlobs = `SELECT b.id, b.object_key FROM attachment_blobs b
+		WHERE b.pruning AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.blob_id = b.id)
+		ORDER BY b.id LIMIT $1`
+	sqlDropMarked = `DELETE FROM attachment_blobs b WHERE b.id = $1 AND b.pruning
 		AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.blob_id = b.id)`
 	sqlUploader = `SELECT uploader FROM attachments WHERE id = $1`
 )
@@ -219,7 +302,10 @@ func (t *tx) AttachmentUsage(handle string) (int64, error) {
 // InsertAttachment stores a, filling in its id and time.
 func (t *tx) InsertAttachment(a *agcom.Attachment) error {
 	a.ID, a.CreatedAt = t.newID(), t.now
-	_, err := t.exec(sqlInsertAttachment, a.ID, a.Uploader, a.Filename, a.ContentType, a.Size, a.SHA256, a.Blob, toMicros(a.CreatedAt))
+	tag, err := t.exec(sqlInsertAttachment, a.ID, a.Uploader, a.Filename, a.ContentType, a.Size, a.SHA256, a.Blob, toMicros(a.CreatedAt))
+	if err == nil && tag.RowsAffected() == 0 {
+		return agcom.Errorf(agcom.EUNAVAILABLE, "the upload took longer than unattached uploads are kept; send it again")
+	}
 	return err
 }
 
@@ -254,7 +340,8 @@ func scanAttachment(row scanner) (agcom.Attachment, error) {
 // PruneAttachments removes the uploads no message carries that are older
 // than the unattached time, then the blobs no upload refers to that are
 // older than that too (those of the uploads removed, and any left by an
-// upload that failed or was cut off). It returns how many uploads went.
+// upload that failed or was cut off), objects included. It returns how
+// many uploads went.
 func (s *Store) PruneAttachments(ctx context.Context) (int, error) {
 	before := toMicros(s.now().Add(-s.limits.WithDefaults().UnattachedTTL))
 	var removed int
@@ -262,10 +349,70 @@ func (s *Store) PruneAttachments(ctx context.Context) (int, error) {
 		if err := t.queryRow(sqlPruneUnattached, before).Scan(&removed); err != nil {
 			return err
 		}
-		_, err := t.exec(sqlPruneBlobs, before)
+		if _, err := t.exec(sqlPruneBlobs, before); err != nil {
+			return err
+		}
+		_, err := t.exec(sqlMarkObjectBlobs, before)
 		return err
 	})
-	return removed, err
+	if err != nil {
+		return removed, err
+	}
+	return removed, s.pruneObjects(ctx)
+}
+
+// pruneBatch is how many marked blobs one round of pruneObjects takes.
+const pruneBatch = 500
+
+// pruneObjects removes the objects of the blobs pruning has marked, and
+// then their rows: a pruning cut short leaves rows still marked, which
+// the next one takes up (removing an object already gone is no error).
+// Unfinished multipart uploads of those blobs, left by a server that
+// stopped mid-upload, are aborted. Without a bucket, marked rows wait for
+// a server that has one.
+func (s *Store) pruneObjects(ctx context.Context) error {
+	if s.objects == nil {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, sqlUnmarkTaken); err != nil {
+		return translate(err)
+	}
+	for {
+		rows, err := s.pool.Query(ctx, sqlMarkedBlobs, pruneBatch)
+		if err != nil {
+			return translate(err)
+		}
+		keys := map[string]string{}
+		var id, key string
+		_, err = pgx.ForEachRow(rows, []any{&id, &key}, func() error {
+			keys[id] = key
+			return nil
+		})
+		if err != nil {
+			return translate(err)
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		unfinished := make(map[string]bool, len(keys))
+		for _, key := range keys {
+			unfinished[key] = true
+		}
+		if err := s.objects.abortUploads(ctx, unfinished); err != nil {
+			return fmt.Errorf("store: prune attachment uploads: %w", err)
+		}
+		for id, key := range keys {
+			if err := s.objects.remove(ctx, key); err != nil {
+				return fmt.Errorf("store: prune attachment object: %w", err)
+			}
+			if _, err := s.pool.Exec(ctx, sqlDropMarked, id); err != nil {
+				return translate(err)
+			}
+		}
+		if len(keys) < pruneBatch {
+			return nil
+		}
+	}
 }
 
 // storedAttachment is an attachment as a message row keeps it.

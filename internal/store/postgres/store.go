@@ -65,6 +65,11 @@ type Store struct {
 	listener  *listener
 
 	limits agcom.Limits // what one caller can make the store hold or do
+
+	// objectStore, when set, names the bucket of attachments' bytes,
+	// which objects reaches once Open has checked it.
+	objectStore *ObjectStore
+	objects     *objects
 }
 
 // Option adjusts how Open connects.
@@ -107,6 +112,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err := s.checkDatabase(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if s.objectStore != nil {
+		if s.objects, err = openObjects(ctx, *s.objectStore, s.limits.AttachmentBytes); err != nil {
+			pool.Close()
+			return nil, err
+		}
 	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
