@@ -598,3 +598,48 @@ func TestAttachmentS3UploadsAreStreamed(t *testing.T) {
 		t.Errorf("the bucket holds %d objects, want %d", n, clients)
 	}
 }
+
+// TestCopyMovesAttachmentsIntoS3: with the S3 settings, agcomd copy
+// writes the bytes into the bucket, where a server with the same settings
+// reads them, and none into the database.
+func TestCopyMovesAttachmentsIntoS3(t *testing.T) {
+	s3 := startS3(t)
+	c, target, srcPath := copyFixture(t)
+	src := newMsgEnv(t, onSQLite(srcPath))
+	big := make([]byte, 6<<20+3) // more than one part
+	rand.NewChaCha8([32]byte{3}).Read(big)
+	files := map[string][]byte{"small.txt": []byte("small"), "big.bin": big}
+	ups := map[string]agcomv1.Attachment{}
+	for name, data := range files {
+		ups[name] = src.uploaded("alice", name, "", data)
+	}
+	if sent := src.sendWith("alice", []string{"bob"}, ups["small.txt"].AttachmentId, ups["big.bin"].AttachmentId); sent.JSON201 == nil {
+		t.Fatalf("send: status %d, body %s", sent.StatusCode(), sent.Body)
+	}
+	if err := src.App.Close(); err != nil {
+		t.Fatal(err)
+	}
+	env := fmt.Sprintf("S3_ENDPOINT=%s\nS3_BUCKET=%s\nS3_PREFIX=%s\nS3_ACCESS_KEY_ID=%s\nS3_SECRET_ACCESS_KEY=%s\n",
+		s3.Endpoint, s3.Bucket, s3Prefix, s3AccessKey, s3SecretKey)
+	if err := os.WriteFile(filepath.Join(c.dir, ".env"), []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.ok("copy", "--from", srcPath, "--to", target); strings.Contains(out, s3SecretKey) {
+		t.Errorf("the copy's output shows the S3 secret:\n%s", out)
+	}
+	objects := s3.objects(t)
+	if len(objects) != 2 {
+		t.Errorf("the bucket holds %v after the copy, want the two files", objects)
+	}
+	if n := targetCount(t, target, "SELECT count(*) FROM attachment_chunks"); n != 0 {
+		t.Errorf("the database holds %d chunks, want none: the bytes belong in the bucket", n)
+	}
+	dst := newMsgEnv(t, func(cfg *config.Config) { cfg.DatabaseURL = target; s3.config(cfg) })
+	for name, a := range ups {
+		for _, who := range []string{"alice", "bob"} {
+			if d := dst.download(who, a.AttachmentId, nil); d.StatusCode() != http.StatusOK || !bytes.Equal(d.Body, files[name]) {
+				t.Errorf("%s downloads %s: status %d, %d bytes", who, name, d.StatusCode(), len(d.Body))
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/agcom/agcom/internal/app"
 	"github.com/agcom/agcom/internal/config"
 	"github.com/agcom/agcom/internal/store/dump"
 	"github.com/agcom/agcom/internal/store/postgres"
@@ -27,7 +28,8 @@ of the source and one transaction on the target, and prints both sides' row
 counts; any difference rolls the copy back.
 
 Attachments move with their rows: each distinct file under the attachments
-directory is streamed into PostgreSQL once, before the rows' transaction
+directory is streamed once into PostgreSQL, or into the bucket the S3_*
+settings name (as the servers will read them), before the rows' transaction
 (an attachment whose file is missing fails the copy first, naming it). If
 the copy fails after that, the bytes already written stay behind as blobs
 no upload refers to; the servers' attachment pruning removes them once they
@@ -93,7 +95,17 @@ func copyDB(ctx context.Context, args []string, getenv config.Getenv, stdout, st
 		}
 	}
 
-	dst, err := postgres.Open(ctx, url)
+	// The bytes go where the servers will read them: a bucket when the S3
+	// settings name one.
+	s3, err := config.LoadS3(getenv)
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	var opts []postgres.Option
+	if s3.S3() {
+		opts = append(opts, app.ObjectStore(s3))
+	}
+	dst, err := postgres.Open(ctx, url, opts...)
 	if err != nil {
 		return fmt.Errorf("copy: %s: %w", copyTarget, err)
 	}

@@ -53,10 +53,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (Store,
 	if cfg.DatabaseURL != "" {
 		opts := []postgres.Option{postgres.WithLogger(log), postgres.WithLimits(storeLimits(cfg))}
 		if cfg.S3() {
-			opts = append(opts, postgres.WithObjectStore(postgres.ObjectStore{
-				Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region, Prefix: cfg.S3Prefix,
-				AccessKeyID: cfg.S3AccessKeyID, SecretAccessKey: cfg.S3SecretAccessKey,
-			}))
+			opts = append(opts, ObjectStore(cfg))
 		}
 		return postgres.Open(ctx, cfg.DatabaseURL, opts...)
 	}
@@ -114,4 +111,13 @@ func keptEncodings(s Store) int {
 		return cache.DefaultLists
 	}
 	return 0
+}
+
+// ObjectStore is the PostgreSQL store's option that keeps attachments'
+// bytes in the bucket cfg's S3 settings name.
+func ObjectStore(cfg config.Config) postgres.Option {
+	return postgres.WithObjectStore(postgres.ObjectStore{
+		Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region, Prefix: cfg.S3Prefix,
+		AccessKeyID: cfg.S3AccessKeyID, SecretAccessKey: cfg.S3SecretAccessKey,
+	})
 }

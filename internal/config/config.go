@@ -301,12 +301,7 @@ func Load(getenv Getenv) (Config, error) {
 	c.AttachmentUnattachedTTL = r.duration("ATTACHMENT_UNATTACHED_TTL", DefaultAttachmentUnattachedTTL, time.Second, 365*24*time.Hour)
 	c.AttachmentIdleTimeout = r.duration("ATTACHMENT_IDLE_TIMEOUT", DefaultAttachmentIdleTimeout, time.Second, time.Hour)
 	c.AttachmentsDir = r.str("ATTACHMENTS_DIR", "")
-	c.S3Endpoint = r.str("S3_ENDPOINT", "")
-	c.S3Bucket = r.str("S3_BUCKET", "")
-	c.S3Region = r.str("S3_REGION", r.str("AWS_REGION", ""))
-	c.S3Prefix = r.str("S3_PREFIX", "")
-	c.S3AccessKeyID = r.str("S3_ACCESS_KEY_ID", r.str("AWS_ACCESS_KEY_ID", ""))
-	c.S3SecretAccessKey = r.str("S3_SECRET_ACCESS_KEY", r.str("AWS_SECRET_ACCESS_KEY", ""))
+	r.readS3(&c)
 	c.MCPSessionsPerAgent = r.int("MAX_MCP_SESSIONS_PER_AGENT", DefaultMCPSessionsPerAgent, 1, 1_000_000)
 	c.MCPSessions = r.int("MAX_MCP_SESSIONS", DefaultMCPSessions, 1, 10_000_000)
 	c.MCPSessionIdle = r.duration("MCP_SESSION_IDLE_TIMEOUT", DefaultMCPSessionIdle, time.Second, 7*24*time.Hour)
@@ -369,10 +364,34 @@ func Load(getenv Getenv) (Config, error) {
 		r.fail("OIDC_ADMIN_CLAIM and OIDC_ADMIN_VALUE must be set together")
 	}
 	r.checkS3(c)
+	if c.S3() && c.DatabaseURL == "" {
+		r.fail("S3_ENDPOINT: attachments are kept in a bucket only with the PostgreSQL store (DATABASE_URL); the SQLite store keeps them under ATTACHMENTS_DIR")
+	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// LoadS3 reads and checks the S3 settings alone, as Load does, for a
+// command that fills a PostgreSQL database it is told of (agcomd copy):
+// the bytes it writes must go where the servers will look for them.
+func LoadS3(getenv Getenv) (Config, error) {
+	r := reader{getenv: getenv}
+	var c Config
+	r.readS3(&c)
+	r.checkS3(c)
+	return c, errors.Join(r.errs...)
+}
+
+// readS3 reads the S3 settings into c.
+func (r *reader) readS3(c *Config) {
+	c.S3Endpoint = r.str("S3_ENDPOINT", "")
+	c.S3Bucket = r.str("S3_BUCKET", "")
+	c.S3Region = r.str("S3_REGION", r.str("AWS_REGION", ""))
+	c.S3Prefix = r.str("S3_PREFIX", "")
+	c.S3AccessKeyID = r.str("S3_ACCESS_KEY_ID", r.str("AWS_ACCESS_KEY_ID", ""))
+	c.S3SecretAccessKey = r.str("S3_SECRET_ACCESS_KEY", r.str("AWS_SECRET_ACCESS_KEY", ""))
 }
 
 // checkS3 checks the S3 settings; the secret is never part of an error.
@@ -383,9 +402,6 @@ func (r *reader) checkS3(c Config) {
 	}
 	if !c.S3() {
 		return
-	}
-	if c.DatabaseURL == "" {
-		r.fail("S3_ENDPOINT: attachments are kept in a bucket only with the PostgreSQL store (DATABASE_URL); the SQLite store keeps them under ATTACHMENTS_DIR")
 	}
 	u, err := url.Parse(c.S3Endpoint)
 	switch {
