@@ -11,6 +11,7 @@ export type Agent = Schemas["Agent"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type AgcomEvent = Schemas["Event"];
 export type Stats = Schemas["Stats"];
+export type Attachment = Schemas["Attachment"];
 
 export const BASE = "/api/v1";
 
@@ -54,6 +55,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly type: string,
     readonly requestId?: string,
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -69,7 +71,7 @@ export async function ok<T>(call: Promise<{ data?: T; error?: unknown; response:
   }
   if (r.response.ok && r.data !== undefined) return r.data;
   const env = (r.error as { error?: Schemas["ErrorBody"] } | undefined)?.error;
-  if (env) throw new ApiError(env.message, r.response.status, env.type, env.request_id);
+  if (env) throw new ApiError(env.message, r.response.status, env.type, env.request_id, env.details);
   throw new ApiError(`HTTP ${r.response.status}`, r.response.status, "HTTPError");
 }
 

@@ -1,6 +1,7 @@
 // A new message: one thread with the recipients, a group thread, or a
 // broadcast (one thread per recipient).
 import { api, describe, ok, type Message } from "./api";
+import { picker } from "./attachments";
 import { busy, field, h, handles, replace } from "./dom";
 import { go, link, type Route } from "./router";
 import type { Ctx, View } from "./view";
@@ -21,6 +22,16 @@ export function composeView(ctx: Ctx, route: Route): View {
   const result = h("div", { class: "result", role: "status" });
   const error = h("p", { class: "error", role: "alert" });
   const contacts = h("datalist", { id: "contact-handles" });
+  const submit = h("button", { type: "submit" }, "Send");
+  const files = picker(
+    "compose",
+    () => {
+      key = crypto.randomUUID();
+      // Nothing is sent before every picked file is uploaded.
+      submit.disabled = files.pending();
+    },
+    (msg) => (error.textContent = msg),
+  );
 
   const form: HTMLFormElement = h(
     "form",
@@ -58,20 +69,33 @@ export function composeView(ctx: Ctx, route: Route): View {
     h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "8", maxlength: "50000" })),
     h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false", "aria-describedby": "tags-hint" })),
     h("p", { id: "tags-hint", class: "hint" }, "Optional: up to 20 of a-z 0-9 _ -, separated by commas."),
+    files.el,
     error,
-    h("button", { type: "submit" }, "Send"),
+    submit,
     contacts,
   );
 
   async function send(): Promise<void> {
     const kind = (field(form, "kind") || "direct") as Kind;
-    const body = { to_handles: handles(field(form, "to")), subject: field(form, "subject"), body: field(form, "body"), tags: handles(field(form, "tags")) };
+    if (files.pending() || files.failed()) {
+      error.textContent = files.pending() ? "Wait for the uploads to finish." : "Remove the files that were not uploaded, or pick them again.";
+      return;
+    }
+    const ids = files.ids();
+    const body = {
+      to_handles: handles(field(form, "to")),
+      subject: field(form, "subject"),
+      body: field(form, "body"),
+      tags: handles(field(form, "tags")),
+      attachment_ids: ids.length ? ids : undefined,
+    };
     const params = { header: { "Idempotency-Key": key } };
     try {
       if (kind === "broadcast") {
         const r = await ok(api.POST("/messages/broadcast", { params, body }));
         ctx.announce(`Broadcast to ${r.count} recipient${r.count === 1 ? "" : "s"}`);
         form.reset();
+        files.clear();
         key = crypto.randomUUID();
         replace(
           result,

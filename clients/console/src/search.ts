@@ -1,6 +1,7 @@
 // Message search: a case-insensitive substring of subject and/or body,
 // over what the caller can see (everything, for an admin).
 import { api, describe, ok, type Message } from "./api";
+import { attachmentList } from "./attachments";
 import { field, h, replace, time, checked } from "./dom";
 import { go, link, type Route } from "./router";
 import type { Ctx, View } from "./view";
@@ -57,7 +58,7 @@ export function searchView(_ctx: Ctx, route: Route): View {
         }),
       );
       status.textContent = `${r.count} message${r.count === 1 ? "" : "s"} match “${r.query}”` + (r.truncated ? "; the search stopped at the server's limit, older messages may match too" : "");
-      replace(results, r.messages.map((m) => result(m, query)));
+      replace(results, r.messages.map((m) => result(m, query, (msg) => (status.textContent = msg))));
     } catch (err) {
       status.textContent = describe(err);
     }
@@ -72,7 +73,7 @@ export function searchView(_ctx: Ctx, route: Route): View {
   return { el, title: q.get("q") ? `Search: ${q.get("q")}` : "Search" };
 }
 
-function result(m: Message, query: string): HTMLElement {
+function result(m: Message, query: string, onError: (msg: string) => void): HTMLElement {
   return h(
     "li",
     null,
@@ -84,6 +85,8 @@ function result(m: Message, query: string): HTMLElement {
       h("span", { class: "when" }, time(m.created_at)),
       h("span", { class: "snippet" }, highlight(snippet(m.body, query), query)),
     ),
+    // Beside the link, not in it: a button inside a link is not operable.
+    attachmentList(m.attachments, m.from_handle, onError),
   );
 }
 

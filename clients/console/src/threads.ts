@@ -2,6 +2,7 @@
 // messages, metadata, read state and a reply form. Admins see every
 // thread; anyone can narrow the list by participant and tag.
 import { api, describe, ok, type AgcomEvent, type Message, type Thread } from "./api";
+import { attachmentList, picker } from "./attachments";
 import { ago, busy, field, h, handles, replace, time } from "./dom";
 import { link, type Route } from "./router";
 import { debounce, type Ctx, type View } from "./view";
@@ -283,6 +284,7 @@ export function threadsView(ctx: Ctx, route: Route): View {
               m.tags.map((tag) => h("span", { class: "chip" }, tag)),
             ),
             h("div", { class: "body" }, m.body),
+            attachmentList(m.attachments, m.from_handle, (msg) => (detailStatus.textContent = msg)),
             h(
               "footer",
               { class: "actions" },
@@ -344,6 +346,17 @@ export function threadsView(ctx: Ctx, route: Route): View {
 
   function buildReplyForm(): HTMLFormElement {
     let key = crypto.randomUUID();
+    const submit = h("button", { type: "submit" }, "Send reply");
+    const error = h("p", { class: "error", role: "alert" });
+    const files = picker(
+      "reply",
+      () => {
+        key = crypto.randomUUID();
+        // Nothing is sent before every picked file is uploaded.
+        submit.disabled = files.pending();
+      },
+      (msg) => (error.textContent = msg),
+    );
     const f: HTMLFormElement = h(
       "form",
       {
@@ -352,9 +365,15 @@ export function threadsView(ctx: Ctx, route: Route): View {
         oninput: () => (key = crypto.randomUUID()),
         onsubmit: (e: Event) => {
           e.preventDefault();
+          error.textContent = "";
           void busy(f, async () => {
             if (!thread) return;
-            const body = { body: field(f, "body"), tags: handles(field(f, "tags")) };
+            if (files.pending() || files.failed()) {
+              error.textContent = files.pending() ? "Wait for the uploads to finish." : "Remove the files that were not uploaded, or pick them again.";
+              return;
+            }
+            const ids = files.ids();
+            const body = { body: field(f, "body"), tags: handles(field(f, "tags")), attachment_ids: ids.length ? ids : undefined };
             const headers = { "Idempotency-Key": key };
             try {
               const m = replyTo
@@ -366,7 +385,7 @@ export function threadsView(ctx: Ctx, route: Route): View {
               ctx.announce(`Reply sent to ${m.to_handles.join(", ")}`);
               await loadDetail();
             } catch (err) {
-              replyStatus.textContent = describe(err);
+              error.textContent = describe(err);
             }
           });
         },
@@ -376,12 +395,14 @@ export function threadsView(ctx: Ctx, route: Route): View {
       h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "4", maxlength: "50000", "aria-keyshortcuts": "r" })),
       h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false", "aria-describedby": "reply-tags-hint" })),
       h("p", { id: "reply-tags-hint", class: "hint" }, "Optional, separated by commas."),
-      h("p", { class: "error", role: "alert" }),
-      h("button", { type: "submit" }, "Send reply"),
+      files.el,
+      error,
+      submit,
     );
+    // Leaving the thread forgets what was picked for it.
+    f.addEventListener("reset", () => files.clear());
     return f;
   }
-  const replyStatus = replyForm.querySelector(".error") as HTMLElement;
 
   function startReply(m: Message): void {
     replyTo = m;

@@ -3,6 +3,7 @@
 // agent; the agent signs in in a second browser context and writes to the
 // admin, whose console shows the thread arrive live; the admin searches
 // for it, and disables the agent, whose console returns to the sign-in.
+// Files go both ways as attachments, and come back byte for byte.
 // Every view is scanned with axe-core (no serious or critical violations)
 // and photographed into test-artifacts/ (or $AGCOM_ARTIFACTS_DIR).
 import assert from "node:assert/strict";
@@ -36,6 +37,17 @@ const ADMIN_SECRET = randomBytes(18).toString("base64url");
 const AGENT = "bob";
 const WORD = `zebra${randomBytes(3).toString("hex")}`;
 const SUBJECT = `Nightly run ${WORD}`;
+// Small limits, so that the console's 413 messages can be seen: one file
+// holds at most 16 KiB, an agent's uploads 24 KiB in all.
+const MAX_ATTACHMENT_BYTES = 16384;
+const ATTACHMENT_QUOTA_BYTES = 24576;
+const LOG = { name: "nightly.log.gz", mimeType: "application/gzip", buffer: randomBytes(10_000) };
+// Active content: it must arrive as a file, never run in the console.
+const NOTES = {
+  name: "notes.html",
+  mimeType: "text/html",
+  buffer: Buffer.from(`<!doctype html><p>Noted ${WORD}</p><script>parent.pwned = true</script>\n`),
+};
 
 const isLocal = (url: string): boolean => {
   const u = new URL(url);
@@ -120,6 +132,8 @@ describe("the console in headless Chromium", () => {
       // A stream checks its caller at every keep-alive: a disabled agent's
       // console learns of it within half a second.
       EVENT_STREAM_KEEPALIVE: "500ms",
+      MAX_ATTACHMENT_BYTES: String(MAX_ATTACHMENT_BYTES),
+      ATTACHMENT_QUOTA_BYTES: String(ATTACHMENT_QUOTA_BYTES),
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     admin = await (await newContext(browser, watch)).newPage();
@@ -185,12 +199,47 @@ describe("the console in headless Chromium", () => {
     await agent.getByLabel("Subject").fill(SUBJECT);
     await agent.getByLabel("Message", { exact: true }).fill(`The nightly ${WORD} job finished.\nAll green.`);
     await agent.getByLabel("Tags").fill("nightly, ci");
+
+    // A file is uploaded as it is picked; one over the size limit, and one
+    // over what is left of the quota, are refused with the limit named.
+    const files = agent.getByLabel("Attachments", { exact: true });
+    const picks = agent.getByRole("list", { name: "Picked files" });
+    await files.setInputFiles({ name: "core.dump", mimeType: "application/octet-stream", buffer: randomBytes(20_000) });
+    await agent.getByRole("alert").filter({ hasText: "core.dump (19.5 KiB) was not uploaded: a file may hold at most 16 KiB (PayloadTooLarge" }).waitFor();
+    await picks.getByRole("listitem").filter({ hasText: "core.dump" }).filter({ hasText: "failed" }).waitFor();
+    await axe(agent, "compose (upload refused)");
+    await shoot(agent, "compose-too-large");
+    await agent.getByRole("button", { name: "Remove core.dump" }).click();
+    // While an upload runs (held here), the message cannot be sent.
+    let release = (): void => {};
+    const held = new Promise<void>((r) => (release = r));
+    await agent.route("**/api/v1/attachments", async (route) => {
+      await held;
+      await route.continue();
+    });
+    const send = agent.getByRole("button", { name: "Send" });
+    await files.setInputFiles(LOG);
+    await picks.getByRole("listitem").filter({ hasText: LOG.name }).filter({ hasText: "uploading" }).waitFor();
+    assert.equal(await send.isDisabled(), true, "Send waits for the upload");
+    release();
+    await picks.getByRole("listitem").filter({ hasText: LOG.name }).filter({ hasText: "ready" }).waitFor();
+    assert.equal(await send.isEnabled(), true, "Send is back once the upload is done");
+    await agent.unroute("**/api/v1/attachments");
+    await files.setInputFiles({ name: "big.bin", mimeType: "application/octet-stream", buffer: randomBytes(16_000) });
+    // 24 576 - 10 000 bytes are left: 14.2 KiB.
+    await agent.getByRole("alert").filter({ hasText: `big.bin (15.6 KiB) was not uploaded: it would pass your attachment quota of 24 KiB; 14.2 KiB left (PayloadTooLarge` }).waitFor();
+    // Failed uploads are not sent silently: the message waits for their removal.
+    await send.click();
+    await agent.getByRole("alert").filter({ hasText: "Remove the files that were not uploaded" }).waitFor();
+    await agent.getByRole("button", { name: "Remove big.bin" }).click();
+    assert.deepEqual(await picks.getByRole("listitem").allTextContents(), [`${LOG.name}9.8 KiBreadyRemove`]);
     await axe(agent, "compose");
     await shoot(agent, "compose");
-    await agent.getByRole("button", { name: "Send" }).click();
+    await send.click();
     await agent.getByRole("heading", { name: SUBJECT }).waitFor();
     threadUrl = agent.url();
     assert.match(threadUrl, /#\/threads\/[0-9A-Z]{26}\/[0-9A-Z]{26}$/);
+    await agent.getByRole("list", { name: `Attachments from ${AGENT}` }).getByText(LOG.name).waitFor();
 
     // No reload: the event stream brings it.
     const row = admin.locator(".thread-row").filter({ hasText: SUBJECT });
@@ -209,15 +258,27 @@ describe("the console in headless Chromium", () => {
     await admin.locator(".message .body", { hasText: `The nightly ${WORD} job finished.` }).waitFor();
     await admin.getByRole("button", { name: "Mark thread read" }).click();
     await admin.locator(".thread-row").filter({ hasText: SUBJECT }).locator(".badge").waitFor({ state: "detached" });
+    // The agent's file, listed with its size and type, comes back as it went.
+    const sent = admin.getByRole("list", { name: `Attachments from ${AGENT}` }).getByRole("listitem");
+    await sent.filter({ hasText: `${LOG.name}9.8 KiB · ${LOG.mimeType}` }).waitFor();
+    await downloadEquals(admin, `Download ${LOG.name}`, LOG);
+
     await admin.keyboard.press("r");
     await admin.keyboard.type("Thanks, noted.");
+    const replyFiles = admin.getByRole("form", { name: "Reply" });
+    await replyFiles.getByLabel("Attachments", { exact: true }).setInputFiles(NOTES);
+    await replyFiles.getByRole("listitem").filter({ hasText: NOTES.name }).filter({ hasText: "ready" }).waitFor();
     await admin.getByRole("button", { name: "Send reply" }).click();
     await admin.locator(".message .body", { hasText: "Thanks, noted." }).waitFor();
+    assert.equal(await replyFiles.getByRole("listitem").count(), 0, "a sent reply's files are cleared");
     await axe(admin, "thread");
     await shoot(admin, "thread");
 
     await agent.locator(".message .body", { hasText: "Thanks, noted." }).waitFor({ timeout: 10_000 });
     await agent.locator(".thread-row .badge", { hasText: "1" }).waitFor();
+    await downloadEquals(agent, `Download ${NOTES.name}`, NOTES);
+    assert.equal(await agent.evaluate("window.pwned"), undefined, "the HTML attachment did not run");
+    assert.equal(await agent.locator("iframe, object, embed").count(), 0, "nothing is rendered inline");
   });
 
   test("a deep link to a message survives a reload", async () => {
@@ -238,6 +299,7 @@ describe("the console in headless Chromium", () => {
     const hit = admin.locator(".result-row").filter({ hasText: `The nightly ${WORD} job` });
     await hit.waitFor();
     assert.ok((await hit.locator("mark").count()) >= 1, "the match is highlighted");
+    await admin.getByRole("list", { name: `Attachments from ${AGENT}` }).getByRole("button", { name: `Download ${LOG.name}` }).waitFor();
     assert.match(admin.url(), new RegExp(`#/search\\?q=${WORD}`));
     await axe(admin, "search");
     await shoot(admin, "search");
@@ -373,6 +435,15 @@ describe("the console in headless Chromium", () => {
     assert.deepEqual(watch.errors, [], "script errors or CSP refusals");
   });
 });
+
+/** downloadEquals clicks a download button and compares the saved file. */
+async function downloadEquals(page: Page, button: string, file: { name: string; buffer: Buffer }): Promise<void> {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: button }).click()]);
+  assert.equal(download.suggestedFilename(), file.name);
+  const path = await download.path();
+  assert.ok(readFileSync(path).equals(file.buffer), `${file.name}: the downloaded bytes are the uploaded ones`);
+  assert.doesNotMatch(download.url(), /token|Bearer/i, "no token in the download's URL");
+}
 
 async function signInFails(page: Page, handle: string, secret: string): Promise<void> {
   await page.getByLabel("Handle").fill(handle);

@@ -504,15 +504,17 @@
     }
   });
   var ApiError = class extends Error {
-    constructor(message, status, type, requestId) {
+    constructor(message, status, type, requestId, details2) {
       super(message);
       this.status = status;
       this.type = type;
       this.requestId = requestId;
+      this.details = details2;
     }
     status;
     type;
     requestId;
+    details;
   };
   async function ok(call) {
     let r;
@@ -523,7 +525,7 @@
     }
     if (r.response.ok && r.data !== void 0) return r.data;
     const env = r.error?.error;
-    if (env) throw new ApiError(env.message, r.response.status, env.type, env.request_id);
+    if (env) throw new ApiError(env.message, r.response.status, env.type, env.request_id, env.details);
     throw new ApiError(`HTTP ${r.response.status}`, r.response.status, "HTTPError");
   }
   function describe(err) {
@@ -942,6 +944,176 @@
     return out;
   }
 
+  // src/attachments.ts
+  var MAX_FILES = 10;
+  var units = ["KiB", "MiB", "GiB", "TiB"];
+  function humanSize(n) {
+    if (n < 1024) return `${n} B`;
+    let v = n / 1024;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return `${new Intl.NumberFormat(void 0, { maximumFractionDigits: v < 100 ? 1 : 0 }).format(v)} ${units[i]}`;
+  }
+  function num(v) {
+    return typeof v === "number" && Number.isFinite(v) ? v : void 0;
+  }
+  function uploadError(file, err) {
+    const what = `${file.name} (${humanSize(file.size)}) was not uploaded`;
+    if (!(err instanceof ApiError) || err.status !== 413) return `${what}: ${describe(err)}`;
+    const d = err.details ?? {};
+    const id = err.requestId ? `, request ${err.requestId}` : "";
+    const max = num(d["max_bytes"]);
+    if (d["limit"] === "max_attachment_bytes" && max !== void 0) {
+      return `${what}: a file may hold at most ${humanSize(max)} (${err.type}${id})`;
+    }
+    const quota = num(d["quota_bytes"]);
+    const left = num(d["remaining_bytes"]);
+    if (d["limit"] === "attachment_quota_bytes" && quota !== void 0 && left !== void 0) {
+      return `${what}: it would pass your attachment quota of ${humanSize(quota)}; ${humanSize(left)} left (${err.type}${id})`;
+    }
+    return `${what}: ${describe(err)}`;
+  }
+  async function upload(file) {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    return ok(
+      api.POST("/attachments", {
+        // The form goes as it is: fetch writes the multipart body and its boundary.
+        body: form,
+        bodySerializer: (b) => b
+      })
+    );
+  }
+  function picker(id, onChange, onError) {
+    let picks = [];
+    const list = h("ul", { class: "picks", "aria-label": "Picked files", hidden: true });
+    const input = h("input", {
+      id: `${id}-files`,
+      type: "file",
+      name: "files",
+      multiple: true,
+      "aria-describedby": `${id}-files-hint`,
+      onchange: () => {
+        add(Array.from(input.files ?? []));
+        input.value = "";
+      }
+    });
+    function add(files) {
+      const room = MAX_FILES - picks.filter((p) => p.state !== "failed").length;
+      if (files.length > room) onError(`A message carries at most ${MAX_FILES} files: ${files.slice(Math.max(room, 0)).map((f) => f.name).join(", ")} not added.`);
+      for (const file of files.slice(0, Math.max(room, 0))) {
+        const p = { file, state: "uploading" };
+        picks.push(p);
+        upload(file).then(
+          (a) => {
+            p.state = "ready";
+            p.attachment = a;
+          },
+          (err) => {
+            p.state = "failed";
+            if (picks.includes(p)) onError(uploadError(file, err));
+          }
+        ).finally(render);
+      }
+      render();
+    }
+    function remove(p) {
+      picks = picks.filter((x) => x !== p);
+      render();
+      input.focus();
+    }
+    function render() {
+      list.hidden = picks.length === 0;
+      replace(
+        list,
+        picks.map(
+          (p) => h(
+            "li",
+            { class: `pick ${p.state}` },
+            h("span", { class: "name" }, p.file.name),
+            h("span", { class: "meta" }, humanSize(p.file.size)),
+            h("span", { class: "state" }, p.state === "uploading" ? "uploading…" : p.state === "ready" ? "ready" : "failed"),
+            h("button", { type: "button", class: "link", "aria-label": `Remove ${p.file.name}`, onclick: () => remove(p) }, "Remove")
+          )
+        )
+      );
+      onChange();
+    }
+    const el = h(
+      "div",
+      {
+        class: "attach",
+        ondragover: (e) => {
+          if (!e.dataTransfer?.types.includes("Files")) return;
+          e.preventDefault();
+          el.classList.add("dropping");
+        },
+        ondragleave: () => el.classList.remove("dropping"),
+        ondrop: (e) => {
+          el.classList.remove("dropping");
+          if (!e.dataTransfer?.files.length || input.disabled) return;
+          e.preventDefault();
+          add(Array.from(e.dataTransfer.files));
+        }
+      },
+      h("label", { for: input.id }, "Attachments"),
+      input,
+      h("p", { id: `${id}-files-hint`, class: "hint" }, `Optional: up to ${MAX_FILES} files, uploaded as you pick them; or drop them here.`),
+      list
+    );
+    return {
+      el,
+      ids: () => picks.flatMap((p) => p.state === "ready" && p.attachment ? [p.attachment.attachment_id] : []),
+      pending: () => picks.some((p) => p.state === "uploading"),
+      failed: () => picks.some((p) => p.state === "failed"),
+      clear() {
+        picks = [];
+        render();
+      }
+    };
+  }
+  async function download(a) {
+    const body = a.size === 0 ? new Blob([]) : await ok(api.GET("/attachments/{attachment_id}", { params: { path: { attachment_id: a.attachment_id } }, parseAs: "blob" }));
+    const url = URL.createObjectURL(new Blob([body], { type: "application/octet-stream" }));
+    const link2 = h("a", { href: url, download: a.filename, hidden: true });
+    document.body.append(link2);
+    link2.click();
+    link2.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1e4);
+  }
+  function attachmentList(atts, owner, onError) {
+    if (!atts?.length) return null;
+    return h(
+      "ul",
+      { class: "attachments", "aria-label": `Attachments from ${owner}` },
+      atts.map(
+        (a) => h(
+          "li",
+          null,
+          h("span", { class: "name" }, a.filename),
+          h("span", { class: "meta" }, `${humanSize(a.size)} · ${a.content_type}`),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "link",
+              "aria-label": `Download ${a.filename}`,
+              onclick: (e) => {
+                const b = e.currentTarget;
+                b.disabled = true;
+                download(a).catch((err) => onError(`${a.filename} was not downloaded: ${describe(err)}`)).finally(() => b.disabled = false);
+              }
+            },
+            "Download"
+          )
+        )
+      )
+    );
+  }
+
   // src/compose.ts
   var kinds = [
     { kind: "direct", label: "Message", hint: "One new thread with you and every recipient." },
@@ -954,6 +1126,15 @@
     const result2 = h("div", { class: "result", role: "status" });
     const error = h("p", { class: "error", role: "alert" });
     const contacts = h("datalist", { id: "contact-handles" });
+    const submit = h("button", { type: "submit" }, "Send");
+    const files = picker(
+      "compose",
+      () => {
+        key = crypto.randomUUID();
+        submit.disabled = files.pending();
+      },
+      (msg) => error.textContent = msg
+    );
     const form = h(
       "form",
       {
@@ -990,19 +1171,32 @@
       h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "8", maxlength: "50000" })),
       h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false", "aria-describedby": "tags-hint" })),
       h("p", { id: "tags-hint", class: "hint" }, "Optional: up to 20 of a-z 0-9 _ -, separated by commas."),
+      files.el,
       error,
-      h("button", { type: "submit" }, "Send"),
+      submit,
       contacts
     );
     async function send() {
       const kind = field(form, "kind") || "direct";
-      const body = { to_handles: handles(field(form, "to")), subject: field(form, "subject"), body: field(form, "body"), tags: handles(field(form, "tags")) };
+      if (files.pending() || files.failed()) {
+        error.textContent = files.pending() ? "Wait for the uploads to finish." : "Remove the files that were not uploaded, or pick them again.";
+        return;
+      }
+      const ids = files.ids();
+      const body = {
+        to_handles: handles(field(form, "to")),
+        subject: field(form, "subject"),
+        body: field(form, "body"),
+        tags: handles(field(form, "tags")),
+        attachment_ids: ids.length ? ids : void 0
+      };
       const params = { header: { "Idempotency-Key": key } };
       try {
         if (kind === "broadcast") {
           const r = await ok(api.POST("/messages/broadcast", { params, body }));
           ctx.announce(`Broadcast to ${r.count} recipient${r.count === 1 ? "" : "s"}`);
           form.reset();
+          files.clear();
           key = crypto.randomUUID();
           replace(
             result2,
@@ -1354,7 +1548,7 @@
           })
         );
         status.textContent = `${r.count} message${r.count === 1 ? "" : "s"} match “${r.query}”` + (r.truncated ? "; the search stopped at the server's limit, older messages may match too" : "");
-        replace(results, r.messages.map((m) => result(m, query)));
+        replace(results, r.messages.map((m) => result(m, query, (msg) => status.textContent = msg)));
       } catch (err) {
         status.textContent = describe(err);
       }
@@ -1367,7 +1561,7 @@
     });
     return { el, title: q.get("q") ? `Search: ${q.get("q")}` : "Search" };
   }
-  function result(m, query) {
+  function result(m, query, onError) {
     return h(
       "li",
       null,
@@ -1378,7 +1572,9 @@
         h("span", { class: "who" }, `${m.from_handle} → ${m.to_handles.join(", ")}`),
         h("span", { class: "when" }, time(m.created_at)),
         h("span", { class: "snippet" }, highlight(snippet(m.body, query), query))
-      )
+      ),
+      // Beside the link, not in it: a button inside a link is not operable.
+      attachmentList(m.attachments, m.from_handle, onError)
     );
   }
   function snippet(body, query) {
@@ -1818,6 +2014,7 @@
                 m.tags.map((tag) => h("span", { class: "chip" }, tag))
               ),
               h("div", { class: "body" }, m.body),
+              attachmentList(m.attachments, m.from_handle, (msg) => detailStatus.textContent = msg),
               h(
                 "footer",
                 { class: "actions" },
@@ -1872,6 +2069,16 @@
     }
     function buildReplyForm() {
       let key = crypto.randomUUID();
+      const submit = h("button", { type: "submit" }, "Send reply");
+      const error = h("p", { class: "error", role: "alert" });
+      const files = picker(
+        "reply",
+        () => {
+          key = crypto.randomUUID();
+          submit.disabled = files.pending();
+        },
+        (msg) => error.textContent = msg
+      );
       const f = h(
         "form",
         {
@@ -1880,9 +2087,15 @@
           oninput: () => key = crypto.randomUUID(),
           onsubmit: (e) => {
             e.preventDefault();
+            error.textContent = "";
             void busy(f, async () => {
               if (!thread) return;
-              const body = { body: field(f, "body"), tags: handles(field(f, "tags")) };
+              if (files.pending() || files.failed()) {
+                error.textContent = files.pending() ? "Wait for the uploads to finish." : "Remove the files that were not uploaded, or pick them again.";
+                return;
+              }
+              const ids = files.ids();
+              const body = { body: field(f, "body"), tags: handles(field(f, "tags")), attachment_ids: ids.length ? ids : void 0 };
               const headers = { "Idempotency-Key": key };
               try {
                 const m = replyTo ? await ok(api.POST("/messages/{message_id}/reply", { params: { path: { message_id: replyTo.message_id }, header: headers }, body })) : await ok(api.POST("/threads/{thread_id}/reply", { params: { path: { thread_id: thread.thread_id }, header: headers }, body }));
@@ -1892,7 +2105,7 @@
                 ctx.announce(`Reply sent to ${m.to_handles.join(", ")}`);
                 await loadDetail();
               } catch (err) {
-                replyStatus.textContent = describe(err);
+                error.textContent = describe(err);
               }
             });
           }
@@ -1902,12 +2115,13 @@
         h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "4", maxlength: "50000", "aria-keyshortcuts": "r" })),
         h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false", "aria-describedby": "reply-tags-hint" })),
         h("p", { id: "reply-tags-hint", class: "hint" }, "Optional, separated by commas."),
-        h("p", { class: "error", role: "alert" }),
-        h("button", { type: "submit" }, "Send reply")
+        files.el,
+        error,
+        submit
       );
+      f.addEventListener("reset", () => files.clear());
       return f;
     }
-    const replyStatus = replyForm.querySelector(".error");
     function startReply(m) {
       replyTo = m;
       renderReplyTarget();
