@@ -511,24 +511,45 @@ func attachmentFiles(t *testing.T, e *env) []string {
 	return out
 }
 
+// TestAttachmentDedupe: the same bytes uploaded again are stored once,
+// as a file named by their sha256 (SQLite) or as the blob an attached
+// upload of them holds (PostgreSQL, whose unused copy goes at the next
+// pruning); each upload stays its own.
 func TestAttachmentDedupe(t *testing.T) {
-	if testdb.Postgres() {
-		t.Skip("PostgreSQL keeps each upload's chunks; files are SQLite's")
-	}
 	e := newMsgEnv(t)
 	data := []byte("the same report, twice")
 	a := e.uploaded("alice", "one.txt", "text/plain", data)
+	if sent := e.sendWith("alice", []string{"carol"}, a.AttachmentId); sent.JSON201 == nil {
+		t.Fatalf("send: status %d, body %s", sent.StatusCode(), sent.Body)
+	}
 	b := e.uploaded("bob", "two.txt", "text/plain", data)
 	if a.AttachmentId == b.AttachmentId || a.Sha256 != b.Sha256 {
 		t.Errorf("two uploads of the same bytes: %+v, %+v", a, b)
 	}
-	if files := attachmentFiles(t, e); len(files) != 1 || files[0] != a.Sha256 {
+	if testdb.Postgres() {
+		if _, err := e.App.Store.PruneAttachments(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := blobRows(t, e); n != 1 {
+			t.Errorf("the same bytes uploaded twice are kept as %d blobs, want one", n)
+		}
+	} else if files := attachmentFiles(t, e); len(files) != 1 || files[0] != a.Sha256 {
 		t.Errorf("the same bytes uploaded twice are kept as %v, want one file named %s", files, a.Sha256)
 	}
-	for who, id := range map[string]string{"alice": a.AttachmentId, "bob": b.AttachmentId} {
+	for who, id := range map[string]string{"alice": a.AttachmentId, "bob": b.AttachmentId, "carol": a.AttachmentId} {
 		if d := e.download(who, id, nil); !bytes.Equal(d.Body, data) {
 			t.Errorf("%s downloads %q", who, d.Body)
 		}
+	}
+	// Bob's upload is his own: attaching it shows it to his recipient only.
+	if sent := e.sendWith("bob", []string{"dave"}, b.AttachmentId); sent.JSON201 == nil {
+		t.Fatalf("send: status %d, body %s", sent.StatusCode(), sent.Body)
+	}
+	if d := e.download("dave", b.AttachmentId, nil); !bytes.Equal(d.Body, data) {
+		t.Errorf("dave downloads %q", d.Body)
+	}
+	if d := e.download("dave", a.AttachmentId, nil); d.StatusCode() != http.StatusNotFound {
+		t.Errorf("dave downloads alice's upload of the same bytes: status %d, want 404", d.StatusCode())
 	}
 }
 

@@ -221,8 +221,16 @@ const (
 
 	// A blob that pruning has marked is being removed: it takes no
 	// upload (its row is locked until the upload's transaction ends).
+	// Content an attached upload already holds is kept once: the upload
+	// takes that blob, which is never pruned, and returns it.
 	sqlInsertAttachment = `INSERT INTO attachments (id, uploader, filename, content_type, size, sha256, blob_id, created_at)
-		SELECT $1, $2, $3, $4, $5, $6, b.id, $8 FROM attachment_blobs b WHERE b.id = $7 AND NOT b.pruning FOR SHARE`
+		SELECT $1, $2, $3, $4, $5, $6, coalesce(
+			(SELECT k.blob_id FROM attachments k WHERE k.sha256 = $6 AND k.size = $5 AND k.attached LIMIT 1), b.id), $8
+		FROM attachment_blobs b WHERE b.id = $7 AND NOT b.pruning FOR SHARE
+		RETURNING blob_id`
+	// A blob left unused by an upload that took another one is due for
+	// the next pruning, whatever its age.
+	sqlExpireBlob = `UPDATE attachment_blobs SET created_at = 0 WHERE id = $1`
 
 	// FOR SHARE: pruning cannot remove an upload while a message takes it.
 	sqlOwnAttachments = `SELECT ` + attachmentColumns + ` FROM attachments a
@@ -302,10 +310,16 @@ func (t *tx) AttachmentUsage(handle string) (int64, error) {
 // InsertAttachment stores a, filling in its id and time.
 func (t *tx) InsertAttachment(a *agcom.Attachment) error {
 	a.ID, a.CreatedAt = t.newID(), t.now
-	tag, err := t.exec(sqlInsertAttachment, a.ID, a.Uploader, a.Filename, a.ContentType, a.Size, a.SHA256, a.Blob, toMicros(a.CreatedAt))
-	if err == nil && tag.RowsAffected() == 0 {
+	var blob string
+	err := t.queryRow(sqlInsertAttachment, a.ID, a.Uploader, a.Filename, a.ContentType, a.Size, a.SHA256, a.Blob, toMicros(a.CreatedAt)).Scan(&blob)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return agcom.Errorf(agcom.EUNAVAILABLE, "the upload took longer than unattached uploads are kept; send it again")
 	}
+	if err != nil || blob == a.Blob {
+		return err
+	}
+	_, err = t.exec(sqlExpireBlob, a.Blob)
+	a.Blob = blob
 	return err
 }
 
