@@ -47,7 +47,7 @@ func (s *Store) PutBlob(ctx context.Context, r io.Reader) (agcom.Blob, error) {
 }
 
 // putObjectBlob streams r into the blob's object, hashing and counting
-// on the way; it holds one part at a time. A failed upload is aborted,
+// on the way (see objects.put). A failed upload is aborted,
 // and a failure after it leaves no object (or, when even removing it
 // fails, a row for pruning to remove it by).
 func (s *Store) putObjectBlob(ctx context.Context, r io.Reader) (agcom.Blob, error) {

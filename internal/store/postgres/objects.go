@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -38,8 +39,8 @@ func WithObjectStore(o ObjectStore) Option {
 	return func(s *Store) { s.objectStore = &o }
 }
 
-// minPartBytes is the smallest part S3 takes (but the last): what an
-// upload holds in memory at a time, unless the size limit needs more.
+// minPartBytes is the smallest part S3 takes (but the last), unless the
+// size limit needs more.
 const minPartBytes = 5 << 20
 
 // maxParts is the most parts one S3 upload may have.
@@ -93,18 +94,35 @@ func (o *objects) check(ctx context.Context) error {
 // key is the object key of the blob id.
 func (o *objects) key(id string) string { return o.prefix + id }
 
-// put streams r into the object key, one part at a time. A read error
-// of r is returned as is. On any error the multipart upload is aborted,
-// so that nothing is kept.
+// put streams r into a temporary file, then the file into the object
+// key: an upload holds a copy buffer in memory, not a part, however slowly
+// its client sends (S3's parts are at least 5 MiB, and a part must be
+// whole before it goes). A read error of r is returned as is; a failed
+// upload is aborted, so that nothing is kept.
 func (o *objects) put(ctx context.Context, key string, r io.Reader) error {
+	spool, err := os.CreateTemp("", "agcom-upload-*")
+	if err != nil {
+		return fmt.Errorf("store: attachment spool: %w", err)
+	}
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
 	body := &readErr{r: r}
-	_, err := o.client.PutObject(ctx, o.bucket, key, body, -1, minio.PutObjectOptions{
-		PartSize:    o.partBytes,
-		ContentType: agcom.DefaultAttachmentType,
-	})
+	size, err := io.Copy(spool, body)
 	if body.err != nil {
 		return body.err
 	}
+	if err != nil {
+		return fmt.Errorf("store: attachment spool: %w", err)
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("store: attachment spool: %w", err)
+	}
+	_, err = o.client.PutObject(ctx, o.bucket, key, spool, size, minio.PutObjectOptions{
+		PartSize:    o.partBytes,
+		ContentType: agcom.DefaultAttachmentType,
+	})
 	if err != nil {
 		return fmt.Errorf("store: put attachment object: %w", err)
 	}
