@@ -41,6 +41,7 @@ const statusOf: Record<ErrorType, number> = {
   VersionConflict: 409,
   IdempotencyKeyReused: 409,
   CursorExpired: 410,
+  RequestTimeout: 408,
   PayloadTooLarge: 413,
   RangeNotSatisfiable: 416,
   RateLimitExceeded: 429,
