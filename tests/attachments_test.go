@@ -692,6 +692,20 @@ func TestAttachmentDeniedDownloadAudited(t *testing.T) {
 func TestAttachmentUploadsAreStreamed(t *testing.T) {
 	const clients, size = 20, agcom.DefaultAttachmentBytes
 	e := newMsgEnv(t)
+	grew := uploadsAtOnce(t, e, clients, size)
+	if limit := int64(clients*size) / 2; grew > limit {
+		t.Errorf("%d uploads of %d MiB grew the heap by %d MiB, more than %d MiB: the files are held in memory",
+			clients, size>>20, grew>>20, limit>>20)
+	}
+	t.Logf("%d uploads of %d MiB: heap grew by %d MiB", clients, size>>20, grew>>20)
+}
+
+// uploadsAtOnce has clients agents upload a file of size bytes each, all
+// at once, streamed from one shared buffer, fails the test unless every
+// upload is stored, and returns how much the heap grew at its peak over
+// what it held before.
+func uploadsAtOnce(t *testing.T, e *env, clients, size int) int64 {
+	t.Helper()
 	data := bytes.Repeat([]byte("streamed "), size/9)
 	runtime.GC()
 	var before runtime.MemStats
@@ -750,12 +764,7 @@ func TestAttachmentUploadsAreStreamed(t *testing.T) {
 			t.Errorf("upload %d: status %d", i, s)
 		}
 	}
-	grew := int64(peak.Load()) - int64(before.HeapInuse)
-	if limit := int64(clients*size) / 2; grew > limit {
-		t.Errorf("%d uploads of %d MiB grew the heap by %d MiB, more than %d MiB: the files are held in memory",
-			clients, size>>20, grew>>20, limit>>20)
-	}
-	t.Logf("%d uploads of %d MiB: heap grew by %d MiB", clients, size>>20, grew>>20)
+	return int64(peak.Load()) - int64(before.HeapInuse)
 }
 
 // TestBackupIncludesAttachments: a backup holds the files its uploads

@@ -3,9 +3,7 @@ package tests
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,10 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,63 +20,8 @@ import (
 	"github.com/agcom/agcom/internal/config"
 )
 
-// The identity provider tests run Ory Hydra, a real OAuth2/OIDC server,
-// built from tools/hydra once per version into the user's cache directory
-// and started with an in-memory database for each test.
-
-// hydraBinary returns the path of the Hydra binary, building it the first
-// time (a few minutes; every later run finds it built).
-func hydraBinary(t *testing.T) string {
-	t.Helper()
-	hydraOnce.Do(func() { hydraPath, hydraErr = buildHydra() })
-	if hydraErr != nil {
-		t.Fatalf("build Ory Hydra from tools/hydra: %v", hydraErr)
-	}
-	return hydraPath
-}
-
-var (
-	hydraOnce sync.Once
-	hydraPath string
-	hydraErr  error
-)
-
-func buildHydra() (string, error) {
-	dir, err := filepath.Abs("../tools/hydra")
-	if err != nil {
-		return "", err
-	}
-	sum, err := os.ReadFile(filepath.Join(dir, "go.sum"))
-	if err != nil {
-		return "", err
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	digest := sha256.Sum256(sum)
-	bin := filepath.Join(cache, "agcom-test", "hydra-"+hex.EncodeToString(digest[:8]), "hydra")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
-		return "", err
-	}
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if p, err := exec.LookPath("go"); err == nil {
-		goCmd = p
-	}
-	// Built beside the final name and renamed, so that test processes
-	// building at once never run a half-written binary.
-	tmp := fmt.Sprintf("%s.%d.tmp", bin, os.Getpid())
-	cmd := exec.Command(goCmd, "build", "-tags", "sqlite,sqlite_omit_load_extension", "-o", tmp, "github.com/ory/hydra/v2")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%v: %s", err, out)
-	}
-	return bin, os.Rename(tmp, bin)
-}
+// The identity provider tests run Ory Hydra, a real OAuth2/OIDC server
+// (hydraTool), started with an in-memory database for each test.
 
 // hydra is one running Hydra: its issuer (public) URL and admin URL.
 type hydra struct {
@@ -226,7 +166,7 @@ func jwtHeader(t *testing.T, token string) map[string]any {
 // token, a token of another issuer, a handle AgCom cannot take and a
 // disabled agent are refused; a key rotated at Hydra works on first use.
 func TestIdentityProvider(t *testing.T) {
-	bin := hydraBinary(t)
+	bin := hydraTool.binary(t)
 	idp, idpReady := startHydra(t, bin)
 	other, otherReady := startHydra(t, bin) // another issuer, with keys of its own
 	idpReady()
