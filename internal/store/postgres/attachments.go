@@ -188,19 +188,27 @@ func (b *blobReader) Read(p []byte) (int, error) {
 }
 
 func (b *blobReader) Seek(offset int64, whence int) (int64, error) {
+	pos, err := seekPos(b.pos, b.size, offset, whence)
+	if err == nil {
+		b.pos = pos
+	}
+	return pos, err
+}
+
+// seekPos is where a seek of a reader at pos, of size bytes, lands.
+func seekPos(pos, size, offset int64, whence int) (int64, error) {
 	switch whence {
 	case io.SeekStart:
 	case io.SeekCurrent:
-		offset += b.pos
+		offset += pos
 	case io.SeekEnd:
-		offset += b.size
+		offset += size
 	default:
 		return 0, errors.New("store: attachment: bad whence")
 	}
 	if offset < 0 {
 		return 0, errors.New("store: attachment: seek before the start")
 	}
-	b.pos = offset
 	return offset, nil
 }
 

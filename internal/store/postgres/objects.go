@@ -217,23 +217,12 @@ func (r *objectReader) Read(p []byte) (int, error) {
 }
 
 func (r *objectReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += r.pos
-	case io.SeekEnd:
-		offset += r.size
-	default:
-		return 0, errors.New("store: attachment: bad whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("store: attachment: seek before the start")
-	}
-	if offset != r.pos {
+	pos, err := seekPos(r.pos, r.size, offset, whence)
+	if err == nil && pos != r.pos {
 		r.Close()
-		r.pos = offset
+		r.pos = pos
 	}
-	return offset, nil
+	return pos, err
 }
 
 func (r *objectReader) Close() error {
