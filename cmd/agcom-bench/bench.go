@@ -269,9 +269,9 @@ var (
 	scenarioSendOneAdminAgain = "send (1 admin, again)"
 )
 
-// setAdmins makes n more agents admins (registering them the first time)
-// through the admin API, as the admin agcomd registered at start-up; or,
-// with admin false, no longer admins.
+// setAdmins registers n more admins through the admin API, as the admin
+// agcomd registered at start-up; or, with admin false, makes those n no
+// longer admins.
 func setAdmins(ctx context.Context, client *http.Client, api string, n int, admin bool) error {
 	call := func(method, path, token, body string, want int, out any) error {
 		req := mustRequest(method, api+path, token, body).WithContext(ctx)
@@ -307,11 +307,12 @@ func setAdmins(ctx context.Context, client *http.Client, api string, n int, admi
 		go func() {
 			for i := w; i < n; i += workers {
 				handle := fmt.Sprintf("benchadmin%03d", i)
-				err := call(http.MethodPatch, "/admin/agents/"+handle, login.AccessToken,
-					fmt.Sprintf(`{"is_admin":%t}`, admin), http.StatusOK, nil)
-				if err != nil && admin && strings.Contains(err.Error(), "status 404") {
+				var err error
+				if admin {
 					body := fmt.Sprintf(`{"handle":%q,"is_admin":true}`, handle)
 					err = call(http.MethodPost, "/admin/agents", login.AccessToken, body, http.StatusCreated, nil)
+				} else {
+					err = call(http.MethodPatch, "/admin/agents/"+handle, login.AccessToken, `{"is_admin":false}`, http.StatusOK, nil)
 				}
 				if err != nil {
 					errs <- err
