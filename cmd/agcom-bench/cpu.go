@@ -119,20 +119,25 @@ func readMachineTicks() (machineTicks, error) {
 // processTicks is the user and system CPU time pid has used, in the same
 // ticks as /proc/stat; 0 when it cannot be read.
 func processTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces: fields count from
-	// after its closing parenthesis (state is field 3, utime 14, stime 15).
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	fields := procStat(fmt.Sprintf("/proc/%d/stat", pid))
 	if len(fields) < 13 {
 		return 0
 	}
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
 	return utime + stime
+}
+
+// procStat reads a process's /proc/PID/stat from its state on (field 3,
+// so that parent is [1], utime [11] and stime [12]); nil when it cannot.
+// The command name before it, in parentheses, may hold spaces.
+func procStat(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 }
 
 // childrenOf lists parent and the processes whose parent it is, such as a
@@ -143,13 +148,7 @@ func childrenOf(parent int) func() []int {
 		out := []int{parent}
 		dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
 		for _, p := range dirs {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				continue
-			}
-			s := string(b)
-			fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-			if len(fields) > 1 && fields[1] == strconv.Itoa(parent) {
+			if fields := procStat(p); len(fields) > 1 && fields[1] == strconv.Itoa(parent) {
 				if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
 					out = append(out, pid)
 				}
@@ -161,12 +160,7 @@ func childrenOf(parent int) func() []int {
 
 // parentOf is pid's parent process; 0 when it cannot be read.
 func parentOf(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	fields := procStat(fmt.Sprintf("/proc/%d/stat", pid))
 	if len(fields) < 2 {
 		return 0
 	}
