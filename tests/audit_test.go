@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,7 +51,7 @@ func seedAudit(t *testing.T, e *senv) auditScene {
 type eventMatch struct {
 	typ     string
 	actor   string
-	target  string // "-" means null
+	target  string // one of the event's targets; "-" means none
 	details map[string]any
 }
 
@@ -59,9 +60,9 @@ func (m eventMatch) matches(ev agcomv1.AuditEvent) bool {
 		return false
 	}
 	switch {
-	case m.target == "-" && ev.TargetHandle != nil:
+	case m.target == "-" && len(ev.TargetHandles) > 0:
 		return false
-	case m.target != "-" && m.target != "" && str(ev.TargetHandle) != m.target:
+	case m.target != "-" && m.target != "" && !slices.Contains(ev.TargetHandles, m.target):
 		return false
 	}
 	for k, v := range m.details {
@@ -102,9 +103,7 @@ func TestAuditRecordsEachChange(t *testing.T) {
 		{"address_book_add", eventMatch{"address_book_add", "alice", "dave", nil}, false},
 		{"message_reply", eventMatch{"message_reply", "bob", "alice", map[string]any{
 			"message_id": sc.reply.MessageId, "thread_id": sc.sent.ThreadId}}, false},
-		{"message_send to carol", eventMatch{"message_send", "alice", "carol", map[string]any{
-			"message_id": sc.sent.MessageId, "thread_id": sc.sent.ThreadId}}, true},
-		{"message_send to bob", eventMatch{"message_send", "alice", "bob", map[string]any{
+		{"message_send", eventMatch{"message_send", "alice", "carol", map[string]any{
 			"message_id": sc.sent.MessageId, "thread_id": sc.sent.ThreadId}}, false},
 		{"thread_create", eventMatch{"thread_create", "alice", "", map[string]any{
 			"thread_id": sc.sent.ThreadId}}, false},
@@ -134,9 +133,13 @@ func TestAuditRecordsEachChange(t *testing.T) {
 			}
 		})
 	}
-	// One message_send per recipient, no more.
-	if n := len(eventMatch{typ: "message_send", actor: "alice"}.indexes(all.Events)); n != 2 {
-		t.Errorf("message_send events = %d, want 2 (one per recipient)", n)
+	// One message_send for the message, naming its recipients in order.
+	sends := eventMatch{typ: "message_send", actor: "alice"}.indexes(all.Events)
+	if len(sends) != 1 {
+		t.Fatalf("message_send events = %d, want 1 for the message to two recipients", len(sends))
+	}
+	if ev := all.Events[sends[0]]; !slices.Equal(ev.TargetHandles, []string{"bob", "carol"}) || str(ev.TargetHandle) != "bob" {
+		t.Errorf("message_send targets %v (target_handle %s), want [bob carol] (bob)", ev.TargetHandles, str(ev.TargetHandle))
 	}
 	for i := 1; i < len(all.Events); i++ {
 		if all.Events[i].Timestamp.After(all.Events[i-1].Timestamp) {
@@ -160,8 +163,8 @@ func TestAuditFilters(t *testing.T) {
 	root := e.rootClient()
 	all := auditEvents(t, root, agcomv1.ListAuditEventsParams{})
 	n := all.Pagination.Total
-	if n != len(all.Events) || n < 7 {
-		t.Fatalf("unfiltered: total %d, %d events; want them equal and at least 7", n, len(all.Events))
+	if n != len(all.Events) || n < 6 {
+		t.Fatalf("unfiltered: total %d, %d events; want them equal and at least 6", n, len(all.Events))
 	}
 	typ := func(s string) *agcomv1.AuditEventType { v := agcomv1.AuditEventType(s); return &v }
 
@@ -173,7 +176,7 @@ func TestAuditFilters(t *testing.T) {
 		wantMore  bool
 	}{
 		{"event_type", agcomv1.ListAuditEventsParams{EventType: typ("message_send")},
-			[]eventMatch{{"message_send", "alice", "bob", nil}, {"message_send", "alice", "carol", nil}}, 2, false},
+			[]eventMatch{{"message_send", "alice", "bob", nil}}, 1, false},
 		{"actor_handle", agcomv1.ListAuditEventsParams{ActorHandle: ptr("bob")},
 			[]eventMatch{{"message_reply", "bob", "alice", map[string]any{"message_id": sc.reply.MessageId}}}, 1, false},
 		{"target_handle", agcomv1.ListAuditEventsParams{TargetHandle: ptr("carol")},
@@ -184,10 +187,10 @@ func TestAuditFilters(t *testing.T) {
 			[]eventMatch{{"address_book_add", "alice", "dave", nil}}, 1, false},
 		{"filters that exclude each other", agcomv1.ListAuditEventsParams{EventType: typ("message_reply"), ActorHandle: ptr("alice")},
 			nil, 0, false},
-		{"paged by type", agcomv1.ListAuditEventsParams{EventType: typ("message_send"), Limit: ptr(1)},
-			[]eventMatch{{"message_send", "alice", "", nil}}, 2, true},
-		{"second page by type", agcomv1.ListAuditEventsParams{EventType: typ("message_send"), Limit: ptr(1), Offset: ptr(1)},
-			[]eventMatch{{"message_send", "alice", "", nil}}, 2, false},
+		{"paged by target", agcomv1.ListAuditEventsParams{TargetHandle: ptr("dave"), Limit: ptr(1)},
+			[]eventMatch{{"address_book_update", "alice", "dave", nil}}, 2, true},
+		{"second page by target", agcomv1.ListAuditEventsParams{TargetHandle: ptr("dave"), Limit: ptr(1), Offset: ptr(1)},
+			[]eventMatch{{"address_book_add", "alice", "dave", nil}}, 2, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,8 +198,7 @@ func TestAuditFilters(t *testing.T) {
 			if len(got.Events) != len(tt.want) {
 				t.Fatalf("got %d events, want %d: %+v", len(got.Events), len(tt.want), got.Events)
 			}
-			// Each wanted event is there once; events of one change (the two
-			// sends) may come in either order, so this does not check order.
+			// Each wanted event is there once.
 			for _, w := range tt.want {
 				if n := len(w.indexes(got.Events)); n != 1 {
 					t.Errorf("%d events like %+v, want 1; got %+v", n, w, got.Events)
@@ -206,13 +208,6 @@ func TestAuditFilters(t *testing.T) {
 				t.Errorf("pagination = %+v, want total %d has_more %t", got.Pagination, tt.wantTotal, tt.wantMore)
 			}
 		})
-	}
-
-	// The two one-event pages of message_send hold different events.
-	first := auditEvents(t, root, agcomv1.ListAuditEventsParams{EventType: typ("message_send"), Limit: ptr(1)})
-	second := auditEvents(t, root, agcomv1.ListAuditEventsParams{EventType: typ("message_send"), Limit: ptr(1), Offset: ptr(1)})
-	if len(first.Events) == 1 && len(second.Events) == 1 && str(first.Events[0].TargetHandle) == str(second.Events[0].TargetHandle) {
-		t.Errorf("both pages hold the message_send to %s", str(first.Events[0].TargetHandle))
 	}
 
 	// Pages of 3 put together are the whole list, in the same order.
@@ -260,13 +255,12 @@ func TestAuditVisibility(t *testing.T) {
 			},
 		},
 		{
-			name: "bob sees his message and his reply, not carol's", caller: "bob",
+			name: "bob sees the message to him and carol, and his reply", caller: "bob",
 			mustSee: []eventMatch{
 				{"message_send", "alice", "bob", nil},
 				{"message_reply", "bob", "alice", nil},
 			},
 			mustNot: []eventMatch{
-				{"message_send", "alice", "carol", nil},
 				{"thread_create", "alice", "", nil},
 				{"address_book_add", "alice", "dave", nil},
 			},
@@ -287,9 +281,9 @@ func TestAuditVisibility(t *testing.T) {
 				t.Errorf("total = %d, want %d (the events shown)", got.Pagination.Total, len(got.Events))
 			}
 			for _, ev := range got.Events {
-				if str(ev.ActorHandle) != tt.caller && str(ev.TargetHandle) != tt.caller {
-					t.Errorf("%s sees %s by %s to %s, which is neither by nor to it",
-						tt.caller, ev.EventType, str(ev.ActorHandle), str(ev.TargetHandle))
+				if str(ev.ActorHandle) != tt.caller && !slices.Contains(ev.TargetHandles, tt.caller) {
+					t.Errorf("%s sees %s by %s to %v, which is neither by nor to it",
+						tt.caller, ev.EventType, str(ev.ActorHandle), ev.TargetHandles)
 				}
 			}
 			for _, w := range tt.mustSee {
@@ -308,12 +302,12 @@ func TestAuditVisibility(t *testing.T) {
 	t.Run("an admin sees every event", func(t *testing.T) {
 		var aliceOnly int
 		for _, ev := range all.Events {
-			if str(ev.ActorHandle) != rootHandle && str(ev.TargetHandle) != rootHandle {
+			if str(ev.ActorHandle) != rootHandle && !slices.Contains(ev.TargetHandles, rootHandle) {
 				aliceOnly++
 			}
 		}
-		if aliceOnly < 7 {
-			t.Errorf("admin sees %d events not by or to itself, want at least the 7 of the scene", aliceOnly)
+		if aliceOnly < 6 {
+			t.Errorf("admin sees %d events not by or to itself, want at least the 6 of the scene", aliceOnly)
 		}
 		for _, w := range []eventMatch{
 			{"thread_create", "alice", "-", nil}, {"message_send", "alice", "carol", nil},
@@ -333,12 +327,123 @@ func TestAuditVisibility(t *testing.T) {
 		got := auditEvents(t, e.client("dave"), agcomv1.ListAuditEventsParams{ActorHandle: ptr("alice")})
 		// dave is the target of the contact events only.
 		for _, ev := range got.Events {
-			if str(ev.TargetHandle) != "dave" {
-				t.Errorf("dave filtering by actor alice sees %s to %s", ev.EventType, str(ev.TargetHandle))
+			if !slices.Equal(ev.TargetHandles, []string{"dave"}) {
+				t.Errorf("dave filtering by actor alice sees %s to %v", ev.EventType, ev.TargetHandles)
 			}
 		}
 		if len(got.Events) != 2 {
 			t.Errorf("dave sees %d events by alice, want the 2 contact events aimed at it", len(got.Events))
 		}
 	})
+}
+
+// A message to several recipients, and a reply to them, is one audit entry
+// each, listed for every recipient and found by each of them as target.
+func TestAuditOneEntryPerMessage(t *testing.T) {
+	e := newSEnv(t, withAdmin(rootHandle, rootSecret))
+	ctx := context.Background()
+	root := e.rootClient()
+	sent := e.send("alice", []string{"carol", "bob", "dave"}, "Group", "To three.")
+	r, err := e.client("alice").ReplyToMessageWithResponse(ctx, sent.MessageId, nil, agcomv1.ReplyRequest{Body: "And again."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.JSON201 == nil {
+		t.Fatalf("reply: status %d: %s", r.StatusCode(), r.Body)
+	}
+	want := []string{"carol", "bob", "dave"} // the order of to_handles
+
+	all := auditEvents(t, root, agcomv1.ListAuditEventsParams{ActorHandle: ptr("alice")})
+	if all.Pagination.Total != 3 {
+		t.Errorf("total %d, want 3: thread_create, message_send, message_reply", all.Pagination.Total)
+	}
+	for _, typ := range []string{"message_send", "message_reply"} {
+		idx := eventMatch{typ: typ, actor: "alice"}.indexes(all.Events)
+		if len(idx) != 1 {
+			t.Fatalf("%d %s events, want 1 for the message to three recipients", len(idx), typ)
+		}
+		if ev := all.Events[idx[0]]; !slices.Equal(ev.TargetHandles, want) || str(ev.TargetHandle) != "carol" {
+			t.Errorf("%s targets %v (target_handle %s), want %v (carol)", typ, ev.TargetHandles, str(ev.TargetHandle), want)
+		}
+	}
+
+	for _, tt := range []struct {
+		name, caller string
+		params       agcomv1.ListAuditEventsParams
+		want         int
+	}{
+		{"the first recipient", "carol", agcomv1.ListAuditEventsParams{}, 2},
+		{"the second recipient", "bob", agcomv1.ListAuditEventsParams{}, 2},
+		{"the last recipient", "dave", agcomv1.ListAuditEventsParams{}, 2},
+		{"the sender", "alice", agcomv1.ListAuditEventsParams{}, 3},
+		{"a recipient, by another recipient as target", "bob", agcomv1.ListAuditEventsParams{TargetHandle: ptr("dave")}, 2},
+		{"a recipient, by type", "dave", agcomv1.ListAuditEventsParams{EventType: ptr(agcomv1.AuditEventType("message_reply"))}, 1},
+		{"a recipient, by actor", "dave", agcomv1.ListAuditEventsParams{ActorHandle: ptr("alice")}, 2},
+		{"a third party, by a recipient as target", "mallory", agcomv1.ListAuditEventsParams{TargetHandle: ptr("dave")}, 0},
+		{"an admin, by the last recipient as target", rootHandle, agcomv1.ListAuditEventsParams{TargetHandle: ptr("dave")}, 2},
+		{"an admin, by the first recipient as target", rootHandle, agcomv1.ListAuditEventsParams{TargetHandle: ptr("carol")}, 2},
+		{"an admin, by target and type", rootHandle, agcomv1.ListAuditEventsParams{
+			TargetHandle: ptr("bob"), EventType: ptr(agcomv1.AuditEventType("message_send"))}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.client(tt.caller)
+			if tt.caller == rootHandle {
+				c = root
+			}
+			got := auditEvents(t, c, tt.params)
+			if len(got.Events) != tt.want || got.Pagination.Total != tt.want {
+				t.Errorf("%d events (total %d), want %d: %+v", len(got.Events), got.Pagination.Total, tt.want, got.Events)
+			}
+		})
+	}
+}
+
+// An agent's list merges its entries as actor, as first target and as
+// another target: pages put together are the whole list, newest first,
+// and the total counts each entry once.
+func TestAuditPagesAcrossTargets(t *testing.T) {
+	e := newSEnv(t, withAdmin(rootHandle, rootSecret))
+	dave := e.client("dave")
+	for i := range 3 {
+		e.send("alice", []string{"bob", "dave"}, "other target", "dave second")                       // dave after the first
+		e.send("carol", []string{"dave"}, "first target", "dave alone")                               // dave first
+		createContact(t, dave, agcomv1.ContactCreate{Handle: "contact-" + strconv.Itoa(i)})           // dave acts
+		e.send("alice", []string{"bob", "carol"}, "not dave", "none of dave's")                       // not dave's
+		e.send("dave", []string{"dave", "erin"}, "dave to himself", "actor and first target at once") // both
+	}
+	whole := auditEvents(t, dave, agcomv1.ListAuditEventsParams{})
+	// Per round: message_send as other target, as first target, the
+	// contact, and thread_create with message_send of dave's own send.
+	if whole.Pagination.Total != 15 || len(whole.Events) != 15 {
+		t.Fatalf("dave sees %d events (total %d), want 15", len(whole.Events), whole.Pagination.Total)
+	}
+	seen := map[string]bool{}
+	for i, ev := range whole.Events {
+		if seen[ev.EventId] {
+			t.Errorf("event %s listed twice", ev.EventId)
+		}
+		seen[ev.EventId] = true
+		if i > 0 && ev.Timestamp.After(whole.Events[i-1].Timestamp) {
+			t.Errorf("event %d is newer than event %d: want newest first", i, i-1)
+		}
+	}
+	for _, size := range []int{1, 2, 4} {
+		var paged []string
+		for off := 0; off < 15; off += size {
+			p := auditEvents(t, dave, agcomv1.ListAuditEventsParams{Limit: ptr(size), Offset: ptr(off)})
+			if p.Pagination.Total != 15 || p.Pagination.HasMore != (off+size < 15) {
+				t.Errorf("pages of %d, at %d: pagination %+v", size, off, p.Pagination)
+			}
+			for _, ev := range p.Events {
+				paged = append(paged, ev.EventId)
+			}
+		}
+		var ids []string
+		for _, ev := range whole.Events {
+			ids = append(ids, ev.EventId)
+		}
+		if !slices.Equal(paged, ids) {
+			t.Errorf("pages of %d = %v, want %v", size, paged, ids)
+		}
+	}
 }

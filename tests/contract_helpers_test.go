@@ -307,6 +307,16 @@ func auditEvents(t *testing.T, c *agcomv1.ClientWithResponses, p agcomv1.ListAud
 	if resp.JSON200 == nil {
 		t.Fatalf("list audit events: status %d, body %s", resp.StatusCode(), resp.Body)
 	}
+	for _, ev := range resp.JSON200.Events {
+		var first *string
+		if len(ev.TargetHandles) > 0 {
+			first = &ev.TargetHandles[0]
+		}
+		if str(ev.TargetHandle) != str(first) || (ev.TargetHandle == nil) != (first == nil) {
+			t.Errorf("%s %s: target_handle %v, want the first of target_handles %v",
+				ev.EventType, ev.EventId, str(ev.TargetHandle), ev.TargetHandles)
+		}
+	}
 	return *resp.JSON200
 }
 

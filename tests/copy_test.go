@@ -28,7 +28,7 @@ import (
 // copyTables are the tables `agcomd copy` reports, in its order.
 var copyTables = []string{
 	"threads", "thread_participants", "thread_metadata", "messages", "message_recipients",
-	"agent_messages", "attachments", "message_attachments", "contacts", "contact_tags", "audit_events", "agents", "counters",
+	"agent_messages", "attachments", "message_attachments", "contacts", "contact_tags", "audit_events", "audit_targets", "agents", "counters",
 	"events", "idempotency_keys",
 }
 
@@ -87,6 +87,12 @@ func copyViews(threads map[string][]string, messageID string) []copyView {
 			copyView{"search", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
 				return c.SearchMessages(ctx, &agcomv1.SearchMessagesParams{Query: "plan", Limit: ptr(100)})
 			}},
+			copyView{"audit events", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+				return c.ListAuditEvents(ctx, &agcomv1.ListAuditEventsParams{Limit: ptr(100)})
+			}},
+			copyView{"audit events aimed at carol", who, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
+				return c.ListAuditEvents(ctx, &agcomv1.ListAuditEventsParams{TargetHandle: ptr("carol"), Limit: ptr(100)})
+			}},
 		)
 	}
 	for id, whos := range threads {
@@ -113,9 +119,6 @@ func copyViews(threads map[string][]string, messageID string) []copyView {
 		}},
 		copyView{"contacts search", "alice", func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
 			return c.SearchContacts(ctx, &agcomv1.SearchContactsParams{Query: ptr("backend")})
-		}},
-		copyView{"audit events", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
-			return c.ListAuditEvents(ctx, &agcomv1.ListAuditEventsParams{Limit: ptr(100)})
 		}},
 		copyView{"agents", rootHandle, func(ctx context.Context, c *agcomv1.ClientWithResponses) (*http.Response, error) {
 			return c.ListAgents(ctx, &agcomv1.ListAgentsParams{Limit: ptr(100)})
@@ -274,7 +277,8 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 			t.Errorf("%s: sqlite %d rows, postgres %d rows", table, n[0], n[1])
 		}
 	}
-	for table, want := range map[string]int{"threads": 2, "messages": 4, "contacts": 2, "agents": 2, "counters": 5, "idempotency_keys": 1, "api_keys": 1} {
+	for table, want := range map[string]int{"threads": 2, "messages": 4, "contacts": 2, "agents": 2, "counters": 5, "idempotency_keys": 1, "api_keys": 1,
+		"audit_targets": 1} { // carol, the plan's second recipient
 		if got[table][0] != want {
 			t.Errorf("%s: %d rows copied, want %d\n%s", table, got[table][0], want, out)
 		}

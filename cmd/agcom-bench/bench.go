@@ -217,6 +217,12 @@ func scenarios(nodes []string, d *seedData, tokens []string, client *http.Client
 			scenario{name: scenarioSendOneNodeAgain, want: http.StatusCreated, build: send})
 	}
 	return append(all, []scenario{
+		// One thread for three recipients: one message, one audit entry.
+		{name: "send to 3", want: http.StatusCreated, build: func(rnd *rand.Rand) *http.Request {
+			to, _ := json.Marshal([]string{agentName(agent(rnd)), agentName(agent(rnd)), agentName(agent(rnd))})
+			body := fmt.Sprintf(`{"to_handles":%s,"subject":"bench %s","body":"%s %s"}`, to, word(rnd), word(rnd), word(rnd))
+			return mustRequest(http.MethodPost, api+"/messages", tokens[agent(rnd)], body)
+		}},
 		{name: "reply", want: http.StatusCreated, build: func(rnd *rand.Rand) *http.Request {
 			th := thread(rnd)
 			body := fmt.Sprintf(`{"body":"re: %s %s"}`, word(rnd), word(rnd))

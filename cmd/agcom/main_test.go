@@ -225,7 +225,8 @@ func TestConversation(t *testing.T) {
 	bob.ok("unarchive", sent.ThreadId)
 	wantContains(t, "inbox after unarchiving", bob.ok("inbox"), "Deploy plan", "News")
 
-	wantContains(t, "audit", alice.ok("audit", "--type", "message_send"), "EVENT", "message_send", "alice")
+	alice.ok("send", "bob", "carol", "-s", "Both", "-m", "to two")
+	wantContains(t, "audit", alice.ok("audit", "--type", "message_send"), "TARGETS", "message_send", "alice", "bob,carol")
 	var events agcomv1.AuditEventPage
 	alice.json(&events, "audit")
 	if len(events.Events) == 0 {

@@ -514,10 +514,10 @@ func (c *cli) audit(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.stdout, "No audit events.")
 		return nil
 	}
-	t := c.newTable("TIME", "EVENT", "ACTOR", "TARGET", "DETAILS")
+	t := c.newTable("TIME", "EVENT", "ACTOR", "TARGETS", "DETAILS")
 	for _, e := range page.Events {
 		details, _ := json.Marshal(e.Details)
-		t.row(when(e.Timestamp), string(e.EventType), orDash(deref(e.ActorHandle)), orDash(deref(e.TargetHandle)), string(details))
+		t.row(when(e.Timestamp), string(e.EventType), orDash(deref(e.ActorHandle)), orDash(strings.Join(e.TargetHandles, ",")), string(details))
 	}
 	if err := t.flush(); err != nil {
 		return err

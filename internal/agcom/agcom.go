@@ -185,12 +185,21 @@ const (
 
 // AuditEvent records one change.
 type AuditEvent struct {
-	ID           string
-	Type         string
-	ActorHandle  string
-	TargetHandle string // empty: none
-	Details      map[string]any
-	Timestamp    time.Time
+	ID            string
+	Type          string
+	ActorHandle   string
+	TargetHandles []string // in the order the action named them
+	Details       map[string]any
+	Timestamp     time.Time
+}
+
+// TargetHandle is the first of the event's targets, or empty: the one
+// target that clients reading a single target see.
+func (e AuditEvent) TargetHandle() string {
+	if len(e.TargetHandles) == 0 {
+		return ""
+	}
+	return e.TargetHandles[0]
 }
 
 // AuditFilter selects audit events.

@@ -32,7 +32,7 @@ func (s *Service) CreateAgent(ctx context.Context, caller Caller, a Agent, secre
 		if err := tx.InsertAgent(out, secretHash); err != nil {
 			return err
 		}
-		return tx.Audit(EventAgentCreate, caller.Handle, a.Handle, map[string]any{"is_admin": a.IsAdmin})
+		return tx.Audit(EventAgentCreate, caller.Handle, []string{a.Handle}, map[string]any{"is_admin": a.IsAdmin})
 	})
 	return out, err
 }
@@ -111,7 +111,7 @@ func (s *Service) changeAgent(ctx context.Context, caller Caller, handle, eventT
 			return err
 		}
 		out = a
-		return tx.Audit(eventType, caller.Handle, handle, details)
+		return tx.Audit(eventType, caller.Handle, []string{handle}, details)
 	})
 	return out, err
 }
@@ -127,7 +127,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, handle, secretHash string) er
 		if err := tx.UpsertAdmin(handle, secretHash); err != nil {
 			return err
 		}
-		return tx.Audit(EventAgentUpdate, handle, handle, map[string]any{"is_admin": true, "disabled": false, "bootstrap": true})
+		return tx.Audit(EventAgentUpdate, handle, []string{handle}, map[string]any{"is_admin": true, "disabled": false, "bootstrap": true})
 	})
 }
 
@@ -136,6 +136,6 @@ func (s *Service) EnsureAdmin(ctx context.Context, handle, secretHash string) er
 // actor: the handle is its target.
 func (s *Service) RecordTokenFailure(ctx context.Context, handle, reason, clientAddr string) error {
 	return s.w.Write(ctx, func(tx Tx) error {
-		return tx.Audit(EventTokenIssueFailure, "", handle, map[string]any{"reason": reason, "client_address": clientAddr})
+		return tx.Audit(EventTokenIssueFailure, "", []string{handle}, map[string]any{"reason": reason, "client_address": clientAddr})
 	})
 }

@@ -115,7 +115,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, caller Caller, k NewAPIKey, 
 		if out.ExpiresAt != nil {
 			details["expires_at"] = out.ExpiresAt.UTC().Format(time.RFC3339Nano)
 		}
-		return tx.Audit(EventAPIKeyCreate, caller.Handle, caller.Handle, details)
+		return tx.Audit(EventAPIKeyCreate, caller.Handle, []string{caller.Handle}, details)
 	})
 	return out, err
 }
@@ -134,7 +134,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, caller Caller, handle, id st
 		if err != nil {
 			return err
 		}
-		return tx.Audit(EventAPIKeyRevoke, caller.Handle, handle, map[string]any{"key_id": k.ID, "name": k.Name})
+		return tx.Audit(EventAPIKeyRevoke, caller.Handle, []string{handle}, map[string]any{"key_id": k.ID, "name": k.Name})
 	})
 }
 
@@ -174,6 +174,6 @@ func (s *Service) RegisterProviderAgent(ctx context.Context, handle, displayName
 		} else if err != nil {
 			return err
 		}
-		return tx.Audit(EventAgentProviderSignin, handle, handle, details)
+		return tx.Audit(EventAgentProviderSignin, handle, []string{handle}, details)
 	})
 }

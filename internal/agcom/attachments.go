@@ -172,7 +172,7 @@ func (s *Service) Upload(ctx context.Context, caller Caller, f NewAttachment) (A
 		if err := tx.InsertAttachment(&a); err != nil {
 			return err
 		}
-		return tx.Audit(EventAttachmentUpload, caller.Handle, "", map[string]any{
+		return tx.Audit(EventAttachmentUpload, caller.Handle, nil, map[string]any{
 			"attachment_id": a.ID, "filename": a.Filename, "content_type": a.ContentType,
 			"size": a.Size, "sha256": a.SHA256,
 		})
@@ -209,7 +209,7 @@ func (s *Service) auditDenied(ctx context.Context, caller Caller, id string) {
 		return
 	}
 	_ = s.w.Write(ctx, func(tx Tx) error {
-		return tx.Audit(EventAttachmentDownloadDenied, "", uploader, map[string]any{
+		return tx.Audit(EventAttachmentDownloadDenied, "", []string{uploader}, map[string]any{
 			"attachment_id": id, "requested_by": caller.Handle,
 		})
 	})

@@ -36,7 +36,7 @@ func createContact(tx Tx, caller Caller, c Contact, tags []string) (Contact, err
 	if err := tx.InsertContact(c); err != nil {
 		return Contact{}, err
 	}
-	return c, tx.Audit(EventAddressBookAdd, caller.Handle, c.Handle, map[string]any{
+	return c, tx.Audit(EventAddressBookAdd, caller.Handle, []string{c.Handle}, map[string]any{
 		"display_name": orNull(c.DisplayName), "tags": tags, "version": 1,
 	})
 }
@@ -67,7 +67,7 @@ func (s *Service) UpdateContact(ctx context.Context, caller Caller, handle strin
 			return err
 		}
 		out = c
-		return tx.Audit(EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+		return tx.Audit(EventAddressBookUpdate, caller.Handle, []string{handle}, map[string]any{
 			"display_name": orNull(u.DisplayName), "tags": tags, "is_active": u.IsActive, "version": c.Version,
 		})
 	})
@@ -93,7 +93,7 @@ func (s *Service) DeactivateContact(ctx context.Context, caller Caller, handle s
 			return err
 		}
 		out = c
-		return tx.Audit(EventAddressBookUpdate, caller.Handle, handle, map[string]any{
+		return tx.Audit(EventAddressBookUpdate, caller.Handle, []string{handle}, map[string]any{
 			"is_active": false, "version": c.Version,
 		})
 	})

@@ -95,17 +95,16 @@ func openThread(tx Tx, caller Caller, to []string, m NewMessage, atts []Attachme
 	if err := linkAttachments(tx, msg); err != nil {
 		return Message{}, err
 	}
-	if err := tx.Audit(EventThreadCreate, caller.Handle, "", map[string]any{
+	if err := tx.Audit(EventThreadCreate, caller.Handle, nil, map[string]any{
 		"thread_id": threadID, "subject": m.Subject, "participant_handles": participants,
 	}); err != nil {
 		return Message{}, err
 	}
-	for _, h := range to {
-		if err := tx.Audit(EventMessageSend, caller.Handle, h, map[string]any{
-			"message_id": msg.ID, "thread_id": threadID, "subject": m.Subject,
-		}); err != nil {
-			return Message{}, err
-		}
+	// One entry for the message, however many recipients it has.
+	if err := tx.Audit(EventMessageSend, caller.Handle, to, map[string]any{
+		"message_id": msg.ID, "thread_id": threadID, "subject": m.Subject,
+	}); err != nil {
+		return Message{}, err
 	}
 	return msg, nil
 }
@@ -191,12 +190,10 @@ func reply(tx Tx, caller Caller, id string, toThread bool, r Reply) (Message, er
 	if err := linkAttachments(tx, msg); err != nil {
 		return Message{}, err
 	}
-	for _, h := range to {
-		if err := tx.Audit(EventMessageReply, caller.Handle, h, map[string]any{
-			"message_id": msg.ID, "thread_id": msg.ThreadID, "in_reply_to": orig.ID,
-		}); err != nil {
-			return Message{}, err
-		}
+	if err := tx.Audit(EventMessageReply, caller.Handle, to, map[string]any{
+		"message_id": msg.ID, "thread_id": msg.ThreadID, "in_reply_to": orig.ID,
+	}); err != nil {
+		return Message{}, err
 	}
 	return msg, nil
 }

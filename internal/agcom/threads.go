@@ -39,7 +39,7 @@ func (s *Service) SetThreadMetadata(ctx context.Context, caller Caller, id, key 
 		if value != nil {
 			v = *value
 		}
-		return tx.Audit(EventThreadMetadataUpdate, caller.Handle, "", map[string]any{
+		return tx.Audit(EventThreadMetadataUpdate, caller.Handle, nil, map[string]any{
 			"thread_id": id, "key": key, "value": v,
 		})
 	})

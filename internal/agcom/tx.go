@@ -132,6 +132,7 @@ type AgentTx interface {
 
 // AuditTx records audit events.
 type AuditTx interface {
-	// Audit records an event; target is empty for none.
-	Audit(eventType, actor, target string, details map[string]any) error
+	// Audit records an event aimed at targets, in the order the action
+	// named them (none: nil).
+	Audit(eventType, actor string, targets []string, details map[string]any) error
 }

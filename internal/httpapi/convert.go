@@ -91,13 +91,18 @@ func toAPIAuditEvent(e agcom.AuditEvent) agcomv1.AuditEvent {
 	if d == nil {
 		d = map[string]any{}
 	}
+	targets := e.TargetHandles
+	if targets == nil {
+		targets = []string{}
+	}
 	return agcomv1.AuditEvent{
-		EventId:      e.ID,
-		EventType:    agcomv1.AuditEventType(e.Type),
-		ActorHandle:  optional(e.ActorHandle),
-		TargetHandle: optional(e.TargetHandle),
-		Details:      d,
-		Timestamp:    e.Timestamp,
+		EventId:       e.ID,
+		EventType:     agcomv1.AuditEventType(e.Type),
+		ActorHandle:   optional(e.ActorHandle),
+		TargetHandle:  optional(e.TargetHandle()),
+		TargetHandles: targets,
+		Details:       d,
+		Timestamp:     e.Timestamp,
 	}
 }
 

@@ -900,7 +900,7 @@
               h("td", null, time(ev.timestamp)),
               h("th", { scope: "row" }, ev.event_type),
               h("td", null, ev.actor_handle ?? "—"),
-              h("td", null, ev.target_handle ?? "—"),
+              h("td", null, ev.target_handles.length > 0 ? ev.target_handles.join(", ") : "—"),
               h("td", null, details(ev.details))
             )
           )
@@ -923,7 +923,7 @@
           "table",
           null,
           h("caption", { class: "visually-hidden" }, "Audit events, newest first"),
-          h("thead", null, h("tr", null, ["When", "Event", "Actor", "Target", "Details"].map((c) => h("th", { scope: "col" }, c)))),
+          h("thead", null, h("tr", null, ["When", "Event", "Actor", "Targets", "Details"].map((c) => h("th", { scope: "col" }, c)))),
           body
         )
       ),

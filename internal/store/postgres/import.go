@@ -94,7 +94,14 @@ var importTables = []importTable{
 		{"tag", kindText}, {"handle", kindText}}},
 	{name: "audit_events", columns: []importColumn{
 		{"seq", kindInt}, {"id", kindText}, {"event_type", kindText}, {"actor_handle", kindText},
-		{"target_handle", kindText}, {"details", kindText}, {"created_at", kindInt}}},
+		{"target_handle", kindText}, {"details", kindText}, {"created_at", kindInt}, {"target_handles", kindText}}},
+	// PostgreSQL lists an agent's audit entries in time order.
+	{name: "audit_targets", columns: []importColumn{
+		{"handle", kindText}, {"seq", kindInt}},
+		staging: "import_audit_targets",
+		move: `INSERT INTO audit_targets (handle, created_at, seq)
+			SELECT t.handle, a.created_at, t.seq
+			FROM import_audit_targets t JOIN audit_events a ON a.seq = t.seq`},
 	{name: "agents", columns: []importColumn{
 		{"handle", kindText}, {"display_name", kindText}, {"secret_hash", kindText}, {"is_admin", kindBool},
 		{"disabled", kindBool}, {"created_at", kindInt}, {"updated_at", kindInt}, {"token_gen", kindInt}}},

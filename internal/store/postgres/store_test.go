@@ -48,7 +48,7 @@ func TestWriteTxRetriesConflictsThenGivesUp(t *testing.T) {
 		if runs == 1 {
 			return &pgconn.PgError{Code: codeDeadlockDetected}
 		}
-		return t.Audit("test.retry", "alice", "", map[string]any{"run": runs})
+		return t.Audit("test.retry", "alice", nil, map[string]any{"run": runs})
 	})
 	if err != nil || runs != 2 {
 		t.Fatalf("conflict then success: %v after %d runs, want nil after 2", err, runs)

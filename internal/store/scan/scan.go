@@ -47,26 +47,33 @@ func Events(rows Rows) ([]agcom.EventRow, error) {
 	return out, rows.Err()
 }
 
-// AuditEvents reads audit events whose columns are: id, type, actor,
-// target (NULL for none), details (a JSON object) and the creation time
-// in microseconds. The list is never nil; the caller closes rows.
+// AuditEvents reads audit events whose columns are: id, type, actor, first
+// target (NULL for none), every target (a JSON array, NULL unless there
+// are several), details (a JSON object) and the creation time in
+// microseconds. The list is never nil; the caller closes rows.
 func AuditEvents(rows Rows) ([]agcom.AuditEvent, error) {
 	out := []agcom.AuditEvent{}
 	for rows.Next() {
 		var (
-			e       agcom.AuditEvent
-			target  *string
-			details string
-			created int64
+			e               agcom.AuditEvent
+			target, targets *string
+			details         string
+			created         int64
 		)
-		if err := rows.Scan(&e.ID, &e.Type, &e.ActorHandle, &target, &details, &created); err != nil {
+		if err := rows.Scan(&e.ID, &e.Type, &e.ActorHandle, &target, &targets, &details, &created); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
 			return nil, err
 		}
-		if target != nil {
-			e.TargetHandle = *target
+		// The list is kept only for an entry with several targets.
+		switch {
+		case targets != nil:
+			if err := json.Unmarshal([]byte(*targets), &e.TargetHandles); err != nil {
+				return nil, err
+			}
+		case target != nil:
+			e.TargetHandles = []string{*target}
 		}
 		e.Timestamp = time.UnixMicro(created).UTC()
 		out = append(out, e)

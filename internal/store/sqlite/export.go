@@ -24,6 +24,7 @@ var exportTables = []string{
 	"contacts",
 	"contact_tags",
 	"audit_events",
+	"audit_targets",
 	"agents",
 	"counters",
 	"events",

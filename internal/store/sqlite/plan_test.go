@@ -117,6 +117,8 @@ func workload(t *testing.T, s *Store) {
 	must("send", err)
 	_, _, err = service.Broadcast(ctx, alice, agcom.NewMessage{ToHandles: []string{"bob", "carol"}, Subject: "all", Body: "hello"}, nil)
 	must("broadcast", err)
+	_, _, err = service.SendMessage(ctx, alice, agcom.NewMessage{ToHandles: []string{"carol", "bob"}, Subject: "group", Body: "to two"}, nil)
+	must("group send", err)
 	r, _, err := service.ReplyToMessage(ctx, bob, m.ID, agcom.Reply{Body: "re"}, nil)
 	must("reply", err)
 	_, _, err = service.ReplyToThread(ctx, alice, m.ThreadID, agcom.Reply{Body: "re re"}, nil)
