@@ -14,7 +14,8 @@ const (
 	sqlInsertAudit = `
 	INSERT INTO audit_events (id, event_type, actor_handle, target_handle, target_handles, details, created_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?)`
-	sqlInsertAuditTarget = `INSERT INTO audit_targets (handle, seq) VALUES (?, ?)`
+	// sqlInsertAuditTargets adds the targets after the first (a JSON array).
+	sqlInsertAuditTargets = `INSERT INTO audit_targets (handle, seq) SELECT value, ? FROM json_each(?) WHERE key > 0`
 )
 
 // Audit records an event in the transaction of the change it describes:
@@ -41,19 +42,18 @@ func (t *tx) Audit(eventType, actor string, targets []string, details map[string
 	if err != nil {
 		return err
 	}
-	t.touched = append(t.touched, agentScope(actor))
-	for i, h := range targets {
-		t.touched = append(t.touched, agentScope(h))
-		if i == 0 {
-			continue
-		}
+	if list != nil {
 		seq, err := res.LastInsertId()
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(sqlInsertAuditTarget, h, seq); err != nil {
+		if _, err := t.exec(sqlInsertAuditTargets, seq, list); err != nil {
 			return err
 		}
+	}
+	t.touched = append(t.touched, agentScope(actor))
+	for _, h := range targets {
+		t.touched = append(t.touched, agentScope(h))
 	}
 	_, err = t.exec(sqlCountUp, "audit_events")
 	return err
