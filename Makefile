@@ -173,19 +173,19 @@ $(CONSOLE)/node_modules/.agcom-npm-ci: $(CONSOLE)/package.json $(CONSOLE)/packag
 ## moved with agcomd copy); it ends with the write targets that compare the
 ## runs (BENCH_FLAGS adds flags)
 bench:
-	AGCOM_SERVICES_DURABLE=1 $(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --store sqlite,postgres --database-url "$$AGCOM_TEST_DATABASE_URL" $(BENCH_FLAGS)'
+	AGCOM_SERVICES_DURABLE=1 $(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --store sqlite,postgres --split-cpus --database-url "$$AGCOM_TEST_DATABASE_URL" $(BENCH_FLAGS)'
 
 ## bench-sqlite, bench-postgres: one store alone (bench-sqlite needs no PostgreSQL)
 bench-sqlite:
 	$(GO) run ./cmd/agcom-bench $(BENCH_FLAGS)
 
 bench-postgres:
-	AGCOM_SERVICES_DURABLE=1 $(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --store postgres --database-url "$$AGCOM_TEST_DATABASE_URL" $(BENCH_FLAGS)'
+	AGCOM_SERVICES_DURABLE=1 $(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --store postgres --split-cpus --database-url "$$AGCOM_TEST_DATABASE_URL" $(BENCH_FLAGS)'
 
 # The benchmark on small data, 2 s a scenario, on both stores: it runs in
 # `make test` so that it cannot rot.
 bench-quick:
-	$(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --quick --store sqlite,postgres --database-url "$$AGCOM_TEST_DATABASE_URL"'
+	$(TEST_SERVICES) sh -c '$(GO) run ./cmd/agcom-bench --quick --store sqlite,postgres --split-cpus --database-url "$$AGCOM_TEST_DATABASE_URL"'
 
 clean:
 	rm -rf bin

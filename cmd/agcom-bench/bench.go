@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -72,6 +74,11 @@ func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 			return nil, fmt.Errorf("agcomd copy to PostgreSQL: %w", err)
 		}
 		fmt.Fprintf(out, "copied to PostgreSQL in %s\n", time.Since(t0).Round(time.Millisecond))
+		t0 = time.Now()
+		if err := settle(ctx, o.databaseURL); err != nil {
+			return nil, fmt.Errorf("vacuum the copy: %w", err)
+		}
+		fmt.Fprintf(out, "vacuumed and analysed in %s\n", time.Since(t0).Round(time.Millisecond))
 		env = append(env, "DATABASE_URL="+o.databaseURL)
 	}
 	server, startup, err := startAgcomd(ctx, bin, dir, env)
@@ -80,16 +87,25 @@ func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 	}
 	defer server.stop()
 	fmt.Fprintf(out, "agcomd ready in %s on the seeded %s database\n", startup.Round(time.Millisecond), o.store)
-	// On PostgreSQL a second node on the same database: nodes add write
-	// capacity only when nothing but the database bounds them.
-	nodes, servers := []string{server.url}, []*process{server}
+	// On PostgreSQL two more nodes on the same database, which share the
+	// one node's connections between them (pool_max_conns): nodes add
+	// write capacity only when nothing but the database bounds them, and
+	// a deployment sizes its pools to its database, not to its nodes.
+	var pair []string
+	servers := []*process{server}
 	if o.store == "postgres" {
-		second, _, err := startAgcomd(ctx, bin, dir, env)
+		half, err := withPoolSize(o.databaseURL, pairMaxConns)
 		if err != nil {
-			return nil, fmt.Errorf("second node: %w", err)
+			return nil, err
 		}
-		defer second.stop()
-		nodes, servers = append(nodes, second.url), append(servers, second)
+		for range 2 {
+			node, _, err := startAgcomd(ctx, bin, dir, append(slices.Clone(env), "DATABASE_URL="+half))
+			if err != nil {
+				return nil, fmt.Errorf("a node of the pair: %w", err)
+			}
+			defer node.stop()
+			pair, servers = append(pair, node.url), append(servers, node)
+		}
 	}
 
 	baseline, err := startBaseline(ctx)
@@ -116,21 +132,32 @@ func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 	// Who uses the CPUs during sends: the nodes, the database's server
 	// and backends, and this load generator.
 	cpuGroups := []cpuGroup{{name: "agcomd", pids: func() []int { return pids(servers) }}}
+	var split *cpuSplit
 	if o.store == "postgres" {
 		if pg := postgresServer(ctx, o.databaseURL); pg != 0 {
 			cpuGroups = append(cpuGroups, cpuGroup{name: "postgres", pids: childrenOf(pg)})
+			if o.splitCPUs {
+				split, err = newCPUSplit(childrenOf(pg), func() []int { return append(pids(servers), os.Getpid()) })
+				if err != nil {
+					fmt.Fprintf(out, "the scenarios with the database on CPUs of its own are skipped: %v\n", err)
+				}
+			}
 		}
+	}
+	if split != nil {
+		defer split.undo() //nolint:errcheck // on the way out after an error
 	}
 	cpuGroups = append(cpuGroups, cpuGroup{name: "load generator", pids: func() []int { return []int{os.Getpid()} }})
 
 	var results []result
+	checkpoints := true
 	base := drive(ctx, client, scenario{name: "bare baseline (300-byte JSON)", want: http.StatusOK,
 		build: func(*rand.Rand) *http.Request { return mustRequest(http.MethodGet, baseline.url+"/", "", "") }},
 		o.conns, o.duration)
 	base.rssPeakMB = baseline.peakRSSMB()
 	results = append(results, base)
 
-	for _, sc := range scenarios(nodes, data, tokens, client) {
+	for _, sc := range scenarios(server.url, pair, data, tokens, client) {
 		if o.only != "" && !strings.Contains(sc.name, o.only) {
 			continue
 		}
@@ -139,11 +166,26 @@ func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 				return nil, fmt.Errorf("%s: %w", sc.name, err)
 			}
 		}
+		if sc.splitCPUs {
+			if split == nil {
+				continue
+			}
+			if err := split.apply(); err != nil {
+				fmt.Fprintf(out, "%s: skipped: %v\n", sc.name, errors.Join(err, split.undo()))
+				continue
+			}
+		}
 		var (
 			sampler *lockSampler
 			cpu     *cpuMeter
 		)
 		if strings.HasPrefix(sc.name, "send") {
+			if o.store == "postgres" && checkpoints {
+				if err := checkpoint(ctx, o.databaseURL); err != nil {
+					fmt.Fprintf(out, "sends start without a checkpoint: %v\n", err)
+					checkpoints = false
+				}
+			}
 			if o.store == "postgres" {
 				if sampler, err = startLockSampler(ctx, o.databaseURL); err != nil {
 					return nil, err
@@ -156,6 +198,11 @@ func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 		r.cpu = cpu.stop()
 		if sampler != nil {
 			r.locks = sampler.stop()
+		}
+		if sc.splitCPUs {
+			if err := split.undo(); err != nil {
+				return nil, fmt.Errorf("%s: %w", sc.name, err)
+			}
 		}
 		results = append(results, r)
 		if ctx.Err() != nil {
@@ -190,10 +237,10 @@ func bench(ctx context.Context, o options, out io.Writer) ([]result, error) {
 }
 
 // scenarios are the requests the benchmark measures, each against data the
-// caller can see, on the first of nodes; sends are measured on all of them
-// too when there are more.
-func scenarios(nodes []string, d *seedData, tokens []string, client *http.Client) []scenario {
-	api := nodes[0] + "/api/v1"
+// caller can see, on the node at node; sends are measured on the nodes of
+// pair too when there is one.
+func scenarios(node string, pair []string, d *seedData, tokens []string, client *http.Client) []scenario {
+	api := node + "/api/v1"
 	agent := func(rnd *rand.Rand) int { return rnd.IntN(len(tokens)) }
 	thread := func(rnd *rand.Rand) *seedThread { return &d.threads[rnd.IntN(len(d.threads))] }
 	word := func(rnd *rand.Rand) string { return vocabulary[rnd.IntN(len(vocabulary))] }
@@ -209,12 +256,16 @@ func scenarios(nodes []string, d *seedData, tokens []string, client *http.Client
 	// PostgreSQL vacuums during a run, which would otherwise count for or
 	// against whichever ran later (see printTargets).
 	all := []scenario{{name: scenarioSend, want: http.StatusCreated, build: send}}
-	if len(nodes) > 1 {
-		all = append(all, scenario{name: scenarioSendNodes, want: http.StatusCreated,
-			build: func(rnd *rand.Rand) *http.Request {
-				return sendTo(rnd, nodes[rnd.IntN(len(nodes))]+"/api/v1")
-			}},
-			scenario{name: scenarioSendOneNodeAgain, want: http.StatusCreated, build: send})
+	if len(pair) > 0 {
+		sendNodes := func(rnd *rand.Rand) *http.Request { return sendTo(rnd, pair[rnd.IntN(len(pair))]+"/api/v1") }
+		all = append(all,
+			scenario{name: scenarioSendNodes, want: http.StatusCreated, build: sendNodes},
+			scenario{name: scenarioSendOneNodeAgain, want: http.StatusCreated, build: send},
+			// The same with the database on CPUs of its own: then only the
+			// database can bound the nodes, as on machines of their own.
+			scenario{name: scenarioSendSplit, want: http.StatusCreated, build: send, splitCPUs: true},
+			scenario{name: scenarioSendNodesSplit, want: http.StatusCreated, build: sendNodes, splitCPUs: true},
+			scenario{name: scenarioSendSplitAgain, want: http.StatusCreated, build: send, splitCPUs: true})
 	}
 	return append(all, []scenario{
 		// One thread for three recipients: one message, one audit entry.
@@ -270,10 +321,29 @@ var (
 	scenarioSend              = "send"
 	scenarioSendNodes         = "send (2 nodes)"
 	scenarioSendOneNodeAgain  = "send (1 node, again)"
+	scenarioSendSplit         = "send (database on its own CPUs)"
+	scenarioSendNodesSplit    = "send (2 nodes, database on its own CPUs)"
+	scenarioSendSplitAgain    = "send (database on its own CPUs, again)"
 	scenarioSendOneAdmin      = "send (1 admin)"
 	scenarioSendAdmins        = fmt.Sprintf("send (%d admins)", benchAdmins)
 	scenarioSendOneAdminAgain = "send (1 admin, again)"
 )
+
+// pairMaxConns is the pool size of each node of the pair: half of a node's
+// default (internal/store/postgres).
+const pairMaxConns = 8
+
+// withPoolSize is the PostgreSQL URL u with its pool size set to n.
+func withPoolSize(u string, n int) (string, error) {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "", fmt.Errorf("--database-url: %w", err)
+	}
+	q := parsed.Query()
+	q.Set("pool_max_conns", strconv.Itoa(n))
+	parsed.RawQuery = q.Encode()
+	return parsed.String(), nil
+}
 
 // setAdmins registers n more admins through the admin API, as the admin
 // agcomd registered at start-up; or, with admin false, makes those n no

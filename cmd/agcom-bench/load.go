@@ -20,6 +20,9 @@ type scenario struct {
 	want int
 	// prepare, when set, runs (untimed) before the scenario.
 	prepare func(ctx context.Context) error
+	// splitCPUs runs the scenario with the database's server on CPUs of
+	// its own (cpuSplit).
+	splitCPUs bool
 }
 
 // result is what one scenario measured.

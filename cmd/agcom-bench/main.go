@@ -44,6 +44,10 @@ type options struct {
 	store       string
 	stores      []string
 	databaseURL string
+	// splitCPUs lets the benchmark pin the database's server (found
+	// through its backend's parent process) to half the CPUs for the
+	// scenarios that ask for it: only for a server of its own.
+	splitCPUs bool
 	// attachmentClients upload (then download) one file of
 	// attachmentBytes each, side by side.
 	attachmentClients int
@@ -81,6 +85,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	stores := fs.String("store", "sqlite", "stores to measure, one after the other: sqlite, postgres or sqlite,postgres")
 	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"),
 		"an empty PostgreSQL database for --store postgres (default $DATABASE_URL)")
+	fs.BoolVar(&o.splitCPUs, "split-cpus", false,
+		"PostgreSQL on this machine, started for the benchmark: also measure sends with its server pinned to half the CPUs (Linux; needs the right to set its CPU affinity)")
 	fs.IntVar(&o.attachmentClients, "attachment-clients", 20, "clients that upload, then download, one file each at once")
 	attachmentMiB := fs.Int("attachment-mib", 25, "MiB of each file in the attachments scenario")
 	if err := fs.Parse(args); err != nil {

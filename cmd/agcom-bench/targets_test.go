@@ -27,7 +27,7 @@ func TestWriteTargets(t *testing.T) {
 		"postgres: send (200 admins) >= 0.85x send (1 admin) (before and after)": "0.93x met",
 		"postgres: backends waiting on a lock during send < 10%":                 "5.0% met",
 		"postgres send >= 0.3x sqlite send":                                      "0.35x met",
-		"postgres: send (2 nodes) >= 1.0x send on 1 node (before and after)":     "1.00x met",
+		"postgres: send (2 nodes) >= 1.0x send (before and after)":               "1.00x met",
 	}
 	got := writeTargets(runs)
 	if len(got) != len(want) {
@@ -41,6 +41,17 @@ func TestWriteTargets(t *testing.T) {
 		if w, ok := want[tg.what]; !ok || w != tg.measured+" "+verdict {
 			t.Errorf("%s: %s %s, want %q", tg.what, tg.measured, verdict, w)
 		}
+	}
+
+	// With the database on CPUs of its own, two nodes are judged there.
+	runs["postgres"] = append(runs["postgres"],
+		result{name: "send (database on its own CPUs)", reqPerSec: 500},
+		result{name: "send (2 nodes, database on its own CPUs)", reqPerSec: 490},
+		result{name: "send (database on its own CPUs, again)", reqPerSec: 480})
+	nodes := writeTargets(runs)[len(got)-1]
+	if nodes.what != "postgres: send (2 nodes, database on its own CPUs) >= 1.0x send (database on its own CPUs) (before and after)" ||
+		nodes.measured != "1.00x" || !nodes.met {
+		t.Errorf("two nodes on split CPUs: %+v", nodes)
 	}
 
 	// One store alone: its own ratio, nothing it did not measure.

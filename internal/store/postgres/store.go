@@ -23,6 +23,8 @@ import (
 	"fmt"
 	"log/slog"
 	mathrand "math/rand/v2"
+	neturl "net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -87,6 +89,22 @@ func WithLimits(l agcom.Limits) Option {
 	return func(s *Store) { s.limits = l }
 }
 
+// defaultMaxConns is a node's pool size unless DATABASE_URL sets
+// pool_max_conns: enough for a node's concurrent requests to keep a small
+// database busy.
+const defaultMaxConns = 16
+
+// setsPoolSize reports whether the connection string sets pool_max_conns,
+// as a URL parameter or a keyword/value pair.
+func setsPoolSize(conn string) bool {
+	if u, err := neturl.Parse(conn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Query().Has("pool_max_conns")
+	}
+	return poolSizeKeyword.MatchString(conn)
+}
+
+var poolSizeKeyword = regexp.MustCompile(`(^|\s)pool_max_conns\s*=`)
+
 // Open connects to the database at url (postgres://…), applies any pending
 // migrations and starts listening for other nodes' events. The database
 // must be UTF8-encoded.
@@ -95,7 +113,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: DATABASE_URL: %w", redactErr(err))
 	}
-	cfg.MaxConns = max(cfg.MaxConns, 16)
+	if !setsPoolSize(url) {
+		cfg.MaxConns = defaultMaxConns
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", redactErr(err))
