@@ -2,6 +2,7 @@
 // disable, promote, rotate the secret, revoke tokens.
 import { api, describe, ok, type Agent } from "./api";
 import { busy, checked, field, h, replace, time } from "./dom";
+import { limits } from "./limits";
 import { link } from "./router";
 import type { Ctx, View } from "./view";
 
@@ -40,8 +41,8 @@ export function agentsView(ctx: Ctx): View {
     },
     h("h3", { id: "new-agent-heading" }, "New agent"),
     h("label", null, "Handle", h("input", { name: "handle", required: true, autocomplete: "off", spellcheck: "false", "aria-describedby": "handle-hint" })),
-    h("p", { id: "handle-hint", class: "hint" }, "2–64 characters of a-z 0-9 . _ -"),
-    h("label", null, "Display name", h("input", { name: "display_name", maxlength: "100" })),
+    h("p", { id: "handle-hint", class: "hint" }, `${limits.handleMin}–${limits.handleMax} characters of a-z 0-9 . _ -`),
+    h("label", null, "Display name", h("input", { name: "display_name", maxlength: String(limits.displayNameMax) })),
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "is_admin" }), "Admin"),
     error,
     h("button", { type: "submit" }, "Create agent"),
@@ -88,8 +89,8 @@ export function agentsView(ctx: Ctx): View {
     status.textContent = "Loading agents…";
     try {
       const all: Agent[] = [];
-      for (let offset = 0; offset < 10000; offset += 100) {
-        const r = await ok(api.GET("/admin/agents", { params: { query: { limit: 100, offset } } }));
+      for (let offset = 0; offset < 10000; offset += limits.pageMax) {
+        const r = await ok(api.GET("/admin/agents", { params: { query: { limit: limits.pageMax, offset } } }));
         all.push(...r.agents);
         if (!r.pagination.has_more) break;
       }

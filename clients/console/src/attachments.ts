@@ -4,9 +4,7 @@
 // fetch with the bearer token (never in a URL) and leave as files.
 import { ApiError, api, describe, ok, type Attachment, type Schemas } from "./api";
 import { h, replace } from "./dom";
-
-/** MAX_FILES is how many attachments a message may carry (AttachmentIDs). */
-export const MAX_FILES = 10;
+import { limits } from "./limits";
 
 const units = ["KiB", "MiB", "GiB", "TiB"];
 
@@ -97,8 +95,8 @@ export function picker(id: string, onChange: () => void, onError: (msg: string) 
   });
 
   function add(files: File[]): void {
-    const room = MAX_FILES - picks.filter((p) => p.state !== "failed").length;
-    if (files.length > room) onError(`A message carries at most ${MAX_FILES} files: ${files.slice(Math.max(room, 0)).map((f) => f.name).join(", ")} not added.`);
+    const room = limits.attachmentsMax - picks.filter((p) => p.state !== "failed").length;
+    if (files.length > room) onError(`A message carries at most ${limits.attachmentsMax} files: ${files.slice(Math.max(room, 0)).map((f) => f.name).join(", ")} not added.`);
     for (const file of files.slice(0, Math.max(room, 0))) {
       const p: Pick = { file, state: "uploading" };
       picks.push(p);
@@ -159,7 +157,7 @@ export function picker(id: string, onChange: () => void, onError: (msg: string) 
     },
     h("label", { for: input.id }, "Attachments"),
     input,
-    h("p", { id: `${id}-files-hint`, class: "hint" }, `Optional: up to ${MAX_FILES} files, uploaded as you pick them; or drop them here.`),
+    h("p", { id: `${id}-files-hint`, class: "hint" }, `Optional: up to ${limits.attachmentsMax} files, uploaded as you pick them; or drop them here.`),
     list,
   );
 

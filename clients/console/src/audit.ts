@@ -2,6 +2,7 @@
 // target) for anyone else, newest first, with the API's filters.
 import { api, describe, ok, type AuditEvent, type Schemas } from "./api";
 import { field, h, replace, time } from "./dom";
+import { limits } from "./limits";
 import { link, type Route } from "./router";
 import type { Ctx, View } from "./view";
 
@@ -57,7 +58,7 @@ export function auditView(ctx: Ctx, route: Route): View {
               event_type: (q.get("type") as Schemas["AuditEventType"] | null) || undefined,
               actor_handle: q.get("actor") || undefined,
               target_handle: q.get("target") || undefined,
-              limit: 100,
+              limit: limits.pageMax,
               offset: append ? events.length : 0,
             },
           },

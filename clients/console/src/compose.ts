@@ -3,6 +3,7 @@
 import { api, describe, ok, type Message } from "./api";
 import { picker } from "./attachments";
 import { busy, field, h, handles, replace } from "./dom";
+import { limits } from "./limits";
 import { go, link, type Route } from "./router";
 import type { Ctx, View } from "./view";
 
@@ -65,10 +66,10 @@ export function composeView(ctx: Ctx, route: Route): View {
       h("input", { name: "to", required: true, list: "contact-handles", value: route.query.get("to") ?? "", autocomplete: "off", spellcheck: "false", "aria-describedby": "to-hint" }),
     ),
     h("p", { id: "to-hint", class: "hint" }, "Handles, separated by commas."),
-    h("label", null, "Subject", h("input", { name: "subject", required: true, maxlength: "200" })),
-    h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "8", maxlength: "50000" })),
+    h("label", null, "Subject", h("input", { name: "subject", required: true, maxlength: String(limits.subjectMax) })),
+    h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "8", maxlength: String(limits.bodyMax) })),
     h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false", "aria-describedby": "tags-hint" })),
-    h("p", { id: "tags-hint", class: "hint" }, "Optional: up to 20 of a-z 0-9 _ -, separated by commas."),
+    h("p", { id: "tags-hint", class: "hint" }, `Optional: up to ${limits.tagsMax} of a-z 0-9 _ -, separated by commas.`),
     files.el,
     error,
     submit,
@@ -113,7 +114,7 @@ export function composeView(ctx: Ctx, route: Route): View {
   }
 
   // Suggestions for the To field from the address book.
-  void ok(api.GET("/contacts", { params: { query: { limit: 100, active_only: true } } }))
+  void ok(api.GET("/contacts", { params: { query: { limit: limits.pageMax, active_only: true } } }))
     .then((p) => replace(contacts, p.contacts.map((c) => h("option", { value: c.handle }, c.display_name ?? c.handle))))
     .catch(() => {});
 

@@ -2,6 +2,7 @@
 // version it was read at) and deactivate.
 import { api, describe, ok, type Contact } from "./api";
 import { busy, checked, field, h, handles, replace, time } from "./dom";
+import { limits } from "./limits";
 import { link, type Route } from "./router";
 import type { Ctx, View } from "./view";
 
@@ -62,8 +63,8 @@ export function contactsView(ctx: Ctx, route: Route): View {
     },
     h("h3", { id: "add-contact-heading" }, "Add a contact"),
     h("label", null, "Handle", h("input", { name: "handle", required: true, autocomplete: "off", spellcheck: "false" })),
-    h("label", null, "Display name", h("input", { name: "display_name", maxlength: "100" })),
-    h("label", null, "Description", h("input", { name: "description", maxlength: "500" })),
+    h("label", null, "Display name", h("input", { name: "display_name", maxlength: String(limits.displayNameMax) })),
+    h("label", null, "Description", h("input", { name: "description", maxlength: String(limits.descriptionMax) })),
     h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false" })),
     error,
     h("button", { type: "submit" }, "Add contact"),
@@ -74,10 +75,10 @@ export function contactsView(ctx: Ctx, route: Route): View {
     const tags = q.get("tag") ? [q.get("tag")!] : undefined;
     try {
       if (q.get("q") || tags) {
-        const r = await ok(api.GET("/contacts/search", { params: { query: { query: q.get("q") || undefined, tags, active_only: q.get("inactive") !== "1", limit: 100 } } }));
+        const r = await ok(api.GET("/contacts/search", { params: { query: { query: q.get("q") || undefined, tags, active_only: q.get("inactive") !== "1", limit: limits.pageMax } } }));
         contacts = r.contacts;
       } else {
-        const r = await ok(api.GET("/contacts", { params: { query: { active_only: q.get("inactive") !== "1", limit: 100 } } }));
+        const r = await ok(api.GET("/contacts", { params: { query: { active_only: q.get("inactive") !== "1", limit: limits.pageMax } } }));
         contacts = r.contacts;
       }
       status.textContent = `${contacts.length} contact${contacts.length === 1 ? "" : "s"}`;
@@ -139,8 +140,8 @@ export function contactsView(ctx: Ctx, route: Route): View {
       "tr",
       { class: "editing" },
       h("th", { scope: "row" }, c.handle, form),
-      h("td", null, h("input", { form: formId, name: "display_name", value: c.display_name ?? "", "aria-label": "Display name", maxlength: "100" })),
-      h("td", null, h("input", { form: formId, name: "description", value: c.description ?? "", "aria-label": "Description", maxlength: "500" })),
+      h("td", null, h("input", { form: formId, name: "display_name", value: c.display_name ?? "", "aria-label": "Display name", maxlength: String(limits.displayNameMax) })),
+      h("td", null, h("input", { form: formId, name: "description", value: c.description ?? "", "aria-label": "Description", maxlength: String(limits.descriptionMax) })),
       h("td", null, h("input", { form: formId, name: "tags", value: c.tags.join(", "), "aria-label": "Tags" })),
       h("td", null, h("label", { class: "check" }, h("input", { form: formId, type: "checkbox", name: "is_active", checked: c.is_active }), "active")),
       h("td", null, `version ${c.version}`),

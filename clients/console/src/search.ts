@@ -3,6 +3,7 @@
 import { api, describe, ok, type Message } from "./api";
 import { attachmentList } from "./attachments";
 import { field, h, replace, time, checked } from "./dom";
+import { limits } from "./limits";
 import { go, link, type Route } from "./router";
 import type { Ctx, View } from "./view";
 
@@ -30,7 +31,7 @@ export function searchView(_ctx: Ctx, route: Route): View {
         );
       },
     },
-    h("label", { class: "grow" }, "Search for", h("input", { name: "q", type: "search", required: true, maxlength: "200", value: q.get("q") ?? "", "aria-keyshortcuts": "/" })),
+    h("label", { class: "grow" }, "Search for", h("input", { name: "q", type: "search", required: true, maxlength: String(limits.searchQueryMax), value: q.get("q") ?? "", "aria-keyshortcuts": "/" })),
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "in_subject", checked: q.get("in_subject") !== "false" }), "Subject"),
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "in_body", checked: q.get("in_body") !== "false" }), "Body"),
     h("label", null, "From", h("input", { name: "from", value: q.get("from") ?? "", autocomplete: "off", spellcheck: "false" })),
@@ -52,7 +53,7 @@ export function searchView(_ctx: Ctx, route: Route): View {
               in_body: q.get("in_body") !== "false",
               from_handle: q.get("from") || undefined,
               to_handle: q.get("to") || undefined,
-              limit: 100,
+              limit: limits.pageMax,
             },
           },
         }),

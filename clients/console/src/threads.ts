@@ -4,6 +4,7 @@
 import { api, describe, ok, type AgcomEvent, type Message, type Thread } from "./api";
 import { attachmentList, picker } from "./attachments";
 import { ago, busy, field, h, handles, replace, time } from "./dom";
+import { limits } from "./limits";
 import { link, type Route } from "./router";
 import { debounce, type Ctx, type View } from "./view";
 
@@ -165,7 +166,7 @@ export function threadsView(ctx: Ctx, route: Route): View {
       const [t, ms, inbox] = await Promise.all([
         ok(api.GET("/threads/{thread_id}", { params: { path: { thread_id: id } } })),
         allMessages(id),
-        ok(api.GET("/inbox", { params: { query: { thread_id: id, limit: 100 } } })),
+        ok(api.GET("/inbox", { params: { query: { thread_id: id, limit: limits.pageMax } } })),
       ]);
       if (id !== openId) return;
       thread = t;
@@ -183,8 +184,8 @@ export function threadsView(ctx: Ctx, route: Route): View {
 
   async function allMessages(id: string): Promise<Message[]> {
     const out: Message[] = [];
-    for (let offset = 0; offset < 1000; offset += 100) {
-      const page = await ok(api.GET("/threads/{thread_id}/messages", { params: { path: { thread_id: id }, query: { limit: 100, offset } } }));
+    for (let offset = 0; offset < 1000; offset += limits.pageMax) {
+      const page = await ok(api.GET("/threads/{thread_id}/messages", { params: { path: { thread_id: id }, query: { limit: limits.pageMax, offset } } }));
       out.push(...page.messages);
       if (!page.pagination.has_more) break;
     }
@@ -249,8 +250,8 @@ export function threadsView(ctx: Ctx, route: Route): View {
               void busy(f, () => putMetadata(field(f, "key"), field(f, "value")));
             },
           },
-          h("label", null, "Key", h("input", { name: "key", required: true, maxlength: "50" })),
-          h("label", null, "Value", h("input", { name: "value", maxlength: "500" })),
+          h("label", null, "Key", h("input", { name: "key", required: true, maxlength: String(limits.metadataKeyMax) })),
+          h("label", null, "Value", h("input", { name: "value", maxlength: String(limits.metadataValueMax) })),
           h("button", { type: "submit" }, "Set"),
         ),
       ),
@@ -392,7 +393,7 @@ export function threadsView(ctx: Ctx, route: Route): View {
       },
       h("h3", { id: "reply-heading" }, "Reply"),
       h("p", { class: "reply-target" }),
-      h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "4", maxlength: "50000", "aria-keyshortcuts": "r" })),
+      h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "4", maxlength: String(limits.bodyMax), "aria-keyshortcuts": "r" })),
       h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false", "aria-describedby": "reply-tags-hint" })),
       h("p", { id: "reply-tags-hint", class: "hint" }, "Optional, separated by commas."),
       files.el,

@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
+import { load } from "js-yaml";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startAgcomd, type Agcomd } from "../../ts/test/agcomd.js";
 
@@ -48,6 +49,20 @@ const NOTES = {
   mimeType: "text/html",
   buffer: Buffer.from(`<!doctype html><p>Noted ${WORD}</p><script>parent.pwned = true</script>\n`),
 };
+
+// The contract, read here on its own, so that the console's limits are
+// checked against it and not against what the build put in.
+const CONTRACT = load(readFileSync(join(here, "..", "..", "..", "openapi.yaml"), "utf8"));
+
+/** contractSchema is the schema at components.schemas.name.properties.prop, its $ref followed. */
+function contractSchema(name: string, prop: string): Record<string, unknown> {
+  const schemas = (CONTRACT as { components: { schemas: Record<string, { properties?: Record<string, { $ref?: string }> }> } }).components.schemas;
+  let s: unknown = schemas[name]?.properties?.[prop];
+  const ref = (s as { $ref?: string } | undefined)?.$ref;
+  if (ref) s = schemas[ref.replace("#/components/schemas/", "")];
+  assert.ok(s && typeof s === "object", `openapi.yaml has no ${name}.${prop}`);
+  return s as Record<string, unknown>;
+}
 
 const isLocal = (url: string): boolean => {
   const u = new URL(url);
@@ -196,6 +211,12 @@ describe("the console in headless Chromium", () => {
     assert.equal(await agent.getByRole("link", { name: "Agents" }).count(), 0, "an agent has no admin sections");
     await agent.getByRole("heading", { name: "Compose" }).waitFor();
     await agent.getByLabel("To").fill(ADMIN);
+    // The form holds to the contract's limits.
+    for (const [label, prop] of [["Subject", "subject"], ["Message", "body"]] as const) {
+      const want = contractSchema("SendMessageRequest", prop)["maxLength"];
+      assert.equal(typeof want, "number", `SendMessageRequest.${prop} has a maxLength`);
+      assert.equal(await agent.getByLabel(label, { exact: true }).evaluate((el: HTMLInputElement | HTMLTextAreaElement) => el.maxLength), want, `${label}: maxLength is the contract's`);
+    }
     await agent.getByLabel("Subject").fill(SUBJECT);
     await agent.getByLabel("Message", { exact: true }).fill(`The nightly ${WORD} job finished.\nAll green.`);
     await agent.getByLabel("Tags").fill("nightly, ci");

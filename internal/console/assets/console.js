@@ -1,5 +1,8 @@
 "use strict";
 (() => {
+  // <define:LIMITS>
+  var define_LIMITS_default = { handleMin: 2, handleMax: 64, subjectMax: 200, bodyMax: 5e4, tagsMax: 20, attachmentsMax: 10, displayNameMax: 100, descriptionMax: 500, metadataKeyMax: 50, metadataValueMax: 500, searchQueryMax: 200, pageMax: 100 };
+
   // node_modules/openapi-fetch/dist/index.mjs
   var PATH_PARAM_RE = /\{[^{}]+\}/g;
   var supportsRequestInitExt = () => {
@@ -608,6 +611,9 @@
     }
   }
 
+  // src/limits.ts
+  var limits = define_LIMITS_default;
+
   // src/router.ts
   function currentRoute() {
     const raw = location.hash.replace(/^#\/?/, "");
@@ -660,8 +666,8 @@
       },
       h("h3", { id: "new-agent-heading" }, "New agent"),
       h("label", null, "Handle", h("input", { name: "handle", required: true, autocomplete: "off", spellcheck: "false", "aria-describedby": "handle-hint" })),
-      h("p", { id: "handle-hint", class: "hint" }, "2–64 characters of a-z 0-9 . _ -"),
-      h("label", null, "Display name", h("input", { name: "display_name", maxlength: "100" })),
+      h("p", { id: "handle-hint", class: "hint" }, `${limits.handleMin}–${limits.handleMax} characters of a-z 0-9 . _ -`),
+      h("label", null, "Display name", h("input", { name: "display_name", maxlength: String(limits.displayNameMax) })),
       h("label", { class: "check" }, h("input", { type: "checkbox", name: "is_admin" }), "Admin"),
       error,
       h("button", { type: "submit" }, "Create agent")
@@ -706,8 +712,8 @@
       status.textContent = "Loading agents…";
       try {
         const all = [];
-        for (let offset = 0; offset < 1e4; offset += 100) {
-          const r = await ok(api.GET("/admin/agents", { params: { query: { limit: 100, offset } } }));
+        for (let offset = 0; offset < 1e4; offset += limits.pageMax) {
+          const r = await ok(api.GET("/admin/agents", { params: { query: { limit: limits.pageMax, offset } } }));
           all.push(...r.agents);
           if (!r.pagination.has_more) break;
         }
@@ -882,7 +888,7 @@
                 event_type: q.get("type") || void 0,
                 actor_handle: q.get("actor") || void 0,
                 target_handle: q.get("target") || void 0,
-                limit: 100,
+                limit: limits.pageMax,
                 offset: append2 ? events.length : 0
               }
             }
@@ -945,7 +951,6 @@
   }
 
   // src/attachments.ts
-  var MAX_FILES = 10;
   var units = ["KiB", "MiB", "GiB", "TiB"];
   function humanSize(n) {
     if (n < 1024) return `${n} B`;
@@ -1002,8 +1007,8 @@
       }
     });
     function add(files) {
-      const room = MAX_FILES - picks.filter((p) => p.state !== "failed").length;
-      if (files.length > room) onError(`A message carries at most ${MAX_FILES} files: ${files.slice(Math.max(room, 0)).map((f) => f.name).join(", ")} not added.`);
+      const room = limits.attachmentsMax - picks.filter((p) => p.state !== "failed").length;
+      if (files.length > room) onError(`A message carries at most ${limits.attachmentsMax} files: ${files.slice(Math.max(room, 0)).map((f) => f.name).join(", ")} not added.`);
       for (const file of files.slice(0, Math.max(room, 0))) {
         const p = { file, state: "uploading" };
         picks.push(p);
@@ -1061,7 +1066,7 @@
       },
       h("label", { for: input.id }, "Attachments"),
       input,
-      h("p", { id: `${id}-files-hint`, class: "hint" }, `Optional: up to ${MAX_FILES} files, uploaded as you pick them; or drop them here.`),
+      h("p", { id: `${id}-files-hint`, class: "hint" }, `Optional: up to ${limits.attachmentsMax} files, uploaded as you pick them; or drop them here.`),
       list
     );
     return {
@@ -1167,10 +1172,10 @@
         h("input", { name: "to", required: true, list: "contact-handles", value: route.query.get("to") ?? "", autocomplete: "off", spellcheck: "false", "aria-describedby": "to-hint" })
       ),
       h("p", { id: "to-hint", class: "hint" }, "Handles, separated by commas."),
-      h("label", null, "Subject", h("input", { name: "subject", required: true, maxlength: "200" })),
-      h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "8", maxlength: "50000" })),
+      h("label", null, "Subject", h("input", { name: "subject", required: true, maxlength: String(limits.subjectMax) })),
+      h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "8", maxlength: String(limits.bodyMax) })),
       h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false", "aria-describedby": "tags-hint" })),
-      h("p", { id: "tags-hint", class: "hint" }, "Optional: up to 20 of a-z 0-9 _ -, separated by commas."),
+      h("p", { id: "tags-hint", class: "hint" }, `Optional: up to ${limits.tagsMax} of a-z 0-9 _ -, separated by commas.`),
       files.el,
       error,
       submit,
@@ -1212,7 +1217,7 @@
         error.textContent = describe(err);
       }
     }
-    void ok(api.GET("/contacts", { params: { query: { limit: 100, active_only: true } } })).then((p) => replace(contacts, p.contacts.map((c) => h("option", { value: c.handle }, c.display_name ?? c.handle)))).catch(() => {
+    void ok(api.GET("/contacts", { params: { query: { limit: limits.pageMax, active_only: true } } })).then((p) => replace(contacts, p.contacts.map((c) => h("option", { value: c.handle }, c.display_name ?? c.handle)))).catch(() => {
     });
     const el = h("section", { class: "page", "aria-labelledby": "compose-heading" }, h("h2", { id: "compose-heading", tabindex: "-1" }, "Compose"), form, result2);
     queueMicrotask(() => form.elements.namedItem("to")?.focus());
@@ -1275,8 +1280,8 @@
       },
       h("h3", { id: "add-contact-heading" }, "Add a contact"),
       h("label", null, "Handle", h("input", { name: "handle", required: true, autocomplete: "off", spellcheck: "false" })),
-      h("label", null, "Display name", h("input", { name: "display_name", maxlength: "100" })),
-      h("label", null, "Description", h("input", { name: "description", maxlength: "500" })),
+      h("label", null, "Display name", h("input", { name: "display_name", maxlength: String(limits.displayNameMax) })),
+      h("label", null, "Description", h("input", { name: "description", maxlength: String(limits.descriptionMax) })),
       h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false" })),
       error,
       h("button", { type: "submit" }, "Add contact")
@@ -1286,10 +1291,10 @@
       const tags = q.get("tag") ? [q.get("tag")] : void 0;
       try {
         if (q.get("q") || tags) {
-          const r = await ok(api.GET("/contacts/search", { params: { query: { query: q.get("q") || void 0, tags, active_only: q.get("inactive") !== "1", limit: 100 } } }));
+          const r = await ok(api.GET("/contacts/search", { params: { query: { query: q.get("q") || void 0, tags, active_only: q.get("inactive") !== "1", limit: limits.pageMax } } }));
           contacts = r.contacts;
         } else {
-          const r = await ok(api.GET("/contacts", { params: { query: { active_only: q.get("inactive") !== "1", limit: 100 } } }));
+          const r = await ok(api.GET("/contacts", { params: { query: { active_only: q.get("inactive") !== "1", limit: limits.pageMax } } }));
           contacts = r.contacts;
         }
         status.textContent = `${contacts.length} contact${contacts.length === 1 ? "" : "s"}`;
@@ -1348,8 +1353,8 @@
         "tr",
         { class: "editing" },
         h("th", { scope: "row" }, c.handle, form),
-        h("td", null, h("input", { form: formId, name: "display_name", value: c.display_name ?? "", "aria-label": "Display name", maxlength: "100" })),
-        h("td", null, h("input", { form: formId, name: "description", value: c.description ?? "", "aria-label": "Description", maxlength: "500" })),
+        h("td", null, h("input", { form: formId, name: "display_name", value: c.display_name ?? "", "aria-label": "Display name", maxlength: String(limits.displayNameMax) })),
+        h("td", null, h("input", { form: formId, name: "description", value: c.description ?? "", "aria-label": "Description", maxlength: String(limits.descriptionMax) })),
         h("td", null, h("input", { form: formId, name: "tags", value: c.tags.join(", "), "aria-label": "Tags" })),
         h("td", null, h("label", { class: "check" }, h("input", { form: formId, type: "checkbox", name: "is_active", checked: c.is_active }), "active")),
         h("td", null, `version ${c.version}`),
@@ -1521,7 +1526,7 @@
           );
         }
       },
-      h("label", { class: "grow" }, "Search for", h("input", { name: "q", type: "search", required: true, maxlength: "200", value: q.get("q") ?? "", "aria-keyshortcuts": "/" })),
+      h("label", { class: "grow" }, "Search for", h("input", { name: "q", type: "search", required: true, maxlength: String(limits.searchQueryMax), value: q.get("q") ?? "", "aria-keyshortcuts": "/" })),
       h("label", { class: "check" }, h("input", { type: "checkbox", name: "in_subject", checked: q.get("in_subject") !== "false" }), "Subject"),
       h("label", { class: "check" }, h("input", { type: "checkbox", name: "in_body", checked: q.get("in_body") !== "false" }), "Body"),
       h("label", null, "From", h("input", { name: "from", value: q.get("from") ?? "", autocomplete: "off", spellcheck: "false" })),
@@ -1542,7 +1547,7 @@
                 in_body: q.get("in_body") !== "false",
                 from_handle: q.get("from") || void 0,
                 to_handle: q.get("to") || void 0,
-                limit: 100
+                limit: limits.pageMax
               }
             }
           })
@@ -1899,7 +1904,7 @@
         const [t, ms, inbox] = await Promise.all([
           ok(api.GET("/threads/{thread_id}", { params: { path: { thread_id: id } } })),
           allMessages(id),
-          ok(api.GET("/inbox", { params: { query: { thread_id: id, limit: 100 } } }))
+          ok(api.GET("/inbox", { params: { query: { thread_id: id, limit: limits.pageMax } } }))
         ]);
         if (id !== openId) return;
         thread = t;
@@ -1916,8 +1921,8 @@
     }
     async function allMessages(id) {
       const out = [];
-      for (let offset = 0; offset < 1e3; offset += 100) {
-        const page = await ok(api.GET("/threads/{thread_id}/messages", { params: { path: { thread_id: id }, query: { limit: 100, offset } } }));
+      for (let offset = 0; offset < 1e3; offset += limits.pageMax) {
+        const page = await ok(api.GET("/threads/{thread_id}/messages", { params: { path: { thread_id: id }, query: { limit: limits.pageMax, offset } } }));
         out.push(...page.messages);
         if (!page.pagination.has_more) break;
       }
@@ -1979,8 +1984,8 @@
                 void busy(f, () => putMetadata(field(f, "key"), field(f, "value")));
               }
             },
-            h("label", null, "Key", h("input", { name: "key", required: true, maxlength: "50" })),
-            h("label", null, "Value", h("input", { name: "value", maxlength: "500" })),
+            h("label", null, "Key", h("input", { name: "key", required: true, maxlength: String(limits.metadataKeyMax) })),
+            h("label", null, "Value", h("input", { name: "value", maxlength: String(limits.metadataValueMax) })),
             h("button", { type: "submit" }, "Set")
           )
         )
@@ -2112,7 +2117,7 @@
         },
         h("h3", { id: "reply-heading" }, "Reply"),
         h("p", { class: "reply-target" }),
-        h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "4", maxlength: "50000", "aria-keyshortcuts": "r" })),
+        h("label", null, "Message", h("textarea", { name: "body", required: true, rows: "4", maxlength: String(limits.bodyMax), "aria-keyshortcuts": "r" })),
         h("label", null, "Tags", h("input", { name: "tags", autocomplete: "off", spellcheck: "false", "aria-describedby": "reply-tags-hint" })),
         h("p", { id: "reply-tags-hint", class: "hint" }, "Optional, separated by commas."),
         files.el,
