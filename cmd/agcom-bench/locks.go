@@ -94,24 +94,23 @@ func postgresServer(ctx context.Context, databaseURL string) int {
 // settle vacuums and analyses the freshly copied database, so that the
 // first scenarios do not run beside autovacuum catching up on it.
 func settle(ctx context.Context, databaseURL string) error {
-	conn, err := pgx.Connect(ctx, databaseURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, "VACUUM (ANALYZE)")
-	return err
+	return execOnce(ctx, databaseURL, "VACUUM (ANALYZE)")
 }
 
 // checkpoint writes PostgreSQL's dirty pages out before a scenario, so
 // that no scenario pays for the writes of those before it (it needs the
 // pg_checkpoint role, which scripts/test-services grants).
 func checkpoint(ctx context.Context, databaseURL string) error {
+	return execOnce(ctx, databaseURL, "CHECKPOINT")
+}
+
+// execOnce runs one statement on a connection of its own.
+func execOnce(ctx context.Context, databaseURL, sql string) error {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, "CHECKPOINT")
+	_, err = conn.Exec(ctx, sql)
 	return err
 }
