@@ -50,6 +50,11 @@ const maxPayload = 7_900
 // tagPrefix starts a node's tag; no handle can contain it.
 const tagPrefix = "@"
 
+// announceGap is the least time between two of a node's batches: a write
+// waits at most this long more for its batch, and a busy node sends at
+// most one NOTIFY per gap.
+const announceGap = 5 * time.Millisecond
+
 // finalSendWait bounds the last batch sent when the store closes.
 const finalSendWait = 5 * time.Second
 
@@ -133,6 +138,15 @@ func (a *announcer) run() {
 			close(w)
 		}
 		delay = minReconnectDelay
+		// Under load the next batch gathers what commits meanwhile: each
+		// NOTIFY costs the database a transaction and a wake-up of every
+		// listening node, more than the sends it announces.
+		select {
+		case <-time.After(announceGap):
+		case <-a.quit:
+			a.sendLast()
+			return
+		}
 	}
 }
 
