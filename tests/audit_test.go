@@ -210,23 +210,29 @@ func TestAuditFilters(t *testing.T) {
 		})
 	}
 
-	// Pages of 3 put together are the whole list, in the same order.
-	var paged []string
-	for off := 0; off < n; off += 3 {
-		p := auditEvents(t, root, agcomv1.ListAuditEventsParams{Limit: ptr(3), Offset: ptr(off)})
-		if p.Pagination.Total != n || p.Pagination.HasMore != (off+3 < n) {
-			t.Errorf("page at %d: pagination %+v, want total %d has_more %t", off, p.Pagination, n, off+3 < n)
+	checkAuditPages(t, root, all, 3)
+}
+
+// checkAuditPages reads c's audit events in pages of size: put together
+// they must be whole, in the same order, each page with whole's total.
+func checkAuditPages(t *testing.T, c *agcomv1.ClientWithResponses, whole agcomv1.AuditEventPage, size int) {
+	t.Helper()
+	n := whole.Pagination.Total
+	var paged, want []string
+	for off := 0; off < n; off += size {
+		p := auditEvents(t, c, agcomv1.ListAuditEventsParams{Limit: ptr(size), Offset: ptr(off)})
+		if p.Pagination.Total != n || p.Pagination.HasMore != (off+size < n) {
+			t.Errorf("pages of %d, at %d: pagination %+v, want total %d has_more %t", size, off, p.Pagination, n, off+size < n)
 		}
 		for _, ev := range p.Events {
 			paged = append(paged, ev.EventId)
 		}
 	}
-	var whole []string
-	for _, ev := range all.Events {
-		whole = append(whole, ev.EventId)
+	for _, ev := range whole.Events {
+		want = append(want, ev.EventId)
 	}
-	if !slices.Equal(paged, whole) {
-		t.Errorf("pages of 3 = %v, want %v", paged, whole)
+	if !slices.Equal(paged, want) {
+		t.Errorf("pages of %d = %v, want %v", size, paged, want)
 	}
 }
 
@@ -428,22 +434,6 @@ func TestAuditPagesAcrossTargets(t *testing.T) {
 		}
 	}
 	for _, size := range []int{1, 2, 4} {
-		var paged []string
-		for off := 0; off < 15; off += size {
-			p := auditEvents(t, dave, agcomv1.ListAuditEventsParams{Limit: ptr(size), Offset: ptr(off)})
-			if p.Pagination.Total != 15 || p.Pagination.HasMore != (off+size < 15) {
-				t.Errorf("pages of %d, at %d: pagination %+v", size, off, p.Pagination)
-			}
-			for _, ev := range p.Events {
-				paged = append(paged, ev.EventId)
-			}
-		}
-		var ids []string
-		for _, ev := range whole.Events {
-			ids = append(ids, ev.EventId)
-		}
-		if !slices.Equal(paged, ids) {
-			t.Errorf("pages of %d = %v, want %v", size, paged, ids)
-		}
+		checkAuditPages(t, dave, whole, size)
 	}
 }

@@ -90,8 +90,8 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 // auditQuery is how the audit events a caller sees that a filter keeps are
 // found: one walk of the whole log (an admin's), or the union of walks of
 // one index each, newest first: an agent's events as actor, as first
-// target and as another target, or those of the agent a target filter
-// names. It numbers its arguments.
+// target and as another target, or, for an admin, those of the agent a
+// target filter names. It numbers its arguments.
 type auditQuery struct {
 	cond  string // the conditions the walks do not imply
 	args  []any
@@ -114,17 +114,19 @@ func newAuditQuery(caller agcom.Caller, f agcom.AuditFilter) *auditQuery {
 			q.cond += " AND a." + c.col + " = " + q.arg(c.v)
 		}
 	}
+	// An agent walks only its own entries, whatever it filters by: what a
+	// list costs is bounded by the caller's own history.
 	targets := func(h string) []auditSide { return []auditSide{{col: "target_handle", handle: h}, {handle: h}} }
 	switch {
-	case f.TargetHandle != "":
-		q.sides = targets(f.TargetHandle)
-		if !caller.IsAdmin && f.TargetHandle != caller.Handle {
-			h := q.arg(caller.Handle)
-			q.cond += " AND (a.actor_handle = " + h + " OR a.target_handle = " + h + " OR EXISTS (SELECT 1 FROM audit_targets o" +
-				" WHERE o.handle = " + h + " AND o.created_at = a.created_at AND o.seq = a.seq))"
-		}
 	case !caller.IsAdmin:
 		q.sides = append(targets(caller.Handle), auditSide{col: "actor_handle", handle: caller.Handle})
+		if f.TargetHandle != "" {
+			x := q.arg(f.TargetHandle)
+			q.cond += " AND (a.target_handle = " + x + " OR EXISTS (SELECT 1 FROM audit_targets o" +
+				" WHERE o.handle = " + x + " AND o.created_at = a.created_at AND o.seq = a.seq))"
+		}
+	case f.TargetHandle != "":
+		q.sides = targets(f.TargetHandle)
 	}
 	return q
 }

@@ -71,8 +71,8 @@ func (s *Store) ListAuditEvents(ctx context.Context, caller agcom.Caller, f agco
 // auditQuery is how the audit events a caller sees that a filter keeps are
 // found: one walk of the whole log (an admin's, which SQLite may drive by a
 // filter's index), or the union of walks of one index each, newest first:
-// an agent's events as actor, as first target and as another target, or
-// those of the agent a target filter names.
+// an agent's events as actor, as first target and as another target, or,
+// for an admin, those of the agent a target filter names.
 type auditQuery struct {
 	// cond holds the conditions the walks do not imply; in sideCond the
 	// columns carry a unary +, so that a side's walk keeps to its index.
@@ -97,17 +97,17 @@ func newAuditQuery(caller agcom.Caller, f agcom.AuditFilter) auditQuery {
 			add("%sa."+c.col+" = ?", c.v)
 		}
 	}
+	// An agent walks only its own entries, whatever it filters by: what a
+	// list costs is bounded by the caller's own history.
 	targets := func(h string) []auditSide { return []auditSide{{col: "target_handle", handle: h}, {handle: h}} }
 	switch {
-	case f.TargetHandle != "":
-		q.sides = targets(f.TargetHandle)
-		if !caller.IsAdmin && f.TargetHandle != caller.Handle {
-			add("(%sa.actor_handle = ? OR %sa.target_handle = ? OR "+
-				"EXISTS (SELECT 1 FROM audit_targets o WHERE o.handle = ? AND o.seq = a.seq))",
-				caller.Handle, caller.Handle, caller.Handle)
-		}
 	case !caller.IsAdmin:
 		q.sides = append(targets(caller.Handle), auditSide{col: "actor_handle", handle: caller.Handle})
+		if x := f.TargetHandle; x != "" {
+			add("(%sa.target_handle = ? OR EXISTS (SELECT 1 FROM audit_targets o WHERE o.handle = ? AND o.seq = a.seq))", x, x)
+		}
+	case f.TargetHandle != "":
+		q.sides = targets(f.TargetHandle)
 	}
 	return q
 }
