@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -28,7 +27,7 @@ func newCPUSplit(databasePids, restPids func() []int) (*cpuSplit, error) {
 		return nil, err
 	}
 	var cpus []int
-	for c := range runtime.NumCPU() * 2 {
+	for c := 0; len(cpus) < s.all.Count(); c++ {
 		if s.all.IsSet(c) {
 			cpus = append(cpus, c)
 		}
